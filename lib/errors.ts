@@ -1,0 +1,187 @@
+/**
+ * Error classes, named and arranged as in `twisted.internet.error` and
+ * `twisted.internet.defer`. Every class sets `name`, so logs and
+ * `Failure.check` read the same as in Twisted.
+ */
+
+/** Sets the prototype and name for a subclass of a built-in Error. */
+function named<T extends Error>(err: T, name: string): void {
+  Object.defineProperty(err, 'name', { value: name, enumerable: false, configurable: true, writable: true });
+}
+
+/** Base of every error ioreactor raises on its own account. */
+export class IOReactorError extends Error {
+  constructor(message?: string) {
+    super(message ?? '');
+    named(this, new.target.name);
+  }
+}
+
+// ---- twisted.internet.defer ----
+
+/** A Deferred was fired (callback or errback) a second time. */
+export class AlreadyCalledError extends IOReactorError {}
+
+/** The Deferred was cancelled; its errbacks receive a Failure of this. */
+export class CancelledError extends IOReactorError {}
+
+/**
+ * An operation took too long: `Deferred.addTimeout`, a connect timeout.
+ * One class serves both, as DESIGN.md asks.
+ */
+export class TimeoutError extends IOReactorError {}
+
+/** `gatherResults` / `DeferredList(fireOnOneErrback)`: the first failure and its index. */
+export class FirstError extends IOReactorError {
+  /** The Failure that failed first. */
+  readonly subFailure: unknown;
+  /** Index of the Deferred that failed in the list passed in. */
+  readonly index: number;
+  constructor(subFailure: unknown, index: number) {
+    const msg = (subFailure as { getErrorMessage?: () => string })?.getErrorMessage?.() ?? String(subFailure);
+    super(`FirstError[#${index}, ${msg}]`);
+    this.subFailure = subFailure;
+    this.index = index;
+  }
+}
+
+/** `ensureDeferred` got something that is neither a Promise nor a coroutine. */
+export class NotACoroutineError extends IOReactorError {}
+
+/** `DeferredQueue.put` on a queue already holding `size` items. */
+export class QueueOverflow extends IOReactorError {}
+
+/** `DeferredQueue.get` with `backlog` getters already waiting. */
+export class QueueUnderflow extends IOReactorError {}
+
+// ---- twisted.internet.error: timers ----
+
+/** A DelayedCall that already ran was cancelled, reset or delayed. */
+export class AlreadyCalled extends IOReactorError {}
+
+/** A DelayedCall that was cancelled was cancelled, reset or delayed again. */
+export class AlreadyCancelled extends IOReactorError {}
+
+// ---- twisted.internet.error: connecting ----
+
+/** Base of every failure to connect. */
+export class ConnectError extends IOReactorError {
+  /** The OS error (errno name or message), when there is one. */
+  readonly osError?: string;
+  constructor(message?: string, osError?: string) {
+    super(osError ? `${message ?? 'An error occurred while connecting'}: ${osError}` : message ?? 'An error occurred while connecting');
+    this.osError = osError;
+  }
+}
+
+/** A user-level connect failure (Twisted's UserError). */
+export class UserError extends ConnectError {}
+
+/** The peer refused the connection (ECONNREFUSED). */
+export class ConnectionRefusedError extends ConnectError {}
+
+/** The host name could not be resolved. */
+export class DNSLookupError extends IOReactorError {}
+
+/** `stopConnecting()` or cancelling an endpoint's connect Deferred. */
+export class ConnectingCancelledError extends IOReactorError {
+  /** Where the cancelled connection was going. */
+  readonly address: unknown;
+  constructor(address: unknown) {
+    super('Connecting was cancelled');
+    this.address = address;
+  }
+}
+
+/** `listenTCP`/`listenUNIX`/`listenUDP` could not bind or listen. */
+export class CannotListenError extends IOReactorError {
+  readonly interface: string;
+  readonly port: number | string;
+  /** The OS error code, such as `EADDRINUSE`. */
+  readonly code?: string;
+  constructor(iface: string, port: number | string, reason: string, code?: string) {
+    super(`Couldn't listen on ${iface || 'any'}:${port}: ${reason}`);
+    this.interface = iface;
+    this.port = port;
+    this.code = code;
+  }
+}
+
+// ---- twisted.internet.error: connections ----
+
+/** Base of the reasons a connection ended. */
+export class ConnectionClosed extends IOReactorError {}
+
+/** The connection was closed cleanly (what `loseConnection` reports). */
+export class ConnectionDone extends ConnectionClosed {
+  constructor(message = 'Connection was closed cleanly.') {
+    super(message);
+  }
+}
+
+/** The connection was lost in a non-clean fashion. */
+export class ConnectionLost extends ConnectionClosed {
+  constructor(message = 'Connection to the other side was lost in a non-clean fashion.') {
+    super(message);
+  }
+}
+
+/** `abortConnection()` closed the connection at once. */
+export class ConnectionAborted extends ConnectionLost {
+  constructor(message = 'Connection was aborted locally using abortConnection.') {
+    super(message);
+  }
+}
+
+// ---- twisted.internet.error: processes ----
+
+/** A child process exited with status 0. */
+export class ProcessDone extends ConnectionDone {
+  readonly exitCode = 0;
+  readonly signal: string | null = null;
+  readonly status: number;
+  constructor(status = 0) {
+    super('A process has ended without apparent errors: process finished with exit code 0.');
+    this.status = status;
+  }
+}
+
+/** A child process exited with a non-zero status or was killed by a signal. */
+export class ProcessTerminated extends ConnectionLost {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly status: number | null;
+  constructor(exitCode: number | null, signal: string | null, status: number | null = null) {
+    super(
+      signal !== null
+        ? `A process has ended with a probable error condition: process ended by signal ${signal}.`
+        : `A process has ended with a probable error condition: process ended with exit code ${exitCode}.`,
+    );
+    this.exitCode = exitCode;
+    this.signal = signal;
+    this.status = status;
+  }
+}
+
+// ---- twisted.protocols.basic ----
+
+/** A netstring was malformed (bad length, missing comma). */
+export class NetstringParseError extends IOReactorError {}
+
+/** A string was longer than the receiver's MAX_LENGTH. */
+export class StringTooLongError extends IOReactorError {}
+
+// ---- ioreactor's own ----
+
+/** A Poller or reactor call named an fd it cannot use (closed, unregistered, twice). */
+export class PollerError extends IOReactorError {
+  /** The fd the call named. */
+  readonly fd: number;
+  /** errno name, such as `EBADF`, or a short code such as `ENOTREGISTERED`. */
+  readonly code: string;
+  constructor(message: string, fd: number, code: string) {
+    super(message);
+    this.fd = fd;
+    this.code = code;
+  }
+}

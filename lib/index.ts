@@ -1,0 +1,7 @@
+/**
+ * ioreactor: a Twisted-style reactor for Node.js with a native core.
+ * Each layer lives in its own module; this file only re-exports them.
+ */
+export * from './errors';
+export { log, stderrObserver } from './log';
+export type { LogEvent, LogLevel, LogObserver, LoggableFailure } from './log';

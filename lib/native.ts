@@ -1,0 +1,138 @@
+/**
+ * The one place that loads the native addon and gives it types. Everything
+ * else in lib/ goes through `loadNative()`; the addon is loaded on first use,
+ * so pure-TypeScript parts (Deferred, task) work without it.
+ *
+ * Native calls return numbers: >= 0 for success, -errno for failure. They are
+ * turned into JS errors in one place, `errnoError` below.
+ */
+import * as os from 'os';
+import * as path from 'path';
+
+/** Record types, matching `RecordType` in native/loop.h. */
+export const enum Rec {
+  Raw = 1,
+  Accepted = 2,
+  Data = 3,
+  Eof = 4,
+  Error = 5,
+  Drained = 6,
+  Connected = 7,
+  AcceptError = 8,
+  Datagram = 9,
+  Exited = 10,
+}
+
+/** Ints per record in `NativeLoop.records`: type, slot, gen, a, b. */
+export const RECORD_INTS = 5;
+
+/** Interest/event bits, matching `Events` in native/poller.h. */
+export const enum Ev {
+  Readable = 1,
+  Writable = 2,
+  Error = 4,
+  Hangup = 8,
+}
+
+/** Called once per wake-up with the number of records and the current slab. */
+export type RecordsCallback = (count: number, slab: Buffer) => void;
+
+/** Counters kept by the native loop. */
+export interface NativeStats {
+  wakeups: number;
+  events: number;
+  accepts: number;
+  acceptBatches: number;
+  deliveries: number;
+}
+
+/** A socket address as the addon reports it: family 4, 6, or 0 for UNIX. */
+export interface NativeAddress {
+  family: 0 | 4 | 6;
+  host: string;
+  port: number;
+}
+
+/** The native loop object: a poller, a slot table and the socket hot path. */
+export interface NativeLoop {
+  readonly backend: string;
+  /** Shared with native code: `RECORD_INTS` ints per record, read during the callback only. */
+  readonly records: Int32Array;
+  /** Starts dispatching records to the callback from inside Node's loop. */
+  start(): void;
+  /** Stops watching (the loop stays usable through pollOnce). */
+  stop(): void;
+  /** Closes the poller and every fd the loop owns. Further calls fail with EBADF. */
+  close(): void;
+  /** Waits up to timeoutMs (-1 forever), dispatches to the callback; events processed or -errno. */
+  pollOnce(timeoutMs: number): number;
+
+  addRaw(fd: number, interest: number, edge: boolean, oneshot: boolean): number;
+  modifyRaw(slot: number, interest: number, edge: boolean, oneshot: boolean): number;
+  remove(slot: number): number;
+  generation(slot: number): number;
+  fdOf(slot: number): number;
+  setRef(slot: number, ref: boolean): number;
+
+  /** family 0 = UNIX path in host. Returns the listener's slot or -errno. */
+  listen(family: number, host: string, port: number, backlog: number, reusePort: boolean): number;
+  setAcceptBatch(slot: number, maxBatch: number): number;
+  resumeAccepting(slot: number): number;
+  /** Starts a non-blocking connect; a Connected record follows. Slot or -errno. */
+  connect(family: number, host: string, port: number, bindHost: string | null, bindPort: number): number;
+  adoptStream(fd: number): number;
+
+  /** Bytes still buffered after trying to send at once, or -errno. */
+  write(slot: number, data: Uint8Array): number;
+  writev(slot: number, chunks: Uint8Array[]): number;
+  buffered(slot: number): number;
+  shutdownWrite(slot: number): number;
+  pauseReading(slot: number): number;
+  resumeReading(slot: number): number;
+  setNoDelay(slot: number, on: boolean): number;
+  setKeepAlive(slot: number, on: boolean): number;
+  localAddress(slot: number): NativeAddress | number;
+  peerAddress(slot: number): NativeAddress | number;
+  stats(): NativeStats;
+}
+
+/** The addon's exports. */
+export interface NativeBinding {
+  /** Backends this build offers, best first; the first is the default. */
+  backends(): string[];
+  NativeLoop: new (backend: string, callback: RecordsCallback) => NativeLoop;
+  /** RLIMIT_NOFILE soft limit before the addon raised it, and now. */
+  fdLimits(): { original: number; current: number; hard: number };
+}
+
+let binding: NativeBinding | undefined;
+
+/** Loads the addon once (a prebuild when one matches, else build/Release). */
+export function loadNative(): NativeBinding {
+  if (binding === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+    binding = load(path.join(__dirname, '..'));
+  }
+  return binding;
+}
+
+const errnoNames = new Map<number, string>();
+for (const [name, num] of Object.entries(os.constants.errno)) {
+  if (!errnoNames.has(num)) errnoNames.set(num, name);
+}
+
+/** The errno name (`EBADF`) for a negative native return value. */
+export function errnoName(ret: number): string {
+  return errnoNames.get(-ret) ?? `E${-ret}`;
+}
+
+/** A Node-style system error for a negative native return: code, errno, syscall. */
+export function errnoError(ret: number, syscall: string, detail?: string): NodeJS.ErrnoException {
+  const code = errnoName(ret);
+  const err: NodeJS.ErrnoException = new Error(`${syscall} ${code}${detail ? ` (${detail})` : ''}`);
+  err.code = code;
+  err.errno = ret;
+  err.syscall = syscall;
+  return err;
+}

@@ -1,0 +1,144 @@
+// The loop: a Poller plus a slot table of registrations, and the socket work
+// that must stay native (batched accept, read into a slab, write at once with
+// only the remainder buffered). It knows nothing of Node: bridge.cc wraps it,
+// ctest drives it directly.
+//
+// Every registration lives in a slot; a slot's generation is bumped when it is
+// freed, and each poller token is (generation << 32 | slot), so an event for a
+// registration removed earlier in the same batch, or for an fd number reused
+// since, is dropped instead of delivered.
+#ifndef IOREACTOR_LOOP_H
+#define IOREACTOR_LOOP_H
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "poller.h"
+
+namespace ioreactor {
+
+// What a slot holds.
+enum class Kind : uint8_t {
+  kFree,
+  kRaw,       // a caller's fd: events are reported, nothing is read; not closed by us
+  kListener,  // listening stream socket: accepts in batches
+  kStream,    // connected TCP/UNIX socket or pipe: read into the slab, buffered writes
+  kDgram,     // UDP socket (issue 6)
+  kChild,     // pidfd of a child process (issue 6)
+};
+
+// One record crosses into JavaScript per event, five int32 each, in a flat
+// Int32Array: {type, slot, gen, a, b}.
+enum RecordType : int32_t {
+  kRecRaw = 1,          // a = Events mask
+  kRecAccepted = 2,     // slot/gen = listener; a = new stream slot, b = its gen
+  kRecData = 3,         // a = offset in the current slab, b = length
+  kRecEof = 4,          // the peer shut down its write side (read returned 0)
+  kRecError = 5,        // a = errno; the stream is dead for reading and writing
+  kRecDrained = 6,      // the write buffer became empty
+  kRecConnected = 7,    // a non-blocking connect finished: a = 0 or errno
+  kRecAcceptError = 8,  // a = errno; accepting is paused until resume_accepting()
+  kRecDatagram = 9,     // a = offset of (address, payload) in the slab, b = payload length
+  kRecExited = 10,      // a = exit code (-1 when signalled), b = signal number
+};
+
+struct Record {
+  int32_t type;
+  int32_t slot;
+  int32_t gen;
+  int32_t a;
+  int32_t b;
+};
+
+// Where records and slab memory go. The bridge implements it over JS;
+// tests implement it over vectors.
+class LoopSink {
+ public:
+  virtual ~LoopSink() = default;
+  // A fresh slab of `size` bytes the loop may write into; memory already
+  // handed out in records is never written again (JS keeps Buffer views).
+  virtual uint8_t* new_slab(size_t size) = 0;
+  // Delivers `count` records; the slab is the one last returned by new_slab.
+  // Called when the record array or the slab fills, and at the end of a batch.
+  virtual void deliver(const Record* records, int count) = 0;
+};
+
+struct LoopStats {
+  uint64_t wakeups = 0;         // process() calls that saw at least one event
+  uint64_t events = 0;          // poller events processed
+  uint64_t accepts = 0;         // connections accepted
+  uint64_t accept_batches = 0;  // listener wake-ups that accepted at least one
+  uint64_t deliveries = 0;      // crossings into the sink
+};
+
+// A socket address as JS sees it: family 4, 6 or 0 (UNIX), host or path, port.
+struct SockAddr {
+  int family = 0;
+  std::string host;
+  int port = 0;
+};
+
+class Loop {
+ public:
+  static constexpr int kMaxRecords = 1024;
+  static constexpr size_t kSlabSize = 256 * 1024;
+  static constexpr size_t kReadSize = 64 * 1024;
+
+  // Returns nullptr and sets *err on failure.
+  static std::unique_ptr<Loop> create(Backend backend, LoopSink* sink, int* err);
+  ~Loop();  // closes every fd the loop owns, exactly once
+
+  Poller& poller();
+
+  // Waits up to timeout_ms and processes what comes back; while a wait comes
+  // back full it waits again with timeout 0. Returns events processed or -errno.
+  int poll_once(int timeout_ms);
+  // Processes events gathered elsewhere (the waiter thread).
+  void process(const PollEvent* events, int count);
+
+  // ---- raw fds (Poller API, IReactorFDSet) ----
+  int add_raw(int fd, uint32_t interest, Mode mode, int32_t* slot);
+  int modify_raw(int32_t slot, uint32_t interest, Mode mode);
+
+  // ---- every kind ----
+  int remove(int32_t slot);  // unregister; closes the fd unless kRaw
+  uint32_t generation(int32_t slot) const;
+  int fd_of(int32_t slot) const;  // -1 when free
+  int set_ref(int32_t slot, bool ref);  // ref'd registrations keep Node alive
+  size_t refcount() const;          // ref'd live registrations
+
+  // ---- sockets ----
+  // host is numeric ("127.0.0.1", "::"), or a path when family is 0.
+  int listen(const SockAddr& addr, int backlog, bool reuse_port, int32_t* slot);
+  int set_accept_batch(int32_t slot, int max_batch);  // 1 = one accept per wake-up
+  int resume_accepting(int32_t slot);
+  int connect(const SockAddr& addr, const SockAddr* bind, int32_t* slot);
+  int adopt_stream(int fd, int32_t* slot);  // an fd we now own (pipes, socketpair)
+
+  // Writes at once; buffers the remainder and arms writable interest.
+  // Returns bytes still buffered (0 = all sent) or -errno.
+  int64_t write(int32_t slot, const uint8_t* data, size_t len);
+  int64_t writev(int32_t slot, const uint8_t* const* bufs, const size_t* lens, int count);
+  int64_t buffered(int32_t slot) const;
+  int shutdown_write(int32_t slot);  // after the buffer drains
+  int pause_reading(int32_t slot);
+  int resume_reading(int32_t slot);
+  int set_nodelay(int32_t slot, bool on);
+  int set_keepalive(int32_t slot, bool on);
+  int local_address(int32_t slot, SockAddr* out) const;
+  int peer_address(int32_t slot, SockAddr* out) const;
+
+  const LoopStats& stats() const;
+
+ private:
+  Loop();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ioreactor
+
+#endif  // IOREACTOR_LOOP_H
