@@ -5,3 +5,6 @@
 export * from './errors';
 export { log, stderrObserver } from './log';
 export type { LogEvent, LogLevel, LogObserver, LoggableFailure } from './log';
+export * from './address';
+export type * from './interfaces';
+export * from './protocol';
