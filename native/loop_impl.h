@@ -1,0 +1,70 @@
+// Loop internals shared by loop.cc (slots, batches, raw fds), loop_stream.cc
+// (read/write/connect) and loop_listener.cc (listen/accept). Not part of the
+// API: bridge.cc and tests use loop.h only.
+//
+// Re-entrancy: the sink's deliver() runs JS, which may call back into the
+// loop (remove, write, listen...). Records are delivered when the record
+// array fills, when the slab rolls over, and at the end of a batch, so every
+// handler re-finds its slot by (index, gen) after push()/ensure_slab() and
+// never keeps a Slot* across them.
+#ifndef IOREACTOR_LOOP_IMPL_H
+#define IOREACTOR_LOOP_IMPL_H
+
+#include <sys/uio.h>
+
+#include "loop.h"
+#include "slots.h"
+
+namespace ioreactor {
+
+struct Loop::Impl {
+  static constexpr int kMaxEvents = 1024;
+  // The smallest slab tail worth reading into; below it the slab rolls over.
+  static constexpr size_t kMinRead = 8 * 1024;
+  static constexpr int kAcceptStart = 16;
+  static constexpr int kAcceptMax = 256;
+
+  std::unique_ptr<Poller> poller;
+  LoopSink* sink = nullptr;
+  SlotTable slots;
+  LoopStats stats;
+  size_t refs = 0;
+  int nrec = 0;
+  uint8_t* slab = nullptr;
+  size_t slab_used = 0;
+  Record records[kMaxRecords];
+  PollEvent events[kMaxEvents];
+
+  // Records and the slab (loop.cc).
+  void push(int32_t type, int32_t index, uint32_t gen, int32_t a, int32_t b);
+  void flush();
+  uint8_t* ensure_slab(size_t* room);
+
+  // Registrations (loop.cc).
+  int32_t add_slot(Kind kind, int fd);
+  void free_slot(int32_t index);
+  int set_interest(int32_t index, uint32_t want);
+  void dispatch(const PollEvent& ev);
+
+  // Streams (loop_stream.cc).
+  uint32_t stream_interest(const Slot& s) const;
+  int update_stream(int32_t index);
+  void on_stream(int32_t index, uint32_t gen, uint32_t events);
+  void finish_connect(int32_t index, uint32_t gen);
+  void read_stream(int32_t index, uint32_t gen);
+  void flush_stream(int32_t index, uint32_t gen);
+  void shutdown_if_drained(Slot& s);
+  int64_t write_iov(int32_t index, const struct iovec* iov, int count);
+  void stream_failed(int32_t index, uint32_t gen, int err);
+  void idle_hangup(int32_t index, uint32_t gen, uint32_t events);
+  Slot* stream(int32_t index);
+
+  // Listeners (loop_listener.cc).
+  void on_listener(int32_t index, uint32_t gen);
+  bool accept_error(int32_t index, uint32_t gen, int err);
+  void adapt_batch(Slot& s, int accepted);
+};
+
+}  // namespace ioreactor
+
+#endif  // IOREACTOR_LOOP_IMPL_H

@@ -1,0 +1,144 @@
+// Listening sockets: batched accept with an adaptive batch size, in the
+// spirit of Twisted's numberAccepts. A wake-up that used its whole batch
+// doubles the next one (up to the slot's max); one that used less than half
+// halves it (down to the floor). max 1 pins it to one accept per wake-up.
+//
+// Running out of fds (EMFILE/ENFILE) or kernel memory must not spin: the
+// listener leaves the poller (level-triggered readiness would otherwise come
+// straight back) and reports kRecAcceptError; JS decides when to
+// resume_accepting(), typically from a timer.
+#include <errno.h>
+
+#include <algorithm>
+
+#include "loop_impl.h"
+#include "sockets.h"
+
+namespace ioreactor {
+
+namespace {
+
+// Errors that belong to one pending connection (Linux passes the peer's
+// network errors through accept): skip it and take the next.
+bool skip_connection(int err) {
+  switch (err) {
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+    case ENOPROTOOPT:
+    case ENETDOWN:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+#ifdef ENONET
+    case ENONET:
+#endif
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Errors that consumed a connection but are worth telling JS about (a
+// firewall rule refusing it); the listener stays armed, since the next
+// readiness is a different connection.
+bool report_and_continue(int err) { return err == EPERM; }
+
+}  // namespace
+
+void Loop::Impl::on_listener(int32_t index, uint32_t gen) {
+  Slot* s = slots.find(index, gen);
+  if (s->accept_paused) return;
+  const int batch = s->accept_batch;
+  const int lfd = s->fd;
+  int accepted = 0;
+  for (int i = 0; i < batch; ++i) {
+    int fd = sockets::accept_one(lfd);
+    if (fd < 0) {
+      if (skip_connection(-fd)) continue;
+      if (-fd != EAGAIN && -fd != EWOULDBLOCK) accept_error(index, gen, -fd);
+      break;
+    }
+    int32_t child = add_slot(Kind::kStream, fd);
+    slots.find(child)->is_socket = true;
+    int err = set_interest(child, kReadable);
+    if (err != 0) {
+      free_slot(child);
+      accept_error(index, gen, err);
+      break;
+    }
+    ++accepted;
+    ++stats.accepts;
+    push(kRecAccepted, index, gen, child, static_cast<int32_t>(slots.generation(child)));
+    // The push may have delivered: JS may have closed or paused the listener.
+    s = slots.find(index, gen);
+    if (s == nullptr || s->accept_paused) break;
+  }
+  if (accepted > 0) ++stats.accept_batches;
+  s = slots.find(index, gen);
+  if (s != nullptr) adapt_batch(*s, accepted);
+}
+
+void Loop::Impl::adapt_batch(Slot& s, int accepted) {
+  if (accepted >= s.accept_batch) {
+    s.accept_batch = std::min(s.accept_batch * 2, s.accept_max);
+  } else if (accepted < s.accept_batch / 2) {
+    s.accept_batch = std::max(s.accept_batch / 2, s.accept_floor);
+  }
+}
+
+// Reports an accept failure; pauses accepting unless the error belonged to
+// a single connection. Returns true when paused.
+bool Loop::Impl::accept_error(int32_t index, uint32_t gen, int err) {
+  bool pause = !report_and_continue(err);
+  Slot* s = slots.find(index, gen);
+  if (pause) {
+    s->accept_paused = true;
+    s->accept_batch = s->accept_floor;
+    set_interest(index, 0);
+  }
+  push(kRecAcceptError, index, gen, err, 0);
+  return pause;
+}
+
+int Loop::listen(const SockAddr& addr, int backlog, bool reuse_port, int32_t* slot) {
+  if (slot == nullptr || backlog < 0) return -EINVAL;
+  int fd = -1;
+  int err = sockets::open_listener(addr, backlog, reuse_port, &fd);
+  if (err != 0) return -err;
+  int32_t index = impl_->add_slot(Kind::kListener, fd);
+  Slot* s = impl_->slots.find(index);
+  s->is_socket = true;
+  s->accept_batch = Impl::kAcceptStart;
+  s->accept_floor = Impl::kAcceptStart;
+  s->accept_max = Impl::kAcceptMax;
+  err = impl_->set_interest(index, kReadable);
+  if (err != 0) {
+    impl_->free_slot(index);
+    return -err;
+  }
+  *slot = index;
+  return 0;
+}
+
+int Loop::set_accept_batch(int32_t slot, int max_batch) {
+  Slot* s = impl_->slots.find(slot);
+  if (s == nullptr) return -EBADF;
+  if (s->kind != Kind::kListener || max_batch < 1 || max_batch > 65536) return -EINVAL;
+  s->accept_max = max_batch;
+  s->accept_floor = std::min(Impl::kAcceptStart, max_batch);
+  s->accept_batch = std::clamp(s->accept_batch, s->accept_floor, max_batch);
+  return 0;
+}
+
+int Loop::resume_accepting(int32_t slot) {
+  Slot* s = impl_->slots.find(slot);
+  if (s == nullptr) return -EBADF;
+  if (s->kind != Kind::kListener) return -EINVAL;
+  if (!s->accept_paused) return 0;
+  s->accept_paused = false;
+  return -impl_->set_interest(slot, kReadable);
+}
+
+}  // namespace ioreactor

@@ -1,0 +1,105 @@
+// The write side of streams: write()/writev() send at once when nothing is
+// queued, copy only what the kernel refused, and arm writable interest only
+// while something is queued; shutdown_write waits for the queue to drain.
+#include <errno.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "loop_impl.h"
+
+namespace ioreactor {
+
+namespace {
+#ifdef IOV_MAX
+constexpr int kMaxIov = IOV_MAX;
+#else
+constexpr int kMaxIov = 1024;
+#endif
+constexpr int kStackIov = 64;
+
+// Copies what is left of iov after `sent` bytes into the buffer, in order.
+void append_rest(WriteBuffer* buf, const struct iovec* iov, int count, size_t sent) {
+  for (int i = 0; i < count; ++i) {
+    const auto* base = static_cast<const uint8_t*>(iov[i].iov_base);
+    size_t len = iov[i].iov_len;
+    size_t skip = std::min(sent, len);
+    sent -= skip;
+    buf->append(base + skip, len - skip);
+  }
+}
+}  // namespace
+
+int64_t Loop::Impl::write_iov(int32_t index, const struct iovec* iov, int count) {
+  Slot* s = stream(index);
+  if (s == nullptr) return -EBADF;
+  if (s->dead || s->shut_pending || s->shut_done) return -EPIPE;
+  size_t total = 0;
+  for (int i = 0; i < count; ++i) total += iov[i].iov_len;
+  if (total == 0) return static_cast<int64_t>(s->pending());
+  size_t sent = 0;
+  if (!s->connecting && s->pending() == 0) {
+    ssize_t n = count == 1
+        ? send_bytes(s->fd, s->is_socket, static_cast<const uint8_t*>(iov[0].iov_base), total)
+        : send_iov(s->fd, s->is_socket, iov, std::min(count, kMaxIov));
+    if (n < 0) return n;
+    sent = static_cast<size_t>(n);
+    if (sent == total) return 0;
+  }
+  if (!s->wbuf) s->wbuf.reset(new WriteBuffer());
+  append_rest(s->wbuf.get(), iov, count, sent);
+  int err = update_stream(index);
+  if (err != 0) return -err;
+  return static_cast<int64_t>(s->pending());
+}
+
+int64_t Loop::write(int32_t slot, const uint8_t* data, size_t len) {
+  if (data == nullptr && len > 0) return -EINVAL;
+  struct iovec one;
+  one.iov_base = const_cast<uint8_t*>(data);
+  one.iov_len = len;
+  return impl_->write_iov(slot, &one, 1);
+}
+
+int64_t Loop::writev(int32_t slot, const uint8_t* const* bufs, const size_t* lens, int count) {
+  if (count < 0 || (count > 0 && (bufs == nullptr || lens == nullptr))) return -EINVAL;
+  struct iovec stack_iov[kStackIov];
+  std::vector<struct iovec> heap_iov;
+  struct iovec* iov = stack_iov;
+  if (count > kStackIov) {
+    heap_iov.resize(static_cast<size_t>(count));
+    iov = heap_iov.data();
+  }
+  for (int i = 0; i < count; ++i) {
+    if (bufs[i] == nullptr && lens[i] > 0) return -EINVAL;
+    iov[i].iov_base = const_cast<uint8_t*>(bufs[i]);
+    iov[i].iov_len = lens[i];
+  }
+  return impl_->write_iov(slot, iov, count);
+}
+
+int64_t Loop::buffered(int32_t slot) const {
+  const Slot* s = impl_->slots.find(slot);
+  if (s == nullptr || s->kind != Kind::kStream) return -EBADF;
+  return static_cast<int64_t>(s->pending());
+}
+
+int Loop::shutdown_write(int32_t slot) {
+  Slot* s = impl_->stream(slot);
+  if (s == nullptr) return -EBADF;
+  if (!s->is_socket) return -ENOTSOCK;
+  if (s->dead) return -ENOTCONN;
+  if (s->shut_done || s->shut_pending) return 0;
+  if (s->connecting || s->pending() != 0) {
+    s->shut_pending = true;
+    return 0;
+  }
+  if (::shutdown(s->fd, SHUT_WR) < 0) return -errno;
+  s->shut_done = true;
+  return 0;
+}
+
+}  // namespace ioreactor

@@ -1,0 +1,40 @@
+// Socket creation helpers for the loop: numeric addresses to sockaddr and
+// back, listening and connecting sockets, accept. Every socket made here is
+// non-blocking and close-on-exec from birth (no window where a spawned child
+// could inherit it). Errors are returned as positive errno values.
+#ifndef IOREACTOR_SOCKETS_H
+#define IOREACTOR_SOCKETS_H
+
+#include <sys/socket.h>
+
+#include "loop.h"
+
+namespace ioreactor {
+namespace sockets {
+
+// A numeric host (or a UNIX path when family is 0) and port into a sockaddr.
+// EINVAL for a bad family, host or port; ENAMETOOLONG for a long path.
+int to_sockaddr(const SockAddr& addr, struct sockaddr_storage* out, socklen_t* len);
+// The reverse, numeric host via inet_ntop. EAFNOSUPPORT for other families.
+int from_sockaddr(const struct sockaddr* sa, socklen_t len, SockAddr* out);
+
+// socket + options + bind + listen. reuse_port adds SO_REUSEPORT; "::" is
+// dual-stack as in Node. A UNIX path that exists is not removed (EADDRINUSE).
+int open_listener(const SockAddr& addr, int backlog, bool reuse_port, int* fd);
+// A non-blocking connect, optionally bound first. EINPROGRESS counts as
+// success: the caller learns the outcome from the writable event.
+int open_connection(const SockAddr& addr, const SockAddr* bind_addr, int* fd);
+// One accept, non-blocking and close-on-exec. Returns the fd or -errno.
+int accept_one(int listen_fd);
+
+// SO_ERROR of a socket (the outcome of a non-blocking connect).
+int pending_error(int fd);
+// setsockopt for an int flag; ENOTSOCK for pipes.
+int set_flag(int fd, int level, int name, bool on);
+// Makes an fd we were given non-blocking and close-on-exec.
+int prepare_adopted(int fd);
+
+}  // namespace sockets
+}  // namespace ioreactor
+
+#endif  // IOREACTOR_SOCKETS_H
