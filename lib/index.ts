@@ -8,3 +8,7 @@ export type { LogEvent, LogLevel, LogObserver, LoggableFailure } from './log';
 export * from './address';
 export type * from './interfaces';
 export * from './protocol';
+export { Failure } from './failure';
+export type { ErrorClass } from './failure';
+export * from './defer';
+export * from './timers';
