@@ -3,6 +3,10 @@
 // readiness API first, poll() as the fallback that runs anywhere POSIX.
 #include <cerrno>
 #include <fcntl.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/eventfd.h>
+#endif
 
 #include "poller_internal.h"
 
@@ -95,8 +99,8 @@ int check_fd(int fd) {
   return fcntl(fd, F_GETFD) == -1 ? EBADF : 0;
 }
 
-int check_interest(uint32_t interest) {
-  return (interest & ~kAllEvents) == 0 ? 0 : EINVAL;
+int check_registration(uint32_t interest, uint64_t token) {
+  return (interest & ~kAllEvents) == 0 && token != kReservedToken ? 0 : EINVAL;
 }
 
 int check_wait_args(int timeout_ms, const PollEvent* out, int max) {
@@ -111,6 +115,47 @@ uint32_t make_events(bool readable, bool writable, bool error, bool hangup) {
   if (error) ev |= kError;
   if (hangup) ev |= kHangup;
   return ev;
+}
+
+int open_wake_channel(WakeChannel* ch) {
+#if defined(__linux__)
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) return errno;
+  ch->read_fd = ch->write_fd = fd;
+#else
+  int fds[2];
+  if (pipe(fds) != 0) return errno;  // pipe2 is not on every BSD/macOS
+  for (int fd : fds) {
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+  }
+  ch->read_fd = fds[0];
+  ch->write_fd = fds[1];
+#endif
+  return 0;
+}
+
+void signal_wake(const WakeChannel& ch) {
+  uint64_t one = 1;  // eventfd wants 8 bytes; a pipe takes them too
+  // EAGAIN means a wake is already pending, which is all we need.
+  while (write(ch.write_fd, &one, sizeof one) < 0 && errno == EINTR) {
+  }
+}
+
+void drain_wake(const WakeChannel& ch) {
+  uint64_t buf[16];
+  for (;;) {
+    ssize_t n = read(ch.read_fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    // An eventfd empties in one read; a pipe until it would block.
+    if (n <= 0 || ch.read_fd == ch.write_fd) return;
+  }
+}
+
+void close_wake_channel(WakeChannel* ch) {
+  if (ch->write_fd >= 0 && ch->write_fd != ch->read_fd) close(ch->write_fd);
+  if (ch->read_fd >= 0) close(ch->read_fd);
+  ch->read_fd = ch->write_fd = -1;
 }
 
 }  // namespace ioreactor

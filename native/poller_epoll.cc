@@ -14,7 +14,7 @@
 //   at every wait and spin the loop on a half-closed connection.
 // - wake(): a thread blocked in epoll_wait(-1) cannot otherwise be interrupted.
 //   An eventfd is registered internally under a token no caller may use
-//   (kWakeToken; add/modify reject it with EINVAL); wait() drains it and hides
+//   (kReservedToken; add/modify reject it with EINVAL); wait() drains it and hides
 //   its event, so a wake shows up as a return with fewer (maybe 0) events.
 // - epoll_create1(EPOLL_CLOEXEC) so children never inherit the epoll fd. A
 //   forked child must not keep using a parent's poller: they would share the
@@ -25,7 +25,6 @@
 #include <cerrno>
 #include <cstdint>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 #include <vector>
 
@@ -35,7 +34,7 @@ namespace ioreactor {
 
 namespace {
 
-constexpr uint64_t kWakeToken = UINT64_MAX;
+constexpr uint64_t kWakeToken = kReservedToken;
 // Upper bound on one epoll_wait, so a huge max cannot make us allocate huge.
 constexpr int kMaxBatch = 4096;
 
@@ -55,9 +54,9 @@ uint32_t from_epoll(uint32_t ev) {
 
 class EpollPoller final : public Poller {
  public:
-  EpollPoller(int epfd, int wakefd) : epfd_(epfd), wakefd_(wakefd) {}
+  EpollPoller(int epfd, WakeChannel wake) : epfd_(epfd), wake_(wake) {}
   ~EpollPoller() override {
-    close(wakefd_);
+    close_wake_channel(&wake_);
     close(epfd_);
   }
 
@@ -68,7 +67,7 @@ class EpollPoller final : public Poller {
     return control(EPOLL_CTL_MOD, fd, interest, mode, token);
   }
   int remove(int fd) override {
-    if (fd < 0 || fd == wakefd_) return fd < 0 ? EBADF : ENOENT;
+    if (fd < 0 || fd == wake_.read_fd) return fd < 0 ? EBADF : ENOENT;
     epoll_event unused{};  // kernels before 2.6.9 wanted non-null
     return epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &unused) == 0 ? 0 : errno;
   }
@@ -76,34 +75,23 @@ class EpollPoller final : public Poller {
   int wait(int timeout_ms, PollEvent* out, int max) override;
 
   int pollable_fd() const override { return epfd_; }
-  void wake() override {
-    uint64_t one = 1;
-    // EAGAIN means the counter is already non-zero: a wake is pending anyway.
-    while (write(wakefd_, &one, sizeof one) < 0 && errno == EINTR) {
-    }
-  }
+  void wake() override { signal_wake(wake_); }
   Backend backend() const override { return Backend::kEpoll; }
   bool supports(Mode) const override { return true; }
 
  private:
   int control(int op, int fd, uint32_t interest, Mode mode, uint64_t token) {
     if (fd < 0) return EBADF;
-    if (token == kWakeToken || check_interest(interest) != 0) return EINVAL;
-    if (fd == wakefd_) return op == EPOLL_CTL_ADD ? EEXIST : ENOENT;
+    if (check_registration(interest, token) != 0) return EINVAL;
+    if (fd == wake_.read_fd) return op == EPOLL_CTL_ADD ? EEXIST : ENOENT;
     epoll_event ev{};
     ev.events = to_epoll(interest, mode);
     ev.data.u64 = token;
     return epoll_ctl(epfd_, op, fd, &ev) == 0 ? 0 : errno;
   }
 
-  void drain_wake() {
-    uint64_t count;
-    while (read(wakefd_, &count, sizeof count) < 0 && errno == EINTR) {
-    }
-  }
-
   int epfd_;
-  int wakefd_;
+  WakeChannel wake_;
   std::vector<epoll_event> buf_;  // only the waiting thread touches it
 };
 
@@ -116,7 +104,7 @@ int EpollPoller::wait(int timeout_ms, PollEvent* out, int max) {
   int count = 0;
   for (int i = 0; i < n; ++i) {
     if (buf_[i].data.u64 == kWakeToken) {
-      drain_wake();
+      drain_wake(wake_);
       continue;
     }
     out[count++] = PollEvent{buf_[i].data.u64, from_epoll(buf_[i].events)};
@@ -132,17 +120,18 @@ std::unique_ptr<Poller> make_epoll_poller(int* err) {
     *err = errno;
     return nullptr;
   }
-  int wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  WakeChannel wake;
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeToken;
-  if (wakefd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev) != 0) {
-    *err = errno;
-    if (wakefd >= 0) close(wakefd);
+  *err = open_wake_channel(&wake);
+  if (*err == 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, wake.read_fd, &ev) != 0) *err = errno;
+  if (*err != 0) {
+    close_wake_channel(&wake);
     close(epfd);
     return nullptr;
   }
-  return std::unique_ptr<Poller>(new EpollPoller(epfd, wakefd));
+  return std::unique_ptr<Poller>(new EpollPoller(epfd, wake));
 }
 
 }  // namespace ioreactor

@@ -1,13 +1,240 @@
-// poll backend: placeholder until the real one lands (next commit).
+// poll() backend: runs anywhere POSIX; the fallback and the portable reference.
+//
+// Design note — what poll() cannot do, and how this file copes:
+// - poll() keeps no state in the kernel, so the interest set lives here: a
+//   table indexed by fd (interest, mode, token, a change counter), plus the
+//   pollfd array handed to poll(). Small changes patch that array in place;
+//   when a wait is in flight they mark it stale and it is rebuilt next time.
+// - There is no pollable fd (pollable_fd() is -1): the loop runs wait() on a
+//   waiter thread while add/modify/remove come from the main thread. The table
+//   is guarded by a mutex that is NOT held across poll(); every change made
+//   during a wait wakes the waiter (eventfd on Linux, a pipe elsewhere) so it
+//   rebuilds. Results are mapped back under the lock, and an event whose entry
+//   changed meanwhile (counter differs) is dropped: level semantics re-report
+//   it at the next wait if it still holds.
+// - Edge trigger is refused with ENOTSUP: poll() reports present state only,
+//   so it cannot tell "new data arrived" from "data still unread".
+// - Oneshot: after an event the entry is disarmed (its pollfd gets fd -1,
+//   which poll() skips) until modify() re-arms it.
+// - POLLNVAL (fd closed without remove()): reported once as kError, then the
+//   entry is disarmed, so a forgotten close never spins the CPU.
+// - POLLHUP/POLLERR come whatever the interest; POLLRDHUP (Linux) is asked for
+//   only with readable interest, for the same reason as in the epoll backend.
+// - A full batch (max) resumes scanning where it stopped next time, so fds at
+//   the end of the array are not starved.
 #include <cerrno>
+#include <mutex>
+#include <poll.h>
+#include <vector>
 
 #include "poller_internal.h"
 
 namespace ioreactor {
 
+namespace {
+
+#if defined(POLLRDHUP)
+constexpr short kReadEvents = POLLIN | POLLRDHUP;
+constexpr short kHangupEvents = POLLHUP | POLLRDHUP;
+#else
+constexpr short kReadEvents = POLLIN;
+constexpr short kHangupEvents = POLLHUP;
+#endif
+
+struct Entry {
+  bool used = false;
+  bool armed = false;  // false: oneshot fired, or POLLNVAL seen
+  bool oneshot = false;
+  short events = 0;
+  uint64_t token = 0;
+  uint64_t seq = 0;     // bumped on every change
+  long pos = -1;        // index in the pollfd array, -1 when not in it
+};
+
+short to_poll(uint32_t interest) {
+  short ev = 0;
+  if (interest & kReadable) ev |= kReadEvents;
+  if (interest & kWritable) ev |= POLLOUT;
+  return ev;
+}
+
+uint32_t from_poll(short rev) {
+  return make_events((rev & (POLLIN | POLLPRI)) != 0, (rev & POLLOUT) != 0,
+                     (rev & (POLLERR | POLLNVAL)) != 0, (rev & kHangupEvents) != 0);
+}
+
+class PollPoller final : public Poller {
+ public:
+  explicit PollPoller(WakeChannel wake) : wake_(wake) {}
+  ~PollPoller() override { close_wake_channel(&wake_); }
+
+  int add(int fd, uint32_t interest, Mode mode, uint64_t token) override;
+  int modify(int fd, uint32_t interest, Mode mode, uint64_t token) override;
+  int remove(int fd) override;
+  int wait(int timeout_ms, PollEvent* out, int max) override;
+
+  int pollable_fd() const override { return -1; }
+  void wake() override { signal_wake(wake_); }
+  Backend backend() const override { return Backend::kPoll; }
+  bool supports(Mode mode) const override { return mode.trigger == Trigger::kLevel; }
+
+ private:
+  int check(int fd, uint32_t interest, Mode mode, uint64_t token) const;
+  void set(int fd, uint32_t interest, Mode mode, uint64_t token);
+  void publish(int fd);
+  void rebuild();
+  int collect(PollEvent* out, int max);
+  bool take(size_t i, PollEvent* ev);
+
+  std::mutex mu_;              // guards everything below but wait_mu_
+  std::vector<Entry> table_;   // indexed by fd
+  std::vector<pollfd> fds_;    // [0] is the wake channel
+  std::vector<uint64_t> seqs_; // entry seq each pollfd was built from
+  bool stale_ = true;          // fds_ must be rebuilt before the next poll()
+  bool polling_ = false;       // a thread is inside poll() on fds_
+  uint64_t next_seq_ = 1;
+  size_t resume_ = 1;          // where the next scan starts
+  std::mutex wait_mu_;         // one wait() at a time owns fds_ during poll()
+  WakeChannel wake_;
+};
+
+int PollPoller::check(int fd, uint32_t interest, Mode mode, uint64_t token) const {
+  if (check_fd(fd) != 0) return EBADF;
+  if (check_registration(interest, token) != 0) return EINVAL;
+  return supports(mode) ? 0 : ENOTSUP;
+}
+
+int PollPoller::add(int fd, uint32_t interest, Mode mode, uint64_t token) {
+  int err = check(fd, interest, mode, token);
+  if (err != 0) return err;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (static_cast<size_t>(fd) >= table_.size()) table_.resize(fd + 1);
+  if (table_[fd].used) return EEXIST;
+  set(fd, interest, mode, token);
+  return 0;
+}
+
+int PollPoller::modify(int fd, uint32_t interest, Mode mode, uint64_t token) {
+  int err = check(fd, interest, mode, token);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (err == 0 && (static_cast<size_t>(fd) >= table_.size() || !table_[fd].used)) err = ENOENT;
+  if (err == 0) set(fd, interest, mode, token);
+  return err;
+}
+
+int PollPoller::remove(int fd) {
+  if (fd < 0) return EBADF;
+  std::lock_guard<std::mutex> lock(mu_);
+  bool known = static_cast<size_t>(fd) < table_.size() && table_[fd].used;
+  if (known) {
+    table_[fd].used = table_[fd].armed = false;
+    publish(fd);
+  }
+  // Closed before remove(): forget it all the same, but say so, as epoll does.
+  if (check_fd(fd) != 0) return EBADF;
+  return known ? 0 : ENOENT;
+}
+
+// Records a registration (under mu_) and makes the pollfd array follow.
+void PollPoller::set(int fd, uint32_t interest, Mode mode, uint64_t token) {
+  Entry& e = table_[fd];
+  e.used = e.armed = true;
+  e.oneshot = mode.oneshot;
+  e.events = to_poll(interest);
+  e.token = token;
+  publish(fd);
+}
+
+// Brings the pollfd for fd up to date (under mu_): in place when no poll() is
+// running on the array, else by marking it stale and waking the waiter.
+void PollPoller::publish(int fd) {
+  Entry& e = table_[fd];
+  e.seq = next_seq_++;
+  if (!polling_ && !stale_ && e.pos >= 0) {
+    fds_[e.pos] = pollfd{e.armed ? fd : -1, e.events, 0};
+    seqs_[e.pos] = e.seq;
+    return;
+  }
+  stale_ = true;
+  if (polling_) signal_wake(wake_);
+}
+
+void PollPoller::rebuild() {
+  fds_.assign(1, pollfd{wake_.read_fd, POLLIN, 0});
+  seqs_.assign(1, 0);
+  for (size_t fd = 0; fd < table_.size(); ++fd) {
+    Entry& e = table_[fd];
+    e.pos = -1;
+    if (!e.used) continue;
+    e.pos = static_cast<long>(fds_.size());
+    fds_.push_back(pollfd{e.armed ? static_cast<int>(fd) : -1, e.events, 0});
+    seqs_.push_back(e.seq);
+  }
+  stale_ = false;
+  resume_ = 1;
+}
+
+int PollPoller::wait(int timeout_ms, PollEvent* out, int max) {
+  if (check_wait_args(timeout_ms, out, max) != 0) return -EINVAL;
+  std::lock_guard<std::mutex> waiting(wait_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stale_) rebuild();
+    polling_ = true;
+  }
+  int n = poll(fds_.data(), fds_.size(), timeout_ms);
+  int saved = errno;
+  std::lock_guard<std::mutex> lock(mu_);
+  polling_ = false;
+  if (n < 0) return saved == EINTR ? 0 : -saved;
+  if (fds_[0].revents != 0) drain_wake(wake_);
+  // A stale array still maps back: take() checks each entry's counter.
+  return n == 0 ? 0 : collect(out, max);
+}
+
+// Scans the array from resume_, wrapping once, for up to max events.
+int PollPoller::collect(PollEvent* out, int max) {
+  size_t size = fds_.size();
+  if (size <= 1) return 0;
+  if (resume_ >= size) resume_ = 1;
+  int count = 0;
+  size_t i = resume_;
+  do {
+    if (fds_[i].revents != 0 && take(i, &out[count])) {
+      if (++count == max) {
+        resume_ = i + 1;
+        return count;
+      }
+    }
+    i = i + 1 < size ? i + 1 : 1;
+  } while (i != resume_);
+  return count;
+}
+
+// Turns pollfd i's result into an event if its entry did not change since
+// the array was built; disarms oneshot and invalid entries.
+bool PollPoller::take(size_t i, PollEvent* ev) {
+  pollfd& p = fds_[i];
+  short rev = p.revents;
+  p.revents = 0;
+  if (p.fd < 0 || static_cast<size_t>(p.fd) >= table_.size()) return false;
+  Entry& e = table_[p.fd];
+  if (!e.used || !e.armed || e.seq != seqs_[i]) return false;
+  *ev = PollEvent{e.token, from_poll(rev)};
+  if (e.oneshot || (rev & POLLNVAL) != 0) {
+    e.armed = false;
+    publish(p.fd);
+  }
+  return true;
+}
+
+}  // namespace
+
 std::unique_ptr<Poller> make_poll_poller(int* err) {
-  *err = ENOTSUP;
-  return nullptr;
+  WakeChannel wake;
+  *err = open_wake_channel(&wake);
+  if (*err != 0) return nullptr;
+  return std::unique_ptr<Poller>(new PollPoller(wake));
 }
 
 }  // namespace ioreactor
