@@ -62,6 +62,26 @@ export class AlreadyCalled extends IOReactorError {}
 /** A DelayedCall that was cancelled was cancelled, reset or delayed again. */
 export class AlreadyCancelled extends IOReactorError {}
 
+// ---- twisted.internet.task: cooperative tasks ----
+
+/** Base of the reasons a CooperativeTask is finished; raised by pause/stop on a finished task. */
+export class TaskFinished extends IOReactorError {}
+
+/** The task's iterator was exhausted. */
+export class TaskDone extends TaskFinished {}
+
+/** The task was stopped with `stop()`; `whenDone()` fails with this. */
+export class TaskStopped extends TaskFinished {}
+
+/** The task's iterator threw (or a Deferred it yielded failed). */
+export class TaskFailed extends TaskFinished {}
+
+/** The Cooperator was stopped; its unfinished tasks fail with this. */
+export class SchedulerStopped extends IOReactorError {}
+
+/** `resume()` on a task that is not paused. */
+export class NotPaused extends IOReactorError {}
+
 // ---- twisted.internet.error: connecting ----
 
 /** Base of every failure to connect. */
