@@ -1,0 +1,160 @@
+/*
+ * c-echo: the ceiling. A plain single-threaded C epoll server that echoes
+ * (or, with --http, answers every HTTP/1.1 request with "hello world\n").
+ *
+ * It is what a reactor could at best cost per operation: level-triggered
+ * epoll, accept4 in a loop until EAGAIN, one read into a static buffer, one
+ * write back. Only a short write's remainder is kept (per connection, heap),
+ * and while it is kept the connection stops reading (EPOLLOUT instead of
+ * EPOLLIN), so a slow reader cannot make us buffer without bound. HTTP
+ * requests are counted by matching "\r\n\r\n" with a 4-state matcher that
+ * survives split reads; no other parsing (the load generator sends only
+ * GETs without bodies). Listens on 127.0.0.1 port 0 and prints the port.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char RESPONSE[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n"
+    "Connection: keep-alive\r\n\r\nhello world\n";
+
+struct conn {
+  char *pend;     /* unwritten remainder */
+  size_t plen, poff;
+  int match;      /* how much of "\r\n\r\n" the stream ends with */
+};
+
+static struct conn *conns;
+static int max_fd;
+static int ep, http;
+static char buf[65536];
+static char out[65536];
+
+static void set_events(int fd, uint32_t ev, int op) {
+  struct epoll_event e = {.events = ev, .data.fd = fd};
+  epoll_ctl(ep, op, fd, &e);
+}
+
+static void drop(int fd) {
+  free(conns[fd].pend);
+  memset(&conns[fd], 0, sizeof conns[fd]);
+  close(fd);
+}
+
+/* Write data; keep what the kernel did not take. Returns -1 if fd died. */
+static int send_all(int fd, const char *p, size_t n) {
+  ssize_t w = write(fd, p, n);
+  if (w < 0 && errno != EAGAIN) return -1;
+  size_t done = w > 0 ? (size_t)w : 0;
+  if (done == n) return 0;
+  struct conn *c = &conns[fd];
+  c->pend = malloc(n - done);
+  memcpy(c->pend, p + done, n - done);
+  c->plen = n - done;
+  c->poff = 0;
+  set_events(fd, EPOLLOUT, EPOLL_CTL_MOD);
+  return 0;
+}
+
+static size_t count_requests(struct conn *c, const char *p, size_t n) {
+  static const char end[] = "\r\n\r\n";
+  size_t reqs = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (p[i] == end[c->match]) c->match++;
+    else c->match = p[i] == '\r' ? 1 : 0;
+    if (c->match == 4) { reqs++; c->match = 0; }
+  }
+  return reqs;
+}
+
+static int answer_http(int fd, size_t reqs) {
+  size_t rl = sizeof RESPONSE - 1, per = sizeof out / rl;
+  while (reqs > 0) {
+    size_t k = reqs < per ? reqs : per;
+    for (size_t i = 0; i < k; i++) memcpy(out + i * rl, RESPONSE, rl);
+    if (send_all(fd, out, k * rl) < 0) return -1;
+    reqs -= k;
+    if (conns[fd].pend) return 0; /* rest would only queue behind it */
+  }
+  return 0;
+}
+
+static void on_readable(int fd) {
+  ssize_t n = read(fd, buf, sizeof buf);
+  if (n == 0 || (n < 0 && errno != EAGAIN)) { drop(fd); return; }
+  if (n < 0) return;
+  int rc = http ? answer_http(fd, count_requests(&conns[fd], buf, (size_t)n))
+                : send_all(fd, buf, (size_t)n);
+  if (rc < 0) drop(fd);
+}
+
+static void on_writable(int fd) {
+  struct conn *c = &conns[fd];
+  ssize_t w = write(fd, c->pend + c->poff, c->plen - c->poff);
+  if (w < 0 && errno != EAGAIN) { drop(fd); return; }
+  if (w > 0) c->poff += (size_t)w;
+  if (c->poff < c->plen) return;
+  free(c->pend);
+  c->pend = NULL;
+  set_events(fd, EPOLLIN, EPOLL_CTL_MOD);
+}
+
+static void on_accept(int lfd) {
+  for (;;) {
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return; /* EAGAIN, or EMFILE: the backlog waits */
+    if (fd >= max_fd) { close(fd); continue; }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    set_events(fd, EPOLLIN, EPOLL_CTL_ADD);
+  }
+}
+
+static int listen_any(void) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  socklen_t len = sizeof a;
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 1024) < 0) {
+    perror("c-echo: listen");
+    exit(1);
+  }
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  printf("%d\n", ntohs(a.sin_port));
+  fflush(stdout);
+  return fd;
+}
+
+int main(int argc, char **argv) {
+  struct rlimit rl;
+  http = argc > 1 && strcmp(argv[1], "--http") == 0;
+  signal(SIGPIPE, SIG_IGN);
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  max_fd = (int)rl.rlim_cur;
+  conns = calloc((size_t)max_fd, sizeof *conns);
+  ep = epoll_create1(EPOLL_CLOEXEC);
+  int lfd = listen_any();
+  set_events(lfd, EPOLLIN, EPOLL_CTL_ADD);
+  struct epoll_event evs[512];
+  for (;;) {
+    int n = epoll_wait(ep, evs, 512, -1);
+    for (int i = 0; i < n; i++) {
+      int fd = evs[i].data.fd;
+      if (fd == lfd) on_accept(lfd);
+      else if (evs[i].events & EPOLLOUT) on_writable(fd);
+      else on_readable(fd);
+    }
+  }
+}

@@ -1,0 +1,260 @@
+/*
+ * Connections: connect with retries, write from the pattern, read and
+ * verify, and what happens when a message completes.
+ *
+ * Connects go through a FIFO queue so setup ramps up: at most connect_cap
+ * connects are in progress at once, and a refused or failed connect (a full
+ * accept backlog, ports in TIME_WAIT) goes back to the tail with a growing
+ * backoff instead of counting as an error. Level-triggered epoll: EPOLLIN
+ * always, EPOLLOUT only while a write is short. Each epoll token carries the
+ * slot and the socket's generation, so an event for a socket closed and
+ * reopened earlier in the same batch is dropped.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loadgen.h"
+#include "loop.h"
+
+uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void note_error(struct stats *st, const char *fmt, ...) {
+  st->errors++;
+  if (st->first_error[0]) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(st->first_error, sizeof st->first_error, fmt, ap);
+  va_end(ap);
+}
+
+static void set_interest(struct loop *l, struct conn *c, int out, int op) {
+  struct epoll_event ev;
+  ev.events = EPOLLIN | (out ? EPOLLOUT : 0);
+  ev.data.u64 = (uint64_t)c->generation << 32 | c->id;
+  epoll_ctl(l->ep, op, c->fd, &ev);
+  c->out_armed = out;
+}
+
+void conn_close(struct loop *l, struct conn *c) {
+  if (c->fd >= 0) close(c->fd); /* close() also drops it from epoll */
+  if (c->state == ST_CONNECTING) l->connecting--;
+  if (c->state == ST_READY) l->ready[c->role]--;
+  c->fd = -1;
+  c->state = ST_FREE;
+  c->out_armed = 0;
+  c->sent = c->want = c->recvd = c->done = 0;
+  c->ts_head = c->ts_len = 0;
+  c->rlen = 0;
+}
+
+void conn_fail(struct loop *l, struct conn *c, const char *what, int err) {
+  note_error(l->st, "conn %u: %s: %s", c->id, what, strerror(err));
+  conn_close(l, c);
+  if (l->cfg->mode == MODE_CHURN && c->role == ROLE_ACTIVE) queue_push(l, c->id, 0);
+}
+
+static void retry_later(struct loop *l, struct conn *c) {
+  conn_close(l, c);
+  l->st->connect_retries++;
+  int shift = c->retries < 6 ? c->retries : 6;
+  c->retries++;
+  queue_push(l, c->id, now_ns() + (5000000ull << shift)); /* 5 ms .. 320 ms */
+}
+
+static int retryable(int err) {
+  return err == ECONNREFUSED || err == ETIMEDOUT || err == EAGAIN ||
+         err == EADDRNOTAVAIL || err == ECONNRESET || err == EADDRINUSE;
+}
+
+static void ts_push(struct loop *l, struct conn *c, uint64_t t) {
+  int cap = l->cfg->inflight > 0 ? l->cfg->inflight : 1;
+  c->ts[(c->ts_head + c->ts_len) % cap] = t;
+  c->ts_len++;
+}
+
+static uint64_t ts_pop(struct loop *l, struct conn *c) {
+  int cap = l->cfg->inflight > 0 ? l->cfg->inflight : 1;
+  uint64_t t = c->ts[c->ts_head];
+  c->ts_head = (c->ts_head + 1) % cap;
+  c->ts_len--;
+  return t;
+}
+
+/* Write what is owed; arm EPOLLOUT only while some of it is left. */
+static void conn_flush(struct loop *l, struct conn *c) {
+  while (c->sent < c->want) {
+    size_t len = (size_t)(c->want - c->sent);
+    const uint8_t *p = tx_bytes(c, c->sent, &len);
+    ssize_t n = write(c->fd, p, len);
+    if (n > 0) {
+      c->sent += (uint64_t)n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) {
+      conn_fail(l, c, "write", errno);
+      return;
+    }
+    break;
+  }
+  int out = c->sent < c->want;
+  if (out != c->out_armed) set_interest(l, c, out, EPOLL_CTL_MOD);
+}
+
+static void send_message(struct loop *l, struct conn *c, uint64_t t) {
+  c->want += msg_bytes();
+  ts_push(l, c, t);
+}
+
+static void on_connected(struct loop *l, struct conn *c) {
+  uint64_t t = now_ns();
+  l->connecting--;
+  c->retries = 0;
+  if (c->role == ROLE_HOT || l->cfg->mode == MODE_CHURN) {
+    c->state = ST_ACTIVE;
+    send_message(l, c, c->started_ns);
+  } else {
+    c->state = ST_WARMING;
+    send_message(l, c, t);
+  }
+  conn_flush(l, c);
+}
+
+/* Start a connect; it completes in conn_event or is retried. */
+void conn_open(struct loop *l, struct conn *c) {
+  if (c->retries == 0 && (c->role == ROLE_HOT || l->cfg->mode == MODE_CHURN))
+    if (c->role != ROLE_HOT || c->started_ns == 0) c->started_ns = now_ns();
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    conn_fail(l, c, "socket", errno);
+    return;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  c->fd = fd;
+  c->generation++;
+  c->state = ST_CONNECTING;
+  l->connecting++;
+  set_interest(l, c, 1, EPOLL_CTL_ADD);
+  if (connect(fd, (struct sockaddr *)&l->addr, sizeof l->addr) == 0 || errno == EINPROGRESS)
+    return; /* EPOLLOUT tells us how it went */
+  if (retryable(errno)) retry_later(l, c);
+  else conn_fail(l, c, "connect", errno);
+}
+
+static void message_done(struct loop *l, struct conn *c, uint64_t t) {
+  uint64_t sent_at = ts_pop(l, c);
+  c->done++;
+  struct stats *st = l->st;
+  if (c->state == ST_WARMING) {
+    c->state = ST_READY;
+    l->ready[c->role]++;
+    return;
+  }
+  if (c->role == ROLE_HOT) {
+    hist_add(&st->hot_lat, t - sent_at);
+    st->hot_done++;
+    st->hot_last_ns = t;
+    c->state = ST_READY; /* served; it now only holds its place */
+    l->ready[ROLE_HOT]++;
+    return;
+  }
+  if (l->measuring) {
+    st->ops++;
+    hist_add(&st->lat, t - sent_at);
+  }
+  if (l->cfg->mode == MODE_CHURN) {
+    conn_close(l, c);
+    if (!l->draining) queue_push(l, c->id, 0);
+    return;
+  }
+  if (!l->draining) send_message(l, c, t);
+}
+
+/* Feed n verified-or-not bytes; returns -1 if the connection was failed. */
+static int conn_input(struct loop *l, struct conn *c, const uint8_t *buf, size_t n) {
+  uint64_t t = now_ns();
+  if (l->cfg->mode == MODE_HTTP) {
+    char why[128];
+    long k = http_consume(c, buf, n, why, sizeof why);
+    if (k < 0) {
+      l->st->verify_errors++;
+      note_error(l->st, "conn %u: %s", c->id, why);
+      conn_close(l, c);
+      return -1;
+    }
+    if (l->measuring) l->st->bytes += n;
+    while (k-- > 0 && c->state != ST_FREE) message_done(l, c, t);
+    return 0;
+  }
+  if (c->recvd + n > c->want || echo_verify(c, buf, n) != 0) {
+    l->st->verify_errors++;
+    note_error(l->st, "conn %u: echoed bytes differ at offset %llu", c->id,
+               (unsigned long long)c->recvd);
+    conn_close(l, c);
+    return -1;
+  }
+  c->recvd += n;
+  if (l->measuring) l->st->bytes += n;
+  size_t m = msg_bytes();
+  while (c->state != ST_FREE && c->ts_len > 0 && c->recvd >= (c->done + 1) * m)
+    message_done(l, c, t);
+  return 0;
+}
+
+static void conn_readable(struct loop *l, struct conn *c) {
+  for (int i = 0; i < 4; i++) {
+    ssize_t n = read(c->fd, l->scratch, sizeof l->scratch);
+    if (n > 0) {
+      if (conn_input(l, c, l->scratch, (size_t)n) < 0) return;
+      if ((size_t)n < sizeof l->scratch) break;
+      continue;
+    }
+    if (n == 0) {
+      conn_fail(l, c, "read", EPIPE); /* the server closed on us */
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) conn_fail(l, c, "read", errno);
+    return;
+  }
+  if (c->state != ST_FREE) conn_flush(l, c);
+}
+
+static void conn_connect_done(struct loop *l, struct conn *c) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err == 0) on_connected(l, c);
+  else if (retryable(err)) retry_later(l, c);
+  else conn_fail(l, c, "connect", err);
+}
+
+void conn_event(struct loop *l, struct conn *c, uint32_t events) {
+  if (c->state == ST_CONNECTING) {
+    conn_connect_done(l, c);
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) conn_readable(l, c);
+  else if (events & EPOLLOUT) conn_flush(l, c);
+}
+
+void conn_activate(struct loop *l, struct conn *c) {
+  uint64_t t = now_ns();
+  c->state = ST_ACTIVE;
+  for (int k = 0; k < l->cfg->inflight; k++) send_message(l, c, t);
+  conn_flush(l, c);
+}

@@ -1,0 +1,126 @@
+/*
+ * loadgen: the C10K load generator (shared declarations).
+ *
+ * One thread, one epoll instance, many non-blocking sockets. Each connection
+ * is a small state machine (connecting -> warming -> ready -> active); every
+ * byte we send comes from a deterministic per-connection pattern, so what
+ * we must write next and what we must read back are both computed from a
+ * byte offset, never stored. The files:
+ *   main.c    arguments, the phases of a run (setup, warmup, window), JSON out
+ *   conn.c    connect with retries, read/verify, write, the event loop
+ *   proto.c   the byte patterns, the echo and HTTP response checkers
+ *   hist.c    log-linear latency histogram
+ *   proc.c    the server's utime/stime and VmRSS from /proc
+ */
+#ifndef LOADGEN_H
+#define LOADGEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum mode { MODE_ECHO, MODE_CHURN, MODE_HTTP, MODE_IDLE, MODE_RAMP };
+
+enum conn_state {
+  ST_FREE,       /* no socket; waiting for (re)connect */
+  ST_CONNECTING, /* connect() in progress */
+  ST_WARMING,    /* untimed first round trip in flight */
+  ST_READY,      /* established and verified; waiting for the window */
+  ST_ACTIVE,     /* running load */
+};
+
+enum conn_role { ROLE_ACTIVE, ROLE_IDLE, ROLE_HOT };
+
+struct config {
+  enum mode mode;
+  const char *host;
+  int port;
+  int server_pid;     /* 0: no server accounting */
+  int conns;          /* active connections (churners in churn mode) */
+  int idle;           /* extra connections that are held, not loaded */
+  int hot;            /* ramp: connections opened at once during the window */
+  size_t size;        /* message size in bytes (echo, churn) */
+  int inflight;       /* messages in flight per connection */
+  double duration;    /* measured window, seconds */
+  double warmup;      /* loaded but unmeasured, seconds */
+  double setup_limit; /* give up establishing after this many seconds */
+  int max_connecting; /* connects in progress at once during setup */
+};
+
+/* Log-linear histogram of nanosecond values: 64 exact buckets, then 32
+ * linear sub-buckets per power of two (about 3% relative error). */
+#define HIST_BUCKETS 1280
+struct hist {
+  uint64_t count[HIST_BUCKETS];
+  uint64_t total, max, sum;
+};
+
+struct conn {
+  int fd;
+  uint32_t id;
+  enum conn_state state;
+  enum conn_role role;
+  uint64_t sent;       /* bytes written on this connection */
+  uint64_t want;       /* bytes we mean to have written */
+  uint64_t recvd;      /* bytes read and verified */
+  uint64_t done;       /* messages completed on this connection */
+  uint64_t started_ns; /* connect start (churn, ramp latency) */
+  uint64_t *ts;        /* ring of send times, `inflight` long */
+  int ts_head, ts_len;
+  int retries;
+  int out_armed;       /* EPOLLOUT is in the interest set */
+  uint64_t retry_at_ns;
+  uint32_t generation; /* churn: bumps the pattern seed per connection */
+  char *rbuf;          /* HTTP: partial response bytes */
+  size_t rlen;
+};
+
+struct stats {
+  uint64_t ops, bytes, errors, verify_errors, connect_retries, stalled;
+  struct hist lat;
+  struct hist hot_lat; /* ramp: connect-to-first-reply of the hot ones */
+  uint64_t hot_done, hot_last_ns;
+  char first_error[160];
+};
+
+struct proc_sample {
+  double utime_s, stime_s;
+  long rss_kb;
+  int ok;
+};
+
+/* hist.c */
+void hist_add(struct hist *h, uint64_t ns);
+uint64_t hist_percentile(const struct hist *h, double pct);
+void hist_reset(struct hist *h);
+
+/* proc.c */
+struct proc_sample proc_read(int pid);
+double self_cpu_seconds(void);
+void raise_nofile(void);
+
+/* proto.c */
+void proto_init(enum mode mode);
+void proto_set_size(size_t size);
+const uint8_t *tx_bytes(const struct conn *c, uint64_t off, size_t *len);
+size_t msg_bytes(void); /* bytes one message puts on the wire */
+int echo_verify(const struct conn *c, const uint8_t *buf, size_t n);
+long http_consume(struct conn *c, const uint8_t *buf, size_t n, char *why,
+                  size_t why_len);
+
+/* conn.c */
+struct loop;
+struct loop *loop_new(const struct config *cfg, struct stats *st);
+void loop_free(struct loop *l);
+void loop_start_connecting(struct loop *l, int first, int count,
+                           enum conn_role role);
+int loop_ready(const struct loop *l, enum conn_role role);
+void loop_set_connect_cap(struct loop *l, int cap);
+void loop_activate(struct loop *l, enum conn_role role);
+void loop_run_until(struct loop *l, uint64_t deadline_ns,
+                    int (*stop)(struct loop *l));
+void loop_set_measuring(struct loop *l, int on);
+uint64_t loop_check_stalls(struct loop *l, uint64_t older_than_ns);
+uint64_t now_ns(void);
+void note_error(struct stats *st, const char *fmt, ...);
+
+#endif

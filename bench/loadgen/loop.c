@@ -1,0 +1,131 @@
+/*
+ * The event loop: one epoll_wait, dispatch by token, then start as many
+ * queued connects as the cap and their backoff allow. A token whose
+ * generation no longer matches its slot's socket is stale (the socket was
+ * closed earlier in this batch) and is skipped.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+#define BATCH 512
+
+struct loop *loop_new(const struct config *cfg, struct stats *st) {
+  struct loop *l = calloc(1, sizeof *l);
+  int total = cfg->conns + cfg->idle + cfg->hot;
+  int cap = cfg->inflight > 0 ? cfg->inflight : 1;
+  l->cfg = cfg;
+  l->st = st;
+  l->n = total;
+  l->ep = epoll_create1(EPOLL_CLOEXEC);
+  l->conns = calloc((size_t)total + 1, sizeof *l->conns);
+  l->ts_slab = calloc((size_t)total * (size_t)cap + 1, sizeof *l->ts_slab);
+  l->queue = calloc((size_t)total + 1, sizeof *l->queue);
+  l->queue_at = calloc((size_t)total + 1, sizeof *l->queue_at);
+  l->connect_cap = cfg->max_connecting;
+  l->addr.sin_family = AF_INET;
+  l->addr.sin_port = htons((uint16_t)cfg->port);
+  inet_pton(AF_INET, cfg->host, &l->addr.sin_addr);
+  for (int i = 0; i < total; i++) {
+    l->conns[i].fd = -1;
+    l->conns[i].id = (uint32_t)i;
+    l->conns[i].ts = l->ts_slab + (size_t)i * (size_t)cap;
+  }
+  return l;
+}
+
+void loop_free(struct loop *l) {
+  for (int i = 0; i < l->n; i++) {
+    if (l->conns[i].fd >= 0) close(l->conns[i].fd);
+    free(l->conns[i].rbuf);
+  }
+  close(l->ep);
+  free(l->conns);
+  free(l->ts_slab);
+  free(l->queue);
+  free(l->queue_at);
+  free(l);
+}
+
+void queue_push(struct loop *l, uint32_t id, uint64_t not_before_ns) {
+  int tail = (l->q_head + l->q_len) % l->n;
+  l->queue[tail] = id;
+  l->queue_at[tail] = not_before_ns;
+  l->q_len++;
+}
+
+/* Start due connects; returns ms until the head of the queue is due. */
+static int queue_drain(struct loop *l, uint64_t t) {
+  while (l->q_len > 0 && l->connecting < l->connect_cap) {
+    if (l->queue_at[l->q_head] > t)
+      return (int)((l->queue_at[l->q_head] - t) / 1000000 + 1);
+    struct conn *c = &l->conns[l->queue[l->q_head]];
+    l->q_head = (l->q_head + 1) % l->n;
+    l->q_len--;
+    conn_open(l, c);
+  }
+  return l->q_len > 0 ? 1 : 50;
+}
+
+void loop_start_connecting(struct loop *l, int first, int count, enum conn_role role) {
+  for (int i = first; i < first + count && i < l->n; i++) {
+    l->conns[i].role = role;
+    queue_push(l, (uint32_t)i, 0);
+  }
+}
+
+int loop_ready(const struct loop *l, enum conn_role role) { return l->ready[role]; }
+
+void loop_set_connect_cap(struct loop *l, int cap) { l->connect_cap = cap; }
+
+void loop_set_measuring(struct loop *l, int on) { l->measuring = on; }
+
+void loop_activate(struct loop *l, enum conn_role role) {
+  for (int i = 0; i < l->n; i++) {
+    struct conn *c = &l->conns[i];
+    if (c->role == role && c->state == ST_READY) {
+      l->ready[role]--;
+      conn_activate(l, c);
+    }
+  }
+}
+
+static void dispatch(struct loop *l, struct epoll_event *evs, int n) {
+  for (int i = 0; i < n; i++) {
+    uint32_t id = (uint32_t)evs[i].data.u64;
+    uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
+    struct conn *c = &l->conns[id];
+    if (c->fd < 0 || c->generation != gen) continue;
+    conn_event(l, c, evs[i].events);
+  }
+}
+
+void loop_run_until(struct loop *l, uint64_t deadline_ns, int (*stop)(struct loop *l)) {
+  struct epoll_event evs[BATCH];
+  for (;;) {
+    uint64_t t = now_ns();
+    if (t >= deadline_ns || (stop && stop(l))) return;
+    int wait_ms = queue_drain(l, t);
+    uint64_t left_ms = (deadline_ns - t) / 1000000 + 1;
+    if ((uint64_t)wait_ms > left_ms) wait_ms = (int)left_ms;
+    int n = epoll_wait(l->ep, evs, BATCH, wait_ms);
+    if (n > 0) dispatch(l, evs, n);
+  }
+}
+
+/* Active connections whose oldest message has waited longer than
+ * older_than_ns: the server lost bytes or stopped answering. */
+uint64_t loop_check_stalls(struct loop *l, uint64_t older_than_ns) {
+  uint64_t t = now_ns(), stalled = 0;
+  for (int i = 0; i < l->n; i++) {
+    struct conn *c = &l->conns[i];
+    if (c->state != ST_ACTIVE || c->ts_len == 0 || c->role == ROLE_HOT) continue;
+    if (t - c->ts[c->ts_head] > older_than_ns) stalled++;
+  }
+  return stalled;
+}

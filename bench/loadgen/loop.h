@@ -1,0 +1,37 @@
+/*
+ * The loop's insides, shared by conn.c and loop.c only (main.c sees the
+ * opaque struct loop through loadgen.h).
+ */
+#ifndef LOADGEN_LOOP_H
+#define LOADGEN_LOOP_H
+
+#include <netinet/in.h>
+
+#include "loadgen.h"
+
+struct loop {
+  const struct config *cfg;
+  struct stats *st;
+  int ep;
+  struct sockaddr_in addr;
+  struct conn *conns;
+  int n;
+  uint64_t *ts_slab;
+  int measuring;
+  int draining;       /* no new messages: wait for the replies owed */
+  int connecting;     /* connects in progress */
+  int connect_cap;    /* at most this many at once */
+  int ready[3];       /* READY connections by role */
+  uint32_t *queue;    /* ring of slots waiting to connect */
+  uint64_t *queue_at; /* not before this time (ns) */
+  int q_head, q_len;
+  uint8_t scratch[65536];
+};
+
+void queue_push(struct loop *l, uint32_t id, uint64_t not_before_ns);
+void conn_open(struct loop *l, struct conn *c);
+void conn_close(struct loop *l, struct conn *c);
+void conn_event(struct loop *l, struct conn *c, uint32_t events);
+void conn_activate(struct loop *l, struct conn *c);
+
+#endif

@@ -1,0 +1,249 @@
+/*
+ * loadgen main: parse arguments, run the phases, print one JSON line.
+ *
+ *   setup    open every connection (ramped, refused connects retried) and
+ *            do one untimed round trip on each, so the window never pays
+ *            for accept or first-touch costs
+ *   warmup   full load, not measured (lets a JIT settle)
+ *   window   full load, measured: operations, latency histogram, and the
+ *            server's utime/stime from /proc/PID/stat at both ends; in ramp
+ *            mode `hot` connections are opened all at once a quarter into it
+ *   drain    no new messages; every outstanding reply must still arrive,
+ *            so a server that drops bytes shows up as `stalled`
+ *
+ * Exit status 0 when the run was clean, 2 when anything failed (the JSON
+ * still says what was measured), 1 on bad arguments.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loadgen.h"
+#include "loop.h"
+
+static const char USAGE[] =
+    "usage: loadgen --port P [--mode echo|churn|http|idle|ramp] [--host 127.0.0.1]\n"
+    "  [--pid SERVER_PID] [--conns N] [--idle N] [--hot N] [--size BYTES]\n"
+    "  [--inflight K] [--duration S] [--warmup S] [--setup-limit S]\n"
+    "  [--max-connecting N]\n";
+
+static int parse_mode(const char *s, enum mode *m) {
+  static const char *names[] = {"echo", "churn", "http", "idle", "ramp"};
+  for (int i = 0; i < 5; i++)
+    if (strcmp(s, names[i]) == 0) { *m = (enum mode)i; return 0; }
+  return -1;
+}
+
+static int parse_args(int argc, char **argv, struct config *cfg) {
+  static const struct option opts[] = {
+      {"mode", 1, 0, 'm'},  {"host", 1, 0, 'h'},     {"port", 1, 0, 'p'},
+      {"pid", 1, 0, 'P'},   {"conns", 1, 0, 'c'},    {"idle", 1, 0, 'i'},
+      {"hot", 1, 0, 'H'},   {"size", 1, 0, 's'},     {"inflight", 1, 0, 'k'},
+      {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'}, {"setup-limit", 1, 0, 'S'},
+      {"max-connecting", 1, 0, 'M'}, {0, 0, 0, 0}};
+  *cfg = (struct config){MODE_ECHO, "127.0.0.1", 0, 0, 100, 0, 0, 64, 1, 3.0, 0.5, 60.0, 256};
+  int o;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (o) {
+      case 'm': if (parse_mode(optarg, &cfg->mode)) return -1; break;
+      case 'h': cfg->host = optarg; break;
+      case 'p': cfg->port = atoi(optarg); break;
+      case 'P': cfg->server_pid = atoi(optarg); break;
+      case 'c': cfg->conns = atoi(optarg); break;
+      case 'i': cfg->idle = atoi(optarg); break;
+      case 'H': cfg->hot = atoi(optarg); break;
+      case 's': cfg->size = (size_t)atol(optarg); break;
+      case 'k': cfg->inflight = atoi(optarg); break;
+      case 'd': cfg->duration = atof(optarg); break;
+      case 'w': cfg->warmup = atof(optarg); break;
+      case 'S': cfg->setup_limit = atof(optarg); break;
+      case 'M': cfg->max_connecting = atoi(optarg); break;
+      default: return -1;
+    }
+  }
+  if (cfg->mode == MODE_IDLE) { cfg->idle += cfg->conns; cfg->conns = 0; }
+  if (cfg->mode == MODE_CHURN) cfg->inflight = 1;
+  int bad = cfg->port <= 0 || cfg->conns < 0 || cfg->idle < 0 || cfg->hot < 0 ||
+            cfg->size < 1 || cfg->inflight < 1 || cfg->duration <= 0 ||
+            cfg->max_connecting < 1 || cfg->conns + cfg->idle + cfg->hot < 1;
+  return bad ? -1 : 0;
+}
+
+static const struct config *g_cfg;
+static uint64_t g_outstanding_hot_target;
+
+static int setup_target(void) {
+  return (g_cfg->mode == MODE_CHURN ? 0 : g_cfg->conns) + g_cfg->idle;
+}
+
+static int all_ready(struct loop *l) {
+  return loop_ready(l, ROLE_ACTIVE) + loop_ready(l, ROLE_IDLE) >= setup_target();
+}
+
+static int hot_served(struct loop *l) {
+  return l->st->hot_done >= g_outstanding_hot_target;
+}
+
+static int drained(struct loop *l) {
+  for (int i = 0; i < l->n; i++)
+    if (l->conns[i].fd >= 0 && l->conns[i].ts_len > 0) return 0;
+  return 1;
+}
+
+static uint64_t secs(double s) { return (uint64_t)(s * 1e9); }
+
+/* Setup: every connection open and verified once. Returns seconds taken. */
+static double phase_setup(struct loop *l, const struct config *cfg, struct stats *st) {
+  uint64_t t0 = now_ns();
+  if (cfg->mode != MODE_CHURN)
+    loop_start_connecting(l, 0, cfg->conns, ROLE_ACTIVE);
+  loop_start_connecting(l, cfg->conns, cfg->idle, ROLE_IDLE);
+  loop_run_until(l, t0 + secs(cfg->setup_limit), all_ready);
+  if (!all_ready(l))
+    note_error(st, "only %d of %d connections established in %.0f s",
+               loop_ready(l, ROLE_ACTIVE) + loop_ready(l, ROLE_IDLE),
+               setup_target(), cfg->setup_limit);
+  return (double)(now_ns() - t0) / 1e9;
+}
+
+static void start_load(struct loop *l, const struct config *cfg) {
+  if (cfg->mode == MODE_CHURN) {
+    loop_set_connect_cap(l, cfg->conns);
+    loop_start_connecting(l, 0, cfg->conns, ROLE_ACTIVE);
+  } else if (cfg->mode != MODE_IDLE) {
+    loop_activate(l, ROLE_ACTIVE);
+  }
+}
+
+/* The measured window; returns its length in seconds. */
+static double phase_window(struct loop *l, const struct config *cfg, struct stats *st) {
+  uint64_t t0 = now_ns(), end = t0 + secs(cfg->duration);
+  loop_set_measuring(l, 1);
+  if (cfg->mode == MODE_RAMP && cfg->hot > 0) {
+    loop_run_until(l, t0 + secs(cfg->duration / 4), NULL);
+    st->hot_last_ns = now_ns(); /* burst start, until the last is served */
+    g_outstanding_hot_target = (uint64_t)cfg->hot;
+    loop_set_connect_cap(l, cfg->hot + cfg->conns);
+    loop_start_connecting(l, cfg->conns + cfg->idle, cfg->hot, ROLE_HOT);
+    uint64_t burst = st->hot_last_ns;
+    loop_run_until(l, end, NULL);
+    loop_run_until(l, burst + secs(15), hot_served);
+    st->hot_last_ns -= burst;
+  } else {
+    loop_run_until(l, end, NULL);
+  }
+  loop_set_measuring(l, 0);
+  return (double)(now_ns() - t0) / 1e9;
+}
+
+static void json_str(const char *s) {
+  putchar('"');
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') printf("\\%c", *s);
+    else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
+    else putchar(*s);
+  }
+  putchar('"');
+}
+
+static double per_op_us(double seconds, uint64_t ops) {
+  return ops ? seconds * 1e6 / (double)ops : 0;
+}
+
+static void print_server(const struct config *cfg, const struct stats *st,
+                         struct proc_sample a, struct proc_sample b,
+                         long rss_before, double window) {
+  double ut = b.utime_s - a.utime_s, stime = b.stime_s - a.stime_s;
+  int held = cfg->conns + cfg->idle + cfg->hot;
+  printf(",\"server\":{\"pid\":%d,\"ok\":%s,\"utime_s\":%.3f,\"stime_s\":%.3f,"
+         "\"user_us_per_op\":%.3f,\"sys_us_per_op\":%.3f,\"cpu_us_per_op\":%.3f,"
+         "\"cpu_util\":%.3f,\"rss_before_kb\":%ld,\"rss_after_kb\":%ld,"
+         "\"rss_per_conn_bytes\":%.1f}",
+         cfg->server_pid, (a.ok && b.ok) ? "true" : "false", ut, stime,
+         per_op_us(ut, st->ops), per_op_us(stime, st->ops), per_op_us(ut + stime, st->ops),
+         window > 0 ? (ut + stime) / window : 0, rss_before, b.rss_kb,
+         held ? (double)(b.rss_kb - rss_before) * 1024.0 / held : 0);
+}
+
+static void print_latency(const char *name, const struct hist *h, double unit) {
+  printf(",\"%s\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f,\"mean\":%.3f,\"count\":%llu}",
+         name, hist_percentile(h, 50) / unit, hist_percentile(h, 99) / unit,
+         hist_percentile(h, 99.9) / unit, (double)h->max / unit,
+         h->total ? (double)h->sum / (double)h->total / unit : 0,
+         (unsigned long long)h->total);
+}
+
+static const char *mode_name(enum mode m) {
+  static const char *names[] = {"echo", "churn", "http", "idle", "ramp"};
+  return names[m];
+}
+
+struct result {
+  double setup_s, window_s, self_cpu;
+  struct proc_sample a, b;
+  long rss_before;
+  int ok;
+};
+
+static void print_json(const struct config *cfg, const struct stats *st, const struct result *r) {
+  printf("{\"ok\":%s,\"mode\":\"%s\",\"conns\":%d,\"idle\":%d,\"hot\":%d,\"size\":%zu,"
+         "\"inflight\":%d,\"setup_s\":%.3f,\"duration_s\":%.3f,\"ops\":%llu,"
+         "\"ops_per_s\":%.1f,\"bytes\":%llu,\"errors\":%llu,\"verify_errors\":%llu,"
+         "\"stalled\":%llu,\"connect_retries\":%llu,\"loadgen_cpu_util\":%.3f,\"first_error\":",
+         r->ok ? "true" : "false", mode_name(cfg->mode), cfg->conns, cfg->idle, cfg->hot,
+         cfg->size, cfg->inflight, r->setup_s, r->window_s, (unsigned long long)st->ops,
+         r->window_s > 0 ? (double)st->ops / r->window_s : 0, (unsigned long long)st->bytes,
+         (unsigned long long)st->errors, (unsigned long long)st->verify_errors,
+         (unsigned long long)st->stalled, (unsigned long long)st->connect_retries,
+         r->window_s > 0 ? r->self_cpu / r->window_s : 0);
+  json_str(st->first_error);
+  print_latency("lat_us", &st->lat, 1e3);
+  if (cfg->mode == MODE_RAMP) {
+    printf(",\"hot_served\":%llu,\"hot_all_served_s\":%.4f",
+           (unsigned long long)st->hot_done, (double)st->hot_last_ns / 1e9);
+    print_latency("hot_lat_ms", &st->hot_lat, 1e6);
+  }
+  if (cfg->server_pid > 0) print_server(cfg, st, r->a, r->b, r->rss_before, r->window_s);
+  printf("}\n");
+  fflush(stdout);
+}
+
+int main(int argc, char **argv) {
+  struct config cfg;
+  if (parse_args(argc, argv, &cfg) != 0) {
+    fputs(USAGE, stderr);
+    return 1;
+  }
+  raise_nofile();
+  proto_init(cfg.mode);
+  proto_set_size(cfg.size);
+  static struct stats st;
+  struct result r = {0};
+  struct loop *l = loop_new(&cfg, &st);
+  g_cfg = &cfg;
+  r.rss_before = proc_read(cfg.server_pid).rss_kb;
+  r.setup_s = phase_setup(l, &cfg, &st);
+  start_load(l, &cfg);
+  loop_run_until(l, now_ns() + secs(cfg.warmup), NULL);
+  hist_reset(&st.lat);
+  st.ops = st.bytes = 0;
+  r.a = proc_read(cfg.server_pid);
+  double cpu0 = self_cpu_seconds();
+  r.window_s = phase_window(l, &cfg, &st);
+  r.b = proc_read(cfg.server_pid);
+  r.self_cpu = self_cpu_seconds() - cpu0;
+  loop_set_measuring(l, 0);
+  l->draining = 1;
+  loop_run_until(l, now_ns() + secs(3), drained);
+  st.stalled = loop_check_stalls(l, 0);
+  if (st.stalled) note_error(&st, "%llu connections never got their replies",
+                             (unsigned long long)st.stalled);
+  if (cfg.mode == MODE_RAMP && st.hot_done < (uint64_t)cfg.hot)
+    note_error(&st, "only %llu of %d hot connections served",
+               (unsigned long long)st.hot_done, cfg.hot);
+  r.ok = st.errors == 0 && st.verify_errors == 0;
+  print_json(&cfg, &st, &r);
+  loop_free(l);
+  return r.ok ? 0 : 2;
+}
