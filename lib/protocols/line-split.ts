@@ -1,0 +1,64 @@
+/**
+ * Completing a line whose start is held over from an earlier chunk: the one
+ * place a delimiter can straddle two chunks.
+ */
+import type { PendingBuffer } from './pending';
+import { toBuffer } from './pending';
+
+/** completeLine(): no delimiter yet; the data was appended to the tail. */
+export const NEED_MORE = -1;
+/** completeLine(): the line is longer than the limit; nothing was changed. */
+export const TOO_LONG = -2;
+
+/**
+ * Finds the end of the line begun in `tail`. On success the tail holds
+ * exactly the line and the index in data just past the delimiter is returned.
+ */
+export function completeLine(tail: PendingBuffer, data: Buffer, delim: Buffer, max: number): number {
+  const held = tail.length;
+  const dlen = delim.length;
+  for (let p = Math.max(0, held - dlen + 1); p < held; p++) {
+    if (straddles(tail, data, delim, p)) {
+      if (p > max) return TOO_LONG;
+      tail.truncate(p);
+      return p + dlen - held;
+    }
+  }
+  const idx = data.indexOf(delim);
+  if (idx < 0) {
+    if (held + data.length >= max + dlen) return TOO_LONG;
+    tail.append(data);
+    return NEED_MORE;
+  }
+  if (held + idx > max) return TOO_LONG;
+  tail.append(data, 0, idx);
+  return idx + dlen;
+}
+
+/** True if the delimiter starts at index p of the tail and ends inside data. */
+function straddles(tail: PendingBuffer, data: Buffer, delim: Buffer, p: number): boolean {
+  const held = tail.length;
+  for (let j = 0; j < delim.length; j++) {
+    const q = p + j;
+    const b = q < held ? tail.at(q) : q - held < data.length ? data[q - held] : -1;
+    if (b !== delim[j]) return false;
+  }
+  return true;
+}
+
+/** Caches the Buffer form of a delimiter given as a string or a Buffer. */
+export class DelimiterCache {
+  private source: Buffer | string | null = null;
+  private value: Buffer = Buffer.alloc(0);
+
+  /** The delimiter as a Buffer; throws TypeError for an empty delimiter. */
+  get(source: Buffer | string): Buffer {
+    if (source !== this.source) {
+      const buf = toBuffer(source);
+      if (buf.length === 0) throw new TypeError('delimiter must not be empty');
+      this.source = source;
+      this.value = buf;
+    }
+    return this.value;
+  }
+}

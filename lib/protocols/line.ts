@@ -1,0 +1,135 @@
+/**
+ * LineReceiver, as `twisted.protocols.basic.LineReceiver`: lines split on a
+ * delimiter, a raw mode, a length limit, and pausing between lines.
+ */
+import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
+import { PausableReceiver } from './pausable';
+import { completeLine, DelimiterCache, NEED_MORE, TOO_LONG } from './line-split';
+
+/** The default line delimiter, CR LF. */
+export const CRLF: Buffer = Buffer.from('\r\n');
+
+/**
+ * A protocol that receives lines (and, in raw mode, raw bytes).
+ * Lines are Buffer views the protocol may keep; they are never overwritten.
+ */
+export class LineReceiver extends PausableReceiver {
+  /** What ends a line; read each time it is used, so an instance may change it. */
+  delimiter: Buffer | string = CRLF;
+  /** The longest line accepted; longer ones go to lineLengthExceeded. */
+  MAX_LENGTH = 16384;
+
+  private rawMode = false;
+  private readonly tail = new PendingBuffer();
+  /** The tail is a partial line already searched with `tailDelim`. */
+  private tailScanned = true;
+  private tailDelim: Buffer | null = null;
+  private cur: Buffer | null = null;
+  private pos = 0;
+  private readonly delims = new DelimiterCache();
+
+  /** One line arrived, without its delimiter. Override. */
+  lineReceived(_line: Buffer): void {}
+
+  /** Bytes arrived in raw mode. Override when you call setRawMode(). */
+  rawDataReceived(_data: Buffer): void {}
+
+  /** A line longer than MAX_LENGTH (with whatever followed it) arrived; the default drops the connection. */
+  lineLengthExceeded(_line: Buffer): void {
+    this.transport?.loseConnection();
+  }
+
+  /** Writes the line followed by the delimiter, as one write. */
+  sendLine(line: Buffer | Uint8Array | string): void {
+    this.transport?.write(Buffer.concat([toBuffer(line), this.delims.get(this.delimiter)]));
+  }
+
+  /** From now on bytes go to rawDataReceived (the rest of the current chunk too). */
+  setRawMode(): void {
+    this.rawMode = true;
+    this.tailScanned = false;
+  }
+
+  /** From now on bytes are split into lines; `extra` is parsed at once. */
+  setLineMode(extra?: Buffer | Uint8Array | string): void {
+    this.rawMode = false;
+    if (extra !== undefined && extra.length > 0) this.dataReceived(toBuffer(extra));
+  }
+
+  /** True in line mode, false in raw mode. */
+  get lineMode(): boolean {
+    return !this.rawMode;
+  }
+
+  /** Returns every byte received but not yet delivered, and forgets it. */
+  clearLineBuffer(): Buffer {
+    const parts: Buffer[] = [];
+    if (this.tail.length > 0) parts.push(this.tail.detach());
+    if (this.cur !== null) parts.push(this.cur.subarray(this.pos));
+    this.cur = null;
+    parts.push(...this.takeQueued());
+    this.tailScanned = true;
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+
+  /** Bytes held and not yet delivered (a partial line, or input buffered while paused). */
+  get bufferedSize(): number {
+    return this.tail.length + this.queuedLength();
+  }
+
+  protected override consume(data: Buffer): void {
+    if (isDisconnecting(this.transport)) return;
+    const delim = this.delims.get(this.delimiter);
+    if (this.tail.length > 0 && (!this.tailScanned || this.tailDelim !== delim)) {
+      data = data.length === 0 ? this.tail.detach() : Buffer.concat([this.tail.detach(), data]);
+    }
+    this.tailScanned = true;
+    if (this.paused) return this.stash(data, 0);
+    let pos = 0;
+    if (this.tail.length > 0 && !this.rawMode) {
+      pos = completeLine(this.tail, data, delim, this.MAX_LENGTH);
+      if (pos === NEED_MORE) return;
+      if (pos === TOO_LONG) return this.lineLengthExceeded(Buffer.concat([this.tail.detach(), data]));
+      this.cur = data;
+      this.pos = pos;
+      this.lineReceived(this.tail.detach());
+      if (this.cur !== data) return;
+    }
+    this.scan(data, pos);
+  }
+
+  /** Delivers the lines in data from pos on; keeps a partial last line. */
+  private scan(data: Buffer, pos: number): void {
+    this.cur = data;
+    while (this.cur === data && pos < data.length) {
+      if (isDisconnecting(this.transport)) break;
+      if (this.paused) return this.stash(data, pos);
+      if (this.rawMode) {
+        this.cur = null;
+        return this.rawDataReceived(pos === 0 ? data : data.subarray(pos));
+      }
+      const delim = this.delims.get(this.delimiter);
+      const idx = data.indexOf(delim, pos);
+      if (idx < 0 || idx - pos > this.MAX_LENGTH) {
+        if (idx < 0 && data.length - pos < this.MAX_LENGTH + delim.length) {
+          this.tail.append(data, pos);
+          this.tailDelim = delim;
+          break;
+        }
+        this.cur = null;
+        return this.lineLengthExceeded(data.subarray(pos));
+      }
+      const start = pos;
+      this.pos = pos = idx + delim.length;
+      this.lineReceived(data.subarray(start, idx));
+    }
+    if (this.cur === data) this.cur = null;
+  }
+
+  /** Keeps data[pos..] unparsed until resumeProducing (or a mode change). */
+  private stash(data: Buffer, pos: number): void {
+    this.cur = null;
+    this.tail.append(data, pos);
+    this.tailScanned = false;
+  }
+}

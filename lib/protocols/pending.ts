@@ -1,0 +1,81 @@
+/**
+ * The partial tail a parser keeps between chunks. Only the bytes kept are
+ * copied; once handed out (detach) the memory is never written again.
+ */
+
+/** A shared empty Buffer (zero bytes cannot alias anything). */
+export const EMPTY: Buffer = Buffer.alloc(0);
+
+/** An owned, growable byte buffer for a parser's partial frame. */
+export class PendingBuffer {
+  private store: Buffer | null = null;
+  /** How many bytes are held. */
+  length = 0;
+
+  /** Copies src[start, end) onto the end, growing (doubling) the store if needed. */
+  append(src: Uint8Array, start = 0, end = src.length): void {
+    const n = end - start;
+    if (n <= 0) return;
+    const need = this.length + n;
+    if (this.store === null || this.store.length < need) this.grow(need);
+    (this.store as Buffer).set(src.subarray(start, end), this.length);
+    this.length = need;
+  }
+
+  /** Makes room for at least `capacity` bytes in total (exact size: a frame's known length). */
+  reserve(capacity: number): void {
+    if (this.store === null || this.store.length < capacity) this.resize(capacity);
+  }
+
+  /** The byte at index i (0 <= i < length). */
+  at(i: number): number {
+    return (this.store as Buffer)[i];
+  }
+
+  /** Returns the held bytes and forgets them; the memory now belongs to the caller. */
+  detach(): Buffer {
+    const out = this.store === null ? EMPTY : this.store.subarray(0, this.length);
+    this.store = null;
+    this.length = 0;
+    return out;
+  }
+
+  /** The held bytes as a view for reading only: never hand it out, the store is reused. */
+  peek(): Buffer {
+    return this.store === null ? EMPTY : this.store.subarray(0, this.length);
+  }
+
+  /** Keeps only the first n bytes. */
+  truncate(n: number): void {
+    if (n < this.length) this.length = n;
+  }
+
+  /** Drops the held bytes, keeping the store for reuse (nothing was handed out). */
+  clear(): void {
+    this.length = 0;
+  }
+
+  private grow(need: number): void {
+    let cap = this.store === null ? 256 : this.store.length * 2;
+    while (cap < need) cap *= 2;
+    this.resize(cap);
+  }
+
+  private resize(cap: number): void {
+    const next = Buffer.allocUnsafe(cap);
+    if (this.store !== null && this.length > 0) this.store.copy(next, 0, 0, this.length);
+    this.store = next;
+  }
+}
+
+/** Normalises a delimiter given as a Buffer, Uint8Array or string to a Buffer. */
+export function toBuffer(data: Buffer | Uint8Array | string): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** The transport's `disconnecting` flag, when the transport has one. */
+export function isDisconnecting(transport: unknown): boolean {
+  return transport !== null && typeof transport === 'object' && (transport as { disconnecting?: unknown }).disconnecting === true;
+}

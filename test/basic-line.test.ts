@@ -1,0 +1,235 @@
+/** LineReceiver and LineOnlyReceiver: splitting, limits, raw mode, pausing, views. */
+import { LineReceiver } from '../lib/protocols/line';
+import { LineOnlyReceiver } from '../lib/protocols/line-only';
+import { LineOnlyRecorder, LineRecorder, chunk, feed } from './helpers/recorders';
+import { StringTransport } from './helpers/string-transport';
+
+const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+describe('LineReceiver', () => {
+  test('splits lines on CRLF whatever the chunk size', () => {
+    const input = b('first\r\nsecond line\r\n\r\nlast\r\npartial');
+    for (let size = 1; size <= input.length; size++) {
+      const r = new LineRecorder();
+      feed(r, chunk(input, [size]));
+      expect(r.events).toEqual(['line:first', 'line:second line', 'line:', 'line:last']);
+      expect(r.clearLineBuffer().toString()).toBe('partial');
+    }
+  });
+
+  test('a string delimiter set on the instance is used from the next line on', () => {
+    const r = new LineRecorder();
+    r.delimiter = '\n';
+    feed(r, [b('a\nb\r\nc')]);
+    expect(r.events).toEqual(['line:a', 'line:b\r']);
+    r.delimiter = Buffer.from('XY');
+    r.dataReceived(b('dXYe'));
+    expect(r.events).toEqual(['line:a', 'line:b\r', 'line:cd']);
+  });
+
+  test('a subclass may override the delimiter', () => {
+    class Semi extends LineRecorder {
+      override delimiter: Buffer | string = ';';
+    }
+    const r = new Semi();
+    feed(r, chunk(b('x;yy;zzz;'), [2]));
+    expect(r.events).toEqual(['line:x', 'line:yy', 'line:zzz']);
+  });
+
+  test('a delimiter split across chunks is found', () => {
+    const r = new LineRecorder();
+    r.delimiter = 'aab';
+    feed(r, [b('xaa'), b('ab'), b('ya'), b('a'), b('bz')]);
+    expect(r.events).toEqual(['line:xa', 'line:y']);
+  });
+
+  test('a line of exactly MAX_LENGTH is delivered; one byte more drops the connection', () => {
+    const ok = new LineRecorder();
+    ok.MAX_LENGTH = 8;
+    const t1 = feed(ok, [b('12345678\r\n')]);
+    expect(ok.events).toEqual(['line:12345678']);
+    expect(t1.disconnecting).toBe(false);
+
+    for (const sizes of [[100], [1], [3]]) {
+      const bad = new LineRecorder();
+      bad.MAX_LENGTH = 8;
+      const t2 = feed(bad, chunk(b('ok\r\n123456789\r\nnever\r\n'), sizes));
+      expect(bad.events).toEqual(['line:ok', 'exceeded']);
+      expect(t2.disconnecting).toBe(true);
+    }
+  });
+
+  test('an endless line without delimiter is cut off at MAX_LENGTH + delimiter length', () => {
+    const r = new LineRecorder();
+    r.MAX_LENGTH = 10;
+    const t = feed(r, []);
+    for (let i = 0; i < 12 && !t.disconnecting; i++) {
+      r.dataReceived(b('x'));
+      expect(r.bufferedSize).toBeLessThanOrEqual(12);
+    }
+    expect(r.events).toEqual(['exceeded']);
+    expect(t.disconnecting).toBe(true);
+    r.dataReceived(b('more\r\n'));
+    expect(r.events).toEqual(['exceeded']);
+  });
+
+  test('lineLengthExceeded gets the long line with what followed it', () => {
+    const seen: string[] = [];
+    class R extends LineReceiver {
+      override MAX_LENGTH = 3;
+      override lineLengthExceeded(line: Buffer): void {
+        seen.push(line.toString());
+      }
+    }
+    const r = new R();
+    r.makeConnection(new StringTransport());
+    r.dataReceived(b('abcdef\r\nrest'));
+    expect(seen).toEqual(['abcdef\r\nrest']);
+  });
+
+  test('raw mode switches in the middle of a chunk and back with setLineMode(extra)', () => {
+    const input = b('hello\r\nlen 5\r\n12345more\r\nlen 3\r\nabc\r\ntail\r\n');
+    for (const sizes of [[1000], [1], [2, 5, 3], [7]]) {
+      const r = new LineRecorder();
+      feed(r, chunk(input, sizes));
+      expect(r.events).toEqual(['line:hello', 'line:len 5', 'raw:12345', 'line:more', 'line:len 3', 'raw:abc', 'line:', 'line:tail']);
+    }
+  });
+
+  test('setRawMode between chunks hands a held partial line to rawDataReceived', () => {
+    const raw: string[] = [];
+    class R extends LineReceiver {
+      override rawDataReceived(d: Buffer): void {
+        raw.push(d.toString());
+      }
+    }
+    const r = new R();
+    r.makeConnection(new StringTransport());
+    r.dataReceived(b('par'));
+    r.setRawMode();
+    r.dataReceived(b('tial\r\n'));
+    expect(raw).toEqual(['partial\r\n']);
+    expect(r.lineMode).toBe(false);
+  });
+
+  test('clearLineBuffer inside lineReceived returns the rest and stops delivery', () => {
+    const r = new LineRecorder();
+    r.clearCommand = true;
+    feed(r, [b('a\r\nclear\r\nb\r\nc')]);
+    expect(r.events).toEqual(['line:a', 'line:clear', 'cleared:b\r\nc']);
+    r.dataReceived(b('\r\n'));
+    expect(r.events[r.events.length - 1]).toBe('line:');
+  });
+
+  test('a paused receiver buffers, delivers nothing, and pauses its transport', () => {
+    const r = new LineRecorder();
+    const t = new StringTransport();
+    r.makeConnection(t);
+    r.dataReceived(b('one\r\npause\r\ntwo\r\nthr'));
+    expect(r.events).toEqual(['line:one', 'line:pause']);
+    expect(r.paused).toBe(true);
+    expect(t.producerState).toBe('paused');
+    r.dataReceived(b('ee\r\n'));
+    expect(r.events).toEqual(['line:one', 'line:pause']);
+    expect(r.bufferedSize).toBe('two\r\nthree\r\n'.length);
+    r.resumeProducing();
+    expect(t.producerState).toBe('producing');
+    expect(r.events).toEqual(['line:one', 'line:pause', 'line:two', 'line:three']);
+    expect(r.bufferedSize).toBe(0);
+  });
+
+  test('stopProducing stops delivery and stops the transport', () => {
+    const r = new LineRecorder();
+    const t = new StringTransport();
+    r.makeConnection(t);
+    r.stopProducing();
+    r.dataReceived(b('x\r\n'));
+    expect(r.events).toEqual([]);
+    expect(t.producerState).toBe('stopped');
+  });
+
+  test('dataReceived called from lineReceived is queued behind the current chunk', () => {
+    const got: string[] = [];
+    class R extends LineReceiver {
+      override lineReceived(line: Buffer): void {
+        got.push(line.toString());
+        if (line.toString() === 'a') this.dataReceived(b('inner\r\n'));
+      }
+    }
+    const r = new R();
+    r.makeConnection(new StringTransport());
+    r.dataReceived(b('a\r\nb\r\n'));
+    expect(got).toEqual(['a', 'b', 'inner']);
+  });
+
+  test('lines kept by the protocol are never overwritten by later input', () => {
+    const kept: Buffer[] = [];
+    class R extends LineReceiver {
+      override lineReceived(line: Buffer): void {
+        kept.push(line);
+      }
+    }
+    const r = new R();
+    r.makeConnection(new StringTransport());
+    const expected: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const line = `line-${i}-${'x'.repeat(i % 37)}`;
+      expected.push(line);
+      const bytes = b(`${line}\r\n`);
+      for (const piece of chunk(bytes, [1 + (i % 5)])) r.dataReceived(piece);
+    }
+    expect(kept.map((k) => k.toString())).toEqual(expected);
+  });
+
+  test('sendLine writes the line and the delimiter in one write', () => {
+    const r = new LineReceiver();
+    const t = new StringTransport();
+    r.makeConnection(t);
+    r.sendLine('hi');
+    r.delimiter = '\n';
+    r.sendLine(b('there'));
+    expect(t.writes.map((w) => w.toString())).toEqual(['hi\r\n', 'there\n']);
+  });
+
+  test('stops delivering lines once the protocol drops the connection', () => {
+    const got: string[] = [];
+    class R extends LineReceiver {
+      override lineReceived(line: Buffer): void {
+        got.push(line.toString());
+        if (line.toString() === 'quit') this.transport?.loseConnection();
+      }
+    }
+    const r = new R();
+    r.makeConnection(new StringTransport());
+    r.dataReceived(b('a\r\nquit\r\nb\r\n'));
+    expect(got).toEqual(['a', 'quit']);
+  });
+});
+
+describe('LineOnlyReceiver', () => {
+  test('splits lines in any chunking and keeps views intact', () => {
+    const input = b('alpha\r\nbeta\r\n\r\ngamma\r\nde');
+    for (let size = 1; size <= input.length; size++) {
+      const r = new LineOnlyRecorder();
+      feed(r, chunk(input, [size]));
+      expect(r.events).toEqual(['line:alpha', 'line:beta', 'line:', 'line:gamma']);
+      expect(r.bufferedSize).toBe(2);
+    }
+  });
+
+  test('a too-long line drops the connection', () => {
+    const r = new LineOnlyRecorder();
+    r.MAX_LENGTH = 4;
+    const t = feed(r, [b('abcd\r\nabcde\r\nabc\r\n')]);
+    expect(r.events).toEqual(['line:abcd', 'exceeded']);
+    expect(t.disconnecting).toBe(true);
+  });
+
+  test('sendLine appends the delimiter', () => {
+    const r = new LineOnlyReceiver();
+    const t = new StringTransport();
+    r.makeConnection(t);
+    r.sendLine('x');
+    expect(t.value().toString()).toBe('x\r\n');
+  });
+});
