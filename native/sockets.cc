@@ -40,16 +40,19 @@ int with_fd_flags(int fd) {
 }
 #endif
 
-// A new non-blocking, close-on-exec stream socket, or -errno.
-int new_socket(int domain) {
+}  // namespace
+
+int new_socket(int domain, int type) {
 #ifdef SOCK_NONBLOCK
-  int fd = ::socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   return fd < 0 ? -errno : fd;
 #else
-  int fd = ::socket(domain, SOCK_STREAM, 0);
+  int fd = ::socket(domain, type, 0);
   return fd < 0 ? -errno : with_fd_flags(fd);
 #endif
 }
+
+namespace {
 
 int parse_port(int port, uint16_t* out) {
   if (port < 0 || port > 65535) return EINVAL;
@@ -150,7 +153,7 @@ int open_listener(const SockAddr& addr, int backlog, bool reuse_port, int* fd_ou
   socklen_t len = 0;
   int err = to_sockaddr(addr, &ss, &len);
   if (err != 0) return err;
-  int fd = new_socket(ss.ss_family);
+  int fd = new_socket(ss.ss_family, SOCK_STREAM);
   if (fd < 0) return -fd;
   err = listener_options(fd, ss, reuse_port);
   if (err != 0) return fail(fd, err);
@@ -167,7 +170,7 @@ int open_connection(const SockAddr& addr, const SockAddr* bind_addr, int* fd_out
   if (err == 0 && bind_addr != nullptr) err = to_sockaddr(*bind_addr, &bs, &blen);
   if (err != 0) return err;
   if (bind_addr != nullptr && bs.ss_family != ss.ss_family) return EINVAL;
-  int fd = new_socket(ss.ss_family);
+  int fd = new_socket(ss.ss_family, SOCK_STREAM);
   if (fd < 0) return -fd;
   if (bind_addr != nullptr && ::bind(fd, reinterpret_cast<struct sockaddr*>(&bs), blen) < 0) {
     return fail(fd, errno);

@@ -18,6 +18,10 @@ int to_sockaddr(const SockAddr& addr, struct sockaddr_storage* out, socklen_t* l
 // The reverse, numeric host via inet_ntop. EAFNOSUPPORT for other families.
 int from_sockaddr(const struct sockaddr* sa, socklen_t len, SockAddr* out);
 
+// A new non-blocking, close-on-exec socket of type (SOCK_STREAM, SOCK_DGRAM),
+// or -errno.
+int new_socket(int domain, int type);
+
 // socket + options + bind + listen. reuse_port adds SO_REUSEPORT; "::" is
 // dual-stack as in Node. A UNIX path that exists is not removed (EADDRINUSE).
 int open_listener(const SockAddr& addr, int backlog, bool reuse_port, int* fd);
