@@ -1,0 +1,42 @@
+/**
+ * Clock: deterministic time for tests (twisted.internet.task.Clock). Time
+ * moves only when `advance` or `pump` says so.
+ */
+import { DelayedCall, TimerQueue, type IReactorTime } from '../timers';
+
+/** An IReactorTime whose time only moves when told to. */
+export class Clock implements IReactorTime {
+  /** The current time in seconds (starts at 0). */
+  rightNow = 0;
+  private readonly queue = new TimerQueue({ now: () => this.rightNow });
+
+  /** The current time in seconds. */
+  seconds(): number {
+    return this.rightNow;
+  }
+
+  /** Schedules `fn(...args)` at `seconds()` + `seconds`. */
+  callLater<A extends unknown[]>(seconds: number, fn: (...args: A) => unknown, ...args: A): DelayedCall {
+    return this.queue.schedule(seconds, fn, args);
+  }
+
+  /** The calls still waiting, earliest first. */
+  getDelayedCalls(): DelayedCall[] {
+    return this.queue.getDelayedCalls();
+  }
+
+  /**
+   * Moves time forward by `amount` and runs every call now due, including calls
+   * they schedule that are already due. All due calls run; the first error is rethrown after.
+   */
+  advance(amount: number): void {
+    if (typeof amount !== 'number' || !(amount >= 0)) throw new RangeError(`Clock.advance: amount must be >= 0, got ${String(amount)}`);
+    this.rightNow += amount;
+    this.queue.runUntil(this.rightNow);
+  }
+
+  /** Advances by each amount in turn. */
+  pump(timings: Iterable<number>): void {
+    for (const t of timings) this.advance(t);
+  }
+}
