@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -408,7 +409,18 @@ void test_stale(Backend b, bool reuse) {
               "new registrations work");
 }
 
+// Valgrind keeps fds of its own above the soft limit and second-guesses
+// accept() against it, so fd-limit tests say nothing under it.
+bool under_valgrind() {
+  const char* preload = getenv("LD_PRELOAD");
+  return preload != nullptr && std::strstr(preload, "vgpreload") != nullptr;
+}
+
 void test_emfile(Backend b) {
+  if (under_valgrind()) {
+    std::printf("(skipped under valgrind)\n");
+    return;
+  }
   Env env(b);
   int32_t l;
   int port = listen_local(env, &l);
@@ -425,12 +437,15 @@ void test_emfile(Backend b) {
   const Record* r = env.sink.find(kRecAcceptError, l);
   if (r != nullptr) check::eq(r->a, EMFILE, "EMFILE");
   uint64_t idle = idle_wakeups(env, 300);
-  setrlimit(RLIMIT_NOFILE, &saved);
+  check::eq(setrlimit(RLIMIT_NOFILE, &saved), 0, "restore RLIMIT_NOFILE");
   check::eq(static_cast<long long>(idle), 0, "no wake-ups while accepting is paused");
   check::eq(env.sink.count(kRecAcceptError, l), 1, "reported once");
   check::eq(static_cast<long long>(env.loop->stats().accepts), 0, "nothing accepted");
   check::eq(env.loop->resume_accepting(l), 0, "resume");
-  check::that(env.pump([&] { return env.loop->stats().accepts == 5; }), "accepts resume");
+  check::that(env.pump([&] { return env.loop->stats().accepts == 5; }),
+              "accepts resume (" + std::to_string(env.loop->stats().accepts) + " accepted, " +
+                  std::to_string(env.sink.count(kRecAcceptError, l)) + " accept errors, last errno " +
+                  std::to_string(env.sink.records.back().a) + ")");
   for (int fd : clients) close(fd);
 }
 
