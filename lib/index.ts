@@ -12,3 +12,4 @@ export { Failure } from './failure';
 export type { ErrorClass } from './failure';
 export * from './defer';
 export * from './timers';
+export * from './task';
