@@ -205,3 +205,11 @@ export class PollerError extends IOReactorError {
     this.code = code;
   }
 }
+
+// ---- twisted.internet.error: the reactor ----
+
+/** `reactor.stop()` on a reactor that is not running (or already stopping). */
+export class ReactorNotRunning extends IOReactorError {}
+
+/** `reactor.run()` on a reactor that is already running. */
+export class ReactorAlreadyRunning extends IOReactorError {}

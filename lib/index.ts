@@ -13,3 +13,4 @@ export type { ErrorClass } from './failure';
 export * from './defer';
 export * from './timers';
 export * from './task';
+export * from './reactor/index';

@@ -82,3 +82,11 @@ export interface IConnector {
   /** Where this connector connects to. */
   getDestination(): IAddress;
 }
+
+/** A protocol that wants to hear about half-closed connections (Twisted's IHalfCloseableProtocol). */
+export interface IHalfCloseableProtocol {
+  /** The peer shut down its write side; the connection stays open for writing. */
+  readConnectionLost(): void;
+  /** Our write side was shut down (loseWriteConnection finished). */
+  writeConnectionLost(): void;
+}

@@ -1,0 +1,287 @@
+/**
+ * The reactor's native side: the NativeLoop (opened on first use), the table
+ * of handlers by slot, and the one dispatch loop every record goes through.
+ * This is the hot path: no Promise, closure or Map lookup per record.
+ */
+import { Failure } from '../failure';
+import { log } from '../log';
+import { loadNative, NativeLoop, NativeStats, Rec, RECORD_INTS } from '../native';
+import type { ReactorClock } from './time';
+
+/** What ports, connectors and fd sets need of the reactor that owns them. */
+export interface ReactorParts {
+  /** The handler table and native loop. */
+  readonly core: ReactorCore;
+  /** callLater/seconds. */
+  readonly clock: ReactorClock;
+  /** Default write-buffer high-water mark for new transports, in bytes. */
+  readonly highWaterMark: number;
+}
+
+/**
+ * Whatever owns a native slot: a transport, a listening port, a raw fd entry.
+ * The dispatch loop calls the hook that matches each record's type.
+ */
+export abstract class Handler {
+  /** Generation of the slot this handler owns; records with another gen are stale. */
+  gen = 0;
+  /** The native slot, -1 when not registered. */
+  slot = -1;
+
+  /** Listener: a connection was accepted into stream slot `slot` (generation `gen`). */
+  onAccepted(_slot: number, _gen: number): void {}
+  /** Listener: accepting failed with errno and is paused until resumed. */
+  onAcceptError(_errno: number): void {}
+  /** Stream: the peer shut down its write side. */
+  onEof(): void {}
+  /** Stream: the connection failed with errno; the slot waits for remove(). */
+  onError(_errno: number): void {}
+  /** Stream: the write buffer became empty. */
+  onDrained(): void {}
+  /** Stream: a non-blocking connect finished with errno (0 = connected). */
+  onConnected(_errno: number): void {}
+  /** Raw fd: the poller reported `events`. */
+  onRaw(_events: number): void {}
+  /** Any other record type (datagrams, process exits): a, b as native/loop.h says. */
+  onRecord(_type: number, _a: number, _b: number, _slab: Buffer): void {}
+  /** A user callback threw while this handler ran: log is done, drop the registration. */
+  abstract failed(failure: Failure): void;
+}
+
+/** What the dispatch loop needs of a stream to hand it data directly. */
+export interface DataSink {
+  /** State bits; NO_DELIVER bits set means dataReceived must not be called now. */
+  state: number;
+  /** The protocol receiving the bytes. */
+  protocol: { dataReceived(data: Buffer): void };
+  /** Slow path: data arriving while paused or closing. */
+  heldData(data: Buffer): void;
+}
+
+/** DataSink.state bits under which data does not go straight to the protocol. */
+export const NO_DELIVER = 0x7;
+
+/** Native counters plus what the reactor counts itself. */
+export interface ReactorStats extends NativeStats {
+  /** Record batches delivered to JS. */
+  batches: number;
+  /** Live registrations (connections, ports, raw fds) in the handler table. */
+  handlers: number;
+}
+
+/** Checks a backend name against what the addon offers; returns the name to use. */
+export function checkBackend(backend: unknown): string {
+  const offered = loadNative().backends();
+  if (backend === undefined) return offered[0];
+  if (typeof backend !== 'string' || !offered.includes(backend)) {
+    throw new TypeError(`createReactor: backend must be one of ${offered.map((b) => `'${b}'`).join(', ')}, got ${String(backend)}`);
+  }
+  return backend;
+}
+
+/** The handler table and the record dispatch for one NativeLoop. */
+export class ReactorCore {
+  /** handlers[slot] for every live registration; undefined when free. */
+  readonly handlers: (Handler | undefined)[] = [];
+  private loop: NativeLoop | null = null;
+  /** Record batches delivered so far (a port counts its accept batches with it). */
+  batches = 0;
+  private cursor = 0;
+  private dispatching = false;
+  private live = 0;
+  private readonly endOfStep: (() => void)[] = [];
+  private flushQueued = false;
+
+  /** `backend` is already checked (checkBackend), or undefined for the default. */
+  constructor(private readonly backendName: string | undefined) {}
+
+  /** The backend in use; loads the addon when not loaded yet. */
+  get backend(): string {
+    return this.native.backend;
+  }
+
+  /** True once the native loop exists (I/O was used). */
+  get opened(): boolean {
+    return this.loop !== null;
+  }
+
+  /** The native loop, opened on first use. */
+  get native(): NativeLoop {
+    return this.loop ?? this.open();
+  }
+
+  private open(): NativeLoop {
+    const backend = checkBackend(this.backendName);
+    const { NativeLoop: Loop } = loadNative();
+    const loop = new Loop(backend, this.onRecords);
+    loop.start();
+    this.loop = loop;
+    return loop;
+  }
+
+  /** Puts `h` in the table at its slot (`h.slot`, `h.gen` already set). */
+  register(h: Handler): void {
+    const handlers = this.handlers;
+    while (handlers.length < h.slot) handlers.push(undefined);
+    if (handlers[h.slot] === undefined) this.live++;
+    handlers[h.slot] = h;
+  }
+
+  /** Removes `h` from the table and closes its native slot (not the fd of a raw entry). */
+  unregister(h: Handler): void {
+    if (h.slot < 0) return;
+    if (this.handlers[h.slot] === h) {
+      this.handlers[h.slot] = undefined;
+      this.live--;
+    }
+    if (this.loop !== null) this.loop.remove(h.slot);
+    h.slot = -1;
+  }
+
+  /**
+   * Runs `fn` at the end of the current dispatch step (after the record
+   * batch), or in a microtask when called outside dispatch. Used for
+   * connectionLost, which must never nest inside another callback.
+   */
+  atEndOfStep(fn: () => void): void {
+    this.endOfStep.push(fn);
+    if (!this.dispatching && !this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushEndOfStep);
+    }
+  }
+
+  /** Native counters plus batches and live handlers. */
+  stats(): ReactorStats {
+    const n: NativeStats = this.loop !== null ? this.loop.stats() : { wakeups: 0, events: 0, accepts: 0, acceptBatches: 0, deliveries: 0 };
+    return { ...n, batches: this.batches, handlers: this.live };
+  }
+
+  /** Every live handler (for shutdown). */
+  liveHandlers(): Handler[] {
+    return this.handlers.filter((h): h is Handler => h !== undefined);
+  }
+
+  /** Closes the native loop and every fd it owns; the core can be opened again. */
+  close(): void {
+    if (this.loop === null) return;
+    const loop = this.loop;
+    this.loop = null;
+    this.handlers.length = 0;
+    this.live = 0;
+    loop.close();
+  }
+
+  private readonly flushEndOfStep = (): void => {
+    this.flushQueued = false;
+    const q = this.endOfStep;
+    // Callbacks may queue more; run until empty.
+    for (let i = 0; i < q.length; i++) {
+      try {
+        q[i]();
+      } catch (e) {
+        log.failure('Unhandled error at the end of a reactor step', new Failure(e));
+      }
+    }
+    q.length = 0;
+  };
+
+  private readonly onRecords = (count: number, slab: Buffer): void => {
+    this.batches++;
+    const wasDispatching = this.dispatching;
+    this.dispatching = true;
+    let i = 0;
+    while (i < count) {
+      try {
+        this.dispatch(i, count, slab);
+        i = count;
+      } catch (e) {
+        i = this.cursor + 1;
+        this.recordFailed(this.cursor, e);
+      }
+    }
+    this.dispatching = wasDispatching;
+    if (!wasDispatching && this.endOfStep.length !== 0) this.flushEndOfStep();
+  };
+
+  private dispatch(from: number, count: number, slab: Buffer): void {
+    const rec = this.loop!.records;
+    const handlers = this.handlers;
+    for (let i = from; i < count; i++) {
+      this.cursor = i;
+      const o = i * RECORD_INTS;
+      const type = rec[o];
+      const h = handlers[rec[o + 1]];
+      if (h === undefined || h.gen !== rec[o + 2]) {
+        if (type === Rec.Accepted) this.orphanAccepted(rec[o + 3], rec[o + 4]);
+        continue;
+      }
+      switch (type) {
+        case Rec.Data: {
+          const a = rec[o + 3];
+          const data = slab.subarray(a, a + rec[o + 4]);
+          const t = h as unknown as DataSink;
+          if ((t.state & NO_DELIVER) === 0) t.protocol.dataReceived(data);
+          else t.heldData(data);
+          break;
+        }
+        case Rec.Drained:
+          h.onDrained();
+          break;
+        case Rec.Accepted:
+          h.onAccepted(rec[o + 3], rec[o + 4]);
+          break;
+        case Rec.Eof:
+          h.onEof();
+          break;
+        case Rec.Error:
+          h.onError(rec[o + 3]);
+          break;
+        case Rec.Connected:
+          h.onConnected(rec[o + 3]);
+          break;
+        case Rec.Raw:
+          h.onRaw(rec[o + 3]);
+          break;
+        case Rec.AcceptError:
+          h.onAcceptError(rec[o + 3]);
+          break;
+        default:
+          h.onRecord(type, rec[o + 3], rec[o + 4], slab);
+      }
+    }
+  }
+
+  /** A connection accepted for a listener that is gone: close it. */
+  private orphanAccepted(slot: number, gen: number): void {
+    const loop = this.loop!;
+    if (this.handlers[slot] === undefined && loop.generation(slot) === gen) loop.remove(slot);
+  }
+
+  /** A user callback threw while record `i` was handled: log it and drop that registration. */
+  private recordFailed(i: number, err: unknown): void {
+    const rec = this.loop !== null ? this.loop.records : null;
+    const failure = new Failure(err);
+    if (rec === null) {
+      log.failure('Unhandled error in reactor dispatch', failure);
+      return;
+    }
+    const o = i * RECORD_INTS;
+    let slot = rec[o + 1];
+    let gen = rec[o + 2];
+    if (rec[o] === Rec.Accepted) {
+      // connectionMade of the new connection threw: drop the connection, not the port.
+      slot = rec[o + 3];
+      gen = rec[o + 4];
+    }
+    const h = this.handlers[slot];
+    log.failure('Unhandled error in a reactor callback; dropping its connection', failure);
+    if (h !== undefined && h.gen === gen) {
+      try {
+        h.failed(failure);
+      } catch (e) {
+        log.failure('Error while dropping a failed connection', new Failure(e));
+      }
+    }
+  }
+}

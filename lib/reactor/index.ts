@@ -1,0 +1,33 @@
+/**
+ * The default reactor and createReactor. The default reactor loads the
+ * native addon only when first used for I/O, so importing the package is cheap.
+ */
+import { checkBackend } from './core';
+import { Reactor, ReactorOptions } from './reactor';
+
+/**
+ * A new reactor with its own native loop: `createReactor({ backend: 'poll' })`.
+ * Throws a TypeError naming the backends on offer when `backend` is unknown.
+ */
+export function createReactor(opts: ReactorOptions = {}): Reactor {
+  if (opts === null || typeof opts !== 'object') throw new TypeError('createReactor: options must be an object');
+  const backend = checkBackend(opts.backend);
+  const hwm = opts.highWaterMark;
+  if (hwm !== undefined && (typeof hwm !== 'number' || !(hwm >= 0))) {
+    throw new TypeError(`createReactor: highWaterMark must be a non-negative number, got ${String(hwm)}`);
+  }
+  return new Reactor({ backend, highWaterMark: hwm });
+}
+
+/** The process-wide reactor on the default backend (the addon loads on first I/O). */
+export const reactor = new Reactor();
+
+export { Reactor } from './reactor';
+export type { ReactorOptions, ListenTCPOptions, ConnectTCPOptions, ListenUNIXOptions, ConnectUNIXOptions } from './reactor';
+export type { ReactorStats } from './core';
+export type { IReadDescriptor, IWriteDescriptor } from './fdset';
+export type { TriggerId, TriggerPhase } from './triggers';
+export { Port } from '../tcp/port';
+export type { PortStats } from '../tcp/port';
+export { Connector } from '../tcp/connector';
+export { StreamTransport } from '../tcp/transport';

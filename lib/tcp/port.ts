@@ -1,0 +1,213 @@
+/**
+ * Listening ports for TCP and UNIX streams (Twisted's tcp.Port / unix.Port):
+ * accepting is native and batched; each accepted connection gets a protocol
+ * from the factory. Running out of fds pauses accepting with a backoff.
+ */
+import * as fs from 'fs';
+import { IAddress, UNIXAddress } from '../address';
+import { Deferred } from '../defer';
+import { CannotListenError } from '../errors';
+import { Failure } from '../failure';
+import type { IListeningPort } from '../interfaces';
+import { log } from '../log';
+import { errnoError, errnoName } from '../native';
+import type { Factory } from '../protocol';
+import type { DelayedCall } from '../timers';
+import { Handler, ReactorParts } from '../reactor/core';
+import { Family, toAddress } from './addresses';
+import { StreamTransport, TransportOwner } from './transport';
+import { removeOwnSocket, removeStaleSocket, socketInode } from './unix-path';
+
+/** Counters of one listening port. */
+export interface PortStats {
+  /** Connections accepted. */
+  accepts: number;
+  /** Record batches that carried at least one accepted connection (wake-ups that accepted). */
+  acceptBatches: number;
+  /** Accept errors reported (EMFILE, ENFILE, ...). */
+  acceptErrors: number;
+  /** Connections from this port still open. */
+  connections: number;
+}
+
+/** Where and how a Port listens (already checked by the reactor). */
+export interface PortConfig {
+  family: Family;
+  /** Numeric host, or the socket path for UNIX. */
+  host: string;
+  port: number;
+  backlog: number;
+  reusePort: boolean;
+  /** Max accepts per wake-up (native default when undefined). */
+  acceptBatch?: number;
+  /** UNIX only: chmod the socket file to this mode. */
+  mode?: number;
+}
+
+const FIRST_BACKOFF = 0.01;
+const MAX_BACKOFF = 1;
+
+/** A listening TCP or UNIX socket: IListeningPort plus stats(). */
+export class Port extends Handler implements IListeningPort, TransportOwner {
+  /** Address family (0 = UNIX). */
+  readonly family: Family;
+  private listening = false;
+  private host: IAddress | null = null;
+  private inode: number | bigint | null = null;
+  private accepts = 0;
+  private acceptBatches = 0;
+  private acceptErrors = 0;
+  private lastBatch = -1;
+  private connections = 0;
+  private backoff = 0;
+  private resumeCall: DelayedCall | null = null;
+
+  /** Made by listenTCP/listenUNIX; call startListening() to bind. */
+  constructor(
+    private readonly reactor: ReactorParts,
+    private readonly config: PortConfig,
+    /** The factory building a protocol per connection. */
+    readonly factory: Factory,
+  ) {
+    super();
+    this.family = config.family;
+  }
+
+  /** Binds and listens; CannotListenError when the address is in use or invalid. */
+  startListening(): void {
+    if (this.listening) return;
+    const native = this.reactor.core.native;
+    const c = this.config;
+    let r = native.listen(c.family, c.host, c.port, c.backlog, c.reusePort);
+    if (r < 0 && errnoName(r) === 'EADDRINUSE' && c.family === Family.Unix && removeStaleSocket(c.host)) {
+      r = native.listen(c.family, c.host, c.port, c.backlog, c.reusePort);
+    }
+    if (r < 0) throw this.cannotListen(r);
+    this.slot = r;
+    this.gen = native.generation(r);
+    if (c.acceptBatch !== undefined) native.setAcceptBatch(r, c.acceptBatch);
+    if (c.family === Family.Unix) {
+      this.inode = socketInode(c.host);
+      if (c.mode !== undefined) {
+        try {
+          fs.chmodSync(c.host, c.mode);
+        } catch (e) {
+          native.remove(r);
+          removeOwnSocket(c.host, this.inode);
+          throw new CannotListenError(c.host, c.host, `chmod failed: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code);
+        }
+      }
+      this.host = new UNIXAddress(c.host);
+    } else {
+      const a = native.localAddress(r);
+      this.host = typeof a === 'number' ? null : toAddress(a);
+    }
+    this.reactor.core.register(this);
+    this.listening = true;
+    this.factory.doStart();
+  }
+
+  /** Stops listening; fires once the socket is closed and the factory's doStop ran. */
+  stopListening(): Deferred<void> {
+    const d = new Deferred<void>();
+    if (!this.listening) {
+      d.callback(undefined);
+      return d;
+    }
+    this.listening = false;
+    if (this.resumeCall !== null && this.resumeCall.active()) this.resumeCall.cancel();
+    this.resumeCall = null;
+    this.reactor.core.unregister(this);
+    if (this.family === Family.Unix) removeOwnSocket(this.config.host, this.inode);
+    try {
+      this.factory.doStop();
+    } catch (e) {
+      d.errback(new Failure(e));
+      return d;
+    }
+    d.callback(undefined);
+    return d;
+  }
+
+  /** The address bound: the real port after listening on port 0. */
+  getHost(): IAddress {
+    if (this.host === null) throw new Error('getHost: the port is not listening');
+    return this.host;
+  }
+
+  /** Accept counters and open connections of this port. */
+  stats(): PortStats {
+    return { accepts: this.accepts, acceptBatches: this.acceptBatches, acceptErrors: this.acceptErrors, connections: this.connections };
+  }
+
+  /** Twisted's repr: `<Factory on 8080>`. */
+  override toString(): string {
+    const where = this.host === null ? this.config.port : this.family === Family.Unix ? this.config.host : (this.host as { port: number }).port;
+    return `<${this.factory.constructor.name} on ${where}>`;
+  }
+
+  /** @internal A connection arrived in stream slot (slot, gen). */
+  override onAccepted(slot: number, gen: number): void {
+    const core = this.reactor.core;
+    this.accepts++;
+    if (core.batches !== this.lastBatch) {
+      this.lastBatch = core.batches;
+      this.acceptBatches++;
+    }
+    if (this.backoff !== 0) {
+      this.backoff = 0;
+      log.msg(`${this.toString()}: accepting connections again`);
+    }
+    const t = new StreamTransport(core, core.native, slot, gen, this, this.reactor.highWaterMark);
+    core.register(t);
+    let protocol;
+    try {
+      protocol = this.factory.buildProtocol(t.getPeer());
+    } catch (e) {
+      log.failure(`${this.toString()}: buildProtocol raised; connection closed`, new Failure(e));
+      protocol = null;
+    }
+    if (protocol === null || protocol === undefined) {
+      t.closeSilently();
+      return;
+    }
+    this.connections++;
+    t.attach(protocol);
+  }
+
+  /** @internal Accepting failed: log once per episode, retry with a growing delay. */
+  override onAcceptError(errno: number): void {
+    this.acceptErrors++;
+    const code = errnoName(-Math.abs(errno));
+    if (code === 'EPERM') {
+      log.emit('warn', `${this.toString()}: a connection was refused by the system (EPERM)`, { errno: code });
+      return;
+    }
+    if (this.backoff === 0) {
+      const why = code === 'EMFILE' || code === 'ENFILE' ? 'out of file descriptors' : 'accept failed';
+      log.emit('error', `${this.toString()}: ${why} (${code}); pausing accept, retrying until it succeeds`, { errno: code });
+      this.backoff = FIRST_BACKOFF;
+    } else {
+      this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF);
+    }
+    this.resumeCall = this.reactor.clock.callLater(this.backoff, this.resume);
+  }
+
+  /** @internal One of our connections closed. */
+  transportLost(): void {
+    this.connections--;
+  }
+
+  /** @internal A callback of the port itself threw: keep listening (the connection was dropped). */
+  override failed(): void {}
+
+  private readonly resume = (): void => {
+    this.resumeCall = null;
+    if (this.listening) this.reactor.core.native.resumeAccepting(this.slot);
+  };
+
+  private cannotListen(r: number): CannotListenError {
+    const c = this.config;
+    return new CannotListenError(c.host, c.family === Family.Unix ? c.host : c.port, errnoError(r, 'listen').message, errnoName(r));
+  }
+}
