@@ -6,6 +6,13 @@ import { StringTooLongError } from '../errors';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
 import { PausableReceiver } from './pausable';
 
+/** Reads a big-endian unsigned prefix of P bytes at pos (bounds already checked). */
+function readPrefix(data: Buffer, pos: number, P: number): number {
+  if (P === 4) return data[pos] * 0x1000000 + ((data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]);
+  if (P === 2) return (data[pos] << 8) | data[pos + 1];
+  return data[pos];
+}
+
 /**
  * The shared length-prefixed framing; subclasses fix the prefix size.
  * Strings are Buffer views the protocol may keep; they are never overwritten.
@@ -73,7 +80,7 @@ export abstract class IntNStringReceiver extends PausableReceiver {
       this.pending.append(data, 0, used);
       if (this.pending.length < P) return -1;
     }
-    const length = this.pending.peek().readUIntBE(0, P);
+    const length = readPrefix(this.pending.peek(), 0, P);
     if (length > this.MAX_LENGTH) {
       this.exceeded(length);
       return -1;
@@ -88,13 +95,13 @@ export abstract class IntNStringReceiver extends PausableReceiver {
   private scan(data: Buffer, pos: number): void {
     const P = this.prefixLength;
     while (pos < data.length && !this.broken) {
-      if (isDisconnecting(this.transport)) break;
       if (this.paused) return this.stash(data, pos);
+      if (isDisconnecting(this.transport)) break;
       if (data.length - pos < P) {
         this.pending.append(data, pos);
         break;
       }
-      const length = P === 4 ? data.readUInt32BE(pos) : P === 2 ? data.readUInt16BE(pos) : data[pos];
+      const length = readPrefix(data, pos, P);
       if (length > this.MAX_LENGTH) return this.exceeded(length);
       const end = pos + P + length;
       if (end > data.length) {

@@ -4,7 +4,7 @@
  */
 import { Protocol } from '../protocol';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
-import { completeLine, DelimiterCache, NEED_MORE, TOO_LONG } from './line-split';
+import { completeLine, DelimiterCache, indexOfDelimiter, NEED_MORE, TOO_LONG } from './line-split';
 import { CRLF } from './line';
 
 /**
@@ -54,7 +54,7 @@ export class LineOnlyReceiver extends Protocol {
       this.lineReceived(this.tail.detach());
     }
     let idx: number;
-    while ((idx = data.indexOf(delim, pos)) >= 0) {
+    while ((idx = indexOfDelimiter(data, delim, pos)) >= 0) {
       if (isDisconnecting(this.transport)) return;
       if (idx - pos > max) return this.lineLengthExceeded(data.subarray(pos));
       const line = data.subarray(pos, idx);

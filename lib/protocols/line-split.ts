@@ -24,7 +24,7 @@ export function completeLine(tail: PendingBuffer, data: Buffer, delim: Buffer, m
       return p + dlen - held;
     }
   }
-  const idx = data.indexOf(delim);
+  const idx = indexOfDelimiter(data, delim, 0);
   if (idx < 0) {
     if (held + data.length >= max + dlen) return TOO_LONG;
     tail.append(data);
@@ -33,6 +33,21 @@ export function completeLine(tail: PendingBuffer, data: Buffer, delim: Buffer, m
   if (held + idx > max) return TOO_LONG;
   tail.append(data, 0, idx);
   return idx + dlen;
+}
+
+/**
+ * data.indexOf(delim, from), faster: V8 answers indexOf(byte) without leaving
+ * JIT code, so the first byte is searched that way and the rest compared here.
+ */
+export function indexOfDelimiter(data: Buffer, delim: Buffer, from: number): number {
+  const first = delim[0];
+  const i = data.indexOf(first, from);
+  if (i < 0 || delim.length === 1) return i;
+  for (let j = 1; j < delim.length; j++) {
+    // A false start: let the general search take over rather than probe byte by byte.
+    if (data[i + j] !== delim[j]) return data.indexOf(delim, i + 1);
+  }
+  return i;
 }
 
 /** True if the delimiter starts at index p of the tail and ends inside data. */

@@ -4,7 +4,7 @@
  */
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
 import { PausableReceiver } from './pausable';
-import { completeLine, DelimiterCache, NEED_MORE, TOO_LONG } from './line-split';
+import { completeLine, DelimiterCache, indexOfDelimiter, NEED_MORE, TOO_LONG } from './line-split';
 
 /** The default line delimiter, CR LF. */
 export const CRLF: Buffer = Buffer.from('\r\n');
@@ -109,7 +109,7 @@ export class LineReceiver extends PausableReceiver {
         return this.rawDataReceived(pos === 0 ? data : data.subarray(pos));
       }
       const delim = this.delims.get(this.delimiter);
-      const idx = data.indexOf(delim, pos);
+      const idx = indexOfDelimiter(data, delim, pos);
       if (idx < 0 || idx - pos > this.MAX_LENGTH) {
         if (idx < 0 && data.length - pos < this.MAX_LENGTH + delim.length) {
           this.tail.append(data, pos);
