@@ -1,0 +1,345 @@
+/**
+ * TCP listening, connecting and the stream transport on real loopback
+ * sockets, on every backend: echo, addresses, closing, errors.
+ */
+import * as net from 'net';
+import { IPv4Address, IPv6Address } from '../lib/address';
+import {
+  CannotListenError,
+  ConnectError,
+  ConnectionAborted,
+  ConnectionDone,
+  ConnectionLost,
+  ConnectionRefusedError,
+  DNSLookupError,
+  ConnectingCancelledError,
+} from '../lib/errors';
+import { Factory, Protocol } from '../lib/protocol';
+import { createReactor, Reactor } from '../lib/reactor';
+import { forEachBackend } from './helpers/backends';
+import { openFdCount } from './helpers/fds';
+import { captureLog, Echo, KeepingFactory, Recorder, RecordingClientFactory, signal } from './helpers/tcp';
+
+jest.setTimeout(15000);
+
+forEachBackend('TCP', (backend) => {
+  let r: Reactor;
+  let fdsBefore: number;
+
+  beforeEach(() => {
+    r = createReactor({ backend });
+    r.backend; // open the native loop before counting fds
+    fdsBefore = openFdCount();
+  });
+
+  afterEach(async () => {
+    r.disconnectAll();
+    await new Promise((res) => setImmediate(res));
+    expect(openFdCount()).toBeLessThanOrEqual(fdsBefore);
+    r.close();
+  });
+
+  async function echoPair(): Promise<{ server: Echo; client: Recorder; sf: KeepingFactory<Echo> }> {
+    const sf = KeepingFactory.forProtocol(Echo) as KeepingFactory<Echo>;
+    const port = r.listenTCP(0, sf, { interface: '127.0.0.1' });
+    const cf = RecordingClientFactory.forProtocol(Recorder) as RecordingClientFactory<Recorder>;
+    const client = new Recorder();
+    cf.buildProtocol = () => client;
+    r.connectTCP('127.0.0.1', (port.getHost() as IPv4Address).port, cf);
+    const server = await sf.nextProtocol();
+    await client.made;
+    return { server, client, sf };
+  }
+
+  it('echoes bytes between connectTCP and listenTCP, with real addresses', async () => {
+    const { server, client } = await echoPair();
+    client.transport!.write('hello ');
+    client.transport!.write(Buffer.from('world'));
+    await client.waitForBytes(11);
+    expect(client.bytes.toString()).toBe('hello world');
+    const sHost = server.transport!.getHost() as IPv4Address;
+    const cPeer = client.transport!.getPeer() as IPv4Address;
+    expect(sHost).toBeInstanceOf(IPv4Address);
+    expect(sHost.port).toBe(cPeer.port);
+    expect((server.transport!.getPeer() as IPv4Address).port).toBe((client.transport!.getHost() as IPv4Address).port);
+    expect(sHost.host).toBe('127.0.0.1');
+  });
+
+  it('reports the real port right after listenTCP(0) and brackets the factory', async () => {
+    const f = Factory.forProtocol(Echo);
+    const events: string[] = [];
+    f.startFactory = () => events.push('start');
+    f.stopFactory = () => events.push('stop');
+    const p = r.listenTCP(0, f, { interface: '127.0.0.1' });
+    const port = (p.getHost() as IPv4Address).port;
+    expect(port).toBeGreaterThan(0);
+    expect(events).toEqual(['start']);
+    await p.stopListening();
+    expect(events).toEqual(['start', 'stop']);
+    // The port is really closed: connecting is refused.
+    const err = await new Promise<NodeJS.ErrnoException>((res) => net.connect(port, '127.0.0.1').on('error', res));
+    expect(err.code).toBe('ECONNREFUSED');
+  });
+
+  it('writeSequence sends every chunk in order', async () => {
+    const { client } = await echoPair();
+    client.transport!.writeSequence(['a', Buffer.from('bc'), new Uint8Array([100]), '']);
+    await client.waitForBytes(4);
+    expect(client.bytes.toString()).toBe('abcd');
+  });
+
+  it('loseConnection flushes, then both sides see ConnectionDone exactly once', async () => {
+    const { server, client } = await echoPair();
+    const big = Buffer.alloc(2 * 1024 * 1024, 7);
+    server.transport!.write(big);
+    server.transport!.loseConnection();
+    server.transport!.write('ignored after loseConnection');
+    const sReason = await server.lost;
+    const cReason = await client.lost;
+    expect(sReason.check(ConnectionDone)).toBe(ConnectionDone);
+    expect(cReason.check(ConnectionDone)).toBe(ConnectionDone);
+    expect(client.bytes.length).toBe(big.length);
+    expect(server.lostCount).toBe(1);
+    expect(client.lostCount).toBe(1);
+    expect(server.connected).toBe(false);
+  });
+
+  it('abortConnection closes at once with ConnectionAborted; the peer sees a lost connection', async () => {
+    const { server, client } = await echoPair();
+    client.transport!.abortConnection();
+    client.transport!.abortConnection();
+    client.transport!.write('ignored');
+    expect((await client.lost).check(ConnectionAborted)).toBe(ConnectionAborted);
+    expect((await server.lost).check(ConnectionDone, ConnectionLost)).not.toBeNull();
+    expect(client.lostCount).toBe(1);
+  });
+
+  it('connectionLost is not called inside the callback that closed the connection', async () => {
+    const order: string[] = [];
+    class Closer extends Protocol {
+      override dataReceived(): void {
+        order.push('data:start');
+        this.transport!.loseConnection();
+        order.push('data:end');
+      }
+      override connectionLost(): void {
+        order.push('lost');
+      }
+    }
+    const sf = KeepingFactory.forProtocol(Closer) as KeepingFactory<Closer>;
+    const p = r.listenTCP(0, sf, { interface: '127.0.0.1' });
+    const c = new Recorder();
+    r.connectTCP('127.0.0.1', (p.getHost() as IPv4Address).port, Factory.forProtocol(Recorder)).factory.buildProtocol = () => c;
+    await c.made;
+    c.transport!.write('x');
+    await c.lost;
+    expect(order).toEqual(['data:start', 'data:end', 'lost']);
+  });
+
+  it('works over IPv6 (interface ::1)', async () => {
+    const sf = KeepingFactory.forProtocol(Echo) as KeepingFactory<Echo>;
+    const p = r.listenTCP(0, sf, { interface: '::1' });
+    const host = p.getHost() as IPv6Address;
+    expect(host).toBeInstanceOf(IPv6Address);
+    const c = new Recorder();
+    const cf = Factory.forProtocol(Recorder);
+    cf.buildProtocol = () => c;
+    r.connectTCP('::1', host.port, cf);
+    await c.made;
+    expect(c.transport!.getPeer()).toBeInstanceOf(IPv6Address);
+    c.transport!.write('six');
+    await c.waitForBytes(3);
+    expect(c.bytes.toString()).toBe('six');
+  });
+
+  it('resolves host names with dns.lookup (localhost)', async () => {
+    const p = r.listenTCP(0, Factory.forProtocol(Echo), { interface: '127.0.0.1' });
+    const c = new Recorder();
+    const cf = Factory.forProtocol(Recorder);
+    cf.buildProtocol = () => c;
+    const connector = r.connectTCP('localhost', (p.getHost() as IPv4Address).port, cf);
+    expect(connector.getDestination().toString()).toContain('localhost');
+    await c.made;
+    c.transport!.write('name');
+    await c.waitForBytes(4);
+    expect(connector.state).toBe('connected');
+  });
+
+  it('listening on a port in use is a synchronous CannotListenError', () => {
+    const p = r.listenTCP(0, Factory.forProtocol(Echo), { interface: '127.0.0.1' });
+    const port = (p.getHost() as IPv4Address).port;
+    expect(() => r.listenTCP(port, Factory.forProtocol(Echo), { interface: '127.0.0.1' })).toThrow(CannotListenError);
+    try {
+      r.listenTCP(port, Factory.forProtocol(Echo), { interface: '127.0.0.1' });
+    } catch (e) {
+      expect((e as CannotListenError).code).toBe('EADDRINUSE');
+    }
+  });
+
+  it('rejects bad arguments with typed errors naming them', () => {
+    const f = Factory.forProtocol(Echo);
+    expect(() => r.listenTCP(-1, f)).toThrow(/port/);
+    expect(() => r.listenTCP(70000, f)).toThrow(RangeError);
+    expect(() => r.listenTCP('80' as unknown as number, f)).toThrow(TypeError);
+    expect(() => r.listenTCP(0, {} as Factory)).toThrow(/factory/);
+    expect(() => r.listenTCP(0, f, { interface: 'not an address' })).toThrow(CannotListenError);
+    expect(() => r.listenTCP(0, f, { interface: '256.1.1.1' })).toThrow(CannotListenError);
+    expect(() => r.listenTCP(0, f, { backlog: -1 })).toThrow(/backlog/);
+    expect(() => r.listenTCP(0, f, { acceptBatch: 0 })).toThrow(/acceptBatch/);
+    expect(() => r.connectTCP('', 80, f)).toThrow(/host/);
+    expect(() => r.connectTCP('127.0.0.1', 80, f, { timeout: -1 })).toThrow(/timeout/);
+    expect(() => r.connectTCP('127.0.0.1', 80, f, { bindAddress: ['127.0.0.1'] as unknown as [string, number] })).toThrow(/bindAddress/);
+    expect(() => createReactor({ backend: 'nope' })).toThrow(/nope/);
+  });
+
+  it('listens on localhost as 127.0.0.1', async () => {
+    const p = r.listenTCP(0, Factory.forProtocol(Echo), { interface: 'localhost' });
+    expect((p.getHost() as IPv4Address).host).toBe('127.0.0.1');
+    await p.stopListening();
+  });
+
+  it('a refused connection reaches clientConnectionFailed with ConnectionRefusedError', async () => {
+    const p = r.listenTCP(0, Factory.forProtocol(Echo), { interface: '127.0.0.1' });
+    const port = (p.getHost() as IPv4Address).port;
+    await p.stopListening();
+    const cf = RecordingClientFactory.forProtocol(Recorder);
+    const starts: string[] = [];
+    cf.startFactory = () => starts.push('start');
+    cf.stopFactory = () => starts.push('stop');
+    r.connectTCP('127.0.0.1', port, cf);
+    expect(cf.started).toBe(1);
+    const why = await cf.failed;
+    expect(why.check(ConnectionRefusedError)).toBe(ConnectionRefusedError);
+    expect(why.value).toBeInstanceOf(ConnectError);
+    expect(starts).toEqual(['start', 'stop']);
+  });
+
+  it('an unknown host name fails with DNSLookupError', async () => {
+    const cf = RecordingClientFactory.forProtocol(Recorder);
+    r.connectTCP('no-such-host.invalid', 80, cf);
+    expect((await cf.failed).check(DNSLookupError)).toBe(DNSLookupError);
+  });
+
+  it('stopConnecting fails the attempt with ConnectingCancelledError', async () => {
+    const p = r.listenTCP(0, Factory.forProtocol(Echo), { interface: '127.0.0.1' });
+    const cf = RecordingClientFactory.forProtocol(Recorder);
+    const c = r.connectTCP('127.0.0.1', (p.getHost() as IPv4Address).port, cf);
+    c.stopConnecting();
+    expect((await cf.failed).check(ConnectingCancelledError)).toBe(ConnectingCancelledError);
+    expect(cf.failures).toHaveLength(1);
+    expect(c.state).toBe('disconnected');
+  });
+
+  it('clientConnectionLost follows connectionLost, and connect() can reconnect', async () => {
+    const sf = KeepingFactory.forProtocol(Echo) as KeepingFactory<Echo>;
+    const p = r.listenTCP(0, sf, { interface: '127.0.0.1' });
+    const cf = RecordingClientFactory.forProtocol(Recorder) as RecordingClientFactory<Recorder>;
+    const lostSig = signal();
+    cf.clientConnectionLost = (c, reason) => {
+      cf.losses.push(reason);
+      lostSig.resolve();
+    };
+    const connector = r.connectTCP('127.0.0.1', (p.getHost() as IPv4Address).port, cf);
+    (await sf.nextProtocol()).transport!.loseConnection();
+    await lostSig.promise;
+    expect(cf.losses[0].check(ConnectionDone)).toBe(ConnectionDone);
+    connector.connect();
+    const again = await sf.nextProtocol();
+    expect(again).toBe(sf.built[1]);
+  });
+
+  it('buildProtocol returning null refuses the connection', async () => {
+    const f = Factory.forProtocol(Echo);
+    f.buildProtocol = () => null;
+    const p = r.listenTCP(0, f, { interface: '127.0.0.1' });
+    const closed = signal();
+    const s = net.connect((p.getHost() as IPv4Address).port, '127.0.0.1');
+    s.on('error', () => {});
+    s.on('close', () => closed.resolve());
+    await closed.promise;
+    expect(p.stats().connections).toBe(0);
+  });
+
+  it('a protocol that throws loses its connection (logged with the stack); others carry on', async () => {
+    const cap = captureLog();
+    try {
+      class Bomb extends Recorder {
+        override dataReceived(data: Buffer): void {
+          super.dataReceived(data);
+          if (data.includes('boom')) throw new Error('kaboom');
+          this.transport!.write(data);
+        }
+      }
+      const sf = KeepingFactory.forProtocol(Bomb) as KeepingFactory<Bomb>;
+      const p = r.listenTCP(0, sf, { interface: '127.0.0.1' });
+      const port = (p.getHost() as IPv4Address).port;
+      const good = new Recorder();
+      const bad = new Recorder();
+      const gf = Factory.forProtocol(Recorder);
+      gf.buildProtocol = () => good;
+      const bf = Factory.forProtocol(Recorder);
+      bf.buildProtocol = () => bad;
+      r.connectTCP('127.0.0.1', port, gf);
+      await good.made;
+      r.connectTCP('127.0.0.1', port, bf);
+      await bad.made;
+      bad.transport!.write('boom');
+      const serverSide = sf.built[1];
+      const reason = await serverSide.lost;
+      expect(reason.getErrorMessage()).toBe('kaboom');
+      await bad.lost;
+      const logged = cap.events.find((e) => e.failure && String((e.failure.value as Error).message) === 'kaboom');
+      expect(logged).toBeDefined();
+      expect(logged!.failure!.getTraceback()).toContain('dataReceived');
+      good.transport!.write('still fine');
+      await good.waitForBytes(10);
+      expect(good.bytes.toString()).toBe('still fine');
+    } finally {
+      cap.stop();
+    }
+  });
+
+  it('connectionMade that throws drops that connection only', async () => {
+    const cap = captureLog();
+    try {
+      class BadStart extends Recorder {
+        override connectionMade(): void {
+          super.connectionMade();
+          throw new Error('bad start');
+        }
+      }
+      const sf = KeepingFactory.forProtocol(BadStart) as KeepingFactory<BadStart>;
+      const p = r.listenTCP(0, sf, { interface: '127.0.0.1' });
+      const c = new Recorder();
+      const cf = Factory.forProtocol(Recorder);
+      cf.buildProtocol = () => c;
+      r.connectTCP('127.0.0.1', (p.getHost() as IPv4Address).port, cf);
+      const server = await sf.nextProtocol();
+      expect((await server.lost).getErrorMessage()).toBe('bad start');
+      await c.lost;
+      expect(cap.events.some((e) => e.failure !== undefined)).toBe(true);
+      // The port still accepts.
+      const c2 = new Recorder();
+      const cf2 = Factory.forProtocol(Recorder);
+      cf2.buildProtocol = () => c2;
+      r.connectTCP('127.0.0.1', (p.getHost() as IPv4Address).port, cf2);
+      await c2.made;
+    } finally {
+      cap.stop();
+    }
+  });
+
+  it('data handed to dataReceived stays valid after later reads', async () => {
+    const { server, client } = await echoPair();
+    for (let i = 0; i < 50; i++) client.transport!.write(Buffer.alloc(1000, i));
+    await server.waitForBytes(50000);
+    const all = server.bytes;
+    for (let i = 0; i < 50; i++) expect(all[i * 1000]).toBe(i);
+  });
+
+  it('setTcpNoDelay and setTcpKeepAlive are accepted', async () => {
+    const { client } = await echoPair();
+    client.transport!.setTcpNoDelay(true);
+    (client.transport as unknown as { setTcpKeepAlive(b: boolean): void }).setTcpKeepAlive(true);
+  });
+});
