@@ -206,6 +206,20 @@ export class PollerError extends IOReactorError {
   }
 }
 
+/** A backend was asked for that this platform or build does not offer. */
+export class BackendUnavailableError extends IOReactorError {
+  /** The backend that was asked for. */
+  readonly backend: string;
+  /** The backends this build offers, best first. */
+  readonly available: string[];
+  readonly code = 'ENOTSUP';
+  constructor(backend: string, platform: string, available: string[]) {
+    super(`backend '${backend}' is not available on ${platform} (available: ${available.join(', ')})`);
+    this.backend = backend;
+    this.available = available;
+  }
+}
+
 // ---- twisted.internet.error: the reactor ----
 
 /** `reactor.stop()` on a reactor that is not running (or already stopping). */

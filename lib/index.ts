@@ -12,5 +12,6 @@ export { Failure } from './failure';
 export type { ErrorClass } from './failure';
 export * from './defer';
 export * from './timers';
+export * from './poller';
 export * from './task';
 export * from './reactor/index';

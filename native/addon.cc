@@ -1,0 +1,93 @@
+// Module entry point. The addon is context-aware: everything JS-facing lives
+// in per-environment instance data (Napi::Addon), so it loads on the main
+// thread and in any number of worker_threads Workers at once.
+//
+// On first load in a process it raises RLIMIT_NOFILE's soft limit to the hard
+// limit (a C10K server needs more than the usual 1024) and remembers the
+// original, which child processes should get back. That happens once per
+// process, not per Worker.
+#include <sys/resource.h>
+
+#include <limits>
+#include <mutex>
+
+#include "bridge.h"
+#include "poller.h"
+
+namespace ioreactor {
+namespace {
+
+struct FdLimits {
+  rlim_t original = 0;
+  rlim_t hard = 0;
+};
+
+// The hard limit may be RLIM_INFINITY, which Linux refuses as a soft limit
+// for NOFILE (it is capped by fs.nr_open); try a few finite values then.
+void raise_soft_limit(const rlimit& lim) {
+  if (lim.rlim_cur >= lim.rlim_max) return;
+  const rlim_t candidates[] = {lim.rlim_max, rlim_t{1} << 20, 65536, 10240};
+  for (rlim_t want : candidates) {
+    if (want > lim.rlim_max || want <= lim.rlim_cur) continue;
+    rlimit next = lim;
+    next.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &next) == 0) return;
+  }
+}
+
+const FdLimits& fd_limits() {
+  static FdLimits limits;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+    limits.original = lim.rlim_cur;
+    limits.hard = lim.rlim_max;
+    raise_soft_limit(lim);
+  });
+  return limits;
+}
+
+double limit_value(rlim_t v) {
+  return v == RLIM_INFINITY ? std::numeric_limits<double>::infinity() : static_cast<double>(v);
+}
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports) {
+    fd_limits();
+    DefineAddon(exports, {
+                             InstanceMethod("backends", &Addon::Backends),
+                             InstanceMethod("fdLimits", &Addon::Limits),
+                             InstanceValue("NativeLoop", define_native_loop(env)),
+                         });
+  }
+
+ private:
+  // Backend names, best first; the first is the default.
+  Napi::Value Backends(const Napi::CallbackInfo& info) {
+    int count = 0;
+    const Backend* list = available_backends(&count);
+    auto out = Napi::Array::New(info.Env(), static_cast<size_t>(count));
+    for (int i = 0; i < count; ++i) out.Set(static_cast<uint32_t>(i), backend_name(list[i]));
+    return out;
+  }
+
+  // {original, current, hard}: the soft limit before we raised it, now, and the cap.
+  Napi::Value Limits(const Napi::CallbackInfo& info) {
+    const FdLimits& l = fd_limits();
+    rlimit now{};
+    getrlimit(RLIMIT_NOFILE, &now);
+    auto out = Napi::Object::New(info.Env());
+    out.Set("original", limit_value(l.original));
+    out.Set("current", limit_value(now.rlim_cur));
+    out.Set("hard", limit_value(l.hard));
+    return out;
+  }
+};
+
+}  // namespace
+}  // namespace ioreactor
+
+using ioreactor::Addon;
+NODE_API_ADDON(Addon)

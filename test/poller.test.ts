@@ -1,0 +1,444 @@
+/**
+ * The public Poller on every backend: trigger modes, HANGUP/ERROR, callback
+ * mode from inside Node's loop, stale events, thousands of fds, bad input,
+ * idle CPU and whether a poller keeps the process alive.
+ */
+import * as fs from 'fs';
+import { BackendUnavailableError, PollerError } from '../lib/errors';
+import { Events, Poller, resolveBackend } from '../lib/poller';
+import type { PollerEvent } from '../lib/poller';
+import { backendNames, forEachBackend } from './helpers/backends';
+import { ROOT, runNode } from './helpers/child';
+import { Pipes, drain, fill } from './helpers/fds';
+
+const { READABLE, WRITABLE, ERROR, HANGUP } = Events;
+
+/** Runs `fn` and returns the PollerError it throws (fails the test when it does not). */
+function pollerError(fn: () => unknown): PollerError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(PollerError);
+    return e as PollerError;
+  }
+  throw new Error('expected a PollerError, nothing was thrown');
+}
+
+function eventsFor(list: PollerEvent[], fd: number): number[] {
+  return list.filter((e) => e.fd === fd).map((e) => e.events);
+}
+
+forEachBackend('Poller', (backend) => {
+  let pipes: Pipes;
+  let poller: Poller | undefined;
+
+  beforeEach(() => {
+    pipes = new Pipes();
+  });
+
+  afterEach(() => {
+    poller?.close();
+    poller = undefined;
+    pipes.closeAll();
+  });
+
+  function open(options: ConstructorParameters<typeof Poller>[0] = {}): Poller {
+    poller = new Poller({ backend, ...options });
+    return poller;
+  }
+
+  it('reports the backend it runs on', () => {
+    expect(open().backend).toBe(backend);
+  });
+
+  it('level trigger re-reports until the data is read', () => {
+    const p = open();
+    const { r, w } = pipes.one();
+    p.add(r, READABLE);
+    expect(p.wait(0)).toEqual([]);
+    fill(w);
+    expect(p.wait(0)).toEqual([{ fd: r, events: READABLE }]);
+    expect(p.wait(0)).toEqual([{ fd: r, events: READABLE }]);
+    drain(r);
+    expect(p.wait(0)).toEqual([]);
+  });
+
+  it('edge trigger reports once until new data arrives (refused by poll)', () => {
+    const p = open();
+    const { r, w } = pipes.one();
+    if (backend === 'poll') {
+      const err = pollerError(() => p.add(r, READABLE, { trigger: 'edge' }));
+      expect(err.code).toBe('ENOTSUP');
+      expect(err.fd).toBe(r);
+      expect(err.message).toMatch(/poll backend does not support/);
+      expect(p.has(r)).toBe(false);
+      return;
+    }
+    p.add(r, READABLE, { trigger: 'edge' });
+    fill(w);
+    expect(p.wait(0)).toEqual([{ fd: r, events: READABLE }]);
+    expect(p.wait(0)).toEqual([]);
+    fill(w);
+    expect(p.wait(0)).toEqual([{ fd: r, events: READABLE }]);
+    expect(p.wait(0)).toEqual([]);
+  });
+
+  it('oneshot reports once until modify() re-arms it', () => {
+    const p = open();
+    const { r, w } = pipes.one();
+    p.add(r, READABLE, { oneshot: true });
+    fill(w);
+    expect(p.wait(0)).toEqual([{ fd: r, events: READABLE }]);
+    expect(p.wait(0)).toEqual([]);
+    fill(w);
+    expect(p.wait(0)).toEqual([]);
+    p.modify(r, READABLE, { oneshot: true });
+    expect(p.wait(0)).toEqual([{ fd: r, events: READABLE }]);
+    expect(p.wait(0)).toEqual([]);
+  });
+
+  it('modify() switches interest between readable and writable', () => {
+    const p = open();
+    const { r, w } = pipes.one();
+    p.add(w, READABLE);
+    expect(p.wait(0)).toEqual([]);
+    p.modify(w, WRITABLE);
+    expect(p.wait(0)).toEqual([{ fd: w, events: WRITABLE }]);
+    p.add(r, READABLE);
+    fill(w);
+    const got = p.wait(0);
+    expect(eventsFor(got, r)).toEqual([READABLE]);
+    expect(eventsFor(got, w)).toEqual([WRITABLE]);
+  });
+
+  it('reports HANGUP on a read end whose writer closed', () => {
+    const p = open();
+    const { r, w } = pipes.one();
+    p.add(r, READABLE);
+    pipes.close(w);
+    const got = p.wait(0);
+    expect(got).toHaveLength(1);
+    expect(got[0].fd).toBe(r);
+    expect(got[0].events & HANGUP).toBe(HANGUP);
+  });
+
+  it('reports ERROR on a write end whose reader closed', () => {
+    const p = open();
+    const { r, w } = pipes.one();
+    p.add(w, WRITABLE);
+    pipes.close(r);
+    const got = p.wait(0);
+    expect(got).toHaveLength(1);
+    expect(got[0].fd).toBe(w);
+    expect(got[0].events & ERROR).toBe(ERROR);
+  });
+
+  it('wait(timeout) blocks for about the timeout when nothing is ready', () => {
+    const p = open();
+    const { r } = pipes.one();
+    p.add(r, READABLE);
+    const t0 = process.hrtime.bigint();
+    expect(p.wait(50)).toEqual([]);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    expect(ms).toBeGreaterThanOrEqual(45);
+    expect(ms).toBeLessThan(2000);
+  });
+
+  it('onEvents: dispatches from inside Node\'s loop, beside timers and promises', async () => {
+    const { r, w } = pipes.one();
+    const got = await new Promise<[number, number]>((resolve) => {
+      const p = open({
+        onEvents: (fd, events) => {
+          p.remove(fd);
+          resolve([fd, events]);
+        },
+      });
+      p.add(r, READABLE);
+      setImmediate(() => fill(w));
+    });
+    expect(got).toEqual([r, READABLE]);
+    expect(() => poller?.wait(0)).toThrow(/onEvents/);
+  });
+
+  it('drops events of an fd removed, closed and its number reused earlier in the same batch', async () => {
+    const trigger = pipes.one();
+    const [a, b] = pipes.make(2);
+    const spare = pipes.fifos(1)[0];
+    // Fill every lower hole in the fd table, so the next open takes the number closed last.
+    const top = Math.max(a.r, b.r);
+    while (pipes.track(fs.openSync('/dev/null', 'r')) < top);
+    const seen: [number, number][] = [];
+    let victim = -1;
+    let fresh = -1;
+    fill(trigger.w);
+    fill(a.w);
+    fill(b.w);
+    await new Promise<void>((resolve) => {
+      const p = open({
+        onEvents: (fd, events) => {
+          seen.push([fd, events]);
+          if (fd === trigger.r) {
+            // Added while this batch is being handled, so the next wait sees a and b together.
+            p.remove(trigger.r);
+            p.add(a.r, READABLE);
+            p.add(b.r, READABLE);
+          } else if (victim < 0) {
+            victim = fd === a.r ? b.r : a.r;
+            p.remove(victim);
+            pipes.close(victim);
+            // The lowest free number is the one just closed: the new fifo's read end reuses it.
+            fresh = pipes.openFifo(spare).r;
+            p.add(fresh, READABLE);
+            setImmediate(resolve);
+          }
+        },
+      });
+      p.add(trigger.r, READABLE);
+    });
+    expect(fresh).toBe(victim);
+    // The victim's record was in the same batch; the new registration is not readable.
+    const afterFirst = seen.slice(1);
+    expect(afterFirst.length).toBeGreaterThanOrEqual(1);
+    expect(afterFirst.filter(([fd]) => fd === fresh)).toEqual([]);
+  });
+
+  it('registers 5000+ fds and reports the right events for each', () => {
+    const p = open();
+    const list = pipes.make(2600);
+    const expected = new Map<number, number>();
+    list.forEach(({ r, w }, i) => {
+      if (i % 2 === 0) {
+        fill(w);
+        expected.set(r, READABLE);
+      }
+      expected.set(w, WRITABLE);
+      p.add(r, READABLE);
+      p.add(w, WRITABLE);
+    });
+    const got = new Map<number, number>();
+    // More are ready than one wait() returns; the union of a few covers all.
+    for (let i = 0; i < 6 && got.size < expected.size; i++) {
+      for (const { fd, events } of p.wait(0)) {
+        expect(expected.get(fd)).toBe(events);
+        got.set(fd, events);
+      }
+    }
+    expect(got.size).toBe(expected.size);
+    expect(got).toEqual(expected);
+  });
+
+  it('calls made inside onEvents see a consistent registry across thousands of events', async () => {
+    const list = pipes.make(1500);
+    const remaining = new Set(list.map(({ w }) => w));
+    await new Promise<void>((resolve) => {
+      const p = open({
+        onEvents: (fd, events) => {
+          expect(events).toBe(WRITABLE);
+          expect(remaining.delete(fd)).toBe(true);
+          p.remove(fd);
+          if (remaining.size === 0) resolve();
+        },
+      });
+      for (const { w } of list) p.add(w, WRITABLE);
+    });
+    expect(remaining.size).toBe(0);
+  });
+
+  describe('bad input', () => {
+    it('refuses a negative, fractional or non-number fd', () => {
+      const p = open();
+      for (const bad of [-1, 1.5, NaN, '3', null]) {
+        const err = pollerError(() => p.add(bad as number, READABLE));
+        expect(err.code).toBe('EINVAL');
+        expect(err.message).toMatch(/fd must be a non-negative integer/);
+      }
+    });
+
+    it('refuses a closed fd, naming it', () => {
+      const p = open();
+      const { r } = pipes.one();
+      pipes.close(r);
+      const err = pollerError(() => p.add(r, READABLE));
+      expect(err.code).toBe('EBADF');
+      expect(err.fd).toBe(r);
+      expect(err.message).toContain(`fd ${r}`);
+    });
+
+    it('refuses an fd added twice, and modify/remove of an unregistered fd', () => {
+      const p = open();
+      const { r, w } = pipes.one();
+      p.add(r, READABLE);
+      const twice = pollerError(() => p.add(r, READABLE));
+      expect(twice.code).toBe('EEXIST');
+      expect(twice.message).toContain(`fd ${r} is already registered`);
+      expect(pollerError(() => p.modify(w, READABLE)).code).toBe('ENOENT');
+      const rm = pollerError(() => p.remove(w));
+      expect(rm.code).toBe('ENOENT');
+      expect(rm.message).toContain(`fd ${w} is not registered`);
+      p.remove(r);
+      expect(pollerError(() => p.remove(r)).code).toBe('ENOENT');
+    });
+
+    it('refuses bad events, trigger, oneshot and timeout values', () => {
+      const p = open();
+      const { r } = pipes.one();
+      for (const ev of [16, -1, 1.5, 'r']) expect(pollerError(() => p.add(r, ev as number)).code).toBe('EINVAL');
+      expect(pollerError(() => p.add(r, READABLE, { trigger: 'rising' as 'edge' })).message).toMatch(/trigger must be/);
+      expect(pollerError(() => p.add(r, READABLE, { oneshot: 1 as unknown as boolean })).code).toBe('EINVAL');
+      expect(p.has(r)).toBe(false);
+      for (const t of [-2, 0.5, NaN, 2 ** 31]) expect(pollerError(() => p.wait(t)).code).toBe('EINVAL');
+    });
+
+    it('removing an fd that was closed first still drops the registration', () => {
+      const p = open();
+      const { r, w } = pipes.one();
+      p.add(r, READABLE);
+      fill(w);
+      pipes.close(r);
+      p.remove(r);
+      expect(p.has(r)).toBe(false);
+      expect(p.wait(0)).toEqual([]);
+    });
+
+    it('every call after close() throws; close() twice is fine', () => {
+      const p = open();
+      const { r } = pipes.one();
+      p.add(r, READABLE);
+      p.close();
+      p.close();
+      expect(p.closed).toBe(true);
+      for (const call of [() => p.add(r, READABLE), () => p.modify(r, READABLE), () => p.remove(r), () => p.wait(0), () => p.unref()]) {
+        const err = pollerError(call);
+        expect(err.code).toBe('ECLOSED');
+        expect(err.message).toMatch(/the poller is closed/);
+      }
+    });
+  });
+});
+
+describe('Poller backend choice', () => {
+  it('defaults to the best backend and accepts each available one by name', () => {
+    const names = backendNames();
+    expect(names.length).toBeGreaterThan(0);
+    expect(resolveBackend()).toBe(names[0]);
+    for (const name of names) expect(resolveBackend(name)).toBe(name);
+    if (process.platform === 'linux') expect(names[0]).toBe('epoll');
+  });
+
+  it('a backend the platform lacks throws a typed error listing the available ones', () => {
+    const missing = ['epoll', 'kqueue', 'poll'].find((b) => !backendNames().includes(b)) ?? 'nonsense';
+    let err: unknown;
+    try {
+      new Poller({ backend: missing });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect((err as Error).message).toBe(
+      `backend '${missing}' is not available on ${process.platform} (available: ${backendNames().join(', ')})`,
+    );
+    expect(() => new Poller({ backend: 42 as unknown as string })).toThrow(BackendUnavailableError);
+  });
+});
+
+// ---- the process around the poller (children, so that a hang or abort cannot take jest down) ----
+
+const childPrelude = `
+const { Poller, Events } = require('./lib/poller.ts');
+const { Pipes, fill } = require('./test/helpers/fds.ts');
+const backend = process.argv[1];
+const pipes = new Pipes();
+process.on('exit', () => pipes.closeAll());
+`;
+
+forEachBackend('Poller and the process', (backend) => {
+  it('a poller with nothing registered, or closed, lets the process exit', async () => {
+    const res = await runNode(
+      `${childPrelude}
+      const idle = new Poller({ backend, onEvents() {} });
+      const closed = new Poller({ backend, onEvents() {} });
+      closed.add(pipes.one().r, Events.READABLE);
+      closed.close();
+      console.log('set up');`,
+      [backend],
+    );
+    expect(res.timedOut).toBe(false);
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toBe('set up\n');
+    expect(res.code).toBe(0);
+  });
+
+  it('a registered fd keeps the process alive until removed', async () => {
+    const res = await runNode(
+      `${childPrelude}
+      const { r } = pipes.one();
+      const p = new Poller({ backend, onEvents() {} });
+      p.add(r, Events.READABLE);
+      // An unref'd timer cannot keep the process alive; only the poller can.
+      setTimeout(() => { console.log('still alive'); p.remove(r); }, 300).unref();`,
+      [backend],
+    );
+    expect(res.timedOut).toBe(false);
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toBe('still alive\n');
+    expect(res.code).toBe(0);
+  });
+
+  it('unref() of the poller or of the fd lets the process exit', async () => {
+    const res = await runNode(
+      `${childPrelude}
+      const a = new Poller({ backend, onEvents() {} });
+      a.add(pipes.one().r, Events.READABLE);
+      a.unref();
+      const b = new Poller({ backend, onEvents() {} });
+      const { r } = pipes.one();
+      b.add(r, Events.READABLE);
+      b.unref(r);
+      b.add(pipes.one().r, Events.READABLE, { ref: false });
+      setTimeout(() => console.log('kept alive'), 3000).unref();
+      console.log('set up');`,
+      [backend],
+    );
+    expect(res.timedOut).toBe(false);
+    expect(res.stdout).toBe('set up\n');
+    expect(res.code).toBe(0);
+  });
+
+  it('an idle poller with a registered fd costs under 5% of a core', async () => {
+    const res = await runNode(
+      `${childPrelude}
+      const p = new Poller({ backend, onEvents() { throw new Error('no event expected'); } });
+      p.add(pipes.one().r, Events.READABLE);
+      const start = process.cpuUsage();
+      setTimeout(() => {
+        const used = process.cpuUsage(start);
+        console.log(JSON.stringify({ ms: (used.user + used.system) / 1000 }));
+        p.close();
+      }, 1000);`,
+      [backend],
+    );
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const { ms } = JSON.parse(res.stdout) as { ms: number };
+    expect(ms).toBeLessThan(50);
+  });
+
+  it('a callback that throws surfaces as uncaughtException', async () => {
+    const res = await runNode(
+      `${childPrelude}
+      const { r, w } = pipes.one();
+      process.on('uncaughtException', (e) => { console.log('caught ' + e.message); p.close(); });
+      const p = new Poller({ backend, onEvents() { throw new Error('boom'); } });
+      p.add(r, Events.READABLE);
+      fill(w);`,
+      [backend],
+    );
+    expect(res.timedOut).toBe(false);
+    expect(res.stdout).toBe('caught boom\n');
+    expect(res.code).toBe(0);
+  });
+});
+
+it('the child helper runs from the repository root', () => {
+  expect(fs.existsSync(`${ROOT}/lib/poller.ts`)).toBe(true);
+});
