@@ -310,3 +310,19 @@ describe('cancel', () => {
     expect(got?.value).toBeInstanceOf(CancelledError);
   });
 });
+
+describe('types flow through the chain', () => {
+  test('addCallback infers the result of values, Deferreds and Promises', async () => {
+    const d = new Deferred<number>();
+    const asString: Deferred<string> = d.addCallback((n) => String(n));
+    const fromDeferred: Deferred<boolean> = asString.addCallback((s) => {
+      const inner = new Deferred<boolean>();
+      inner.callback(s === '1');
+      return inner;
+    });
+    const fromPromise: Deferred<number[]> = fromDeferred.addCallback((b) => Promise.resolve([Number(b)]));
+    const recovered: Deferred<number[] | null> = fromPromise.addErrback(() => null);
+    d.callback(1);
+    expect(await recovered).toEqual([1]);
+  });
+});

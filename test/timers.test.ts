@@ -1,4 +1,5 @@
 /** TimerQueue and DelayedCall: ordering, cancel, reset/delay, hooks, bounded memory. */
+import fc from 'fast-check';
 import { TimerQueue, type DelayedCall } from '../lib/timers';
 import { AlreadyCalled, AlreadyCancelled } from '../lib/errors';
 
@@ -116,5 +117,42 @@ describe('TimerQueue', () => {
     const { q } = makeQueue();
     expect(() => q.schedule(NaN, () => undefined, [])).toThrow(TypeError);
     expect(() => q.schedule(1, 'x' as unknown as () => void, [])).toThrow(TypeError);
+  });
+
+  test('property: any mix of schedule/cancel/reset runs in (deadline, last-scheduled) order', () => {
+    type Op = { kind: 'add'; delay: number } | { kind: 'cancel'; pick: number } | { kind: 'reset'; pick: number; delay: number };
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), delay: fc.integer({ min: 0, max: 5 }) }),
+      fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('reset' as const), pick: fc.nat(), delay: fc.integer({ min: 0, max: 5 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops: Op[]) => {
+        const { q } = makeQueue();
+        const ran: number[] = [];
+        const live: { id: number; call: DelayedCall; time: number; order: number }[] = [];
+        let order = 0;
+        ops.forEach((o, id) => {
+          if (o.kind === 'add') {
+            live.push({ id, call: q.schedule(o.delay, () => ran.push(id), []), time: o.delay, order: order++ });
+          } else if (live.length) {
+            const i = o.pick % live.length;
+            if (o.kind === 'cancel') {
+              live[i].call.cancel();
+              live.splice(i, 1);
+            } else {
+              live[i].call.reset(o.delay);
+              live[i].time = o.delay;
+              live[i].order = order++;
+            }
+          }
+        });
+        expect(q.size).toBe(live.length);
+        q.runUntil(10);
+        const expected = live.slice().sort((a, b) => a.time - b.time || a.order - b.order).map((e) => e.id);
+        expect(ran).toEqual(expected);
+        expect(q.size).toBe(0);
+      }),
+    );
   });
 });

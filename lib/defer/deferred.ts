@@ -45,7 +45,8 @@ class Step {
 /** The explicit run stack shared by every `_runCallbacks` (see design notes). */
 const runStack: Deferred<unknown>[] = [];
 
-function isThenable(v: unknown): v is PromiseLike<unknown> {
+/** True for anything with a callable `then` (Promises, Deferreds, other thenables). */
+export function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (
     v !== null &&
     (typeof v === 'object' || typeof v === 'function') &&

@@ -3,7 +3,7 @@
  * (twisted.internet.defer's module-level helpers).
  */
 import { Failure } from '../failure';
-import { Deferred } from './deferred';
+import { Deferred, isThenable } from './deferred';
 
 /** A Deferred already fired with `value`. */
 export function succeed<T>(value: T): Deferred<T> {
@@ -21,12 +21,7 @@ export function fail<T = never>(err?: unknown): Deferred<T> {
 
 /** True for Promises and other thenables that are not Deferreds. */
 export function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
-  return (
-    v !== null &&
-    (typeof v === 'object' || typeof v === 'function') &&
-    !(v instanceof Deferred) &&
-    typeof (v as { then?: unknown }).then === 'function'
-  );
+  return !(v instanceof Deferred) && isThenable(v);
 }
 
 /**
