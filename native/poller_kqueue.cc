@@ -1,0 +1,292 @@
+// kqueue backend (macOS, FreeBSD, OpenBSD, NetBSD, DragonFly).
+//
+// Design note — the kqueue quirks this file works around, and why:
+// - kqueue watches filters, not fds: reading and writing are two knotes
+//   (EVFILT_READ, EVFILT_WRITE) that fire separately. wait() merges the two
+//   into one event per fd and batch, as epoll reports them.
+// - EV_ADD on an existing knote updates it silently (no EEXIST) and does not
+//   change EV_CLEAR/EV_DISPATCH everywhere, so a table here remembers what is
+//   registered: it gives EEXIST/ENOENT like the other backends, and a mode
+//   change deletes the old knotes before adding new ones.
+// - Edge is EV_CLEAR. Oneshot is EV_DISPATCH, not EV_ONESHOT: the knote stays
+//   registered (disabled) after it fires, so modify() re-arms it with
+//   EV_ENABLE and remove() can still EV_DELETE it; EV_ONESHOT deletes it and
+//   would make both paths special. Because the two filters dispatch
+//   separately, when one fires the other is disabled too: "report once" holds
+//   per fd, as with EPOLLONESHOT.
+// - Changes go through kevent() with EV_RECEIPT, so each one returns its own
+//   EV_ERROR/errno and none dequeues pending events. wait() passes no changes,
+//   so an EV_ERROR there cannot be ours and is skipped.
+// - EV_EOF means the peer finished (read filter) or cannot take more (write
+//   filter): reported as kHangup, plus kError when fflags carries an errno.
+// - udata carries the token; it is also kept in the table and compared, so an
+//   event that raced with modify/remove on another thread is dropped. (udata
+//   is pointer-sized; the table's copy is the one reported.)
+// - wake(): EVFILT_USER with NOTE_TRIGGER where it exists (macOS, FreeBSD,
+//   NetBSD 10, DragonFly); elsewhere (OpenBSD) a pipe under EVFILT_READ.
+// - pollable_fd(): the kqueue fd itself can sit in another loop on the BSDs,
+//   but on macOS a kqueue fd inside a kqueue (libuv's) misreports readiness
+//   (libuv#883), so there it is -1 and the loop uses a waiter thread. That is
+//   why the table is guarded by a mutex not held across the blocking kevent().
+// - kqueue fds are not inherited across fork; FD_CLOEXEC covers exec too.
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
+    defined(__NetBSD__) || defined(__DragonFly__)
+
+#include <cerrno>
+#include <fcntl.h>
+#include <mutex>
+#include <sys/types.h>
+#include <sys/event.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <vector>
+
+#include "poller_internal.h"
+
+namespace ioreactor {
+
+namespace {
+
+constexpr int kMaxBatch = 4096;
+#if defined(EVFILT_USER)
+constexpr uintptr_t kWakeIdent = 0;  // EVFILT_USER idents are ours alone
+#endif
+
+struct Entry {
+  bool used = false;
+  bool armed = false;  // false once a oneshot fired, until modify()
+  uint32_t interest = 0;
+  Mode mode;
+  uint64_t token = 0;
+  uint64_t batch = 0;  // the wait() that last reported this fd...
+  int slot = 0;        // ...and where in its output, for merging
+};
+
+void* to_udata(uint64_t token) { return reinterpret_cast<void*>(static_cast<uintptr_t>(token)); }
+
+struct kevent change(int fd, short filter, unsigned short flags, uint64_t token) {
+  struct kevent kev;
+  EV_SET(&kev, fd, filter, flags | EV_RECEIPT, 0, 0, to_udata(token));
+  return kev;
+}
+
+class KqueuePoller final : public Poller {
+ public:
+  explicit KqueuePoller(int kq) : kq_(kq) {}
+  ~KqueuePoller() override {
+    close_wake_channel(&pipe_wake_);
+    close(kq_);
+  }
+  int init_wake();
+
+  int add(int fd, uint32_t interest, Mode mode, uint64_t token) override;
+  int modify(int fd, uint32_t interest, Mode mode, uint64_t token) override;
+  int remove(int fd) override;
+  int wait(int timeout_ms, PollEvent* out, int max) override;
+
+#if defined(__APPLE__)
+  int pollable_fd() const override { return -1; }
+#else
+  int pollable_fd() const override { return kq_; }
+#endif
+  void wake() override;
+  Backend backend() const override { return Backend::kKqueue; }
+  bool supports(Mode) const override { return true; }
+
+ private:
+  int submit(std::vector<struct kevent>& changes);
+  void drop_filters(int fd, uint32_t filters);
+  int arm(int fd, uint32_t interest, Mode mode, uint64_t token);
+  bool map_event(const struct kevent& kev, PollEvent* out, int* count);
+  void disarm(int fd, Entry& e);
+  Entry* find(int fd) {
+    bool known = fd >= 0 && static_cast<size_t>(fd) < table_.size() && table_[fd].used;
+    return known ? &table_[fd] : nullptr;
+  }
+
+  int kq_;
+  WakeChannel pipe_wake_;      // only where EVFILT_USER is missing
+  std::mutex mu_;              // guards table_ and batch_
+  std::vector<Entry> table_;   // indexed by fd
+  uint64_t batch_ = 0;
+  std::mutex wait_mu_;         // one wait() at a time owns buf_
+  std::vector<struct kevent> buf_;
+};
+
+// Applies changes without dequeuing events; returns the first errno or 0.
+int KqueuePoller::submit(std::vector<struct kevent>& changes) {
+  if (changes.empty()) return 0;
+  std::vector<struct kevent> receipts(changes.size());
+  timespec zero{0, 0};
+  int n = kevent(kq_, changes.data(), static_cast<int>(changes.size()), receipts.data(),
+                 static_cast<int>(receipts.size()), &zero);
+  if (n < 0) return errno;
+  for (int i = 0; i < n; ++i) {
+    if ((receipts[i].flags & EV_ERROR) != 0 && receipts[i].data != 0) {
+      return static_cast<int>(receipts[i].data);
+    }
+  }
+  return 0;
+}
+
+// Deletes the knotes for the given interest bits; errors mean already gone.
+void KqueuePoller::drop_filters(int fd, uint32_t filters) {
+  std::vector<struct kevent> changes;
+  if (filters & kReadable) changes.push_back(change(fd, EVFILT_READ, EV_DELETE, 0));
+  if (filters & kWritable) changes.push_back(change(fd, EVFILT_WRITE, EV_DELETE, 0));
+  submit(changes);
+}
+
+// Adds (or re-enables) the knotes for interest; the caller dropped stale ones.
+int KqueuePoller::arm(int fd, uint32_t interest, Mode mode, uint64_t token) {
+  unsigned short flags = EV_ADD | EV_ENABLE;
+  if (mode.trigger == Trigger::kEdge) flags |= EV_CLEAR;
+  if (mode.oneshot) flags |= EV_DISPATCH;
+  std::vector<struct kevent> changes;
+  if (interest & kReadable) changes.push_back(change(fd, EVFILT_READ, flags, token));
+  if (interest & kWritable) changes.push_back(change(fd, EVFILT_WRITE, flags, token));
+  return submit(changes);
+}
+
+int KqueuePoller::add(int fd, uint32_t interest, Mode mode, uint64_t token) {
+  if (check_fd(fd) != 0) return EBADF;
+  if (check_registration(interest, token) != 0) return EINVAL;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (find(fd) != nullptr) return EEXIST;
+  int err = arm(fd, interest, mode, token);
+  if (err != 0) {
+    drop_filters(fd, interest);  // undo a half-made registration
+    return err;
+  }
+  if (static_cast<size_t>(fd) >= table_.size()) table_.resize(fd + 1);
+  table_[fd] = Entry{true, true, interest, mode, token, 0, 0};
+  return 0;
+}
+
+int KqueuePoller::modify(int fd, uint32_t interest, Mode mode, uint64_t token) {
+  if (check_fd(fd) != 0) return EBADF;
+  if (check_registration(interest, token) != 0) return EINVAL;
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry* e = find(fd);
+  if (e == nullptr) return ENOENT;
+  bool same_mode = e->mode.trigger == mode.trigger && e->mode.oneshot == mode.oneshot;
+  drop_filters(fd, same_mode ? e->interest & ~interest : e->interest);
+  *e = Entry{true, true, interest, mode, token, 0, 0};
+  return arm(fd, interest, mode, token);
+}
+
+int KqueuePoller::remove(int fd) {
+  if (fd < 0) return EBADF;
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry* e = find(fd);
+  if (e != nullptr) {
+    drop_filters(fd, e->interest);
+    e->used = false;
+  }
+  // Closed before remove(): the kernel dropped the knotes; forget it too.
+  if (check_fd(fd) != 0) return EBADF;
+  return e != nullptr ? 0 : ENOENT;
+}
+
+// Disables the filter that did not fire, so a oneshot fd reports once.
+void KqueuePoller::disarm(int fd, Entry& e) {
+  e.armed = false;
+  std::vector<struct kevent> changes;
+  if (e.interest & kReadable) changes.push_back(change(fd, EVFILT_READ, EV_DISABLE, e.token));
+  if (e.interest & kWritable) changes.push_back(change(fd, EVFILT_WRITE, EV_DISABLE, e.token));
+  if (changes.size() > 1) submit(changes);
+}
+
+// Turns one kevent into (part of) an event under mu_; false when dropped.
+bool KqueuePoller::map_event(const struct kevent& kev, PollEvent* out, int* count) {
+  if ((kev.flags & EV_ERROR) != 0) return false;  // not from a change of ours
+  int fd = static_cast<int>(kev.ident);
+  Entry* e = find(fd);
+  uint32_t bit = kev.filter == EVFILT_READ ? kReadable : kWritable;
+  if (e == nullptr || kev.udata != to_udata(e->token) || (e->interest & bit) == 0) {
+    return false;  // removed or changed while we were in kevent()
+  }
+  bool eof = (kev.flags & EV_EOF) != 0;
+  uint32_t ev = make_events(bit == kReadable, bit == kWritable, eof && kev.fflags != 0, eof);
+  if (e->batch == batch_) {  // the other filter of an fd already reported
+    out[e->slot].events |= ev;
+    return false;
+  }
+  if (!e->armed) return false;
+  e->batch = batch_;
+  e->slot = *count;
+  out[(*count)++] = PollEvent{e->token, ev};
+  if (e->mode.oneshot) disarm(fd, *e);
+  return true;
+}
+
+int KqueuePoller::wait(int timeout_ms, PollEvent* out, int max) {
+  if (check_wait_args(timeout_ms, out, max) != 0) return -EINVAL;
+  std::lock_guard<std::mutex> waiting(wait_mu_);
+  if (max > kMaxBatch) max = kMaxBatch;
+  if (buf_.size() < static_cast<size_t>(max)) buf_.resize(max);
+  timespec ts{timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
+  int n = kevent(kq_, nullptr, 0, buf_.data(), max, timeout_ms < 0 ? nullptr : &ts);
+  if (n < 0) return errno == EINTR ? 0 : -errno;
+  std::lock_guard<std::mutex> lock(mu_);
+  ++batch_;
+  int count = 0;
+  for (int i = 0; i < n; ++i) {
+    const struct kevent& kev = buf_[i];
+#if defined(EVFILT_USER)
+    if (kev.filter == EVFILT_USER) continue;  // a wake(); EV_CLEAR resets it
+#else
+    if (static_cast<int>(kev.ident) == pipe_wake_.read_fd) {
+      drain_wake(pipe_wake_);
+      continue;
+    }
+#endif
+    map_event(kev, out, &count);
+  }
+  return count;
+}
+
+int KqueuePoller::init_wake() {
+  std::vector<struct kevent> changes;
+#if defined(EVFILT_USER)
+  struct kevent kev;
+  EV_SET(&kev, kWakeIdent, EVFILT_USER, EV_ADD | EV_CLEAR | EV_RECEIPT, 0, 0, nullptr);
+  changes.push_back(kev);
+#else
+  int err = open_wake_channel(&pipe_wake_);
+  if (err != 0) return err;
+  changes.push_back(change(pipe_wake_.read_fd, EVFILT_READ, EV_ADD, 0));
+#endif
+  return submit(changes);
+}
+
+void KqueuePoller::wake() {
+#if defined(EVFILT_USER)
+  struct kevent kev;
+  EV_SET(&kev, kWakeIdent, EVFILT_USER, 0, NOTE_TRIGGER, 0, nullptr);
+  timespec zero{0, 0};
+  while (kevent(kq_, &kev, 1, nullptr, 0, &zero) < 0 && errno == EINTR) {
+  }
+#else
+  signal_wake(pipe_wake_);
+#endif
+}
+
+}  // namespace
+
+std::unique_ptr<Poller> make_kqueue_poller(int* err) {
+  int kq = kqueue();
+  if (kq < 0) {
+    *err = errno;
+    return nullptr;
+  }
+  fcntl(kq, F_SETFD, FD_CLOEXEC);
+  std::unique_ptr<KqueuePoller> poller(new KqueuePoller(kq));
+  *err = poller->init_wake();
+  if (*err != 0) return nullptr;
+  return poller;
+}
+
+}  // namespace ioreactor
+
+#endif  // kqueue platforms
