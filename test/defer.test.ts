@@ -326,3 +326,95 @@ describe('types flow through the chain', () => {
     expect(await recovered).toEqual([1]);
   });
 });
+
+describe('re-entrancy and paused chains (test_defer.py)', () => {
+  test('a callback added by a running callback runs after the current chain, not inside it', () => {
+    const d = new Deferred<void>();
+    const called: number[] = [];
+    d.addCallback(() => {
+      called.push(1);
+      d.addCallback(() => called.push(3));
+      expect(called).toEqual([1]);
+    });
+    d.addCallback(() => called.push(2));
+    d.callback();
+    expect(called).toEqual([1, 2, 3]);
+  });
+
+  test('a callback that fires another Deferred whose chain touches this one', () => {
+    const a = new Deferred<string>();
+    const b = new Deferred<string>();
+    const seen: string[] = [];
+    b.addCallback((r) => {
+      seen.push(`b:${r}`);
+      a.addCallback((x) => seen.push(`a-late:${x}`));
+    });
+    a.addCallback((r) => {
+      seen.push(`a:${r}`);
+      b.callback('from-a');
+      return 'a-result';
+    });
+    a.callback('go');
+    expect(seen).toEqual(['a:go', 'b:from-a', 'a-late:a-result']);
+  });
+
+  test('a paused Deferred that another waits on holds the outer chain until unpaused', () => {
+    const paused = new Deferred<string>();
+    paused.callback('expected');
+    paused.pause();
+    const chained = new Deferred<void>();
+    chained.addCallback(() => paused);
+    chained.callback();
+    const result: string[] = [];
+    chained.addCallback((r) => result.push(r));
+    expect(result).toEqual([]);
+    paused.unpause();
+    expect(result).toEqual(['expected']);
+  });
+
+  test('an outer Deferred paused after chaining gets the inner result only on unpause', () => {
+    const first = new Deferred<void>();
+    const second = new Deferred<string>();
+    first.addCallback(() => second);
+    first.callback();
+    first.pause();
+    const seen: unknown[] = [];
+    first.addCallback((r) => seen.push(r));
+    second.callback('inner');
+    expect(seen).toEqual([]);
+    first.unpause();
+    expect(seen).toEqual(['inner']);
+  });
+
+  test('nested asynchronous chains with extra callbacks keep every result in order', () => {
+    const inner = new Deferred<string>();
+    const outer = new Deferred<string>();
+    const results: unknown[] = [];
+    const failures: Failure[] = [];
+    const start = new Deferred<string>();
+    start.addCallback((r) => {
+      results.push(['start', r]);
+      return inner;
+    });
+    start.addCallback((r) => {
+      results.push(['inner-done', r]);
+      return outer.addCallback((o) => `${o}+${r}`);
+    });
+    start.addCallback((r) => results.push(['end', r]));
+    start.addErrback((f) => failures.push(f));
+    start.callback('s');
+    inner.callback('i');
+    expect(results).toEqual([['start', 's'], ['inner-done', 'i']]);
+    outer.callback('o');
+    expect(results).toEqual([['start', 's'], ['inner-done', 'i'], ['end', 'o+i']]);
+    expect(failures).toEqual([]);
+    expect(inner.result).toBeUndefined();
+  });
+
+  test('a canceller that throws propagates out of cancel', () => {
+    const d = new Deferred<void>(() => {
+      throw new Error('canceller broke');
+    });
+    expect(() => d.cancel()).toThrow('canceller broke');
+  });
+});
