@@ -1,0 +1,16 @@
+/**
+ * `twisted.internet.endpoints` for ioreactor: server and client endpoints,
+ * the string syntax that describes them, and connectProtocol.
+ */
+export { EndpointDescriptionError, parseDescription } from './endpoints/description';
+export type { ParsedDescription } from './endpoints/description';
+export { parseServerSpec, parseClientSpec } from './endpoints/specs';
+export type { ServerSpec, ClientSpec } from './endpoints/specs';
+export type { IStreamServerEndpoint, IStreamClientEndpoint, IReactorTCP, IReactorUNIX } from './endpoints/types';
+export { TCP4ServerEndpoint, TCP6ServerEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint } from './endpoints/tcp';
+export type { TCPServerOptions, TCPClientOptions } from './endpoints/tcp';
+export { UNIXServerEndpoint, UNIXClientEndpoint } from './endpoints/unix';
+export type { UNIXServerOptions, UNIXClientOptions } from './endpoints/unix';
+export { connectProtocol, WrappingFactory } from './endpoints/connect';
+export { serverFromString, clientFromString } from './endpoints/strings';
+export type { IReactorStreams } from './endpoints/strings';

@@ -1,0 +1,143 @@
+/**
+ * From a parsed description to a checked, typed endpoint spec (still no
+ * sockets): what serverFromString/clientFromString build endpoints from.
+ */
+import { EndpointDescriptionError, parseDescription } from './description';
+
+/** What a server description names. */
+export type ServerSpec =
+  | { type: 'tcp' | 'tcp6'; port: number; interface: string; backlog: number }
+  | { type: 'unix'; address: string; mode: number; backlog: number; wantPID: boolean };
+
+/** What a client description names. */
+export type ClientSpec =
+  | { type: 'tcp' | 'tcp6'; host: string; port: number; timeout: number; bindAddress: [string, number] | null }
+  | { type: 'unix'; path: string; timeout: number; checkPID: boolean };
+
+/** Values by parameter name, filled from positional then keyword arguments. */
+class Fields {
+  private readonly values = new Map<string, string>();
+
+  constructor(
+    private readonly description: string,
+    private readonly what: string,
+    positional: string[],
+    args: string[],
+    kwargs: Map<string, string>,
+    known: string[],
+  ) {
+    if (args.length > positional.length) {
+      this.fail(`too many positional arguments for ${what} (at most ${positional.length}: ${positional.join(', ') || 'none'}); extra: '${args.slice(positional.length).join(':')}'`);
+    }
+    args.forEach((v, i) => this.values.set(positional[i], v));
+    for (const [k, v] of kwargs) {
+      if (!known.includes(k)) this.fail(`unknown parameter '${k}' for ${what} (known: ${known.join(', ')})`);
+      if (this.values.has(k)) this.fail(`'${k}' given both by position and as ${k}=`);
+      this.values.set(k, v);
+    }
+  }
+
+  fail(why: string): never {
+    throw new EndpointDescriptionError(this.description, why);
+  }
+
+  /** The raw string, or the fallback when absent; a required one throws. */
+  str(name: string, fallback?: string): string {
+    const v = this.values.get(name);
+    if (v !== undefined) return v;
+    if (fallback === undefined) this.fail(`missing ${name} for ${this.what}`);
+    return fallback;
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+
+  int(name: string, fallback: number | undefined, min: number, max: number): number {
+    const raw = this.str(name, fallback === undefined ? undefined : String(fallback));
+    const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!(n >= min && n <= max)) this.fail(`${name} must be an integer from ${min} to ${max}, got '${raw}'`);
+    return n;
+  }
+
+  seconds(name: string, fallback: number): number {
+    const raw = this.str(name, String(fallback));
+    const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isFinite(n)) this.fail(`${name} must be a number of seconds, got '${raw}'`);
+    return n;
+  }
+
+  mode(name: string, fallback: string): number {
+    const raw = this.str(name, fallback);
+    if (!/^0?[0-7]{1,4}$/.test(raw)) this.fail(`${name} must be an octal file mode such as 660, got '${raw}'`);
+    return parseInt(raw, 8);
+  }
+
+  flag(name: string, fallback: boolean): boolean {
+    const raw = this.str(name, fallback ? '1' : '0');
+    if (!/^-?\d+$/.test(raw)) this.fail(`${name} must be 0 or 1, got '${raw}'`);
+    return Number(raw) !== 0;
+  }
+}
+
+const SERVER_TYPES = ['tcp', 'tcp6', 'unix'];
+const CLIENT_TYPES = ['tcp', 'tcp6', 'unix'];
+
+/** Parses and checks a server description such as `tcp:8080:interface=127.0.0.1`. */
+export function parseServerSpec(description: string): ServerSpec {
+  const { type, args, kwargs } = parseDescription(description);
+  if (type === 'tcp' || type === 'tcp6') {
+    const names = ['port', 'interface', 'backlog'];
+    const f = new Fields(description, `a ${type} server`, names, args, kwargs, names);
+    return {
+      type,
+      port: f.int('port', undefined, 0, 65535),
+      interface: f.str('interface', type === 'tcp6' ? '::' : ''),
+      backlog: f.int('backlog', 50, 0, 2 ** 31 - 1),
+    };
+  }
+  if (type === 'unix') {
+    const names = ['address', 'mode', 'backlog', 'lockfile'];
+    const f = new Fields(description, 'a unix server', names, args, kwargs, names);
+    return {
+      type,
+      address: nonEmpty(f, f.str('address'), 'address'),
+      mode: f.mode('mode', '666'),
+      backlog: f.int('backlog', 50, 0, 2 ** 31 - 1),
+      wantPID: f.flag('lockfile', true),
+    };
+  }
+  throw new EndpointDescriptionError(description, `unknown endpoint type '${type}' (known: ${SERVER_TYPES.join(', ')})`);
+}
+
+/** Parses and checks a client description such as `tcp:host=example.com:port=80`. */
+export function parseClientSpec(description: string): ClientSpec {
+  const { type, args, kwargs } = parseDescription(description);
+  if (type === 'tcp' || type === 'tcp6') {
+    // Twisted: one positional is the port when host= is given, else the host.
+    const positional = args.length === 1 && kwargs.has('host') ? ['port'] : ['host', 'port'];
+    const f = new Fields(description, `a ${type} client`, positional, args, kwargs, ['host', 'port', 'timeout', 'bindAddress']);
+    return {
+      type,
+      host: nonEmpty(f, f.str('host'), 'host'),
+      port: f.int('port', undefined, 1, 65535),
+      timeout: f.seconds('timeout', 30),
+      bindAddress: f.has('bindAddress') ? [f.str('bindAddress'), 0] : null,
+    };
+  }
+  if (type === 'unix') {
+    const f = new Fields(description, 'a unix client', ['path'], args, kwargs, ['path', 'timeout', 'lockfile']);
+    return {
+      type,
+      path: nonEmpty(f, f.str('path'), 'path'),
+      timeout: f.seconds('timeout', 30),
+      checkPID: f.flag('lockfile', false),
+    };
+  }
+  throw new EndpointDescriptionError(description, `unknown endpoint type '${type}' (known: ${CLIENT_TYPES.join(', ')})`);
+}
+
+function nonEmpty(f: Fields, value: string, name: string): string {
+  if (value === '') f.fail(`${name} must not be empty`);
+  return value;
+}

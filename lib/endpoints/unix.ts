@@ -1,0 +1,58 @@
+/**
+ * UNIX-socket endpoints (twisted.internet.endpoints UNIXServerEndpoint,
+ * UNIXClientEndpoint): listenUNIX and connectUNIX behind Deferreds.
+ */
+import type { Deferred } from '../defer';
+import { maybeDeferred } from '../defer';
+import type { IListeningPort } from '../interfaces';
+import type { Factory, Protocol } from '../protocol';
+import { connectWith } from './connect';
+import { listenWithLock } from './unix-lock';
+import type { IReactorUNIX, IStreamClientEndpoint, IStreamServerEndpoint } from './types';
+
+/** Options of a UNIX server endpoint. */
+export interface UNIXServerOptions {
+  /** listen() backlog (50). */
+  backlog?: number;
+  /** File mode of the socket file (0o666). */
+  mode?: number;
+  /** Hold `<address>.lock` with our pid while listening, as Twisted's wantPID (false). */
+  wantPID?: boolean;
+}
+
+/** Options of a UNIX client endpoint. */
+export interface UNIXClientOptions {
+  /** Seconds before connecting fails with TimeoutError (30). */
+  timeout?: number;
+}
+
+/** Listens on a UNIX socket path. */
+export class UNIXServerEndpoint implements IStreamServerEndpoint {
+  constructor(
+    readonly reactor: IReactorUNIX,
+    readonly address: string,
+    readonly options: UNIXServerOptions = {},
+  ) {}
+
+  /** Listens with factory; fires with the Port, or fails with CannotListenError. */
+  listen(factory: Factory): Deferred<IListeningPort> {
+    const opts = { backlog: this.options.backlog ?? 50, mode: this.options.mode ?? 0o666 };
+    const start = (): IListeningPort => this.reactor.listenUNIX(this.address, factory, opts);
+    return maybeDeferred(() => (this.options.wantPID === true ? listenWithLock(this.address, start) : start()));
+  }
+}
+
+/** Connects to a UNIX socket path. */
+export class UNIXClientEndpoint implements IStreamClientEndpoint {
+  constructor(
+    readonly reactor: IReactorUNIX,
+    readonly path: string,
+    readonly options: UNIXClientOptions = {},
+  ) {}
+
+  /** Connects; fires with the protocol built, fails with the connect error; cancel stops it. */
+  connect<P extends Protocol>(factory: Factory<P>): Deferred<P> {
+    const opts = { timeout: this.options.timeout ?? 30 };
+    return connectWith(factory, (wf) => this.reactor.connectUNIX(this.path, wf, opts));
+  }
+}
