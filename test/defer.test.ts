@@ -363,10 +363,10 @@ describe('re-entrancy and paused chains (test_defer.py)', () => {
     paused.callback('expected');
     paused.pause();
     const chained = new Deferred<void>();
-    chained.addCallback(() => paused);
+    const after = chained.addCallback(() => paused);
     chained.callback();
     const result: string[] = [];
-    chained.addCallback((r) => result.push(r));
+    after.addCallback((r) => result.push(r));
     expect(result).toEqual([]);
     paused.unpause();
     expect(result).toEqual(['expected']);
