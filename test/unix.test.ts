@@ -1,0 +1,116 @@
+/**
+ * UNIX stream sockets through the same transports, every backend: echo,
+ * the socket file's life (removed on stop, stale file replaced, live
+ * listener refused), mode, and connect failures.
+ */
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { UNIXAddress } from '../lib/address';
+import { CannotListenError, ConnectError, ConnectionDone, ConnectionRefusedError } from '../lib/errors';
+import { Factory } from '../lib/protocol';
+import { createReactor, Reactor } from '../lib/reactor';
+import { forEachBackend } from './helpers/backends';
+import { Echo, KeepingFactory, Recorder, RecordingClientFactory, signal } from './helpers/tcp';
+
+jest.setTimeout(15000);
+
+forEachBackend('UNIX sockets', (backend) => {
+  let r: Reactor;
+  let dir: string;
+  beforeEach(() => {
+    r = createReactor({ backend });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ioreactor-unix-'));
+  });
+  afterEach(() => {
+    r.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('echoes over listenUNIX/connectUNIX; the file goes away on stopListening', async () => {
+    const sock = path.join(dir, 's');
+    const sf = KeepingFactory.forProtocol(Echo) as KeepingFactory<Echo>;
+    const port = r.listenUNIX(sock, sf, { mode: 0o600 });
+    expect(port.getHost()).toEqual(new UNIXAddress(sock));
+    expect(fs.statSync(sock).mode & 0o777).toBe(0o600);
+    const c = new Recorder();
+    const cf = Factory.forProtocol(Recorder);
+    cf.buildProtocol = () => c;
+    const connector = r.connectUNIX(sock, cf);
+    expect(connector.getDestination()).toEqual(new UNIXAddress(sock));
+    await c.made;
+    expect(c.transport!.getPeer()).toEqual(new UNIXAddress(sock));
+    c.transport!.write('over unix');
+    await c.waitForBytes(9);
+    expect(c.bytes.toString()).toBe('over unix');
+    c.transport!.loseConnection();
+    expect((await c.lost).check(ConnectionDone)).toBe(ConnectionDone);
+    expect((await sf.built[0].lost).check(ConnectionDone)).toBe(ConnectionDone);
+    await port.stopListening();
+    expect(fs.existsSync(sock)).toBe(false);
+  });
+
+  it('a path held by a live listener is CannotListenError; the live file is left alone', () => {
+    const sock = path.join(dir, 'live');
+    r.listenUNIX(sock, Factory.forProtocol(Echo));
+    expect(() => r.listenUNIX(sock, Factory.forProtocol(Echo))).toThrow(CannotListenError);
+    expect(fs.existsSync(sock)).toBe(true);
+  });
+
+  it('a stale socket file (no listener) is replaced', async () => {
+    const sock = path.join(dir, 'stale');
+    // A listener that goes away without removing its file.
+    const server = net.createServer();
+    await new Promise<void>((res) => server.listen(sock, res));
+    // Close the socket but keep the file: Node unlinks on close, so relink it first.
+    const keep = path.join(dir, 'keep');
+    fs.linkSync(sock, keep);
+    await new Promise<void>((res) => server.close(() => res()));
+    fs.renameSync(keep, sock);
+    expect(fs.lstatSync(sock).isSocket()).toBe(true);
+    const port = r.listenUNIX(sock, KeepingFactory.forProtocol(Echo));
+    const c = new Recorder();
+    const cf = Factory.forProtocol(Recorder);
+    cf.buildProtocol = () => c;
+    r.connectUNIX(sock, cf);
+    await c.made;
+    await port.stopListening();
+  });
+
+  it('a regular file in the way is not removed', () => {
+    const file = path.join(dir, 'file');
+    fs.writeFileSync(file, 'data');
+    expect(() => r.listenUNIX(file, Factory.forProtocol(Echo))).toThrow(CannotListenError);
+    expect(fs.readFileSync(file, 'utf8')).toBe('data');
+  });
+
+  it('connecting to a missing path or a dead socket fails the connector', async () => {
+    const cf = RecordingClientFactory.forProtocol(Recorder);
+    r.connectUNIX(path.join(dir, 'missing'), cf);
+    const why = await cf.failed;
+    expect(why.value).toBeInstanceOf(ConnectError);
+    // A socket file with nobody listening: refused.
+    const sock = path.join(dir, 'dead');
+    const p = r.listenUNIX(sock, Factory.forProtocol(Echo));
+    const keep = path.join(dir, 'keep');
+    fs.linkSync(sock, keep);
+    await p.stopListening();
+    fs.renameSync(keep, sock);
+    const cf2 = RecordingClientFactory.forProtocol(Recorder);
+    const failed = signal();
+    cf2.clientConnectionFailed = (_c, reason) => {
+      cf2.failures.push(reason);
+      failed.resolve();
+    };
+    r.connectUNIX(sock, cf2);
+    await failed.promise;
+    expect(cf2.failures[0].check(ConnectionRefusedError)).toBe(ConnectionRefusedError);
+  });
+
+  it('rejects bad arguments', () => {
+    expect(() => r.listenUNIX('', Factory.forProtocol(Echo))).toThrow(TypeError);
+    expect(() => r.listenUNIX(path.join(dir, 'x'), Factory.forProtocol(Echo), { mode: 0o77777 })).toThrow(/mode/);
+    expect(() => r.connectUNIX(42 as unknown as string, Factory.forProtocol(Echo))).toThrow(/path/);
+  });
+});
