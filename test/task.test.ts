@@ -191,6 +191,23 @@ describe('LoopingCall', () => {
     lc.stop();
   });
 
+  test('interval 0 runs again within the same advance until stopped', () => {
+    const clock = new Clock();
+    const counts: number[] = [];
+    const lc = LoopingCall.withCount((n) => {
+      counts.push(n);
+      if (counts.length > 4) lc.stop();
+    });
+    lc.clock = clock;
+    let stopped = false;
+    lc.start(0, false).addCallback(() => {
+      stopped = true;
+    });
+    clock.advance(0);
+    expect(counts).toEqual([1, 1, 1, 1, 1]);
+    expect(stopped).toBe(true);
+  });
+
   test('reset restarts the interval from now', () => {
     const times: number[] = [];
     const { clock, lc } = looping(() => times.push(clock.seconds()));

@@ -156,10 +156,10 @@ export class Cooperator {
     return this.started && !this.stopped;
   }
 
-  /** Runs `iterator` as a task of this Cooperator. */
+  /** Runs `iterator` as a task of this Cooperator (anything with `next()`). */
   cooperate<I extends Iterator<unknown>>(iterator: I): CooperativeTask<I> {
     if (iterator === null || typeof iterator !== 'object' || typeof (iterator as { next?: unknown }).next !== 'function') {
-      throw new TypeError('cooperate: expected an iterator (an object with next())');
+      throw new TypeError('cooperate: expected an iterator (an object with next()); call [Symbol.iterator]() on an iterable');
     }
     return new CooperativeTask(iterator, this);
   }
