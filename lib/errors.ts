@@ -64,8 +64,11 @@ export class AlreadyCancelled extends IOReactorError {}
 
 // ---- twisted.internet.task: cooperative tasks ----
 
+/** Base of the Cooperator's errors: the scheduler or a task was in the wrong state. */
+export class SchedulerError extends IOReactorError {}
+
 /** Base of the reasons a CooperativeTask is finished; raised by pause/stop on a finished task. */
-export class TaskFinished extends IOReactorError {}
+export class TaskFinished extends SchedulerError {}
 
 /** The task's iterator was exhausted. */
 export class TaskDone extends TaskFinished {}
@@ -77,10 +80,10 @@ export class TaskStopped extends TaskFinished {}
 export class TaskFailed extends TaskFinished {}
 
 /** The Cooperator was stopped; its unfinished tasks fail with this. */
-export class SchedulerStopped extends IOReactorError {}
+export class SchedulerStopped extends SchedulerError {}
 
 /** `resume()` on a task that is not paused. */
-export class NotPaused extends IOReactorError {}
+export class NotPaused extends SchedulerError {}
 
 // ---- twisted.internet.error: connecting ----
 
