@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <future>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -364,6 +366,65 @@ void test_change_while_blocked(Backend b) {
   check::eq(events_for(evs, 4), kReadable, "the other fd is");
 }
 
+// A refused TCP connect: the socket reports an error (and hang-up).
+void test_connect_refused(Backend b) {
+  auto p = make(b);
+  if (!p) return;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int probe = socket(AF_INET, SOCK_STREAM, 0);  // bound, never listening: refuses
+  bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  fcntl(fd, F_SETFL, O_NONBLOCK);
+  int rc = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  check::that(rc < 0 && (errno == EINPROGRESS || errno == ECONNREFUSED), "connect fails");
+  bool pending = rc < 0 && errno == EINPROGRESS;
+  check::eq(p->add(fd, kWritable, kLevel, 4), 0, "add connecting socket");
+  uint32_t ev = events_for(wait_events(*p, 1000), 4);
+  // Refused at once, the error was consumed by connect(): only hang-up is left.
+  check::that((ev & (pending ? kError : kHangup)) != 0, "refused connect: error reported");
+  p->remove(fd);
+  close(fd);
+  close(probe);
+}
+
+// Registrations churn on the main thread while another thread keeps waiting:
+// no crash, no hang, no token that was never registered, and silence at the end.
+void test_churn_while_waiting(Backend b) {
+  auto p = make(b);
+  if (!p) return;
+  const int kFds = 40;
+  std::vector<Pair> pairs(kFds);
+  for (Pair& s : pairs) put(s.a);
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::thread waiter([&] {
+    std::vector<PollEvent> out(64);
+    while (!stop) {
+      int n = p->wait(-1, out.data(), 64);
+      for (int i = 0; i < n; ++i) {
+        if (out[i].token >= static_cast<uint64_t>(kFds) * 3) ++bad;
+      }
+    }
+  });
+  for (int round = 0; round < 300; ++round) {
+    int i = round % kFds;
+    uint64_t token = i + kFds * (round % 3);
+    p->add(pairs[i].b, kReadable | kWritable, kOneshot, token);
+    p->modify(pairs[i].b, kReadable, kLevel, token);
+    if (round % 2 == 0) p->remove(pairs[i].b);
+  }
+  for (Pair& s : pairs) p->remove(s.b);
+  stop = true;
+  p->wake();
+  waiter.join();
+  check::eq(bad, 0, "events with unknown tokens");
+  check::eq(wait_events(*p, 0).size(), 0, "silent once everything is removed");
+}
+
 // An fd closed without remove(): never spin on it.
 void test_closed_behind_back(Backend b) {
   auto p = make(b);
@@ -422,6 +483,8 @@ int main(int argc, char** argv) {
       {"change while blocked", test_change_while_blocked},
       {"closed behind our back", test_closed_behind_back},
       {"small batches", test_small_batches},
+      {"connect refused", test_connect_refused},
+      {"churn while waiting", test_churn_while_waiting},
   };
   int count = 0;
   const Backend* list = available_backends(&count);
