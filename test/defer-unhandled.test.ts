@@ -77,6 +77,11 @@ describe('unhandled errors in Deferreds', () => {
         const outer = succeed(1); outer.addCallback(() => inner).addErrback(() => 'ok');
         inner.errback(new Error('h4'));
       })();
+      (() => {
+        const d = new Deferred(); d.errback(new Error('h5')); d.pause();
+        const outer = succeed(1); outer.addCallback(() => d); outer.pause();
+        d.unpause(); outer.addErrback(() => 'ok'); outer.unpause();
+      })();
       await gcUntil(() => false);
     `);
     expect(err).toContain('BODY-DONE');

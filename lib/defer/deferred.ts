@@ -270,6 +270,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       if (chainee !== null) {
         chainee.result = this.result;
         this.result = undefined;
+        this._stopTracking();
         chainee.paused--;
         runStack.push(chainee);
         return false;
@@ -315,10 +316,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     }
     this.result = d.result;
     d.result = undefined;
-    if (d._pending !== null) {
-      untrackFailure(d._pending);
-      d._pending = null;
-    }
+    d._stopTracking();
     return false;
   }
 
@@ -327,7 +325,14 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     if (this.result instanceof Failure) {
       if (this._pending === null) this._pending = trackFailure(this, this.result);
       else this._pending.failure = this.result;
-    } else if (this._pending !== null) {
+    } else {
+      this._stopTracking();
+    }
+  }
+
+  /** The failure this Deferred held was handled or handed on. */
+  private _stopTracking(): void {
+    if (this._pending !== null) {
       untrackFailure(this._pending);
       this._pending = null;
     }
