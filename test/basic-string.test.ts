@@ -14,7 +14,7 @@ describe.each([
   ['Int32', Int32StringReceiver, Int32Recorder, 4],
   ['Int16', Int16StringReceiver, Int16Recorder, 2],
   ['Int8', Int8StringReceiver, Int8Recorder, 1],
-] as const)('%sStringReceiver', (_name, Receiver, Recorder, prefix) => {
+] as const)('%sStringReceiver', (_name, Receiver: typeof Int32StringReceiver, Recorder, prefix) => {
   const encode = (...strings: string[]): Buffer => {
     const t = new StringTransport();
     const s = new Receiver();

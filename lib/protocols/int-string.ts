@@ -130,17 +130,17 @@ export abstract class IntNStringReceiver extends PausableReceiver {
 /** Strings prefixed by a 4-byte big-endian length (Twisted's Int32StringReceiver). */
 export class Int32StringReceiver extends IntNStringReceiver {
   /** Four bytes of length. */
-  readonly prefixLength = 4;
+  readonly prefixLength: 1 | 2 | 4 = 4;
 }
 
 /** Strings prefixed by a 2-byte big-endian length (Twisted's Int16StringReceiver). */
 export class Int16StringReceiver extends IntNStringReceiver {
   /** Two bytes of length. */
-  readonly prefixLength = 2;
+  readonly prefixLength: 1 | 2 | 4 = 2;
 }
 
 /** Strings prefixed by a 1-byte length (Twisted's Int8StringReceiver). */
 export class Int8StringReceiver extends IntNStringReceiver {
   /** One byte of length. */
-  readonly prefixLength = 1;
+  readonly prefixLength: 1 | 2 | 4 = 1;
 }

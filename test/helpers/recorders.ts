@@ -5,7 +5,7 @@
 import type { Protocol } from '../../lib/protocol';
 import { LineReceiver } from '../../lib/protocols/line';
 import { LineOnlyReceiver } from '../../lib/protocols/line-only';
-import { IntNStringReceiver, Int16StringReceiver, Int32StringReceiver, Int8StringReceiver } from '../../lib/protocols/int-string';
+import { Int16StringReceiver, Int32StringReceiver, Int8StringReceiver } from '../../lib/protocols/int-string';
 import { NetstringReceiver } from '../../lib/protocols/netstring';
 import { StringTransport } from './string-transport';
 
@@ -74,7 +74,11 @@ export class LineOnlyRecorder extends LineOnlyReceiver implements Recorder {
 }
 
 /** Records strings and length errors for any IntNStringReceiver subclass. */
-function intRecorder<B extends new () => IntNStringReceiver>(Base: B) {
+// A mixin's base must take `...args: any[]` (TypeScript's rule for mixins).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type IntNClass = new (...args: any[]) => Int32StringReceiver;
+
+function intRecorder<B extends IntNClass>(Base: B) {
   return class extends Base implements Recorder {
     events: Event[] = [];
 
