@@ -1,33 +1,29 @@
 // kqueue backend (macOS, FreeBSD, OpenBSD, NetBSD, DragonFly).
 //
 // Design note — the kqueue quirks this file works around, and why:
-// - kqueue watches filters, not fds: reading and writing are two knotes
-//   (EVFILT_READ, EVFILT_WRITE) that fire separately. wait() merges the two
-//   into one event per fd and batch, as epoll reports them.
-// - EV_ADD on an existing knote updates it silently (no EEXIST) and does not
-//   change EV_CLEAR/EV_DISPATCH everywhere, so a table here remembers what is
-//   registered: it gives EEXIST/ENOENT like the other backends, and a mode
-//   change deletes the old knotes before adding new ones.
+// - Reading and writing are two knotes (EVFILT_READ, EVFILT_WRITE) that fire
+//   separately; wait() merges them into one event per fd, as epoll reports.
+// - EV_ADD on an existing knote updates it silently (no EEXIST) and keeps its
+//   old EV_CLEAR/EV_DISPATCH flags, so a table here remembers what is
+//   registered: it yields EEXIST/ENOENT like the other backends, and a mode
+//   change deletes the old knotes before adding the new ones.
 // - Edge is EV_CLEAR. Oneshot is EV_DISPATCH, not EV_ONESHOT: the knote stays
 //   registered (disabled) after it fires, so modify() re-arms it with
-//   EV_ENABLE and remove() can still EV_DELETE it; EV_ONESHOT deletes it and
-//   would make both paths special. Because the two filters dispatch
+//   EV_ENABLE and remove() can still EV_DELETE it. As the two filters dispatch
 //   separately, when one fires the other is disabled too: "report once" holds
 //   per fd, as with EPOLLONESHOT.
-// - Changes go through kevent() with EV_RECEIPT, so each one returns its own
-//   EV_ERROR/errno and none dequeues pending events. wait() passes no changes,
-//   so an EV_ERROR there cannot be ours and is skipped.
-// - EV_EOF means the peer finished (read filter) or cannot take more (write
-//   filter): reported as kHangup, plus kError when fflags carries an errno.
-// - udata carries the token; it is also kept in the table and compared, so an
-//   event that raced with modify/remove on another thread is dropped. (udata
-//   is pointer-sized; the table's copy is the one reported.)
-// - wake(): EVFILT_USER with NOTE_TRIGGER where it exists (macOS, FreeBSD,
-//   NetBSD 10, DragonFly); elsewhere (OpenBSD) a pipe under EVFILT_READ.
-// - pollable_fd(): the kqueue fd itself can sit in another loop on the BSDs,
-//   but on macOS a kqueue fd inside a kqueue (libuv's) misreports readiness
-//   (libuv#883), so there it is -1 and the loop uses a waiter thread. That is
-//   why the table is guarded by a mutex not held across the blocking kevent().
+// - Changes carry EV_RECEIPT: each returns its own errno and none dequeues
+//   pending events. wait() passes no changes, so an EV_ERROR there is skipped.
+// - EV_EOF (peer finished, or can take no more) is kHangup, plus kError when
+//   fflags carries a socket errno.
+// - udata carries the token and the table keeps a copy; an event whose udata
+//   no longer matches raced with modify/remove on another thread: dropped.
+// - wake(): EVFILT_USER + NOTE_TRIGGER where it exists; OpenBSD lacks it and
+//   gets a pipe under EVFILT_READ.
+// - pollable_fd(): on the BSDs the kqueue fd can sit in libuv's loop, but on
+//   macOS a kqueue inside a kqueue misreports readiness (libuv#883): -1 there,
+//   and the loop uses a waiter thread. Hence a mutex on the table, not held
+//   across the blocking kevent(); one wait() at a time owns the buffer.
 // - kqueue fds are not inherited across fork; FD_CLOEXEC covers exec too.
 #if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
     defined(__NetBSD__) || defined(__DragonFly__)
@@ -48,6 +44,11 @@ namespace ioreactor {
 namespace {
 
 constexpr int kMaxBatch = 4096;
+#if defined(__APPLE__)
+constexpr bool kNestable = false;  // libuv#883
+#else
+constexpr bool kNestable = true;
+#endif
 #if defined(EVFILT_USER)
 constexpr uintptr_t kWakeIdent = 0;  // EVFILT_USER idents are ours alone
 #endif
@@ -70,6 +71,15 @@ struct kevent change(int fd, short filter, unsigned short flags, uint64_t token)
   return kev;
 }
 
+// One change with flags per knote that interest asks for (read, write).
+std::vector<struct kevent> changes_for(int fd, uint32_t interest, unsigned short flags,
+                                       uint64_t token) {
+  std::vector<struct kevent> changes;
+  if (interest & kReadable) changes.push_back(change(fd, EVFILT_READ, flags, token));
+  if (interest & kWritable) changes.push_back(change(fd, EVFILT_WRITE, flags, token));
+  return changes;
+}
+
 class KqueuePoller final : public Poller {
  public:
   explicit KqueuePoller(int kq) : kq_(kq) {}
@@ -84,21 +94,16 @@ class KqueuePoller final : public Poller {
   int remove(int fd) override;
   int wait(int timeout_ms, PollEvent* out, int max) override;
 
-#if defined(__APPLE__)
-  int pollable_fd() const override { return -1; }
-#else
-  int pollable_fd() const override { return kq_; }
-#endif
+  int pollable_fd() const override { return kNestable ? kq_ : -1; }
   void wake() override;
   Backend backend() const override { return Backend::kKqueue; }
   bool supports(Mode) const override { return true; }
 
  private:
-  int submit(std::vector<struct kevent>& changes);
+  int submit(const std::vector<struct kevent>& changes);
   void drop_filters(int fd, uint32_t filters);
   int arm(int fd, uint32_t interest, Mode mode, uint64_t token);
-  bool map_event(const struct kevent& kev, PollEvent* out, int* count);
-  void disarm(int fd, Entry& e);
+  void map_event(const struct kevent& kev, PollEvent* out, int* count);
   Entry* find(int fd) {
     bool known = fd >= 0 && static_cast<size_t>(fd) < table_.size() && table_[fd].used;
     return known ? &table_[fd] : nullptr;
@@ -114,7 +119,7 @@ class KqueuePoller final : public Poller {
 };
 
 // Applies changes without dequeuing events; returns the first errno or 0.
-int KqueuePoller::submit(std::vector<struct kevent>& changes) {
+int KqueuePoller::submit(const std::vector<struct kevent>& changes) {
   if (changes.empty()) return 0;
   std::vector<struct kevent> receipts(changes.size());
   timespec zero{0, 0};
@@ -131,10 +136,7 @@ int KqueuePoller::submit(std::vector<struct kevent>& changes) {
 
 // Deletes the knotes for the given interest bits; errors mean already gone.
 void KqueuePoller::drop_filters(int fd, uint32_t filters) {
-  std::vector<struct kevent> changes;
-  if (filters & kReadable) changes.push_back(change(fd, EVFILT_READ, EV_DELETE, 0));
-  if (filters & kWritable) changes.push_back(change(fd, EVFILT_WRITE, EV_DELETE, 0));
-  submit(changes);
+  submit(changes_for(fd, filters, EV_DELETE, 0));
 }
 
 // Adds (or re-enables) the knotes for interest; the caller dropped stale ones.
@@ -142,10 +144,7 @@ int KqueuePoller::arm(int fd, uint32_t interest, Mode mode, uint64_t token) {
   unsigned short flags = EV_ADD | EV_ENABLE;
   if (mode.trigger == Trigger::kEdge) flags |= EV_CLEAR;
   if (mode.oneshot) flags |= EV_DISPATCH;
-  std::vector<struct kevent> changes;
-  if (interest & kReadable) changes.push_back(change(fd, EVFILT_READ, flags, token));
-  if (interest & kWritable) changes.push_back(change(fd, EVFILT_WRITE, flags, token));
-  return submit(changes);
+  return submit(changes_for(fd, interest, flags, token));
 }
 
 int KqueuePoller::add(int fd, uint32_t interest, Mode mode, uint64_t token) {
@@ -188,36 +187,31 @@ int KqueuePoller::remove(int fd) {
   return e != nullptr ? 0 : ENOENT;
 }
 
-// Disables the filter that did not fire, so a oneshot fd reports once.
-void KqueuePoller::disarm(int fd, Entry& e) {
-  e.armed = false;
-  std::vector<struct kevent> changes;
-  if (e.interest & kReadable) changes.push_back(change(fd, EVFILT_READ, EV_DISABLE, e.token));
-  if (e.interest & kWritable) changes.push_back(change(fd, EVFILT_WRITE, EV_DISABLE, e.token));
-  if (changes.size() > 1) submit(changes);
-}
-
-// Turns one kevent into (part of) an event under mu_; false when dropped.
-bool KqueuePoller::map_event(const struct kevent& kev, PollEvent* out, int* count) {
-  if ((kev.flags & EV_ERROR) != 0) return false;  // not from a change of ours
+// Turns one kevent into an event, or folds it into this batch's event for
+// the same fd, under mu_. Drops what raced with modify/remove.
+void KqueuePoller::map_event(const struct kevent& kev, PollEvent* out, int* count) {
+  if ((kev.flags & EV_ERROR) != 0) return;  // not from a change of ours
   int fd = static_cast<int>(kev.ident);
   Entry* e = find(fd);
   uint32_t bit = kev.filter == EVFILT_READ ? kReadable : kWritable;
-  if (e == nullptr || kev.udata != to_udata(e->token) || (e->interest & bit) == 0) {
-    return false;  // removed or changed while we were in kevent()
-  }
+  if (e == nullptr || kev.udata != to_udata(e->token) || (e->interest & bit) == 0) return;
   bool eof = (kev.flags & EV_EOF) != 0;
   uint32_t ev = make_events(bit == kReadable, bit == kWritable, eof && kev.fflags != 0, eof);
-  if (e->batch == batch_) {  // the other filter of an fd already reported
+  if (e->batch == batch_) {
     out[e->slot].events |= ev;
-    return false;
+    return;
   }
-  if (!e->armed) return false;
+  if (!e->armed) return;
   e->batch = batch_;
   e->slot = *count;
   out[(*count)++] = PollEvent{e->token, ev};
-  if (e->mode.oneshot) disarm(fd, *e);
-  return true;
+  if (e->mode.oneshot) {
+    // The knote that fired is disabled; disable its sibling too: once per fd.
+    e->armed = false;
+    if ((e->interest & kWritable) && (e->interest & kReadable)) {
+      submit(changes_for(fd, e->interest, EV_DISABLE, e->token));
+    }
+  }
 }
 
 int KqueuePoller::wait(int timeout_ms, PollEvent* out, int max) {
@@ -247,17 +241,14 @@ int KqueuePoller::wait(int timeout_ms, PollEvent* out, int max) {
 }
 
 int KqueuePoller::init_wake() {
-  std::vector<struct kevent> changes;
 #if defined(EVFILT_USER)
   struct kevent kev;
   EV_SET(&kev, kWakeIdent, EVFILT_USER, EV_ADD | EV_CLEAR | EV_RECEIPT, 0, 0, nullptr);
-  changes.push_back(kev);
+  return submit({kev});
 #else
   int err = open_wake_channel(&pipe_wake_);
-  if (err != 0) return err;
-  changes.push_back(change(pipe_wake_.read_fd, EVFILT_READ, EV_ADD, 0));
+  return err != 0 ? err : submit({change(pipe_wake_.read_fd, EVFILT_READ, EV_ADD, 0)});
 #endif
-  return submit(changes);
 }
 
 void KqueuePoller::wake() {

@@ -216,6 +216,25 @@ void test_hangup(Backend b) {
   check::that((events_for(evs, 3) & (kError | kHangup)) != 0, "pipe reader closed: error");
 }
 
+// The peer shuts only its write side: a reader hears hang-up with the EOF,
+// a writer-only registration stays plain writable (no hang-up to spin on).
+void test_half_close(Backend b) {
+  auto p = make(b);
+  if (!p) return;
+  Pair reading, writing;
+  check::eq(p->add(reading.b, kReadable, kLevel, 1), 0, "add reader");
+  check::eq(p->add(writing.b, kWritable, kLevel, 2), 0, "add writer");
+  shutdown(reading.a, SHUT_WR);
+  shutdown(writing.a, SHUT_WR);
+  auto evs = wait_events(*p, 1000);
+  if (evs.size() < 2) {
+    auto more = wait_events(*p, 100);
+    evs.insert(evs.end(), more.begin(), more.end());
+  }
+  check::eq(events_for(evs, 1), kReadable | kHangup, "half-closed reader");
+  check::eq(events_for(evs, 2), kWritable, "half-closed writer");
+}
+
 void test_token_round_trip(Backend b) {
   auto p = make(b);
   if (!p) return;
@@ -478,7 +497,7 @@ int main(int argc, char** argv) {
       {"errors", test_errors},         {"level", test_level},
       {"edge", test_edge},             {"oneshot", test_oneshot},
       {"writable", test_writable},     {"hangup", test_hangup},
-      {"tokens", test_token_round_trip}, {"many fds", test_many_fds},
+      {"half close", test_half_close}, {"tokens", test_token_round_trip}, {"many fds", test_many_fds},
       {"timeouts", test_timeouts},     {"wake", test_wake},
       {"change while blocked", test_change_while_blocked},
       {"closed behind our back", test_closed_behind_back},
