@@ -1,5 +1,5 @@
 /** Clock, DelayedCall, LoopingCall and deferLater, after twisted/test/test_task.py. */
-import { Clock, LoopingCall, deferLater } from '../lib/task';
+import { Clock, LoopingCall, deferLater, realClock } from '../lib/task';
 import { Deferred } from '../lib/defer';
 import { Failure } from '../lib/failure';
 import { AlreadyCalled, AlreadyCancelled, CancelledError, TimeoutError } from '../lib/errors';
@@ -340,5 +340,26 @@ describe('Deferred.addTimeout with a Clock', () => {
     });
     expect(f?.value).toBeInstanceOf(CancelledError);
     expect(clock.getDelayedCalls()).toEqual([]);
+  });
+});
+
+describe('realClock (Node timers, the default clock)', () => {
+  test('callLater never fires early; equal deadlines keep order; cancel works', async () => {
+    const start = realClock.seconds();
+    const order: string[] = [];
+    const cancelled = realClock.callLater(0.01, () => order.push('cancelled'));
+    realClock.callLater(0.02, () => order.push('a'));
+    const done = new Promise<number>((resolve) => realClock.callLater(0.02, () => resolve(realClock.seconds())));
+    cancelled.cancel();
+    const firedAt = await done;
+    expect(firedAt - start).toBeGreaterThanOrEqual(0.02);
+    expect(order).toEqual(['a']);
+  });
+
+  test('seconds is epoch seconds and never goes back', () => {
+    const a = realClock.seconds();
+    const b = realClock.seconds();
+    expect(Math.abs(a - Date.now() / 1000)).toBeLessThan(5);
+    expect(b).toBeGreaterThanOrEqual(a);
   });
 });
