@@ -6,7 +6,8 @@
  * due at the same time run in the order they were scheduled. Every call knows
  * its heap index, so cancel, reset and delay are O(log n) and leave no
  * garbage behind. `onEarliestChanged` lets a reactor keep one Node timer armed
- * at the earliest deadline.
+ * at the earliest deadline (lib/task/realtime.ts does exactly that: arm on
+ * change, `runUntil(now())` when it fires, re-arm if Node woke early).
  */
 import { AlreadyCalled, AlreadyCancelled } from './errors';
 
