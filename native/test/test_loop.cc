@@ -254,6 +254,35 @@ void test_partial_writes(Backend b) {
   check::that(env.sink.slabs_intact(), "slab bytes untouched across rollovers");
 }
 
+// Data written while connecting is queued, sent once connected, and a
+// shutdown_write asked for meanwhile follows it.
+void test_write_while_connecting(Backend b) {
+  Env env(b);
+  int32_t l, c;
+  int port = listen_local(env, &l);
+  check::eq(env.loop->connect(addr(4, "127.0.0.1", port), nullptr, &c), 0, "connect");
+  check::eq(env.loop->write(c, bytes("early"), 5), 5, "queued while connecting");
+  check::eq(env.loop->shutdown_write(c), 0, "shutdown after drain");
+  check::eq(env.loop->write(c, bytes("late"), 4), -EPIPE, "write after shutdown_write");
+  check::that(env.pump([&] { return env.sink.find(kRecAccepted, l) != nullptr; }), "accepted");
+  int32_t s = env.sink.find(kRecAccepted, l)->a;
+  check::that(env.pump([&] { return env.sink.count(kRecEof, s) == 1; }), "server saw EOF");
+  check::that(env.got(s) == "early", "server got the early bytes before EOF");
+  check::eq(env.sink.count(kRecDrained, c), 1, "drained once connected");
+}
+
+void test_pause_resume(Backend b) {
+  Env env(b);
+  int32_t l, c, s;
+  if (!tcp_pair(env, &l, &c, &s)) return;
+  check::eq(env.loop->pause_reading(s), 0, "pause");
+  check::eq(env.loop->write(c, bytes("held"), 4), 0, "write");
+  env.pump([] { return false; }, 100);
+  check::eq(static_cast<long long>(env.got(s).size()), 0, "nothing read while paused");
+  check::eq(env.loop->resume_reading(s), 0, "resume");
+  check::that(env.pump([&] { return env.got(s) == "held"; }), "read after resume");
+}
+
 // Counts wake-ups while polling for ms with nothing expected to happen.
 uint64_t idle_wakeups(Env& env, int ms) {
   uint64_t before = env.loop->stats().wakeups;
@@ -561,6 +590,8 @@ int main(int argc, char** argv) {
       {"accept burst", test_accept_burst},
       {"partial writes", test_partial_writes},
       {"eof", test_eof},
+      {"write while connecting", test_write_while_connecting},
+      {"pause and resume", test_pause_resume},
       {"reset", test_reset},
       {"paused reset", test_paused_reset},
       {"connect errors", test_connect_errors},
