@@ -13,5 +13,8 @@ export type { ErrorClass } from './failure';
 export * from './defer';
 export * from './timers';
 export * from './poller';
+export * from './protocols/basic';
 export * from './task';
 export * from './reactor/index';
+export * from './endpoints';
+export { ReconnectingClientFactory } from './reconnect';
