@@ -6,6 +6,7 @@
 import { Failure } from '../failure';
 import { log } from '../log';
 import { loadNative, NativeLoop, NativeStats, Rec, RECORD_INTS } from '../native';
+import { resolveBackend } from '../poller';
 import type { ReactorClock } from './time';
 
 /** What ports, connectors and fd sets need of the reactor that owns them. */
@@ -69,16 +70,6 @@ export interface ReactorStats extends NativeStats {
   handlers: number;
 }
 
-/** Checks a backend name against what the addon offers; returns the name to use. */
-export function checkBackend(backend: unknown): string {
-  const offered = loadNative().backends();
-  if (backend === undefined) return offered[0];
-  if (typeof backend !== 'string' || !offered.includes(backend)) {
-    throw new TypeError(`createReactor: backend must be one of ${offered.map((b) => `'${b}'`).join(', ')}, got ${String(backend)}`);
-  }
-  return backend;
-}
-
 /** The handler table and the record dispatch for one NativeLoop. */
 export class ReactorCore {
   /** handlers[slot] for every live registration; undefined when free. */
@@ -92,7 +83,7 @@ export class ReactorCore {
   private readonly endOfStep: (() => void)[] = [];
   private flushQueued = false;
 
-  /** `backend` is already checked (checkBackend), or undefined for the default. */
+  /** `backend` is already checked (resolveBackend), or undefined for the default. */
   constructor(private readonly backendName: string | undefined) {}
 
   /** The backend in use; loads the addon when not loaded yet. */
@@ -111,7 +102,7 @@ export class ReactorCore {
   }
 
   private open(): NativeLoop {
-    const backend = checkBackend(this.backendName);
+    const backend = resolveBackend(this.backendName);
     const { NativeLoop: Loop } = loadNative();
     const loop = new Loop(backend, this.onRecords);
     loop.start();

@@ -2,16 +2,16 @@
  * The default reactor and createReactor. The default reactor loads the
  * native addon only when first used for I/O, so importing the package is cheap.
  */
-import { checkBackend } from './core';
+import { resolveBackend } from '../poller';
 import { Reactor, ReactorOptions } from './reactor';
 
 /**
  * A new reactor with its own native loop: `createReactor({ backend: 'poll' })`.
- * Throws a TypeError naming the backends on offer when `backend` is unknown.
+ * Throws BackendUnavailableError naming the backends on offer when `backend` is unknown.
  */
 export function createReactor(opts: ReactorOptions = {}): Reactor {
   if (opts === null || typeof opts !== 'object') throw new TypeError('createReactor: options must be an object');
-  const backend = checkBackend(opts.backend);
+  const backend = resolveBackend(opts.backend);
   const hwm = opts.highWaterMark;
   if (hwm !== undefined && (typeof hwm !== 'number' || !(hwm >= 0))) {
     throw new TypeError(`createReactor: highWaterMark must be a non-negative number, got ${String(hwm)}`);

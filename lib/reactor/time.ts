@@ -3,17 +3,10 @@
  * `callLater` on the shared TimerQueue, with one Node timer armed at the
  * earliest deadline.
  */
-import { performance } from 'perf_hooks';
 import { Failure } from '../failure';
 import { log } from '../log';
+import { monotonicSeconds } from '../task/realtime';
 import { DelayedCall, IReactorTime, TimerQueue } from '../timers';
-
-const ORIGIN_SECONDS = performance.timeOrigin / 1000;
-
-/** Epoch seconds taken from the monotonic clock: never jumps back. */
-export function monotonicSeconds(): number {
-  return ORIGIN_SECONDS + performance.now() / 1000;
-}
 
 /** Longest single Node timer (setTimeout clamps larger values to 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
