@@ -60,14 +60,17 @@ void Loop::Impl::on_stream(int32_t index, uint32_t gen, uint32_t events) {
   if (!reading && (events & kTrouble) != 0) idle_hangup(index, gen, events);
 }
 
-// Hang-up or error on a stream we are not reading (paused, past EOF, or a
-// pipe's write end) that a flush did not already turn into an error. Its
-// readiness would be reported again forever: report it once, stop watching.
+// Hang-up or error on a stream we are not reading. A paused stream with
+// nothing queued is out of the poller, and one with writes queued learns of a
+// real hang-up from the flush (send fails on it), so nothing here can spin.
+// What is left is an event gathered before a pause earlier in this batch
+// (a half-close hint, not a failure) or a pending socket error: only the
+// latter is reported.
 void Loop::Impl::idle_hangup(int32_t index, uint32_t gen, uint32_t events) {
   Slot* s = slots.find(index, gen);
-  int err = s->is_socket ? sockets::pending_error(s->fd) : 0;
-  if (err == 0) err = (events & kError) != 0 ? EIO : EPIPE;
-  stream_failed(index, gen, err);
+  if ((events & kError) == 0 || !s->registered || !s->is_socket) return;
+  int err = sockets::pending_error(s->fd);
+  if (err != 0) stream_failed(index, gen, err);
 }
 
 void Loop::Impl::finish_connect(int32_t index, uint32_t gen) {
