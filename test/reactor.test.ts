@@ -89,6 +89,24 @@ describe('Reactor time', () => {
     expect(res.status).toBe(0);
   });
 
+  it('a process exits by itself once its ports and connections are closed', () => {
+    const reg = path.join(__dirname, 'helpers', 'ts-register.js');
+    const lib = path.join(__dirname, '..', 'lib', 'index.ts');
+    const script = `const {reactor,Factory,Protocol}=require(${JSON.stringify(lib)});
+      class Echo extends Protocol { dataReceived(d){ this.transport.write(d); } }
+      class Client extends Protocol {
+        connectionMade(){ this.transport.write('hi'); }
+        dataReceived(){ this.transport.loseConnection(); }
+        connectionLost(){ port.stopListening().addCallback(()=>console.log('done')); }
+      }
+      const port=reactor.listenTCP(0, Factory.forProtocol(Echo), {interface:'127.0.0.1'});
+      reactor.connectTCP('127.0.0.1', port.getHost().port, Factory.forProtocol(Client));`;
+    const res = spawnSync(process.execPath, ['-r', reg, '-e', script], { encoding: 'utf8', timeout: 8000 });
+    expect(res.stdout.trim()).toBe('done');
+    expect(res.signal).toBeNull();
+    expect(res.status).toBe(0);
+  });
+
   it('importing the package and using timers does not load the addon', () => {
     const reg = path.join(__dirname, 'helpers', 'ts-register.js');
     const lib = path.join(__dirname, '..', 'lib', 'index.ts');

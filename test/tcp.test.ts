@@ -2,6 +2,7 @@
  * TCP listening, connecting and the stream transport on real loopback
  * sockets, on every backend: echo, addresses, closing, errors.
  */
+import { spawn, spawnSync } from 'child_process';
 import * as net from 'net';
 import { IPv4Address, IPv6Address } from '../lib/address';
 import {
@@ -13,6 +14,7 @@ import {
   ConnectionRefusedError,
   DNSLookupError,
   ConnectingCancelledError,
+  TimeoutError,
 } from '../lib/errors';
 import { Factory, Protocol } from '../lib/protocol';
 import { createReactor, Reactor } from '../lib/reactor';
@@ -335,6 +337,60 @@ forEachBackend('TCP', (backend) => {
     await server.waitForBytes(50000);
     const all = server.bytes;
     for (let i = 0; i < 50; i++) expect(all[i * 1000]).toBe(i);
+  });
+
+  it("interface '::' accepts IPv4 and IPv6 clients", async () => {
+    const sf = KeepingFactory.forProtocol(Echo) as KeepingFactory<Echo>;
+    const p = r.listenTCP(0, sf, { interface: '::' });
+    const port = (p.getHost() as IPv6Address).port;
+    for (const host of ['127.0.0.1', '::1']) {
+      const c = new Recorder();
+      const cf = Factory.forProtocol(Recorder);
+      cf.buildProtocol = () => c;
+      r.connectTCP(host, port, cf);
+      await c.made;
+      c.transport!.write(host);
+      await c.waitForBytes(host.length);
+      expect(c.bytes.toString()).toBe(host);
+    }
+  });
+
+  it('bindAddress binds the client side before connecting', async () => {
+    const p = r.listenTCP(0, Factory.forProtocol(Echo), { interface: '127.0.0.1' });
+    const c = new Recorder();
+    const cf = Factory.forProtocol(Recorder);
+    cf.buildProtocol = () => c;
+    r.connectTCP('127.0.0.1', (p.getHost() as IPv4Address).port, cf, { bindAddress: ['127.0.0.1', 0] });
+    await c.made;
+    expect((c.transport!.getHost() as IPv4Address).host).toBe('127.0.0.1');
+  });
+
+  const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
+  (hasPython ? it : it.skip)('a connect that never completes fails with TimeoutError after `timeout` seconds', async () => {
+    // A listener that never accepts, its one-slot accept queue filled: further SYNs are dropped.
+    const py = spawn('python3', ['-c', "import socket,sys\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen(0)\nprint(s.getsockname()[1],flush=True);sys.stdin.read()"], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const fillers: net.Socket[] = [];
+    try {
+      const port = Number(await new Promise<string>((res) => py.stdout.once('data', (d) => res(String(d)))));
+      for (let i = 0; i < 4; i++) {
+        const s = net.connect(port, '127.0.0.1');
+        s.on('error', () => {});
+        fillers.push(s);
+      }
+      await new Promise((res) => setTimeout(res, 100)); // let the fillers' handshakes land
+      const cf = RecordingClientFactory.forProtocol(Recorder);
+      const t0 = r.seconds();
+      r.connectTCP('127.0.0.1', port, cf, { timeout: 0.3 });
+      const why = await cf.failed;
+      expect(why.check(TimeoutError)).toBe(TimeoutError);
+      expect(r.seconds() - t0).toBeGreaterThanOrEqual(0.3);
+    } finally {
+      for (const s of fillers) s.destroy();
+      py.stdin.end();
+      py.kill();
+    }
   });
 
   it('setTcpNoDelay and setTcpKeepAlive are accepted', async () => {
