@@ -164,9 +164,6 @@ forEachBackend('Poller', (backend) => {
     const trigger = pipes.one();
     const [a, b] = pipes.make(2);
     const spare = pipes.fifos(1)[0];
-    // Fill every lower hole in the fd table, so the next open takes the number closed last.
-    const top = Math.max(a.r, b.r);
-    while (pipes.track(fs.openSync('/dev/null', 'r')) < top);
     const seen: [number, number][] = [];
     let victim = -1;
     let fresh = -1;
@@ -184,6 +181,8 @@ forEachBackend('Poller', (backend) => {
             p.add(b.r, READABLE);
           } else if (victim < 0) {
             victim = fd === a.r ? b.r : a.r;
+            // Fill every lower hole in the fd table, so the next open takes the number closed now.
+            while (pipes.track(fs.openSync('/dev/null', 'r')) < victim);
             p.remove(victim);
             pipes.close(victim);
             // The lowest free number is the one just closed: the new fifo's read end reuses it.
@@ -421,6 +420,41 @@ forEachBackend('Poller and the process', (backend) => {
     expect(res.code).toBe(0);
     const { ms } = JSON.parse(res.stdout) as { ms: number };
     expect(ms).toBeLessThan(50);
+  });
+
+  it('a poller dropped without close() is collected and its fds released', async () => {
+    const res = await runNode(
+      `${childPrelude}
+      const { openFdCount } = require('./test/helpers/fds.ts');
+      const list = pipes.make(4);
+      const baseline = openFdCount();
+      (function drop() {
+        // Wait mode, and callback mode with only unref'd registrations: nothing holds them.
+        for (let i = 0; i < 10; i++) new Poller({ backend }).add(list[i % 4].r, Events.READABLE);
+        for (let i = 0; i < 10; i++) {
+          const p = new Poller({ backend, onEvents() {} });
+          p.add(list[i % 4].w, Events.WRITABLE, { ref: false });
+        }
+      })();
+      const opened = openFdCount();
+      let turns = 0;
+      (function collect() {
+        global.gc();
+        if (openFdCount() === baseline || ++turns > 200) {
+          console.log(JSON.stringify({ baseline, opened, after: openFdCount() }));
+          return;
+        }
+        setImmediate(collect);
+      })();`,
+      [backend],
+      10000,
+      ['--expose-gc'],
+    );
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const out = JSON.parse(res.stdout) as { baseline: number; opened: number; after: number };
+    expect(out.opened).toBeGreaterThanOrEqual(out.baseline + 20);
+    expect(out.after).toBe(out.baseline);
   });
 
   it('a callback that throws surfaces as uncaughtException', async () => {

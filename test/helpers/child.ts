@@ -21,10 +21,11 @@ export interface ChildResult {
   timedOut: boolean;
 }
 
-/** Runs `node -r ts-register -e script ...args` from the repo root; resolves when it exits. */
-export function runNode(script: string, args: string[] = [], timeoutMs = 10000): Promise<ChildResult> {
+/** Runs `node [flags] -r ts-register -e script ...args` from the repo root; resolves when it exits. */
+export function runNode(script: string, args: string[] = [], timeoutMs = 10000, flags: string[] = []): Promise<ChildResult> {
   const started = Date.now();
-  const child = spawn(process.execPath, ['-r', path.join(__dirname, 'ts-register.js'), '-e', script, '--', ...args], {
+  const argv = [...flags, '-r', path.join(__dirname, 'ts-register.js'), '-e', script, '--', ...args];
+  const child = spawn(process.execPath, argv, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
