@@ -393,6 +393,20 @@ forEachBackend('TCP', (backend) => {
     }
   });
 
+  it('reactor.close() from inside a protocol callback is safe', async () => {
+    const { server, client } = await echoPair();
+    const closedFromCallback = signal();
+    server.dataReceived = () => {
+      r.close();
+      closedFromCallback.resolve();
+    };
+    client.transport!.write('x');
+    await closedFromCallback.promise;
+    expect((await server.lost).value).toBeInstanceOf(ConnectionLost);
+    await client.lost;
+    r = createReactor({ backend });
+  });
+
   it('setTcpNoDelay and setTcpKeepAlive are accepted', async () => {
     const { client } = await echoPair();
     client.transport!.setTcpNoDelay(true);

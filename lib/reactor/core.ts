@@ -79,6 +79,7 @@ export class ReactorCore {
   batches = 0;
   private cursor = 0;
   private dispatching = false;
+  private inCallback = false;
   private live = 0;
   private readonly endOfStep: (() => void)[] = [];
   private flushQueued = false;
@@ -156,6 +157,11 @@ export class ReactorCore {
   /** Closes the native loop and every fd it owns; the core can be opened again. */
   close(): void {
     if (this.loop === null) return;
+    if (this.inCallback) {
+      // Never from inside the native loop's own callback.
+      setImmediate(() => this.close());
+      return;
+    }
     const loop = this.loop;
     this.loop = null;
     this.handlers.length = 0;
@@ -181,6 +187,7 @@ export class ReactorCore {
     this.batches++;
     const wasDispatching = this.dispatching;
     this.dispatching = true;
+    this.inCallback = true;
     let i = 0;
     while (i < count) {
       try {
@@ -193,6 +200,7 @@ export class ReactorCore {
     }
     this.dispatching = wasDispatching;
     if (!wasDispatching && this.endOfStep.length !== 0) this.flushEndOfStep();
+    this.inCallback = wasDispatching;
   };
 
   private dispatch(from: number, count: number, slab: Buffer): void {
