@@ -17,6 +17,9 @@ if [[ ! -f "$build/CMakeCache.txt" ]]; then
   cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
 cmake --build "$build" -j2
+# Both checks always run, so one failure does not hide the other.
+status=0
 # shellcheck disable=SC2086  # CTEST_ARGS is a list of flags on purpose
-(cd "$build" && ctest --output-on-failure -j2 ${CTEST_ARGS:-})
-bash "$root/scripts/check-kqueue.sh"
+(cd "$build" && ctest --output-on-failure -j2 ${CTEST_ARGS:-}) || status=1
+bash "$root/scripts/check-kqueue.sh" || status=1
+exit $status
