@@ -1,0 +1,168 @@
+/** The examples run as written (as child processes on port 0) and are talked to over real sockets. */
+import { spawn, type ChildProcess } from 'child_process';
+import * as net from 'net';
+import * as path from 'path';
+
+jest.setTimeout(60000);
+
+const ROOT = path.resolve(__dirname, '..');
+const PRELOAD = path.join(__dirname, 'helpers', 'dist-alias.js');
+
+interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+
+/** Starts examples/<name> with the given args and env; output is collected. */
+function run(name: string, args: string[] = [], env: Record<string, string> = {}): Running {
+  const child = spawn(process.execPath, ['-r', PRELOAD, path.join(ROOT, 'examples', name), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Starts a server example on port 0 and resolves with the port it printed. */
+async function startServer(name: string): Promise<number> {
+  const s = run(name, [], { PORT: '0' });
+  const port = await new Promise<number>((resolve, reject) => {
+    const check = (): void => {
+      const m = /listening on [\d.]+:(\d+)/.exec(s.stdout());
+      if (m) resolve(Number(m[1]));
+    };
+    s.child.stdout?.on('data', check);
+    s.exited.then((code) => reject(new Error(`${name} exited (${code}) before listening: ${s.stderr()}`)));
+  });
+  expect(port).toBeGreaterThan(0);
+  return port;
+}
+
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+/** A line-oriented socket client for the tests. */
+class Peer {
+  readonly socket: net.Socket;
+  private buffer = '';
+  private waiters: { test: (b: string) => boolean; resolve: () => void }[] = [];
+  readonly closed: Promise<void>;
+
+  constructor(port: number) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.setEncoding('latin1');
+    this.socket.on('data', (d: string) => {
+      this.buffer += d;
+      this.waiters = this.waiters.filter((w) => (w.test(this.buffer) ? (w.resolve(), false) : true));
+    });
+    this.closed = new Promise((resolve) => this.socket.on('close', () => resolve()));
+  }
+
+  /** Resolves once the received text contains `text`; returns everything received so far. */
+  async waitFor(text: string, count = 1): Promise<string> {
+    const test = (b: string): boolean => b.split(text).length - 1 >= count;
+    if (!test(this.buffer)) await new Promise<void>((resolve) => this.waiters.push({ test, resolve }));
+    return this.buffer;
+  }
+
+  send(text: string): void {
+    this.socket.write(Buffer.from(text, 'latin1'));
+  }
+
+  get received(): string {
+    return this.buffer;
+  }
+}
+
+describe('examples', () => {
+  test('echo-server echoes, and echo-client prints each echo then exits by itself', async () => {
+    const port = await startServer('echo-server.js');
+    const peer = new Peer(port);
+    peer.send('raw bytes \x00\xff');
+    expect(await peer.waitFor('\xff')).toBe('raw bytes \x00\xff');
+    peer.socket.end();
+
+    const client = run('echo-client.js', [String(port), 'first message', 'second']);
+    expect(await client.exited).toBe(0);
+    expect(client.stdout()).toBe('echo: first message\necho: second\nconnection closed\n');
+  });
+
+  test('echo-client reports a refused connection and exits non-zero', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const client = run('echo-client.js', [String(port)]);
+    expect(await client.exited).toBe(1);
+    expect(client.stderr()).toMatch(/could not connect to 127\.0\.0\.1:\d+: .*refused/i);
+  });
+
+  test('chat-server: names are unique and lines reach everyone else', async () => {
+    const port = await startServer('chat-server.js');
+    const alice = new Peer(port);
+    const bob = new Peer(port);
+    await alice.waitFor('Who are you?');
+    await bob.waitFor('Who are you?');
+    alice.send('alice\r\n');
+    await alice.waitFor('Welcome, alice!');
+    bob.send('alice\r\n');
+    await bob.waitFor('alice is taken');
+    bob.send('bob\r\n');
+    await bob.waitFor('Welcome, bob! 1 other(s) here.');
+    await alice.waitFor('* bob has joined');
+    alice.send('hi bob\r\n');
+    await bob.waitFor('<alice> hi bob\r\n');
+    bob.send('hello al');
+    bob.send('ice\r\n');
+    await alice.waitFor('<bob> hello alice\r\n');
+    expect(alice.received).not.toContain('<alice>');
+    bob.socket.end();
+    await alice.waitFor('* bob has left');
+    alice.socket.end();
+  });
+
+  test('http-hello: keep-alive, pipelining, a body, and Connection: close', async () => {
+    const port = await startServer('http-hello.js');
+    const peer = new Peer(port);
+    peer.send('GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n');
+    await peer.waitFor('HTTP/1.1 200 OK', 2);
+    await peer.waitFor('You asked for /two\n');
+    peer.send('POST /form HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello=world');
+    await peer.waitFor('You asked for /form\n');
+    peer.send('GET /bye HTTP/1.1\r\nConnection: close\r\n\r\n');
+    await peer.closed;
+    const responses = peer.received.split('HTTP/1.1 200 OK\r\n').slice(1);
+    expect(responses).toHaveLength(4);
+    expect(responses[0]).toContain('Connection: keep-alive');
+    expect(responses[0]).toMatch(/Content-Length: (\d+)\r\n[\s\S]*\r\n\r\nHello, world! You asked for \/one\n$/);
+    expect(responses[3]).toContain('Connection: close');
+    expect(responses[3]).toContain('You asked for /bye\n');
+  });
+
+  test('http-hello: a garbage request gets 400 and the connection is closed, the server lives on', async () => {
+    const port = await startServer('http-hello.js');
+    const bad = new Peer(port);
+    bad.send('\x16\x03\x01 not http at all\r\n');
+    await bad.closed;
+    expect(bad.received).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    const huge = new Peer(port);
+    huge.send(`GET /${'a'.repeat(10000)}`);
+    await huge.closed;
+    expect(huge.received).toMatch(/^HTTP\/1\.1 431 /);
+    const good = new Peer(port);
+    good.send('GET / HTTP/1.0\r\n\r\n');
+    await good.closed;
+    expect(good.received).toContain('Hello, world!');
+  });
+});
