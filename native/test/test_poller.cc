@@ -354,6 +354,10 @@ void test_wake(Backend b) {
   p->wake();
   check::eq(wait_events(*p, -1).size(), 0, "an early wake ends the next wait");
   check::eq(wait_events(*p, 0).size(), 0, "a wake is consumed");
+  // Wakes nobody waits for pile up in one pending wake, never blocking.
+  for (int i = 0; i < 100000; ++i) p->wake();
+  check::eq(wait_events(*p, -1).size(), 0, "many wakes end one wait");
+  check::eq(wait_events(*p, 0).size(), 0, "and are all consumed");
 }
 
 void test_change_while_blocked(Backend b) {
@@ -455,7 +459,9 @@ void test_closed_behind_back(Backend b) {
   auto evs = wait_events(*p, 50);
   if (b == Backend::kPoll) check::eq(events_for(evs, 8), kError, "poll reports the closed fd");
   check::eq(wait_events(*p, 50).size(), 0, "then stays silent");
+  check::eq(p->modify(fd, kReadable, kLevel, 8), EBADF, "modify of a closed fd");
   check::eq(p->remove(fd), EBADF, "remove of a closed fd");
+  check::eq(p->add(s.a, kReadable, kLevel, 9), 0, "the poller still works");
 }
 
 void test_small_batches(Backend b) {
