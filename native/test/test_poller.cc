@@ -288,7 +288,7 @@ void test_timeouts(Backend b) {
   if (!p) return;
   auto t0 = Clock::now();
   check::eq(wait_events(*p, 0).size(), 0, "wait(0) with nothing registered");
-  check::that(elapsed_ms(t0) < 100, "wait(0) does not block");
+  check::that(elapsed_ms(t0) < 500, "wait(0) does not block");
   t0 = Clock::now();
   check::eq(wait_events(*p, 60).size(), 0, "wait(60) times out empty");
   long ms = elapsed_ms(t0);
