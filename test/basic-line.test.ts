@@ -112,6 +112,27 @@ describe('LineReceiver', () => {
     expect(r.lineMode).toBe(false);
   });
 
+  test('flipping between line and raw mode thousands of times in one chunk neither recurses nor loses bytes', () => {
+    const events: string[] = [];
+    class Flipper extends LineReceiver {
+      override delimiter = '\n';
+      override lineReceived(line: Buffer): void {
+        events.push(line.toString());
+        this.setRawMode();
+      }
+      override rawDataReceived(data: Buffer): void {
+        events.push(`raw:${data.subarray(0, 1).toString()}`);
+        this.setLineMode(data.subarray(1));
+      }
+    }
+    const r = new Flipper();
+    r.makeConnection(new StringTransport());
+    r.dataReceived(b('x\nR'.repeat(20000)));
+    expect(events).toHaveLength(40000);
+    expect(events.slice(0, 4)).toEqual(['x', 'raw:R', 'x', 'raw:R']);
+    expect(new Set(events)).toEqual(new Set(['x', 'raw:R']));
+  });
+
   test('clearLineBuffer inside lineReceived returns the rest and stops delivery', () => {
     const r = new LineRecorder();
     r.clearCommand = true;

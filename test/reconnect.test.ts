@@ -4,6 +4,7 @@ import { ConnectionLost, ConnectionRefusedError } from '../lib/errors';
 import { Failure } from '../lib/failure';
 import { Protocol } from '../lib/protocol';
 import { ReconnectingClientFactory } from '../lib/reconnect';
+import { reactor } from '../lib/reactor';
 import { Clock } from '../lib/task';
 import { FakeConnector } from './helpers/memory-reactor';
 
@@ -168,6 +169,17 @@ describe('ReconnectingClientFactory', () => {
     expect(Math.min(...ratios)).toBeGreaterThan(0);
     expect(Math.abs(mean - 1)).toBeLessThan(0.02);
     expect(Math.max(...ratios.map((r) => Math.abs(r - 1)))).toBeLessThan(f.jitter * 6);
+  });
+
+  test('without a clock it schedules on the global reactor, chosen at the first retry', () => {
+    const f = new ReconnectingClientFactory();
+    expect(f.clock).toBeNull();
+    const c = new FakeConnector(f, new IPv4Address('TCP', '127.0.0.1', 9));
+    f.retry(c);
+    expect(f.clock).toBe(reactor);
+    expect(f.callID?.active()).toBe(true);
+    f.stopTrying();
+    expect(f.callID).toBeNull();
   });
 
   test('retry() without any connector is an error', () => {
