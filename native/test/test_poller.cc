@@ -487,6 +487,10 @@ void test_backend_names() {
     check::that(backend_from_name(backend_name(b), &out) && out == b, "name round-trips");
   }
   check::that(!backend_from_name("select", &out), "select is not a backend");
+  int bad = 0;
+  check::that(make_poller(static_cast<Backend>(42), &bad) == nullptr && bad == ENOTSUP,
+              "an unknown backend value is ENOTSUP");
+  check::that(make_poller(list[0], nullptr) != nullptr, "err may be null");
 #if defined(__linux__)
   check::that(list[0] == Backend::kEpoll, "epoll is the Linux default");
   int err = 0;
