@@ -20,10 +20,14 @@
 //   forked child must not keep using a parent's poller: they would share the
 //   interest list.
 // - epoll_wait's EINTR is turned into 0 events; callers just wait again.
+// - epoll_ctl is thread-safe, so add/modify/remove need no lock even while
+//   another thread waits; concurrent wait() calls take turns (wait_mu_) since
+//   they share one event buffer.
 #if defined(__linux__)
 
 #include <cerrno>
 #include <cstdint>
+#include <mutex>
 #include <sys/epoll.h>
 #include <unistd.h>
 #include <vector>
@@ -92,11 +96,13 @@ class EpollPoller final : public Poller {
 
   int epfd_;
   WakeChannel wake_;
-  std::vector<epoll_event> buf_;  // only the waiting thread touches it
+  std::mutex wait_mu_;            // one wait() at a time owns buf_
+  std::vector<epoll_event> buf_;
 };
 
 int EpollPoller::wait(int timeout_ms, PollEvent* out, int max) {
   if (check_wait_args(timeout_ms, out, max) != 0) return -EINVAL;
+  std::lock_guard<std::mutex> waiting(wait_mu_);
   if (max > kMaxBatch) max = kMaxBatch;
   if (buf_.size() < static_cast<size_t>(max)) buf_.resize(max);
   int n = epoll_wait(epfd_, buf_.data(), max, timeout_ms);
