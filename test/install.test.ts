@@ -1,0 +1,132 @@
+/**
+ * Prebuild and install: prebuildify makes prebuilds/<platform>-<arch>/*.node,
+ * `npm pack` ships it with dist/, and installing the tarball into an empty
+ * folder with a PATH holding only node and npm (no compiler, no make) works
+ * without compiling and loads the addon from the prebuild. A tarball without
+ * the prebuild must fail to install the same way, which proves the first
+ * install really compiled nothing.
+ *
+ * Everything runs in a private copy under the temp dir, so the shared build/
+ * and prebuilds/ of the working tree are never touched.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ROOT } from './helpers/child';
+
+const ROOT_FILES = ['package.json', 'README.md', 'binding.gyp', 'tsconfig.json', '.gitignore'];
+const TREES = ['lib/', 'native/', 'scripts/', 'bench/'];
+
+/** Runs a command with a hard timeout; throws with its output when it fails. */
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env, timeout = 240000): string {
+  const res = spawnSync(cmd, args, { cwd, env, timeout, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (res.status !== 0) {
+    const why = res.error ? String(res.error) : `exit ${res.status} signal ${res.signal}`;
+    throw new Error(`${cmd} ${args.join(' ')} failed (${why}):\n${res.stdout}\n${res.stderr}`);
+  }
+  return res.stdout;
+}
+
+/** Copies the files a package build needs (tracked or new, not ignored) into dir. */
+function copySources(dir: string): void {
+  const listed = execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\n');
+  const wanted = listed.filter((f) => ROOT_FILES.includes(f) || TREES.some((t) => f.startsWith(t)));
+  for (const file of wanted) {
+    const from = path.join(ROOT, file);
+    if (!fs.existsSync(from)) continue; // deleted in the working tree
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.copyFileSync(from, path.join(dir, file));
+  }
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+}
+
+/** A bin dir with only node and npm, and the environment that uses it. */
+function bareEnv(tmp: string): NodeJS.ProcessEnv {
+  const bin = path.join(tmp, 'bin');
+  fs.mkdirSync(bin);
+  fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+  const npmCli = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+  fs.symlinkSync(fs.realpathSync(npmCli), path.join(bin, 'npm'));
+  // npm runs scripts through `sh`; give it by absolute path so PATH stays bare.
+  return { PATH: bin, HOME: os.homedir(), npm_config_script_shell: '/bin/sh', npm_config_update_notifier: 'false' };
+}
+
+function installInto(tmp: string, name: string, tarball: string, env: NodeJS.ProcessEnv): { ok: boolean; out: string; dir: string } {
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true }));
+  const res = spawnSync('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts'], {
+    cwd: dir,
+    env,
+    timeout: 120000,
+    encoding: 'utf8',
+  });
+  return { ok: res.status === 0, out: `${res.stdout}\n${res.stderr}`, dir };
+}
+
+describe('prebuild, pack and install', () => {
+  let tmp: string;
+
+  beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ioreactor-install-'));
+  });
+
+  afterAll(() => {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('installs from the tarball without a compiler and loads the prebuilt addon', () => {
+    const pkg = path.join(tmp, 'pkg');
+    copySources(pkg);
+
+    run('npx', ['--no-install', 'prebuildify', '--napi', '--tag-uv', '--strip'], pkg);
+    const arch = `${process.platform}-${process.arch}`;
+    const prebuilt = fs.readdirSync(path.join(pkg, 'prebuilds', arch)).filter((f) => f.endsWith('.node'));
+    expect(prebuilt).toHaveLength(1);
+
+    run('npx', ['--no-install', 'tsc', '-p', 'tsconfig.json'], pkg);
+    run(process.execPath, ['scripts/write-esm-entry.js'], pkg);
+    fs.rmSync(path.join(pkg, 'build'), { recursive: true, force: true });
+    const packed = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], pkg)) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
+    const files = packed[0].files.map((f) => f.path);
+    expect(files).toContain(`prebuilds/${arch}/${prebuilt[0]}`);
+    expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/poller.js']));
+    expect(files.filter((f) => f.startsWith('build/') || f.startsWith('node_modules/'))).toEqual([]);
+    const tarball = path.join(tmp, packed[0].filename);
+
+    const env = bareEnv(tmp);
+    expect(spawnSync('g++', ['--version'], { env }).error).toBeDefined(); // no compiler on this PATH
+    const good = installInto(tmp, 'app', tarball, env);
+    if (!good.ok) throw new Error(`npm install failed:\n${good.out}`);
+    expect(good.out).toContain('node-gyp-build'); // the install script ran...
+    expect(good.out).not.toMatch(/gyp info|CXX\(target\)/); // ...and found the prebuild
+    const installed = path.join(good.dir, 'node_modules', 'ioreactor');
+    expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
+
+    const probe = `
+      const path = require('path');
+      const m = require('ioreactor');
+      const p = new m.Poller();
+      p.close();
+      const dir = path.dirname(require.resolve('ioreactor/package.json'));
+      console.log(JSON.stringify({ backend: p.backend, addon: require('node-gyp-build').path(dir) }));`;
+    const out = JSON.parse(run('node', ['-e', probe], good.dir, env, 30000)) as { backend: string; addon: string };
+    expect(out.backend).toEqual(process.platform === 'linux' ? 'epoll' : expect.any(String));
+    expect(out.addon).toBe(path.join(fs.realpathSync(installed), 'prebuilds', arch, prebuilt[0]));
+    const esm = run('node', ['--input-type=module', '-e', "import { Poller } from 'ioreactor'; console.log(typeof Poller);"], good.dir, env, 30000);
+    expect(esm.trim()).toBe('function');
+
+    // The same package without its prebuild cannot install here: it would have to compile.
+    fs.rmSync(path.join(pkg, 'prebuilds'), { recursive: true, force: true });
+    const bare = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], pkg)) as {
+      filename: string;
+    }[];
+    const bad = installInto(tmp, 'app-no-prebuild', path.join(tmp, bare[0].filename), env);
+    expect(bad.ok).toBe(false);
+    expect(bad.out).toMatch(/command \/bin\/sh -c node-gyp-build/);
+  }, 600000);
+});
