@@ -157,6 +157,31 @@ void test_edge(Backend b) {
   put(s.a);
   check::eq(events_for(wait_events(*p, 1000), 9), kReadable, "edge reported on new data");
   check::eq(wait_events(*p, 0).size(), 0, "edge silent again");
+  const Mode edge_once{Trigger::kEdge, true};
+  check::eq(p->modify(s.b, kReadable, edge_once, 10), 0, "edge + oneshot");
+  put(s.a);
+  check::eq(events_for(wait_events(*p, 1000), 10), kReadable, "edge + oneshot reported");
+  put(s.a);
+  check::eq(wait_events(*p, 50).size(), 0, "edge + oneshot silent on new data");
+  check::eq(p->modify(s.b, kReadable, edge_once, 11), 0, "re-arm");
+  check::eq(events_for(wait_events(*p, 1000), 11), kReadable, "reported after re-arm");
+}
+
+// Readable and writable at once: one event carrying both, not two.
+void test_both_directions(Backend b) {
+  auto p = make(b);
+  if (!p) return;
+  Pair s;
+  put(s.a);
+  check::eq(p->add(s.b, kReadable | kWritable, kLevel, 12), 0, "add both");
+  auto evs = wait_events(*p, 1000);
+  check::eq(evs.size(), 1, "one event");
+  check::eq(events_for(evs, 12), kReadable | kWritable, "both directions");
+  check::eq(p->modify(s.b, kReadable | kWritable, kOneshot, 13), 0, "oneshot both");
+  evs = wait_events(*p, 1000);
+  check::eq(evs.size(), 1, "one oneshot event");
+  check::eq(events_for(evs, 13), kReadable | kWritable, "oneshot: both directions");
+  check::eq(wait_events(*p, 50).size(), 0, "then silent in both directions");
 }
 
 void test_oneshot(Backend b) {
@@ -507,7 +532,8 @@ int main(int argc, char** argv) {
       {"errors", test_errors},         {"level", test_level},
       {"edge", test_edge},             {"oneshot", test_oneshot},
       {"writable", test_writable},     {"hangup", test_hangup},
-      {"half close", test_half_close}, {"tokens", test_token_round_trip}, {"many fds", test_many_fds},
+      {"half close", test_half_close}, {"both directions", test_both_directions},
+      {"tokens", test_token_round_trip}, {"many fds", test_many_fds},
       {"timeouts", test_timeouts},     {"wake", test_wake},
       {"change while blocked", test_change_while_blocked},
       {"closed behind our back", test_closed_behind_back},
