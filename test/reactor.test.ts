@@ -9,7 +9,9 @@ import { AlreadyCancelled, ReactorAlreadyRunning, ReactorNotRunning } from '../l
 import { createReactor, Reactor } from '../lib/reactor';
 import { captureLog, signal } from './helpers/tcp';
 
-jest.setTimeout(10000);
+// Child processes load lib/ through a TypeScript require hook: slow on a busy machine.
+const CHILD_MS = 30000;
+jest.setTimeout(CHILD_MS + 5000);
 
 describe('Reactor time', () => {
   let r: Reactor;
@@ -84,7 +86,7 @@ describe('Reactor time', () => {
     const script = `const {reactor}=require(${JSON.stringify(lib)});
       const t0=Date.now(); reactor.callLater(0.2,()=>console.log('fired', Date.now()-t0>=200));
       const c=reactor.callLater(30,()=>{}); c.cancel();`;
-    const res = spawnSync(process.execPath, ['-r', reg, '-e', script], { encoding: 'utf8', timeout: 8000 });
+    const res = spawnSync(process.execPath, ['-r', reg, '-e', script], { encoding: 'utf8', timeout: CHILD_MS });
     expect(res.stdout.trim()).toBe('fired true');
     expect(res.status).toBe(0);
   });
@@ -101,7 +103,7 @@ describe('Reactor time', () => {
       }
       const port=reactor.listenTCP(0, Factory.forProtocol(Echo), {interface:'127.0.0.1'});
       reactor.connectTCP('127.0.0.1', port.getHost().port, Factory.forProtocol(Client));`;
-    const res = spawnSync(process.execPath, ['-r', reg, '-e', script], { encoding: 'utf8', timeout: 8000 });
+    const res = spawnSync(process.execPath, ['-r', reg, '-e', script], { encoding: 'utf8', timeout: CHILD_MS });
     expect(res.stdout.trim()).toBe('done');
     expect(res.signal).toBeNull();
     expect(res.status).toBe(0);
@@ -112,7 +114,7 @@ describe('Reactor time', () => {
     const lib = path.join(__dirname, '..', 'lib', 'index.ts');
     const script = `const m=require(${JSON.stringify(lib)});
       m.reactor.callLater(0,()=>{ console.log(Object.keys(require.cache).some(k=>k.endsWith('.node'))); });`;
-    const res = spawnSync(process.execPath, ['-r', reg, '-e', script], { encoding: 'utf8', timeout: 8000 });
+    const res = spawnSync(process.execPath, ['-r', reg, '-e', script], { encoding: 'utf8', timeout: CHILD_MS });
     expect(res.stdout.trim()).toBe('false');
   });
 });
@@ -169,7 +171,7 @@ describe('Reactor run/stop and triggers', () => {
       const r=createReactor(); r.listenTCP(0, Factory.forProtocol(Protocol), {interface:'127.0.0.1'});
       r.callWhenRunning(()=>process.kill(process.pid,'SIGINT'));
       r.run().then(()=>console.log('stopped', process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')));`;
-    const res = spawnSync(process.execPath, ['-r', reg, '-e', script], { encoding: 'utf8', timeout: 8000 });
+    const res = spawnSync(process.execPath, ['-r', reg, '-e', script], { encoding: 'utf8', timeout: CHILD_MS });
     expect(res.stdout.trim()).toBe('stopped 0 0');
     expect(res.stderr).toContain('Received SIGINT');
     expect(res.status).toBe(0);

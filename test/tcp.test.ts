@@ -374,12 +374,11 @@ forEachBackend('TCP', (backend) => {
     const fillers: net.Socket[] = [];
     try {
       const port = Number(await new Promise<string>((res) => py.stdout.once('data', (d) => res(String(d)))));
-      for (let i = 0; i < 4; i++) {
-        const s = net.connect(port, '127.0.0.1');
-        s.on('error', () => {});
-        fillers.push(s);
-      }
-      await new Promise((res) => setTimeout(res, 100)); // let the fillers' handshakes land
+      // With backlog 0 the first established connection fills the accept queue.
+      const first = net.connect(port, '127.0.0.1');
+      first.on('error', () => {});
+      fillers.push(first);
+      await new Promise((res) => first.once('connect', res));
       const cf = RecordingClientFactory.forProtocol(Recorder);
       const t0 = r.seconds();
       r.connectTCP('127.0.0.1', port, cf, { timeout: 0.3 });
@@ -388,8 +387,10 @@ forEachBackend('TCP', (backend) => {
       expect(r.seconds() - t0).toBeGreaterThanOrEqual(0.3);
     } finally {
       for (const s of fillers) s.destroy();
+      const exited = new Promise((res) => py.once('close', res));
       py.stdin.end();
       py.kill();
+      await exited;
     }
   });
 
