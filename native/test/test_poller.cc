@@ -10,13 +10,13 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <future>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
 
+#include "backends.h"
 #include "check.h"
 #include "poller.h"
 
@@ -273,14 +273,6 @@ void test_token_round_trip(Backend b) {
   for (uint64_t t : tokens) check::eq(events_for(evs, t), kWritable, "token intact");
 }
 
-void raise_fd_limit() {
-  rlimit lim;
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
-}
-
 // 2600 socketpairs, 5200 fds: every other pair gets a byte; exactly those
 // read ends must be reported, each once per level wait.
 void test_many_fds(Backend b) {
@@ -526,29 +518,26 @@ void test_backend_names() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  raise_fd_limit();
+  check::raise_fd_limit();
   std::vector<check::Case> cases{{"backend names", test_backend_names}};
-  const std::pair<const char*, void (*)(Backend)> bodies[] = {
-      {"errors", test_errors},         {"level", test_level},
-      {"edge", test_edge},             {"oneshot", test_oneshot},
-      {"writable", test_writable},     {"hangup", test_hangup},
-      {"half close", test_half_close}, {"both directions", test_both_directions},
-      {"tokens", test_token_round_trip}, {"many fds", test_many_fds},
-      {"timeouts", test_timeouts},     {"wake", test_wake},
+  check::add_backend_cases(&cases, {
+      {"errors", test_errors},
+      {"level", test_level},
+      {"edge", test_edge},
+      {"oneshot", test_oneshot},
+      {"writable", test_writable},
+      {"hangup", test_hangup},
+      {"half close", test_half_close},
+      {"both directions", test_both_directions},
+      {"tokens", test_token_round_trip},
+      {"many fds", test_many_fds},
+      {"timeouts", test_timeouts},
+      {"wake", test_wake},
       {"change while blocked", test_change_while_blocked},
       {"closed behind our back", test_closed_behind_back},
       {"small batches", test_small_batches},
       {"connect refused", test_connect_refused},
       {"churn while waiting", test_churn_while_waiting},
-  };
-  int count = 0;
-  const Backend* list = available_backends(&count);
-  for (int i = 0; i < count; ++i) {
-    Backend b = list[i];
-    for (const auto& body : bodies) {
-      cases.push_back({std::string(backend_name(b)) + ": " + body.first,
-                       [b, fn = body.second] { fn(b); }});
-    }
-  }
+  });
   return check::run_all(cases, argc, argv);
 }
