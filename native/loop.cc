@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "loop_impl.h"
+#include "syscalls.h"
 
 namespace ioreactor {
 
@@ -21,7 +22,7 @@ Loop::Loop() : impl_(new Impl) {}
 Loop::~Loop() {
   for (size_t i = 0; i < impl_->slots.size(); ++i) {
     Slot* s = impl_->slots.find(static_cast<int32_t>(i));
-    if (s != nullptr && s->kind != Kind::kRaw) ::close(s->fd);
+    if (s != nullptr && s->kind != Kind::kRaw) sys::close(s->fd);
   }
 }
 
@@ -112,7 +113,7 @@ uint8_t* Loop::Impl::ensure_slab(size_t* room) {
   if (left < kMinRead) {
     // Pending records point into the old slab: they go out before it changes.
     flush();
-    slab = sink->new_slab(kSlabSize);
+    slab = sys::injected(fault::Call::kSlab) ? nullptr : sink->new_slab(kSlabSize);
     slab_used = 0;
     if (slab == nullptr) return nullptr;
     left = kSlabSize;
@@ -131,7 +132,7 @@ int32_t Loop::Impl::add_slot(Kind kind, int fd) {
 void Loop::Impl::free_slot(int32_t index) {
   Slot* s = slots.find(index);
   if (s->registered) poller->remove(s->fd);
-  if (s->kind != Kind::kRaw) ::close(s->fd);
+  if (s->kind != Kind::kRaw) sys::close(s->fd);
   if (s->ref) --refs;
   slots.release(index);
 }

@@ -22,14 +22,17 @@ constexpr int kMaxIov = 1024;
 constexpr int kStackIov = 64;
 
 // Copies what is left of iov after `sent` bytes into the buffer, in order.
-void append_rest(WriteBuffer* buf, const struct iovec* iov, int count, size_t sent) {
+// Returns 0 or ENOMEM.
+int append_rest(WriteBuffer* buf, const struct iovec* iov, int count, size_t sent) {
   for (int i = 0; i < count; ++i) {
     const auto* base = static_cast<const uint8_t*>(iov[i].iov_base);
     size_t len = iov[i].iov_len;
     size_t skip = std::min(sent, len);
     sent -= skip;
-    buf->append(base + skip, len - skip);
+    int err = buf->append(base + skip, len - skip);
+    if (err != 0) return err;
   }
+  return 0;
 }
 }  // namespace
 
@@ -50,8 +53,15 @@ int64_t Loop::Impl::write_iov(int32_t index, const struct iovec* iov, int count)
     if (sent == total) return 0;
   }
   if (!s->wbuf) s->wbuf.reset(new WriteBuffer());
-  append_rest(s->wbuf.get(), iov, count, sent);
-  int err = update_stream(index);
+  int err = append_rest(s->wbuf.get(), iov, count, sent);
+  if (err != 0) {
+    // Part of this write may be sent or queued already: the byte stream has a
+    // hole, so the stream is dead. The caller learns it from the return value.
+    s->dead = true;
+    set_interest(index, 0);
+    return -err;
+  }
+  err = update_stream(index);
   if (err != 0) return -err;
   return static_cast<int64_t>(s->pending());
 }

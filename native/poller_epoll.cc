@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "poller_internal.h"
+#include "syscalls.h"
 
 namespace ioreactor {
 
@@ -73,7 +74,7 @@ class EpollPoller final : public Poller {
   int remove(int fd) override {
     if (fd < 0 || fd == wake_.read_fd) return fd < 0 ? EBADF : ENOENT;
     epoll_event unused{};  // kernels before 2.6.9 wanted non-null
-    return epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &unused) == 0 ? 0 : errno;
+    return sys::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &unused) == 0 ? 0 : errno;
   }
 
   int wait(int timeout_ms, PollEvent* out, int max) override;
@@ -91,7 +92,7 @@ class EpollPoller final : public Poller {
     epoll_event ev{};
     ev.events = to_epoll(interest, mode);
     ev.data.u64 = token;
-    return epoll_ctl(epfd_, op, fd, &ev) == 0 ? 0 : errno;
+    return sys::epoll_ctl(epfd_, op, fd, &ev) == 0 ? 0 : errno;
   }
 
   int epfd_;

@@ -25,6 +25,8 @@
 #include <climits>
 #include <cstring>
 
+#include "syscalls.h"
+
 namespace ioreactor {
 namespace process {
 
@@ -333,7 +335,7 @@ int make_pipe(bool we_read, int fds[2]) {
 
 int open_pidfd(pid_t pid) {
 #ifdef SYS_pidfd_open
-  long fd = ::syscall(SYS_pidfd_open, pid, 0);
+  long fd = sys::pidfd_open(pid);
   return fd < 0 ? -errno : static_cast<int>(fd);
 #else
   (void)pid;
@@ -362,13 +364,13 @@ int reap(int pidfd, pid_t pid, ExitStatus* status) {
   int rc;
 #ifdef P_PIDFD
   if (pidfd >= 0) {
-    rc = ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG);
+    rc = sys::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG);
   } else {
-    rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);
+    rc = sys::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);
   }
 #else
   (void)pidfd;
-  rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);
+  rc = sys::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);
 #endif
   if (rc != 0) return errno == EINTR ? 0 : -errno;
   if (info.si_pid == 0) return 0;

@@ -13,6 +13,8 @@
 
 #include <cstring>
 
+#include "syscalls.h"
+
 namespace ioreactor {
 namespace sockets {
 
@@ -186,10 +188,10 @@ int open_connection(const SockAddr& addr, const SockAddr* bind_addr, int* fd_out
 
 int accept_one(int listen_fd) {
 #ifdef SOCK_NONBLOCK
-  int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int fd = sys::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   return fd < 0 ? -errno : fd;
 #else
-  int fd = ::accept(listen_fd, nullptr, nullptr);
+  int fd = sys::accept(listen_fd, nullptr, nullptr);
   return fd < 0 ? -errno : with_fd_flags(fd);
 #endif
 }

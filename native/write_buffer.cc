@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <new>
+
+#include "syscalls.h"
 
 namespace ioreactor {
 
@@ -31,7 +34,7 @@ ssize_t result(ssize_t n) {
 ssize_t send_bytes(int fd, bool is_socket, const uint8_t* data, size_t len) {
   ssize_t n;
   do {
-    n = is_socket ? ::send(fd, data, len, kSendFlags) : ::write(fd, data, len);
+    n = is_socket ? sys::send(fd, data, len, kSendFlags) : sys::write(fd, data, len);
   } while (n < 0 && errno == EINTR);
   return result(n);
 }
@@ -44,23 +47,31 @@ ssize_t send_iov(int fd, bool is_socket, const struct iovec* iov, int count) {
       std::memset(&msg, 0, sizeof msg);
       msg.msg_iov = const_cast<struct iovec*>(iov);
       msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
-      n = ::sendmsg(fd, &msg, kSendFlags);
+      n = sys::sendmsg(fd, &msg, kSendFlags);
     } else {
-      n = ::writev(fd, iov, count);
+      n = sys::writev(fd, iov, count);
     }
   } while (n < 0 && errno == EINTR);
   return result(n);
 }
 
-void WriteBuffer::append(const uint8_t* data, size_t len) {
-  if (len == 0) return;
+int WriteBuffer::append(const uint8_t* data, size_t len) {
+  if (len == 0) return 0;
+  if (sys::injected(fault::Call::kWriteBuffer)) return ENOMEM;
   // Move the live bytes to the front only when that costs no more than what
   // has already been sent, so each byte moves at most once on average.
   if (head_ > 0 && head_ >= data_.size() - head_) {
     data_.erase(data_.begin(), data_.begin() + static_cast<std::ptrdiff_t>(head_));
     head_ = 0;
   }
-  data_.insert(data_.end(), data, data + len);
+  // A peer that never reads can make this grow without bound; running out of
+  // memory fails this stream's write, not the process.
+  try {
+    data_.insert(data_.end(), data, data + len);
+  } catch (const std::bad_alloc&) {
+    return ENOMEM;
+  }
+  return 0;
 }
 
 void WriteBuffer::consumed(size_t n) {

@@ -1,0 +1,107 @@
+// Thin wrappers for the calls whose failures the core must survive: accept,
+// read, write/writev/send/sendmsg, epoll_ctl, close, waitid, pidfd_open, and
+// the two places that allocate per-stream memory. In a release build each is
+// the direct call (injected() is constexpr false, so the check vanishes); in
+// the fault build (-DIOREACTOR_FAULTS) each first asks the fault table
+// (fault.h) and may fail with the armed errno without making the call.
+//
+// The core calls these instead of the libc functions, so a test can make any
+// of them fail on demand where the real kernel would need exhausted fds,
+// memory or a misbehaving peer.
+#ifndef IOREACTOR_SYSCALLS_H
+#define IOREACTOR_SYSCALLS_H
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/epoll.h>
+#endif
+
+#include "fault.h"
+
+namespace ioreactor {
+namespace sys {
+
+using fault::Call;
+
+// True, with errno set, when the fault build fails this call now. The core
+// also asks it before allocating (kWriteBuffer, kSlab).
+inline bool injected(Call call) {
+  if constexpr (fault::kEnabled) {
+    int err = fault::take(call);
+    if (err != 0) {
+      errno = err;
+      return true;
+    }
+  }
+  return false;
+}
+
+#ifdef SOCK_NONBLOCK
+inline int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
+  return injected(Call::kAccept) ? -1 : ::accept4(fd, addr, len, flags);
+}
+#endif
+
+inline int accept(int fd, struct sockaddr* addr, socklen_t* len) {
+  return injected(Call::kAccept) ? -1 : ::accept(fd, addr, len);
+}
+
+inline ssize_t read(int fd, void* buf, size_t len) {
+  return injected(Call::kRead) ? -1 : ::read(fd, buf, len);
+}
+
+inline ssize_t write(int fd, const void* buf, size_t len) {
+  return injected(Call::kWrite) ? -1 : ::write(fd, buf, len);
+}
+
+inline ssize_t writev(int fd, const struct iovec* iov, int count) {
+  return injected(Call::kWritev) ? -1 : ::writev(fd, iov, count);
+}
+
+inline ssize_t send(int fd, const void* buf, size_t len, int flags) {
+  return injected(Call::kSend) ? -1 : ::send(fd, buf, len, flags);
+}
+
+inline ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
+  return injected(Call::kSendmsg) ? -1 : ::sendmsg(fd, msg, flags);
+}
+
+// Linux releases the fd even when close() fails, so an injected failure
+// closes it too: callers must never retry a close.
+inline int close(int fd) {
+  if (injected(Call::kClose)) {
+    int err = errno;
+    ::close(fd);
+    errno = err;
+    return -1;
+  }
+  return ::close(fd);
+}
+
+#if defined(__linux__)
+inline int epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev) {
+  return injected(Call::kPollerCtl) ? -1 : ::epoll_ctl(epfd, op, fd, ev);
+}
+#endif
+
+inline int waitid(idtype_t type, id_t id, siginfo_t* info, int options) {
+  return injected(Call::kWaitid) ? -1 : ::waitid(type, id, info, options);
+}
+
+#ifdef SYS_pidfd_open
+inline long pidfd_open(pid_t pid) {
+  return injected(Call::kPidfdOpen) ? -1 : ::syscall(SYS_pidfd_open, pid, 0);
+}
+#endif
+
+}  // namespace sys
+}  // namespace ioreactor
+
+#endif  // IOREACTOR_SYSCALLS_H
