@@ -23,7 +23,8 @@ export function createReactor(opts: ReactorOptions = {}): Reactor {
 export const reactor = new Reactor();
 
 export { Reactor } from './reactor';
-export type { ReactorOptions, ListenTCPOptions, ConnectTCPOptions, ListenUNIXOptions, ConnectUNIXOptions } from './reactor';
+export type { ReactorOptions } from './reactor';
+export type { ListenTCPOptions, ConnectTCPOptions, ListenUNIXOptions, ConnectUNIXOptions } from '../tcp/options';
 export type { ReactorStats } from './core';
 export type { IReadDescriptor, IWriteDescriptor } from './fdset';
 export type { TriggerId, TriggerPhase } from './triggers';

@@ -8,8 +8,17 @@ import { Failure } from '../failure';
 import { log } from '../log';
 import type { Factory } from '../protocol';
 import type { DelayedCall, IReactorTime } from '../timers';
-import { checkFactory, checkNonNegative, checkPort, Family, listenInterface } from '../tcp/addresses';
 import { Connector } from '../tcp/connector';
+import {
+  ConnectTCPOptions,
+  ConnectUNIXOptions,
+  ListenTCPOptions,
+  ListenUNIXOptions,
+  tcpConnectorConfig,
+  tcpPortConfig,
+  unixConnectorConfig,
+  unixPortConfig,
+} from '../tcp/options';
 import { Port } from '../tcp/port';
 import { DEFAULT_HIGH_WATER, StreamTransport } from '../tcp/transport';
 import { ReactorCore, ReactorParts, ReactorStats } from './core';
@@ -25,58 +34,7 @@ export interface ReactorOptions {
   highWaterMark?: number;
 }
 
-/** Options of listenTCP. */
-export interface ListenTCPOptions {
-  /** listen() backlog (50). */
-  backlog?: number;
-  /** Numeric address to bind: '' = every IPv4 address, '::' = IPv6 (and IPv4), 'localhost'. */
-  interface?: string;
-  /** Most connections accepted per wake-up; 1 pins one accept per wake-up. */
-  acceptBatch?: number;
-  /** SO_REUSEPORT, so several listeners can share the port. */
-  reusePort?: boolean;
-}
-
-/** Options of connectTCP. */
-export interface ConnectTCPOptions {
-  /** Seconds before the attempt fails with TimeoutError (30); null for none. */
-  timeout?: number | null;
-  /** Local [host, port] to bind before connecting. */
-  bindAddress?: [string, number] | null;
-}
-
-/** Options of listenUNIX. */
-export interface ListenUNIXOptions {
-  /** listen() backlog (50). */
-  backlog?: number;
-  /** File mode for the socket file (e.g. 0o660). */
-  mode?: number;
-}
-
-/** Options of connectUNIX. */
-export interface ConnectUNIXOptions {
-  /** Seconds before the attempt fails with TimeoutError (30); null for none. */
-  timeout?: number | null;
-}
-
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
-
-function checkOptions<T extends object>(opts: T | undefined, what: string): Partial<T> {
-  if (opts === undefined) return {};
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`${what}: options must be an object`);
-  return opts;
-}
-
-function checkTimeout(opts: { timeout?: number | null }, what: string): number | null {
-  if (!('timeout' in opts) || opts.timeout === undefined) return 30;
-  if (opts.timeout === null || opts.timeout === Infinity) return null;
-  return checkNonNegative(opts.timeout, `${what}: timeout`);
-}
-
-function checkPath(path: unknown, what: string): string {
-  if (typeof path !== 'string' || path === '') throw new TypeError(`${what}: path must be a non-empty string, got ${String(path)}`);
-  return path;
-}
 
 /** A Twisted-style reactor living inside Node's event loop. */
 export class Reactor implements ReactorParts, IReactorTime {
@@ -176,64 +134,35 @@ export class Reactor implements ReactorParts, IReactorTime {
 
   /** Listens on a TCP port (0 = any free port); CannotListenError when it cannot. */
   listenTCP(port: number, factory: Factory, opts?: ListenTCPOptions): Port {
-    checkPort(port, 'listenTCP');
-    checkFactory(factory, 'listenTCP');
-    const o = checkOptions(opts, 'listenTCP');
-    const { family, host } = listenInterface(o.interface, port);
-    const backlog = checkNonNegative(o.backlog ?? 50, 'listenTCP: backlog', true);
-    let acceptBatch: number | undefined;
-    if (o.acceptBatch !== undefined) {
-      acceptBatch = checkNonNegative(o.acceptBatch, 'listenTCP: acceptBatch', true);
-      if (acceptBatch < 1 || acceptBatch > 65536) throw new RangeError(`listenTCP: acceptBatch must be in 1..65536, got ${acceptBatch}`);
-    }
-    const p = new Port(this, { family, host, port, backlog, reusePort: !!o.reusePort, acceptBatch }, factory);
+    const p = new Port(this, tcpPortConfig(port, factory, opts), factory);
     p.startListening();
     return p;
   }
+
 
   /** Connects to host:port (names resolved with dns.lookup); returns the Connector. */
   connectTCP(host: string, port: number, factory: Factory, opts?: ConnectTCPOptions): Connector {
-    if (typeof host !== 'string' || host === '') throw new TypeError(`connectTCP: host must be a non-empty string, got ${String(host)}`);
-    checkPort(port, 'connectTCP');
-    checkFactory(factory, 'connectTCP');
-    const o = checkOptions(opts, 'connectTCP');
-    const timeout = checkTimeout(o, 'connectTCP');
-    let bind: [string, number] | null = null;
-    if (o.bindAddress !== undefined && o.bindAddress !== null) {
-      const b = o.bindAddress;
-      if (!Array.isArray(b) || b.length !== 2 || typeof b[0] !== 'string') {
-        throw new TypeError('connectTCP: bindAddress must be [host, port]');
-      }
-      bind = [b[0] === '' ? '0.0.0.0' : b[0], checkPort(b[1], 'connectTCP bindAddress')];
-    }
-    const c = new Connector(this, { kind: Family.V4, host, port, timeout, bindAddress: bind }, factory);
+    const c = new Connector(this, tcpConnectorConfig(host, port, factory, opts), factory);
     c.connect();
     return c;
   }
 
+
   /** Listens on a UNIX socket path; a stale socket file is replaced, a live one is CannotListenError. */
   listenUNIX(path: string, factory: Factory, opts?: ListenUNIXOptions): Port {
-    checkPath(path, 'listenUNIX');
-    checkFactory(factory, 'listenUNIX');
-    const o = checkOptions(opts, 'listenUNIX');
-    const backlog = checkNonNegative(o.backlog ?? 50, 'listenUNIX: backlog', true);
-    if (o.mode !== undefined && (!Number.isInteger(o.mode) || o.mode < 0 || o.mode > 0o7777)) {
-      throw new TypeError(`listenUNIX: mode must be an integer file mode such as 0o660, got ${String(o.mode)}`);
-    }
-    const p = new Port(this, { family: Family.Unix, host: path, port: 0, backlog, reusePort: false, mode: o.mode }, factory);
+    const p = new Port(this, unixPortConfig(path, factory, opts), factory);
     p.startListening();
     return p;
   }
 
+
   /** Connects to a UNIX socket path; returns the Connector. */
   connectUNIX(path: string, factory: Factory, opts?: ConnectUNIXOptions): Connector {
-    checkPath(path, 'connectUNIX');
-    checkFactory(factory, 'connectUNIX');
-    const timeout = checkTimeout(checkOptions(opts, 'connectUNIX'), 'connectUNIX');
-    const c = new Connector(this, { kind: Family.Unix, host: path, port: 0, timeout, bindAddress: null }, factory);
+    const c = new Connector(this, unixConnectorConfig(path, factory, opts), factory);
     c.connect();
     return c;
   }
+
 
   // ---- IReactorFDSet ----
 
