@@ -10,7 +10,7 @@ import type { ITCPTransport } from '../lib/interfaces';
 import { Factory, Protocol } from '../lib/protocol';
 import { createReactor, Reactor, StreamTransport } from '../lib/reactor';
 import { forEachBackend } from './helpers/backends';
-import { KeepingFactory, Recorder, signal } from './helpers/tcp';
+import { captureLog, KeepingFactory, Recorder, signal } from './helpers/tcp';
 
 jest.setTimeout(15000);
 
@@ -206,5 +206,59 @@ forEachBackend('TCP flow control', (backend) => {
     const why = await lost;
     expect(why.value).toBeInstanceOf(Error);
     expect(server.lostCount).toBe(1);
+  });
+
+  it('loseConnection waits for a registered producer to unregister; a second producer is refused', async () => {
+    const sf = KeepingFactory.forProtocol(Recorder) as KeepingFactory<Recorder>;
+    const port = listen(sf);
+    const client = net.connect(port, '127.0.0.1');
+    let got = '';
+    client.on('data', (d) => (got += d));
+    const server = await sf.nextProtocol();
+    const t = server.transport as StreamTransport;
+    const producer = { pauseProducing() {}, resumeProducing() {}, stopProducing() {} };
+    t.registerProducer(producer, true);
+    expect(() => t.registerProducer(producer, true)).toThrow(/already registered/);
+    t.loseConnection();
+    expect(t.connected).toBe(true);
+    t.unregisterProducer();
+    expect((await server.lost).check(ConnectionDone)).toBe(ConnectionDone);
+    // Registering on a closed transport stops the producer at once.
+    let stopped = 0;
+    t.registerProducer({ resumeProducing() {}, stopProducing: () => void stopped++ }, false);
+    expect(stopped).toBe(1);
+    client.destroy();
+  });
+
+  it('connectionLost stops a registered producer; a throwing connectionLost is logged and nothing else breaks', async () => {
+    const cap = captureLog();
+    try {
+      let stopped = 0;
+      class Grumpy extends Recorder {
+        override connectionMade(): void {
+          super.connectionMade();
+          this.transport!.registerProducer({ pauseProducing() {}, resumeProducing() {}, stopProducing: () => void stopped++ }, true);
+        }
+        override connectionLost(reason: Parameters<Recorder['connectionLost']>[0]): void {
+          super.connectionLost(reason);
+          throw new Error('grumpy goodbye');
+        }
+      }
+      const sf = KeepingFactory.forProtocol(Grumpy) as KeepingFactory<Grumpy>;
+      const port = listen(sf);
+      const client = net.connect(port, '127.0.0.1');
+      const server = await sf.nextProtocol();
+      client.destroy();
+      await server.lost;
+      await new Promise((res) => setImmediate(res));
+      expect(stopped).toBe(1);
+      expect(cap.events.some((e) => (e.failure?.value as Error)?.message === 'grumpy goodbye')).toBe(true);
+      // The port still serves.
+      const again = net.connect(port, '127.0.0.1');
+      await sf.nextProtocol();
+      again.destroy();
+    } finally {
+      cap.stop();
+    }
   });
 });
