@@ -323,7 +323,8 @@ export class StreamTransport extends Handler implements ITCPTransport {
     setImmediate(() => {
       this.state &= ~PULL_QUEUED;
       const p = this.producer;
-      if (p === null || (this.state & (CLOSED | STREAMING)) !== 0) return;
+      // Something got buffered since: the Drained record will ask instead.
+      if (p === null || (this.state & (CLOSED | STREAMING)) !== 0 || this.bufferedAmount() !== 0) return;
       this.guarded(() => p.resumeProducing());
     });
   }
