@@ -9,7 +9,8 @@
  * EPOLLIN), so a slow reader cannot make us buffer without bound. HTTP
  * requests are counted by matching "\r\n\r\n" with a 4-state matcher that
  * survives split reads; no other parsing (the load generator sends only
- * GETs without bodies). Listens on 127.0.0.1 port 0 and prints the port.
+ * GETs without bodies). Listens on 127.0.0.1 port 0 and prints the port;
+ * exits when stdin reaches end of file, so it never outlives the harness.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -109,6 +110,11 @@ static void on_writable(int fd) {
   set_events(fd, EPOLLIN, EPOLL_CTL_MOD);
 }
 
+static void on_stdin(void) {
+  ssize_t n = read(0, buf, sizeof buf);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) exit(0);
+}
+
 static void on_accept(int lfd) {
   for (;;) {
     int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -147,12 +153,14 @@ int main(int argc, char **argv) {
   ep = epoll_create1(EPOLL_CLOEXEC);
   int lfd = listen_any();
   set_events(lfd, EPOLLIN, EPOLL_CTL_ADD);
+  set_events(0, EPOLLIN, EPOLL_CTL_ADD); /* fails harmlessly if not a pipe */
   struct epoll_event evs[512];
   for (;;) {
     int n = epoll_wait(ep, evs, 512, -1);
     for (int i = 0; i < n; i++) {
       int fd = evs[i].data.fd;
       if (fd == lfd) on_accept(lfd);
+      else if (fd == 0) on_stdin();
       else if (evs[i].events & EPOLLOUT) on_writable(fd);
       else on_readable(fd);
     }

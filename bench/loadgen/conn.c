@@ -64,6 +64,7 @@ void conn_fail(struct loop *l, struct conn *c, const char *what, int err) {
   note_error(l->st, "conn %u: %s: %s", c->id, what, strerror(err));
   conn_close(l, c);
   if (l->cfg->mode == MODE_CHURN && c->role == ROLE_ACTIVE) queue_push(l, c->id, 0);
+  else l->dead++;
 }
 
 static void retry_later(struct loop *l, struct conn *c) {
@@ -194,6 +195,7 @@ static int conn_input(struct loop *l, struct conn *c, const uint8_t *buf, size_t
       l->st->verify_errors++;
       note_error(l->st, "conn %u: %s", c->id, why);
       conn_close(l, c);
+      l->dead++;
       return -1;
     }
     if (l->measuring) l->st->bytes += n;
@@ -205,6 +207,7 @@ static int conn_input(struct loop *l, struct conn *c, const uint8_t *buf, size_t
     note_error(l->st, "conn %u: echoed bytes differ at offset %llu", c->id,
                (unsigned long long)c->recvd);
     conn_close(l, c);
+    l->dead++;
     return -1;
   }
   c->recvd += n;

@@ -22,6 +22,7 @@ struct loop {
   int connecting;     /* connects in progress */
   int connect_cap;    /* at most this many at once */
   int ready[3];       /* READY connections by role */
+  int dead;           /* failed for good (not to be retried) */
   uint32_t *queue;    /* ring of slots waiting to connect */
   uint64_t *queue_at; /* not before this time (ns) */
   int q_head, q_len;

@@ -77,8 +77,9 @@ static int setup_target(void) {
   return (g_cfg->mode == MODE_CHURN ? 0 : g_cfg->conns) + g_cfg->idle;
 }
 
+/* Setup is over when every connection is ready or has failed for good. */
 static int all_ready(struct loop *l) {
-  return loop_ready(l, ROLE_ACTIVE) + loop_ready(l, ROLE_IDLE) >= setup_target();
+  return loop_ready(l, ROLE_ACTIVE) + loop_ready(l, ROLE_IDLE) + l->dead >= setup_target();
 }
 
 static int hot_served(struct loop *l) {
@@ -100,8 +101,8 @@ static double phase_setup(struct loop *l, const struct config *cfg, struct stats
     loop_start_connecting(l, 0, cfg->conns, ROLE_ACTIVE);
   loop_start_connecting(l, cfg->conns, cfg->idle, ROLE_IDLE);
   loop_run_until(l, t0 + secs(cfg->setup_limit), all_ready);
-  if (!all_ready(l))
-    note_error(st, "only %d of %d connections established in %.0f s",
+  if (loop_ready(l, ROLE_ACTIVE) + loop_ready(l, ROLE_IDLE) < setup_target())
+    note_error(st, "only %d of %d connections established (limit %.0f s)",
                loop_ready(l, ROLE_ACTIVE) + loop_ready(l, ROLE_IDLE),
                setup_target(), cfg->setup_limit);
   return (double)(now_ns() - t0) / 1e9;

@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * ioreactor-bench: the C10K benchmark harness.
+ *
+ * Builds the native load generator and the C ceiling server (bench/loadgen,
+ * bench/cserver -> build/bench/), starts every server under test, runs each
+ * scenario's load against them in alternating rounds, and prints a table of
+ * medians with every figure as a ratio to Node `net` (and to the C ceiling),
+ * where we stand against the targets, and the path of an HTML report.
+ */
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { ensureBuilt, ROOT } = require('./lib/build');
+const servers = require('./lib/servers');
+const { SCENARIOS, DEFAULT_SET, QUICK_SET, loadFor, describe } = require('./lib/scenarios');
+const { runScenario } = require('./lib/runner');
+const report = require('./lib/report');
+
+const HELP = `usage: ioreactor-bench [scenario...] [options]
+
+  --connections N   override every scenario's connection count
+  --duration S      measured seconds per run (default ${'1'}; --full 3)
+  --warmup S        loaded but unmeasured seconds before each window (default 0.3)
+  --repeat R        rounds; servers alternate A B C A B C ... (default 5)
+  --backend B       epoll | poll: the backend of the "ioreactor" servers
+  --servers a,b     only these servers (ids below)
+  --json FILE       write every figure as JSON
+  --report FILE     HTML report (default bench/out/report.html)
+  --quick           a few hundred connections, ~1 s, 1 round (the CI check)
+  --full            every scenario, 5 rounds of 3 s
+  --help            this text
+
+With no scenario, runs the C10K set: ${DEFAULT_SET.join(' ')}.
+Scenarios:
+${SCENARIOS.map((s) => `  ${s.name.padEnd(22)}${s.title}`).join('\n')}
+Servers: ioreactor ioreactor-ab1 ioreactor-epoll ioreactor-poll net c
+         ioreactor-http net-http node-http c-http
+Exit status: 0 when every run was clean (bytes verified, no errors), 1 otherwise.
+`;
+
+function parseArgs(argv) {
+  const o = { names: [], repeat: null, duration: null, warmup: 0.3, setupLimit: 30, report: path.join(ROOT, 'bench', 'out', 'report.html') };
+  const num = (i) => {
+    const v = Number(argv[i]);
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`${argv[i - 1]} needs a positive number, got ${argv[i]}`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--help' || a === '-h') o.help = true;
+    else if (a === '--quick') o.quick = true;
+    else if (a === '--full') o.full = true;
+    else if (a === '--connections') o.connections = Math.round(num(++i));
+    else if (a === '--duration') o.duration = num(++i);
+    else if (a === '--warmup') o.warmup = num(++i);
+    else if (a === '--repeat') o.repeat = Math.round(num(++i));
+    else if (a === '--backend') o.backend = argv[++i];
+    else if (a === '--servers') o.servers = String(argv[++i]).split(',');
+    else if (a === '--json') o.json = argv[++i];
+    else if (a === '--report') o.report = argv[++i];
+    else if (a.startsWith('-')) throw new Error(`unknown option ${a} (see --help)`);
+    else o.names.push(a);
+  }
+  if (o.backend && !['epoll', 'poll', 'kqueue'].includes(o.backend)) throw new Error(`--backend must be epoll or poll, got ${o.backend}`);
+  const preset = o.quick ? { repeat: 1, duration: 1, warmup: 0.2 } : o.full ? { repeat: 5, duration: 3 } : { repeat: 5, duration: 1 };
+  o.repeat = o.repeat || preset.repeat;
+  o.duration = o.duration || preset.duration;
+  if (preset.warmup && !argv.includes('--warmup')) o.warmup = preset.warmup;
+  return o;
+}
+
+function pickScenarios(o) {
+  const names = o.names.length ? o.names : o.full ? SCENARIOS.map((s) => s.name) : o.quick ? QUICK_SET : DEFAULT_SET;
+  return names.map((n) => {
+    const s = SCENARIOS.find((x) => x.name === n);
+    if (!s) throw new Error(`unknown scenario ${n} (see --help)`);
+    return s;
+  });
+}
+
+/** Seconds one run is expected to take, for the estimate printed up front. */
+function runSeconds(s, o) {
+  const load = loadFor(s, o);
+  const conns = load.conns + load.idle + load.hot;
+  return conns / 8000 + o.warmup + o.duration + 0.3 + (s.metric === 'ramp' ? 1 : 0) + (s.fresh ? 0.3 : 0);
+}
+
+function availability(list, reg) {
+  const ok = {};
+  const ids = [...new Set(list.flatMap((s) => s.servers))];
+  for (const id of ids) {
+    const r = servers.check(reg[id]);
+    ok[id] = r.ok;
+    if (!r.ok) console.log(`skip ${reg[id].label}: ${r.why}`);
+  }
+  return ok;
+}
+
+function progressLine(total) {
+  let done = 0;
+  const tty = process.stderr.isTTY;
+  return (s, id, round, r) => {
+    done++;
+    const fig = s.metric === 'rss'
+      ? `${Math.round((r.server && r.server.rss_per_conn_bytes) || 0)} B/conn`
+      : s.metric === 'ramp' ? `all served in ${(r.hot_all_served_s || 0).toFixed(3)} s`
+        : `${Math.round(r.ops_per_s || 0).toLocaleString('en-US')} ops/s p99 ${((r.lat_us && r.lat_us.p99) / 1000 || 0).toFixed(2)} ms`;
+    const line = `[${done}/${total}] ${s.name} round ${round} ${id}: ${fig}${r.ok ? '' : ` FAILED ${r.first_error}`}`;
+    process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+  };
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.help) return void process.stdout.write(HELP);
+  const list = pickScenarios(o);
+  const bins = ensureBuilt();
+  const reg = servers.registry(bins, o.backend);
+  const pin = servers.pinning();
+  const ok = availability(list, reg);
+  const plan = list.map((s) => ({ s, ids: s.servers.filter((id) => ok[id] && (!o.servers || o.servers.includes(id))) }));
+  const total = plan.reduce((a, p) => a + p.ids.length * o.repeat, 0);
+  const est = plan.reduce((a, p) => a + p.ids.length * (o.repeat * runSeconds(p.s, o) + 0.3), 0);
+  const summary = `${list.length} scenarios, ${total} runs, ${o.repeat} round(s) of ${o.duration} s; ${pin.note}; ` +
+    `${os.cpus().length} CPUs (${os.cpus()[0].model}), shared with other work, so expect noise; node ${process.version}; ${new Date().toISOString()}`;
+  console.log(`${summary}\nestimated total: ${Math.round(est)} s`);
+  const t0 = Date.now();
+  const progress = progressLine(total);
+  const results = [];
+  for (const { s, ids } of plan) {
+    const sc = await runScenario(s, ids, { opts: o, bins, reg, pin, progress });
+    sc.title = describe(s, sc.load);
+    sc.repeat = o.repeat;
+    results.push(report.addRatios(sc));
+  }
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  const labels = Object.fromEntries(Object.entries(reg).map(([id, d]) => [id, d.label]));
+  for (const sc of results) console.log(`\n${report.scenarioTable(sc, labels)}`);
+  const doc = { meta: { summary, options: o, seconds: (Date.now() - t0) / 1000 }, scenarios: results, targets: report.targets(results) };
+  console.log('\ntargets (where we stand; never asserted):');
+  for (const t of doc.targets) console.log(`  ${t.status.padEnd(14)}${t.target}: ${t.value}`);
+  fs.mkdirSync(path.dirname(path.resolve(o.report)), { recursive: true });
+  fs.writeFileSync(o.report, report.html(doc, labels));
+  if (o.json) fs.writeFileSync(o.json, `${JSON.stringify(doc, null, 1)}\n`);
+  console.log(`\ntook ${doc.meta.seconds.toFixed(0)} s; report: ${path.resolve(o.report)}${o.json ? `; json: ${path.resolve(o.json)}` : ''}`);
+  const clean = results.every((sc) => Object.values(sc.rows).every((r) => r.ok));
+  process.exitCode = clean ? 0 : 1;
+}
+
+main().catch((err) => {
+  console.error(`ioreactor-bench: ${err.message}`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,205 @@
+'use strict';
+/**
+ * Turns scenario results into ratios, the text table, the targets, and the
+ * HTML report (inline SVG, no external assets). Every figure is put next
+ * to its ratio to the Node baseline measured in the same run, and to the
+ * C ceiling when that ran.
+ */
+
+/** The figures a metric shows: [key, heading, format, lowerIsBetter]. */
+const COLUMNS = {
+  ops: [
+    ['ops_per_s', 'ops/s', 'int', false],
+    ['p99_ms', 'p99 ms', 'ms', true],
+    ['cpu_us_per_op', 'srv CPU µs/op', 'us', true],
+  ],
+  ramp: [
+    ['hot_all_served_s', 'all served s', 's', true],
+    ['hot_p99_ms', 'hot p99 ms', 'ms', true],
+    ['ops_per_s', 'busy ops/s', 'int', false],
+  ],
+  rss: [
+    ['rss_per_conn_bytes', 'RSS B/conn', 'int', true],
+    ['setup_s', 'setup s', 's', true],
+  ],
+};
+
+function fmt(v, kind) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '-';
+  if (kind === 'int') return Math.round(v).toLocaleString('en-US');
+  if (kind === 'ms') return v < 10 ? v.toFixed(2) : v.toFixed(1);
+  if (kind === 's') return v.toFixed(3);
+  if (kind === 'x') return `${v.toFixed(2)}x`;
+  return v.toFixed(2);
+}
+
+function ratio(a, b) {
+  return typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null;
+}
+
+/**
+ * Adds `ratios` to each row: {key: {net, c}} for every column of its metric.
+ * @param {object} sc scenario result from runScenario
+ */
+function addRatios(sc) {
+  const base = sc.rows[sc.baseline];
+  const ceil = sc.rows[sc.ceiling];
+  for (const row of Object.values(sc.rows)) {
+    row.ratios = {};
+    for (const [key] of COLUMNS[sc.metric]) {
+      row.ratios[key] = {
+        net: base && base.median ? ratio(row.median[key], base.median[key]) : null,
+        c: ceil && ceil.median ? ratio(row.median[key], ceil.median[key]) : null,
+      };
+    }
+  }
+  return sc;
+}
+
+function pad(s, n, right) {
+  s = String(s);
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
+function verdict(row) {
+  if (row.failed) return `FAILED: ${row.failed.split('\n')[0]}`;
+  if (row.ok) return `ok (${(row.bytes_checked / 1e6).toFixed(1)} MB checked)`;
+  return `ERRORS ${row.errors} verify ${row.verify_errors} stalled ${row.stalled}: ${row.first_error}`;
+}
+
+/**
+ * The text table of one scenario.
+ * @returns {string}
+ */
+function scenarioTable(sc, labels) {
+  const cols = COLUMNS[sc.metric];
+  const head = [pad('server', 28)];
+  for (const [, h] of cols) head.push(pad(h, 13, true), pad('xnet', 6, true), pad('xC', 6, true));
+  head.push(pad('usr+sys µs', 12, true), pad('lg CPU', 7, true), '  check');
+  const lines = [`${sc.name}: ${sc.title} (median of ${sc.repeat})`, head.join('')];
+  for (const [id, row] of Object.entries(sc.rows)) {
+    const cells = [pad(labels[id] || id, 28)];
+    for (const [key, , kind] of cols) {
+      const r = row.ratios[key];
+      cells.push(pad(fmt(row.median[key], kind), 13, true), pad(fmt(r.net, 'x'), 6, true), pad(fmt(r.c, 'x'), 6, true));
+    }
+    const m = row.median;
+    const split = m.user_us_per_op != null ? `${fmt(m.user_us_per_op)}+${fmt(m.sys_us_per_op)}` : '-';
+    cells.push(pad(split, 12, true), pad(m.loadgen_cpu_util != null ? `${Math.round(m.loadgen_cpu_util * 100)}%` : '-', 7, true), `  ${verdict(row)}`);
+    lines.push(cells.join(''));
+  }
+  return lines.join('\n');
+}
+
+function get(results, name, id) {
+  const sc = results.find((s) => s.name === name);
+  const row = sc && sc.rows[id];
+  return row && !row.failed && row.runs ? row : null;
+}
+
+/** [description, compute(results) -> {value, met} | null] */
+const TARGETS = [
+  ['echo 64 B @1k: throughput >= 1.5x node net, p99 no worse', (R) => {
+    const a = get(R, 'echo-1k', 'ioreactor');
+    const b = get(R, 'echo-1k', 'net');
+    if (!a || !b) return null;
+    const x = a.median.ops_per_s / b.median.ops_per_s;
+    const p = a.median.p99_ms / b.median.p99_ms;
+    return { value: `${fmt(x, 'x')} throughput, p99 ${fmt(p, 'x')}`, met: x >= 1.5 && p <= 1 };
+  }],
+  ['echo 64 B @1k: server CPU/op within 1.25x of C', (R) => pair(R, 'echo-1k', 'ioreactor', 'c', 'cpu_us_per_op', (x) => x <= 1.25)],
+  ['echo 64 B @1k: server user CPU <= 2 µs/op', (R) => {
+    const a = get(R, 'echo-1k', 'ioreactor');
+    return a ? { value: `${fmt(a.median.user_us_per_op)} µs`, met: a.median.user_us_per_op <= 2 } : null;
+  }],
+  ['pipelined: throughput >= 1.6x node net', (R) => pair(R, 'pipeline', 'ioreactor', 'net', 'ops_per_s', (x) => x >= 1.6)],
+  ['HTTP hello @1k: >= 1.3x node net raw responder', (R) => pair(R, 'http-1k', 'ioreactor-http', 'net-http', 'ops_per_s', (x) => x >= 1.3)],
+  ['HTTP hello @1k: >= 3x node http', (R) => pair(R, 'http-1k', 'ioreactor-http', 'node-http', 'ops_per_s', (x) => x >= 3)],
+  ['churn: >= 1.5x node net', (R) => pair(R, 'churn', 'ioreactor', 'net', 'ops_per_s', (x) => x >= 1.5)],
+  ['hot ramp: every new connection served in < 0.2 s', (R) => {
+    const a = get(R, 'ramp', 'ioreactor');
+    return a ? { value: `${fmt(a.median.hot_all_served_s, 's')} s`, met: a.median.hot_all_served_s < 0.2 } : null;
+  }],
+  ['hot ramp: batched accept ahead of acceptBatch 1', (R) => pair(R, 'ramp', 'ioreactor', 'ioreactor-ab1', 'hot_all_served_s', (x) => x < 1)],
+  ['10,000 idle: <= 1.5 KB RSS per connection', (R) => {
+    const a = get(R, 'idle-10k', 'ioreactor');
+    return a ? { value: `${fmt(a.median.rss_per_conn_bytes, 'int')} B`, met: a.median.rss_per_conn_bytes <= 1536 } : null;
+  }],
+  ['epoll: 100 active + 10k idle within 10% of 100 active alone', (R) => {
+    const a = get(R, 'active-100-idle-10k', 'ioreactor-epoll');
+    const b = get(R, 'active-100', 'ioreactor-epoll');
+    if (!a || !b) return null;
+    const x = a.median.ops_per_s / b.median.ops_per_s;
+    return { value: `${fmt(x, 'x')} of alone`, met: x >= 0.9 };
+  }],
+  ['poll: cost per op grows with idle connections (shown)', (R) => {
+    const xs = ['active-100', 'active-100-idle-1k', 'active-100-idle-10k'].map((n) => get(R, n, 'ioreactor-poll'));
+    if (xs.some((x) => !x)) return null;
+    return { value: xs.map((x) => `${fmt(x.median.cpu_us_per_op)}`).join(' -> ') + ' µs/op', met: xs[2].median.cpu_us_per_op > xs[0].median.cpu_us_per_op };
+  }],
+];
+
+function pair(R, name, a, b, key, ok) {
+  const x = get(R, name, a);
+  const y = get(R, name, b);
+  if (!x || !y) return null;
+  const v = ratio(x.median[key], y.median[key]);
+  return v === null ? null : { value: fmt(v, 'x'), met: ok(v) };
+}
+
+/** Where we stand against each target (printed, never asserted). */
+function targets(results) {
+  return TARGETS.map(([desc, f]) => {
+    const r = f(results);
+    return r ? { target: desc, value: r.value, status: r.met ? 'met' : 'NOT met' } : { target: desc, value: '-', status: 'n/a (not run)' };
+  });
+}
+
+function esc(s) {
+  return String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
+}
+
+function colour(id) {
+  if (id.startsWith('ioreactor')) return id.includes('poll') || id.includes('ab1') ? '#6a8fd0' : '#2456b3';
+  if (id.startsWith('c')) return '#3a9a4a';
+  return '#888';
+}
+
+/** One horizontal bar chart as inline SVG. */
+function bars(title, items, kind) {
+  const W = 460;
+  const L = 190;
+  const H = 20;
+  const max = Math.max(...items.map((i) => i.value || 0), 1e-9);
+  const rows = items.map((it, k) => {
+    const y = 24 + k * H;
+    const w = it.value ? Math.max(1, ((W - L - 80) * it.value) / max) : 0;
+    return `<text x="${L - 6}" y="${y + 14}" text-anchor="end">${esc(it.label)}</text>` +
+      `<rect x="${L}" y="${y + 3}" width="${w.toFixed(1)}" height="${H - 6}" fill="${colour(it.id)}"/>` +
+      `<text x="${(L + w + 4).toFixed(1)}" y="${y + 14}">${esc(fmt(it.value, kind))}</text>`;
+  });
+  const h = 30 + items.length * H;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h}" font-family="sans-serif" font-size="12">` +
+    `<text x="4" y="14" font-weight="bold">${esc(title)}</text>${rows.join('')}</svg>`;
+}
+
+/**
+ * The whole HTML report.
+ * @returns {string}
+ */
+function html(doc, labels) {
+  const parts = doc.scenarios.map((sc) => {
+    const charts = COLUMNS[sc.metric].slice(0, 2).map(([key, head, kind]) =>
+      bars(head, Object.entries(sc.rows).map(([id, row]) => ({ id, label: labels[id] || id, value: row.median[key] })), kind));
+    return `<section><h2>${esc(sc.name)}: ${esc(sc.title)}</h2><div>${charts.join(' ')}</div>` +
+      `<pre>${esc(scenarioTable(sc, labels))}</pre></section>`;
+  });
+  const t = doc.targets.map((x) => `<tr><td>${esc(x.target)}</td><td>${esc(x.value)}</td><td>${esc(x.status)}</td></tr>`).join('');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>ioreactor bench</title>` +
+    `<style>body{font-family:sans-serif;margin:2em;max-width:1200px}pre{font-size:12px;background:#f6f6f6;padding:8px;overflow-x:auto}` +
+    `td{padding:2px 10px;border-bottom:1px solid #ddd}</style></head><body>` +
+    `<h1>ioreactor C10K benchmark</h1><p>${esc(doc.meta.summary)}</p>${parts.join('')}` +
+    `<h2>Targets (reported, not asserted)</h2><table>${t}</table></body></html>\n`;
+}
+
+module.exports = { addRatios, scenarioTable, targets, html, fmt };

@@ -1,0 +1,125 @@
+'use strict';
+/**
+ * Runs a scenario: its servers alternate (A B C A B C ...) for `repeat`
+ * rounds, one load-generator run each, and every figure is summarised by
+ * its median over the rounds (single runs swing by ±20% on a shared box).
+ */
+const { execFile } = require('child_process');
+const servers = require('./servers');
+const { loadFor } = require('./scenarios');
+
+function loadgenArgs(load, server, opts) {
+  const a = ['--mode', load.mode, '--port', String(server.port), '--pid', String(server.pid),
+    '--conns', String(load.conns), '--idle', String(load.idle), '--hot', String(load.hot),
+    '--size', String(load.size), '--inflight', String(load.inflight),
+    '--duration', String(opts.duration), '--warmup', String(opts.warmup), '--setup-limit', String(opts.setupLimit)];
+  return a;
+}
+
+/**
+ * One load-generator run against a started server.
+ * @returns {Promise<object>} the parsed JSON line (ok:false with first_error on failure)
+ */
+function runLoadgen(bin, load, server, opts, pin) {
+  const args = [...pin.loadgen, bin, ...loadgenArgs(load, server, opts)];
+  const timeout = (opts.setupLimit + opts.warmup + opts.duration + 25) * 1000;
+  return new Promise((resolve) => {
+    execFile(args[0], args.slice(1), { timeout, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      const line = stdout.trim().split('\n').pop();
+      try {
+        resolve(JSON.parse(line));
+      } catch {
+        resolve({ ok: false, errors: 1, first_error: `loadgen: ${err ? err.message : 'no output'} ${stderr.trim()}`.slice(0, 300) });
+      }
+    });
+  });
+}
+
+function median(xs) {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+const FIELDS = {
+  ops_per_s: (r) => r.ops_per_s,
+  p50_ms: (r) => r.lat_us && r.lat_us.p50 / 1000,
+  p99_ms: (r) => r.lat_us && r.lat_us.p99 / 1000,
+  p999_ms: (r) => r.lat_us && r.lat_us.p999 / 1000,
+  cpu_us_per_op: (r) => r.server && r.server.cpu_us_per_op,
+  user_us_per_op: (r) => r.server && r.server.user_us_per_op,
+  sys_us_per_op: (r) => r.server && r.server.sys_us_per_op,
+  server_cpu_util: (r) => r.server && r.server.cpu_util,
+  loadgen_cpu_util: (r) => r.loadgen_cpu_util,
+  rss_per_conn_bytes: (r) => r.server && r.server.rss_per_conn_bytes,
+  hot_all_served_s: (r) => r.hot_all_served_s,
+  hot_p99_ms: (r) => r.hot_lat_ms && r.hot_lat_ms.p99,
+  setup_s: (r) => r.setup_s,
+};
+
+/** Medians of every figure over a server's runs, and the error totals. */
+function summarise(runs) {
+  const med = {};
+  for (const [k, f] of Object.entries(FIELDS)) med[k] = median(runs.map((r) => (r.ok === false && !r.ops ? undefined : f(r))));
+  const sum = (k) => runs.reduce((a, r) => a + (r[k] || 0), 0);
+  return {
+    median: med,
+    runs: runs.length,
+    ok: runs.length > 0 && runs.every((r) => r.ok),
+    errors: sum('errors'), verify_errors: sum('verify_errors'), stalled: sum('stalled'),
+    bytes_checked: sum('bytes'), connect_retries: sum('connect_retries'),
+    first_error: (runs.find((r) => r.first_error) || {}).first_error || '',
+  };
+}
+
+async function startOrFail(def, pin) {
+  try {
+    return { handle: await servers.start(def, pin) };
+  } catch (err) {
+    return { error: err.message };
+  }
+}
+
+/**
+ * Runs one scenario over the given servers.
+ * @param {object} s scenario
+ * @param {string[]} ids servers to run (already filtered for availability)
+ * @param {object} ctx {opts, bins, reg, pin, progress(text)}
+ * @returns {Promise<object>} {name, title, load, rows: {id: summary}}
+ */
+async function runScenario(s, ids, ctx) {
+  const { opts, reg, pin } = ctx;
+  const load = loadFor(s, opts);
+  const runs = Object.fromEntries(ids.map((id) => [id, []]));
+  const failed = {};
+  const live = {};
+  for (let round = 1; round <= opts.repeat; round++) {
+    for (const id of ids) {
+      if (failed[id]) continue;
+      if (!live[id]) {
+        const st = await startOrFail(reg[id], pin);
+        if (st.error) { failed[id] = st.error; continue; }
+        live[id] = st.handle;
+      }
+      const h = live[id];
+      const r = await runLoadgen(ctx.bins.loadgen, load, h, opts, pin);
+      if (h.child.exitCode !== null || h.child.signalCode !== null) {
+        r.ok = false;
+        r.errors = (r.errors || 0) + 1;
+        r.first_error = `server exited during the run: ${h.stderr().trim().split('\n').slice(-3).join(' | ')}`;
+        delete live[id];
+      }
+      runs[id].push(r);
+      ctx.progress(s, id, round, r);
+      if (s.fresh && live[id]) { await live[id].stop(); delete live[id]; }
+      else if (live[id]) await servers.waitQuiet(h.pid);
+    }
+  }
+  await Promise.all(Object.values(live).map((h) => h.stop()));
+  const rows = {};
+  for (const id of ids) rows[id] = failed[id] ? { failed: failed[id], runs: 0, ok: false, median: {} } : summarise(runs[id]);
+  return { name: s.name, title: s.title, metric: s.metric, baseline: s.baseline, ceiling: s.ceiling, load, rows, raw: runs };
+}
+
+module.exports = { runScenario, median, summarise };

@@ -1,0 +1,73 @@
+'use strict';
+/**
+ * The scenarios: what load, against which servers, measured how.
+ *
+ * `load` is passed to the load generator; `metric` says which figure leads
+ * the table: 'ops' (operations/s, p99, CPU per op), 'ramp' (seconds until
+ * every hot connection was served) or 'rss' (server memory per connection).
+ * `baseline` is the Node server every ratio is against, `ceiling` the C one.
+ * `fresh` restarts the servers before every run (memory figures need a
+ * clean process); otherwise a scenario's servers live across its rounds.
+ */
+
+const ECHO = ['ioreactor', 'net', 'c'];
+const HTTP = ['ioreactor-http', 'net-http', 'node-http', 'c-http'];
+const IDLE_ACTIVE = ['ioreactor-epoll', 'ioreactor-poll', 'net', 'c'];
+
+const SCENARIOS = [
+  { name: 'echo-100', title: 'echo 64 B, 100 connections', load: { mode: 'echo', conns: 100, size: 64 }, servers: ECHO },
+  { name: 'echo-1k', title: 'echo 64 B, 1,000 connections', load: { mode: 'echo', conns: 1000, size: 64 }, servers: ECHO },
+  { name: 'echo-10k', title: 'echo 64 B, 10,000 connections', load: { mode: 'echo', conns: 10000, size: 64 }, servers: ECHO },
+  { name: 'pipeline', title: 'echo 64 B, 16 in flight, 100 connections', load: { mode: 'echo', conns: 100, size: 64, inflight: 16 }, servers: ECHO },
+  { name: 'bulk', title: 'echo 16 KiB, 100 connections', load: { mode: 'echo', conns: 100, size: 16384 }, servers: ECHO },
+  { name: 'http-100', title: 'HTTP/1.1 keep-alive hello, 100 connections', load: { mode: 'http', conns: 100 }, servers: HTTP },
+  { name: 'http-1k', title: 'HTTP/1.1 keep-alive hello, 1,000 connections', load: { mode: 'http', conns: 1000 }, servers: HTTP },
+  { name: 'churn', title: 'churn: connect, 64 B round trip, close; 100 at once', load: { mode: 'churn', conns: 100, size: 64 }, servers: ECHO },
+  {
+    name: 'ramp', title: 'hot ramp: 1,000 new connections while 1,000 are busy', metric: 'ramp',
+    load: { mode: 'ramp', conns: 1000, hot: 1000, size: 64 }, servers: ['ioreactor', 'ioreactor-ab1', 'net', 'c'],
+  },
+  { name: 'idle-10k', title: 'idle hold: 10,000 connections, RSS per connection', metric: 'rss', fresh: true, load: { mode: 'idle', conns: 10000 }, servers: ECHO },
+  { name: 'active-100', title: '100 active connections alone', load: { mode: 'echo', conns: 100, size: 64 }, servers: IDLE_ACTIVE },
+  { name: 'active-100-idle-1k', title: '100 active + 1,000 idle connections', load: { mode: 'echo', conns: 100, idle: 1000, size: 64 }, servers: IDLE_ACTIVE },
+  { name: 'active-100-idle-10k', title: '100 active + 10,000 idle connections', load: { mode: 'echo', conns: 100, idle: 10000, size: 64 }, servers: IDLE_ACTIVE },
+];
+
+/** What `npm run bench` runs: the C10K set on the default backend. */
+const DEFAULT_SET = ['echo-1k', 'echo-10k', 'pipeline', 'http-1k', 'churn', 'ramp', 'idle-10k'];
+/** What --quick runs (small: the jest test uses it). */
+const QUICK_SET = ['echo-1k', 'pipeline', 'http-1k', 'churn', 'ramp', 'idle-10k'];
+
+for (const s of SCENARIOS) {
+  s.metric = s.metric || 'ops';
+  s.baseline = s.load.mode === 'http' ? 'net-http' : 'net';
+  s.ceiling = s.load.mode === 'http' ? 'c-http' : 'c';
+}
+
+/**
+ * A scenario's load with the run's options applied.
+ * @param {object} s scenario
+ * @param {{connections?: number, quick?: boolean}} opts
+ */
+function loadFor(s, opts) {
+  const load = { inflight: 1, idle: 0, hot: 0, size: 64, ...s.load };
+  if (opts.connections) load.conns = opts.connections;
+  if (opts.quick) {
+    load.conns = Math.min(load.conns, s.load.mode === 'idle' ? 300 : 200);
+    load.idle = Math.min(load.idle, 300);
+    load.hot = Math.min(load.hot, 200);
+  }
+  return load;
+}
+
+/** A title that tells the load actually run (after --connections/--quick). */
+function describe(s, load) {
+  if (load.conns === s.load.conns && load.idle === (s.load.idle || 0) && load.hot === (s.load.hot || 0)) return s.title;
+  const parts = [`${load.mode}`, load.mode === 'http' ? '' : `${load.size} B`, `${load.conns} conns`];
+  if (load.inflight > 1) parts.push(`${load.inflight} in flight`);
+  if (load.idle) parts.push(`+${load.idle} idle`);
+  if (load.hot) parts.push(`+${load.hot} hot`);
+  return parts.filter(Boolean).join(', ');
+}
+
+module.exports = { SCENARIOS, DEFAULT_SET, QUICK_SET, loadFor, describe };

@@ -1,0 +1,136 @@
+'use strict';
+/**
+ * The servers under test and how to start one. Every server listens on
+ * 127.0.0.1 port 0, prints the port on its first stdout line (or "SKIP
+ * why"), and exits when its stdin closes. They are started through bash so
+ * the fd soft limit can be raised to 20000 (or the hard limit) before exec,
+ * and through taskset when pinning is on; exec keeps the pid, so the pid we
+ * hold is the server's own and the load generator reads /proc/PID for it.
+ */
+const fs = require('fs');
+const path = require('path');
+const { spawn, spawnSync } = require('child_process');
+const { ROOT } = require('./build');
+
+const SCRIPTS = path.join(ROOT, 'bench', 'servers');
+
+/**
+ * The registry. `kind` is the protocol it speaks; `reactor` marks the ones
+ * that need the built package.
+ * @param {{cEcho: string}} bins
+ * @param {string|undefined} backend the --backend option, if any
+ */
+function registry(bins, backend) {
+  const node = (script, ...args) => [process.execPath, path.join(SCRIPTS, script), ...args];
+  const be = backend ? ['--backend', backend] : [];
+  const beLabel = backend ? ` (${backend})` : '';
+  return {
+    ioreactor: { label: `ioreactor${beLabel}`, kind: 'echo', reactor: true, cmd: node('ioreactor-echo.js', ...be) },
+    'ioreactor-ab1': {
+      label: `ioreactor acceptBatch 1${beLabel}`, kind: 'echo', reactor: true,
+      cmd: node('ioreactor-echo.js', ...be, '--accept-batch', '1'),
+    },
+    'ioreactor-epoll': { label: 'ioreactor (epoll)', kind: 'echo', reactor: true, cmd: node('ioreactor-echo.js', '--backend', 'epoll') },
+    'ioreactor-poll': { label: 'ioreactor (poll)', kind: 'echo', reactor: true, cmd: node('ioreactor-echo.js', '--backend', 'poll') },
+    net: { label: 'node net', kind: 'echo', cmd: node('net-echo.js') },
+    c: { label: 'C epoll (ceiling)', kind: 'echo', cmd: [bins.cEcho] },
+    'ioreactor-http': { label: `ioreactor raw HTTP${beLabel}`, kind: 'http', reactor: true, cmd: node('ioreactor-http.js', ...be) },
+    'net-http': { label: 'node net raw HTTP', kind: 'http', cmd: node('net-http.js') },
+    'node-http': { label: 'node http', kind: 'http', cmd: node('node-http.js') },
+    'c-http': { label: 'C epoll HTTP (ceiling)', kind: 'http', cmd: [bins.cEcho, '--http'] },
+  };
+}
+
+/** CPU pinning: server on CPU 0, load generator on CPU 1, when possible. */
+function pinning() {
+  const cpus = require('os').availableParallelism ? require('os').availableParallelism() : require('os').cpus().length;
+  const has = spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).status === 0;
+  if (cpus >= 2 && has) return { on: true, server: ['taskset', '-c', '0'], loadgen: ['taskset', '-c', '1'], note: 'server on CPU 0, loadgen on CPU 1 (taskset)' };
+  return { on: false, server: [], loadgen: [], note: has ? `not pinned: only ${cpus} CPU` : 'not pinned: taskset not found' };
+}
+
+function wrap(cmd, pin) {
+  const script = 'ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
+  return ['bash', ['-c', script, 'bash', ...pin.server, ...cmd]];
+}
+
+/**
+ * Whether a reactor server can run: runs it with --check (listens, exits).
+ * @returns {{ok: boolean, why?: string}}
+ */
+function check(def) {
+  if (!def.reactor) return { ok: true };
+  const [exe, ...args] = def.cmd;
+  const r = spawnSync(exe, [...args, '--check'], { encoding: 'utf8', timeout: 15000, cwd: ROOT });
+  const line = (r.stdout || '').split('\n')[0];
+  if (r.status === 0 && line.startsWith('OK')) return { ok: true };
+  const why = line.startsWith('SKIP ') ? line.slice(5) : `exit ${r.status}: ${(r.stderr || '').trim().split('\n').slice(-1)[0] || line}`;
+  return { ok: false, why };
+}
+
+/**
+ * Starts a server and waits for its port.
+ * @returns {Promise<{pid: number, port: number, stop: () => Promise<void>, stderr: () => string}>}
+ */
+function start(def, pin, timeoutMs = 15000) {
+  const [exe, args] = wrap(def.cmd, pin);
+  const child = spawn(exe, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: ROOT });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => { err = (err + d).slice(-4000); });
+  const stop = () => stopChild(child);
+  return new Promise((resolve, reject) => {
+    const fail = (why) => { clearTimeout(timer); stop(); reject(new Error(`${def.label}: ${why}${err ? `\n${err.trim()}` : ''}`)); };
+    const timer = setTimeout(() => fail('no port within 15 s'), timeoutMs);
+    child.on('exit', (code) => fail(`exited (${code}) before listening: ${out.trim()}`));
+    child.stdout.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      const line = out.slice(0, nl);
+      if (line.startsWith('SKIP')) return fail(line);
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      resolve({ pid: child.pid, port: Number(line), stop, stderr: () => err, child });
+    });
+  });
+}
+
+function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
+    child.once('exit', () => { clearTimeout(kill); resolve(); });
+    child.stdin.end();
+    child.kill('SIGTERM');
+  });
+}
+
+/** utime+stime ticks of a process, or -1. */
+function cpuTicks(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * Waits until a server stops burning CPU (it may still be closing the last
+ * run's connections), at most maxMs.
+ */
+async function waitQuiet(pid, maxMs = 3000) {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const end = Date.now() + maxMs;
+  let last = cpuTicks(pid);
+  while (Date.now() < end) {
+    await sleep(100);
+    const now = cpuTicks(pid);
+    if (now === last || now < 0) return;
+    last = now;
+  }
+}
+
+module.exports = { registry, pinning, check, start, waitQuiet };

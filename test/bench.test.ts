@@ -1,0 +1,194 @@
+/**
+ * The C10K harness end to end, in its quick mode: it builds, runs every
+ * available server, verifies every echoed byte and HTTP response, computes
+ * ratios and writes its report. Nothing here asserts a speed. The load
+ * generator's checks are tested against servers that corrupt or drop bytes.
+ */
+import { spawn, execFile } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+
+const ROOT = path.resolve(__dirname, '..');
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { ensureBuilt } = require('../bench/lib/build') as { ensureBuilt: () => { loadgen: string; cEcho: string } };
+
+interface Row {
+  ok: boolean;
+  runs: number;
+  errors: number;
+  verify_errors: number;
+  stalled: number;
+  bytes_checked: number;
+  failed?: string;
+  median: Record<string, number | null>;
+  ratios: Record<string, { net: number | null; c: number | null }>;
+}
+interface Scenario { name: string; metric: string; baseline: string; ceiling: string; rows: Record<string, Row> }
+interface Doc { scenarios: Scenario[]; targets: { target: string; status: string }[] }
+
+function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+  });
+}
+
+describe('ioreactor-bench --quick', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-test-'));
+  const json = path.join(dir, 'out.json');
+  const html = path.join(dir, 'report.html');
+  let result: { code: number | null; out: string; err: string };
+  let doc: Doc;
+
+  beforeAll(async () => {
+    result = await run(process.execPath, ['bench/cli.js', '--quick', '--json', json, '--report', html], 90000);
+    doc = JSON.parse(fs.readFileSync(json, 'utf8')) as Doc;
+  }, 100000);
+
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('runs clean and prints a table, the targets and the report path', () => {
+    expect(result.err).not.toMatch(/FAILED/);
+    expect(result.code).toBe(0);
+    expect(result.out).toMatch(/estimated total: \d+ s/);
+    expect(result.out).toMatch(/echo-1k: .*median of 1/);
+    expect(result.out).toContain('targets (where we stand; never asserted)');
+    expect(result.out).toContain(`report: ${html}`);
+  });
+
+  test('every server that ran verified its bytes with zero errors', () => {
+    expect(doc.scenarios.map((s) => s.name)).toEqual(['echo-1k', 'pipeline', 'http-1k', 'churn', 'ramp', 'idle-10k']);
+    for (const sc of doc.scenarios) {
+      const rows = Object.entries(sc.rows);
+      expect(rows.map(([id]) => id)).toEqual(expect.arrayContaining([sc.baseline, sc.ceiling]));
+      for (const [id, row] of rows) {
+        const where = `${sc.name}/${id}`;
+        expect([where, row.ok, row.failed]).toEqual([where, true, undefined]);
+        expect([where, row.errors, row.verify_errors, row.stalled]).toEqual([where, 0, 0, 0]);
+        if (sc.metric !== 'rss') {
+          expect(row.bytes_checked).toBeGreaterThan(0);
+          expect(row.median.ops_per_s).toBeGreaterThan(0);
+          expect(row.median.p99_ms).toBeGreaterThan(0);
+          expect(row.median.cpu_us_per_op).toBeGreaterThan(0);
+        }
+      }
+    }
+  });
+
+  test('ratios are against the baseline and the ceiling measured in the same run', () => {
+    for (const sc of doc.scenarios) {
+      const key = sc.metric === 'rss' ? 'rss_per_conn_bytes' : sc.metric === 'ramp' ? 'hot_all_served_s' : 'ops_per_s';
+      expect(sc.rows[sc.baseline].ratios[key].net).toBeCloseTo(1, 9);
+      expect(sc.rows[sc.ceiling].ratios[key].c).toBeCloseTo(1, 9);
+      const ceilVsNet = sc.rows[sc.ceiling].ratios[key].net as number;
+      const expected = (sc.rows[sc.ceiling].median[key] as number) / (sc.rows[sc.baseline].median[key] as number);
+      expect(ceilVsNet).toBeCloseTo(expected, 9);
+    }
+    const ramp = doc.scenarios.find((s) => s.name === 'ramp') as Scenario;
+    expect(ramp.rows.net.median.hot_all_served_s).toBeGreaterThan(0);
+    expect(doc.targets.length).toBeGreaterThanOrEqual(10);
+  });
+
+  test('writes an HTML report with an inline SVG chart per scenario', () => {
+    const page = fs.readFileSync(html, 'utf8');
+    expect(page.startsWith('<!doctype html>')).toBe(true);
+    expect((page.match(/<svg /g) || []).length).toBeGreaterThanOrEqual(doc.scenarios.length);
+    expect(page).not.toMatch(/<(script|link|img)\b/);
+  });
+});
+
+const sockets = new Set<net.Socket>();
+
+/** An echo server that damages the stream (count: chunks so far on this connection). */
+function badServer(mangle: (data: Buffer, count: number) => Buffer | null): Promise<net.Server> {
+  return new Promise((resolve) => {
+    const server = net.createServer((s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      let count = 0;
+      s.on('data', (d) => {
+        const out = mangle(Buffer.from(d), count++);
+        if (out) s.write(out);
+      });
+      s.on('error', () => s.destroy());
+    });
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function loadgen(port: number, extra: string[]): Promise<{ code: number; json: Record<string, unknown> }> {
+  const { loadgen: bin } = ensureBuilt();
+  const args = ['--port', String(port), '--conns', '4', '--duration', '0.5', '--warmup', '0.1', ...extra];
+  return new Promise((resolve) => {
+    execFile(bin, args, { timeout: 20000 }, (err, stdout) => {
+      const code = err ? ((err as NodeJS.ErrnoException & { code?: number }).code as unknown as number) : 0;
+      resolve({ code, json: JSON.parse(stdout.trim()) as Record<string, unknown> });
+    });
+  });
+}
+
+describe('the load generator fails a server that', () => {
+  afterEach(() => {
+    for (const s of sockets) s.destroy();
+  });
+
+  test('corrupts an echoed byte', async () => {
+    const server = await badServer((d, n) => {
+      if (n === 5) d[d.length - 1] ^= 0x20;
+      return d;
+    });
+    try {
+      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, []);
+      expect(code).toBe(2);
+      expect(json.ok).toBe(false);
+      expect(json.verify_errors).toBeGreaterThan(0);
+      expect(String(json.first_error)).toMatch(/echoed bytes differ/);
+    } finally {
+      server.close();
+    }
+  }, 30000);
+
+  test('drops an echoed chunk', async () => {
+    const server = await badServer((d, n) => (n === 5 ? null : d));
+    try {
+      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, []);
+      expect(code).toBe(2);
+      expect(json.stalled).toBeGreaterThan(0);
+    } finally {
+      server.close();
+    }
+  }, 30000);
+
+  test('answers HTTP with the wrong body', async () => {
+    const bad = 'HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello World\n';
+    const server = await badServer(() => Buffer.from(bad));
+    try {
+      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--mode', 'http']);
+      expect(code).toBe(2);
+      expect(String(json.first_error)).toMatch(/HTTP body differs/);
+    } finally {
+      server.close();
+    }
+  }, 30000);
+
+  test('is clean against a correct server (the checks are not always failing)', async () => {
+    const server = await badServer((d) => d);
+    try {
+      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--inflight', '4', '--size', '1000']);
+      expect([code, json.ok, json.errors, json.stalled]).toEqual([0, true, 0, 0]);
+      expect(json.ops).toBeGreaterThan(0);
+    } finally {
+      server.close();
+    }
+  }, 30000);
+});
