@@ -4,10 +4,11 @@
  * split loop written inline, on 64-byte and 1 KiB messages fed in 64 KiB chunks.
  *
  * Run: npm run build && node bench/parsers.js [--rounds 7] [--mb 32]
- * A and B alternate each round; the median MB/s of each and the ratio are printed.
+ * The receiver and the plain loops alternate each round; medians (MB/s) are
+ * printed with the receiver's speed as a multiple of each plain loop's (xN).
  */
 'use strict';
-const { LineReceiver, Int32StringReceiver } = require('../dist/protocols/basic');
+const { LineReceiver, LineOnlyReceiver, Int32StringReceiver } = require('../dist');
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -47,6 +48,11 @@ class CountingLines extends LineReceiver {
     seen += line.length >= 0 ? 1 : 0;
   }
 }
+class CountingLineOnly extends LineOnlyReceiver {
+  lineReceived(line) {
+    seen += line.length >= 0 ? 1 : 0;
+  }
+}
 class CountingStrings extends Int32StringReceiver {
   stringReceived(s) {
     seen += s.length >= 0 ? 1 : 0;
@@ -78,6 +84,36 @@ function runPlainSplit(cs) {
     tail = pos < buf.length ? buf.subarray(pos) : null;
   }
   return n;
+}
+
+/** A second baseline: the same loop searching the first delimiter byte with indexOf(number), as the receiver does. */
+function runPlainByteSplit(cs) {
+  let n = 0;
+  let tail = null;
+  for (const c of cs) {
+    const buf = tail === null ? c : Buffer.concat([tail, c]);
+    let pos = 0;
+    let i;
+    while ((i = buf.indexOf(13, pos)) >= 0 && i + 1 < buf.length) {
+      if (buf[i + 1] !== 10) {
+        pos = i + 1;
+        continue;
+      }
+      n += buf.subarray(pos, i).length >= 0 ? 1 : 0;
+      pos = i + 2;
+    }
+    tail = pos < buf.length ? buf.subarray(pos) : null;
+  }
+  return n;
+}
+
+function runLineOnlyReceiver(cs) {
+  seen = 0;
+  const p = new CountingLineOnly();
+  p.MAX_LENGTH = 1 << 20;
+  p.makeConnection(nullTransport);
+  for (const c of cs) p.dataReceived(c);
+  return seen;
 }
 
 function runInt32Receiver(cs) {
@@ -119,24 +155,30 @@ function time(fn, cs, bytes) {
   return { mbps: bytes / 1e6 / secs, n };
 }
 
-function compare(label, a, b, stream) {
+/** Runs the systems in turn, round after round (A B C A B C ...), and prints medians and ratios to the first baseline. */
+function compare(label, subject, baselines, stream) {
   const cs = chunks(stream);
-  const ra = [];
-  const rb = [];
-  time(a, cs, stream.length); // warm-up, not counted
-  time(b, cs, stream.length);
+  const all = [subject, ...baselines.map(([, fn]) => fn)];
+  const rates = all.map(() => []);
+  for (const fn of all) time(fn, cs, stream.length); // warm-up, not counted
   for (let r = 0; r < ROUNDS; r++) {
-    const x = time(a, cs, stream.length);
-    const y = time(b, cs, stream.length);
-    if (x.n !== y.n) throw new Error(`${label}: counts differ (${x.n} vs ${y.n})`);
-    ra.push(x.mbps);
-    rb.push(y.mbps);
+    const results = all.map((fn) => time(fn, cs, stream.length));
+    if (results.some((x) => x.n !== results[0].n)) throw new Error(`${label}: counts differ (${results.map((x) => x.n)})`);
+    results.forEach((x, i) => rates[i].push(x.mbps));
   }
-  const ma = median(ra);
-  const mb = median(rb);
-  console.log(`${label.padEnd(34)} ${ma.toFixed(0).padStart(7)} MB/s  vs plain ${mb.toFixed(0).padStart(7)} MB/s  ratio ${(ma / mb).toFixed(2)}`);
+  const med = rates.map(median);
+  const rest = baselines.map(([name], i) => `${name} ${med[i + 1].toFixed(0).padStart(6)} MB/s (x${(med[0] / med[i + 1]).toFixed(2)})`);
+  console.log(`${label.padEnd(36)} ${med[0].toFixed(0).padStart(6)} MB/s | ${rest.join(' | ')}`);
 }
 
 console.log(`parsers: ${MB} MB per run, ${CHUNK / 1024} KiB chunks, median of ${ROUNDS} alternating rounds (node ${process.version})`);
-for (const size of [64, 1024]) compare(`LineReceiver, ${size} B lines`, runLineReceiver, runPlainSplit, lineStream(size));
-for (const size of [64, 1024]) compare(`Int32StringReceiver, ${size} B frames`, runInt32Receiver, runPlainInt32, int32Stream(size));
+const lineBaselines = [
+  ['plain indexOf(Buffer)', runPlainSplit],
+  ['plain indexOf(byte)', runPlainByteSplit],
+];
+for (const size of [64, 1024]) {
+  const stream = lineStream(size);
+  compare(`LineReceiver, ${size} B lines`, runLineReceiver, lineBaselines, stream);
+  compare(`LineOnlyReceiver, ${size} B lines`, runLineOnlyReceiver, lineBaselines, stream);
+}
+for (const size of [64, 1024]) compare(`Int32StringReceiver, ${size} B frames`, runInt32Receiver, [['plain readUInt32BE', runPlainInt32]], int32Stream(size));
