@@ -59,14 +59,20 @@ class CountingStrings extends Int32StringReceiver {
   }
 }
 
-function runLineReceiver(cs) {
-  seen = 0;
-  const p = new CountingLines();
-  p.MAX_LENGTH = 1 << 20;
-  p.makeConnection(nullTransport);
-  for (const c of cs) p.dataReceived(c);
-  return seen;
+/** A runner feeding every chunk to a fresh receiver of class P; returns the messages it counted. */
+function receiverRun(P) {
+  return function run(cs) {
+    seen = 0;
+    const p = new P();
+    p.MAX_LENGTH = 1 << 20;
+    p.makeConnection(nullTransport);
+    for (const c of cs) p.dataReceived(c);
+    return seen;
+  };
 }
+const runLineReceiver = receiverRun(CountingLines);
+const runLineOnlyReceiver = receiverRun(CountingLineOnly);
+const runInt32Receiver = receiverRun(CountingStrings);
 
 /** The baseline: one indexOf loop, the tail concatenated onto the next chunk. */
 function runPlainSplit(cs) {
@@ -105,24 +111,6 @@ function runPlainByteSplit(cs) {
     tail = pos < buf.length ? buf.subarray(pos) : null;
   }
   return n;
-}
-
-function runLineOnlyReceiver(cs) {
-  seen = 0;
-  const p = new CountingLineOnly();
-  p.MAX_LENGTH = 1 << 20;
-  p.makeConnection(nullTransport);
-  for (const c of cs) p.dataReceived(c);
-  return seen;
-}
-
-function runInt32Receiver(cs) {
-  seen = 0;
-  const p = new CountingStrings();
-  p.MAX_LENGTH = 1 << 20;
-  p.makeConnection(nullTransport);
-  for (const c of cs) p.dataReceived(c);
-  return seen;
 }
 
 /** The baseline: read the prefix, slice, the tail concatenated onto the next chunk. */
