@@ -95,6 +95,33 @@ forEachBackend('endpoints over real sockets', (backend) => {
     expect(fs.existsSync(`${address}.lock`)).toBe(false);
   });
 
+  test('a LineReceiver that pauses its real transport gets no lines until it resumes, then all of them in order', async () => {
+    const done = signal<string[]>();
+    let linesWhenResumed = -1;
+    class Pausing extends LineReceiver {
+      lines: string[] = [];
+      override lineReceived(line: Buffer): void {
+        this.lines.push(line.toString());
+        if (line.toString() === 'pause') {
+          this.pauseProducing();
+          r.callLater(0.05, () => {
+            linesWhenResumed = this.lines.length;
+            this.resumeProducing();
+          });
+        }
+        if (line.toString() === 'end') done.resolve(this.lines);
+      }
+    }
+    const port = await serverFromString(r, 'tcp:0:interface=127.0.0.1').listen(Factory.forProtocol(Pausing));
+    ports.push(port);
+    const client = (await clientFromString(r, `tcp:127.0.0.1:${portOf(port)}`).connect(Factory.forProtocol(Listener))) as Listener;
+    const expected = ['first', 'pause', ...Array.from({ length: 500 }, (_, i) => `line ${i}`), 'end'];
+    client.transport?.write(expected.map((l) => `${l}\r\n`).join(''));
+    expect(await done.promise).toEqual(expected);
+    expect(linesWhenResumed).toBe(2);
+    client.transport?.loseConnection();
+  });
+
   test('connecting to a closed port fails with ConnectionRefusedError', async () => {
     const port = await serverFromString(r, 'tcp:0:interface=127.0.0.1').listen(new Factory());
     const closed = portOf(port);
