@@ -103,12 +103,27 @@ export interface NativeBinding {
   NativeLoop: new (backend: string, callback: RecordsCallback) => NativeLoop;
   /** RLIMIT_NOFILE soft limit before the addon raised it, and now. */
   fdLimits(): { original: number; current: number; hard: number };
+  /** Fault builds only (native/fault.h): the next `count` (< 0: all) calls after `skip` fail with errno. 0 or -EINVAL. */
+  setFault?(name: string, errno: number, count?: number, skip?: number): number;
+  /** Fault builds only: disarms every fault and zeroes the hit counts. */
+  clearFaults?(): void;
+  /** Fault builds only: failures injected into `name` since clearFaults(). */
+  faultHits?(name: string): number;
 }
 
 let binding: NativeBinding | undefined;
 
-/** Loads the addon once (a prebuild when one matches, else build/Release). */
+/**
+ * Loads the addon once (a prebuild when one matches, else build/Release).
+ * IOREACTOR_ADDON=<path to a .node> loads that file instead: the fault and
+ * sanitizer builds (scripts/test-faults.sh, scripts/test-sanitize.sh).
+ */
 export function loadNative(): NativeBinding {
+  const override = process.env.IOREACTOR_ADDON;
+  if (binding === undefined && override) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    binding = require(path.resolve(override)) as NativeBinding;
+  }
   if (binding === undefined) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;

@@ -12,6 +12,8 @@
 #include <mutex>
 
 #include "bridge.h"
+#include "bridge_faults.h"
+#include "fault.h"
 #include "poller.h"
 
 namespace ioreactor {
@@ -61,6 +63,8 @@ class Addon : public Napi::Addon<Addon> {
                              InstanceMethod("fdLimits", &Addon::Limits),
                              InstanceValue("NativeLoop", define_native_loop(env)),
                          });
+    // Test builds only (-DIOREACTOR_FAULTS): setFault/clearFaults/faultHits.
+    if constexpr (fault::kEnabled) define_fault_api(env, exports);
   }
 
  private:
