@@ -46,6 +46,9 @@ class HelloHTTP extends LineReceiver {
     const length = this.headers.has('content-length') ? Number(this.headers.get('content-length')) : 0;
     if (!Number.isInteger(length) || length < 0 || length > MAX_BODY) return this.fail(400, 'Bad Request');
     if (this.headers.has('transfer-encoding')) return this.fail(501, 'Not Implemented');
+    if ((this.headers.get('expect') || '').toLowerCase() === '100-continue' && length > 0) {
+      this.transport.write('HTTP/1.1 100 Continue\r\n\r\n');
+    }
     if (length === 0) return this.respond();
     this.bodyLeft = length;
     this.setRawMode();

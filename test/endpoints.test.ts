@@ -91,6 +91,13 @@ describe('server endpoints', () => {
       expect(fs.readFileSync(`${address}.lock`, 'utf8')).toBe(String(process.pid));
     });
 
+    test('lockfile is another name for wantPID', () => {
+      const r = new MemoryReactor();
+      const address = path.join(dir, 's');
+      successResultOf(new UNIXServerEndpoint(r, address, { lockfile: true }).listen(new Factory()));
+      expect(fs.existsSync(`${address}.lock`)).toBe(true);
+    });
+
     test('frees the lock when listening fails', () => {
       const r = new MemoryReactor();
       const address = path.join(dir, 's');

@@ -138,7 +138,9 @@ describe('examples', () => {
     peer.send('GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n');
     await peer.waitFor('HTTP/1.1 200 OK', 2);
     await peer.waitFor('You asked for /two\n');
-    peer.send('POST /form HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello=world');
+    peer.send('POST /form HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n');
+    await peer.waitFor('HTTP/1.1 100 Continue\r\n\r\n');
+    peer.send('hello=world');
     await peer.waitFor('You asked for /form\n');
     peer.send('GET /bye HTTP/1.1\r\nConnection: close\r\n\r\n');
     await peer.closed;

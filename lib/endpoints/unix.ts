@@ -18,6 +18,8 @@ export interface UNIXServerOptions {
   mode?: number;
   /** Hold `<address>.lock` with our pid while listening, as Twisted's wantPID (false). */
   wantPID?: boolean;
+  /** Same as wantPID (the name the description string uses). */
+  lockfile?: boolean;
 }
 
 /** Options of a UNIX client endpoint. */
@@ -38,7 +40,8 @@ export class UNIXServerEndpoint implements IStreamServerEndpoint {
   listen(factory: Factory): Deferred<IListeningPort> {
     const opts = { backlog: this.options.backlog ?? 50, mode: this.options.mode ?? 0o666 };
     const start = (): IListeningPort => this.reactor.listenUNIX(this.address, factory, opts);
-    return maybeDeferred(() => (this.options.wantPID === true ? listenWithLock(this.address, start) : start()));
+    const lock = this.options.wantPID ?? this.options.lockfile ?? false;
+    return maybeDeferred(() => (lock ? listenWithLock(this.address, start) : start()));
   }
 }
 
