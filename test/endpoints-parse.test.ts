@@ -1,5 +1,9 @@
 /** The endpoint description parser: pure, no sockets. */
+import fc from 'fast-check';
 import { EndpointDescriptionError, parseClientSpec, parseDescription, parseServerSpec } from '../lib/endpoints';
+
+/** Escapes a value for a description: backslash before \\, : and =. */
+const escape = (v: string): string => v.replace(/[\\:=]/g, (c) => `\\${c}`);
 
 describe('parseDescription', () => {
   test('splits type, positional and keyword fields', () => {
@@ -21,6 +25,21 @@ describe('parseDescription', () => {
 
   test('only the first = in a field separates key and value', () => {
     expect(parseDescription('tcp:x=a=b').kwargs.get('x')).toBe('a=b');
+  });
+
+  test('any values, escaped, come back unchanged (property)', () => {
+    const text = fc.string({ unit: fc.constantFrom('a', 'Z', '0', ':', '=', '\\', '/', ' ', '.', 'é') });
+    const key = fc.stringMatching(/^[a-zA-Z][a-zA-Z0-9]{0,8}$/);
+    fc.assert(
+      fc.property(fc.array(text, { maxLength: 4 }), fc.uniqueArray(fc.tuple(key, text), { maxLength: 4, selector: ([k]) => k }), (args, kwargs) => {
+        const desc = ['tcp', ...args.map(escape), ...kwargs.map(([k, v]) => `${k}=${escape(v)}`)].join(':');
+        const p = parseDescription(desc);
+        expect(p.type).toBe('tcp');
+        expect(p.args).toEqual(args);
+        expect([...p.kwargs]).toEqual(kwargs);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   test('a trailing backslash or a missing type is an error', () => {
