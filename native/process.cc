@@ -17,7 +17,6 @@
 #include <grp.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,7 +24,11 @@
 #include <climits>
 #include <cstring>
 
+#ifdef __linux__
+#include <sys/syscall.h>
+
 #include "syscalls.h"
+#endif
 
 namespace ioreactor {
 namespace process {
@@ -160,7 +163,7 @@ void child_signals() {
 
 void close_from(const Plan& p, int first, int last) {
   if (first > last) return;
-#ifdef SYS_close_range
+#if defined(__linux__) && defined(SYS_close_range)
   if (::syscall(SYS_close_range, static_cast<unsigned>(first), static_cast<unsigned>(last), 0u) == 0) return;
 #endif
   for (int fd = first; fd <= last && fd < p.fd_ceiling; ++fd) ::close(fd);
@@ -187,14 +190,25 @@ int child_fds(const Plan& p) {
   return 0;
 }
 
+// Raw system calls after vfork on Linux: glibc's wrappers would broadcast the
+// change to the parent's threads. Elsewhere the child is a real fork.
+int set_ids(int64_t uid, int64_t gid) {
+#ifdef __linux__
+  if (uid >= 0 || gid >= 0) ::syscall(SYS_setgroups, 0, nullptr);  // EPERM unless root: fine
+  if (gid >= 0 && ::syscall(SYS_setgid, static_cast<gid_t>(gid)) != 0) return errno;
+  if (uid >= 0 && ::syscall(SYS_setuid, static_cast<uid_t>(uid)) != 0) return errno;
+#else
+  if (uid >= 0 || gid >= 0) ::setgroups(0, nullptr);
+  if (gid >= 0 && ::setgid(static_cast<gid_t>(gid)) != 0) return errno;
+  if (uid >= 0 && ::setuid(static_cast<uid_t>(uid)) != 0) return errno;
+#endif
+  return 0;
+}
+
 int child_identity(const Plan& p) {
   if (p.cwd != nullptr && ::chdir(p.cwd) != 0) return errno;
-  if (p.uid >= 0 || p.gid >= 0) {
-    // Drop supplementary groups; EPERM when not root, which is fine.
-    ::syscall(SYS_setgroups, 0, nullptr);
-  }
-  if (p.gid >= 0 && ::syscall(SYS_setgid, static_cast<gid_t>(p.gid)) != 0) return errno;
-  if (p.uid >= 0 && ::syscall(SYS_setuid, static_cast<uid_t>(p.uid)) != 0) return errno;
+  int err = set_ids(p.uid, p.gid);
+  if (err != 0) return err;
   if (p.set_nofile && ::setrlimit(RLIMIT_NOFILE, &p.nofile) != 0) return errno;
   return 0;
 }
@@ -334,7 +348,7 @@ int make_pipe(bool we_read, int fds[2]) {
 }
 
 int open_pidfd(pid_t pid) {
-#ifdef SYS_pidfd_open
+#if defined(__linux__) && defined(SYS_pidfd_open)
   long fd = sys::pidfd_open(pid);
   return fd < 0 ? -errno : static_cast<int>(fd);
 #else
@@ -362,7 +376,7 @@ int reap(int pidfd, pid_t pid, ExitStatus* status) {
   siginfo_t info;
   std::memset(&info, 0, sizeof info);
   int rc;
-#ifdef P_PIDFD
+#if defined(__linux__) && defined(P_PIDFD)
   if (pidfd >= 0) {
     rc = sys::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG);
   } else {
@@ -370,7 +384,7 @@ int reap(int pidfd, pid_t pid, ExitStatus* status) {
   }
 #else
   (void)pidfd;
-  rc = sys::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);
+  rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);
 #endif
   if (rc != 0) return errno == EINTR ? 0 : -errno;
   if (info.si_pid == 0) return 0;
@@ -380,7 +394,7 @@ int reap(int pidfd, pid_t pid, ExitStatus* status) {
 
 int send_signal(int pidfd, pid_t pid, int sig) {
   if (sig < 0 || sig >= NSIG) return -EINVAL;
-#ifdef SYS_pidfd_send_signal
+#if defined(__linux__) && defined(SYS_pidfd_send_signal)
   if (pidfd >= 0) {
     long rc = ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0u);
     return rc == 0 ? 0 : -errno;
