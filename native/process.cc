@@ -28,6 +28,9 @@
 #include <sys/syscall.h>
 
 #include "syscalls.h"
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__)
+#include <sys/event.h>
+#define IOREACTOR_PROC_KQUEUE 1
 #endif
 
 namespace ioreactor {
@@ -347,10 +350,31 @@ int make_pipe(bool we_read, int fds[2]) {
   return 0;
 }
 
+// Linux: a pidfd. BSD and macOS: a kqueue of its own watching the pid with
+// EVFILT_PROC/NOTE_EXIT; a kqueue fd is readable while it has an event, so
+// either one can sit in the loop's poller like any fd. reap() then waits by
+// pid there.
 int open_pidfd(pid_t pid) {
 #if defined(__linux__) && defined(SYS_pidfd_open)
   long fd = sys::pidfd_open(pid);
   return fd < 0 ? -errno : static_cast<int>(fd);
+#elif defined(IOREACTOR_PROC_KQUEUE)
+  int kq = ::kqueue();
+  if (kq < 0) return -errno;
+  ::fcntl(kq, F_SETFD, FD_CLOEXEC);
+  struct kevent ev;
+  EV_SET(&ev, static_cast<uintptr_t>(pid), EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0, nullptr);
+  if (::kevent(kq, &ev, 1, nullptr, 0, nullptr) == 0) return kq;
+  int err = errno;
+  ::close(kq);
+  if (err != ESRCH) return -err;
+  // It has exited already: an fd that is readable at once (a pipe at EOF)
+  // stands in, and reap() finds the zombie on the first wake-up.
+  int p[2];
+  err = cloexec_pipe(p);
+  if (err != 0) return -err;
+  ::close(p[1]);
+  return p[0];
 #else
   (void)pid;
   return -ENOSYS;
@@ -377,7 +401,7 @@ int reap(int pidfd, pid_t pid, ExitStatus* status) {
   std::memset(&info, 0, sizeof info);
   int rc;
 #if defined(__linux__) && defined(P_PIDFD)
-  if (pidfd >= 0) {
+  if (pidfd >= 0) {  // elsewhere pidfd is a kqueue: the wait is by pid
     rc = sys::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG);
   } else {
     rc = sys::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);

@@ -62,8 +62,9 @@ int spawn(const SpawnOptions& opts, pid_t* pid);
 // fds[0] is ours, fds[1] the child's. Returns 0 or errno.
 int make_pipe(bool we_read, int fds[2]);
 
-// pidfd_open(pid): a close-on-exec fd that becomes readable when the child
-// exits. Returns the fd or -errno (ENOSYS before Linux 5.3).
+// A close-on-exec fd that becomes readable when the child exits: a pidfd on
+// Linux (ENOSYS before 5.3), a kqueue watching EVFILT_PROC on BSD and macOS
+// (compile-checked only). Returns the fd or -errno.
 int open_pidfd(pid_t pid);
 
 // Exit status of a reaped child: code >= 0 after exit(), or code -1 and the
