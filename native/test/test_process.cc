@@ -189,10 +189,20 @@ void test_child_gets_exactly_its_map() {
   close(mapped);
 }
 
+// Moves fd above 9, so dup3 onto 8 and 9 below cannot close a pipe end even
+// when the test runner (ctest, CI) left fds 3..7 open.
+int above_nine(int fd) {
+  if (fd > 9) return fd;
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+  close(fd);
+  return moved;
+}
+
 void test_fd_swap() {
   int a[2], b[2];
   make_pipe(true, a);
   make_pipe(true, b);
+  for (int* fd : {&a[0], &a[1], &b[0], &b[1]}) *fd = above_nine(*fd);
   // Put the child ends at 8 and 9, then ask for them crossed over.
   check::eq(dup3(a[1], 8, O_CLOEXEC), 8, "a at 8");
   check::eq(dup3(b[1], 9, O_CLOEXEC), 9, "b at 9");
