@@ -230,3 +230,42 @@ export class ReactorNotRunning extends IOReactorError {}
 
 /** `reactor.run()` on a reactor that is already running. */
 export class ReactorAlreadyRunning extends IOReactorError {}
+
+// ---- twisted.internet.error: processes and UDP (issue 6) ----
+
+/** signalProcess() on a process that has already exited (Twisted's ProcessExitedAlready). */
+export class ProcessExitedAlready extends IOReactorError {
+  constructor(message = 'The process has already exited.') {
+    super(message);
+  }
+}
+
+/** spawnProcess could not start the child (executable missing or not executable, bad cwd, bad fd). */
+export class SpawnError extends IOReactorError {
+  /** errno name, such as `ENOENT` or `EACCES`. */
+  readonly code: string;
+  /** The executable that was asked for. */
+  readonly executable: string;
+  constructor(executable: string, code: string, detail: string) {
+    super(`spawnProcess: cannot run ${JSON.stringify(executable)}: ${detail} (${code})`);
+    this.code = code;
+    this.executable = executable;
+  }
+}
+
+/** A UDP address that is not a numeric IP (Twisted's InvalidAddressError: no name lookups for UDP). */
+export class InvalidAddressError extends IOReactorError {
+  /** The address that was given. */
+  readonly address: unknown;
+  constructor(address: unknown, message: string) {
+    super(`Invalid address ${String(address)}: ${message}`);
+    this.address = address;
+  }
+}
+
+/** A datagram too long to send (EMSGSIZE; Twisted's MessageLengthError). */
+export class MessageLengthError extends IOReactorError {
+  constructor(message = 'message too long') {
+    super(message);
+  }
+}

@@ -18,3 +18,7 @@ export * from './task';
 export * from './reactor/index';
 export * from './endpoints';
 export { ReconnectingClientFactory } from './reconnect';
+export { ProcessProtocol, Process } from './process';
+export type { IProcessTransport, SpawnProcessOptions, ChildFDSpec } from './process';
+export { DatagramProtocol, UDPPort } from './udp';
+export type { UDPAddress, ListenUDPOptions } from './udp';

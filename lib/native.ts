@@ -94,6 +94,40 @@ export interface NativeLoop {
   localAddress(slot: number): NativeAddress | number;
   peerAddress(slot: number): NativeAddress | number;
   stats(): NativeStats;
+
+  // ---- processes and UDP (native/bridge_process.cc) ----
+  /**
+   * Starts a child. `fds` holds (childFd, how, parentFd) triples: how 0 = a
+   * pipe we read, 1 = a pipe we write, 2 = our parentFd passed through.
+   * nofileSoft/uid/gid: -1 leaves them. Exec errors come back as -errno.
+   */
+  spawn(
+    executable: string,
+    args: string[],
+    env: string[],
+    cwd: string | null,
+    fds: number[],
+    nofileSoft: number,
+    uid: number,
+    gid: number,
+  ): NativeSpawned | number;
+  /** Sends a signal to a child slot's process; -ESRCH once it has been reaped. */
+  signalChild(slot: number, signal: number): number;
+  /** A bound UDP socket (family 4 or 6, numeric host); its slot or -errno. */
+  udpBind(family: number, host: string, port: number, maxPacket: number): number;
+  /** Connects a UDP socket to one peer ('' host disconnects). */
+  udpConnect(slot: number, family: number, host: string, port: number): number;
+  /** Sends one datagram (to the connected peer when host is null); bytes sent or -errno. */
+  udpSend(slot: number, data: Uint8Array, family: number, host: string | null, port: number): number;
+  /** recvmmsg batches (true, the default) or one recvmsg per datagram. */
+  udpSetBatch(slot: number, on: boolean): number;
+}
+
+/** What NativeLoop.spawn returns: the child's pid and slot, and a stream slot per pipe (-1 when passed through). */
+export interface NativeSpawned {
+  pid: number;
+  slot: number;
+  pipes: number[];
 }
 
 /** The addon's exports. */

@@ -1,0 +1,467 @@
+/**
+ * Child processes, as `twisted.internet.process`: `spawnProcess` starts a
+ * child with the pipes its `childFDs` ask for, a ProcessProtocol hears about
+ * its output and its end, and the Process is its transport.
+ *
+ * Each pipe is a native stream slot driven by the same StreamTransport as TCP
+ * (writes at once, flow control, one connectionLost), owned by the Process;
+ * the child itself is a pidfd slot that reports one Exited record. Order of
+ * events: connectionMade; childDataReceived as output comes; processExited
+ * when the child is reaped; childConnectionLost(fd) per pipe as each closes;
+ * processEnded last, once the child has exited and every pipe has closed.
+ */
+import * as os from 'os';
+import { ProcessDone, ProcessExitedAlready, ProcessTerminated, SpawnError } from './errors';
+import { Failure } from './failure';
+import type { IPullProducer, IPushProducer } from './interfaces';
+import { log } from './log';
+import { errnoError, errnoName, loadNative, NativeSpawned, Rec } from './native';
+import { Protocol } from './protocol';
+import { Handler, ReactorParts } from './reactor/core';
+import { Family } from './tcp/addresses';
+import { StreamTransport, TransportOwner } from './tcp/transport';
+
+/** How a child fd is set up: 'r' a pipe we read, 'w' a pipe we write, or one of our fds passed through. */
+export type ChildFDSpec = 'r' | 'w' | number;
+
+/** Options of spawnProcess, as Twisted's keyword arguments. */
+export interface SpawnProcessOptions {
+  /**
+   * The child's complete environment. Omitted: an empty one (Twisted on
+   * POSIX); null: this process's `process.env`. A bare executable name is
+   * looked up in this environment's PATH (default `/bin:/usr/bin`).
+   */
+  env?: Record<string, string | undefined> | null;
+  /** Working directory of the child; the current one when omitted. */
+  path?: string | null;
+  /** Child fd -> 'r' | 'w' | our fd number. Default `{0: 'w', 1: 'r', 2: 'r'}`. */
+  childFDs?: Record<number, ChildFDSpec>;
+  /** User id to run the child as (needs privileges). */
+  uid?: number | null;
+  /** Group id to run the child as (needs privileges). */
+  gid?: number | null;
+  /** Not supported: a pseudo-terminal. Passing a truthy value throws. */
+  usePTY?: boolean;
+}
+
+type Bytes = Buffer | Uint8Array | string;
+
+/** What a ProcessProtocol's transport offers (Twisted's IProcessTransport). */
+export interface IProcessTransport {
+  /** The child's process id, or null once it has exited. */
+  readonly pid: number | null;
+  /** Writes to the child's stdin (fd 0). */
+  write(data: Bytes): void;
+  /** Writes several buffers to the child's stdin at once. */
+  writeSequence(data: ReadonlyArray<Bytes>): void;
+  /** Writes to a child fd set up as 'w'. */
+  writeToChild(childFD: number, data: Bytes): void;
+  /** Closes the child's stdin once what was written has gone. */
+  closeStdin(): void;
+  /** Closes our end of the child's stdout. */
+  closeStdout(): void;
+  /** Closes our end of the child's stderr. */
+  closeStderr(): void;
+  /** Closes our end of one child fd (flushing first when we write it). */
+  closeChildFD(childFD: number): void;
+  /** Sends a signal: 'TERM', 'KILL', 'INT', 'HUP', any other name, or a number. */
+  signalProcess(signal: string | number): void;
+  /** Closes stdin (after flushing) and every pipe we read. */
+  loseConnection(): void;
+}
+
+/**
+ * Receives what a child process does. Override what you need; by default
+ * childDataReceived sends fd 1 to outReceived and fd 2 to errReceived, and
+ * childConnectionLost sends fds 0, 1, 2 to in/out/errConnectionLost.
+ */
+export class ProcessProtocol {
+  /** The Process, set by makeConnection(). */
+  transport: IProcessTransport | null = null;
+  /** True from makeConnection() until processEnded(). */
+  connected = false;
+
+  /** Called by spawnProcess: stores the transport, then calls connectionMade(). */
+  makeConnection(transport: IProcessTransport): void {
+    this.connected = true;
+    this.transport = transport;
+    this.connectionMade();
+  }
+
+  /** The child has started; `transport` is set. */
+  connectionMade(): void {}
+
+  /** Bytes from a child fd we read. */
+  childDataReceived(childFD: number, data: Buffer): void {
+    if (childFD === 1) this.outReceived(data);
+    else if (childFD === 2) this.errReceived(data);
+  }
+
+  /** Bytes from the child's stdout. */
+  outReceived(_data: Buffer): void {}
+
+  /** Bytes from the child's stderr. */
+  errReceived(_data: Buffer): void {}
+
+  /** Our end of a child fd closed (EOF, an error, or we closed it). */
+  childConnectionLost(childFD: number): void {
+    if (childFD === 0) this.inConnectionLost();
+    else if (childFD === 1) this.outConnectionLost();
+    else if (childFD === 2) this.errConnectionLost();
+  }
+
+  /** The child's stdin is closed. */
+  inConnectionLost(): void {}
+
+  /** The child's stdout is closed. */
+  outConnectionLost(): void {}
+
+  /** The child's stderr is closed. */
+  errConnectionLost(): void {}
+
+  /** The child has exited: ProcessDone for exit 0, else ProcessTerminated. Pipes may still be open. */
+  processExited(_reason: Failure): void {}
+
+  /** Last of all: the child has exited and every pipe has closed. Same reason as processExited. */
+  processEnded(_reason: Failure): void {}
+}
+
+/** The protocol on each pipe: hands data and the close to the ProcessProtocol. */
+class PipeProtocol extends Protocol {
+  constructor(
+    private readonly proc: Process,
+    private readonly childFD: number,
+  ) {
+    super();
+  }
+
+  override dataReceived(data: Buffer): void {
+    this.proc.protocol.childDataReceived(this.childFD, data);
+  }
+}
+
+const HOW_READ = 0;
+const HOW_WRITE = 1;
+const HOW_INHERIT = 2;
+
+/** The signal number for 'TERM', 'SIGTERM', 15, ...; TypeError when unknown. */
+export function signalNumber(signal: string | number): number {
+  if (typeof signal === 'number') {
+    if (Number.isInteger(signal) && signal >= 0 && signal <= 64) return signal;
+    throw new TypeError(`signalProcess: signal number must be an integer in 0..64, got ${signal}`);
+  }
+  if (typeof signal !== 'string') throw new TypeError(`signalProcess: signal must be a name or a number, got ${String(signal)}`);
+  const name = signal.toUpperCase().startsWith('SIG') ? signal.toUpperCase() : `SIG${signal.toUpperCase()}`;
+  const num = (os.constants.signals as Record<string, number | undefined>)[name];
+  if (num === undefined) throw new TypeError(`signalProcess: unknown signal ${JSON.stringify(signal)}`);
+  return num;
+}
+
+function signalName(num: number): string {
+  for (const [name, n] of Object.entries(os.constants.signals)) if (n === num) return name;
+  return String(num);
+}
+
+/** ProcessDone for exit 0, ProcessTerminated otherwise, as Twisted reports a wait status. */
+function exitReason(code: number, signal: number): Failure {
+  if (code === 0) return new Failure(new ProcessDone(0));
+  if (code > 0) return new Failure(new ProcessTerminated(code, null, code << 8));
+  if (signal > 0) return new Failure(new ProcessTerminated(null, signalName(signal), signal));
+  return new Failure(new ProcessTerminated(null, null, null)); // reaped elsewhere: status unknown
+}
+
+/** A running (or finished) child: the ProcessProtocol's transport. */
+export class Process extends Handler implements IProcessTransport, TransportOwner {
+  /** @internal Pipes are not sockets; addresses read as unknown UNIX ones. */
+  readonly family = Family.Unix;
+  /** The child's process id, or null once it has exited. */
+  pid: number | null;
+  /** The wait status once exited (exit code << 8, or the signal number), else null. */
+  status: number | null = null;
+  /** Open pipes by child fd. */
+  readonly pipes = new Map<number, StreamTransport>();
+  private readonly writable = new Set<number>();
+  private reason: Failure | null = null;
+  private ended = false;
+
+  /** Made by spawnProcess, never by user code. */
+  constructor(
+    private readonly parts: ReactorParts,
+    /** The protocol told about this child. */
+    readonly protocol: ProcessProtocol,
+    spawned: NativeSpawned,
+    childFDs: [number, ChildFDSpec][],
+  ) {
+    super();
+    const native = parts.core.native;
+    this.pid = spawned.pid;
+    this.slot = spawned.slot;
+    this.gen = native.generation(spawned.slot);
+    parts.core.register(this);
+    childFDs.forEach(([fd, how], i) => {
+      const slot = spawned.pipes[i];
+      if (slot < 0) return;
+      const t = new StreamTransport(parts.core, native, slot, native.generation(slot), this, parts.highWaterMark);
+      parts.core.register(t);
+      this.pipes.set(fd, t);
+      if (how === 'w') this.writable.add(fd);
+      t.attach(new PipeProtocol(this, fd));
+    });
+  }
+
+  /** Writes to the child's stdin. */
+  write(data: Bytes): void {
+    this.writeToChild(0, data);
+  }
+
+  /** Writes several buffers to the child's stdin with one writev. */
+  writeSequence(data: ReadonlyArray<Bytes>): void {
+    const t = this.writePipe(0, 'writeSequence');
+    if (t !== null) t.writeSequence(data);
+  }
+
+  /** Writes to a child fd set up as 'w'; ignored once that pipe has closed. */
+  writeToChild(childFD: number, data: Bytes): void {
+    const t = this.writePipe(childFD, 'writeToChild');
+    if (t !== null) t.write(data);
+  }
+
+  /** Closes the child's stdin once written data has gone. */
+  closeStdin(): void {
+    this.closeChildFD(0);
+  }
+
+  /** Closes our end of the child's stdout. */
+  closeStdout(): void {
+    this.closeChildFD(1);
+  }
+
+  /** Closes our end of the child's stderr. */
+  closeStderr(): void {
+    this.closeChildFD(2);
+  }
+
+  /** Closes our end of one child fd; nothing happens when it is not open. */
+  closeChildFD(childFD: number): void {
+    this.pipes.get(childFD)?.loseConnection();
+  }
+
+  /** Closes stdin (after flushing) and every other pipe. */
+  loseConnection(): void {
+    this.closeStdin();
+    for (const fd of [...this.pipes.keys()]) this.closeChildFD(fd);
+  }
+
+  /** Sends a signal; ProcessExitedAlready once the child has exited. */
+  signalProcess(signal: string | number): void {
+    const num = signalNumber(signal);
+    if (this.pid === null) throw new ProcessExitedAlready();
+    const r = this.parts.core.native.signalChild(this.slot, num);
+    if (r === -(os.constants.errno.ESRCH as number)) throw new ProcessExitedAlready();
+    if (r < 0) throw errnoError(r, 'kill', `pid ${this.pid}`);
+  }
+
+  /** Registers a producer feeding the child's stdin (flow control as for TCP). */
+  registerProducer(producer: IPushProducer | IPullProducer, streaming: boolean): void {
+    const t = this.writePipe(0, 'registerProducer');
+    if (t !== null) t.registerProducer(producer, streaming);
+    else producer.stopProducing();
+  }
+
+  /** Unregisters the stdin producer. */
+  unregisterProducer(): void {
+    this.pipes.get(0)?.unregisterProducer();
+  }
+
+  /** Stops reading every pipe we read until resumeProducing(). */
+  pauseProducing(): void {
+    for (const [fd, t] of this.pipes) if (!this.writable.has(fd)) t.pauseProducing();
+  }
+
+  /** Reads the pipes again after pauseProducing(). */
+  resumeProducing(): void {
+    for (const [fd, t] of this.pipes) if (!this.writable.has(fd)) t.resumeProducing();
+  }
+
+  /** Closes every pipe (as loseConnection). */
+  stopProducing(): void {
+    this.loseConnection();
+  }
+
+  // ---- records and pipe events ----
+
+  /** @internal The child's Exited record. */
+  override onRecord(type: number, a: number, b: number): void {
+    if (type === Rec.Exited) this.exited(a, b);
+  }
+
+  /** @internal Not reached: every user callback here is guarded. */
+  override failed(_failure: Failure): void {}
+
+  /** @internal A pipe's connectionLost has run: tell the protocol, maybe end. */
+  transportLost(t: StreamTransport): void {
+    for (const [fd, pipe] of this.pipes) {
+      if (pipe !== t) continue;
+      this.pipes.delete(fd);
+      this.guarded('childConnectionLost', () => this.protocol.childConnectionLost(fd));
+      break;
+    }
+    this.maybeEnded();
+  }
+
+  private writePipe(childFD: number, what: string): StreamTransport | null {
+    const t = this.pipes.get(childFD);
+    if (t !== undefined && this.writable.has(childFD)) return t;
+    if (this.writable.has(childFD)) return null; // closed: writes are dropped, as on a closed TCP transport
+    throw new TypeError(`${what}: child fd ${childFD} is not a pipe this process writes (childFDs ${childFD}: 'w')`);
+  }
+
+  private exited(code: number, signal: number): void {
+    this.parts.core.unregister(this);
+    this.pid = null;
+    this.status = code >= 0 ? code << 8 : signal;
+    const reason = exitReason(code, signal);
+    this.reason = reason;
+    // The child's end of each pipe we write is gone with it; what is still
+    // queued fails with EPIPE on its own, an idle pipe is closed now.
+    for (const fd of this.writable) {
+      const t = this.pipes.get(fd);
+      if (t !== undefined && t.bufferedAmount() === 0) t.loseConnection();
+    }
+    this.guarded('processExited', () => this.protocol.processExited(reason));
+    this.maybeEnded();
+  }
+
+  private maybeEnded(): void {
+    if (this.ended || this.reason === null || this.pipes.size !== 0) return;
+    this.ended = true;
+    const reason = this.reason;
+    this.protocol.connected = false;
+    this.guarded('processEnded', () => this.protocol.processEnded(reason));
+  }
+
+  private guarded(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      log.failure(`Unhandled error in ProcessProtocol.${what}`, new Failure(e), { pid: this.pid });
+    }
+  }
+}
+
+// ---- spawnProcess: argument checks, then one native call ----
+
+function checkString(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw new TypeError(`spawnProcess: ${what} must be a string, got ${v === null ? 'null' : typeof v}`);
+  if (v.includes('\0')) throw new TypeError(`spawnProcess: ${what} must not contain a NUL byte`);
+  return v;
+}
+
+function envList(env: SpawnProcessOptions['env']): string[] {
+  if (env === undefined) return [];
+  const source = env === null ? process.env : env;
+  if (typeof source !== 'object' || Array.isArray(source)) throw new TypeError('spawnProcess: env must be an object of strings, or null');
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined) continue;
+    checkString(key, 'an env name');
+    if (key === '' || key.includes('=')) throw new TypeError(`spawnProcess: env name ${JSON.stringify(key)} is empty or contains '='`);
+    out.push(`${key}=${checkString(value, `env ${key}`)}`);
+  }
+  return out;
+}
+
+function fdSpecs(childFDs: SpawnProcessOptions['childFDs']): [number, ChildFDSpec][] {
+  const spec = childFDs ?? { 0: 'w', 1: 'r', 2: 'r' };
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new TypeError('spawnProcess: childFDs must be an object such as {0: "w", 1: "r", 2: "r"}');
+  const out: [number, ChildFDSpec][] = [];
+  for (const [key, how] of Object.entries(spec)) {
+    const fd = Number(key);
+    if (!Number.isInteger(fd) || fd < 0 || fd > 1023) throw new TypeError(`spawnProcess: childFDs key ${JSON.stringify(key)} is not a child fd in 0..1023`);
+    const ok = how === 'r' || how === 'w' || (typeof how === 'number' && Number.isInteger(how) && how >= 0 && how <= 0x7fffffff);
+    if (!ok) throw new TypeError(`spawnProcess: childFDs[${fd}] must be 'r', 'w' or one of our fd numbers, got ${JSON.stringify(how)}`);
+    out.push([fd, how]);
+  }
+  return out;
+}
+
+function optionalId(v: unknown, what: string): number {
+  if (v === undefined || v === null) return -1;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xfffffffe) throw new TypeError(`spawnProcess: ${what} must be a non-negative integer, got ${String(v)}`);
+  return v;
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  ENOEXEC: 'not an executable format',
+  ENOTDIR: 'a path component is not a directory',
+  EPERM: 'operation not permitted',
+  EMFILE: 'too many open files',
+  EAGAIN: 'too many processes',
+  ENOSYS: 'pidfd_open is not available (Linux 5.3 or later is needed)',
+};
+
+function spawnError(ret: number, executable: string, cwd: string | null, fds: [number, ChildFDSpec][]): Error {
+  const code = errnoName(ret);
+  let detail = ERRNO_TEXT[code] ?? code;
+  if (code === 'EBADF') {
+    const passed = fds.filter(([, how]) => typeof how === 'number').map(([fd, how]) => `child fd ${fd} <- our fd ${String(how)}`);
+    detail = `an fd passed through is not open (${passed.join(', ')})`;
+  } else if (code === 'ENOENT' && cwd !== null) {
+    detail += ` (executable, or the working directory ${JSON.stringify(cwd)})`;
+  }
+  return new SpawnError(executable, code, detail);
+}
+
+/** Reads a numeric RLIMIT_NOFILE soft limit the child should get back, or -1. */
+function originalFdLimit(): number {
+  const original = loadNative().fdLimits().original;
+  return Number.isFinite(original) && original > 0 ? original : -1;
+}
+
+/**
+ * Starts `executable` with `args` (args[0] is the program's name, as Twisted
+ * expects; empty args pass [executable]) and returns its Process. A missing
+ * or non-executable program, a bad working directory or a closed fd in
+ * childFDs throws SpawnError at once; wrong argument types throw TypeError.
+ */
+export function spawnProcess(
+  parts: ReactorParts,
+  processProtocol: ProcessProtocol,
+  executable: string,
+  args: readonly string[] = [],
+  opts: SpawnProcessOptions = {},
+): Process {
+  if (processProtocol === null || typeof processProtocol !== 'object' || typeof processProtocol.makeConnection !== 'function') {
+    throw new TypeError('spawnProcess: processProtocol must be a ProcessProtocol');
+  }
+  checkString(executable, 'executable');
+  if (executable === '') throw new TypeError('spawnProcess: executable must not be empty');
+  if (!Array.isArray(args)) throw new TypeError('spawnProcess: args must be an array of strings');
+  const argv = args.map((a, i) => checkString(a, `args[${i}]`));
+  if (opts === null || typeof opts !== 'object') throw new TypeError('spawnProcess: options must be an object');
+  if (opts.usePTY) throw new TypeError('spawnProcess: usePTY is not supported');
+  const cwd = opts.path === undefined || opts.path === null ? null : checkString(opts.path, 'path');
+  const env = envList(opts.env);
+  const fds = fdSpecs(opts.childFDs);
+  const triples: number[] = [];
+  for (const [fd, how] of fds) {
+    if (how === 'r') triples.push(fd, HOW_READ, -1);
+    else if (how === 'w') triples.push(fd, HOW_WRITE, -1);
+    else triples.push(fd, HOW_INHERIT, how);
+  }
+  const uid = optionalId(opts.uid, 'uid');
+  const gid = optionalId(opts.gid, 'gid');
+  const native = parts.core.native;
+  const r = native.spawn(executable, argv.length > 0 ? argv : [executable], env, cwd, triples, originalFdLimit(), uid, gid);
+  if (typeof r === 'number') throw spawnError(r, executable, cwd, fds);
+  const proc = new Process(parts, processProtocol, r, fds);
+  try {
+    processProtocol.makeConnection(proc);
+  } catch (e) {
+    log.failure('Unhandled error in ProcessProtocol.connectionMade; closing its pipes', new Failure(e), { pid: r.pid });
+    proc.loseConnection();
+  }
+  return proc;
+}
