@@ -7,6 +7,9 @@
  *     or Node's dgram. The load is the same every time: a separate Node
  *     process with `window` 64-byte datagrams in flight, counting replies for
  *     `secs` seconds. Variants alternate each round; median and ratio to Node.
+ *     A second workload floods the server (no replies: the client sends
+ *     bursts of 64 datagrams per tick) and compares the server's CPU per
+ *     datagram received, where reading many per wake-up can show.
  *  2. Spawn-to-exit latency of `true`: reactor.spawnProcess until
  *     processEnded, against child_process.spawn until 'close' (both with
  *     stdin/stdout/stderr pipes), sequentially; median per round.
@@ -49,6 +52,66 @@ s.bind(0, '127.0.0.1', () => {
 });`;
 
 /** Runs the load against port; {rate: replies/s, cpu: our CPU µs per datagram echoed}. */
+const FLOOD = `
+const dgram = require('dgram');
+const [port, secs] = process.argv.slice(1).map(Number);
+const s = dgram.createSocket('udp4');
+const payload = Buffer.alloc(64, 0x79);
+let sent = 0, stop = false;
+const burst = () => { if (stop) return; for (let i = 0; i < 64; i++) s.send(payload, port, '127.0.0.1'); sent += 64; setImmediate(burst); };
+s.bind(0, '127.0.0.1', () => { burst(); setTimeout(() => { stop = true; setTimeout(() => { process.stdout.write(JSON.stringify({ sent })); s.close(); process.exit(0); }, 100); }, secs * 1000); });`;
+
+/** Floods port for SECS seconds; resolves {sent, cpuUsed} (the caller counts what arrived). */
+function flood(port) {
+  const cpu0 = process.cpuUsage();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', FLOOD, String(port), String(SECS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`flood client exited ${code}`));
+      const used = process.cpuUsage(cpu0);
+      resolve({ sent: JSON.parse(out).sent, cpu: used.user + used.system });
+    });
+  });
+}
+
+class Count extends DatagramProtocol {
+  constructor() {
+    super();
+    this.n = 0;
+  }
+  datagramReceived() {
+    this.n++;
+  }
+}
+
+async function ioreactorFlood(batch) {
+  const counter = new Count();
+  const port = reactor.listenUDP(0, counter, { interface: '127.0.0.1' });
+  port.setBatchReads(batch);
+  try {
+    const { sent, cpu } = await flood(port.getHost().port);
+    return { received: counter.n, sent, cpu: cpu / Math.max(1, counter.n) };
+  } finally {
+    await port.stopListening();
+  }
+}
+
+async function nodeFlood() {
+  let n = 0;
+  const s = dgram.createSocket('udp4');
+  s.on('message', () => n++);
+  await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+  try {
+    const { sent, cpu } = await flood(s.address().port);
+    return { received: n, sent, cpu: cpu / Math.max(1, n) };
+  } finally {
+    await new Promise((resolve) => s.close(resolve));
+  }
+}
+
 function load(port) {
   const cpu0 = process.cpuUsage();
   return new Promise((resolve, reject) => {
@@ -152,6 +215,13 @@ function report(title, unit, results, pick, higherIsBetter, digits) {
   ]);
   report('UDP echo of 64-byte datagrams: throughput (the Node load client bounds it)', 'datagrams/s', udp, (x) => x.rate, true, 0);
   report('UDP echo: server CPU per datagram echoed', 'CPU µs/dgram', udp, (x) => x.cpu, false, 2);
+  const fl = await rounds([
+    ['ioreactor (recvmmsg)', () => ioreactorFlood(true)],
+    ['ioreactor (recvmsg each)', () => ioreactorFlood(false)],
+    ['node', nodeFlood],
+  ]);
+  report('UDP flood (no replies): datagrams received per second', 'datagrams/s', fl, (x) => x.received / SECS, true, 0);
+  report('UDP flood: receiver CPU per datagram received (client CPU not counted)', 'CPU µs/dgram', fl, (x) => x.cpu, false, 2);
   const sp = await rounds([
     ['ioreactor spawnProcess', ioreactorSpawn],
     ['node', nodeSpawn],
