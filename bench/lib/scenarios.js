@@ -35,6 +35,13 @@ const SCENARIOS = [
 
 /** What `npm run bench` runs: the C10K set on the default backend. */
 const DEFAULT_SET = ['echo-1k', 'echo-10k', 'pipeline', 'http-1k', 'churn', 'ramp', 'idle-10k'];
+/** Names that stand for several scenarios on the command line. */
+const GROUPS = {
+  c10k: DEFAULT_SET,
+  'poll-vs-epoll': ['active-100', 'active-100-idle-1k', 'active-100-idle-10k'],
+  echo: ['echo-100', 'echo-1k', 'echo-10k', 'pipeline', 'bulk'],
+  http: ['http-100', 'http-1k'],
+};
 /** What --quick runs (small: the jest test uses it). */
 const QUICK_SET = ['echo-1k', 'pipeline', 'http-1k', 'churn', 'ramp', 'idle-10k'];
 
@@ -70,4 +77,4 @@ function describe(s, load) {
   return parts.filter(Boolean).join(', ');
 }
 
-module.exports = { SCENARIOS, DEFAULT_SET, QUICK_SET, loadFor, describe };
+module.exports = { SCENARIOS, DEFAULT_SET, QUICK_SET, GROUPS, loadFor, describe };

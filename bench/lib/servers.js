@@ -42,7 +42,8 @@ function registry(bins, backend) {
 }
 
 /** CPU pinning: server on CPU 0, load generator on CPU 1, when possible. */
-function pinning() {
+function pinning(wanted = true) {
+  if (!wanted) return { on: false, server: [], loadgen: [], note: 'not pinned (--no-pin)' };
   const cpus = require('os').availableParallelism ? require('os').availableParallelism() : require('os').cpus().length;
   const has = spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).status === 0;
   if (cpus >= 2 && has) return { on: true, server: ['taskset', '-c', '0'], loadgen: ['taskset', '-c', '1'], note: 'server on CPU 0, loadgen on CPU 1 (taskset)' };
@@ -126,7 +127,7 @@ async function waitQuiet(pid, maxMs = 3000) {
   const end = Date.now() + maxMs;
   let last = cpuTicks(pid);
   while (Date.now() < end) {
-    await sleep(100);
+    await sleep(60);
     const now = cpuTicks(pid);
     if (now === last || now < 0) return;
     last = now;
