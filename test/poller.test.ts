@@ -7,6 +7,8 @@ import * as fs from 'fs';
 import { BackendUnavailableError, PollerError } from '../lib/errors';
 import { Events, Poller, resolveBackend } from '../lib/poller';
 import type { PollerEvent } from '../lib/poller';
+import { RECORD_INTS, Rec, loadNative } from '../lib/native';
+import type { NativeLoop } from '../lib/native';
 import { backendNames, forEachBackend } from './helpers/backends';
 import { ROOT, runNode } from './helpers/child';
 import { Pipes, drain, fill } from './helpers/fds';
@@ -475,4 +477,172 @@ forEachBackend('Poller and the process', (backend) => {
 
 it('the child helper runs from the repository root', () => {
   expect(fs.existsSync(`${ROOT}/lib/poller.ts`)).toBe(true);
+});
+
+// ---- the bridge itself: the NativeLoop contract other layers build on ----
+
+forEachBackend('NativeLoop bridge', (backend) => {
+  const { NativeLoop } = loadNative();
+  let pipes: Pipes;
+  let loop: NativeLoop | undefined;
+  const calls: number[] = [];
+
+  beforeEach(() => {
+    pipes = new Pipes();
+    calls.length = 0;
+    loop = new NativeLoop(backend, (count) => calls.push(count));
+  });
+
+  afterEach(() => {
+    loop?.close();
+    pipes.closeAll();
+  });
+
+  const bad: unknown[] = [undefined, null, -1, 1.5, NaN, Infinity, 2 ** 53, '1', {}, [], true];
+  const methods: [string, number][] = [
+    ['pollOnce', 1], ['addRaw', 4], ['modifyRaw', 4], ['remove', 1], ['generation', 1], ['fdOf', 1],
+    ['setRef', 2], ['listen', 5], ['setAcceptBatch', 2], ['resumeAccepting', 1], ['connect', 5],
+    ['adoptStream', 1], ['write', 2], ['writev', 2], ['buffered', 1], ['shutdownWrite', 1],
+    ['pauseReading', 1], ['resumeReading', 1], ['setNoDelay', 2], ['setKeepAlive', 2],
+    ['localAddress', 1], ['peerAddress', 1],
+  ];
+
+  function callAll(target: NativeLoop, check: (name: string, ret: unknown) => void): void {
+    const table = target as unknown as Record<string, (...args: unknown[]) => unknown>;
+    for (const [name, arity] of methods) {
+      for (const value of bad) {
+        if (name === 'pollOnce' && value === -1) continue; // valid: wait forever
+        check(name, table[name](...Array.from({ length: arity }, () => value)));
+        // One bad argument after valid-looking ones.
+        check(name, table[name](...Array.from({ length: arity - 1 }, () => 0), value));
+      }
+      check(name, table[name]());
+    }
+  }
+
+  it('answers every malformed call with -errno, never a throw or a crash', () => {
+    const l = loop as NativeLoop;
+    callAll(l, (name, ret) => {
+      if (typeof ret !== 'number' || ret >= 0) throw new Error(`${name} returned ${String(ret)}`);
+    });
+    expect(l.remove(1e6)).toBe(-9); // EBADF: no such slot
+    expect(() => new NativeLoop('nope', () => undefined)).toThrow(/backend 'nope' is not available/);
+    // The addon's errors come from Node's realm, not jest's: compare by name.
+    expect(() => new (NativeLoop as unknown as new (b: string) => unknown)(backend)).toThrow(
+      expect.objectContaining({ name: 'TypeError', message: 'NativeLoop(backend: string, callback: function)' }),
+    );
+  });
+
+  it('returns -EBADF for every call after close()', () => {
+    const l = loop as NativeLoop;
+    const { r } = pipes.one();
+    const slot = l.addRaw(r, READABLE, false, false);
+    expect(slot).toBeGreaterThanOrEqual(0);
+    l.close();
+    callAll(l, (name, ret) => {
+      if (ret !== -9) throw new Error(`${name} after close returned ${String(ret)}`);
+    });
+    expect(l.addRaw(r, READABLE, false, false)).toBe(-9);
+    expect(l.remove(slot)).toBe(-9);
+    expect(l.close() as unknown).toBe(0);
+  });
+
+  it('exposes records as an Int32Array of RECORD_INTS per record, and the backend name', () => {
+    const l = loop as NativeLoop;
+    expect(l.backend).toBe(backend);
+    expect(Object.prototype.toString.call(l.records)).toBe('[object Int32Array]');
+    expect(l.records.length % RECORD_INTS).toBe(0);
+    expect(l.records.length / RECORD_INTS).toBeGreaterThanOrEqual(1024);
+  });
+
+  it('crosses into JS once per wake-up, however many fds are ready', () => {
+    const l = loop as NativeLoop;
+    const list = pipes.make(300);
+    const slots = new Map<number, number>();
+    for (const { r, w } of list) {
+      fill(w);
+      slots.set(l.addRaw(r, READABLE, false, false), r);
+    }
+    expect(l.pollOnce(0)).toBe(300);
+    expect(calls).toEqual([300]);
+    const seen = new Set<number>();
+    for (let i = 0; i < 300; i++) {
+      const at = i * RECORD_INTS;
+      expect(l.records[at]).toBe(Rec.Raw);
+      expect(l.records[at + 2]).toBe(l.generation(l.records[at + 1]));
+      expect(l.records[at + 3]).toBe(READABLE);
+      seen.add(slots.get(l.records[at + 1]) as number);
+    }
+    expect(seen.size).toBe(300);
+  });
+
+  it('write and writev send exactly the bytes of each view (byte offsets honoured)', () => {
+    const l = loop as NativeLoop;
+    const { r, w } = pipes.one();
+    const slot = l.adoptStream(w);
+    expect(slot).toBeGreaterThanOrEqual(0);
+    pipes.forget(w); // the loop owns and closes it now
+    const backing = Buffer.from('xxhello yy');
+    expect(l.write(slot, backing.subarray(2, 8))).toBe(0);
+    const u8 = new Uint8Array(new TextEncoder().encode('__world__').buffer, 2, 5);
+    const chunks = [new Uint8Array(Buffer.from('--, ').subarray(2)), u8, Buffer.from('!')];
+    expect(l.writev(slot, chunks)).toBe(0);
+    const buf = Buffer.alloc(64);
+    const n = fs.readSync(r, buf, 0, 64, null);
+    expect(buf.toString('utf8', 0, n)).toBe('hello , world!');
+    expect(l.write(slot, 'text' as unknown as Uint8Array)).toBe(-22);
+    expect(l.writev(slot, [Buffer.from('a'), 'b' as unknown as Uint8Array])).toBe(-22);
+    expect(l.write(slot, new Uint16Array(2) as unknown as Uint8Array)).toBe(-22);
+  });
+
+  it('refuses pollOnce from inside a callback and defers close() until the batch is done', () => {
+    const { r, w } = pipes.one();
+    const other = pipes.one();
+    const inner: number[] = [];
+    let counted = 0;
+    const l = new NativeLoop(backend, (count) => {
+      counted += count;
+      inner.push(l.pollOnce(0));
+      l.close();
+      inner.push(l.addRaw(other.r, READABLE, false, false));
+    });
+    try {
+      fill(w);
+      fill(other.w);
+      l.addRaw(r, READABLE, false, false);
+      l.addRaw(other.r, READABLE, false, false);
+      expect(l.pollOnce(0)).toBe(2);
+      expect(counted).toBe(2);
+      expect(inner).toEqual([-16, -9]); // EBUSY, then EBADF once closed
+      expect(l.pollOnce(0)).toBe(-9);
+    } finally {
+      l.close();
+    }
+  });
+
+  it('a callback exception from pollOnce() is thrown to its caller; the loop stays usable', () => {
+    const { r, w } = pipes.one();
+    let crossings = 0;
+    const l = new NativeLoop(backend, () => {
+      if (crossings++ === 0) throw new Error('from the callback');
+    });
+    try {
+      fill(w);
+      l.addRaw(r, READABLE, false, false);
+      expect(() => l.pollOnce(0)).toThrow('from the callback');
+      expect(l.pollOnce(0)).toBe(1);
+      expect(crossings).toBe(2);
+    } finally {
+      l.close();
+    }
+  });
+});
+
+describe('fd limits', () => {
+  it('raises the soft RLIMIT_NOFILE to the hard limit and remembers the original', () => {
+    const { original, current, hard } = loadNative().fdLimits();
+    expect(current).toBe(hard === Infinity ? current : hard);
+    expect(original).toBeLessThanOrEqual(current);
+    expect(current).toBeGreaterThan(1024);
+  });
 });

@@ -53,6 +53,11 @@ export class Pipes {
     if (this.open.delete(fd)) fs.closeSync(fd);
   }
 
+  /** Stops tracking an fd someone else now owns and will close. */
+  forget(fd: number): void {
+    this.open.delete(fd);
+  }
+
   /** Adopts an fd opened elsewhere so closeAll() closes it too. */
   track(fd: number): number {
     this.open.add(fd);
