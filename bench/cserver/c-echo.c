@@ -79,15 +79,12 @@ static size_t count_requests(struct conn *c, const char *p, size_t n) {
 }
 
 static int answer_http(int fd, size_t reqs) {
-  size_t rl = sizeof RESPONSE - 1, per = sizeof out / rl;
-  while (reqs > 0) {
-    size_t k = reqs < per ? reqs : per;
-    for (size_t i = 0; i < k; i++) memcpy(out + i * rl, RESPONSE, rl);
-    if (send_all(fd, out, k * rl) < 0) return -1;
-    reqs -= k;
-    if (conns[fd].pend) return 0; /* rest would only queue behind it */
-  }
-  return 0;
+  size_t rl = sizeof RESPONSE - 1, total = reqs * rl;
+  char *p = total <= sizeof out ? out : malloc(total);
+  for (size_t i = 0; i < reqs; i++) memcpy(p + i * rl, RESPONSE, rl);
+  int rc = total ? send_all(fd, p, total) : 0;
+  if (p != out) free(p);
+  return rc;
 }
 
 static void on_readable(int fd) {

@@ -41,7 +41,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       {"pid", 1, 0, 'P'},   {"conns", 1, 0, 'c'},    {"idle", 1, 0, 'i'},
       {"hot", 1, 0, 'H'},   {"size", 1, 0, 's'},     {"inflight", 1, 0, 'k'},
       {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'}, {"setup-limit", 1, 0, 'S'},
-      {"max-connecting", 1, 0, 'M'}, {0, 0, 0, 0}};
+      {"max-connecting", 1, 0, 'M'}, {"help", 0, 0, 'u'}, {0, 0, 0, 0}};
   *cfg = (struct config){MODE_ECHO, "127.0.0.1", 0, 0, 100, 0, 0, 64, 1, 3.0, 0.5, 60.0, 256};
   int o;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -59,6 +59,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       case 'w': cfg->warmup = atof(optarg); break;
       case 'S': cfg->setup_limit = atof(optarg); break;
       case 'M': cfg->max_connecting = atoi(optarg); break;
+      case 'u': fputs(USAGE, stdout); exit(0);
       default: return -1;
     }
   }
