@@ -6,6 +6,7 @@
 #define IOREACTOR_TEST_CHECK_H
 
 #include <cstdio>
+#include <exception>
 #include <functional>
 #include <string>
 #include <vector>
@@ -43,14 +44,19 @@ struct Case {
   std::function<void()> body;
 };
 
-// Runs every case, printing its name and whether it failed. A name given on
+// Runs every case, printing its name and whether it failed (a case that
+// throws fails). A name given on
 // the command line runs only the cases containing it.
 inline int run_all(const std::vector<Case>& cases, int argc, char** argv) {
   std::string filter = argc > 1 ? argv[1] : "";
   for (const Case& c : cases) {
     if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
     int before = failures();
-    c.body();
+    try {
+      c.body();
+    } catch (const std::exception& e) {
+      that(false, c.name + " threw: " + e.what());
+    }
     std::printf("%s %s\n", failures() == before ? "ok  " : "FAIL", c.name.c_str());
   }
   std::printf("%d failure(s)\n", failures());
