@@ -83,7 +83,7 @@ function start(def, pin, timeoutMs = 15000) {
   return new Promise((resolve, reject) => {
     const fail = (why) => { clearTimeout(timer); stop(); reject(new Error(`${def.label}: ${why}${err ? `\n${err.trim()}` : ''}`)); };
     const timer = setTimeout(() => fail('no port within 15 s'), timeoutMs);
-    child.on('exit', (code) => fail(`exited (${code}) before listening: ${out.trim()}`));
+    child.on('close', (code) => fail(`exited (${code}) before listening: ${out.trim()}`));
     child.stdout.on('data', (d) => {
       out += d;
       const nl = out.indexOf('\n');
@@ -91,7 +91,7 @@ function start(def, pin, timeoutMs = 15000) {
       const line = out.slice(0, nl);
       if (line.startsWith('SKIP')) return fail(line);
       clearTimeout(timer);
-      child.removeAllListeners('exit');
+      child.removeAllListeners('close');
       resolve({ pid: child.pid, port: Number(line), stop, stderr: () => err, child });
     });
   });
