@@ -34,60 +34,23 @@
 #include <string>
 #include <vector>
 
-#include "bridge_waiter.h"
-#include "loop.h"
+#include "bridge_args.h"
+#include "bridge_loop.h"
 #include "poller.h"
 
 namespace ioreactor {
 namespace {
 
+using bridge::bool_arg;
+using bridge::bytes_arg;
+using bridge::int_arg;
+using bridge::neg;
+using bridge::slot_arg;
+using bridge::string_arg;
+
 static_assert(sizeof(Record) == 5 * sizeof(int32_t), "records cross as 5 int32 each");
 
 constexpr int64_t kAllEvents = kReadable | kWritable | kError | kHangup;
-
-// ---- argument checks: plain numbers, integral, in range ----
-
-bool int_arg(const Napi::CallbackInfo& info, size_t i, int64_t lo, int64_t hi, int64_t* out) {
-  if (info.Length() <= i || !info[i].IsNumber()) return false;
-  double d = info[i].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || std::trunc(d) != d) return false;
-  if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) return false;
-  *out = static_cast<int64_t>(d);
-  return true;
-}
-
-bool slot_arg(const Napi::CallbackInfo& info, size_t i, int32_t* out) {
-  int64_t v = 0;
-  if (!int_arg(info, i, 0, INT32_MAX, &v)) return false;
-  *out = static_cast<int32_t>(v);
-  return true;
-}
-
-bool bool_arg(const Napi::CallbackInfo& info, size_t i, bool* out) {
-  if (info.Length() <= i || !info[i].IsBoolean()) return false;
-  *out = info[i].As<Napi::Boolean>().Value();
-  return true;
-}
-
-bool string_arg(const Napi::CallbackInfo& info, size_t i, std::string* out) {
-  if (info.Length() <= i || !info[i].IsString()) return false;
-  *out = info[i].As<Napi::String>().Utf8Value();
-  return true;
-}
-
-// A Uint8Array or Buffer; Data() already points at the view's byte offset.
-bool bytes_arg(Napi::Value v, const uint8_t** data, size_t* len) {
-  if (!v.IsTypedArray()) return false;
-  auto ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint8_array) return false;
-  auto u8 = v.As<Napi::Uint8Array>();
-  *data = u8.Data();
-  *len = u8.ByteLength();
-  return true;
-}
-
-// Loop and Poller return positive or negative errno; JS always sees -errno.
-int neg(int r) { return r > 0 ? -r : r; }
 
 Mode make_mode(bool edge, bool oneshot) {
   Mode m;
@@ -132,127 +95,6 @@ void close_handle(H** handle, CloseGroup* group) {
   *handle = nullptr;
 }
 
-class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
- public:
-  static Napi::Function Define(Napi::Env env);
-  explicit NativeLoop(const Napi::CallbackInfo& info);
-  ~NativeLoop() override;
-
-  uint8_t* new_slab(size_t size) override;
-  void deliver(const Record* records, int count) override;
-
- private:
-  // ---- JS methods (typed in lib/native.ts) ----
-  Napi::Value Start(const Napi::CallbackInfo& info);
-  Napi::Value Stop(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value PollOnce(const Napi::CallbackInfo& info);
-  Napi::Value AddRaw(const Napi::CallbackInfo& info);
-  Napi::Value ModifyRaw(const Napi::CallbackInfo& info);
-  Napi::Value Remove(const Napi::CallbackInfo& info);
-  Napi::Value Generation(const Napi::CallbackInfo& info);
-  Napi::Value FdOf(const Napi::CallbackInfo& info);
-  Napi::Value SetRef(const Napi::CallbackInfo& info);
-  Napi::Value Refcount(const Napi::CallbackInfo& info);
-  Napi::Value Listen(const Napi::CallbackInfo& info);
-  Napi::Value SetAcceptBatch(const Napi::CallbackInfo& info);
-  Napi::Value ResumeAccepting(const Napi::CallbackInfo& info);
-  Napi::Value Connect(const Napi::CallbackInfo& info);
-  Napi::Value AdoptStream(const Napi::CallbackInfo& info);
-  Napi::Value Write(const Napi::CallbackInfo& info);
-  Napi::Value Writev(const Napi::CallbackInfo& info);
-  Napi::Value Buffered(const Napi::CallbackInfo& info);
-  Napi::Value ShutdownWrite(const Napi::CallbackInfo& info);
-  Napi::Value PauseReading(const Napi::CallbackInfo& info);
-  Napi::Value ResumeReading(const Napi::CallbackInfo& info);
-  Napi::Value SetNoDelay(const Napi::CallbackInfo& info);
-  Napi::Value SetKeepAlive(const Napi::CallbackInfo& info);
-  Napi::Value LocalAddress(const Napi::CallbackInfo& info);
-  Napi::Value PeerAddress(const Napi::CallbackInfo& info);
-  Napi::Value Stats(const Napi::CallbackInfo& info);
-
-  // ---- helpers ----
-  Napi::Value num(double v) { return Napi::Number::New(Env(), v); }
-  template <typename Fn>
-  Napi::Value with_slot(const Napi::CallbackInfo& info, Fn fn);
-  template <typename Fn>
-  Napi::Value slot_bool(const Napi::CallbackInfo& info, Fn fn);
-  Napi::Value address(const Napi::CallbackInfo& info, bool peer);
-  void init_js_state(const Napi::CallbackInfo& info, const std::string& name);
-
-  // ---- watching and dispatch ----
-  int start_poll(int fd);
-  int start_waiter();
-  static void on_poll(uv_poll_t* h, int status, int events);
-  static void on_async(uv_async_t* h);
-  void dispatch_ready();
-  int drain(int timeout_ms);
-  void dispatch_waiter();
-  void after_dispatch(bool top_level);
-  void take_exception();
-  void refresh_ref();
-
-  // ---- shutdown ----
-  static void on_teardown(napi_async_cleanup_hook_handle handle, void* arg);
-  void shutdown(napi_async_cleanup_hook_handle teardown);
-  void release_js();
-
-  napi_env env_ = nullptr;
-  uv_loop_t* uv_loop_ = nullptr;
-  std::unique_ptr<Loop> loop_;
-  std::unique_ptr<Waiter> waiter_;
-  std::unique_ptr<Waiter> retired_waiter_;  // stopped mid-dispatch; freed after it
-  uv_poll_t* poll_ = nullptr;
-  uv_async_t* async_ = nullptr;
-  napi_ref callback_ = nullptr;   // weak: the function is kept by a property of this
-  napi_ref records_ref_ = nullptr;
-  napi_ref slab_ref_ = nullptr;
-  napi_ref error_ref_ = nullptr;  // first exception a callback threw in this dispatch
-  napi_async_context async_ctx_ = nullptr;
-  napi_async_cleanup_hook_handle hook_ = nullptr;
-  int32_t* records_ = nullptr;
-  static constexpr int kDrainRounds = 4;
-  std::vector<PollEvent> events_ = std::vector<PollEvent>(Loop::kMaxRecords);
-  int depth_ = 0;  // dispatches in progress (pollOnce inside a callback is refused)
-  bool started_ = false;
-  bool closed_ = false;
-  bool close_pending_ = false;
-  bool strong_ = false;
-};
-
-Napi::Function NativeLoop::Define(Napi::Env env) {
-  return DefineClass(
-      env, "NativeLoop",
-      {
-          InstanceMethod("start", &NativeLoop::Start),
-          InstanceMethod("stop", &NativeLoop::Stop),
-          InstanceMethod("close", &NativeLoop::Close),
-          InstanceMethod("pollOnce", &NativeLoop::PollOnce),
-          InstanceMethod("addRaw", &NativeLoop::AddRaw),
-          InstanceMethod("modifyRaw", &NativeLoop::ModifyRaw),
-          InstanceMethod("remove", &NativeLoop::Remove),
-          InstanceMethod("generation", &NativeLoop::Generation),
-          InstanceMethod("fdOf", &NativeLoop::FdOf),
-          InstanceMethod("setRef", &NativeLoop::SetRef),
-          InstanceMethod("refcount", &NativeLoop::Refcount),
-          InstanceMethod("listen", &NativeLoop::Listen),
-          InstanceMethod("setAcceptBatch", &NativeLoop::SetAcceptBatch),
-          InstanceMethod("resumeAccepting", &NativeLoop::ResumeAccepting),
-          InstanceMethod("connect", &NativeLoop::Connect),
-          InstanceMethod("adoptStream", &NativeLoop::AdoptStream),
-          InstanceMethod("write", &NativeLoop::Write),
-          InstanceMethod("writev", &NativeLoop::Writev),
-          InstanceMethod("buffered", &NativeLoop::Buffered),
-          InstanceMethod("shutdownWrite", &NativeLoop::ShutdownWrite),
-          InstanceMethod("pauseReading", &NativeLoop::PauseReading),
-          InstanceMethod("resumeReading", &NativeLoop::ResumeReading),
-          InstanceMethod("setNoDelay", &NativeLoop::SetNoDelay),
-          InstanceMethod("setKeepAlive", &NativeLoop::SetKeepAlive),
-          InstanceMethod("localAddress", &NativeLoop::LocalAddress),
-          InstanceMethod("peerAddress", &NativeLoop::PeerAddress),
-          InstanceMethod("stats", &NativeLoop::Stats),
-      });
-}
 
 Napi::Error errno_error(Napi::Env env, int err, const std::string& what) {
   auto e = Napi::Error::New(env, what + ": " + std::strerror(err));
@@ -264,6 +106,69 @@ bool backend_available(Backend b) {
   int count = 0;
   const Backend* list = available_backends(&count);
   return std::find(list, list + count, b) != list + count;
+}
+
+}  // namespace
+
+// ---- extension methods (bridge_loop.h) ----
+
+namespace {
+std::vector<LoopMethodEntry>& registry() {
+  static std::vector<LoopMethodEntry> entries;
+  return entries;
+}
+}  // namespace
+
+LoopMethods::LoopMethods(std::initializer_list<LoopMethodEntry> entries) {
+  registry().insert(registry().end(), entries.begin(), entries.end());
+}
+
+const std::vector<LoopMethodEntry>& LoopMethods::all() { return registry(); }
+
+Napi::Value NativeLoop::CallExtension(const Napi::CallbackInfo& info) {
+  if (closed_) return num(-EBADF);
+  const auto* entry = static_cast<const LoopMethodEntry*>(info.Data());
+  Napi::Value ret = entry->fn(*this, *loop_, info);
+  refresh_ref();
+  return ret;
+}
+
+Napi::Function NativeLoop::Define(Napi::Env env) {
+  std::vector<PropertyDescriptor> props = {
+      InstanceMethod("start", &NativeLoop::Start),
+      InstanceMethod("stop", &NativeLoop::Stop),
+      InstanceMethod("close", &NativeLoop::Close),
+      InstanceMethod("pollOnce", &NativeLoop::PollOnce),
+      InstanceMethod("addRaw", &NativeLoop::AddRaw),
+      InstanceMethod("modifyRaw", &NativeLoop::ModifyRaw),
+      InstanceMethod("remove", &NativeLoop::Remove),
+      InstanceMethod("generation", &NativeLoop::Generation),
+      InstanceMethod("fdOf", &NativeLoop::FdOf),
+      InstanceMethod("setRef", &NativeLoop::SetRef),
+      InstanceMethod("refcount", &NativeLoop::Refcount),
+      InstanceMethod("listen", &NativeLoop::Listen),
+      InstanceMethod("setAcceptBatch", &NativeLoop::SetAcceptBatch),
+      InstanceMethod("resumeAccepting", &NativeLoop::ResumeAccepting),
+      InstanceMethod("connect", &NativeLoop::Connect),
+      InstanceMethod("adoptStream", &NativeLoop::AdoptStream),
+      InstanceMethod("write", &NativeLoop::Write),
+      InstanceMethod("writev", &NativeLoop::Writev),
+      InstanceMethod("buffered", &NativeLoop::Buffered),
+      InstanceMethod("shutdownWrite", &NativeLoop::ShutdownWrite),
+      InstanceMethod("pauseReading", &NativeLoop::PauseReading),
+      InstanceMethod("resumeReading", &NativeLoop::ResumeReading),
+      InstanceMethod("setNoDelay", &NativeLoop::SetNoDelay),
+      InstanceMethod("setKeepAlive", &NativeLoop::SetKeepAlive),
+      InstanceMethod("localAddress", &NativeLoop::LocalAddress),
+      InstanceMethod("peerAddress", &NativeLoop::PeerAddress),
+      InstanceMethod("stats", &NativeLoop::Stats),
+  };
+  for (const LoopMethodEntry& e : LoopMethods::all()) {
+    // The entry lives in the registry for the life of the addon.
+    props.push_back(InstanceMethod(e.name, &NativeLoop::CallExtension, napi_default_method,
+                                   const_cast<LoopMethodEntry*>(&e)));
+  }
+  return DefineClass(env, "NativeLoop", props);
 }
 
 NativeLoop::NativeLoop(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeLoop>(info) {
@@ -800,8 +705,6 @@ Napi::Value NativeLoop::Stats(const Napi::CallbackInfo&) {
   out.Set("deliveries", static_cast<double>(s.deliveries));
   return out;
 }
-
-}  // namespace
 
 Napi::Function define_native_loop(Napi::Env env) { return NativeLoop::Define(env); }
 

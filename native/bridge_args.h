@@ -1,0 +1,30 @@
+// Argument checks shared by the bridge files. JS callers get -EINVAL for a bad
+// argument, never a throw: these only answer whether an argument is usable.
+// Numbers must be plain, finite, integral and in range (no coercion: '1',
+// true or 1.5 are refused), so a typo in JS cannot become a wrong fd.
+#ifndef IOREACTOR_BRIDGE_ARGS_H
+#define IOREACTOR_BRIDGE_ARGS_H
+
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+
+namespace ioreactor {
+namespace bridge {
+
+// info[i] is an integral number in [lo, hi].
+bool int_arg(const Napi::CallbackInfo& info, size_t i, int64_t lo, int64_t hi, int64_t* out);
+// info[i] is a slot index (0..INT32_MAX).
+bool slot_arg(const Napi::CallbackInfo& info, size_t i, int32_t* out);
+bool bool_arg(const Napi::CallbackInfo& info, size_t i, bool* out);
+bool string_arg(const Napi::CallbackInfo& info, size_t i, std::string* out);
+// A Uint8Array or Buffer view: its bytes, starting at the view's byte offset.
+bool bytes_arg(Napi::Value v, const uint8_t** data, size_t* len);
+// Loop and Poller return positive or negative errno; JS always sees -errno.
+inline int neg(int r) { return r > 0 ? -r : r; }
+
+}  // namespace bridge
+}  // namespace ioreactor
+
+#endif  // IOREACTOR_BRIDGE_ARGS_H
