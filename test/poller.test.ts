@@ -459,6 +459,37 @@ forEachBackend('Poller and the process', (backend) => {
     expect(out.after).toBe(out.baseline);
   });
 
+  it('a started poller with ref\'d registrations stays alive with no JS reference to it', async () => {
+    const res = await runNode(
+      `${childPrelude}
+      const { r, w } = pipes.one();
+      (function forget() {
+        const p = new Poller({ backend, onEvents(fd) { console.log('event on a forgotten poller'); p.remove(fd); } });
+        p.add(r, Events.READABLE);
+      })();
+      global.gc();
+      setImmediate(() => { global.gc(); setImmediate(() => fill(w)); });`,
+      [backend],
+      10000,
+      ['--expose-gc'],
+    );
+    expect(res.timedOut).toBe(false);
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toBe('event on a forgotten poller\n');
+    expect(res.code).toBe(0);
+  });
+
+  it('process.exit() and a fatal exception with live registrations exit with their code, no abort', async () => {
+    const live = `const p = new Poller({ backend, onEvents() {} }); p.add(pipes.one().r, Events.READABLE);`;
+    const exited = await runNode(`${childPrelude} ${live} setImmediate(() => process.exit(3));`, [backend]);
+    expect(exited.timedOut).toBe(false);
+    expect([exited.code, exited.signal]).toEqual([3, null]);
+    const thrown = await runNode(`${childPrelude} ${live} setImmediate(() => { throw new Error('fatal'); });`, [backend]);
+    expect(thrown.timedOut).toBe(false);
+    expect([thrown.code, thrown.signal]).toEqual([1, null]);
+    expect(thrown.stderr).toContain('Error: fatal');
+  });
+
   it('a callback that throws surfaces as uncaughtException', async () => {
     const res = await runNode(
       `${childPrelude}
