@@ -148,6 +148,23 @@ forEachBackend('TCP flow control', (backend) => {
     client.destroy();
   });
 
+  it('data and EOF sent while paused arrive in order after resumeProducing', async () => {
+    const sf = KeepingFactory.forProtocol(Recorder) as KeepingFactory<Recorder>;
+    const port = listen(sf);
+    const client = net.connect(port, '127.0.0.1');
+    const server = await sf.nextProtocol();
+    const t = server.transport as ITCPTransport;
+    t.pauseProducing();
+    client.end('everything, then EOF');
+    await new Promise((res) => setTimeout(res, 50)); // proving an absence: no event to wait for
+    expect(server.bytes.length).toBe(0);
+    expect(server.lostCount).toBe(0);
+    t.resumeProducing();
+    expect((await server.lost).check(ConnectionDone)).toBe(ConnectionDone);
+    expect(server.bytes.toString()).toBe('everything, then EOF');
+    client.destroy();
+  });
+
   it('half-close: readConnectionLost keeps the connection writable; writeConnectionLost follows loseWriteConnection', async () => {
     const events: string[] = [];
     class HalfServer extends Recorder {

@@ -59,8 +59,8 @@ export interface DataSink {
   heldData(data: Buffer): void;
 }
 
-/** DataSink.state bits under which data does not go straight to the protocol. */
-export const NO_DELIVER = 0x7;
+/** DataSink.state bits under which data does not go straight to the protocol (see tcp/transport.ts). */
+export const NO_DELIVER = 0xf;
 
 /** Native counters plus what the reactor counts itself. */
 export interface ReactorStats extends NativeStats {

@@ -14,18 +14,20 @@ import type { Protocol } from '../protocol';
 import { Handler, ReactorCore } from '../reactor/core';
 import { Family, toAddress, unknownAddress } from './addresses';
 
-// State bits. The low three are NO_DELIVER in core.ts: data is not handed
+// State bits. The low four are NO_DELIVER in core.ts: data is not handed
 // straight to the protocol while any of them is set.
 const CLOSED = 0x1; // the slot is gone; connectionLost is queued or done
 const DISCONNECTING = 0x2; // loseConnection(): flush, then close
 const PAUSED = 0x4; // pauseProducing(): reading stopped
-const READ_EOF = 0x8; // the peer shut down its write side
-const WRITE_SHUT_ASKED = 0x10; // loseWriteConnection() called
-const WRITE_SHUT = 0x20; // the write side is shut down
-const STREAMING = 0x40; // the registered producer is a push producer
-const PRODUCER_PAUSED = 0x80; // we paused it at the high-water mark
-const PULL_QUEUED = 0x100; // a pull producer's resumeProducing is scheduled
-const SILENT = 0x200; // no protocol was attached: close without connectionLost
+const HOLDING = 0x8; // resumed, but data held while paused is not delivered yet
+const READ_EOF = 0x10; // the peer shut down its write side
+const WRITE_SHUT_ASKED = 0x20; // loseWriteConnection() called
+const WRITE_SHUT = 0x40; // the write side is shut down
+const STREAMING = 0x80; // the registered producer is a push producer
+const PRODUCER_PAUSED = 0x100; // we paused it at the high-water mark
+const PULL_QUEUED = 0x200; // a pull producer's resumeProducing is scheduled
+const SILENT = 0x400; // no protocol was attached: close without connectionLost
+const EOF_HELD = 0x800; // EOF arrived while paused: handled after the held data
 
 /** Default high-water mark of a transport's write buffer, in bytes. */
 export const DEFAULT_HIGH_WATER = 64 * 1024;
@@ -226,7 +228,8 @@ export class StreamTransport extends Handler implements ITCPTransport {
     this.state &= ~PAUSED;
     if ((this.state & (CLOSED | DISCONNECTING)) !== 0) return;
     this.native.resumeReading(this.slot);
-    if (this.held !== null) this.core.atEndOfStep(() => this.deliverHeld());
+    if (this.held !== null) this.state |= HOLDING;
+    if ((this.state & (HOLDING | EOF_HELD)) !== 0) this.core.atEndOfStep(() => this.deliverHeld());
   }
 
   /** Closes the connection (as loseConnection). */
@@ -236,7 +239,7 @@ export class StreamTransport extends Handler implements ITCPTransport {
 
   // ---- records from the dispatch loop ----
 
-  /** @internal Data that arrived while paused is kept; while closing it is dropped. */
+  /** @internal Data that arrived while paused (or before held data went out) is kept; while closing it is dropped. */
   heldData(data: Buffer): void {
     if ((this.state & (CLOSED | DISCONNECTING)) !== 0) return;
     if (this.held === null) this.held = [];
@@ -260,9 +263,13 @@ export class StreamTransport extends Handler implements ITCPTransport {
     }
   }
 
-  /** @internal The peer shut down its write side. */
+  /** @internal The peer shut down its write side (kept until held data is delivered). */
   override onEof(): void {
-    this.state |= READ_EOF;
+    if ((this.state & (PAUSED | HOLDING)) !== 0) {
+      this.state |= EOF_HELD;
+      return;
+    }
+    this.state = (this.state | READ_EOF) & ~EOF_HELD;
     const p = this.protocol as unknown as HalfCloseable;
     if (typeof p.readConnectionLost === 'function') {
       p.readConnectionLost();
@@ -335,7 +342,11 @@ export class StreamTransport extends Handler implements ITCPTransport {
       while (held !== null && held.length !== 0 && (this.state & (CLOSED | DISCONNECTING | PAUSED)) === 0) {
         this.protocol.dataReceived(held.shift() as Buffer);
       }
-      if (held !== null && held.length === 0) this.held = null;
+      if (held !== null && held.length === 0 && this.held === held) {
+        this.held = null;
+        this.state &= ~HOLDING;
+      }
+      if ((this.state & (EOF_HELD | CLOSED | PAUSED | HOLDING)) === EOF_HELD) this.onEof();
     });
   }
 
