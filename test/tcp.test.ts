@@ -83,6 +83,15 @@ forEachBackend('TCP', (backend) => {
     expect(err.code).toBe('ECONNREFUSED');
   });
 
+  it('a startFactory that throws leaves no port behind', () => {
+    const f = Factory.forProtocol(Echo);
+    f.startFactory = () => {
+      throw new Error('no start');
+    };
+    expect(() => r.listenTCP(0, f, { interface: '127.0.0.1' })).toThrow('no start');
+    expect(r.stats().handlers).toBe(0);
+  });
+
   it('writeSequence sends every chunk in order', async () => {
     const { client } = await echoPair();
     client.transport!.writeSequence(['a', Buffer.from('bc'), new Uint8Array([100]), '']);

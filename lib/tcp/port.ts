@@ -102,9 +102,16 @@ export class Port extends Handler implements IListeningPort, TransportOwner {
       const a = native.localAddress(r);
       this.host = typeof a === 'number' ? null : toAddress(a);
     }
+    try {
+      this.factory.doStart();
+    } catch (e) {
+      // startFactory failed: no half-started port is left behind.
+      native.remove(r);
+      if (c.family === Family.Unix) removeOwnSocket(c.host, this.inode);
+      throw e;
+    }
     this.reactor.core.register(this);
     this.listening = true;
-    this.factory.doStart();
   }
 
   /** Stops listening; fires once the socket is closed and the factory's doStop ran. */
