@@ -68,11 +68,11 @@ export class Connector implements IConnector, TransportOwner {
   /** Starts connecting; throws when already connecting or connected. */
   connect(): void {
     if (this.state !== 'disconnected') throw new Error(`connect: cannot connect while ${this.state}`);
-    this.state = 'connecting';
     if (!this.factoryStarted) {
       this.factory.doStart();
       this.factoryStarted = true;
     }
+    this.state = 'connecting';
     const attempt = ++this.attempt;
     const c = this.config;
     if (c.timeout !== null) this.timeoutCall = this.reactor.clock.callLater(c.timeout, this.timedOut, attempt);
