@@ -5,7 +5,8 @@
 //
 // Integration with libuv:
 //  - a backend with a pollable fd (epoll) is watched by a uv_poll_t; its
-//    callback runs loop->poll_once(0), which drains while batches come back full;
+//    callback waits with timeout 0 and processes, again while batches come back
+//    full, but a bounded number of times (see drain());
 //  - a backend without one (poll; kqueue on macOS) gets a Waiter thread
 //    (bridge_waiter.h) that wakes a uv_async_t; the batch is processed here, on
 //    the loop thread, while the waiter sleeps.
@@ -94,7 +95,6 @@ void close_handle(H** handle, CloseGroup* group) {
   uv_close(h, on_handle_closed);
   *handle = nullptr;
 }
-
 
 Napi::Error errno_error(Napi::Env env, int err, const std::string& what) {
   auto e = Napi::Error::New(env, what + ": " + std::strerror(err));
