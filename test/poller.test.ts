@@ -607,6 +607,34 @@ forEachBackend('NativeLoop bridge', (backend) => {
     expect(seen.size).toBe(300);
   });
 
+  it('started, it also crosses once per wake-up from inside Node\'s loop', async () => {
+    const list = pipes.make(300);
+    const counts: number[] = [];
+    let resolve: () => void = () => undefined;
+    const first = new Promise<void>((r) => (resolve = r));
+    const l = new NativeLoop(backend, (count) => {
+      counts.push(count);
+      resolve();
+    });
+    try {
+      for (const { r, w } of list) {
+        fill(w);
+        expect(l.addRaw(r, READABLE, false, false)).toBeGreaterThanOrEqual(0);
+      }
+      l.start();
+      await first;
+      l.stop();
+      // Level-triggered: a later wake-up before stop() may report them again.
+      expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(300);
+      if (backend === 'epoll') expect(counts[0]).toBe(300);
+      const stats = l.stats();
+      expect(stats.deliveries).toBe(stats.wakeups);
+      expect(counts).toHaveLength(stats.deliveries);
+    } finally {
+      l.close();
+    }
+  });
+
   it('write and writev send exactly the bytes of each view (byte offsets honoured)', () => {
     const l = loop as NativeLoop;
     const { r, w } = pipes.one();
