@@ -54,6 +54,25 @@ async function expectStillServes(r: Reactor): Promise<void> {
   await port.stopListening();
 }
 
+/** An IHalfCloseableProtocol that records what happens to it, in order. */
+class HalfCloseRecorder extends Protocol {
+  readonly events: string[] = [];
+  readonly lost = signal<Failure>();
+  override dataReceived(data: Buffer): void {
+    this.events.push(`data:${data.toString()}`);
+  }
+  readConnectionLost(): void {
+    this.events.push('readConnectionLost');
+  }
+  writeConnectionLost(): void {
+    this.events.push('writeConnectionLost');
+  }
+  override connectionLost(reason: Failure): void {
+    this.events.push(`lost:${reason.check(ConnectionDone) ? 'done' : String(reason.value)}`);
+    this.lost.resolve(reason);
+  }
+}
+
 forEachBackend('Hostile peers', (backend) => {
   let r: Reactor;
   let fds: FdBaseline;
@@ -190,68 +209,47 @@ forEachBackend('Hostile peers', (backend) => {
     expectNoErrors();
   });
 
-  it("half-close from our side: loseWriteConnection, the peer still talks, then its end closes both", async () => {
-    const events: string[] = [];
-    const lost = signal<Failure>();
-    class HalfCloser extends Protocol {
+  it('half-close from our side: loseWriteConnection, the peer still talks, then its end closes both', async () => {
+    class HalfCloser extends HalfCloseRecorder {
       override connectionMade(): void {
         this.transport!.write('bye');
         (this.transport as ITCPTransport).loseWriteConnection();
         this.transport!.write('ignored after loseWriteConnection');
       }
-      writeConnectionLost(): void {
-        events.push('writeConnectionLost');
-      }
-      override dataReceived(data: Buffer): void {
-        events.push(`data:${data.toString()}`);
-      }
-      readConnectionLost(): void {
-        events.push('readConnectionLost');
-      }
-      override connectionLost(reason: Failure): void {
-        events.push(`lost:${reason.check(ConnectionDone) ? 'done' : String(reason.value)}`);
-        lost.resolve(reason);
-      }
     }
-    const port = r.listenTCP(0, Factory.forProtocol(HalfCloser), { interface: '127.0.0.1' });
+    const f = new Factory();
+    const server = new HalfCloser();
+    f.buildProtocol = () => server;
+    const port = r.listenTCP(0, f, { interface: '127.0.0.1' });
     const peer = await connect(portOf(port), { allowHalfOpen: true });
     const got = collect(peer);
     await withTimeout(new Promise((resolve) => peer.once('end', resolve)), 5000, "the server's FIN");
     peer.end('still here');
     expect((await withTimeout(got, 5000, 'the peer to close')).toString()).toBe('bye');
-    await withTimeout(lost.promise, 5000, 'connectionLost');
-    expect(events).toEqual(['writeConnectionLost', 'data:still here', 'readConnectionLost', 'lost:done']);
+    await withTimeout(server.lost.promise, 5000, 'connectionLost');
+    expect(server.events).toEqual(['writeConnectionLost', 'data:still here', 'readConnectionLost', 'lost:done']);
     await port.stopListening();
     expectNoErrors();
   });
 
-  it("half-close from the peer: end() reaches readConnectionLost and the answer still goes out", async () => {
-    const events: string[] = [];
-    const lost = signal<Failure>();
-    class Answerer extends Protocol {
-      override dataReceived(data: Buffer): void {
-        events.push(`data:${data.toString()}`);
-      }
-      readConnectionLost(): void {
-        events.push('readConnectionLost');
+  it('half-close from the peer: end() reaches readConnectionLost and the answer still goes out', async () => {
+    class Answerer extends HalfCloseRecorder {
+      override readConnectionLost(): void {
+        super.readConnectionLost();
         this.transport!.write('answer');
         this.transport!.loseConnection();
       }
-      writeConnectionLost(): void {
-        events.push('writeConnectionLost');
-      }
-      override connectionLost(reason: Failure): void {
-        events.push(`lost:${reason.check(ConnectionDone) ? 'done' : String(reason.value)}`);
-        lost.resolve(reason);
-      }
     }
-    const port = r.listenTCP(0, Factory.forProtocol(Answerer), { interface: '127.0.0.1' });
+    const f = new Factory();
+    const server = new Answerer();
+    f.buildProtocol = () => server;
+    const port = r.listenTCP(0, f, { interface: '127.0.0.1' });
     const peer = await connect(portOf(port), { allowHalfOpen: true });
     const got = collect(peer);
     peer.end('question');
     expect((await withTimeout(got, 5000, 'the answer')).toString()).toBe('answer');
-    await withTimeout(lost.promise, 5000, 'connectionLost');
-    expect(events).toEqual(['data:question', 'readConnectionLost', 'lost:done']);
+    await withTimeout(server.lost.promise, 5000, 'connectionLost');
+    expect(server.events).toEqual(['data:question', 'readConnectionLost', 'lost:done']);
     await port.stopListening();
     expectNoErrors();
   });
