@@ -29,6 +29,8 @@ const HELP = `usage: ioreactor-bench [scenario...] [options]
   --no-pin          let the scheduler place server and load generator (taskset
                     pinning is the default with 2+ CPUs; on a busy machine a
                     pinned process waits for its CPU)
+  --nice N          run server and load generator at nice -n N (N < 0 needs
+                    root): less noise from other work, at its expense
   --json FILE       write every figure as JSON
   --report FILE     HTML report (default bench/out/report.html)
   --quick           a few hundred connections, ~1 s, 1 round (the CI check)
@@ -58,6 +60,7 @@ function parseArgs(argv) {
     else if (a === '--quick') o.quick = true;
     else if (a === '--full') o.full = true;
     else if (a === '--no-pin') o.noPin = true;
+    else if (a === '--nice') o.nice = Math.round(Number(argv[++i]));
     else if (a === '--connections') o.connections = Math.round(num(++i));
     else if (a === '--duration') o.duration = num(++i);
     else if (a === '--warmup') o.warmup = num(++i);
@@ -69,6 +72,7 @@ function parseArgs(argv) {
     else if (a.startsWith('-')) throw new Error(`unknown option ${a} (see --help)`);
     else o.names.push(a);
   }
+  if (o.nice !== undefined && !(Math.abs(o.nice) <= 19)) throw new Error('--nice needs a number from -19 to 19');
   if (o.backend && !['epoll', 'poll', 'kqueue'].includes(o.backend)) throw new Error(`--backend must be epoll or poll, got ${o.backend}`);
   const preset = o.quick ? { repeat: 1, duration: 1 } : o.full ? { repeat: 5, duration: 3, warmup: 0.5 } : { repeat: 3, duration: 0.5 };
   o.repeat = o.repeat || preset.repeat;
@@ -126,7 +130,7 @@ async function main() {
   const list = pickScenarios(o);
   const bins = ensureBuilt();
   const reg = servers.registry(bins, o.backend);
-  const pin = servers.pinning(!o.noPin);
+  const pin = servers.pinning(!o.noPin, o.nice);
   const ok = availability(list, reg);
   const plan = list.map((s) => ({ s, ids: s.servers.filter((id) => ok[id] && (!o.servers || o.servers.includes(id))) }));
   const total = plan.reduce((a, p) => a + p.ids.length * o.repeat, 0);

@@ -41,13 +41,25 @@ function registry(bins, backend) {
   };
 }
 
-/** CPU pinning: server on CPU 0, load generator on CPU 1, when possible. */
-function pinning(wanted = true) {
-  if (!wanted) return { on: false, server: [], loadgen: [], note: 'not pinned (--no-pin)' };
-  const cpus = require('os').availableParallelism ? require('os').availableParallelism() : require('os').cpus().length;
+/**
+ * How to place the processes: server on CPU 0 and load generator on CPU 1
+ * (taskset) when there are two CPUs, and optionally both at a raised
+ * priority (`nice -n N`, N < 0 needs root) so other work on a shared
+ * machine takes less of their CPU.
+ * @param {boolean} wanted pin at all
+ * @param {number} [niceness]
+ */
+function pinning(wanted = true, niceness) {
+  const os = require('os');
+  const cpus = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
   const has = spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).status === 0;
-  if (cpus >= 2 && has) return { on: true, server: ['taskset', '-c', '0'], loadgen: ['taskset', '-c', '1'], note: 'server on CPU 0, loadgen on CPU 1 (taskset)' };
-  return { on: false, server: [], loadgen: [], note: has ? `not pinned: only ${cpus} CPU` : 'not pinned: taskset not found' };
+  const nice = niceness !== undefined ? ['nice', '-n', String(niceness)] : [];
+  const niceNote = nice.length ? `, both at nice ${niceness}` : '';
+  if (wanted && cpus >= 2 && has) {
+    return { on: true, server: [...nice, 'taskset', '-c', '0'], loadgen: [...nice, 'taskset', '-c', '1'], note: `server on CPU 0, loadgen on CPU 1 (taskset)${niceNote}` };
+  }
+  const why = !wanted ? 'not pinned (--no-pin)' : has ? `not pinned: only ${cpus} CPU` : 'not pinned: taskset not found';
+  return { on: false, server: nice, loadgen: nice, note: `${why}${niceNote}` };
 }
 
 function wrap(cmd, pin) {
