@@ -102,6 +102,28 @@ forEachBackend('TCP flow control', (backend) => {
     expect(process.memoryUsage().rss - rssPaused).toBeLessThan(LIMIT);
   });
 
+  it('the high-water mark is configurable per reactor and per transport', async () => {
+    const r2 = createReactor({ backend, highWaterMark: 1024 });
+    try {
+      const sf = KeepingFactory.forProtocol(Recorder) as KeepingFactory<Recorder>;
+      const port = (r2.listenTCP(0, sf, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+      const client = net.connect(port, '127.0.0.1');
+      client.pause();
+      const t = (await sf.nextProtocol()).transport as StreamTransport;
+      expect(t.highWaterMark).toBe(1024);
+      t.highWaterMark = 4 * 1024 * 1024;
+      const s = new Streamer(t, 64 * 1024 * 1024);
+      s.start();
+      await s.pausedOnce.promise;
+      expect(s.maxBuffered).toBeGreaterThan(4 * 1024 * 1024);
+      expect(s.maxBuffered).toBeLessThanOrEqual(4 * 1024 * 1024 + CHUNK.length);
+      client.destroy();
+    } finally {
+      r2.close();
+    }
+    expect(() => createReactor({ backend, highWaterMark: -1 })).toThrow(/highWaterMark/);
+  });
+
   it('pulls a non-streaming producer each time the buffer drains', async () => {
     const N = 400;
     class Puller extends Protocol {
