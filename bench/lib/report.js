@@ -27,9 +27,10 @@ const COLUMNS = {
 const LEGEND = [
   'Medians over the rounds. xnet / xC: ratio to Node net (net raw HTTP for HTTP) / to the C epoll ceiling,',
   'both measured in the same run. srv CPU µs/op: server utime+stime over the window / operations (split in',
-  'usr+sys). srv% / lg%: CPU use of the server / the load generator in the window (a server well under 100%',
-  'was starved by other work on this shared machine, or waited on the network). RSS B/conn: server VmRSS',
-  'growth / connections (the C server keeps only kernel socket memory, which RSS does not count).',
+  'usr+sys). srv / lg cpu/wait: share of the window the server / load generator spent on a CPU / runnable',
+  'but waiting for one (its main thread, from /proc/PID/schedstat): a high wait means other work on this',
+  'shared machine held the CPU, and throughput then says little; CPU per op still holds. RSS B/conn: server',
+  'VmRSS growth / connections (the C server keeps only kernel socket memory, which RSS does not count).',
 ].join('\n');
 
 function fmt(v, kind) {
@@ -41,8 +42,10 @@ function fmt(v, kind) {
   return v.toFixed(2);
 }
 
-function pct(v) {
-  return v === null || v === undefined ? '-' : `${Math.round(v * 100)}%`;
+/** "cpu/wait%": share of the window on a CPU / runnable but waiting for one. */
+function cpuWait(cpu, wait) {
+  if (cpu === null || cpu === undefined) return '-';
+  return `${Math.round(cpu * 100)}/${wait === null || wait === undefined ? '-' : Math.round(wait * 100)}%`;
 }
 
 function ratio(a, b) {
@@ -87,7 +90,7 @@ function scenarioTable(sc, labels) {
   const cols = COLUMNS[sc.metric];
   const head = [pad('server', 28)];
   for (const [, h] of cols) head.push(pad(h, 15, true), pad('xnet', 7, true), pad('xC', 7, true));
-  head.push(pad('usr+sys µs', 13, true), pad('srv%', 6, true), pad('lg%', 5, true), '  check');
+  head.push(pad('usr+sys µs', 13, true), pad('srv cpu/wait', 13, true), pad('lg cpu/wait', 12, true), '  check');
   const lines = [`${sc.name}: ${sc.title} (median of ${sc.repeat})`, head.join('')];
   for (const [id, row] of Object.entries(sc.rows)) {
     const cells = [pad(labels[id] || id, 28)];
@@ -97,7 +100,8 @@ function scenarioTable(sc, labels) {
     }
     const m = row.median;
     const split = m.user_us_per_op != null ? `${fmt(m.user_us_per_op)}+${fmt(m.sys_us_per_op)}` : '-';
-    cells.push(pad(split, 13, true), pad(pct(m.server_cpu_util), 6, true), pad(pct(m.loadgen_cpu_util), 5, true), `  ${verdict(row)}`);
+    cells.push(pad(split, 13, true), pad(cpuWait(m.server_cpu_util, m.server_runq_wait), 13, true),
+      pad(cpuWait(m.loadgen_cpu_util, m.loadgen_runq_wait), 12, true), `  ${verdict(row)}`);
     lines.push(cells.join(''));
   }
   return lines.join('\n');

@@ -86,6 +86,7 @@ struct proc_sample {
   double utime_s, stime_s;
   long rss_kb;
   int ok;
+  double runq_wait_s; /* main thread: time runnable but not running */
 };
 
 /* hist.c */
@@ -96,6 +97,7 @@ void hist_reset(struct hist *h);
 /* proc.c */
 struct proc_sample proc_read(int pid);
 double self_cpu_seconds(void);
+double runq_wait_seconds(int pid); /* 0: ourselves */
 void raise_nofile(void);
 
 /* proto.c */

@@ -161,11 +161,12 @@ static void print_server(const struct config *cfg, const struct stats *st,
   printf(",\"server\":{\"pid\":%d,\"ok\":%s,\"utime_s\":%.3f,\"stime_s\":%.3f,"
          "\"user_us_per_op\":%.3f,\"sys_us_per_op\":%.3f,\"cpu_us_per_op\":%.3f,"
          "\"cpu_util\":%.3f,\"rss_before_kb\":%ld,\"rss_after_kb\":%ld,"
-         "\"rss_per_conn_bytes\":%.1f}",
+         "\"rss_per_conn_bytes\":%.1f,\"runq_wait\":%.3f}",
          cfg->server_pid, (a.ok && b.ok) ? "true" : "false", ut, stime,
          per_op_us(ut, st->ops), per_op_us(stime, st->ops), per_op_us(ut + stime, st->ops),
          window > 0 ? (ut + stime) / window : 0, rss_before, b.rss_kb,
-         held ? (double)(b.rss_kb - rss_before) * 1024.0 / held : 0);
+         held ? (double)(b.rss_kb - rss_before) * 1024.0 / held : 0,
+         window > 0 ? (b.runq_wait_s - a.runq_wait_s) / window : 0);
 }
 
 static void print_latency(const char *name, const struct hist *h, double unit) {
@@ -182,7 +183,7 @@ static const char *mode_name(enum mode m) {
 }
 
 struct result {
-  double setup_s, window_s, self_cpu;
+  double setup_s, window_s, self_cpu, self_wait;
   struct proc_sample a, b;
   long rss_before;
   int ok;
@@ -192,13 +193,14 @@ static void print_json(const struct config *cfg, const struct stats *st, const s
   printf("{\"ok\":%s,\"mode\":\"%s\",\"conns\":%d,\"idle\":%d,\"hot\":%d,\"size\":%zu,"
          "\"inflight\":%d,\"setup_s\":%.3f,\"duration_s\":%.3f,\"ops\":%llu,"
          "\"ops_per_s\":%.1f,\"bytes\":%llu,\"errors\":%llu,\"verify_errors\":%llu,"
-         "\"stalled\":%llu,\"connect_retries\":%llu,\"loadgen_cpu_util\":%.3f,\"first_error\":",
+         "\"stalled\":%llu,\"connect_retries\":%llu,\"loadgen_cpu_util\":%.3f,\"loadgen_runq_wait\":%.3f,\"first_error\":",
          r->ok ? "true" : "false", mode_name(cfg->mode), cfg->conns, cfg->idle, cfg->hot,
          cfg->size, cfg->inflight, r->setup_s, r->window_s, (unsigned long long)st->ops,
          r->window_s > 0 ? (double)st->ops / r->window_s : 0, (unsigned long long)st->bytes,
          (unsigned long long)st->errors, (unsigned long long)st->verify_errors,
          (unsigned long long)st->stalled, (unsigned long long)st->connect_retries,
-         r->window_s > 0 ? r->self_cpu / r->window_s : 0);
+         r->window_s > 0 ? r->self_cpu / r->window_s : 0,
+         r->window_s > 0 ? r->self_wait / r->window_s : 0);
   json_str(st->first_error);
   print_latency("lat_us", &st->lat, 1e3);
   if (cfg->mode == MODE_RAMP) {
@@ -231,10 +233,11 @@ int main(int argc, char **argv) {
   hist_reset(&st.lat);
   st.ops = st.bytes = 0;
   r.a = proc_read(cfg.server_pid);
-  double cpu0 = self_cpu_seconds();
+  double cpu0 = self_cpu_seconds(), wait0 = runq_wait_seconds(0);
   r.window_s = phase_window(l, &cfg, &st);
   r.b = proc_read(cfg.server_pid);
   r.self_cpu = self_cpu_seconds() - cpu0;
+  r.self_wait = runq_wait_seconds(0) - wait0;
   loop_set_measuring(l, 0);
   l->draining = 1;
   loop_run_until(l, now_ns() + secs(3), drained);

@@ -7,6 +7,10 @@
  * s, usually 10 ms: a window of a few seconds at full load gives hundreds of
  * ticks, fine for a per-operation figure. The command name in field 2 may
  * hold spaces or parentheses, so fields are counted from the last ')'.
+ *
+ * /proc/PID/schedstat's second field is the time the main thread (for Node,
+ * the event loop) spent runnable but waiting for a CPU: on a shared machine
+ * it tells a slow server from a starved one.
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +32,7 @@ static long read_rss_kb(int pid) {
 }
 
 struct proc_sample proc_read(int pid) {
-  struct proc_sample s = {0, 0, -1, 0};
+  struct proc_sample s = {0, 0, -1, 0, 0};
   char path[64], buf[1024];
   if (pid <= 0) return s;
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
@@ -48,8 +52,21 @@ struct proc_sample proc_read(int pid) {
   s.utime_s = (double)ut / tick;
   s.stime_s = (double)st / tick;
   s.rss_kb = read_rss_kb(pid);
+  s.runq_wait_s = runq_wait_seconds(pid);
   s.ok = 1;
   return s;
+}
+
+double runq_wait_seconds(int pid) {
+  char path[64];
+  unsigned long long run, wait = 0;
+  if (pid > 0) snprintf(path, sizeof path, "/proc/%d/schedstat", pid);
+  else snprintf(path, sizeof path, "/proc/self/schedstat");
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  if (fscanf(f, "%llu %llu", &run, &wait) != 2) wait = 0;
+  fclose(f);
+  return (double)wait / 1e9;
 }
 
 double self_cpu_seconds(void) {
