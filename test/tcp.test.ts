@@ -95,8 +95,11 @@ forEachBackend('TCP', (backend) => {
   it('writeSequence sends every chunk in order', async () => {
     const { client } = await echoPair();
     client.transport!.writeSequence(['a', Buffer.from('bc'), new Uint8Array([100]), '']);
-    await client.waitForBytes(4);
-    expect(client.bytes.toString()).toBe('abcd');
+    (client.transport as unknown as { writeSequence(d: Iterable<string>): void }).writeSequence(new Set(['e', 'f']));
+    await client.waitForBytes(6);
+    expect(client.bytes.toString()).toBe('abcdef');
+    expect(() => client.transport!.writeSequence('abc' as unknown as string[])).toThrow(TypeError);
+    expect(() => client.transport!.writeSequence([42 as unknown as string])).toThrow(TypeError);
   });
 
   it('loseConnection flushes, then both sides see ConnectionDone exactly once', async () => {

@@ -116,10 +116,12 @@ export class StreamTransport extends Handler implements ITCPTransport {
   }
 
   /** Writes several buffers with one writev. Ignored once closing. */
-  writeSequence(data: ReadonlyArray<Bytes>): void {
-    if (!Array.isArray(data)) throw new TypeError('writeSequence: data must be an array of Buffers or strings');
+  writeSequence(data: Iterable<Bytes>): void {
+    if (data === null || typeof data !== 'object' || typeof (data as Iterable<Bytes>)[Symbol.iterator] !== 'function') {
+      throw new TypeError('writeSequence: data must be an array (or iterable) of Buffers or strings');
+    }
     if ((this.state & (CLOSED | DISCONNECTING | WRITE_SHUT_ASKED)) !== 0) return;
-    const chunks = data.map((d) => toBytes(d, 'writeSequence'));
+    const chunks = Array.from(data, (d) => toBytes(d, 'writeSequence'));
     if (chunks.length === 0) return;
     this.afterWrite(this.native.writev(this.slot, chunks));
   }
