@@ -223,6 +223,7 @@ static void conn_readable(struct loop *l, struct conn *c) {
     ssize_t n = read(c->fd, l->scratch, sizeof l->scratch);
     if (n > 0) {
       if (conn_input(l, c, l->scratch, (size_t)n) < 0) return;
+      if (c->fd < 0) return; /* churn: done and closed */
       if ((size_t)n < sizeof l->scratch) break;
       continue;
     }
