@@ -224,7 +224,7 @@ function html(doc, labels) {
   return `<!doctype html><html><head><meta charset="utf-8"><title>ioreactor bench</title>` +
     `<style>body{font-family:sans-serif;margin:2em;max-width:1200px}pre{font-size:12px;background:#f6f6f6;padding:8px;overflow-x:auto}` +
     `td{padding:2px 10px;border-bottom:1px solid #ddd}</style></head><body>` +
-    `<h1>ioreactor C10K benchmark</h1><p>${esc(doc.meta.summary)}</p>${parts.join('')}` +
+    `<h1>ioreactor C10K benchmark</h1><p>${esc(doc.meta.summary)}</p><p>${esc(LEGEND)}</p>${parts.join('')}` +
     `<h2>Targets (reported, not asserted)</h2><table>${t}</table></body></html>\n`;
 }
 
