@@ -137,7 +137,10 @@ export class Poller {
     if (!reg.ref) native.setRef(slot, false);
   }
 
-  /** Changes the interest and mode of a registered fd (re-arms a oneshot one). */
+  /**
+   * Changes the interest and mode of a registered fd and re-arms a oneshot one.
+   * Options are as for add(), defaults included: omitting `trigger` means 'level'.
+   */
   modify(fd: number, events: number, options: RegisterOptions = {}): void {
     const native = this.open('modify', fd);
     const reg = this.registered(fd, 'modify');
