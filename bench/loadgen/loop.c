@@ -5,6 +5,8 @@
  * closed earlier in this batch) and is skipped.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,11 +107,23 @@ static void dispatch(struct loop *l, struct epoll_event *evs, int n) {
   }
 }
 
+/* Is the server still there? Checked every 100 ms: without it, setup
+ * would retry refused connects until its time limit. */
+static int server_gone(struct loop *l, uint64_t t) {
+  if (l->cfg->server_pid <= 0 || t < l->next_pid_check_ns) return l->server_gone;
+  l->next_pid_check_ns = t + 100000000ull;
+  if (kill(l->cfg->server_pid, 0) < 0 && errno == ESRCH && !l->server_gone) {
+    l->server_gone = 1;
+    note_error(l->st, "server pid %d exited", l->cfg->server_pid);
+  }
+  return l->server_gone;
+}
+
 void loop_run_until(struct loop *l, uint64_t deadline_ns, int (*stop)(struct loop *l)) {
   struct epoll_event evs[BATCH];
   for (;;) {
     uint64_t t = now_ns();
-    if (t >= deadline_ns || (stop && stop(l))) return;
+    if (t >= deadline_ns || (stop && stop(l)) || server_gone(l, t)) return;
     int wait_ms = queue_drain(l, t);
     uint64_t left_ms = (deadline_ns - t) / 1000000 + 1;
     if ((uint64_t)wait_ms > left_ms) wait_ms = (int)left_ms;

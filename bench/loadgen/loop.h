@@ -23,6 +23,8 @@ struct loop {
   int connect_cap;    /* at most this many at once */
   int ready[3];       /* READY connections by role */
   int dead;           /* failed for good (not to be retried) */
+  int server_gone;    /* the server process has exited */
+  uint64_t next_pid_check_ns;
   uint32_t *queue;    /* ring of slots waiting to connect */
   uint64_t *queue_at; /* not before this time (ns) */
   int q_head, q_len;

@@ -15,6 +15,9 @@
  * still says what was measured), 1 on bad arguments.
  */
 #include <getopt.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +222,8 @@ int main(int argc, char **argv) {
     fputs(USAGE, stderr);
     return 1;
   }
+  prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the harness */
+  if (getppid() == 1) return 1;
   raise_nofile();
   proto_init(cfg.mode);
   proto_set_size(cfg.size);
