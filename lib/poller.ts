@@ -114,7 +114,10 @@ export class Poller {
     if (onEvents !== undefined) {
       // start() is typed void but reports 0 or -errno (uv_poll_init can fail).
       const started: unknown = this.native.start();
-      if (typeof started === 'number') this.check(started, -1, 'start watching');
+      if (typeof started === 'number' && started < 0) {
+        this.close();
+        this.check(started, -1, 'start watching');
+      }
     }
   }
 
