@@ -96,7 +96,7 @@ function runSeconds(s, id, o) {
   const load = loadFor(s, o);
   const conns = load.conns + load.idle + load.hot;
   const node = ['net', 'net-http', 'node-http'].includes(id);
-  return conns / (node ? 2000 : 8000) + o.warmup + o.duration + 0.3 + (s.metric === 'ramp' && node ? 0.6 : 0) + (s.fresh ? 0.3 : 0);
+  return conns / (node ? 2000 : 8000) + o.warmup + o.duration + 0.2 + (s.metric === 'ramp' && node ? 0.6 : 0) + (s.fresh ? 0.3 : 0);
 }
 
 function availability(list, reg) {
@@ -134,7 +134,8 @@ async function main() {
   const ok = availability(list, reg);
   const plan = list.map((s) => ({ s, ids: s.servers.filter((id) => ok[id] && (!o.servers || o.servers.includes(id))) }));
   const total = plan.reduce((a, p) => a + p.ids.length * o.repeat, 0);
-  const est = plan.reduce((a, p) => a + p.ids.reduce((b, id) => b + o.repeat * runSeconds(p.s, id, o) + 0.3, 0), 0);
+  const estimate = (p) => p.ids.reduce((b, id) => b + o.repeat * runSeconds(p.s, id, o) + 0.3, 0);
+  const est = plan.reduce((a, p) => a + estimate(p), 0);
   const summary = `${list.length} scenarios, ${total} runs, ${o.repeat} round(s) of ${o.duration} s; ${pin.note}; ` +
     `${os.cpus().length} CPUs (${os.cpus()[0].model}), load average ${os.loadavg()[0].toFixed(1)} at start (shared with other work: expect noise); node ${process.version}; ${new Date().toISOString()}`;
   console.log(`${summary}\nestimated total: ${Math.round(est)} s`);
@@ -142,7 +143,10 @@ async function main() {
   const progress = progressLine(total);
   const results = [];
   for (const { s, ids } of plan) {
+    const started = Date.now();
     const sc = await runScenario(s, ids, { opts: o, bins, reg, pin, progress });
+    sc.seconds = (Date.now() - started) / 1000;
+    sc.estimated_seconds = estimate({ s, ids });
     sc.title = describe(s, sc.load);
     sc.repeat = o.repeat;
     results.push(report.addRatios(sc));
