@@ -1,5 +1,5 @@
 /**
- * Prebuild and install: prebuildify makes prebuilds/<platform>-<arch>/*.node,
+ * Prebuild and install: `npm run prebuildify` makes prebuilds/<platform>-<arch>/*.node,
  * `npm pack` ships it with dist/, and installing the tarball into an empty
  * folder with a PATH holding only node and npm (no compiler, no make) works
  * without compiling and loads the addon from the prebuild. A tarball without
@@ -80,13 +80,13 @@ describe('prebuild, pack and install', () => {
     const pkg = path.join(tmp, 'pkg');
     copySources(pkg);
 
-    run('npx', ['--no-install', 'prebuildify', '--napi', '--tag-uv', '--strip'], pkg);
+    // The package's own scripts: prebuildify --napi --tag-uv --strip, then tsc.
+    run('npm', ['run', 'prebuildify'], pkg);
     const arch = `${process.platform}-${process.arch}`;
     const prebuilt = fs.readdirSync(path.join(pkg, 'prebuilds', arch)).filter((f) => f.endsWith('.node'));
     expect(prebuilt).toHaveLength(1);
 
-    run('npx', ['--no-install', 'tsc', '-p', 'tsconfig.json'], pkg);
-    run(process.execPath, ['scripts/write-esm-entry.js'], pkg);
+    run('npm', ['run', 'build'], pkg);
     fs.rmSync(path.join(pkg, 'build'), { recursive: true, force: true });
     const packed = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], pkg)) as {
       filename: string;
