@@ -68,7 +68,6 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   Napi::Value Generation(const Napi::CallbackInfo& info);
   Napi::Value FdOf(const Napi::CallbackInfo& info);
   Napi::Value SetRef(const Napi::CallbackInfo& info);
-  Napi::Value Refcount(const Napi::CallbackInfo& info);
   Napi::Value Listen(const Napi::CallbackInfo& info);
   Napi::Value SetAcceptBatch(const Napi::CallbackInfo& info);
   Napi::Value ResumeAccepting(const Napi::CallbackInfo& info);

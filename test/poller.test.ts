@@ -578,6 +578,22 @@ forEachBackend('NativeLoop bridge', (backend) => {
     expect(l.close() as unknown).toBe(0);
   });
 
+  it('refcount() (an extension method) follows add, setRef and remove, and is -EBADF once closed', () => {
+    const l = loop as NativeLoop;
+    const refcount = (l as unknown as { refcount(): number }).refcount.bind(l);
+    const [a, b] = pipes.make(2);
+    expect(refcount()).toBe(0);
+    const sa = l.addRaw(a.r, READABLE, false, false);
+    const sb = l.addRaw(b.r, READABLE, false, false);
+    expect(refcount()).toBe(2);
+    expect(l.setRef(sa, false)).toBe(0);
+    expect(refcount()).toBe(1);
+    expect(l.remove(sb)).toBe(0);
+    expect(refcount()).toBe(0);
+    l.close();
+    expect(refcount()).toBe(-9);
+  });
+
   it('exposes records as an Int32Array of RECORD_INTS per record, and the backend name', () => {
     const l = loop as NativeLoop;
     expect(l.backend).toBe(backend);
