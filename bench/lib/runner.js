@@ -35,6 +35,10 @@ function runLoadgen(bin, load, server, opts, pin) {
   });
 }
 
+/**
+ * The median of the finite numbers in xs, or null if there are none.
+ * @param {Array<number|undefined|null>} xs
+ */
 function median(xs) {
   const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return null;
