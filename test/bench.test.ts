@@ -109,6 +109,23 @@ describe('ioreactor-bench --quick', () => {
 
 const sockets = new Set<net.Socket>();
 
+describe('ioreactor-bench arguments', () => {
+  test('--help lists every scenario and exits 0', async () => {
+    const r = await run(process.execPath, ['bench/cli.js', '--help'], 20000);
+    expect(r.code).toBe(0);
+    for (const name of ['echo-1k', 'echo-10k', 'pipeline', 'bulk', 'http-1k', 'churn', 'ramp', 'idle-10k', 'active-100-idle-10k']) {
+      expect(r.out).toContain(`  ${name} `);
+    }
+  });
+
+  test('an unknown scenario or a bad number is refused before anything runs', async () => {
+    const a = await run(process.execPath, ['bench/cli.js', 'echo-1m'], 20000);
+    expect([a.code, a.err.trim()]).toEqual([2, 'ioreactor-bench: unknown scenario echo-1m (see --help)']);
+    const b = await run(process.execPath, ['bench/cli.js', '--duration', 'soon'], 20000);
+    expect([b.code, b.err.trim()]).toEqual([2, 'ioreactor-bench: --duration needs a positive number, got soon']);
+  });
+});
+
 /** An echo server that damages the stream (count: chunks so far on this connection). */
 function badServer(mangle: (data: Buffer, count: number) => Buffer | null): Promise<net.Server> {
   return new Promise((resolve) => {
