@@ -244,6 +244,14 @@ forEachBackend('TCP', (backend) => {
     expect(c.state).toBe('disconnected');
   });
 
+  it('disconnectAll stops a connection attempt still resolving its host name', async () => {
+    const cf = RecordingClientFactory.forProtocol(Recorder);
+    const c = r.connectTCP('localhost', 9, cf);
+    r.disconnectAll();
+    expect((await cf.failed).check(ConnectingCancelledError)).toBe(ConnectingCancelledError);
+    expect(c.state).toBe('disconnected');
+  });
+
   it('clientConnectionLost follows connectionLost, and connect() can reconnect', async () => {
     const sf = KeepingFactory.forProtocol(Echo) as KeepingFactory<Echo>;
     const p = r.listenTCP(0, sf, { interface: '127.0.0.1' });

@@ -74,6 +74,8 @@ export interface ReactorStats extends NativeStats {
 export class ReactorCore {
   /** handlers[slot] for every live registration; undefined when free. */
   readonly handlers: (Handler | undefined)[] = [];
+  /** Connection attempts waiting for a name lookup (no slot yet), for shutdown. */
+  readonly resolving = new Set<{ stopConnecting(): void }>();
   private loop: NativeLoop | null = null;
   /** Record batches delivered so far (a port counts its accept batches with it). */
   batches = 0;

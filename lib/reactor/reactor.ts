@@ -208,9 +208,10 @@ export class Reactor implements ReactorParts, IReactorTime {
     return this.core.stats();
   }
 
-  /** Stops every port and closes every connection and fd registration now (ConnectionLost). */
+  /** Stops every port, connection attempt, connection and fd registration now (ConnectionLost). */
   disconnectAll(): void {
     this.fds.disconnectAll();
+    for (const c of [...this.core.resolving]) c.stopConnecting();
     for (const h of this.core.liveHandlers()) {
       if (h instanceof Port) {
         void h.stopListening();

@@ -84,8 +84,10 @@ export class Connector implements IConnector, TransportOwner {
     } else if (ipFamily !== 0) {
       this.tryAddresses([{ family: ipFamily === 6 ? Family.V6 : Family.V4, host: c.host }]);
     } else {
+      this.reactor.core.resolving.add(this);
       dns.lookup(c.host, { all: true }, (err, addrs) => {
         if (this.attempt !== attempt || this.state !== 'connecting') return;
+        this.reactor.core.resolving.delete(this);
         if (err || addrs.length === 0) {
           this.failed(new DNSLookupError(`DNS lookup failed: ${c.host}: ${err ? err.code ?? err.message : 'no addresses'}`));
         } else {
@@ -195,6 +197,7 @@ export class Connector implements IConnector, TransportOwner {
   /** Ends the attempt in progress with `err`: clientConnectionFailed, then doStop unless reconnecting. */
   private failed(err: Error): void {
     this.attempt++;
+    this.reactor.core.resolving.delete(this);
     this.cancelTimeout();
     if (this.transport !== null) {
       this.transport.closeSilently();
