@@ -90,6 +90,7 @@ function scenarioTable(sc, labels) {
   const cols = COLUMNS[sc.metric];
   const head = [pad('server', 28)];
   for (const [, h] of cols) head.push(pad(h, 15, true), pad('xnet', 7, true), pad('xC', 7, true));
+  if (sc.metric === 'ops') head.push(pad('p50 / p99.9 ms', 16, true));
   head.push(pad('usr+sys µs', 13, true), pad('srv cpu/wait', 13, true), pad('lg cpu/wait', 12, true), '  check');
   const lines = [`${sc.name}: ${sc.title} (median of ${sc.repeat})`, head.join('')];
   for (const [id, row] of Object.entries(sc.rows)) {
@@ -100,6 +101,7 @@ function scenarioTable(sc, labels) {
     }
     const m = row.median;
     const split = m.user_us_per_op != null ? `${fmt(m.user_us_per_op)}+${fmt(m.sys_us_per_op)}` : '-';
+    if (sc.metric === 'ops') cells.push(pad(`${fmt(m.p50_ms, 'ms')} / ${fmt(m.p999_ms, 'ms')}`, 16, true));
     cells.push(pad(split, 13, true), pad(cpuWait(m.server_cpu_util, m.server_runq_wait), 13, true),
       pad(cpuWait(m.loadgen_cpu_util, m.loadgen_runq_wait), 12, true), `  ${verdict(row)}`);
     lines.push(cells.join(''));
