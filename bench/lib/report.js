@@ -88,13 +88,13 @@ function verdict(row) {
  */
 function scenarioTable(sc, labels) {
   const cols = COLUMNS[sc.metric];
-  const head = [pad('server', 28)];
+  const head = [pad('server', 32)];
   for (const [, h] of cols) head.push(pad(h, 15, true), pad('xnet', 7, true), pad('xC', 7, true));
   if (sc.metric === 'ops') head.push(pad('p50 / p99.9 ms', 16, true));
   head.push(pad('usr+sys µs', 13, true), pad('srv cpu/wait', 13, true), pad('lg cpu/wait', 12, true), '  check');
   const lines = [`${sc.name}: ${sc.title} (median of ${sc.repeat})`, head.join('')];
   for (const [id, row] of Object.entries(sc.rows)) {
-    const cells = [pad(labels[id] || id, 28)];
+    const cells = [pad(labels[id] || id, 32)];
     for (const [key, , kind] of cols) {
       const r = row.ratios[key];
       cells.push(pad(fmt(row.median[key], kind), 15, true), pad(fmt(r.net, 'x'), 7, true), pad(fmt(r.c, 'x'), 7, true));
