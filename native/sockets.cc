@@ -130,11 +130,17 @@ int to_sockaddr(const SockAddr& addr, struct sockaddr_storage* out, socklen_t* l
 }
 
 int from_sockaddr(const struct sockaddr* sa, socklen_t len, SockAddr* out) {
+  // len says how many bytes the kernel (or a caller) filled: never read past
+  // it, whatever the family field claims.
+  const size_t have = static_cast<size_t>(len);
+  if (have < offsetof(struct sockaddr, sa_family) + sizeof sa->sa_family) return EINVAL;
   if (sa->sa_family == AF_INET) {
+    if (have < sizeof(struct sockaddr_in)) return EINVAL;
     const auto* in = reinterpret_cast<const struct sockaddr_in*>(sa);
     return numeric_host(AF_INET, &in->sin_addr, in->sin_port, out);
   }
   if (sa->sa_family == AF_INET6) {
+    if (have < sizeof(struct sockaddr_in6)) return EINVAL;
     const auto* in6 = reinterpret_cast<const struct sockaddr_in6*>(sa);
     return numeric_host(AF_INET6, &in6->sin6_addr, in6->sin6_port, out);
   }

@@ -15,7 +15,8 @@ namespace sockets {
 // A numeric host (or a UNIX path when family is 0) and port into a sockaddr.
 // EINVAL for a bad family, host or port; ENAMETOOLONG for a long path.
 int to_sockaddr(const SockAddr& addr, struct sockaddr_storage* out, socklen_t* len);
-// The reverse, numeric host via inet_ntop. EAFNOSUPPORT for other families.
+// The reverse, numeric host via inet_ntop. EAFNOSUPPORT for other families;
+// EINVAL when len is too short for the family (nothing past len is read).
 int from_sockaddr(const struct sockaddr* sa, socklen_t len, SockAddr* out);
 
 // A new non-blocking, close-on-exec socket of type (SOCK_STREAM, SOCK_DGRAM),
