@@ -10,7 +10,7 @@ import type { ITCPTransport } from '../lib/interfaces';
 import { Factory, Protocol } from '../lib/protocol';
 import { createReactor, Reactor, StreamTransport } from '../lib/reactor';
 import { forEachBackend } from './helpers/backends';
-import { captureLog, KeepingFactory, Recorder, signal } from './helpers/tcp';
+import { captureLog, keeping, Recorder, signal, tcpOf } from './helpers/tcp';
 
 jest.setTimeout(15000);
 
@@ -71,9 +71,16 @@ forEachBackend('TCP flow control', (backend) => {
     return (r.listenTCP(0, f, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
   }
 
+  /** A server Recorder and a raw net client connected to it. */
+  async function rawClient(): Promise<{ client: net.Socket; server: Recorder }> {
+    const sf = keeping(Recorder);
+    const client = net.connect(listen(sf), '127.0.0.1');
+    return { client, server: await sf.nextProtocol() };
+  }
+
   it('pauses a streaming producer at the high-water mark while the peer does not read, resumes when it does', async () => {
     const LIMIT = 48 * 1024 * 1024;
-    const sf = KeepingFactory.forProtocol(Recorder) as KeepingFactory<Recorder>;
+    const sf = keeping(Recorder);
     const port = listen(sf);
     const client = net.connect(port, '127.0.0.1');
     client.pause();
@@ -105,7 +112,7 @@ forEachBackend('TCP flow control', (backend) => {
   it('the high-water mark is configurable per reactor and per transport', async () => {
     const r2 = createReactor({ backend, highWaterMark: 1024 });
     try {
-      const sf = KeepingFactory.forProtocol(Recorder) as KeepingFactory<Recorder>;
+      const sf = keeping(Recorder);
       const port = (r2.listenTCP(0, sf, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
       const client = net.connect(port, '127.0.0.1');
       client.pause();
@@ -129,14 +136,14 @@ forEachBackend('TCP flow control', (backend) => {
     class Puller extends Protocol {
       count = 0;
       override connectionMade(): void {
-        this.transport!.registerProducer(this as unknown as { resumeProducing(): void; stopProducing(): void }, false);
+        tcpOf(this).registerProducer(this as unknown as { resumeProducing(): void; stopProducing(): void }, false);
       }
       resumeProducing(): void {
         if (this.count === N) return;
         this.count++;
         this.transport!.write(CHUNK);
         if (this.count === N) {
-          this.transport!.unregisterProducer();
+          tcpOf(this).unregisterProducer();
           this.transport!.loseConnection();
         }
       }
@@ -153,10 +160,7 @@ forEachBackend('TCP flow control', (backend) => {
   });
 
   it('the transport is a producer: pauseProducing holds data back until resumeProducing', async () => {
-    const sf = KeepingFactory.forProtocol(Recorder) as KeepingFactory<Recorder>;
-    const port = listen(sf);
-    const client = net.connect(port, '127.0.0.1');
-    const server = await sf.nextProtocol();
+    const { client, server } = await rawClient();
     const t = server.transport as ITCPTransport;
     t.pauseProducing();
     client.write('held back');
@@ -171,10 +175,7 @@ forEachBackend('TCP flow control', (backend) => {
   });
 
   it('data and EOF sent while paused arrive in order after resumeProducing', async () => {
-    const sf = KeepingFactory.forProtocol(Recorder) as KeepingFactory<Recorder>;
-    const port = listen(sf);
-    const client = net.connect(port, '127.0.0.1');
-    const server = await sf.nextProtocol();
+    const { client, server } = await rawClient();
     const t = server.transport as ITCPTransport;
     t.pauseProducing();
     client.end('everything, then EOF');
@@ -222,7 +223,7 @@ forEachBackend('TCP flow control', (backend) => {
   });
 
   it('without readConnectionLost, EOF closes the connection with ConnectionDone', async () => {
-    const sf = KeepingFactory.forProtocol(Recorder) as KeepingFactory<Recorder>;
+    const sf = keeping(Recorder);
     const port = listen(sf);
     const client = net.connect(port, '127.0.0.1', () => client.end('last words'));
     const server = await sf.nextProtocol();
@@ -232,10 +233,7 @@ forEachBackend('TCP flow control', (backend) => {
   });
 
   it('a peer reset while we write reports a lost connection, never a crash or SIGPIPE', async () => {
-    const sf = KeepingFactory.forProtocol(Recorder) as KeepingFactory<Recorder>;
-    const port = listen(sf);
-    const client = net.connect(port, '127.0.0.1');
-    const server = await sf.nextProtocol();
+    const { client, server } = await rawClient();
     client.resetAndDestroy();
     const lost = server.lost;
     for (let i = 0; i < 200 && server.connected; i++) {
@@ -248,7 +246,7 @@ forEachBackend('TCP flow control', (backend) => {
   });
 
   it('loseConnection waits for a registered producer to unregister; a second producer is refused', async () => {
-    const sf = KeepingFactory.forProtocol(Recorder) as KeepingFactory<Recorder>;
+    const sf = keeping(Recorder);
     const port = listen(sf);
     const client = net.connect(port, '127.0.0.1');
     let got = '';
@@ -276,14 +274,14 @@ forEachBackend('TCP flow control', (backend) => {
       class Grumpy extends Recorder {
         override connectionMade(): void {
           super.connectionMade();
-          this.transport!.registerProducer({ pauseProducing() {}, resumeProducing() {}, stopProducing: () => void stopped++ }, true);
+          tcpOf(this).registerProducer({ pauseProducing() {}, resumeProducing() {}, stopProducing: () => void stopped++ }, true);
         }
         override connectionLost(reason: Parameters<Recorder['connectionLost']>[0]): void {
           super.connectionLost(reason);
           throw new Error('grumpy goodbye');
         }
       }
-      const sf = KeepingFactory.forProtocol(Grumpy) as KeepingFactory<Grumpy>;
+      const sf = keeping(Grumpy);
       const port = listen(sf);
       const client = net.connect(port, '127.0.0.1');
       const server = await sf.nextProtocol();

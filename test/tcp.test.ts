@@ -20,7 +20,7 @@ import { Factory, Protocol } from '../lib/protocol';
 import { createReactor, Reactor } from '../lib/reactor';
 import { forEachBackend } from './helpers/backends';
 import { openFdCount } from './helpers/fds';
-import { captureLog, Echo, KeepingFactory, Recorder, RecordingClientFactory, signal } from './helpers/tcp';
+import { captureLog, Echo, keeping, KeepingFactory, Recorder, recording, signal, tcpOf } from './helpers/tcp';
 
 jest.setTimeout(15000);
 
@@ -42,9 +42,9 @@ forEachBackend('TCP', (backend) => {
   });
 
   async function echoPair(): Promise<{ server: Echo; client: Recorder; sf: KeepingFactory<Echo> }> {
-    const sf = KeepingFactory.forProtocol(Echo) as KeepingFactory<Echo>;
+    const sf = keeping(Echo);
     const port = r.listenTCP(0, sf, { interface: '127.0.0.1' });
-    const cf = RecordingClientFactory.forProtocol(Recorder) as RecordingClientFactory<Recorder>;
+    const cf = recording(Recorder);
     const client = new Recorder();
     cf.buildProtocol = () => client;
     r.connectTCP('127.0.0.1', (port.getHost() as IPv4Address).port, cf);
@@ -120,8 +120,8 @@ forEachBackend('TCP', (backend) => {
 
   it('abortConnection closes at once with ConnectionAborted; the peer sees a lost connection', async () => {
     const { server, client } = await echoPair();
-    client.transport!.abortConnection();
-    client.transport!.abortConnection();
+    tcpOf(client).abortConnection();
+    tcpOf(client).abortConnection();
     client.transport!.write('ignored');
     expect((await client.lost).check(ConnectionAborted)).toBe(ConnectionAborted);
     expect((await server.lost).check(ConnectionDone, ConnectionLost)).not.toBeNull();
@@ -140,7 +140,7 @@ forEachBackend('TCP', (backend) => {
         order.push('lost');
       }
     }
-    const sf = KeepingFactory.forProtocol(Closer) as KeepingFactory<Closer>;
+    const sf = keeping(Closer);
     const p = r.listenTCP(0, sf, { interface: '127.0.0.1' });
     const c = new Recorder();
     r.connectTCP('127.0.0.1', (p.getHost() as IPv4Address).port, Factory.forProtocol(Recorder)).factory.buildProtocol = () => c;
@@ -151,7 +151,7 @@ forEachBackend('TCP', (backend) => {
   });
 
   it('works over IPv6 (interface ::1)', async () => {
-    const sf = KeepingFactory.forProtocol(Echo) as KeepingFactory<Echo>;
+    const sf = keeping(Echo);
     const p = r.listenTCP(0, sf, { interface: '::1' });
     const host = p.getHost() as IPv6Address;
     expect(host).toBeInstanceOf(IPv6Address);
@@ -216,7 +216,7 @@ forEachBackend('TCP', (backend) => {
     const p = r.listenTCP(0, Factory.forProtocol(Echo), { interface: '127.0.0.1' });
     const port = (p.getHost() as IPv4Address).port;
     await p.stopListening();
-    const cf = RecordingClientFactory.forProtocol(Recorder);
+    const cf = recording(Recorder);
     const starts: string[] = [];
     cf.startFactory = () => starts.push('start');
     cf.stopFactory = () => starts.push('stop');
@@ -229,14 +229,14 @@ forEachBackend('TCP', (backend) => {
   });
 
   it('an unknown host name fails with DNSLookupError', async () => {
-    const cf = RecordingClientFactory.forProtocol(Recorder);
+    const cf = recording(Recorder);
     r.connectTCP('no-such-host.invalid', 80, cf);
     expect((await cf.failed).check(DNSLookupError)).toBe(DNSLookupError);
   });
 
   it('stopConnecting fails the attempt with ConnectingCancelledError', async () => {
     const p = r.listenTCP(0, Factory.forProtocol(Echo), { interface: '127.0.0.1' });
-    const cf = RecordingClientFactory.forProtocol(Recorder);
+    const cf = recording(Recorder);
     const c = r.connectTCP('127.0.0.1', (p.getHost() as IPv4Address).port, cf);
     c.stopConnecting();
     expect((await cf.failed).check(ConnectingCancelledError)).toBe(ConnectingCancelledError);
@@ -245,7 +245,7 @@ forEachBackend('TCP', (backend) => {
   });
 
   it('disconnectAll stops a connection attempt still resolving its host name', async () => {
-    const cf = RecordingClientFactory.forProtocol(Recorder);
+    const cf = recording(Recorder);
     const c = r.connectTCP('localhost', 9, cf);
     r.disconnectAll();
     expect((await cf.failed).check(ConnectingCancelledError)).toBe(ConnectingCancelledError);
@@ -253,9 +253,9 @@ forEachBackend('TCP', (backend) => {
   });
 
   it('clientConnectionLost follows connectionLost, and connect() can reconnect', async () => {
-    const sf = KeepingFactory.forProtocol(Echo) as KeepingFactory<Echo>;
+    const sf = keeping(Echo);
     const p = r.listenTCP(0, sf, { interface: '127.0.0.1' });
-    const cf = RecordingClientFactory.forProtocol(Recorder) as RecordingClientFactory<Recorder>;
+    const cf = recording(Recorder);
     const lostSig = signal();
     cf.clientConnectionLost = (c, reason) => {
       cf.losses.push(reason);
@@ -292,7 +292,7 @@ forEachBackend('TCP', (backend) => {
           this.transport!.write(data);
         }
       }
-      const sf = KeepingFactory.forProtocol(Bomb) as KeepingFactory<Bomb>;
+      const sf = keeping(Bomb);
       const p = r.listenTCP(0, sf, { interface: '127.0.0.1' });
       const port = (p.getHost() as IPv4Address).port;
       const good = new Recorder();
@@ -330,7 +330,7 @@ forEachBackend('TCP', (backend) => {
           throw new Error('bad start');
         }
       }
-      const sf = KeepingFactory.forProtocol(BadStart) as KeepingFactory<BadStart>;
+      const sf = keeping(BadStart);
       const p = r.listenTCP(0, sf, { interface: '127.0.0.1' });
       const c = new Recorder();
       const cf = Factory.forProtocol(Recorder);
@@ -360,7 +360,7 @@ forEachBackend('TCP', (backend) => {
   });
 
   it("interface '::' accepts IPv4 and IPv6 clients", async () => {
-    const sf = KeepingFactory.forProtocol(Echo) as KeepingFactory<Echo>;
+    const sf = keeping(Echo);
     const p = r.listenTCP(0, sf, { interface: '::' });
     const port = (p.getHost() as IPv6Address).port;
     for (const host of ['127.0.0.1', '::1']) {
@@ -399,7 +399,7 @@ forEachBackend('TCP', (backend) => {
       first.on('error', () => {});
       fillers.push(first);
       await new Promise((res) => first.once('connect', res));
-      const cf = RecordingClientFactory.forProtocol(Recorder);
+      const cf = recording(Recorder);
       const t0 = r.seconds();
       r.connectTCP('127.0.0.1', port, cf, { timeout: 0.3 });
       const why = await cf.failed;
@@ -430,7 +430,7 @@ forEachBackend('TCP', (backend) => {
 
   it('setTcpNoDelay and setTcpKeepAlive are accepted', async () => {
     const { client } = await echoPair();
-    client.transport!.setTcpNoDelay(true);
+    tcpOf(client).setTcpNoDelay(true);
     (client.transport as unknown as { setTcpKeepAlive(b: boolean): void }).setTcpKeepAlive(true);
   });
 });

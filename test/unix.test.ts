@@ -12,7 +12,7 @@ import { CannotListenError, ConnectError, ConnectionDone, ConnectionRefusedError
 import { Factory } from '../lib/protocol';
 import { createReactor, Reactor } from '../lib/reactor';
 import { forEachBackend } from './helpers/backends';
-import { Echo, KeepingFactory, Recorder, RecordingClientFactory, signal } from './helpers/tcp';
+import { Echo, keeping, Recorder, recording, signal } from './helpers/tcp';
 
 jest.setTimeout(15000);
 
@@ -30,7 +30,7 @@ forEachBackend('UNIX sockets', (backend) => {
 
   it('echoes over listenUNIX/connectUNIX; the file goes away on stopListening', async () => {
     const sock = path.join(dir, 's');
-    const sf = KeepingFactory.forProtocol(Echo) as KeepingFactory<Echo>;
+    const sf = keeping(Echo);
     const port = r.listenUNIX(sock, sf, { mode: 0o600 });
     expect(port.getHost()).toEqual(new UNIXAddress(sock));
     expect(fs.statSync(sock).mode & 0o777).toBe(0o600);
@@ -69,7 +69,7 @@ forEachBackend('UNIX sockets', (backend) => {
     await new Promise<void>((res) => server.close(() => res()));
     fs.renameSync(keep, sock);
     expect(fs.lstatSync(sock).isSocket()).toBe(true);
-    const port = r.listenUNIX(sock, KeepingFactory.forProtocol(Echo));
+    const port = r.listenUNIX(sock, keeping(Echo));
     const c = new Recorder();
     const cf = Factory.forProtocol(Recorder);
     cf.buildProtocol = () => c;
@@ -86,7 +86,7 @@ forEachBackend('UNIX sockets', (backend) => {
   });
 
   it('connecting to a missing path or a dead socket fails the connector', async () => {
-    const cf = RecordingClientFactory.forProtocol(Recorder);
+    const cf = recording(Recorder);
     r.connectUNIX(path.join(dir, 'missing'), cf);
     const why = await cf.failed;
     expect(why.value).toBeInstanceOf(ConnectError);
@@ -97,7 +97,7 @@ forEachBackend('UNIX sockets', (backend) => {
     fs.linkSync(sock, keep);
     await p.stopListening();
     fs.renameSync(keep, sock);
-    const cf2 = RecordingClientFactory.forProtocol(Recorder);
+    const cf2 = recording(Recorder);
     const failed = signal();
     cf2.clientConnectionFailed = (_c, reason) => {
       cf2.failures.push(reason);

@@ -4,7 +4,7 @@
  * received bytes and connectionLost, and a client factory that records failures.
  */
 import type { Failure } from '../../lib/failure';
-import type { IConnector } from '../../lib/interfaces';
+import type { IConnector, ITCPTransport } from '../../lib/interfaces';
 import { log, LogEvent } from '../../lib/log';
 import { ClientFactory, Factory, Protocol } from '../../lib/protocol';
 
@@ -89,6 +89,26 @@ export class KeepingFactory<P extends Protocol> extends Factory<P> {
     }
     return p;
   }
+}
+
+/** A KeepingFactory building protocols of class P. */
+export function keeping<P extends Protocol>(protocol: new () => P): KeepingFactory<P> {
+  const f = new KeepingFactory<P>();
+  f.protocol = protocol;
+  return f;
+}
+
+/** A RecordingClientFactory building protocols of class P. */
+export function recording<P extends Protocol>(protocol: new () => P): RecordingClientFactory<P> {
+  const f = new RecordingClientFactory<P>();
+  f.protocol = protocol;
+  return f;
+}
+
+/** The transport of a connected protocol, with the full TCP transport interface. */
+export function tcpOf(p: Protocol): ITCPTransport {
+  if (p.transport === null) throw new Error('not connected');
+  return p.transport as ITCPTransport;
 }
 
 /** A ClientFactory recording failures and losses. */
