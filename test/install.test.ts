@@ -129,4 +129,22 @@ describe('prebuild, pack and install', () => {
     expect(bad.ok).toBe(false);
     expect(bad.out).toMatch(/command \/bin\/sh -c node-gyp-build/);
   }, 600000);
+
+  it('the Node-facing files compile for macOS too (zig cross-compiler, -Werror)', () => {
+    const zig = path.join(ROOT, 'node_modules', '@ryoppippi', 'zig-linux-x64', 'zig');
+    expect(fs.existsSync(zig)).toBe(true);
+    const out = path.join(tmp, 'macos');
+    fs.mkdirSync(out);
+    const cache = path.join(ROOT, '.cache', 'zig');
+    const env = { ...process.env, ZIG_GLOBAL_CACHE_DIR: cache, ZIG_LOCAL_CACHE_DIR: cache };
+    const nodeInclude = path.resolve(path.dirname(process.execPath), '..', 'include', 'node');
+    const addonApi = (require('node-addon-api') as { include_dir: string }).include_dir;
+    const files = fs.readdirSync(path.join(ROOT, 'native')).filter((f) => /^(bridge.*|addon)\.cc$/.test(f));
+    expect(files).toEqual(expect.arrayContaining(['addon.cc', 'bridge.cc', 'bridge_waiter.cc']));
+    for (const file of files) {
+      run(zig, ['c++', '-target', 'x86_64-macos', '-std=c++17', '-Wall', '-Wextra', '-Werror', '-DNAPI_VERSION=8',
+        '-DNAPI_CPP_EXCEPTIONS', '-DNODE_GYP_MODULE_NAME=ioreactor', '-I', path.join(ROOT, 'native'), '-I', nodeInclude,
+        '-I', path.resolve(ROOT, addonApi), '-c', path.join(ROOT, 'native', file), '-o', path.join(out, `${file}.o`)], ROOT, env);
+    }
+  }, 600000);
 });
