@@ -14,13 +14,13 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #endif
 
 #include "fault.h"
