@@ -6,8 +6,18 @@
 // limit (a C10K server needs more than the usual 1024) and remembers the
 // original, which child processes should get back. That happens once per
 // process, not per Worker.
+//
+// Node itself raises the soft limit to the hard one at startup, before any
+// addon loads, so "the original" is usually gone by the time we look. When the
+// soft limit already equals the hard one we take the parent's soft limit (what
+// we inherited at exec; /proc/<ppid>/limits on Linux), or else 1024, the limit
+// programs using select() expect.
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <limits>
 #include <mutex>
 
@@ -37,13 +47,37 @@ void raise_soft_limit(const rlimit& lim) {
   }
 }
 
+// The parent's soft RLIMIT_NOFILE from /proc, or 0 when it cannot be read.
+rlim_t parent_soft_limit() {
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/limits", static_cast<int>(getppid()));
+  FILE* f = std::fopen(path, "re");
+  if (f == nullptr) return 0;
+  char line[256];
+  unsigned long long soft = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::strncmp(line, "Max open files", 14) != 0) continue;
+    if (std::sscanf(line + 14, "%llu", &soft) != 1) soft = 0;  // "unlimited" reads as 0
+    break;
+  }
+  std::fclose(f);
+  return static_cast<rlim_t>(soft);
+}
+
+rlim_t original_soft_limit(const rlimit& lim) {
+  if (lim.rlim_cur < lim.rlim_max) return lim.rlim_cur;  // nobody raised it yet
+  rlim_t parent = parent_soft_limit();
+  if (parent > 0 && parent <= lim.rlim_max) return parent;
+  return std::min<rlim_t>(lim.rlim_cur, 1024);
+}
+
 const FdLimits& fd_limits() {
   static FdLimits limits;
   static std::once_flag once;
   std::call_once(once, [] {
     rlimit lim{};
     if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
-    limits.original = lim.rlim_cur;
+    limits.original = original_soft_limit(lim);
     limits.hard = lim.rlim_max;
     raise_soft_limit(lim);
   });

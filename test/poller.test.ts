@@ -3,6 +3,7 @@
  * mode from inside Node's loop, stale events, thousands of fds, bad input,
  * idle CPU and whether a poller keeps the process alive.
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import { BackendUnavailableError, PollerError } from '../lib/errors';
 import { Events, Poller, resolveBackend } from '../lib/poller';
@@ -718,6 +719,16 @@ describe('fd limits', () => {
     const { original, current, hard } = loadNative().fdLimits();
     expect(current).toBe(hard === Infinity ? current : hard);
     expect(original).toBeLessThanOrEqual(current);
+    expect(current).toBeGreaterThan(1024);
+  });
+
+  it('remembers the soft limit the process started with, though Node raises it before the addon loads', () => {
+    const probe = `node -e 'console.log(JSON.stringify(require("node-gyp-build")(".").fdLimits()))'`;
+    // `; true` keeps bash as the parent instead of exec'ing node in its place.
+    const out = execFileSync('bash', ['-c', `ulimit -Sn 1024; ${probe}; true`], { cwd: ROOT, encoding: 'utf8', timeout: 10000 });
+    const { original, current, hard } = JSON.parse(out) as { original: number; current: number; hard: number };
+    expect(original).toBe(1024);
+    expect(current).toBe(hard === Infinity ? current : hard);
     expect(current).toBeGreaterThan(1024);
   });
 });
