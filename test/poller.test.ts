@@ -652,6 +652,28 @@ forEachBackend('NativeLoop bridge', (backend) => {
     }
   });
 
+  it('start() after stop() watches again; stop() while stopped and start() twice are harmless', async () => {
+    const { r, w } = pipes.one();
+    let resolve: (count: number) => void = () => undefined;
+    const l = new NativeLoop(backend, (count) => {
+      l.stop();
+      resolve(count);
+    });
+    try {
+      expect(l.stop() as unknown).toBe(0);
+      l.addRaw(r, READABLE, false, false);
+      for (let round = 0; round < 3; round++) {
+        const got = new Promise<number>((res) => (resolve = res));
+        expect(l.start() as unknown).toBe(0);
+        expect(l.start() as unknown).toBe(0);
+        if (round === 0) fill(w);
+        expect(await got).toBe(1);
+      }
+    } finally {
+      l.close();
+    }
+  });
+
   it('write and writev send exactly the bytes of each view (byte offsets honoured)', () => {
     const l = loop as NativeLoop;
     const { r, w } = pipes.one();
