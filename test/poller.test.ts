@@ -204,6 +204,24 @@ forEachBackend('Poller', (backend) => {
     expect(afterFirst.filter(([fd]) => fd === fresh)).toEqual([]);
   });
 
+  it('close() inside onEvents stops the rest of the batch', async () => {
+    const list = pipes.make(3);
+    for (const { w } of list) fill(w);
+    const seen: number[] = [];
+    await new Promise<void>((resolve) => {
+      const p = open({
+        onEvents: (fd) => {
+          seen.push(fd);
+          p.close();
+          setImmediate(resolve);
+        },
+      });
+      for (const { r } of list) p.add(r, READABLE);
+    });
+    expect(seen).toHaveLength(1);
+    expect(poller?.closed).toBe(true);
+  });
+
   it('registers 5000+ fds and reports the right events for each', () => {
     const p = open();
     const list = pipes.make(2600);
