@@ -93,12 +93,15 @@ function intRecorder<B extends IntNClass>(Base: B) {
   };
 }
 
+/** A recording Int*StringReceiver class (named, so declarations need not spell out the class). */
+export type IntRecorderClass = new () => Int32StringReceiver & Recorder;
+
 /** Int32StringReceiver that records. */
-export const Int32Recorder = intRecorder(Int32StringReceiver);
+export const Int32Recorder: IntRecorderClass = intRecorder(Int32StringReceiver);
 /** Int16StringReceiver that records. */
-export const Int16Recorder = intRecorder(Int16StringReceiver);
+export const Int16Recorder: IntRecorderClass = intRecorder(Int16StringReceiver);
 /** Int8StringReceiver that records. */
-export const Int8Recorder = intRecorder(Int8StringReceiver);
+export const Int8Recorder: IntRecorderClass = intRecorder(Int8StringReceiver);
 
 /** A NetstringReceiver that records strings and the parse error. */
 export class NetstringRecorder extends NetstringReceiver implements Recorder {
