@@ -34,7 +34,7 @@ class Scenario {
   readonly acted = signal();
   hasActed = false;
   port!: Port;
-  extra: { made: Promise<void>; failed: Promise<Failure> } | null = null;
+  extra: { made: Promise<Probe>; failed: Promise<Failure> } | null = null;
 
   constructor(
     readonly r: Reactor,
@@ -73,14 +73,14 @@ class Scenario {
     this.acted.resolve();
   }
 
-  /** A client that greets the server (and, for the connectionLost cell, hangs up). */
-  connectClient(): { made: Promise<void>; failed: Promise<Failure> } {
-    const made = signal();
+  /** A client that greets the server (and, for the connectionLost cell, hangs up); `made` gives its probe. */
+  connectClient(): { made: Promise<Probe>; failed: Promise<Failure> } {
+    const made = signal<Probe>();
     const failed = signal<Failure>();
     const f = new ClientFactory();
     f.buildProtocol = () => {
       const p = new Probe(this, 'client');
-      p.onMade = () => made.resolve();
+      p.onMade = () => made.resolve(p);
       return p;
     };
     f.clientConnectionFailed = (_c, reason) => failed.resolve(reason);
@@ -213,14 +213,15 @@ async function runScenario(backend: string, trigger: Callback, action: Action): 
     const sf = new Factory();
     sf.buildProtocol = () => new Probe(s, 'server');
     s.port = r.listenTCP(0, sf, { interface: '127.0.0.1' });
-    s.connectClient();
+    const client = s.connectClient();
     await withTimeout(s.acted.promise, WAIT_MS, 'the action');
     if (s.extra !== null) await withTimeout(Promise.race([s.extra.made, s.extra.failed]), WAIT_MS, 'the new connection');
     // Let the first client finish writing (it stops when disconnected), and a
     // connection the action closes end on its own, before stop() closes the rest.
-    const first = s.probes.filter((p) => p.side === 'client')[0];
+    // (The server may act before the client hears it is connected, or instead.)
+    const first = await withTimeout(Promise.race([client.made, client.failed.then(() => null)]), WAIT_MS, 'the first client');
     const server = s.probes.find((p) => p.side === 'server')!;
-    await withTimeout(first.writesDone.promise, WAIT_MS, 'the client to finish writing');
+    if (first !== null) await withTimeout(first.writesDone.promise, WAIT_MS, 'the client to finish writing');
     if (action === 'loseConnection' || action === 'abortConnection') await withTimeout(server.lost.promise, WAIT_MS, 'connectionLost after the action');
     if (action !== 'reactor.stop') r.stop();
     await withTimeout(running, WAIT_MS, 'run() to resolve after stop()');
