@@ -51,7 +51,10 @@ int Loop::poll_once(int timeout_ms) {
   if (timeout_ms < -1) return -EINVAL;
   Impl& m = *impl_;
   int total = 0;
-  for (;;) {
+  // Bounded: level-triggered fds that stay ready (a writable socket, unread
+  // data while paused elsewhere) keep every wait full, and an unbounded drain
+  // would never hand control back to Node's loop.
+  for (int round = 0; round < kMaxDrainRounds; ++round) {
     int n = m.poller->wait(timeout_ms, m.events, Impl::kMaxEvents);
     if (n < 0) return n;
     // Copy out: a sink callback may re-enter poll_once and reuse m.events.
@@ -62,6 +65,7 @@ int Loop::poll_once(int timeout_ms) {
     if (n < Impl::kMaxEvents) return total;
     timeout_ms = 0;
   }
+  return total;
 }
 
 void Loop::process(const PollEvent* events, int count) {

@@ -86,6 +86,7 @@ class Loop {
   static constexpr int kMaxRecords = 1024;
   static constexpr size_t kSlabSize = 256 * 1024;
   static constexpr size_t kReadSize = 64 * 1024;
+  static constexpr int kMaxDrainRounds = 4;  // full waits re-polled per poll_once
 
   // Returns nullptr and sets *err on failure.
   static std::unique_ptr<Loop> create(Backend backend, LoopSink* sink, int* err);
@@ -94,7 +95,7 @@ class Loop {
   Poller& poller();
 
   // Waits up to timeout_ms and processes what comes back; while a wait comes
-  // back full it waits again with timeout 0. Returns events processed or -errno.
+  // back full it waits again with timeout 0, at most kMaxDrainRounds times. Returns events processed or -errno.
   int poll_once(int timeout_ms);
   // Processes events gathered elsewhere (the waiter thread).
   void process(const PollEvent* events, int count);

@@ -596,6 +596,27 @@ void test_refcount(Backend b) {
   check::eq(static_cast<long long>(env.loop->refcount()), 0, "removed");
 }
 
+// More level-triggered fds stay ready than one wait returns: poll_once must
+// still come back (bounded drain) instead of re-polling full waits forever.
+void test_bounded_drain(Backend b) {
+  Env env(b);
+  const int kPairs = Loop::kMaxRecords + 500;
+  std::vector<int> fds;
+  for (int i = 0; i < kPairs; ++i) {
+    int sv[2];
+    check::eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0, "socketpair");
+    fds.push_back(sv[0]);
+    fds.push_back(sv[1]);
+    int32_t slot;
+    check::eq(env.loop->add_raw(sv[0], kWritable, Mode{}, &slot), 0, "add_raw");
+  }
+  const int n = env.loop->poll_once(0);
+  check::that(n >= kPairs, "every ready fd reported: " + std::to_string(n));
+  check::that(n <= kPairs * Loop::kMaxDrainRounds, "drain bounded: " + std::to_string(n));
+  env.loop.reset();
+  for (int fd : fds) close(fd);
+}
+
 void test_unix_and_dual_stack(Backend b) {
   Env env(b);
   std::string path = "/tmp/ioreactor-test-loop-" + std::to_string(getpid()) + ".sock";
@@ -645,6 +666,7 @@ int main(int argc, char** argv) {
       {"raw and pipes", test_raw_and_pipes},
       {"refcount", test_refcount},
       {"unix and dual stack", test_unix_and_dual_stack},
+      {"bounded drain", test_bounded_drain},
   };
   int count = 0;
   const Backend* list = available_backends(&count);
