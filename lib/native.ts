@@ -58,12 +58,14 @@ export interface NativeLoop {
   readonly backend: string;
   /** Shared with native code: `RECORD_INTS` ints per record, read during the callback only. */
   readonly records: Int32Array;
-  /** Starts dispatching records to the callback from inside Node's loop. */
-  start(): void;
+  /** Starts dispatching records to the callback from inside Node's loop; 0 or -errno. */
+  start(): number;
   /** Stops watching (the loop stays usable through pollOnce). */
   stop(): void;
-  /** Closes the poller and every fd the loop owns. Further calls fail with EBADF. */
+  /** Closes the poller and every fd the loop owns (a second close is a no-op). Further calls fail with EBADF. */
   close(): void;
+  /** Live registrations that keep Node's loop alive. */
+  refcount(): number;
   /** Waits up to timeoutMs (-1 forever), dispatches to the callback; events processed or -errno. */
   pollOnce(timeoutMs: number): number;
 

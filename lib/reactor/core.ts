@@ -5,7 +5,7 @@
  */
 import { Failure } from '../failure';
 import { log } from '../log';
-import { loadNative, NativeLoop, NativeStats, Rec, RECORD_INTS } from '../native';
+import { errnoError, loadNative, NativeLoop, NativeStats, Rec, RECORD_INTS } from '../native';
 import { resolveBackend } from '../poller';
 import type { ReactorClock } from './time';
 
@@ -108,7 +108,11 @@ export class ReactorCore {
     const backend = resolveBackend(this.backendName);
     const { NativeLoop: Loop } = loadNative();
     const loop = new Loop(backend, this.onRecords);
-    loop.start();
+    const started = loop.start();
+    if (started < 0) {
+      loop.close();
+      throw errnoError(started, 'reactor start', `backend ${backend}`);
+    }
     this.loop = loop;
     return loop;
   }
