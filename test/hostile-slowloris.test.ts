@@ -91,6 +91,7 @@ forEachBackend('Hostile peers: slowloris', (backend) => {
       child = spawn(process.execPath, [fixture, String(portNumber), String(SLOW_CONNECTIONS), String(ROUNDS), String(INTERVAL_MS)], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
+      const childClosed = closed(child);
       const lines = readline.createInterface({ input: child.stdout! });
       const seen = new Map<string, string>();
       const waiters = new Map<string, () => void>();
@@ -119,7 +120,7 @@ forEachBackend('Hostile peers: slowloris', (backend) => {
       const base = p99(baseline);
       const loaded = p99(underLoad);
       expect({ baselineP99: base, loadedP99: loaded, ok: loaded < Math.max(20 * base, base + 50) }).toMatchObject({ ok: true });
-      await withTimeout(closed(child), 5000, 'the slowloris child to exit');
+      await withTimeout(childClosed, 5000, 'the slowloris child to exit');
       child = null;
     } finally {
       child?.kill('SIGKILL');
