@@ -1,7 +1,8 @@
 /**
  * Re-entrancy matrix, on every backend: from inside each callback a
  * connection can be in (connectionMade, dataReceived, connectionLost, a
- * producer's resumeProducing, a callLater timer) the server calls each action
+ * producer's resumeProducing, a callLater timer, and a spawned process's
+ * processEnded once the reactor has spawnProcess) the server calls each action
  * that tears something down or starts something (loseConnection,
  * abortConnection, stopListening, reactor.stop, a new connectTCP). Every
  * cell: connectionLost runs exactly once per connection and never nested
@@ -12,6 +13,7 @@
 import type { IPv4Address } from '../lib/address';
 import type { Failure } from '../lib/failure';
 import type { IPushProducer, ITCPTransport } from '../lib/interfaces';
+import { ProcessProtocol } from '../lib/process';
 import { ClientFactory, Factory, Protocol } from '../lib/protocol';
 import { createReactor, Port, Reactor } from '../lib/reactor';
 import { forEachBackend } from './helpers/backends';
@@ -20,10 +22,15 @@ import { captureLog, signal } from './helpers/tcp';
 
 jest.setTimeout(10000);
 
-const CALLBACKS = ['connectionMade', 'dataReceived', 'connectionLost', 'resumeProducing', 'callLater'] as const;
 const ACTIONS = ['loseConnection', 'abortConnection', 'stopListening', 'reactor.stop', 'connectTCP'] as const;
-type Callback = (typeof CALLBACKS)[number];
+type Callback = 'connectionMade' | 'dataReceived' | 'connectionLost' | 'resumeProducing' | 'callLater' | 'processEnded';
 type Action = (typeof ACTIONS)[number];
+
+/** The reactor's spawnProcess, once lib/process.ts is wired into it. */
+type Spawn = (pp: ProcessProtocol, executable: string, args: string[]) => unknown;
+const HAS_SPAWN = typeof (Reactor.prototype as unknown as { spawnProcess?: Spawn }).spawnProcess === 'function';
+const CALLBACKS: Callback[] = ['connectionMade', 'dataReceived', 'connectionLost', 'resumeProducing', 'callLater'];
+if (HAS_SPAWN) CALLBACKS.push('processEnded');
 
 /** More than the kernel takes at once on loopback, so a streaming producer gets paused. */
 const PRODUCER_BURST = 8 * 1024 * 1024;
@@ -132,12 +139,20 @@ class Probe extends Protocol implements IPushProducer {
       const s = this.s;
       if (s.trigger === 'connectionMade') s.act(this);
       else if (s.trigger === 'callLater') s.r.callLater(0, () => this.within('timer', () => s.act(this)));
+      else if (s.trigger === 'processEnded') this.spawnAndActWhenEnded();
       else if (s.trigger === 'resumeProducing' && !s.hasActed) {
         const t = this.transport as ITCPTransport;
         t.registerProducer(this, true);
         t.write(Buffer.alloc(PRODUCER_BURST));
       }
     });
+  }
+
+  /** Starts `true`; its processEnded runs the action (as a callback of this connection). */
+  private spawnAndActWhenEnded(): void {
+    const pp = new ProcessProtocol();
+    pp.processEnded = () => this.within('processEnded', () => this.s.act(this));
+    (this.s.r as unknown as { spawnProcess: Spawn }).spawnProcess(pp, '/bin/sh', ['sh', '-c', 'exit 0']);
   }
 
   private greet(): void {
@@ -250,6 +265,8 @@ forEachBackend('Re-entrancy', (backend) => {
       it(`${action} from ${trigger}`, () => runScenario(backend, trigger, action));
     }
   }
+
+  if (!HAS_SPAWN) it.todo('every action from processEnded (reactor.spawnProcess has not landed yet)');
 
   it('leaves the process idle afterwards (CPU < 5% of a core over 1 s)', () => expectIdleCpu());
 });
