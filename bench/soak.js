@@ -8,7 +8,9 @@
  * it prints the server's RSS and open fds. At the end it compares the RSS
  * slope of the second half with the first (a server that levels off has a
  * second-half slope near 0) and checks the fds return to the idle baseline.
- * Not part of CI.
+ * Not part of CI. Run it under `nice -n 19` on a shared machine: the echo
+ * clients run flat out, and the figures that matter here (RSS, fds) do not
+ * depend on speed.
  *
  *   node bench/soak.js [--minutes 10] [--backend epoll|poll] [--echo 1000]
  *                      [--churn 200] [--idle 3800] [--json out.json]
