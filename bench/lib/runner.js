@@ -6,6 +6,7 @@
  */
 const { execFile } = require('child_process');
 const servers = require('./servers');
+const { ensureBuilt } = require('./build');
 const { loadFor } = require('./scenarios');
 
 function loadgenArgs(load, server, opts) {
@@ -103,6 +104,7 @@ async function runScenario(s, ids, ctx) {
   for (let round = 1; round <= opts.repeat; round++) {
     for (const id of ids) {
       if (failed[id]) continue;
+      ensureBuilt(); /* `node-gyp rebuild` wipes build/, ours included */
       if (!live[id]) {
         const st = await startOrFail(reg[id], pin);
         if (st.error) { failed[id] = st.error; continue; }
