@@ -210,6 +210,7 @@ void NativeLoop::init_js_state(const Napi::CallbackInfo& info, const std::string
       Napi::PropertyDescriptor::Value(Napi::Symbol::New(env, "callback"), fn, napi_default),
   });
   napi_create_reference(env_, fn, 0, &callback_);
+  define_fast_write(env, self);
   napi_async_init(env_, self, Napi::String::New(env, "ioreactor.NativeLoop"), &async_ctx_);
 }
 
@@ -218,6 +219,40 @@ NativeLoop::~NativeLoop() {
   if (hook_ != nullptr) napi_remove_async_cleanup_hook(hook_);
   hook_ = nullptr;
   release_js();
+}
+
+// write() is the one call made per echoed message, so it skips the
+// node-addon-api wrapper: InstanceMethod's napi_unwrap (a V8 private-symbol
+// lookup) and Napi::TypedArray's three napi_get_typedarray_info calls were
+// most of its cost. It is an own property of each object, a plain napi
+// function whose data is this NativeLoop; the function holds the object by a
+// symbol-keyed property, so while the function is reachable the object (and
+// so `this`) is alive, and the pair is collected together.
+void NativeLoop::define_fast_write(Napi::Env env, Napi::Object self) {
+  napi_value fn = nullptr, key = nullptr;
+  if (napi_create_function(env, "write", NAPI_AUTO_LENGTH, FastWrite, this, &fn) != napi_ok ||
+      napi_create_symbol(env, nullptr, &key) != napi_ok || napi_set_property(env, fn, key, self) != napi_ok) {
+    throw Napi::Error::New(env, "cannot define NativeLoop.write");
+  }
+  self.DefineProperty(Napi::PropertyDescriptor::Value("write", Napi::Value(env, fn), napi_writable));
+}
+
+napi_value NativeLoop::FastWrite(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {nullptr, nullptr};
+  void* data = nullptr;
+  int64_t r = -EINVAL;
+  int32_t slot = 0;
+  const uint8_t* bytes = nullptr;
+  size_t len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return bridge::small_number(env, r);
+  auto* self = static_cast<NativeLoop*>(data);
+  if (self->closed_) {
+    r = -EBADF;
+  } else if (argc >= 2 && bridge::raw_slot(env, argv[0], &slot) && bridge::raw_bytes(env, argv[1], &bytes, &len)) {
+    r = self->loop_->write(slot, bytes, len);
+  }
+  return bridge::small_number(env, r);
 }
 
 // ---- LoopSink ----

@@ -35,15 +35,40 @@ bool string_arg(const Napi::CallbackInfo& info, size_t i, std::string* out) {
   return true;
 }
 
-// A Uint8Array or Buffer; Data() already points at the view's byte offset.
+// A Uint8Array or Buffer: one napi_get_typedarray_info answers all of it
+// (Napi::TypedArray would make three); data already includes the view's
+// byte offset.
 bool bytes_arg(Napi::Value v, const uint8_t** data, size_t* len) {
-  if (!v.IsTypedArray()) return false;
-  auto ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint8_array) return false;
-  auto u8 = v.As<Napi::Uint8Array>();
-  *data = u8.Data();
-  *len = u8.ByteLength();
+  return raw_bytes(v.Env(), v, data, len);
+}
+
+bool raw_bytes(napi_env env, napi_value v, const uint8_t** data, size_t* len) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* p = nullptr;
+  if (v == nullptr || napi_get_typedarray_info(env, v, &type, &length, &p, nullptr, nullptr) != napi_ok) return false;
+  if (type != napi_uint8_array) return false;
+  *data = static_cast<const uint8_t*>(p);
+  *len = length;
   return true;
+}
+
+bool raw_slot(napi_env env, napi_value v, int32_t* out) {
+  double d = 0;
+  if (v == nullptr || napi_get_value_double(env, v, &d) != napi_ok) return false;
+  if (!(d >= 0 && d <= INT32_MAX) || std::trunc(d) != d) return false;
+  *out = static_cast<int32_t>(d);
+  return true;
+}
+
+napi_value small_number(napi_env env, int64_t v) {
+  napi_value out = nullptr;
+  if (v >= INT32_MIN && v <= INT32_MAX) {
+    napi_create_int32(env, static_cast<int32_t>(v), &out);
+  } else {
+    napi_create_double(env, static_cast<double>(v), &out);
+  }
+  return out;
 }
 
 }  // namespace bridge

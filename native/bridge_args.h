@@ -21,6 +21,12 @@ bool bool_arg(const Napi::CallbackInfo& info, size_t i, bool* out);
 bool string_arg(const Napi::CallbackInfo& info, size_t i, std::string* out);
 // A Uint8Array or Buffer view: its bytes, starting at the view's byte offset.
 bool bytes_arg(Napi::Value v, const uint8_t** data, size_t* len);
+// The same checks on raw napi values, for callbacks that skip node-addon-api
+// (no exception is ever left pending): a slot, a Uint8Array's bytes.
+bool raw_slot(napi_env env, napi_value v, int32_t* out);
+bool raw_bytes(napi_env env, napi_value v, const uint8_t** data, size_t* len);
+// A result as a JS number: a small integer when it fits (no heap number).
+napi_value small_number(napi_env env, int64_t v);
 // Loop and Poller return positive or negative errno; JS always sees -errno.
 inline int neg(int r) { return r > 0 ? -r : r; }
 

@@ -85,6 +85,8 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   Napi::Value PeerAddress(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value CallExtension(const Napi::CallbackInfo& info);
+  // write() again, as a raw napi_callback bound to this object (see bridge.cc).
+  static napi_value FastWrite(napi_env env, napi_callback_info info);
 
   // ---- helpers ----
   Napi::Value num(double v) { return Napi::Number::New(Env(), v); }
@@ -94,6 +96,7 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   Napi::Value slot_bool(const Napi::CallbackInfo& info, Fn fn);
   Napi::Value address(const Napi::CallbackInfo& info, bool peer);
   void init_js_state(const Napi::CallbackInfo& info, const std::string& name);
+  void define_fast_write(Napi::Env env, Napi::Object self);
 
   // ---- watching and dispatch ----
   int start_poll(int fd);
