@@ -359,6 +359,20 @@ forEachBackend('TCP', (backend) => {
     for (let i = 0; i < 50; i++) expect(all[i * 1000]).toBe(i);
   });
 
+  it('dataReceived gets real Buffers (isBuffer, constructor, methods, views of their own)', async () => {
+    const { server, client } = await echoPair();
+    client.transport!.write('hello buffer');
+    await server.waitForBytes(12);
+    const data = server.received[0];
+    expect(Buffer.isBuffer(data)).toBe(true);
+    expect(data).toBeInstanceOf(Buffer);
+    expect(data.constructor).toBe(Buffer);
+    expect(data).toStrictEqual(Buffer.from('hello buffer').subarray(0, data.length));
+    expect(data.toString('hex')).toBe(Buffer.from('hello buffer').subarray(0, data.length).toString('hex'));
+    expect(Buffer.isBuffer(data.subarray(1))).toBe(true);
+    expect(Buffer.isBuffer(data.slice(1))).toBe(true);
+  });
+
   it("interface '::' accepts IPv4 and IPv6 clients", async () => {
     const sf = keeping(Echo);
     const p = r.listenTCP(0, sf, { interface: '::' });
