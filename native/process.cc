@@ -408,7 +408,7 @@ int reap(int pidfd, pid_t pid, ExitStatus* status) {
   }
 #else
   (void)pidfd;
-  rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);
+  rc = sys::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);
 #endif
   if (rc != 0) return errno == EINTR ? 0 : -errno;
   if (info.si_pid == 0) return 0;
