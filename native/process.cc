@@ -26,12 +26,12 @@
 
 #ifdef __linux__
 #include <sys/syscall.h>
-
-#include "syscalls.h"
 #elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__)
 #include <sys/event.h>
 #define IOREACTOR_PROC_KQUEUE 1
 #endif
+
+#include "syscalls.h"
 
 namespace ioreactor {
 namespace process {
