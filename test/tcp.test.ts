@@ -116,6 +116,10 @@ forEachBackend('TCP', (backend) => {
     expect(server.lostCount).toBe(1);
     expect(client.lostCount).toBe(1);
     expect(server.connected).toBe(false);
+    // Made without a stack trace (only reactor frames; capturing them was most of a short connection's CPU).
+    const limit = Error.stackTraceLimit;
+    expect((cReason.value as Error).stack).toBe('ConnectionDone: Connection was closed cleanly.');
+    expect(Error.stackTraceLimit).toBe(limit);
   });
 
   it('abortConnection closes at once with ConnectionAborted; the peer sees a lost connection', async () => {
