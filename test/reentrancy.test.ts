@@ -1,7 +1,7 @@
 /**
  * Re-entrancy matrix, on every backend: from inside each callback a
- * connection can be in (connectionMade, dataReceived, connectionLost, a
- * producer's resumeProducing, a callLater timer, and a spawned process's
+ * connection can be in (connectionMade, dataReceived, connectionLost, a push
+ * and a pull producer's resumeProducing, a callLater timer, and a spawned process's
  * processEnded once the reactor has spawnProcess) the server calls each action
  * that tears something down or starts something (loseConnection,
  * abortConnection, stopListening, reactor.stop, a new connectTCP). Every
@@ -23,13 +23,13 @@ import { captureLog, signal } from './helpers/tcp';
 jest.setTimeout(10000);
 
 const ACTIONS = ['loseConnection', 'abortConnection', 'stopListening', 'reactor.stop', 'connectTCP'] as const;
-type Callback = 'connectionMade' | 'dataReceived' | 'connectionLost' | 'resumeProducing' | 'callLater' | 'processEnded';
+type Callback = 'connectionMade' | 'dataReceived' | 'connectionLost' | 'resumeProducing' | 'pull resumeProducing' | 'callLater' | 'processEnded';
 type Action = (typeof ACTIONS)[number];
 
 /** The reactor's spawnProcess, once lib/process.ts is wired into it. */
 type Spawn = (pp: ProcessProtocol, executable: string, args: string[]) => unknown;
 const HAS_SPAWN = typeof (Reactor.prototype as unknown as { spawnProcess?: Spawn }).spawnProcess === 'function';
-const CALLBACKS: Callback[] = ['connectionMade', 'dataReceived', 'connectionLost', 'resumeProducing', 'callLater'];
+const CALLBACKS: Callback[] = ['connectionMade', 'dataReceived', 'connectionLost', 'resumeProducing', 'pull resumeProducing', 'callLater'];
 if (HAS_SPAWN) CALLBACKS.push('processEnded');
 
 /** More than the kernel takes at once on loopback, so a streaming producer gets paused. */
@@ -105,6 +105,7 @@ class Probe extends Protocol implements IPushProducer {
   aborted = false;
   dataAfterAbort = 0;
   pauses = 0;
+  pulls = 0;
   onMade: (() => void) | null = null;
   readonly lost = signal<Failure>();
   /** Client: its writes are over (it sent them all or was disconnected). */
@@ -144,6 +145,9 @@ class Probe extends Protocol implements IPushProducer {
         const t = this.transport as ITCPTransport;
         t.registerProducer(this, true);
         t.write(Buffer.alloc(PRODUCER_BURST));
+      } else if (s.trigger === 'pull resumeProducing') {
+        // A pull producer is asked at once (inside this callback), then again by the transport.
+        (this.transport as ITCPTransport).registerProducer(this, false);
       }
     });
   }
@@ -196,6 +200,7 @@ class Probe extends Protocol implements IPushProducer {
   resumeProducing(): void {
     this.within('resume', () => {
       if (this.s.hasActed) return;
+      if (this.s.trigger === 'pull resumeProducing' && this.pulls++ === 0) return this.transport!.write('chunk');
       (this.transport as ITCPTransport).unregisterProducer();
       this.s.act(this);
     });
@@ -248,6 +253,7 @@ async function runScenario(backend: string, trigger: Callback, action: Action): 
       expect({ where, dataAfterAbort: p.dataAfterAbort }).toEqual({ where, dataAfterAbort: 0 });
     }
     if (trigger === 'resumeProducing') expect(server.pauses).toBeGreaterThan(0);
+    if (trigger === 'pull resumeProducing') expect(server.pulls).toBe(2);
     expect(logged.events.filter((e) => e.level === 'error' || e.level === 'critical')).toEqual([]);
   } finally {
     logged.stop();
