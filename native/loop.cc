@@ -92,6 +92,12 @@ void Loop::Impl::dispatch(const PollEvent& ev) {
     case Kind::kStream:
       on_stream(index, gen, ev.events);
       break;
+    case Kind::kChild:
+      on_child(index, gen);
+      break;
+    case Kind::kDgram:
+      on_dgram(index, gen);
+      break;
     default:
       break;
   }

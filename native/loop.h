@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "poller.h"
+#include "process.h"
 
 namespace ioreactor {
 
@@ -131,6 +132,38 @@ class Loop {
   int set_keepalive(int32_t slot, bool on);
   int local_address(int32_t slot, SockAddr* out) const;
   int peer_address(int32_t slot, SockAddr* out) const;
+
+  // ---- child processes (loop_child.cc) ----
+  // One fd of the child: a pipe we read, a pipe we write, or one of our fds
+  // passed through as it is (parent_fd; the caller keeps it).
+  struct ChildFd {
+    enum How : uint8_t { kPipeRead, kPipeWrite, kInherit };
+    int child_fd;
+    How how;
+    int parent_fd;
+  };
+  struct Spawned {
+    int pid = 0;
+    int32_t slot = -1;           // the child (kChild): kRecExited comes from it
+    std::vector<int32_t> pipes;  // per ChildFd: its stream slot, or -1 (kInherit)
+  };
+  // Starts a child with opts (opts.fds is filled from `fds`), registers its
+  // exit fd (pidfd) and adopts our pipe ends as streams. All or nothing: on
+  // failure nothing is left open or running. Returns 0 or -errno.
+  int spawn(const process::SpawnOptions& opts, const std::vector<ChildFd>& fds, Spawned* out);
+  // Signals a child slot's process; -ESRCH once it has been reaped.
+  int signal_child(int32_t slot, int sig);
+
+  // ---- UDP (loop_dgram.cc) ----
+  // A bound UDP socket whose datagrams (up to max_packet bytes each, longer
+  // ones truncated) arrive as kRecDatagram records; a kRecError record with
+  // ECONNREFUSED on a connected socket leaves it usable.
+  int udp_bind(const SockAddr& addr, size_t max_packet, int32_t* slot);
+  int udp_connect(int32_t slot, const SockAddr& peer);  // empty host: disconnect
+  // Bytes sent or -errno (EAGAIN: the send buffer is full, nothing sent).
+  int64_t udp_send(int32_t slot, const uint8_t* data, size_t len, const SockAddr* dest);
+  // recvmmsg batches (default) or one recvmsg per datagram, for comparison.
+  int udp_set_batch(int32_t slot, bool batch);
 
   const LoopStats& stats() const;
 

@@ -63,6 +63,11 @@ struct Loop::Impl {
   void on_listener(int32_t index, uint32_t gen);
   bool accept_error(int32_t index, uint32_t gen, int err);
   void adapt_batch(Slot& s, int accepted);
+
+  // Children and UDP (loop_child.cc, loop_dgram.cc).
+  void on_child(int32_t index, uint32_t gen);
+  void on_dgram(int32_t index, uint32_t gen);
+  uint8_t* dgram_room(size_t need, size_t* room);
 };
 
 }  // namespace ioreactor

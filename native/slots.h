@@ -40,6 +40,11 @@ struct Slot {
   int accept_batch = 0;
   int accept_max = 0;
   int accept_floor = 0;
+  // Child (kChild: fd is its exit fd, a pidfd) and UDP (kDgram) state.
+  int32_t pid = 0;
+  bool reaped = false;
+  bool dgram_single = false;  // one recvmsg per datagram instead of recvmmsg
+  uint32_t max_packet = 0;
   int32_t next_free = -1;
   std::unique_ptr<WriteBuffer> wbuf;  // allocated on the first partial write
 

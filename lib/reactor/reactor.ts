@@ -21,6 +21,8 @@ import {
 } from '../tcp/options';
 import { Port } from '../tcp/port';
 import { DEFAULT_HIGH_WATER, StreamTransport } from '../tcp/transport';
+import { Process, ProcessProtocol, spawnProcess, SpawnProcessOptions } from '../process';
+import { DatagramProtocol, listenUDP, ListenUDPOptions, UDPPort } from '../udp';
 import { ReactorCore, ReactorParts, ReactorStats } from './core';
 import { FDSet, IReadDescriptor, IWriteDescriptor } from './fdset';
 import { ReactorClock } from './time';
@@ -164,6 +166,18 @@ export class Reactor implements ReactorParts, IReactorTime {
   }
 
 
+  // ---- IReactorUDP / IReactorProcess (lib/udp.ts, lib/process.ts) ----
+
+  /** Binds a UDP port (0 = any free port) for a DatagramProtocol; CannotListenError when it cannot. */
+  listenUDP(port: number, protocol: DatagramProtocol, opts?: ListenUDPOptions): UDPPort {
+    return listenUDP(this, port, protocol, opts);
+  }
+
+  /** Starts a child process; SpawnError when it cannot be started. Returns its ProcessTransport. */
+  spawnProcess(processProtocol: ProcessProtocol, executable: string, args?: readonly string[], opts?: SpawnProcessOptions): Process {
+    return spawnProcess(this, processProtocol, executable, args, opts);
+  }
+
   // ---- IReactorFDSet ----
 
   /** Calls reader.doRead() whenever reader.fileno() is readable. */
@@ -213,7 +227,7 @@ export class Reactor implements ReactorParts, IReactorTime {
     this.fds.disconnectAll();
     for (const c of [...this.core.resolving]) c.stopConnecting();
     for (const h of this.core.liveHandlers()) {
-      if (h instanceof Port) {
+      if (h instanceof Port || h instanceof UDPPort) {
         void h.stopListening();
       } else if (h instanceof StreamTransport) {
         const owner = h.owner;
