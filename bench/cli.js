@@ -14,7 +14,7 @@ const os = require('os');
 const path = require('path');
 const { ensureBuilt, ROOT } = require('./lib/build');
 const servers = require('./lib/servers');
-const { SCENARIOS, DEFAULT_SET, QUICK_SET, GROUPS, loadFor, describe } = require('./lib/scenarios');
+const { SCENARIOS, DEFAULT_SET, QUICK_SET, GROUPS, loadFor, describe, roundsFor } = require('./lib/scenarios');
 const { runScenario } = require('./lib/runner');
 const report = require('./lib/report');
 
@@ -38,7 +38,8 @@ const HELP = `usage: ioreactor-bench [scenario...] [options]
   --help            this text
 
 With no scenario, runs the C10K set in under two minutes: ${DEFAULT_SET.join(' ')}.
-(3 rounds, not 5: Node needs ~5 s to accept 10,000 connections, every round.)
+(3 rounds, not 5, and 1 for idle-10k, whose RSS figure is steady: Node needs
+~5 s to accept 10,000 connections, every round.)
 Scenarios:
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(22)}${s.title}`).join('\n')}
 Groups: ${Object.entries(GROUPS).map(([g, l]) => `${g} (${l.join(' ')})`).join('; ')}
@@ -64,7 +65,10 @@ function parseArgs(argv) {
     else if (a === '--connections') o.connections = Math.round(num(++i));
     else if (a === '--duration') o.duration = num(++i);
     else if (a === '--warmup') o.warmup = num(++i);
-    else if (a === '--repeat') o.repeat = Math.round(num(++i));
+    else if (a === '--repeat') {
+      o.repeat = Math.round(num(++i));
+      o.repeatGiven = true;
+    }
     else if (a === '--backend') o.backend = argv[++i];
     else if (a === '--servers') o.servers = String(argv[++i]).split(',');
     else if (a === '--json') o.json = argv[++i];
@@ -133,8 +137,8 @@ async function main() {
   const pin = servers.pinning(!o.noPin, o.nice);
   const ok = availability(list, reg);
   const plan = list.map((s) => ({ s, ids: s.servers.filter((id) => ok[id] && (!o.servers || o.servers.includes(id))) }));
-  const total = plan.reduce((a, p) => a + p.ids.length * o.repeat, 0);
-  const estimate = (p) => p.ids.reduce((b, id) => b + o.repeat * runSeconds(p.s, id, o) + 0.3, 0);
+  const total = plan.reduce((a, p) => a + p.ids.length * roundsFor(p.s, o), 0);
+  const estimate = (p) => p.ids.reduce((b, id) => b + roundsFor(p.s, o) * runSeconds(p.s, id, o) + 0.3, 0);
   const est = plan.reduce((a, p) => a + estimate(p), 0);
   const summary = `${list.length} scenarios, ${total} runs, ${o.repeat} round(s) of ${o.duration} s; ${pin.note}; ` +
     `${os.cpus().length} CPUs (${os.cpus()[0].model}), load average ${os.loadavg()[0].toFixed(1)} at start (shared with other work: expect noise); node ${process.version}; ${new Date().toISOString()}`;
@@ -148,7 +152,6 @@ async function main() {
     sc.seconds = (Date.now() - started) / 1000;
     sc.estimated_seconds = estimate({ s, ids });
     sc.title = describe(s, sc.load);
-    sc.repeat = o.repeat;
     results.push(report.addRatios(sc));
   }
   if (process.stderr.isTTY) process.stderr.write('\n');

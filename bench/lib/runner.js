@@ -7,7 +7,7 @@
 const { execFile } = require('child_process');
 const servers = require('./servers');
 const { ensureBuilt } = require('./build');
-const { loadFor } = require('./scenarios');
+const { loadFor, roundsFor } = require('./scenarios');
 
 function loadgenArgs(load, server, opts) {
   const a = ['--mode', load.mode, '--port', String(server.port), '--pid', String(server.pid),
@@ -101,7 +101,8 @@ async function runScenario(s, ids, ctx) {
   const runs = Object.fromEntries(ids.map((id) => [id, []]));
   const failed = {};
   const live = {};
-  for (let round = 1; round <= opts.repeat; round++) {
+  const rounds = roundsFor(s, opts);
+  for (let round = 1; round <= rounds; round++) {
     for (const id of ids) {
       if (failed[id]) continue;
       ensureBuilt(); /* `node-gyp rebuild` wipes build/, ours included */
@@ -127,7 +128,7 @@ async function runScenario(s, ids, ctx) {
   await Promise.all(Object.values(live).map((h) => h.stop()));
   const rows = {};
   for (const id of ids) rows[id] = failed[id] ? { failed: failed[id], runs: 0, ok: false, median: {} } : summarise(runs[id]);
-  return { name: s.name, title: s.title, metric: s.metric, baseline: s.baseline, ceiling: s.ceiling, load, rows, raw: runs };
+  return { name: s.name, title: s.title, repeat: rounds, metric: s.metric, baseline: s.baseline, ceiling: s.ceiling, load, rows, raw: runs };
 }
 
 module.exports = { runScenario, median, summarise };
