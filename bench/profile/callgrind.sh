@@ -1,0 +1,40 @@
+#!/bin/bash
+# Instructions per operation of the ioreactor echo server, under callgrind.
+#   bench/profile/callgrind.sh echo  [conns=100] [round-trips-per-conn=300] [inflight=1]
+#   bench/profile/callgrind.sh churn [connections=1000]
+# Builds the two bounded clients (rt.c, churn.c) into build/bench/, starts
+# bench/servers/ioreactor-echo.js under valgrind (dist/ and build/Release must
+# be built), runs the load twice to warm the JIT, zeroes the counters, runs it
+# once more, dumps, and prints instructions per operation by function.
+# Instruction counts do not depend on what else the machine runs.
+set -e
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+MODE=${1:-echo}
+OUT=${OUT:-/tmp/ioreactor-callgrind.$$}
+mkdir -p "$ROOT/build/bench"
+for c in rt churn; do
+  [ "$ROOT/build/bench/$c" -nt "$ROOT/bench/profile/$c.c" ] || cc -O2 -o "$ROOT/build/bench/$c" "$ROOT/bench/profile/$c.c"
+done
+if [ "$MODE" = churn ]; then
+  OPS=${2:-1000}; LOAD() { "$ROOT/build/bench/churn" "$1" "$OPS"; }
+else
+  N=${2:-100}; K=${3:-300}; INFL=${4:-1}; OPS=$((N * K))
+  LOAD() { "$ROOT/build/bench/rt" "$1" "$N" "$K" 64 "$INFL"; }
+fi
+mkfifo "$OUT.stdin"
+cd "$ROOT"
+valgrind --tool=callgrind --smc-check=all-non-file --dump-instr=no --callgrind-out-file="$OUT.%p" \
+  node bench/servers/ioreactor-echo.js < "$OUT.stdin" > "$OUT.port" 2> "$OUT.log" &
+VG=$!
+exec 3> "$OUT.stdin"
+for _ in $(seq 600); do [ -s "$OUT.port" ] && break; sleep 0.2; done
+PORT=$(head -1 "$OUT.port")
+LOAD "$PORT" > /dev/null; LOAD "$PORT" > /dev/null
+sleep 1; callgrind_control -z $VG > /dev/null
+LOAD "$PORT"
+sleep 0.5; callgrind_control -d $VG > /dev/null; sleep 1
+exec 3>&-
+wait $VG || true
+python3 "$ROOT/bench/profile/cgself.py" "$OUT.$VG.1" "$OPS" 30
+rm -f "$OUT.stdin" "$OUT.port"
+echo "profile: $OUT.$VG.1 (callgrind_annotate, or cgself.py FILE OPS [TOP])"
