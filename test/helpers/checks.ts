@@ -10,6 +10,7 @@ import { openFdCount } from './fds';
 /** fd number -> what it points at (socket:[inode], anon_inode:[eventpoll], a path), for error messages. */
 function fdTargets(): Map<string, string> {
   const out = new Map<string, string>();
+  if (!fs.existsSync('/proc/self/fd')) return out; // no /proc: counts only
   for (const fd of fs.readdirSync('/proc/self/fd')) {
     try {
       out.set(fd, fs.readlinkSync(`/proc/self/fd/${fd}`));
