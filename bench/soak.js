@@ -126,11 +126,13 @@ async function main() {
       rssEndMiB: +end.rssMiB.toFixed(1),
       rssSlopeFirstHalfMiBPerMin: +perMin(points.slice(0, half)).toFixed(3),
       rssSlopeSecondHalfMiBPerMin: +perMin(points.slice(half)).toFixed(3),
+      rssSlopeLastQuarterMiBPerMin: +perMin(points.slice((points.length * 3) >> 2)).toFixed(3),
       fdsIdle: idle.fds,
       fdsEnd: end.fds,
       loadgen: results.map((r) => ({ mode: r.mode, conns: r.conns, ok: r.ok, ops: r.ops, opsPerS: r.ops_per_s, errors: r.errors, first_error: r.first_error })),
     };
-    console.log(`RSS slope: first half ${summary.rssSlopeFirstHalfMiBPerMin} MiB/min, second half ${summary.rssSlopeSecondHalfMiBPerMin} MiB/min ` +
+    console.log(`RSS slope: first half ${summary.rssSlopeFirstHalfMiBPerMin} MiB/min, second half ${summary.rssSlopeSecondHalfMiBPerMin} MiB/min, ` +
+      `last quarter ${summary.rssSlopeLastQuarterMiBPerMin} MiB/min ` +
       `(idle ${summary.rssIdleMiB} MiB, peak ${summary.rssPeakMiB} MiB, end ${summary.rssEndMiB} MiB)`);
     console.log(`fds: idle ${idle.fds}, peak ${maxFds}, after the clients left ${end.fds} (${end.fds === idle.fds ? 'back to baseline' : 'NOT back'})`);
     for (const r of summary.loadgen) console.log(`loadgen ${r.mode} x${r.conns}: ${r.ok ? 'clean' : `FAILED ${r.first_error || ''}`}, ${r.ops ?? 0} ops`);
