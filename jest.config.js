@@ -7,7 +7,7 @@ module.exports = {
   // builds it and runs them (npm test does both), so a plain jest run leaves
   // them out instead of reporting them skipped.
   testPathIgnorePatterns: process.env.IOREACTOR_FAULT_ADDON ? ['/node_modules/'] : ['/node_modules/', '/test/faults\\.test\\.ts$'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'test/tsconfig.json', isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'test/tsconfig.json' }] },
   testTimeout: 20000,
   // Real sockets and child processes: keep the two cores from thrashing.
   maxWorkers: 2,
