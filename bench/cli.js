@@ -4,7 +4,7 @@
  * ioreactor-bench: the C10K benchmark harness.
  *
  * Builds the native load generator and the C ceiling server (bench/loadgen,
- * bench/cserver -> build/bench/), starts every server under test, runs each
+ * bench/cserver -> build-bench/), starts every server under test, runs each
  * scenario's load against them in alternating rounds, and prints a table of
  * medians with every figure as a ratio to Node `net` (and to the C ceiling),
  * where we stand against the targets, and the path of an HTML report.

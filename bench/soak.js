@@ -16,7 +16,7 @@
  *                      [--churn 200] [--idle 3800] [--json out.json]
  *
  * Exit status: 0 when the fds came back and every load generator run was
- * clean, 1 otherwise. The load generator is the native one in build/bench
+ * clean, 1 otherwise. The load generator is the native one in build-bench
  * (built on first use, see bench/lib/build.js).
  */
 const fs = require('fs');

@@ -1,7 +1,7 @@
 'use strict';
 /**
  * Compiles the native parts of the harness (the load generator and the C
- * ceiling server) with cc into build/bench/, again whenever a source is
+ * ceiling server) with cc into build-bench/, again whenever a source is
  * newer than its binary. Each binary is written under a temporary name and
  * renamed, so two harnesses building at once never run a half-written file.
  */
@@ -10,7 +10,7 @@ const path = require('path');
 const { execFileSync } = require('child_process');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const OUT = path.join(ROOT, 'build', 'bench');
+const OUT = path.join(ROOT, 'build-bench');
 const CFLAGS = ['-O2', '-Wall', '-Wextra', '-D_GNU_SOURCE'];
 
 const TARGETS = {

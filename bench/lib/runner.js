@@ -105,7 +105,7 @@ async function runScenario(s, ids, ctx) {
   for (let round = 1; round <= rounds; round++) {
     for (const id of ids) {
       if (failed[id]) continue;
-      ensureBuilt(); /* `node-gyp rebuild` wipes build/, ours included */
+      ensureBuilt(); /* cheap when up to date; someone may have deleted build-bench/ */
       if (!live[id]) {
         const st = await startOrFail(reg[id], pin);
         if (st.error) { failed[id] = st.error; continue; }

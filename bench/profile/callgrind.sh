@@ -2,7 +2,7 @@
 # Instructions per operation of the ioreactor echo server, under callgrind.
 #   bench/profile/callgrind.sh echo  [conns=100] [round-trips-per-conn=300] [inflight=1]
 #   bench/profile/callgrind.sh churn [connections=1000]
-# Builds the two bounded clients (rt.c, churn.c) into build/bench/, starts
+# Builds the two bounded clients (rt.c, churn.c) into build-bench/, starts
 # bench/servers/ioreactor-echo.js under valgrind (dist/ and build/Release must
 # be built), runs the load twice to warm the JIT, zeroes the counters, runs it
 # once more, dumps, and prints instructions per operation by function.
@@ -11,15 +11,15 @@ set -e
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MODE=${1:-echo}
 OUT=${OUT:-/tmp/ioreactor-callgrind.$$}
-mkdir -p "$ROOT/build/bench"
+mkdir -p "$ROOT/build-bench"
 for c in rt churn; do
-  [ "$ROOT/build/bench/$c" -nt "$ROOT/bench/profile/$c.c" ] || cc -O2 -o "$ROOT/build/bench/$c" "$ROOT/bench/profile/$c.c"
+  [ "$ROOT/build-bench/$c" -nt "$ROOT/bench/profile/$c.c" ] || cc -O2 -o "$ROOT/build-bench/$c" "$ROOT/bench/profile/$c.c"
 done
 if [ "$MODE" = churn ]; then
-  OPS=${2:-1000}; LOAD() { "$ROOT/build/bench/churn" "$1" "$OPS"; }
+  OPS=${2:-1000}; LOAD() { "$ROOT/build-bench/churn" "$1" "$OPS"; }
 else
   N=${2:-100}; K=${3:-300}; INFL=${4:-1}; OPS=$((N * K))
-  LOAD() { "$ROOT/build/bench/rt" "$1" "$N" "$K" 64 "$INFL"; }
+  LOAD() { "$ROOT/build-bench/rt" "$1" "$N" "$K" 64 "$INFL"; }
 fi
 mkfifo "$OUT.stdin"
 cd "$ROOT"
