@@ -22,6 +22,7 @@ Loop::Loop() : impl_(new Impl) {}
 Loop::~Loop() {
   for (size_t i = 0; i < impl_->slots.size(); ++i) {
     Slot* s = impl_->slots.find(static_cast<int32_t>(i));
+    if (s != nullptr && s->kind == Kind::kChild) Impl::reap_orphan(*s);
     if (s != nullptr && s->kind != Kind::kRaw) sys::close(s->fd);
   }
 }
@@ -142,6 +143,7 @@ int32_t Loop::Impl::add_slot(Kind kind, int fd) {
 void Loop::Impl::free_slot(int32_t index) {
   Slot* s = slots.find(index);
   if (s->registered) poller->remove(s->fd);
+  if (s->kind == Kind::kChild) reap_orphan(*s);
   if (s->kind != Kind::kRaw) sys::close(s->fd);
   if (s->ref) --refs;
   slots.release(index);

@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "loop_impl.h"
 
 namespace ioreactor {
@@ -129,6 +131,18 @@ int Loop::signal_child(int32_t slot, int sig) {
   if (s == nullptr || s->kind != Kind::kChild) return -EBADF;
   if (s->reaped) return -ESRCH;
   return process::send_signal(s->fd, s->pid, sig);
+}
+
+// Nobody will watch this pidfd again, so a thread of its own waits for the
+// process and reaps it; it ends with the child (or with our process).
+void Loop::Impl::reap_orphan(const Slot& s) {
+  if (s.reaped || s.pid <= 0) return;
+  const pid_t pid = s.pid;
+  if (::waitpid(pid, nullptr, WNOHANG) != 0) return;  // reaped now, or not ours
+  std::thread([pid] {
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }).detach();
 }
 
 void Loop::Impl::on_child(int32_t index, uint32_t gen) {

@@ -66,6 +66,9 @@ struct Loop::Impl {
 
   // Children and UDP (loop_child.cc, loop_dgram.cc).
   void on_child(int32_t index, uint32_t gen);
+  // A child slot going away before its process was reaped (loop closed,
+  // slot removed early): the process must still never become a lasting zombie.
+  static void reap_orphan(const Slot& s);
   void on_dgram(int32_t index, uint32_t gen);
   uint8_t* dgram_room(size_t need, size_t* room);
 };

@@ -5,6 +5,7 @@
 // act from inside deliver() the way JS does.
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -617,6 +618,28 @@ void test_bounded_drain(Backend b) {
   for (int fd : fds) close(fd);
 }
 
+// True while /proc shows pid as a live or zombie process.
+bool process_exists(int pid) {
+  return access(("/proc/" + std::to_string(pid)).c_str(), F_OK) == 0;
+}
+
+// A loop closed while its child still runs must not leave that child a
+// zombie once it exits: nobody watches the pidfd any more.
+void test_closed_loop_reaps_child(Backend b) {
+  Env env(b);
+  process::SpawnOptions o;
+  o.executable = "/bin/sleep";
+  o.argv = {"sleep", "30"};
+  o.env = {"PATH=/bin:/usr/bin"};
+  Loop::Spawned sp;
+  check::eq(env.loop->spawn(o, {}, &sp), 0, "spawn sleep");
+  env.loop.reset();
+  check::eq(kill(sp.pid, SIGKILL), 0, "kill");
+  auto end = Clock::now() + std::chrono::seconds(5);
+  while (process_exists(sp.pid) && Clock::now() < end) usleep(5000);
+  check::that(!process_exists(sp.pid), "child reaped after its loop closed");
+}
+
 void test_unix_and_dual_stack(Backend b) {
   Env env(b);
   std::string path = "/tmp/ioreactor-test-loop-" + std::to_string(getpid()) + ".sock";
@@ -667,6 +690,7 @@ int main(int argc, char** argv) {
       {"refcount", test_refcount},
       {"unix and dual stack", test_unix_and_dual_stack},
       {"bounded drain", test_bounded_drain},
+      {"closed loop reaps child", test_closed_loop_reaps_child},
   };
   int count = 0;
   const Backend* list = available_backends(&count);
