@@ -3,7 +3,6 @@
 // vector-backed LoopSink keeps every record and every slab, so a test can
 // check that bytes handed out were never overwritten, and a hook lets a test
 // act from inside deliver() the way JS does.
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <netinet/in.h>
@@ -27,6 +26,7 @@
 
 #include "check.h"
 #include "loop.h"
+#include "net.h"
 #include "write_buffer.h"
 
 using namespace ioreactor;
@@ -107,14 +107,6 @@ struct Env {
   }
 };
 
-SockAddr addr(int family, const std::string& host, int port) {
-  SockAddr a;
-  a.family = family;
-  a.host = host;
-  a.port = port;
-  return a;
-}
-
 int listen_local(Env& env, int32_t* listener) {
   int rc = env.loop->listen(addr(4, "127.0.0.1", 0), 1024, false, listener);
   check::eq(rc, 0, "listen 127.0.0.1:0");
@@ -153,15 +145,6 @@ int plain_client(int port) {
     return -1;
   }
   return fd;
-}
-
-int open_fds() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/fd");
-  if (d == nullptr) return -1;
-  while (readdir(d) != nullptr) ++n;
-  closedir(d);
-  return n;
 }
 
 std::string pattern(size_t n, size_t seed) {
@@ -632,7 +615,12 @@ void test_closed_loop_reaps_child(Backend b) {
   o.argv = {"sleep", "30"};
   o.env = {"PATH=/bin:/usr/bin"};
   Loop::Spawned sp;
-  check::eq(env.loop->spawn(o, {}, &sp), 0, "spawn sleep");
+  const int r = env.loop->spawn(o, {}, &sp);
+  if (r == -ENOSYS && under_valgrind()) {
+    std::printf("(skipped under valgrind: it has no pidfd_open)\n");
+    return;
+  }
+  if (!check::eq(r, 0, "spawn sleep") || sp.pid <= 0) return;  // never kill(0, ...)
   env.loop.reset();
   check::eq(kill(sp.pid, SIGKILL), 0, "kill");
   auto end = Clock::now() + std::chrono::seconds(5);
@@ -670,7 +658,7 @@ int main(int argc, char** argv) {
   getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;
   setrlimit(RLIMIT_NOFILE, &lim);
-  const int fds_before = open_fds();
+  const int fds_before = check::open_fds();
   std::vector<check::Case> cases{{"write buffer", test_write_buffer}};
   const std::pair<const char*, std::function<void(Backend)>> bodies[] = {
       {"echo", test_echo},
@@ -700,6 +688,6 @@ int main(int argc, char** argv) {
       cases.push_back({std::string(backend_name(b)) + ": " + body.first, [b, fn = body.second] { fn(b); }});
     }
   }
-  cases.push_back({"no fd leak", [fds_before] { check::eq(open_fds(), fds_before, "open fds"); }});
+  cases.push_back({"no fd leak", [fds_before] { check::eq(check::open_fds(), fds_before, "open fds"); }});
   return check::run_all(cases, argc, argv);
 }
