@@ -1,0 +1,178 @@
+// NativeLoop dispatch: the LoopSink side (slabs, records delivered with one
+// napi_make_callback) and the uv callbacks that wait, process and drain.
+#include <uv.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "bridge_args.h"
+#include "bridge_loop.h"
+#include "poller.h"
+
+namespace ioreactor {
+namespace {
+
+using bridge::int_arg;
+
+static_assert(sizeof(Record) == 5 * sizeof(int32_t), "records cross as 5 int32 each");
+
+}  // namespace
+
+// ---- LoopSink ----
+
+uint8_t* NativeLoop::new_slab(size_t size) {
+  void* data = nullptr;
+  napi_value buf;
+  if (napi_create_buffer(env_, size, &data, &buf) != napi_ok) return nullptr;
+  if (slab_ref_ != nullptr) napi_delete_reference(env_, slab_ref_);
+  slab_ref_ = nullptr;
+  napi_create_reference(env_, buf, 1, &slab_ref_);
+  return static_cast<uint8_t*>(data);
+}
+
+void NativeLoop::deliver(const Record* records, int count) {
+  if (closed_ || count <= 0 || records_ == nullptr) return;
+  count = std::min(count, Loop::kMaxRecords);
+  std::memcpy(records_, records, static_cast<size_t>(count) * sizeof(Record));
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
+  napi_value fn = nullptr, self = nullptr, argv[2] = {nullptr, nullptr}, result;
+  napi_get_reference_value(env_, callback_, &fn);
+  napi_get_reference_value(env_, static_cast<napi_ref>(*this), &self);
+  napi_create_int32(env_, count, &argv[0]);
+  if (slab_ref_ != nullptr) napi_get_reference_value(env_, slab_ref_, &argv[1]);
+  if (argv[1] == nullptr) napi_get_undefined(env_, &argv[1]);
+  if (fn != nullptr && self != nullptr &&
+      napi_make_callback(env_, async_ctx_, self, fn, 2, argv, &result) != napi_ok) {
+    take_exception();
+  }
+  napi_close_handle_scope(env_, scope);
+}
+
+// Keeps the first exception a callback threw; later ones in the same
+// dispatch are dropped (the first one is the cause).
+void NativeLoop::take_exception() {
+  bool pending = false;
+  if (napi_is_exception_pending(env_, &pending) != napi_ok || !pending) return;
+  napi_value err;
+  if (napi_get_and_clear_last_exception(env_, &err) != napi_ok) return;
+  if (error_ref_ == nullptr) napi_create_reference(env_, err, 1, &error_ref_);
+}
+
+// ---- watching ----
+
+void NativeLoop::on_poll(uv_poll_t* h, int status, int) {
+  auto* self = static_cast<NativeLoop*>(h->data);
+  if (status < 0) {
+    // The poller fd itself failed; stop rather than spin on the error.
+    uv_poll_stop(h);
+    return;
+  }
+  self->dispatch_ready();
+}
+
+void NativeLoop::on_async(uv_async_t* h) { static_cast<NativeLoop*>(h->data)->dispatch_waiter(); }
+
+void NativeLoop::dispatch_ready() {
+  if (closed_ || !loop_) return;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
+  drain(0);
+  after_dispatch(true);
+  napi_close_handle_scope(env_, scope);
+}
+
+// Waits and processes; while a wait comes back full, waits again with timeout
+// 0, but at most kDrainRounds times: with more level-triggered fds ready than
+// a batch holds, every wait comes back full (the kernel re-queues them), so an
+// unbounded drain would never return. The uv_poll fires again next turn.
+int NativeLoop::drain(int timeout_ms) {
+  ++depth_;
+  int total = 0;
+  for (int round = 0; round < kDrainRounds; ++round) {
+    int n = loop_->poller().wait(timeout_ms, events_.data(), static_cast<int>(events_.size()));
+    if (n < 0) {
+      total = total > 0 ? total : n;
+      break;
+    }
+    loop_->process(events_.data(), n);
+    total += n;
+    if (n < static_cast<int>(events_.size()) || closed_) break;
+    timeout_ms = 0;
+  }
+  --depth_;
+  return total;
+}
+
+void NativeLoop::dispatch_waiter() {
+  if (closed_ || !loop_ || !waiter_) return;
+  const PollEvent* events = nullptr;
+  int n = waiter_->take(&events);
+  if (n <= 0) return;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
+  ++depth_;
+  loop_->process(events, n);
+  --depth_;
+  if (waiter_) waiter_->done();
+  after_dispatch(true);
+  napi_close_handle_scope(env_, scope);
+}
+
+// After a batch: finish a close requested inside it, re-evaluate the ref
+// (callbacks may have removed registrations), and surface a callback's
+// exception: uncaughtException from libuv, a throw from pollOnce().
+void NativeLoop::after_dispatch(bool top_level) {
+  if (depth_ > 0) return;
+  retired_waiter_.reset();
+  if (close_pending_) {
+    close_pending_ = false;
+    shutdown(nullptr);
+  } else {
+    refresh_ref();
+  }
+  if (error_ref_ == nullptr) return;
+  napi_value err = nullptr;
+  napi_get_reference_value(env_, error_ref_, &err);
+  napi_delete_reference(env_, error_ref_);
+  error_ref_ = nullptr;
+  if (err == nullptr) return;
+  if (top_level) {
+    napi_fatal_exception(env_, err);
+  } else {
+    napi_throw(env_, err);
+  }
+}
+
+void NativeLoop::refresh_ref() {
+  bool want = started_ && !closed_ && loop_ && loop_->refcount() > 0;
+  uv_handle_t* h = poll_ != nullptr ? reinterpret_cast<uv_handle_t*>(poll_)
+                                    : reinterpret_cast<uv_handle_t*>(async_);
+  if (h != nullptr) {
+    if (want) {
+      uv_ref(h);
+    } else {
+      uv_unref(h);
+    }
+  }
+  if (want == strong_) return;
+  napi_ref self = static_cast<napi_ref>(*this);
+  uint32_t count = 0;
+  napi_status st = want ? napi_reference_ref(env_, self, &count) : napi_reference_unref(env_, self, &count);
+  if (st == napi_ok) strong_ = want;
+}
+
+Napi::Value NativeLoop::PollOnce(const Napi::CallbackInfo& info) {
+  if (closed_) return num(-EBADF);
+  int64_t timeout = 0;
+  if (!int_arg(info, 0, -1, INT32_MAX, &timeout)) return num(-EINVAL);
+  // Re-entry from a callback, or racing the waiter thread for the poller.
+  if (depth_ > 0 || waiter_) return num(-EBUSY);
+  int r = drain(static_cast<int>(timeout));
+  after_dispatch(false);
+  return num(r);
+}
+
+}  // namespace ioreactor

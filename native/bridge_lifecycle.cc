@@ -1,0 +1,160 @@
+// NativeLoop lifecycle: start() and stop() of the uv watching, close(), and
+// shutdown() shared by close, the GC finalizer and environment teardown.
+#include <uv.h>
+
+#include <cerrno>
+#include <memory>
+
+#include "bridge_loop.h"
+#include "poller.h"
+
+namespace ioreactor {
+namespace {
+
+// ---- uv handle disposal ----
+
+// During environment teardown Node waits for our async cleanup hook; the last
+// handle close callback releases it, so no handle outlives the uv loop.
+struct CloseGroup {
+  napi_async_cleanup_hook_handle hook = nullptr;
+  int pending = 0;
+};
+
+void release_group(CloseGroup* group) {
+  if (group->hook != nullptr) napi_remove_async_cleanup_hook(group->hook);
+  delete group;
+}
+
+void on_handle_closed(uv_handle_t* h) {
+  auto* group = static_cast<CloseGroup*>(h->data);
+  if (h->type == UV_POLL) {
+    delete reinterpret_cast<uv_poll_t*>(h);
+  } else {
+    delete reinterpret_cast<uv_async_t*>(h);
+  }
+  if (group != nullptr && --group->pending == 0) release_group(group);
+}
+
+template <typename H>
+void close_handle(H** handle, CloseGroup* group) {
+  if (*handle == nullptr) return;
+  auto* h = reinterpret_cast<uv_handle_t*>(*handle);
+  h->data = group;
+  if (group != nullptr) ++group->pending;
+  uv_close(h, on_handle_closed);
+  *handle = nullptr;
+}
+
+}  // namespace
+
+// ---- watching ----
+
+Napi::Value NativeLoop::Start(const Napi::CallbackInfo&) {
+  if (closed_) return num(-EBADF);
+  if (started_) return num(0);
+  int fd = loop_->poller().pollable_fd();
+  int r = fd >= 0 ? start_poll(fd) : start_waiter();
+  if (r < 0) return num(r);
+  started_ = true;
+  refresh_ref();
+  return num(0);
+}
+
+int NativeLoop::start_poll(int fd) {
+  if (poll_ == nullptr) {
+    auto* h = new uv_poll_t;
+    int r = uv_poll_init(uv_loop_, h, fd);
+    if (r < 0) {
+      delete h;
+      return r;
+    }
+    h->data = this;
+    poll_ = h;
+  }
+  return uv_poll_start(poll_, UV_READABLE, on_poll);
+}
+
+int NativeLoop::start_waiter() {
+  auto* h = new uv_async_t;
+  int r = uv_async_init(uv_loop_, h, on_async);
+  if (r < 0) {
+    delete h;
+    return r;
+  }
+  h->data = this;
+  async_ = h;
+  waiter_ = std::make_unique<Waiter>(&loop_->poller(), [h] { uv_async_send(h); });
+  return 0;
+}
+
+Napi::Value NativeLoop::Stop(const Napi::CallbackInfo&) {
+  if (closed_) return num(-EBADF);
+  if (!started_) return num(0);
+  started_ = false;
+  if (poll_ != nullptr) uv_poll_stop(poll_);
+  if (waiter_) {
+    waiter_->stop();
+    // Loop::process may still be reading this waiter's events.
+    retired_waiter_ = std::move(waiter_);
+    if (depth_ == 0) retired_waiter_.reset();
+  }
+  close_handle(&async_, nullptr);
+  refresh_ref();
+  return num(0);
+}
+
+// ---- shutdown ----
+
+Napi::Value NativeLoop::Close(const Napi::CallbackInfo&) {
+  if (closed_) return num(0);
+  if (depth_ > 0) {
+    closed_ = true;  // later calls fail at once; the Loop goes when the dispatch unwinds
+    close_pending_ = true;
+    return num(0);
+  }
+  shutdown(nullptr);
+  return num(0);
+}
+
+void NativeLoop::on_teardown(napi_async_cleanup_hook_handle handle, void* arg) {
+  auto* self = static_cast<NativeLoop*>(arg);
+  self->hook_ = nullptr;  // Node hands the hook to us; shutdown releases it
+  self->shutdown(handle);
+}
+
+// Stops the waiter, closes the uv handles, destroys the Loop (closing the fds
+// it owns) and drops every JS reference. With `teardown`, the hook is
+// released once the handles are really closed.
+void NativeLoop::shutdown(napi_async_cleanup_hook_handle teardown) {
+  closed_ = true;
+  started_ = false;
+  if (waiter_) waiter_->stop();
+  auto* group = new CloseGroup;
+  group->hook = teardown;
+  close_handle(&poll_, group);
+  close_handle(&async_, group);
+  if (group->pending == 0) release_group(group);
+  waiter_.reset();
+  retired_waiter_.reset();
+  loop_.reset();
+  if (hook_ != nullptr && teardown == nullptr) napi_remove_async_cleanup_hook(hook_);
+  hook_ = nullptr;
+  if (strong_) {
+    uint32_t count = 0;
+    napi_reference_unref(env_, static_cast<napi_ref>(*this), &count);
+    strong_ = false;
+  }
+  release_js();
+}
+
+void NativeLoop::release_js() {
+  for (napi_ref* r : {&callback_, &records_ref_, &slab_ref_, &error_ref_}) {
+    if (*r != nullptr) napi_delete_reference(env_, *r);
+    *r = nullptr;
+  }
+  records_ = nullptr;
+  if (async_ctx_ != nullptr) napi_async_destroy(env_, async_ctx_);
+  async_ctx_ = nullptr;
+}
+
+}  // namespace ioreactor
