@@ -1,37 +1,8 @@
 /** The examples run as written (as child processes on port 0) and are talked to over real sockets. */
-import { spawn, type ChildProcess } from 'child_process';
 import * as net from 'net';
-import * as path from 'path';
+import { run } from './helpers/examples';
 
 jest.setTimeout(60000);
-
-const ROOT = path.resolve(__dirname, '..');
-const PRELOAD = path.join(__dirname, 'helpers', 'dist-alias.js');
-
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-const children: ChildProcess[] = [];
-
-/** Starts examples/<name> with the given args and env; output is collected. */
-function run(name: string, args: string[] = [], env: Record<string, string> = {}): Running {
-  const child = spawn(process.execPath, ['-r', PRELOAD, path.join(ROOT, 'examples', name), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
 
 /** Starts a server example on port 0 and resolves with the port it printed. */
 async function startServer(name: string): Promise<number> {
@@ -47,10 +18,6 @@ async function startServer(name: string): Promise<number> {
   expect(port).toBeGreaterThan(0);
   return port;
 }
-
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
 
 /** A line-oriented socket client for the tests. */
 class Peer {

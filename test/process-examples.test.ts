@@ -1,39 +1,8 @@
 /** examples/wc-process.js and examples/udp-echo.js run as written, as child processes. */
-import { spawn, type ChildProcess } from 'child_process';
 import * as dgram from 'dgram';
-import * as path from 'path';
+import { run } from './helpers/examples';
 
 jest.setTimeout(60000); // each example child loads lib/ through ts-register
-
-const ROOT = path.resolve(__dirname, '..');
-const PRELOAD = path.join(__dirname, 'helpers', 'dist-alias.js');
-const children: ChildProcess[] = [];
-
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(name: string, args: string[], env: Record<string, string> = {}): Running {
-  const child = spawn(process.execPath, ['-r', PRELOAD, path.join(ROOT, 'examples', name), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
 
 test('wc-process writes lines to wc and prints its counts, then exits by itself', async () => {
   const wc = run('wc-process.js', ['5']);

@@ -15,7 +15,7 @@ import { log, LogEvent } from '../lib/log';
 import { loadNative } from '../lib/native';
 import { Process, ProcessProtocol, SpawnProcessOptions } from '../lib/process';
 import { createReactor, Reactor } from '../lib/reactor';
-import { forEachBackend } from './helpers/backends';
+import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { openFdCount } from './helpers/fds';
 
 jest.setTimeout(30000);
@@ -92,20 +92,7 @@ function zombies(): number[] {
 
 forEachBackend('spawnProcess', (backend) => {
   let r: Reactor;
-  let fdsBefore: number;
-
-  beforeEach(() => {
-    r = createReactor({ backend });
-    r.backend; // open the native loop before counting fds
-    fdsBefore = openFdCount();
-  });
-
-  afterEach(async () => {
-    r.disconnectAll();
-    await new Promise((res) => setImmediate(res));
-    expect(openFdCount()).toBeLessThanOrEqual(fdsBefore);
-    r.close();
-  });
+  reactorPerTest(backend, (reactor) => (r = reactor), () => r);
 
   function sh(p: ProcessProtocol, script: string, opts: SpawnProcessOptions = {}): Process {
     return r.spawnProcess(p, '/bin/sh', ['sh', '-c', script], { env: PATH_ENV, ...opts });

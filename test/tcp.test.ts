@@ -18,28 +18,14 @@ import {
 } from '../lib/errors';
 import { Factory, Protocol } from '../lib/protocol';
 import { createReactor, Reactor } from '../lib/reactor';
-import { forEachBackend } from './helpers/backends';
-import { openFdCount } from './helpers/fds';
+import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { captureLog, Echo, keeping, KeepingFactory, Recorder, recording, signal, tcpOf } from './helpers/tcp';
 
 jest.setTimeout(15000);
 
 forEachBackend('TCP', (backend) => {
   let r: Reactor;
-  let fdsBefore: number;
-
-  beforeEach(() => {
-    r = createReactor({ backend });
-    r.backend; // open the native loop before counting fds
-    fdsBefore = openFdCount();
-  });
-
-  afterEach(async () => {
-    r.disconnectAll();
-    await new Promise((res) => setImmediate(res));
-    expect(openFdCount()).toBeLessThanOrEqual(fdsBefore);
-    r.close();
-  });
+  reactorPerTest(backend, (reactor) => (r = reactor), () => r);
 
   async function echoPair(): Promise<{ server: Echo; client: Recorder; sf: KeepingFactory<Echo> }> {
     const sf = keeping(Echo);

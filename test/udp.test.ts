@@ -8,10 +8,9 @@ import * as dgram from 'dgram';
 import { IPv4Address, IPv6Address } from '../lib/address';
 import { CannotListenError, InvalidAddressError, MessageLengthError } from '../lib/errors';
 import { log, LogEvent } from '../lib/log';
-import { createReactor, Reactor } from '../lib/reactor';
+import type { Reactor } from '../lib/reactor';
 import { DatagramProtocol, formatIPv6, UDPAddress, UDPPort } from '../lib/udp';
-import { forEachBackend } from './helpers/backends';
-import { openFdCount } from './helpers/fds';
+import { forEachBackend, reactorPerTest } from './helpers/backends';
 
 jest.setTimeout(20000);
 
@@ -62,20 +61,7 @@ function portOf(p: UDPPort): number {
 
 forEachBackend('listenUDP', (backend) => {
   let r: Reactor;
-  let fdsBefore: number;
-
-  beforeEach(() => {
-    r = createReactor({ backend });
-    r.backend;
-    fdsBefore = openFdCount();
-  });
-
-  afterEach(async () => {
-    r.disconnectAll();
-    await new Promise((res) => setImmediate(res));
-    expect(openFdCount()).toBeLessThanOrEqual(fdsBefore);
-    r.close();
-  });
+  reactorPerTest(backend, (reactor) => (r = reactor), () => r);
 
   it('echoes between two ports with [host, port] addresses and the real port after port 0', async () => {
     const server = r.listenUDP(0, new Echo(), { interface: '127.0.0.1' });

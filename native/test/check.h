@@ -5,6 +5,8 @@
 #ifndef IOREACTOR_TEST_CHECK_H
 #define IOREACTOR_TEST_CHECK_H
 
+#include <dirent.h>
+
 #include <cstdio>
 #include <exception>
 #include <functional>
@@ -37,6 +39,17 @@ inline bool eq(long long got, long long want, const std::string& what,
               what + " (got " + std::to_string(got) + ", want " +
                   std::to_string(want) + ")",
               file, line);
+}
+
+// How many fds this process has open (entries of /proc/self/fd, the
+// directory's own fd included), or -1 without /proc: for no-leak checks.
+inline int open_fds() {
+  int n = 0;
+  DIR* d = ::opendir("/proc/self/fd");
+  if (d == nullptr) return -1;
+  while (::readdir(d) != nullptr) ++n;
+  ::closedir(d);
+  return n;
 }
 
 struct Case {

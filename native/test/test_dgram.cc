@@ -18,19 +18,12 @@
 
 #include "check.h"
 #include "dgram.h"
+#include "net.h"
 
 using namespace ioreactor;
 using namespace ioreactor::dgram;
 
 namespace {
-
-SockAddr addr(int family, const std::string& host, int port) {
-  SockAddr a;
-  a.family = family;
-  a.host = host;
-  a.port = port;
-  return a;
-}
 
 int bound_port(int fd) {
   struct sockaddr_storage ss;

@@ -8,7 +8,6 @@
 // spin afterwards (no wake-ups while nothing is pending), that the listener
 // or the other connections keep working, and, at the end, that no fd leaked.
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -122,15 +121,6 @@ struct Rig {
     return r != nullptr ? r->a : -1;
   }
 };
-
-int open_fds() {
-  int n = 0;
-  DIR* d = ::opendir("/proc/self/fd");
-  if (d == nullptr) return -1;
-  while (::readdir(d) != nullptr) ++n;
-  ::closedir(d);
-  return n;
-}
 
 std::string read_some(int fd, size_t want) {
   std::string got;
@@ -379,7 +369,7 @@ void reap_eintr() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int fds_before = open_fds();
+  const int fds_before = check::open_fds();
   std::vector<check::Case> cases;
   check::add_backend_cases(&cases, {
       {"accept EMFILE pauses", [](Backend b) { accept_pauses(b, EMFILE); }},
@@ -403,7 +393,7 @@ int main(int argc, char** argv) {
       {"close fails", close_fails},
   });
   cases.push_back({"reap EINTR, pidfd_open EMFILE", reap_eintr});
-  cases.push_back({"no fd leak", [fds_before] { check::eq(open_fds(), fds_before, "open fds"); }});
+  cases.push_back({"no fd leak", [fds_before] { check::eq(check::open_fds(), fds_before, "open fds"); }});
   if (!fault::kEnabled) {
     std::printf("not a fault build: nothing to test\n");
     return 1;

@@ -2,7 +2,6 @@
 // signals through pidfd + waitid, exec errors reported synchronously, the fd
 // map (including a swap), nothing leaked into the child, rlimit/cwd/env, and
 // no zombie or fd left behind in the parent.
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,15 +23,6 @@ using namespace ioreactor::process;
 namespace {
 
 const std::vector<std::string> kEnv = {"PATH=/usr/bin:/bin"};
-
-int count_fds() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/fd");
-  if (d == nullptr) return -1;
-  while (readdir(d) != nullptr) ++n;
-  closedir(d);
-  return n;
-}
 
 // valgrind (3.19) knows neither pidfd_open nor our rlimit: checks that need
 // them step aside there, the rest still runs under memcheck.
@@ -129,7 +119,7 @@ void test_exit_code_and_signal() {
 }
 
 void test_exec_errors_are_synchronous() {
-  int before = count_fds();
+  int before = check::open_fds();
   SpawnOptions o;
   o.env = kEnv;
   o.argv = {"x"};
@@ -148,11 +138,11 @@ void test_exec_errors_are_synchronous() {
   o.cwd = "/nonexistent-dir";
   check::eq(spawn(o, &pid), ENOENT, "bad cwd: ENOENT");
   check::that(no_children_left(), "failed children reaped");
-  check::eq(count_fds(), before, "no fd leaked");
+  check::eq(check::open_fds(), before, "no fd leaked");
 }
 
 void test_bad_input() {
-  int before = count_fds();
+  int before = check::open_fds();
   SpawnOptions o;
   o.executable = "/bin/true";
   pid_t pid = 0;
@@ -172,7 +162,7 @@ void test_bad_input() {
   o.executable = "";
   check::eq(spawn(o, &pid), ENOENT, "empty executable");
   check::that(no_children_left(), "nothing started");
-  check::eq(count_fds(), before, "no fd leaked");
+  check::eq(check::open_fds(), before, "no fd leaked");
 }
 
 void test_child_gets_exactly_its_map() {
@@ -268,7 +258,7 @@ void test_kill_through_pidfd() {
 }
 
 void test_many_children_no_leak() {
-  int before = count_fds();
+  int before = check::open_fds();
   SpawnOptions o;
   o.executable = "/bin/true";
   o.argv = {"true"};
@@ -280,7 +270,7 @@ void test_many_children_no_leak() {
   }
   for (pid_t pid : pids) check::eq(wait_child(pid).code, 0, "exit 0");
   check::that(no_children_left(), "no zombie");
-  check::eq(count_fds(), before, "no fd leaked");
+  check::eq(check::open_fds(), before, "no fd leaked");
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
  * ReactorBuilder): `forEachBackend('Poller', (backend) => { it(...) })`.
  */
 import { loadNative } from '../../lib/native';
+import { createReactor, Reactor } from '../../lib/reactor';
+import { openFdCount } from './fds';
 
 /** Backend names this build offers, best first. */
 export function backendNames(): string[] {
@@ -14,4 +16,29 @@ export function forEachBackend(name: string, body: (backend: string) => void): v
   for (const backend of backendNames()) {
     describe(`${name} [${backend}]`, () => body(backend));
   }
+}
+
+/**
+ * A fresh reactor on `backend` for every test in the enclosing describe, handed
+ * to `set`; after each test, on the reactor `get` returns then (a test may have
+ * replaced it), every connection is dropped, the fds opened since are checked
+ * to be closed again, and the reactor is closed.
+ */
+export function reactorPerTest(backend: string, set: (r: Reactor) => void, get: () => Reactor): void {
+  let fdsBefore: number;
+
+  beforeEach(() => {
+    const r = createReactor({ backend });
+    r.backend; // open the native loop before counting fds
+    set(r);
+    fdsBefore = openFdCount();
+  });
+
+  afterEach(async () => {
+    const r = get();
+    r.disconnectAll();
+    await new Promise((res) => setImmediate(res));
+    expect(openFdCount()).toBeLessThanOrEqual(fdsBefore);
+    r.close();
+  });
 }
