@@ -356,6 +356,18 @@ describe('realClock (Node timers, the default clock)', () => {
     expect(order).toEqual(['a']);
   });
 
+  test('a call further away than one Node timer can wait is armed within setTimeout\'s range', () => {
+    // setTimeout turns delays above 2^31-1 ms into 1 ms: passing one through
+    // would wake the process every millisecond until the deadline.
+    const arms = jest.spyOn(global, 'setTimeout');
+    const far = realClock.callLater(40 * 24 * 3600, () => undefined);
+    const delays = arms.mock.calls.map((call) => Number(call[1] ?? 0));
+    far.cancel();
+    arms.mockRestore();
+    expect(delays.length).toBeGreaterThan(0);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(2 ** 31 - 1);
+  });
+
   test('seconds is epoch seconds and never goes back', () => {
     const a = realClock.seconds();
     const b = realClock.seconds();

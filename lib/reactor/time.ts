@@ -3,10 +3,15 @@
  * `callLater` on the shared TimerQueue, with one Node timer armed at the
  * earliest deadline.
  */
+import { performance } from 'node:perf_hooks';
 import { Failure } from '../failure';
 import { log } from '../log';
-import { monotonicSeconds } from '../task/realtime';
 import { DelayedCall, IReactorTime, TimerQueue } from '../timers';
+
+/** Epoch seconds from a monotonic clock (never jumps back). */
+export function monotonicSeconds(): number {
+  return (performance.timeOrigin + performance.now()) / 1000;
+}
 
 /** Longest single Node timer (setTimeout clamps larger values to 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
