@@ -20,6 +20,7 @@ import { Failure } from './failure';
 import { log } from './log';
 import { errnoError, errnoName, Rec } from './native';
 import { Handler, ReactorParts } from './reactor/core';
+import { checkPort } from './tcp/options';
 
 /** A UDP peer as Twisted passes it: [host, port]. */
 export type UDPAddress = [string, number];
@@ -115,13 +116,6 @@ export function formatIPv6(b: Uint8Array, at: number): string {
   const hex = groups.map((g) => g.toString(16));
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
-
-/** The port, or a TypeError/RangeError naming what was wrong. */
-function checkPort(port: unknown, what: string): number {
-  if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError(`${what}: port must be an integer, got ${String(port)}`);
-  if (port < 0 || port > 65535) throw new RangeError(`${what}: port must be in 0..65535, got ${port}`);
-  return port;
 }
 
 function toBytes(data: unknown, what: string): Uint8Array {

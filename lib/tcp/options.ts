@@ -48,7 +48,7 @@ const DEFAULT_BACKLOG = 50;
 const DEFAULT_TIMEOUT = 30;
 
 /** Throws a TypeError/RangeError unless `port` is an integer in 0..65535. */
-function checkPort(port: unknown, what: string): number {
+export function checkPort(port: unknown, what: string): number {
   if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError(`${what}: port must be an integer, got ${String(port)}`);
   if (port < 0 || port > 65535) throw new RangeError(`${what}: port must be in 0..65535, got ${port}`);
   return port;
