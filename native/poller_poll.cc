@@ -12,6 +12,12 @@
 //   rebuilds. Results are mapped back under the lock, and an event whose entry
 //   changed meanwhile (counter differs) is dropped: level semantics re-report
 //   it at the next wait if it still holds.
+// - remove() during a wait blocks until that poll() has returned. A thread in
+//   poll() holds a reference to every file it watches, so a close() right
+//   after remove() would not close the socket until the waiter woke: a
+//   listener would go on taking connections (then reset them), a stream would
+//   send its FIN late. Waiting for the poll that was in flight (not for the
+//   waiter to go idle, which may never happen) costs one wake-up.
 // - Edge trigger is refused with ENOTSUP: poll() reports present state only,
 //   so it cannot tell "new data arrived" from "data still unread".
 // - Oneshot: after an event the entry is disarmed (its pollfd gets fd -1,
@@ -23,6 +29,7 @@
 // - A full batch (max) resumes scanning where it stopped next time, so fds at
 //   the end of the array are not starved.
 #include <cerrno>
+#include <condition_variable>
 #include <mutex>
 #include <poll.h>
 #include <vector>
@@ -92,6 +99,8 @@ class PollPoller final : public Poller {
   std::vector<uint64_t> seqs_; // entry seq each pollfd was built from
   bool stale_ = true;          // fds_ must be rebuilt before the next poll()
   bool polling_ = false;       // a thread is inside poll() on fds_
+  uint64_t polls_ended_ = 0;   // poll() calls that have returned
+  std::condition_variable poll_ended_;
   uint64_t next_seq_ = 1;
   size_t resume_ = 1;          // where the next scan starts
   std::mutex wait_mu_;         // one wait() at a time owns fds_ during poll()
@@ -124,11 +133,15 @@ int PollPoller::modify(int fd, uint32_t interest, Mode mode, uint64_t token) {
 
 int PollPoller::remove(int fd) {
   if (fd < 0) return EBADF;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   bool known = static_cast<size_t>(fd) < table_.size() && table_[fd].used;
   if (known) {
     table_[fd].used = table_[fd].armed = false;
-    publish(fd);
+    publish(fd);  // wakes a poll() in flight
+    if (polling_) {
+      uint64_t in_flight = polls_ended_;
+      poll_ended_.wait(lock, [&] { return polls_ended_ != in_flight; });
+    }
   }
   // Closed before remove(): forget it all the same, but say so, as epoll does.
   if (check_fd(fd) != 0) return EBADF;
@@ -186,6 +199,8 @@ int PollPoller::wait(int timeout_ms, PollEvent* out, int max) {
   int saved = errno;
   std::lock_guard<std::mutex> lock(mu_);
   polling_ = false;
+  ++polls_ended_;
+  poll_ended_.notify_all();
   if (n < 0) return saved == EINTR ? 0 : -saved;
   if (fds_[0].revents != 0) drain_wake(wake_);
   // A stale array still maps back: take() checks each entry's counter.

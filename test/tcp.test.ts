@@ -218,6 +218,27 @@ forEachBackend('TCP', (backend) => {
     expect(starts).toEqual(['start', 'stop']);
   });
 
+  it('stopListening closes the socket at once: a connect right after is refused, never reset', async () => {
+    // The poll backend's waiter thread holds a reference to every file it is
+    // polling; closing the listener under it used to leave the socket taking
+    // connections until the waiter woke (about 1 round in 60 here, so
+    // 1000 rounds catch it nearly always).
+    const codes = new Map<string, number>();
+    for (let i = 0; i < 1000; i++) {
+      // A turn of Node's loop between rounds lets the waiter get back into poll().
+      await new Promise((resolve) => setImmediate(resolve));
+      const p = r.listenTCP(0, Factory.forProtocol(Echo), { interface: '127.0.0.1' });
+      const port = (p.getHost() as IPv4Address).port;
+      await p.stopListening();
+      const cf = recording(Recorder);
+      r.connectTCP('127.0.0.1', port, cf);
+      const why = await cf.failed;
+      const code = why.check(ConnectionRefusedError) !== null ? 'ECONNREFUSED' : why.getErrorMessage();
+      codes.set(code, (codes.get(code) ?? 0) + 1);
+    }
+    expect([...codes]).toEqual([['ECONNREFUSED', 1000]]);
+  });
+
   it('an unknown host name fails with DNSLookupError', async () => {
     const cf = recording(Recorder);
     r.connectTCP('no-such-host.invalid', 80, cf);

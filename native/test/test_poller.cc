@@ -406,17 +406,27 @@ void test_change_while_blocked(Backend b) {
   check::eq(events_for(evs, 4), kReadable, "the other fd is");
 }
 
+// A TCP socket bound to 127.0.0.1 on a free port (listening when asked);
+// *addr gets its address.
+int bound_socket(sockaddr_in* addr, bool listening) {
+  *addr = sockaddr_in{};
+  addr->sin_family = AF_INET;
+  addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof *addr;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  check::that(bind(fd, reinterpret_cast<sockaddr*>(addr), sizeof *addr) == 0 &&
+                  (!listening || listen(fd, 8) == 0) &&
+                  getsockname(fd, reinterpret_cast<sockaddr*>(addr), &len) == 0,
+              "bound socket");
+  return fd;
+}
+
 // A refused TCP connect: the socket reports an error (and hang-up).
 void test_connect_refused(Backend b) {
   auto p = make(b);
   if (!p) return;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int probe = socket(AF_INET, SOCK_STREAM, 0);  // bound, never listening: refuses
-  bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len);
+  sockaddr_in addr;
+  int probe = bound_socket(&addr, false);  // never listening: refuses
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   fcntl(fd, F_SETFL, O_NONBLOCK);
   int rc = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
@@ -429,6 +439,27 @@ void test_connect_refused(Backend b) {
   p->remove(fd);
   close(fd);
   close(probe);
+}
+
+// After remove() returns the poller holds no reference to the fd, even with a
+// wait in flight: closing a listener then really closes it, so a connect is
+// refused. (A thread inside poll() holds every file it watches; the poll
+// backend's remove() waits for that poll to end.)
+void test_remove_releases_fd(Backend b) {
+  auto p = make(b);
+  if (!p) return;
+  sockaddr_in addr;
+  int listener = bound_socket(&addr, true);
+  check::eq(p->add(listener, kReadable, kLevel, 1), 0, "add listener");
+  blocked_wait(*p, [&] {
+    check::eq(p->remove(listener), 0, "remove while blocked");
+    close(listener);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int rc = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    check::that(rc < 0 && errno == ECONNREFUSED, "connect to the closed listener is refused");
+    close(fd);
+    p->wake();  // epoll's wait is not woken by a remove
+  });
 }
 
 // Registrations churn on the main thread while another thread keeps waiting:
@@ -537,6 +568,7 @@ int main(int argc, char** argv) {
       {"closed behind our back", test_closed_behind_back},
       {"small batches", test_small_batches},
       {"connect refused", test_connect_refused},
+      {"remove releases the fd", test_remove_releases_fd},
       {"churn while waiting", test_churn_while_waiting},
   });
   return check::run_all(cases, argc, argv);
