@@ -40,10 +40,22 @@ export async function idleCpuFraction(ms = 1000): Promise<number> {
   return (used.user + used.system) / wallUs;
 }
 
-/** Asserts the process uses under `limit` of a core over `ms` of quiet (default: < 5% over 1 s). */
+/**
+ * Asserts the process uses under `limit` of a core over `ms` of quiet (default:
+ * < 5% over 1 s). What it looks for is CPU that does not stop: a spinning fd,
+ * a short-interval timer. A one-off cost (V8 collecting what the scenario just
+ * freed, on its own threads) is not that, so a window over the limit is
+ * measured again, up to three windows in all, and the best one counts.
+ */
 export async function expectIdleCpu(limit = 0.05, ms = 1000): Promise<void> {
-  const used = await idleCpuFraction(ms);
-  if (used >= limit) throw new Error(`idle CPU ${(used * 100).toFixed(1)}% of a core over ${ms} ms, limit ${(limit * 100).toFixed(0)}%`);
+  const seen: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const used = await idleCpuFraction(ms);
+    if (used < limit) return;
+    seen.push(used);
+  }
+  const pct = seen.map((u) => `${(u * 100).toFixed(1)}%`).join(', ');
+  throw new Error(`idle CPU ${pct} of a core in three windows of ${ms} ms, limit ${(limit * 100).toFixed(0)}%`);
 }
 
 /** The open-fd count at a point in time, to compare against later. */
