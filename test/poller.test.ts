@@ -429,18 +429,26 @@ forEachBackend('Poller and the process', (backend) => {
       `${childPrelude}
       const p = new Poller({ backend, onEvents() { throw new Error('no event expected'); } });
       p.add(pipes.one().r, Events.READABLE);
-      const start = process.cpuUsage();
-      setTimeout(() => {
-        const used = process.cpuUsage(start);
-        console.log(JSON.stringify({ ms: (used.user + used.system) / 1000 }));
-        p.close();
-      }, 1000);`,
+      // Up to three 1 s windows, stopping at the first under 50 ms: a spin or a
+      // short-interval timer costs that in every one; a fresh process's own
+      // start-up work (compiling, collecting; slower under ASan) does not.
+      const windows = [];
+      (function measure() {
+        const start = process.cpuUsage();
+        setTimeout(() => {
+          const used = process.cpuUsage(start);
+          windows.push((used.user + used.system) / 1000);
+          if (windows[windows.length - 1] >= 50 && windows.length < 3) return measure();
+          console.log(JSON.stringify({ windows }));
+          p.close();
+        }, 1000);
+      })();`,
       [backend],
     );
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
-    const { ms } = JSON.parse(res.stdout) as { ms: number };
-    expect(ms).toBeLessThan(50);
+    const { windows } = JSON.parse(res.stdout) as { windows: number[] };
+    expect(Math.min(...windows)).toBeLessThan(50);
   });
 
   it('a poller dropped without close() is collected and its fds released', async () => {
