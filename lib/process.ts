@@ -110,7 +110,10 @@ export class ProcessProtocol {
     else if (childFD === 2) this.errConnectionLost();
   }
 
-  /** The child's stdin is closed. */
+  /**
+   * The child's stdin is closed: we closed it, or the child closed its end
+   * (seen at once on Linux; elsewhere at the next write or at exit).
+   */
   inConnectionLost(): void {}
 
   /** The child's stdout is closed. */

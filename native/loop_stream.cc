@@ -22,6 +22,16 @@ namespace ioreactor {
 
 namespace {
 constexpr uint32_t kTrouble = kError | kHangup;
+
+// Where the write end of a pipe is known to report an error, and nothing else,
+// under readable interest once its last reader has closed: Linux (POLLERR from
+// pipe_poll). Elsewhere a closed reader is noticed at the next write, or when
+// the child exits.
+#if defined(__linux__)
+constexpr bool kWatchPipeClose = true;
+#else
+constexpr bool kWatchPipeClose = false;
+#endif
 }  // namespace
 
 Slot* Loop::Impl::stream(int32_t index) {
@@ -33,6 +43,10 @@ uint32_t Loop::Impl::stream_interest(const Slot& s) const {
   if (s.dead) return 0;
   if (s.connecting) return kWritable;
   uint32_t want = (s.can_read && !s.paused && !s.eof) ? static_cast<uint32_t>(kReadable) : 0u;
+  // Readable interest on the write end of a pipe never reports readable: it
+  // keeps the fd registered so the error the kernel raises once no reader is
+  // left comes to us while the pipe is idle (Twisted's "read hack").
+  if (s.watch_close) want = kReadable;
   return s.pending() != 0 ? want | kWritable : want;
 }
 
@@ -69,6 +83,10 @@ void Loop::Impl::on_stream(int32_t index, uint32_t gen, uint32_t events) {
 // latter is reported.
 void Loop::Impl::idle_hangup(int32_t index, uint32_t gen, uint32_t events) {
   Slot* s = slots.find(index, gen);
+  if (s->watch_close) {
+    if ((events & kError) != 0) stream_failed(index, gen, EPIPE);  // the reader closed
+    return;
+  }
   if ((events & kError) == 0 || !s->registered || !s->is_socket) return;
   int err = sockets::pending_error(s->fd);
   if (err != 0) stream_failed(index, gen, err);
@@ -171,6 +189,7 @@ int Loop::adopt_stream(int fd, int32_t* slot) {
   Slot* s = impl_->slots.find(index);
   s->is_socket = S_ISSOCK(st.st_mode);
   s->can_read = (fl & O_ACCMODE) != O_WRONLY;
+  s->watch_close = !s->can_read && S_ISFIFO(st.st_mode) && kWatchPipeClose;
   err = impl_->update_stream(index);
   if (err != 0) {
     // Not ours after all: the caller keeps the fd on failure.

@@ -29,6 +29,7 @@ struct Slot {
   // Stream state.
   bool is_socket = false;
   bool can_read = true;   // false for the write end of a pipe
+  bool watch_close = false;  // write-only pipe watched for its reader going away
   bool connecting = false;
   bool paused = false;    // pause_reading()
   bool eof = false;       // read returned 0

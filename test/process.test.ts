@@ -319,6 +319,19 @@ forEachBackend('spawnProcess', (backend) => {
     expect((await p.ended).value).toBeInstanceOf(ProcessDone);
   });
 
+  it('notices a running child closing its stdin: inConnectionLost at once, nothing written', async () => {
+    const p = new Recorder();
+    const stdinLost = new Promise<void>((res) => (p.inConnectionLost = res));
+    const t = sh(p, 'exec 0<&-; exec sleep 30');
+    await stdinLost;
+    expect(p.events).toEqual(['connectionMade', 'lost 0']);
+    expect(t.pid).not.toBeNull(); // still running
+    t.write('dropped'); // the pipe has gone: dropped, no SIGPIPE, no second loss
+    t.signalProcess('KILL');
+    expect((await p.ended).value).toBeInstanceOf(ProcessTerminated);
+    expect(p.events.filter((e) => e === 'lost 0')).toHaveLength(1);
+  });
+
   it('moves a megabyte through cat with flow control', async () => {
     const p = new Recorder();
     const t = r.spawnProcess(p, 'cat', ['cat'], { env: PATH_ENV });

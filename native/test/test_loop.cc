@@ -565,6 +565,26 @@ void test_raw_and_pipes(Backend b) {
   check::that(env.pump([&] { return env.sink.count(kRecEof, rs) == 1; }), "pipe EOF");
 }
 
+// An idle write-only pipe whose reader closes is reported lost (EPIPE), once,
+// without a write: Linux raises an error on it. Elsewhere nothing is reported
+// until a write.
+void test_pipe_reader_gone(Backend b) {
+  Env env(b);
+  int fds[2];
+  check::eq(pipe(fds), 0, "pipe");
+  int32_t ws;
+  check::eq(env.loop->adopt_stream(fds[1], &ws), 0, "adopt write end");
+  close(fds[0]);
+#if defined(__linux__)
+  if (check::that(env.pump([&] { return env.sink.count(kRecError, ws) == 1; }), "lost without a write")) {
+    check::eq(env.sink.find(kRecError, ws)->a, EPIPE, "as EPIPE");
+  }
+  env.pump([] { return false; }, 60);  // a level-triggered report nobody handles would come again
+  check::eq(env.sink.count(kRecError, ws), 1, "reported once");
+#endif
+  check::eq(env.loop->remove(ws), 0, "remove");
+}
+
 void test_refcount(Backend b) {
   Env env(b);
   check::eq(static_cast<long long>(env.loop->refcount()), 0, "empty");
@@ -675,6 +695,7 @@ int main(int argc, char** argv) {
       {"emfile", test_emfile},
       {"bad args", test_bad_args},
       {"raw and pipes", test_raw_and_pipes},
+      {"pipe reader gone", test_pipe_reader_gone},
       {"refcount", test_refcount},
       {"unix and dual stack", test_unix_and_dual_stack},
       {"bounded drain", test_bounded_drain},
