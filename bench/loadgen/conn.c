@@ -134,6 +134,28 @@ static void on_connected(struct loop *l, struct conn *c) {
   conn_flush(l, c);
 }
 
+/* Source addresses a loopback destination's connections are spread over. */
+#define LOOPBACK_SOURCES 16
+
+/* Binds fd to one of 127.0.0.1..16 (by connection id) when the server is on
+ * loopback; the port is still chosen by connect(). Churn closes from this
+ * side, so every finished connection holds its 4-tuple in TIME_WAIT, and
+ * the kernel reuses one only after a second: from a single source address
+ * connect() has about 14,000 ports to search (even ones first), and near
+ * 15,000 connections a second that search, in this process, set the pace
+ * rather than the server under test. Sixteen addresses give it sixteen
+ * times the room. */
+static void bind_source(const struct loop *l, int fd, uint32_t id) {
+  if ((ntohl(l->addr.sin_addr.s_addr) >> 24) != 127) return;
+  struct sockaddr_in src;
+  memset(&src, 0, sizeof src);
+  src.sin_family = AF_INET;
+  src.sin_addr.s_addr = htonl(0x7f000001u + id % LOOPBACK_SOURCES);
+  int one = 1;
+  setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+  (void)bind(fd, (struct sockaddr *)&src, sizeof src); /* if refused, connect() picks */
+}
+
 /* Start a connect; it completes in conn_event or is retried. */
 void conn_open(struct loop *l, struct conn *c) {
   if (c->retries == 0 && (c->role == ROLE_HOT || l->cfg->mode == MODE_CHURN))
@@ -145,6 +167,7 @@ void conn_open(struct loop *l, struct conn *c) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  bind_source(l, fd, c->id);
   c->fd = fd;
   c->generation++;
   c->state = ST_CONNECTING;
