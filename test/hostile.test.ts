@@ -1,12 +1,16 @@
 /**
- * Hostile peers on every backend, over real loopback sockets with Node's net
- * as the peer: one that never reads while the server streams, a flood of
- * connect-and-reset, half-closes in both directions, and a gigabyte of
- * garbage without a delimiter at a LineReceiver. After each: the server still
- * serves, its fds are back to the baseline and the process is idle.
+ * Hostile peers on every backend, over real TCP loopback and UNIX sockets
+ * with Node's net as the peer: one that never reads while the server streams,
+ * a flood of connect-and-reset (over UNIX, connect-and-close: there is no
+ * RST), half-closes in both directions, and a gigabyte of garbage without a
+ * delimiter at a LineReceiver. After each: the server still serves, its fds
+ * are back to the baseline and the process is idle.
  */
+import * as fs from 'fs';
 import * as net from 'net';
-import type { IPv4Address } from '../lib/address';
+import * as os from 'os';
+import * as path from 'path';
+import type { IPv4Address, UNIXAddress } from '../lib/address';
 import { ConnectionDone } from '../lib/errors';
 import type { Failure } from '../lib/failure';
 import type { IPushProducer, ITCPTransport } from '../lib/interfaces';
@@ -21,17 +25,37 @@ jest.setTimeout(30000);
 
 const MiB = 1024 * 1024;
 
-function portOf(p: Port): number {
-  return (p.getHost() as IPv4Address).port;
+/** A stream transport the scenarios run over: how to listen, and where a Node peer connects. */
+interface Kind {
+  readonly name: 'TCP' | 'UNIX';
+  listen(r: Reactor, f: Factory, backlog?: number): Port;
+  peerOptions(p: Port): net.NetConnectOpts;
 }
+
+const TCP: Kind = {
+  name: 'TCP',
+  listen: (r, f, backlog) => r.listenTCP(0, f, { interface: '127.0.0.1', backlog }),
+  peerOptions: (p) => ({ port: (p.getHost() as IPv4Address).port, host: '127.0.0.1' }),
+};
+
+/** UNIX sockets in a directory made for this file, removed after it. */
+let unixDir = '';
+let unixCount = 0;
+const UNIX: Kind = {
+  name: 'UNIX',
+  listen: (r, f, backlog) => r.listenUNIX(path.join(unixDir, `s${unixCount++}`), f, { backlog }),
+  peerOptions: (p) => ({ path: (p.getHost() as UNIXAddress).name! }),
+};
+beforeAll(() => (unixDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ioreactor-hostile-'))));
+afterAll(() => fs.rmSync(unixDir, { recursive: true, force: true }));
 
 /** Every Node socket a test opened, destroyed after it even when it failed. */
 const peers = new Set<net.Socket>();
 
-/** Connects a Node socket; resolves once connected. */
-function connect(port: number, opts: Partial<net.NetConnectOpts> = {}): Promise<net.Socket> {
+/** Connects a Node socket to a listening port; resolves once connected. */
+function connect(kind: Kind, port: Port, opts: Partial<net.NetConnectOpts> = {}): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1', ...opts } as net.NetConnectOpts, () => resolve(s));
+    const s = net.connect({ ...kind.peerOptions(port), ...opts } as net.NetConnectOpts, () => resolve(s));
     peers.add(s);
     s.once('error', reject);
   });
@@ -45,9 +69,9 @@ function collect(s: net.Socket): Promise<Buffer> {
 }
 
 /** An echo round trip through a fresh connection: the server still serves. */
-async function expectStillServes(r: Reactor): Promise<void> {
-  const port = r.listenTCP(0, Factory.forProtocol(Echo), { interface: '127.0.0.1' });
-  const s = await connect(portOf(port));
+async function expectStillServes(kind: Kind, r: Reactor): Promise<void> {
+  const port = kind.listen(r, Factory.forProtocol(Echo));
+  const s = await connect(kind, port);
   const got = collect(s);
   s.end('still alive');
   expect((await withTimeout(got, 5000, 'the echo')).toString()).toBe('still alive');
@@ -74,6 +98,10 @@ class HalfCloseRecorder extends Protocol {
 }
 
 forEachBackend('Hostile peers', (backend) => {
+  describe.each([TCP, UNIX])('$name', (kind) => hostilePeers(backend, kind));
+});
+
+function hostilePeers(backend: string, kind: Kind): void {
   let r: Reactor;
   let fds: FdBaseline;
   let logged: ReturnType<typeof captureLog>;
@@ -136,8 +164,8 @@ forEachBackend('Hostile peers', (backend) => {
         }
         stopProducing(): void {}
       }
-      const port = r.listenTCP(0, Factory.forProtocol(Firehose), { interface: '127.0.0.1' });
-      const peer = await connect(portOf(port));
+      const port = kind.listen(r, Factory.forProtocol(Firehose));
+      const peer = await connect(kind, port);
       peer.pause(); // never reads
       await withTimeout(paused.promise, 10000, 'the producer to be paused');
       // A quiet window: the peer does not read, so nothing may drain or grow.
@@ -161,11 +189,11 @@ forEachBackend('Hostile peers', (backend) => {
     }
     // Three rounds of megabytes each: what one round buffered is freed, not accumulated.
     expect(rss[2] - rss[0]).toBeLessThan(32 * MiB);
-    await expectStillServes(r);
+    await expectStillServes(kind, r);
     expectNoErrors();
   });
 
-  it('a flood of connect-and-reset (RST before and right after accept): the server survives and keeps no fd', async () => {
+  it('a flood of connect-and-reset (over UNIX, an abrupt close) before and right after accept: the server survives and keeps no fd', async () => {
     const FLOOD = 300;
     let made = 0;
     let lost = 0;
@@ -179,18 +207,19 @@ forEachBackend('Hostile peers', (backend) => {
         if (++lost === made && made >= FLOOD / 2) allLost.resolve();
       }
     }
-    const port = r.listenTCP(0, Factory.forProtocol(Greeter), { interface: '127.0.0.1', backlog: 1024 });
+    const port = kind.listen(r, Factory.forProtocol(Greeter), 1024);
     const closes: Promise<void>[] = [];
     const wave = (afterAccept: boolean): Promise<void>[] =>
       Array.from({ length: FLOOD / 2 }, () => {
-        const s = net.connect(portOf(port), '127.0.0.1');
+        const s = net.connect(kind.peerOptions(port));
         s.on('error', () => {});
         closes.push(closed(s));
         // Before accept: reset as soon as the handshake is done; after: once the server greeted.
         const when = afterAccept ? 'data' : 'connect';
         return new Promise<void>((resolve) => {
           s.once(when, () => {
-            s.resetAndDestroy();
+            if (kind === TCP) s.resetAndDestroy();
+            else s.destroy(); // a UNIX socket has no RST: an abrupt close
             resolve();
           });
           s.once('close', () => resolve());
@@ -204,7 +233,7 @@ forEachBackend('Hostile peers', (backend) => {
     expect(lost).toBe(made);
     expect(port.stats().connections).toBe(0);
     expect(r.stats().handlers).toBe(1); // just the port
-    await expectStillServes(r);
+    await expectStillServes(kind, r);
     await port.stopListening();
     expectNoErrors();
   });
@@ -220,8 +249,8 @@ forEachBackend('Hostile peers', (backend) => {
     const f = new Factory();
     const server = new HalfCloser();
     f.buildProtocol = () => server;
-    const port = r.listenTCP(0, f, { interface: '127.0.0.1' });
-    const peer = await connect(portOf(port), { allowHalfOpen: true });
+    const port = kind.listen(r, f);
+    const peer = await connect(kind, port, { allowHalfOpen: true });
     const got = collect(peer);
     await withTimeout(new Promise((resolve) => peer.once('end', resolve)), 5000, "the server's FIN");
     peer.end('still here');
@@ -243,8 +272,8 @@ forEachBackend('Hostile peers', (backend) => {
     const f = new Factory();
     const server = new Answerer();
     f.buildProtocol = () => server;
-    const port = r.listenTCP(0, f, { interface: '127.0.0.1' });
-    const peer = await connect(portOf(port), { allowHalfOpen: true });
+    const port = kind.listen(r, f);
+    const peer = await connect(kind, port, { allowHalfOpen: true });
     const got = collect(peer);
     peer.end('question');
     expect((await withTimeout(got, 5000, 'the answer')).toString()).toBe('answer');
@@ -265,9 +294,9 @@ forEachBackend('Hostile peers', (backend) => {
         super.lineLengthExceeded(line);
       }
     }
-    const port = r.listenTCP(0, Factory.forProtocol(Lines), { interface: '127.0.0.1' });
+    const port = kind.listen(r, Factory.forProtocol(Lines));
     const rssBefore = process.memoryUsage().rss;
-    const peer = await connect(portOf(port));
+    const peer = await connect(kind, port);
     peer.on('error', () => {}); // ECONNRESET/EPIPE once the server drops us
     const peerClosed = closed(peer);
     const chunk = Buffer.alloc(64 * 1024, 0x7a);
@@ -292,8 +321,8 @@ forEachBackend('Hostile peers', (backend) => {
     expect(exceededCount).toBe(1);
     expect(sent).toBeLessThan(LIMIT);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * MiB);
-    await expectStillServes(r);
+    await expectStillServes(kind, r);
     await port.stopListening();
     expectNoErrors();
   });
-});
+}
