@@ -165,11 +165,12 @@ export class TimerQueue {
 
   /**
    * Runs every call due at or before `now`, including calls added during the
-   * run that are already due. Returns how many ran.
+   * run that are already due. Returns how many ran. A call that throws goes
+   * to `onError`; without one the error propagates at once and the calls
+   * still due stay queued for the next run (Twisted's Clock.advance).
    */
   runUntil(now: number): number {
     let ran = 0;
-    let firstError: { error: unknown } | null = null;
     this.running = true;
     try {
       while (this.heap.length && this.heap[0].time <= now) {
@@ -180,15 +181,14 @@ export class TimerQueue {
         try {
           (call.func as (...a: unknown[]) => unknown)(...call.args);
         } catch (error) {
-          if (this.opts.onError) this.opts.onError(error, call);
-          else if (firstError === null) firstError = { error };
+          if (this.opts.onError === undefined) throw error;
+          this.opts.onError(error, call);
         }
       }
     } finally {
       this.running = false;
       this.notify();
     }
-    if (firstError !== null) throw firstError.error;
     return ran;
   }
 

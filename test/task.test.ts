@@ -74,15 +74,19 @@ describe('Clock', () => {
     expect(ran).toEqual([4]);
   });
 
-  test('an error in a call does not stop the other due calls; advance rethrows it', () => {
+  test('an error in a call propagates out of advance at once; the other due call runs at the next advance', () => {
     const c = new Clock();
     const ran: number[] = [];
     const boom = new Error('boom');
-    c.callLater(1, () => {
+    const first = c.callLater(1, () => {
       throw boom;
     });
     c.callLater(1, () => ran.push(2));
     expect(() => c.advance(1)).toThrow(boom);
+    expect(first.active()).toBe(false);
+    expect(ran).toEqual([]);
+    expect(c.getDelayedCalls()).toHaveLength(1);
+    c.advance(0);
     expect(ran).toEqual([2]);
   });
 });

@@ -27,7 +27,8 @@ export class Clock implements IReactorTime {
 
   /**
    * Moves time forward by `amount` and runs every call now due, including calls
-   * they schedule that are already due. All due calls run; the first error is rethrown after.
+   * they schedule that are already due. A call that throws stops the run there,
+   * as in Twisted: the error propagates and the calls still due wait for the next advance.
    */
   advance(amount: number): void {
     if (typeof amount !== 'number' || !(amount >= 0)) throw new RangeError(`Clock.advance: amount must be >= 0, got ${String(amount)}`);
