@@ -112,9 +112,9 @@ export class Poller {
     const NativeLoopCtor = loadNative().NativeLoop;
     this.native = new NativeLoopCtor(this.backend, (count) => this.dispatch(count));
     if (onEvents !== undefined) {
-      // start() is typed void but reports 0 or -errno (uv_poll_init can fail).
-      const started: unknown = this.native.start();
-      if (typeof started === 'number' && started < 0) {
+      // 0 or -errno (uv_poll_init can fail).
+      const started = this.native.start();
+      if (started < 0) {
         this.close();
         this.check(started, -1, 'start watching');
       }

@@ -19,8 +19,9 @@ import { CannotListenError, InvalidAddressError, MessageLengthError } from './er
 import { Failure } from './failure';
 import { log } from './log';
 import { errnoError, errnoName, Rec } from './native';
-import { Handler, ReactorParts } from './reactor/core';
+import { Handler, ReactorParts, SlabView } from './reactor/core';
 import { checkPort } from './tcp/options';
+import { toBytes } from './tcp/transport';
 
 /** A UDP peer as Twisted passes it: [host, port]. */
 export type UDPAddress = [string, number];
@@ -116,12 +117,6 @@ export function formatIPv6(b: Uint8Array, at: number): string {
   const hex = groups.map((g) => g.toString(16));
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
-
-function toBytes(data: unknown, what: string): Uint8Array {
-  if (typeof data === 'string') return Buffer.from(data);
-  if (data instanceof Uint8Array) return data;
-  throw new TypeError(`${what}: data must be a Buffer, Uint8Array or string, got ${data === null ? 'null' : typeof data}`);
 }
 
 /** [family, host, port] of a write()/connect() address; InvalidAddressError for host names. */
@@ -273,7 +268,8 @@ export class UDPPort extends Handler {
       host = formatIPv6(slab, a + 4);
       start = a + 20;
     }
-    this.protocol.datagramReceived(slab.subarray(start, start + b), [host, port]);
+    const data = new SlabView(slab.buffer as ArrayBuffer, slab.byteOffset + start, b) as unknown as Buffer;
+    this.protocol.datagramReceived(data, [host, port]);
   }
 
   /** @internal A receive error: ECONNREFUSED on a connected port, else logged. The port stays. */

@@ -90,10 +90,7 @@ export class TCP6ClientEndpoint extends TCP4ClientEndpoint {
       (address) => {
         if (outer.called) return;
         inner = this.connectTo(address, factory);
-        inner.addCallbacks(
-          (p) => outer.callback(p),
-          (f) => outer.errback(f),
-        );
+        inner.chainDeferred(outer);
       },
       (err: Error) => {
         if (!outer.called) outer.errback(new DNSLookupError(`Could not resolve ${this.host} to an IPv6 address: ${err.message}`));

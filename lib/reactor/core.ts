@@ -70,7 +70,7 @@ export const NO_DELIVER = 0xf;
  * and `byteOffset` through getters (megamorphic ICs in Node's own code) on
  * every call, where the dispatch loop reads them once per batch.
  */
-class SlabView extends Uint8Array {}
+export class SlabView extends Uint8Array {}
 Object.setPrototypeOf(SlabView.prototype, Buffer.prototype);
 Object.defineProperty(SlabView.prototype, 'constructor', { value: Buffer, writable: true, configurable: true });
 

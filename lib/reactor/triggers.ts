@@ -3,6 +3,7 @@
  * type ('startup', 'shutdown', ...) three phases run in order, and a trigger
  * that returns a Deferred or Promise is waited for before the next phase.
  */
+import { isThenable } from '../defer/deferred';
 import { Failure } from '../failure';
 import { log } from '../log';
 
@@ -21,10 +22,6 @@ interface Trigger extends TriggerId {
 }
 
 const PHASES: readonly TriggerPhase[] = ['before', 'during', 'after'];
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
-}
 
 /** Holds the triggers of every event type and fires them phase by phase. */
 export class SystemEventTriggers {

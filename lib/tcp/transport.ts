@@ -7,7 +7,7 @@
 import type { IAddress } from '../address';
 import { ConnectionAborted, ConnectionDone, ConnectionLost } from '../errors';
 import { Failure } from '../failure';
-import type { IPullProducer, IPushProducer, ITCPTransport } from '../interfaces';
+import type { IHalfCloseableProtocol, IPullProducer, IPushProducer, ITCPTransport } from '../interfaces';
 import { log } from '../log';
 import { errnoName, NativeAddress, NativeLoop } from '../native';
 import type { Protocol } from '../protocol';
@@ -32,11 +32,8 @@ const EOF_HELD = 0x800; // EOF arrived while paused: handled after the held data
 /** Default high-water mark of a transport's write buffer, in bytes. */
 export const DEFAULT_HIGH_WATER = 64 * 1024;
 
-/** Twisted's IHalfCloseableProtocol: optional hooks for half-closed connections. */
-interface HalfCloseable {
-  readConnectionLost?: () => void;
-  writeConnectionLost?: () => void;
-}
+/** A protocol that may implement IHalfCloseableProtocol's hooks. */
+type HalfCloseable = Partial<IHalfCloseableProtocol>;
 
 /** Whoever made a transport: a listening port or a connector. */
 export interface TransportOwner {
@@ -51,7 +48,8 @@ export interface TransportOwner {
 type Producer = IPushProducer | IPullProducer;
 type Bytes = Buffer | Uint8Array | string;
 
-function toBytes(data: Bytes, what: string): Uint8Array {
+/** `data` as bytes (a string as UTF-8); a TypeError naming `what` for anything else. */
+export function toBytes(data: unknown, what: string): Uint8Array {
   if (typeof data === 'string') return Buffer.from(data);
   if (data instanceof Uint8Array) return data;
   throw new TypeError(`${what}: data must be a Buffer, Uint8Array or string, got ${data === null ? 'null' : typeof data}`);
@@ -126,9 +124,7 @@ export class StreamTransport extends Handler implements ITCPTransport {
   /** Writes bytes now; what the kernel does not take is buffered. Ignored once closing. */
   write(data: Bytes): void {
     if ((this.state & (CLOSED | DISCONNECTING | WRITE_SHUT_ASKED)) !== 0) return;
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    if (!(buf instanceof Uint8Array)) toBytes(buf, 'write');
-    const r = this.native.write(this.slot, buf);
+    const r = this.native.write(this.slot, toBytes(data, 'write'));
     if (r !== 0 || this.producer !== null) this.afterWrite(r);
   }
 
