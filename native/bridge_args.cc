@@ -7,13 +7,17 @@
 namespace ioreactor {
 namespace bridge {
 
-bool int_arg(const Napi::CallbackInfo& info, size_t i, int64_t lo, int64_t hi, int64_t* out) {
-  if (info.Length() <= i || !info[i].IsNumber()) return false;
-  double d = info[i].As<Napi::Number>().DoubleValue();
+bool int_value(Napi::Value v, int64_t lo, int64_t hi, int64_t* out) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || std::trunc(d) != d) return false;
   if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) return false;
   *out = static_cast<int64_t>(d);
   return true;
+}
+
+bool int_arg(const Napi::CallbackInfo& info, size_t i, int64_t lo, int64_t hi, int64_t* out) {
+  return info.Length() > i && int_value(info[i], lo, hi, out);
 }
 
 bool slot_arg(const Napi::CallbackInfo& info, size_t i, int32_t* out) {

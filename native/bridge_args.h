@@ -13,6 +13,8 @@
 namespace ioreactor {
 namespace bridge {
 
+// v is an integral number in [lo, hi].
+bool int_value(Napi::Value v, int64_t lo, int64_t hi, int64_t* out);
 // info[i] is an integral number in [lo, hi].
 bool int_arg(const Napi::CallbackInfo& info, size_t i, int64_t lo, int64_t hi, int64_t* out);
 // info[i] is a slot index (0..INT32_MAX).

@@ -3,8 +3,10 @@
 #include "bridge_faults.h"
 
 #include <cerrno>
+#include <climits>
 #include <string>
 
+#include "bridge_args.h"
 #include "fault.h"
 
 namespace ioreactor {
@@ -21,10 +23,9 @@ bool int_arg(const Napi::CallbackInfo& info, size_t i, int fallback, int* out) {
     *out = fallback;
     return true;
   }
-  if (!info[i].IsNumber()) return false;
-  double d = info[i].As<Napi::Number>().DoubleValue();
-  if (!(d >= -2147483648.0 && d <= 2147483647.0) || static_cast<int>(d) != d) return false;
-  *out = static_cast<int>(d);
+  int64_t v = 0;
+  if (!bridge::int_arg(info, i, INT32_MIN, INT32_MAX, &v)) return false;
+  *out = static_cast<int>(v);
   return true;
 }
 

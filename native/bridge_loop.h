@@ -128,7 +128,7 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   napi_async_context async_ctx_ = nullptr;
   napi_async_cleanup_hook_handle hook_ = nullptr;
   int32_t* records_ = nullptr;
-  static constexpr int kDrainRounds = 4;
+  static constexpr int kDrainRounds = Loop::kMaxDrainRounds;
   std::vector<PollEvent> events_ = std::vector<PollEvent>(Loop::kMaxRecords);
   int depth_ = 0;  // dispatches in progress (pollOnce inside a callback is refused)
   bool started_ = false;

@@ -16,6 +16,7 @@ namespace ioreactor {
 namespace {
 
 using bridge::int_arg;
+using bridge::int_value;
 using bridge::slot_arg;
 using bridge::string_arg;
 
@@ -29,16 +30,6 @@ bool string_list(Napi::Value v, std::vector<std::string>* out) {
     if (!item.IsString()) return false;
     out->push_back(item.As<Napi::String>().Utf8Value());
   }
-  return true;
-}
-
-bool int_value(Napi::Value v, int64_t lo, int64_t hi, int64_t* out) {
-  if (!v.IsNumber()) return false;
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || std::trunc(d) != d || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
-    return false;
-  }
-  *out = static_cast<int64_t>(d);
   return true;
 }
 

@@ -26,28 +26,6 @@ namespace {
 
 constexpr int kMaxBatch = 64;
 
-int new_udp_socket(int domain) {
-#ifdef SOCK_NONBLOCK
-  int fd = ::socket(domain, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  return fd < 0 ? -errno : fd;
-#else
-  int fd = ::socket(domain, SOCK_DGRAM, 0);
-  if (fd < 0) return -errno;
-  int err = sockets::prepare_adopted(fd);
-  if (err != 0) {
-    ::close(fd);
-    return -err;
-  }
-  return fd;
-#endif
-}
-
-bool is_v6_any(const struct sockaddr_storage& ss) {
-  if (ss.ss_family != AF_INET6) return false;
-  const auto& in6 = reinterpret_cast<const struct sockaddr_in6&>(ss);
-  return IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr);
-}
-
 // Writes the header for a sender address; returns its size, 0 for a family
 // we cannot encode.
 size_t encode_header(const struct sockaddr_storage& from, bool truncated, uint8_t* out) {
@@ -162,9 +140,9 @@ int open_bound(const SockAddr& addr) {
   if (addr.family != 4 && addr.family != 6) return -EINVAL;
   int err = sockets::to_sockaddr(addr, &ss, &len);
   if (err != 0) return -err;
-  int fd = new_udp_socket(ss.ss_family);
+  int fd = sockets::new_socket(ss.ss_family, SOCK_DGRAM);
   if (fd < 0) return fd;
-  if (is_v6_any(ss)) err = sockets::set_flag(fd, IPPROTO_IPV6, IPV6_V6ONLY, false);
+  if (sockets::is_v6_any(ss)) err = sockets::set_flag(fd, IPPROTO_IPV6, IPV6_V6ONLY, false);
   if (err == 0 && ::bind(fd, reinterpret_cast<struct sockaddr*>(&ss), len) < 0) err = errno;
   if (err != 0) {
     ::close(fd);

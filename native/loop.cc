@@ -119,9 +119,9 @@ void Loop::Impl::flush() {
   sink->deliver(records, n);
 }
 
-uint8_t* Loop::Impl::ensure_slab(size_t* room) {
+uint8_t* Loop::Impl::slab_room(size_t need, size_t* room) {
   size_t left = slab != nullptr ? kSlabSize - slab_used : 0;
-  if (left < kMinRead) {
+  if (left < need) {
     // Pending records point into the old slab: they go out before it changes.
     flush();
     slab = sys::injected(fault::Call::kSlab) ? nullptr : sink->new_slab(kSlabSize);
@@ -129,8 +129,14 @@ uint8_t* Loop::Impl::ensure_slab(size_t* room) {
     if (slab == nullptr) return nullptr;
     left = kSlabSize;
   }
-  *room = std::min(left, kReadSize);
+  *room = left;
   return slab + slab_used;
+}
+
+uint8_t* Loop::Impl::ensure_slab(size_t* room) {
+  uint8_t* p = slab_room(kMinRead, room);
+  if (p != nullptr) *room = std::min(*room, kReadSize);
+  return p;
 }
 
 // ---- slots ----

@@ -64,8 +64,7 @@ int make_pipes(const std::vector<Loop::ChildFd>& fds, PipeEnds* ends, std::vecto
 // A child we could not take charge of must not outlive the error.
 void kill_and_reap(pid_t pid) {
   ::kill(pid, SIGKILL);
-  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
+  process::reap_blocking(pid);
 }
 
 // Starts the child with our pipes in its map; the child's ends are closed
@@ -139,10 +138,7 @@ void Loop::Impl::reap_orphan(const Slot& s) {
   if (s.reaped || s.pid <= 0) return;
   const pid_t pid = s.pid;
   if (::waitpid(pid, nullptr, WNOHANG) != 0) return;  // reaped now, or not ours
-  std::thread([pid] {
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-  }).detach();
+  std::thread([pid] { process::reap_blocking(pid); }).detach();
 }
 
 void Loop::Impl::on_child(int32_t index, uint32_t gen) {

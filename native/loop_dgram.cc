@@ -61,27 +61,14 @@ int Loop::udp_set_batch(int32_t slot, bool batch) {
   return 0;
 }
 
-uint8_t* Loop::Impl::dgram_room(size_t need, size_t* room) {
-  size_t left = slab != nullptr ? kSlabSize - slab_used : 0;
-  if (left < need) {
-    flush();  // pending records point into the old slab
-    slab = sink->new_slab(kSlabSize);
-    slab_used = 0;
-    if (slab == nullptr) return nullptr;
-    left = kSlabSize;
-  }
-  *room = left;
-  return slab + slab_used;
-}
-
 void Loop::Impl::on_dgram(int32_t index, uint32_t gen) {
   for (int seen = 0; seen < kBudget;) {
     Slot* s = slots.find(index, gen);
     if (s == nullptr) return;
     size_t need = dgram::kMaxHeader + s->max_packet;
     size_t room = 0;
-    uint8_t* p = dgram_room(need, &room);
-    s = slots.find(index, gen);  // dgram_room may have delivered
+    uint8_t* p = slab_room(need, &room);
+    s = slots.find(index, gen);  // slab_room may have delivered
     if (s == nullptr || p == nullptr) return;
     dgram::Received got[kPerCall];
     size_t used = 0;

@@ -38,6 +38,10 @@ struct Loop::Impl {
   // Records and the slab (loop.cc).
   void push(int32_t type, int32_t index, uint32_t gen, int32_t a, int32_t b);
   void flush();
+  // At least `need` bytes of slab (a fresh slab, after flushing, when the
+  // current one has less); *room is all that is left. nullptr: no memory.
+  uint8_t* slab_room(size_t need, size_t* room);
+  // Room for one stream read: kMinRead at least, kReadSize at most.
   uint8_t* ensure_slab(size_t* room);
 
   // Registrations (loop.cc).
@@ -70,7 +74,6 @@ struct Loop::Impl {
   // slot removed early): the process must still never become a lasting zombie.
   static void reap_orphan(const Slot& s);
   void on_dgram(int32_t index, uint32_t gen);
-  uint8_t* dgram_room(size_t need, size_t* room);
 };
 
 }  // namespace ioreactor

@@ -296,12 +296,12 @@ int read_child_error(int fd) {
   return n == static_cast<ssize_t>(sizeof child_err) ? child_err : 0;
 }
 
+}  // namespace
+
 void reap_blocking(pid_t pid) {
   while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
 }
-
-}  // namespace
 
 int spawn(const SpawnOptions& opts, pid_t* pid) {
   if (pid == nullptr) return EINVAL;

@@ -78,6 +78,9 @@ struct ExitStatus {
 // 1 when reaped (*status filled), 0 when it is still running, or -errno.
 int reap(int pidfd, pid_t pid, ExitStatus* status);
 
+// Waits for pid to exit and reaps it (retrying on EINTR).
+void reap_blocking(pid_t pid);
+
 // Sends a signal. ESRCH once the child is gone. With a pidfd the signal can
 // never reach a different process that reused the pid.
 int send_signal(int pidfd, pid_t pid, int sig);

@@ -54,6 +54,12 @@ int new_socket(int domain, int type) {
 #endif
 }
 
+bool is_v6_any(const struct sockaddr_storage& ss) {
+  if (ss.ss_family != AF_INET6) return false;
+  const auto& in6 = reinterpret_cast<const struct sockaddr_in6&>(ss);
+  return IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr);
+}
+
 namespace {
 
 int parse_port(int port, uint16_t* out) {
@@ -70,12 +76,6 @@ int unix_sockaddr(const std::string& path, struct sockaddr_storage* out, socklen
   std::memcpy(un->sun_path, path.data(), path.size());
   *len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + path.size() + 1);
   return 0;
-}
-
-bool is_v6_any(const struct sockaddr_storage& ss) {
-  if (ss.ss_family != AF_INET6) return false;
-  const auto& in6 = reinterpret_cast<const struct sockaddr_in6&>(ss);
-  return IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr);
 }
 
 // Options set before bind(); errors here are real (a bad SO_REUSEPORT is not

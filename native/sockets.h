@@ -23,6 +23,9 @@ int from_sockaddr(const struct sockaddr* sa, socklen_t len, SockAddr* out);
 // or -errno.
 int new_socket(int domain, int type);
 
+// True for the IPv6 wildcard "::" (which then also takes IPv4, V6ONLY off).
+bool is_v6_any(const struct sockaddr_storage& ss);
+
 // socket + options + bind + listen. reuse_port adds SO_REUSEPORT; "::" is
 // dual-stack as in Node. A UNIX path that exists is not removed (EADDRINUSE).
 int open_listener(const SockAddr& addr, int backlog, bool reuse_port, int* fd);
