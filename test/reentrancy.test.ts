@@ -26,11 +26,7 @@ const ACTIONS = ['loseConnection', 'abortConnection', 'stopListening', 'reactor.
 type Callback = 'connectionMade' | 'dataReceived' | 'connectionLost' | 'resumeProducing' | 'pull resumeProducing' | 'callLater' | 'processEnded';
 type Action = (typeof ACTIONS)[number];
 
-/** The reactor's spawnProcess, once lib/process.ts is wired into it. */
-type Spawn = (pp: ProcessProtocol, executable: string, args: string[]) => unknown;
-const HAS_SPAWN = typeof (Reactor.prototype as unknown as { spawnProcess?: Spawn }).spawnProcess === 'function';
-const CALLBACKS: Callback[] = ['connectionMade', 'dataReceived', 'connectionLost', 'resumeProducing', 'pull resumeProducing', 'callLater'];
-if (HAS_SPAWN) CALLBACKS.push('processEnded');
+const CALLBACKS: Callback[] = ['connectionMade', 'dataReceived', 'connectionLost', 'resumeProducing', 'pull resumeProducing', 'callLater', 'processEnded'];
 
 /** More than the kernel takes at once on loopback, so a streaming producer gets paused. */
 const PRODUCER_BURST = 8 * 1024 * 1024;
@@ -156,7 +152,7 @@ class Probe extends Protocol implements IPushProducer {
   private spawnAndActWhenEnded(): void {
     const pp = new ProcessProtocol();
     pp.processEnded = () => this.within('processEnded', () => this.s.act(this));
-    (this.s.r as unknown as { spawnProcess: Spawn }).spawnProcess(pp, '/bin/sh', ['sh', '-c', 'exit 0']);
+    this.s.r.spawnProcess(pp, '/bin/sh', ['sh', '-c', 'exit 0']);
   }
 
   private greet(): void {
@@ -271,8 +267,6 @@ forEachBackend('Re-entrancy', (backend) => {
       it(`${action} from ${trigger}`, () => runScenario(backend, trigger, action));
     }
   }
-
-  if (!HAS_SPAWN) it.todo('every action from processEnded (reactor.spawnProcess has not landed yet)');
 
   it('leaves the process idle afterwards (CPU < 5% of a core over 1 s)', () => expectIdleCpu());
 });

@@ -8,6 +8,8 @@
 #include <dirent.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <string>
@@ -50,6 +52,12 @@ inline int open_fds() {
   while (::readdir(d) != nullptr) ++n;
   ::closedir(d);
   return n;
+}
+
+// True when running under valgrind (its preload library is in LD_PRELOAD).
+inline bool under_valgrind() {
+  const char* preload = std::getenv("LD_PRELOAD");
+  return preload != nullptr && std::strstr(preload, "vgpreload") != nullptr;
 }
 
 struct Case {

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "backends.h"
 #include "check.h"
 #include "loop.h"
 #include "net.h"
@@ -465,15 +466,10 @@ void test_stale(Backend b, bool reuse) {
               "new registrations work");
 }
 
-// Valgrind keeps fds of its own above the soft limit and second-guesses
-// accept() against it, so fd-limit tests say nothing under it.
-bool under_valgrind() {
-  const char* preload = getenv("LD_PRELOAD");
-  return preload != nullptr && std::strstr(preload, "vgpreload") != nullptr;
-}
-
 void test_emfile(Backend b) {
-  if (under_valgrind()) {
+  // Valgrind keeps fds of its own above the soft limit and second-guesses
+  // accept() against it, so fd-limit tests say nothing under it.
+  if (check::under_valgrind()) {
     std::printf("(skipped under valgrind)\n");
     return;
   }
@@ -636,7 +632,7 @@ void test_closed_loop_reaps_child(Backend b) {
   o.env = {"PATH=/bin:/usr/bin"};
   Loop::Spawned sp;
   const int r = env.loop->spawn(o, {}, &sp);
-  if (r == -ENOSYS && under_valgrind()) {
+  if (r == -ENOSYS && check::under_valgrind()) {
     std::printf("(skipped under valgrind: it has no pidfd_open)\n");
     return;
   }
@@ -674,13 +670,10 @@ void test_unix_and_dual_stack(Backend b) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  rlimit lim;
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
+  check::raise_fd_limit();
   const int fds_before = check::open_fds();
   std::vector<check::Case> cases{{"write buffer", test_write_buffer}};
-  const std::pair<const char*, std::function<void(Backend)>> bodies[] = {
+  check::add_backend_cases(&cases, {
       {"echo", test_echo},
       {"accept burst", test_accept_burst},
       {"partial writes", test_partial_writes},
@@ -700,15 +693,7 @@ int main(int argc, char** argv) {
       {"unix and dual stack", test_unix_and_dual_stack},
       {"bounded drain", test_bounded_drain},
       {"closed loop reaps child", test_closed_loop_reaps_child},
-  };
-  int count = 0;
-  const Backend* list = available_backends(&count);
-  for (int i = 0; i < count; ++i) {
-    Backend b = list[i];
-    for (const auto& body : bodies) {
-      cases.push_back({std::string(backend_name(b)) + ": " + body.first, [b, fn = body.second] { fn(b); }});
-    }
-  }
+  });
   cases.push_back({"no fd leak", [fds_before] { check::eq(check::open_fds(), fds_before, "open fds"); }});
   return check::run_all(cases, argc, argv);
 }

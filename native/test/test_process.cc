@@ -26,16 +26,11 @@ const std::vector<std::string> kEnv = {"PATH=/usr/bin:/bin"};
 
 // valgrind (3.19) knows neither pidfd_open nor our rlimit: checks that need
 // them step aside there, the rest still runs under memcheck.
-bool under_valgrind() {
-  const char* preload = std::getenv("LD_PRELOAD");
-  return preload != nullptr && std::string(preload).find("vgpreload") != std::string::npos;
-}
-
 // Waits for the child through its pidfd (5 s at most) and reaps it.
 ExitStatus wait_child(pid_t pid) {
   ExitStatus st;
   int pidfd = open_pidfd(pid);
-  if (pidfd == -ENOSYS && under_valgrind()) {
+  if (pidfd == -ENOSYS && check::under_valgrind()) {
     int status = 0;
     waitpid(pid, &status, 0);
     st.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -216,7 +211,7 @@ void test_rlimit_cwd_env() {
   SpawnOptions o;
   o.nofile_soft = 256;
   std::string limit = sh_output("ulimit -n", o);
-  check::that(under_valgrind() || limit == "256\n", "soft RLIMIT_NOFILE restored");
+  check::that(check::under_valgrind() || limit == "256\n", "soft RLIMIT_NOFILE restored");
   SpawnOptions c;
   c.cwd = "/tmp";
   check::that(sh_output("pwd", c) == "/tmp\n", "cwd");
@@ -240,7 +235,7 @@ void test_kill_through_pidfd() {
   pid_t pid = 0;
   check::eq(spawn(o, &pid), 0, "spawn sleep");
   int pidfd = open_pidfd(pid);
-  if (pidfd == -ENOSYS && under_valgrind()) {
+  if (pidfd == -ENOSYS && check::under_valgrind()) {
     check::eq(send_signal(-1, pid, SIGKILL), 0, "SIGKILL by pid");
     check::eq(wait_child(pid).signal, SIGKILL, "killed by SIGKILL");
     return;
