@@ -71,13 +71,25 @@ struct kevent change(int fd, short filter, unsigned short flags, uint64_t token)
   return kev;
 }
 
-// One change with flags per knote that interest asks for (read, write).
-std::vector<struct kevent> changes_for(int fd, uint32_t interest, unsigned short flags,
-                                       uint64_t token) {
-  std::vector<struct kevent> changes;
-  if (interest & kReadable) changes.push_back(change(fd, EVFILT_READ, flags, token));
-  if (interest & kWritable) changes.push_back(change(fd, EVFILT_WRITE, flags, token));
-  return changes;
+// At most one change per filter (read, write): kept on the stack, since every
+// add, modify and remove (and every oneshot event) makes some.
+struct Changes {
+  struct kevent kev[2];
+  int n = 0;
+};
+
+// One change with flags per knote that interest asks for.
+Changes changes_for(int fd, uint32_t interest, unsigned short flags, uint64_t token) {
+  Changes c;
+  if (interest & kReadable) c.kev[c.n++] = change(fd, EVFILT_READ, flags, token);
+  if (interest & kWritable) c.kev[c.n++] = change(fd, EVFILT_WRITE, flags, token);
+  return c;
+}
+
+Changes one_change(const struct kevent& kev) {
+  Changes c;
+  c.kev[c.n++] = kev;
+  return c;
 }
 
 class KqueuePoller final : public Poller {
@@ -100,7 +112,7 @@ class KqueuePoller final : public Poller {
   bool supports(Mode) const override { return true; }
 
  private:
-  int submit(const std::vector<struct kevent>& changes);
+  int submit(const Changes& changes);
   void drop_filters(int fd, uint32_t filters);
   int arm(int fd, uint32_t interest, Mode mode, uint64_t token);
   void map_event(const struct kevent& kev, PollEvent* out, int* count);
@@ -119,12 +131,11 @@ class KqueuePoller final : public Poller {
 };
 
 // Applies changes without dequeuing events; returns the first errno or 0.
-int KqueuePoller::submit(const std::vector<struct kevent>& changes) {
-  if (changes.empty()) return 0;
-  std::vector<struct kevent> receipts(changes.size());
+int KqueuePoller::submit(const Changes& changes) {
+  if (changes.n == 0) return 0;
+  struct kevent receipts[2];
   timespec zero{0, 0};
-  int n = kevent(kq_, changes.data(), static_cast<int>(changes.size()), receipts.data(),
-                 static_cast<int>(receipts.size()), &zero);
+  int n = kevent(kq_, changes.kev, changes.n, receipts, changes.n, &zero);
   if (n < 0) return errno;
   for (int i = 0; i < n; ++i) {
     if ((receipts[i].flags & EV_ERROR) != 0 && receipts[i].data != 0) {
@@ -244,10 +255,10 @@ int KqueuePoller::init_wake() {
 #if defined(EVFILT_USER)
   struct kevent kev;
   EV_SET(&kev, kWakeIdent, EVFILT_USER, EV_ADD | EV_CLEAR | EV_RECEIPT, 0, 0, nullptr);
-  return submit({kev});
+  return submit(one_change(kev));
 #else
   int err = open_wake_channel(&pipe_wake_);
-  return err != 0 ? err : submit({change(pipe_wake_.read_fd, EVFILT_READ, EV_ADD, 0)});
+  return err != 0 ? err : submit(one_change(change(pipe_wake_.read_fd, EVFILT_READ, EV_ADD, 0)));
 #endif
 }
 
