@@ -139,6 +139,8 @@ export interface NativeBinding {
   NativeLoop: new (backend: string, callback: RecordsCallback) => NativeLoop;
   /** RLIMIT_NOFILE soft limit before the addon raised it, and now. */
   fdLimits(): { original: number; current: number; hard: number };
+  /** Connects to the UNIX socket at `path` and closes at once: 0 when a listener took it, else -errno. */
+  probeUnix(path: string): number;
   /** Fault builds only (native/fault.h): the next `count` (< 0: all) calls after `skip` fail with errno. 0 or -EINVAL. */
   setFault?(name: string, errno: number, count?: number, skip?: number): number;
   /** Fault builds only: disarms every fault and zeroes the hit counts. */

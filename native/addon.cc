@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -25,6 +26,7 @@
 #include "bridge_faults.h"
 #include "fault.h"
 #include "poller.h"
+#include "sockets.h"
 
 namespace ioreactor {
 namespace {
@@ -95,6 +97,7 @@ class Addon : public Napi::Addon<Addon> {
     DefineAddon(exports, {
                              InstanceMethod("backends", &Addon::Backends),
                              InstanceMethod("fdLimits", &Addon::Limits),
+                             InstanceMethod("probeUnix", &Addon::ProbeUnix),
                              InstanceValue("NativeLoop", define_native_loop(env)),
                          });
     // Test builds only (-DIOREACTOR_FAULTS): setFault/clearFaults/faultHits.
@@ -121,6 +124,14 @@ class Addon : public Napi::Addon<Addon> {
     out.Set("current", limit_value(now.rlim_cur));
     out.Set("hard", limit_value(l.hard));
     return out;
+  }
+
+  // probeUnix(path): 0 when a listener accepted a connect to path, else
+  // -errno (-EINVAL for a non-string). Used before reclaiming a socket file.
+  Napi::Value ProbeUnix(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsString()) return Napi::Number::New(info.Env(), -EINVAL);
+    std::string path = info[0].As<Napi::String>().Utf8Value();
+    return Napi::Number::New(info.Env(), -sockets::probe_unix_listener(path));
   }
 };
 

@@ -192,6 +192,16 @@ int open_connection(const SockAddr& addr, const SockAddr* bind_addr, int* fd_out
   return 0;
 }
 
+int probe_unix_listener(const std::string& path) {
+  SockAddr addr;
+  addr.family = 0;
+  addr.host = path;
+  int fd = -1;
+  int err = open_connection(addr, nullptr, &fd);
+  if (err == 0) ::close(fd);
+  return err;
+}
+
 int accept_one(int listen_fd) {
 #ifdef SOCK_NONBLOCK
   int fd = sys::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);

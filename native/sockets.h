@@ -34,6 +34,11 @@ int open_listener(const SockAddr& addr, int backlog, bool reuse_port, int* fd);
 int open_connection(const SockAddr& addr, const SockAddr* bind_addr, int* fd);
 // One accept, non-blocking and close-on-exec. Returns the fd or -errno.
 int accept_one(int listen_fd);
+// Whether a UNIX socket path has a live listener, asked the way the kernel
+// answers: a non-blocking connect, closed at once. 0 when a listener took it,
+// else the connect's errno (ECONNREFUSED: nobody listens; EAGAIN: a full
+// backlog, so someone does).
+int probe_unix_listener(const std::string& path);
 
 // SO_ERROR of a socket (the outcome of a non-blocking connect).
 int pending_error(int fd);

@@ -3,6 +3,7 @@
  * the socket file's life (removed on stop, stale file replaced, live
  * listener refused), mode, and connect failures.
  */
+import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
@@ -15,6 +16,31 @@ import { forEachBackend } from './helpers/backends';
 import { Echo, keeping, Recorder, recording, signal } from './helpers/tcp';
 
 jest.setTimeout(15000);
+
+/** Node `net` in a child process serving `sock`: each client gets "other" and EOF. Resolves once listening. */
+async function otherProgram(sock: string): Promise<ChildProcess> {
+  const script = `require('net').createServer((c) => c.on('error', () => {}).end('other')).listen(process.argv[1], () => console.log('ready'))`;
+  const child = spawn(process.execPath, ['-e', script, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+    child.stdout!.once('data', () => resolve());
+  });
+  return child;
+}
+
+/** What a Node client connecting to `sock` reads before EOF. */
+function readFrom(sock: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    net
+      .connect(sock)
+      .setEncoding('utf8')
+      .on('data', (d: string) => (got += d))
+      .on('end', () => resolve(got))
+      .on('error', reject);
+  });
+}
 
 forEachBackend('UNIX sockets', (backend) => {
   let r: Reactor;
@@ -76,6 +102,49 @@ forEachBackend('UNIX sockets', (backend) => {
     r.connectUNIX(sock, cf);
     await c.made;
     await port.stopListening();
+  });
+
+  describe("another program's live socket", () => {
+    let other: ChildProcess;
+    let sock: string;
+    beforeEach(async () => {
+      sock = path.join(dir, 'other');
+      other = await otherProgram(sock);
+    });
+    afterEach(async () => {
+      const gone = new Promise((res) => other.once('exit', res));
+      other.kill('SIGKILL');
+      await gone;
+    });
+
+    const spellings: Array<[string, () => string]> = [
+      ['the same path', () => sock],
+      ['a relative path', () => path.relative(process.cwd(), sock)],
+      ["a path with '//'", () => `${dir}//other`],
+      ['a path through a symlinked directory', () => {
+        const link = path.join(os.tmpdir(), `ioreactor-link-${process.pid}-${path.basename(dir)}`);
+        fs.symlinkSync(dir, link);
+        return path.join(link, 'other');
+      }],
+    ];
+    for (const [name, spell] of spellings) {
+      it(`is refused through ${name}, and its clients still reach it`, async () => {
+        const spelled = spell();
+        try {
+          let err: unknown;
+          try {
+            r.listenUNIX(spelled, Factory.forProtocol(Echo));
+          } catch (e) {
+            err = e;
+          }
+          expect(err).toBeInstanceOf(CannotListenError);
+          expect((err as CannotListenError).code).toBe('EADDRINUSE');
+          expect(await readFrom(sock)).toBe('other');
+        } finally {
+          if (spelled.includes('ioreactor-link-')) fs.unlinkSync(path.dirname(spelled));
+        }
+      });
+    }
   });
 
   it('a regular file in the way is not removed', () => {

@@ -1,25 +1,22 @@
 /**
  * UNIX socket path housekeeping: telling a live listener from a stale socket
  * file left by a dead process, and removing only the file we created.
+ *
+ * Liveness is asked of the kernel, never decided from how a path is spelled:
+ * a relative path, `a//b` or a symlinked directory all name the same socket,
+ * and only a connect (or the inode) sees through them. A file is reclaimed
+ * only when a connect to it is refused; anything else (a listener took it,
+ * its backlog is full, no permission, not a stream socket) leaves it alone.
  */
 import * as fs from 'fs';
+import * as os from 'os';
+import { loadNative } from '../native';
 
-/** True when some process is listening on the UNIX socket at `path` (Linux: /proc/net/unix). */
+const ECONNREFUSED = os.constants.errno.ECONNREFUSED;
+
+/** True unless a connect to `path` is refused: a listener, or no way to tell (never take over a live socket). */
 export function hasLiveListener(path: string): boolean {
-  let table: string;
-  try {
-    table = fs.readFileSync('/proc/net/unix', 'latin1');
-  } catch {
-    return true; // cannot tell: assume live, never remove someone's socket
-  }
-  const ACCEPTCON = 0x10000;
-  for (const line of table.split('\n')) {
-    // Num RefCount Protocol Flags Type St Inode Path
-    const cols = line.trim().split(/\s+/);
-    if (cols.length < 8 || cols.slice(7).join(' ') !== path) continue;
-    if ((parseInt(cols[3], 16) & ACCEPTCON) !== 0) return true;
-  }
-  return false;
+  return loadNative().probeUnix(path) !== -ECONNREFUSED;
 }
 
 /** The inode of the socket file at `path`, or null when it is not a socket. */
@@ -42,9 +39,12 @@ export function removeOwnSocket(path: string, ino: number | bigint | null): void
   }
 }
 
-/** Removes a socket file nobody listens on; false when it is live or not a socket. */
+/** Removes a socket file nobody listens on; false when it is live, in doubt or not a socket. */
 export function removeStaleSocket(path: string): boolean {
-  if (socketInode(path) === null || hasLiveListener(path)) return false;
+  const ino = socketInode(path);
+  if (ino === null || hasLiveListener(path)) return false;
+  // The file probed must still be the file removed (a new listener may have replaced it).
+  if (socketInode(path) !== ino) return false;
   try {
     fs.unlinkSync(path);
     return true;
