@@ -1,10 +1,12 @@
 /**
- * Prebuild and install: `npm run prebuildify` makes prebuilds/<platform>-<arch>/*.node,
- * `npm pack` ships it with dist/, and installing the tarball into an empty
- * folder with a PATH holding only node and npm (no compiler, no make) works
- * without compiling and loads the addon from the prebuild. A tarball without
- * the prebuild must fail to install the same way, which proves the first
- * install really compiled nothing.
+ * Prebuild, pack and install: `npm run prebuildify` makes prebuilds/<platform>-<arch>/*.node,
+ * `npm pack` ships it with dist/, lib/, the native sources and the bench
+ * harness (and nothing a user does not need), and installing the tarball into
+ * an empty folder with a PATH holding only node and npm (no compiler, no make)
+ * works without compiling and loads the addon from the prebuild. A tarball
+ * without the prebuild fails to install the same way, which proves the first
+ * install really compiled nothing, and installs on a machine with a compiler
+ * by building the addon from source. Neither install prints a warning of ours.
  *
  * Everything runs in a private copy under the temp dir, so the shared build/
  * and prebuilds/ of the working tree are never touched.
@@ -52,6 +54,36 @@ function bareEnv(tmp: string): NodeJS.ProcessEnv {
   return { PATH: bin, HOME: os.homedir(), npm_config_script_shell: '/bin/sh', npm_config_update_notifier: 'false' };
 }
 
+/**
+ * Lines of an install's output that warn about this package: npm's own notice
+ * that a dependency has an install script (npm 11's allowScripts review, which
+ * every native addon gets) is not one of ours.
+ */
+function ourWarnings(out: string): string[] {
+  return out.split('\n').filter((line) => /warn/i.test(line) && !/^npm warn install-scripts\b/i.test(line));
+}
+
+/** Packs dir into tmp without running scripts; the tarball's path and file list. */
+function pack(dir: string, tmp: string): { tarball: string; files: string[] } {
+  const packed = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], dir)) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
+  return { tarball: path.join(tmp, packed[0].filename), files: packed[0].files.map((f) => f.path) };
+}
+
+/** Loads the installed package in app: a Poller opens, and the addon file node-gyp-build picked. */
+function probe(app: string, env: NodeJS.ProcessEnv): { backend: string; addon: string } {
+  const script = `
+    const path = require('path');
+    const m = require('ioreactor');
+    const p = new m.Poller();
+    p.close();
+    const dir = path.dirname(require.resolve('ioreactor/package.json'));
+    console.log(JSON.stringify({ backend: p.backend, addon: require('node-gyp-build').path(dir) }));`;
+  return JSON.parse(run('node', ['-e', script], app, env, 30000)) as { backend: string; addon: string };
+}
+
 function installInto(tmp: string, name: string, tarball: string, env: NodeJS.ProcessEnv): { ok: boolean; out: string; dir: string } {
   const dir = path.join(tmp, name);
   fs.mkdirSync(dir);
@@ -66,71 +98,108 @@ function installInto(tmp: string, name: string, tarball: string, env: NodeJS.Pro
 }
 
 describe('prebuild, pack and install', () => {
+  const arch = `${process.platform}-${process.arch}`;
   let tmp: string;
+  let pkg: string;
+  let prebuilt: string;
+  /** The release tarball (with the prebuild) and one without it. */
+  let full: { tarball: string; files: string[] };
+  let noPrebuild: { tarball: string; files: string[] };
 
   beforeAll(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ioreactor-install-'));
-  });
+    pkg = path.join(tmp, 'pkg');
+    copySources(pkg);
+    // What a working tree holds after `npm run bench`: must not be shipped.
+    fs.mkdirSync(path.join(pkg, 'bench', 'out'), { recursive: true });
+    fs.writeFileSync(path.join(pkg, 'bench', 'out', 'report.html'), '<html></html>');
+
+    // The package's own scripts: prebuildify --napi --tag-uv --strip, then tsc.
+    run('npm', ['run', 'prebuildify'], pkg);
+    const built = fs.readdirSync(path.join(pkg, 'prebuilds', arch)).filter((f) => f.endsWith('.node'));
+    expect(built).toHaveLength(1);
+    prebuilt = built[0];
+    run('npm', ['run', 'build'], pkg);
+    fs.rmSync(path.join(pkg, 'build'), { recursive: true, force: true });
+    full = pack(pkg, tmp);
+    fs.renameSync(path.join(pkg, 'prebuilds'), path.join(tmp, 'prebuilds-aside'));
+    fs.mkdirSync(path.join(tmp, 'bare'));
+    noPrebuild = pack(pkg, path.join(tmp, 'bare'));
+  }, 600000);
 
   afterAll(() => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  it('ships dist/, lib/, the native sources, binding.gyp, the prebuild and the bench harness, and nothing else', () => {
+    const files = full.files;
+    expect(files).toContain(`prebuilds/${arch}/${prebuilt}`);
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts']));
+    const tracked = execFileSync('git', ['ls-files', '-co', '--exclude-standard', 'native', 'bench', 'lib'], { cwd: ROOT, encoding: 'utf8' })
+      .split('\n')
+      .filter((f) => f !== '' && fs.existsSync(path.join(ROOT, f)));
+    const nativeSources = tracked.filter((f) => /^native\/[^/]+\.(cc|h)$/.test(f));
+    const harness = tracked.filter((f) => f.startsWith('bench/'));
+    const libSources = tracked.filter((f) => /^lib\/.*\.ts$/.test(f));
+    expect(nativeSources.length).toBeGreaterThan(10);
+    expect(harness).toEqual(expect.arrayContaining(['bench/cli.js', 'bench/loadgen/main.c', 'bench/cserver/c-echo.c']));
+    expect(files).toEqual(expect.arrayContaining([...nativeSources, ...harness, ...libSources]));
+
+    const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|dist\/.*|lib\/.*\.ts|native\/[^/]+\.(cc|h)|prebuilds\/.*|bench\/(?!out\/).*)$/;
+    expect(files.filter((f) => !allowed.test(f))).toEqual([]);
+    expect(files.filter((f) => f.startsWith('bench/out/'))).toEqual([]);
+    expect(noPrebuild.files.filter((f) => f.startsWith('prebuilds/'))).toEqual([]);
+
+    // Every source map points at a file that is in the package.
+    const maps = files.filter((f) => f.endsWith('.map'));
+    expect(maps.length).toBeGreaterThan(0);
+    const missing: string[] = [];
+    for (const map of maps) {
+      const { sources } = JSON.parse(fs.readFileSync(path.join(pkg, map), 'utf8')) as { sources: string[] };
+      for (const source of sources) {
+        const target = path.posix.normalize(path.posix.join(path.posix.dirname(map), source));
+        if (!files.includes(target)) missing.push(`${map} -> ${target}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   it('installs from the tarball without a compiler and loads the prebuilt addon', () => {
-    const pkg = path.join(tmp, 'pkg');
-    copySources(pkg);
-
-    // The package's own scripts: prebuildify --napi --tag-uv --strip, then tsc.
-    run('npm', ['run', 'prebuildify'], pkg);
-    const arch = `${process.platform}-${process.arch}`;
-    const prebuilt = fs.readdirSync(path.join(pkg, 'prebuilds', arch)).filter((f) => f.endsWith('.node'));
-    expect(prebuilt).toHaveLength(1);
-
-    run('npm', ['run', 'build'], pkg);
-    fs.rmSync(path.join(pkg, 'build'), { recursive: true, force: true });
-    const packed = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], pkg)) as {
-      filename: string;
-      files: { path: string }[];
-    }[];
-    const files = packed[0].files.map((f) => f.path);
-    expect(files).toContain(`prebuilds/${arch}/${prebuilt[0]}`);
-    expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/poller.js']));
-    expect(files.filter((f) => f.startsWith('build/') || f.startsWith('node_modules/'))).toEqual([]);
-    const tarball = path.join(tmp, packed[0].filename);
-
     const env = bareEnv(tmp);
     expect(spawnSync('g++', ['--version'], { env }).error).toBeDefined(); // no compiler on this PATH
-    const good = installInto(tmp, 'app', tarball, env);
+    const good = installInto(tmp, 'app', full.tarball, env);
     if (!good.ok) throw new Error(`npm install failed:\n${good.out}`);
     expect(good.out).toContain('node-gyp-build'); // the install script ran...
     expect(good.out).not.toMatch(/gyp info|CXX\(target\)/); // ...and found the prebuild
+    expect(ourWarnings(good.out)).toEqual([]);
     const installed = path.join(good.dir, 'node_modules', 'ioreactor');
     expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
 
-    const probe = `
-      const path = require('path');
-      const m = require('ioreactor');
-      const p = new m.Poller();
-      p.close();
-      const dir = path.dirname(require.resolve('ioreactor/package.json'));
-      console.log(JSON.stringify({ backend: p.backend, addon: require('node-gyp-build').path(dir) }));`;
-    const out = JSON.parse(run('node', ['-e', probe], good.dir, env, 30000)) as { backend: string; addon: string };
+    const out = probe(good.dir, env);
     expect(out.backend).toEqual(process.platform === 'linux' ? 'epoll' : expect.any(String));
-    expect(out.addon).toBe(path.join(fs.realpathSync(installed), 'prebuilds', arch, prebuilt[0]));
+    expect(out.addon).toBe(path.join(fs.realpathSync(installed), 'prebuilds', arch, prebuilt));
     const esm = run('node', ['--input-type=module', '-e', "import { Poller } from 'ioreactor'; console.log(typeof Poller);"], good.dir, env, 30000);
     expect(esm.trim()).toBe('function');
 
     // The same package without its prebuild cannot install here: it would have to compile.
-    fs.rmSync(path.join(pkg, 'prebuilds'), { recursive: true, force: true });
-    const bare = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], pkg)) as {
-      filename: string;
-    }[];
-    const bad = installInto(tmp, 'app-no-prebuild', path.join(tmp, bare[0].filename), env);
+    const bad = installInto(tmp, 'app-no-prebuild', noPrebuild.tarball, env);
     expect(bad.ok).toBe(false);
     expect(bad.out).toMatch(/command \/bin\/sh -c node-gyp-build/);
   }, 600000);
 
-  it('the Node-facing files compile for macOS too (zig cross-compiler, -Werror)', () => {
+  it('installs from a tarball without a prebuild where there is a compiler, building the addon from source', () => {
+    const env = { ...process.env, npm_config_update_notifier: 'false' };
+    const built = installInto(tmp, 'app-compiled', noPrebuild.tarball, env);
+    if (!built.ok) throw new Error(`npm install failed:\n${built.out}`);
+    expect(built.out).toMatch(/CXX\(target\) Release\/obj\.target\/ioreactor\/native\/loop\.o/); // compiled here
+    expect(ourWarnings(built.out)).toEqual([]); // no compiler warning, no npm warning about the package
+    const installed = fs.realpathSync(path.join(built.dir, 'node_modules', 'ioreactor'));
+    const out = probe(built.dir, env);
+    expect(out.backend).toEqual(process.platform === 'linux' ? 'epoll' : expect.any(String));
+    expect(out.addon).toBe(path.join(installed, 'build', 'Release', 'ioreactor.node'));
+  }, 600000);
+
+  it('the Node-facing files compile for macOS on x86_64 and aarch64 too (zig cross-compiler, -Werror)', () => {
     const zig = path.join(ROOT, 'node_modules', '@ryoppippi', 'zig-linux-x64', 'zig');
     expect(fs.existsSync(zig)).toBe(true);
     const out = path.join(tmp, 'macos');
@@ -141,10 +210,12 @@ describe('prebuild, pack and install', () => {
     const addonApi = (require('node-addon-api') as { include_dir: string }).include_dir;
     const files = fs.readdirSync(path.join(ROOT, 'native')).filter((f) => /^(bridge.*|addon)\.cc$/.test(f));
     expect(files).toEqual(expect.arrayContaining(['addon.cc', 'bridge.cc', 'bridge_waiter.cc']));
-    for (const file of files) {
-      run(zig, ['c++', '-target', 'x86_64-macos', '-std=c++17', '-Wall', '-Wextra', '-Werror', '-DNAPI_VERSION=8',
-        '-DNAPI_CPP_EXCEPTIONS', '-DNODE_GYP_MODULE_NAME=ioreactor', '-I', path.join(ROOT, 'native'), '-I', nodeInclude,
-        '-I', path.resolve(ROOT, addonApi), '-c', path.join(ROOT, 'native', file), '-o', path.join(out, `${file}.o`)], ROOT, env);
+    for (const target of ['x86_64-macos', 'aarch64-macos']) {
+      for (const file of files) {
+        run(zig, ['c++', '-target', target, '-std=c++17', '-Wall', '-Wextra', '-Werror', '-DNAPI_VERSION=8',
+          '-DNAPI_CPP_EXCEPTIONS', '-DNODE_GYP_MODULE_NAME=ioreactor', '-I', path.join(ROOT, 'native'), '-I', nodeInclude,
+          '-I', path.resolve(ROOT, addonApi), '-c', path.join(ROOT, 'native', file), '-o', path.join(out, `${target}-${file}.o`)], ROOT, env);
+      }
     }
   }, 600000);
 });
