@@ -43,10 +43,21 @@ export interface TimerQueueOptions {
   onError?: (error: unknown, call: DelayedCall) => void;
 }
 
-function checkSeconds(seconds: number, what: string): void {
-  if (typeof seconds !== 'number' || Number.isNaN(seconds)) {
-    throw new TypeError(`${what}: seconds must be a number, got ${String(seconds)}`);
-  }
+/**
+ * Throws TypeError for a non-number and RangeError for NaN or ±Infinity. One
+ * non-finite deadline would poison the heap's order (NaN compares false with
+ * everything), so no time enters the queue unchecked.
+ */
+export function checkSeconds(seconds: unknown, what: string): number {
+  if (typeof seconds !== 'number') throw new TypeError(`${what}: seconds must be a number, got ${String(seconds)}`);
+  if (!Number.isFinite(seconds)) throw new RangeError(`${what}: seconds must be finite, got ${seconds}`);
+  return seconds;
+}
+
+/** Throws RangeError when a deadline computed from finite inputs overflowed (1e308 + 1e308). */
+function checkDeadline(time: number, what: string): number {
+  if (!Number.isFinite(time)) throw new RangeError(`${what}: the deadline is out of range (${time})`);
+  return time;
 }
 
 /** A call scheduled on a TimerQueue (twisted.internet.base.DelayedCall). */
@@ -97,14 +108,14 @@ export class DelayedCall implements IDelayedCall {
   reset(seconds: number): void {
     checkSeconds(seconds, 'DelayedCall.reset');
     this.checkActive();
-    this.queue.reposition(this, this.queue.now() + seconds);
+    this.queue.reposition(this, checkDeadline(this.queue.now() + seconds, 'DelayedCall.reset'));
   }
 
   /** Reschedules `seconds` later than the current deadline. */
   delay(seconds: number): void {
     checkSeconds(seconds, 'DelayedCall.delay');
     this.checkActive();
-    this.queue.reposition(this, this.time + seconds);
+    this.queue.reposition(this, checkDeadline(this.time + seconds, 'DelayedCall.delay'));
   }
 
   /** `<DelayedCall time=... called|cancelled>` for debugging. */
@@ -152,7 +163,8 @@ export class TimerQueue {
   schedule<A extends unknown[]>(seconds: number, fn: (...args: A) => unknown, args: A): DelayedCall {
     checkSeconds(seconds, 'callLater');
     if (typeof fn !== 'function') throw new TypeError('callLater: fn must be a function');
-    const call = new DelayedCall(this, this.now() + Math.max(0, seconds), this.seq++, fn as (...a: never[]) => unknown, args);
+    const time = checkDeadline(this.now() + Math.max(0, seconds), 'callLater');
+    const call = new DelayedCall(this, time, this.seq++, fn as (...a: never[]) => unknown, args);
     this.insert(call);
     this.notify();
     return call;

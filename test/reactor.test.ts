@@ -48,6 +48,19 @@ describe('Reactor time', () => {
     expect(times[0]).toBeGreaterThanOrEqual(0.03);
   });
 
+  it('refuses non-finite delays: delay(Infinity) then delay(-Infinity) cannot freeze the queue', async () => {
+    const stuck = r.callLater(10, () => undefined);
+    expect(() => stuck.delay(Infinity)).toThrow(RangeError);
+    expect(() => stuck.delay(-Infinity)).toThrow(RangeError);
+    expect(() => stuck.reset(NaN)).toThrow(RangeError);
+    expect(() => r.callLater(Infinity, () => undefined)).toThrow(RangeError);
+    expect(Number.isFinite(stuck.getTime())).toBe(true);
+    const ran = signal();
+    r.callLater(0, () => ran.resolve());
+    await ran.promise;
+    stuck.cancel();
+  });
+
   it('cancel, reset and delay move or remove a call', async () => {
     const order: string[] = [];
     const done = signal();

@@ -27,6 +27,26 @@ describe('Clock', () => {
     expect(call.active()).toBe(false);
   });
 
+  test('non-finite times are refused: delay(Infinity) then delay(-Infinity) cannot freeze it', () => {
+    const c = new Clock();
+    const stuck = c.callLater(10, () => undefined);
+    expect(() => stuck.delay(Infinity)).toThrow(RangeError);
+    expect(() => stuck.delay(-Infinity)).toThrow(RangeError);
+    expect(() => stuck.reset(NaN)).toThrow(RangeError);
+    expect(() => c.callLater(NaN, () => undefined)).toThrow(RangeError);
+    for (const bad of [NaN, Infinity, -1]) expect(() => c.advance(bad)).toThrow(RangeError);
+    expect(() => {
+      c.rightNow = NaN;
+    }).toThrow(RangeError);
+    expect(c.seconds()).toBe(0);
+    let ran = false;
+    c.callLater(0, () => (ran = true));
+    c.advance(0);
+    expect(ran).toBe(true);
+    c.advance(10);
+    expect(stuck.active()).toBe(false);
+  });
+
   test('equal deadlines fire in scheduling order', () => {
     const c = new Clock();
     const order: number[] = [];
@@ -238,6 +258,7 @@ describe('LoopingCall', () => {
   test('bad use raises', () => {
     const { lc } = looping(() => undefined);
     expect(() => lc.start(-1)).toThrow(RangeError);
+    for (const bad of [NaN, Infinity]) expect(() => lc.start(bad)).toThrow(RangeError);
     expect(() => lc.stop()).toThrow();
     lc.start(1);
     expect(() => lc.start(1)).toThrow();
@@ -246,6 +267,12 @@ describe('LoopingCall', () => {
 });
 
 describe('deferLater', () => {
+  test('a non-finite delay is refused and schedules nothing', () => {
+    const clock = new Clock();
+    for (const bad of [NaN, Infinity, -Infinity]) expect(() => deferLater(clock, bad)).toThrow(RangeError);
+    expect(clock.getDelayedCalls()).toEqual([]);
+  });
+
   test('fires with fn(...args) after the delay', () => {
     const clock = new Clock();
     let got: unknown;
@@ -289,6 +316,12 @@ describe('deferLater', () => {
 });
 
 describe('Deferred.addTimeout with a Clock', () => {
+  test('a non-finite timeout is refused and schedules nothing', () => {
+    const clock = new Clock();
+    for (const bad of [NaN, Infinity, -Infinity]) expect(() => new Deferred<number>().addTimeout(bad, clock)).toThrow(RangeError);
+    expect(clock.getDelayedCalls()).toEqual([]);
+  });
+
   test('times out with TimeoutError', () => {
     const clock = new Clock();
     const d = new Deferred<number>();

@@ -115,8 +115,31 @@ describe('TimerQueue', () => {
 
   test('rejects a non-number delay and a non-function', () => {
     const { q } = makeQueue();
-    expect(() => q.schedule(NaN, () => undefined, [])).toThrow(TypeError);
+    expect(() => q.schedule('1' as unknown as number, () => undefined, [])).toThrow(TypeError);
     expect(() => q.schedule(1, 'x' as unknown as () => void, [])).toThrow(TypeError);
+  });
+
+  test('non-finite times are refused everywhere, so no deadline is ever NaN', () => {
+    const { q, state } = makeQueue();
+    for (const bad of [NaN, Infinity, -Infinity]) expect(() => q.schedule(bad, () => undefined, [])).toThrow(RangeError);
+    const call = q.schedule(10, () => undefined, []);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      expect(() => call.delay(bad)).toThrow(RangeError);
+      expect(() => call.reset(bad)).toThrow(RangeError);
+    }
+    // Finite arguments whose sum overflows are refused too, and leave the call where it was.
+    expect(() => call.delay(Number.MAX_VALUE)).not.toThrow();
+    expect(() => call.delay(Number.MAX_VALUE)).toThrow(RangeError);
+    expect(() => q.schedule(Number.MAX_VALUE, () => undefined, [])).not.toThrow();
+    state.now = 1e300;
+    expect(() => call.reset(Number.MAX_VALUE)).toThrow(RangeError);
+    expect(() => q.schedule(Number.MAX_VALUE, () => undefined, [])).toThrow(RangeError);
+    expect(q.getDelayedCalls().every((c) => Number.isFinite(c.getTime()))).toBe(true);
+    // The queue still runs what is due.
+    let ran = false;
+    q.schedule(0, () => (ran = true), []);
+    q.runUntil(state.now);
+    expect(ran).toBe(true);
   });
 
   test('property: any mix of schedule/cancel/reset runs in (deadline, last-scheduled) order', () => {

@@ -2,13 +2,20 @@
  * Clock: deterministic time for tests (twisted.internet.task.Clock). Time
  * moves only when `advance` or `pump` says so.
  */
-import { DelayedCall, TimerQueue, type IReactorTime } from '../timers';
+import { checkSeconds, DelayedCall, TimerQueue, type IReactorTime } from '../timers';
 
 /** An IReactorTime whose time only moves when told to. */
 export class Clock implements IReactorTime {
-  /** The current time in seconds (starts at 0). */
-  rightNow = 0;
-  private readonly queue = new TimerQueue({ now: () => this.rightNow });
+  private now = 0;
+  private readonly queue = new TimerQueue({ now: () => this.now });
+
+  /** The current time in seconds (starts at 0); setting it takes a finite number (RangeError otherwise). */
+  get rightNow(): number {
+    return this.now;
+  }
+  set rightNow(seconds: number) {
+    this.now = checkSeconds(seconds, 'Clock.rightNow');
+  }
 
   /** The current time in seconds. */
   seconds(): number {
@@ -31,9 +38,9 @@ export class Clock implements IReactorTime {
    * as in Twisted: the error propagates and the calls still due wait for the next advance.
    */
   advance(amount: number): void {
-    if (typeof amount !== 'number' || !(amount >= 0)) throw new RangeError(`Clock.advance: amount must be >= 0, got ${String(amount)}`);
-    this.rightNow += amount;
-    this.queue.runUntil(this.rightNow);
+    if (checkSeconds(amount, 'Clock.advance') < 0) throw new RangeError(`Clock.advance: amount must be >= 0, got ${amount}`);
+    this.rightNow = this.now + amount;
+    this.queue.runUntil(this.now);
   }
 
   /** Advances by each amount in turn. */

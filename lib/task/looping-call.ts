@@ -6,7 +6,7 @@
 import { Deferred } from '../defer/deferred';
 import { maybeDeferred } from '../defer/helpers';
 import type { Failure } from '../failure';
-import type { IDelayedCall, IReactorTime } from '../timers';
+import { checkSeconds, type IDelayedCall, type IReactorTime } from '../timers';
 import { realClock } from './realtime';
 
 /** Calls `fn(...args)` every `interval` seconds until stopped or until it fails. */
@@ -45,7 +45,7 @@ export class LoopingCall<A extends unknown[] = []> {
   /** Starts calling every `interval` seconds (first call at once when `now`); fires with this on stop. */
   start(interval: number, now = true): Deferred<this> {
     if (this.running) throw new Error('LoopingCall.start: already running');
-    if (typeof interval !== 'number' || !(interval >= 0)) throw new RangeError(`LoopingCall.start: interval must be >= 0, got ${String(interval)}`);
+    if (checkSeconds(interval, 'LoopingCall.start') < 0) throw new RangeError(`LoopingCall.start: interval must be >= 0, got ${interval}`);
     this.running = true;
     const d = new Deferred<this>();
     this.deferred = d;
