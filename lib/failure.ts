@@ -3,17 +3,25 @@
  * (twisted.python.failure.Failure). Wraps anything thrown, Error or not.
  */
 import type { LoggableFailure } from './log';
+import { attempt, safeString } from './total';
 
 /** A class a Failure's value can be checked against (abstract classes too). */
 export type ErrorClass = abstract new (...args: never[]) => unknown;
 
-/** The text form of any thrown value's message. */
+/** The text form of any thrown value's message; never throws (see lib/total.ts). */
 function messageOf(value: unknown): string {
-  if (value instanceof Error) return value.message;
-  if (value !== null && typeof value === 'object' && typeof (value as { message?: unknown }).message === 'string') {
-    return (value as { message: string }).message;
-  }
-  return String(value);
+  return attempt(() => {
+    if (value instanceof Error) return safeString(value.message);
+    if (value !== null && typeof value === 'object' && typeof (value as { message?: unknown }).message === 'string') {
+      return (value as { message: string }).message;
+    }
+    return safeString(value);
+  }, '<unprintable value>');
+}
+
+/** The stack of an Error value, or null (also when reading it throws). */
+function stackOf(value: unknown): string | null {
+  return attempt(() => (value instanceof Error && typeof value.stack === 'string' ? value.stack : null), null);
 }
 
 /** Wraps a thrown value with its stack so errbacks can inspect and re-raise it. */
@@ -25,12 +33,15 @@ export class Failure implements LoggableFailure {
   /** Stack captured where the Failure was made, used when `value` has none. */
   private readonly ownStack: string | undefined;
 
-  /** Wraps `err`; a Failure passed in is unwrapped, so `value` stays the thrown value. */
+  /**
+   * Wraps `err`; a Failure passed in is unwrapped, so `value` stays the thrown
+   * value. Never throws, whatever `err` is (a revoked Proxy, throwing getters).
+   */
   constructor(err?: unknown) {
-    const value = err instanceof Failure ? err.value : err;
+    const value = attempt(() => (err instanceof Failure ? err.value : err), err);
     this.value = value;
-    this.type = value === null || value === undefined ? null : (Object(value) as { constructor: Function }).constructor;
-    if (value instanceof Error && typeof value.stack === 'string') {
+    this.type = attempt(() => (value === null || value === undefined ? null : (Object(value) as { constructor: Function }).constructor), null);
+    if (stackOf(value) !== null) {
       this.ownStack = undefined;
     } else {
       const holder: { stack?: string } = {};
@@ -42,7 +53,7 @@ export class Failure implements LoggableFailure {
   /** Returns the first class in `types` that `value` is an instance of, or null. */
   check<C extends ErrorClass>(...types: C[]): C | null {
     for (const t of types) {
-      if (this.value instanceof (t as unknown as Function)) return t;
+      if (attempt(() => this.value instanceof (t as unknown as Function), false)) return t;
     }
     return null;
   }
@@ -66,8 +77,9 @@ export class Failure implements LoggableFailure {
 
   /** The stack text of the wrapped error, or `Type: message` plus where the Failure was made. */
   getTraceback(): string {
-    if (this.value instanceof Error && typeof this.value.stack === 'string') return this.value.stack;
-    const name = this.type?.name ?? String(this.value);
+    const stack = stackOf(this.value);
+    if (stack !== null) return stack;
+    const name = this.typeName() ?? safeString(this.value);
     const where = (this.ownStack ?? '').split('\n').slice(1).join('\n');
     return where ? `${name}: ${this.getErrorMessage()}\n${where}` : `${name}: ${this.getErrorMessage()}`;
   }
@@ -77,6 +89,14 @@ export class Failure implements LoggableFailure {
 
   /** `[Failure instance: Traceback: <Type>: <message>]`, as Twisted prints it. */
   toString(): string {
-    return `[Failure instance: ${this.type?.name ?? 'None'}: ${this.getErrorMessage()}]`;
+    return `[Failure instance: ${this.typeName() ?? 'None'}: ${this.getErrorMessage()}]`;
+  }
+
+  /** The name of `type`, or null when there is none or it cannot be read. */
+  private typeName(): string | null {
+    return attempt(() => {
+      const name: unknown = this.type?.name;
+      return name === undefined || name === null ? null : safeString(name);
+    }, null);
   }
 }

@@ -2,7 +2,12 @@
  * The one logger everything in ioreactor reports through (Twisted's
  * `twisted.logger` in miniature): observers receive structured events; the
  * default observer writes one readable line plus the stack to stderr.
+ *
+ * Logging is total: an event whose failure or message cannot be read, or an
+ * observer that throws, costs a line of text, never an exception (the
+ * reactor logs from its own error path, which must not fail in turn).
  */
+import { attempt, safeString } from './total';
 
 /** Severity of a log event. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'critical';
@@ -32,10 +37,11 @@ export type LogObserver = (event: LogEvent) => void;
 
 /** Writes one line (and the failure's traceback) to stderr. */
 export function stderrObserver(event: LogEvent): void {
-  const stamp = new Date(event.time * 1000).toISOString();
-  let text = `${stamp} [ioreactor] ${event.level}: ${event.message}\n`;
-  if (event.failure) text += event.failure.getTraceback().replace(/\n?$/, '\n');
-  process.stderr.write(text);
+  const stamp = attempt(() => new Date(event.time * 1000).toISOString(), 'unknown time');
+  let text = `${stamp} [ioreactor] ${safeString(event.level)}: ${safeString(event.message)}\n`;
+  const failure = event.failure;
+  if (failure) text += attempt(() => safeString(failure.getTraceback()), '<failure with an unreadable traceback>').replace(/\n?$/, '\n');
+  attempt(() => process.stderr.write(text), false);
 }
 
 class Logger {
@@ -63,12 +69,13 @@ class Logger {
 
   /** Sends an event to every observer; an observer that throws is dropped from that event only. */
   emit(level: LogLevel, message: string, fields: Partial<LogEvent> = {}): void {
-    const event: LogEvent = { ...fields, level, message, time: Date.now() / 1000 };
+    const time = Date.now() / 1000;
+    const event: LogEvent = attempt(() => ({ ...fields, level, message, time }), { level, message, time, failure: attempt(() => fields.failure, undefined) });
     for (const obs of this.observers.slice()) {
       try {
         obs(event);
       } catch (e) {
-        if (obs !== stderrObserver) stderrObserver({ level: 'error', message: `log observer threw: ${String(e)}`, time: event.time });
+        if (obs !== stderrObserver) stderrObserver({ level: 'error', message: `log observer threw: ${safeString(e)}`, time });
       }
     }
   }

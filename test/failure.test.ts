@@ -1,6 +1,24 @@
 /** Failure: wrapping, check, trap, messages, tracebacks (twisted/test/test_failure.py). */
 import { Failure } from '../lib/failure';
 import { CancelledError, IOReactorError, TimeoutError } from '../lib/errors';
+import { log, stderrObserver } from '../lib/log';
+
+/** Values whose every inspection throws: a revoked Proxy, and an Error whose getters throw. */
+function hostileValues(): Array<[string, unknown]> {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  const boom = (): never => {
+    throw new Error('getter threw');
+  };
+  const getters = Object.create(Error.prototype, {
+    message: { get: boom },
+    stack: { get: boom },
+    constructor: { get: boom },
+    toString: { get: boom },
+  });
+  const noPrimitive = { [Symbol.toPrimitive]: boom, get message() { return boom(); } };
+  return [['a revoked Proxy', proxy], ['an Error with throwing getters', getters], ['an object that cannot become text', noPrimitive]];
+}
 
 class Base extends Error {}
 class Derived extends Base {}
@@ -59,4 +77,39 @@ describe('Failure', () => {
     expect(() => f.raiseException()).toThrow(err);
     expect(String(f)).toBe('[Failure instance: TimeoutError: too slow]');
   });
+
+  for (const [name, value] of hostileValues()) {
+    test(`wrapping and reading ${name} never throws`, () => {
+      const f = new Failure(value);
+      expect(f.value).toBe(value);
+      expect(typeof f.getErrorMessage()).toBe('string');
+      expect(typeof f.getTraceback()).toBe('string');
+      expect(typeof f.toString()).toBe('string');
+      expect(f.check(Error, TimeoutError) === null || f.check(Error) === Error).toBe(true);
+      expect(new Failure(f).value).toBe(value);
+    });
+
+    test(`logging ${name} never throws, to observers or to stderr`, () => {
+      const seen: string[] = [];
+      const observer = (e: { failure?: { getTraceback(): string } }): void => {
+        seen.push(e.failure!.getTraceback());
+        throw value; // an observer that throws the same hostile value
+      };
+      const written: string[] = [];
+      const write = jest.spyOn(process.stderr, 'write').mockImplementation((text) => written.push(String(text)) > 0);
+      log.addObserver(observer);
+      try {
+        expect(() => log.failure('hostile', new Failure(value))).not.toThrow();
+        expect(() => stderrObserver({ level: 'error', message: value as string, time: NaN, failure: new Failure(value) })).not.toThrow();
+        expect(() => stderrObserver({ level: 'error', message: 'x', time: 0, failure: { value, getTraceback: () => value as string } })).not.toThrow();
+      } finally {
+        log.removeObserver(observer);
+        write.mockRestore();
+      }
+      expect(seen).toHaveLength(1);
+      // The observer's own throw is reported, then the two direct events: three lines, each with a traceback.
+      expect(written).toHaveLength(3);
+      expect(written[0]).toContain('log observer threw');
+    });
+  }
 });

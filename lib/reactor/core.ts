@@ -213,7 +213,12 @@ export class ReactorCore {
         i = count;
       } catch (e) {
         i = this.cursor + 1;
-        this.recordFailed(this.cursor, e);
+        // Isolated too: whatever reporting this record's failure does, the rest of the batch is delivered.
+        try {
+          this.recordFailed(this.cursor, e);
+        } catch {
+          // recordFailed logs through total functions; nothing is left to report with.
+        }
       }
     }
     this.dispatching = wasDispatching;
