@@ -44,6 +44,8 @@ export interface NativeStats {
   accepts: number;
   acceptBatches: number;
   deliveries: number;
+  /** Calls into the kernel's wait (epoll_wait, poll, kevent) that have returned. */
+  kernelWaits: number;
 }
 
 /** A socket address as the addon reports it: family 4, 6, or 0 for UNIX. */

@@ -110,7 +110,11 @@ void NativeLoop::dispatch_waiter() {
   if (closed_ || !loop_ || !waiter_) return;
   const PollEvent* events = nullptr;
   int n = waiter_->take(&events);
-  if (n <= 0) return;
+  if (n < 0) return;
+  if (n == 0) {
+    waiter_->done();  // a bare wake-up: let the thread poll the new set
+    return;
+  }
   napi_handle_scope scope;
   if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
   ++depth_;

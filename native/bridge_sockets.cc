@@ -242,12 +242,17 @@ Napi::Value NativeLoop::PeerAddress(const Napi::CallbackInfo& info) { return add
 Napi::Value NativeLoop::Stats(const Napi::CallbackInfo&) {
   auto out = Napi::Object::New(Env());
   LoopStats s;
-  if (!closed_) s = loop_->stats();
+  uint64_t kernel_waits = 0;
+  if (!closed_) {
+    s = loop_->stats();
+    kernel_waits = loop_->poller().kernel_waits();
+  }
   out.Set("wakeups", static_cast<double>(s.wakeups));
   out.Set("events", static_cast<double>(s.events));
   out.Set("accepts", static_cast<double>(s.accepts));
   out.Set("acceptBatches", static_cast<double>(s.accept_batches));
   out.Set("deliveries", static_cast<double>(s.deliveries));
+  out.Set("kernelWaits", static_cast<double>(kernel_waits));
   return out;
 }
 

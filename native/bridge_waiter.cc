@@ -29,12 +29,19 @@ void Waiter::run() {
       error_ = -n;
       return;
     }
-    if (n > 0 && !publish(n)) return;
+    // An empty return (a wake-up: a change made while polling, or stop) is
+    // handed over too. Re-entering poll() at once would make every further
+    // change of the main thread's current turn wake it again, and the poll
+    // backend's remove() waits for each such poll to return: N removals from
+    // one timer would cost N wake-ups and N polls over every fd. Parked here
+    // until the main thread's next turn, the thread lets a whole turn's
+    // changes accumulate, then polls once on the rebuilt set.
+    if (n >= 0 && !publish(n)) return;
   }
 }
 
-// Hands the batch over and blocks until the main thread is done with it.
-// Returns false when asked to quit.
+// Hands the batch (maybe empty) over and blocks until the main thread is done
+// with it. Returns false when asked to quit.
 bool Waiter::publish(int count) {
   std::unique_lock<std::mutex> lock(mu_);
   if (quit_) return false;
@@ -42,7 +49,7 @@ bool Waiter::publish(int count) {
   lock.unlock();
   notify_();
   lock.lock();
-  cv_.wait(lock, [this] { return ready_ == 0 || quit_; });
+  cv_.wait(lock, [this] { return ready_ < 0 || quit_; });
   return !quit_;
 }
 
@@ -55,7 +62,7 @@ int Waiter::take(const PollEvent** events) {
 void Waiter::done() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ready_ = 0;
+    ready_ = -1;
   }
   cv_.notify_one();
 }

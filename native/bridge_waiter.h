@@ -2,7 +2,9 @@
 // macOS). It blocks in Poller::wait(-1), hands the batch to the main thread
 // through a notify function (the bridge passes one that calls uv_async_send),
 // then sleeps on a condition variable until the main thread has processed the
-// batch and called done(). So the poller is never waited on by two threads, and
+// batch and called done(). A wait that returns nothing (a wake-up) is handed
+// over as an empty batch, so the thread polls again only after the main
+// thread's current turn: changes made in one turn cost one wake-up. So the poller is never waited on by two threads, and
 // the events buffer is never written while the main thread reads it.
 //
 // Pure C++ (no Node, no libuv), so it can be tested alone.
@@ -30,8 +32,9 @@ class Waiter {
   Waiter(const Waiter&) = delete;
   Waiter& operator=(const Waiter&) = delete;
 
-  // Main thread: the ready batch, or 0 when there is none (a coalesced or
-  // late notification). The events stay valid until done().
+  // Main thread: the size of the batch handed over (0 for a bare wake-up,
+  // which still wants done()), or -1 when there is none (a coalesced or late
+  // notification). The events stay valid until done().
   int take(const PollEvent** events);
   // Main thread: the batch was processed; the waiter may wait again.
   void done();
@@ -49,7 +52,7 @@ class Waiter {
   std::vector<PollEvent> events_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  int ready_ = 0;  // events waiting for the main thread
+  int ready_ = -1;  // events handed to the main thread; -1: none
   bool quit_ = false;
   int error_ = 0;
   std::thread thread_;

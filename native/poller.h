@@ -7,6 +7,7 @@
 #ifndef IOREACTOR_POLLER_H
 #define IOREACTOR_POLLER_H
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -61,6 +62,17 @@ class Poller {
 
   virtual Backend backend() const = 0;
   virtual bool supports(Mode mode) const = 0;
+
+  // Kernel waits (poll/epoll_wait/kevent calls) that have returned: what a
+  // wake-up costs, counted so tests can prove a batch of changes costs O(1)
+  // of them. Safe to read from any thread.
+  uint64_t kernel_waits() const { return kernel_waits_.load(std::memory_order_relaxed); }
+
+ protected:
+  void count_kernel_wait() { kernel_waits_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> kernel_waits_{0};
 };
 
 // Creates a poller, or returns nullptr and sets *err (errno or ENOTSUP when

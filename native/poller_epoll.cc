@@ -107,6 +107,7 @@ int EpollPoller::wait(int timeout_ms, PollEvent* out, int max) {
   if (max > kMaxBatch) max = kMaxBatch;
   if (buf_.size() < static_cast<size_t>(max)) buf_.resize(max);
   int n = epoll_wait(epfd_, buf_.data(), max, timeout_ms);
+  count_kernel_wait();
   if (n < 0) return errno == EINTR ? 0 : -errno;
   int count = 0;
   for (int i = 0; i < n; ++i) {

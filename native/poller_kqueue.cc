@@ -232,6 +232,7 @@ int KqueuePoller::wait(int timeout_ms, PollEvent* out, int max) {
   if (buf_.size() < static_cast<size_t>(max)) buf_.resize(max);
   timespec ts{timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
   int n = kevent(kq_, nullptr, 0, buf_.data(), max, timeout_ms < 0 ? nullptr : &ts);
+  count_kernel_wait();
   if (n < 0) return errno == EINTR ? 0 : -errno;
   std::lock_guard<std::mutex> lock(mu_);
   ++batch_;

@@ -4,7 +4,8 @@
 // - poll() keeps no state in the kernel, so the interest set lives here: a
 //   table indexed by fd (interest, mode, token, a change counter), plus the
 //   pollfd array handed to poll(). Small changes patch that array in place;
-//   when a wait is in flight they mark it stale and it is rebuilt next time.
+//   when a wait is in flight they mark it stale and it is rebuilt (once,
+//   however many changes) before the next poll().
 // - There is no pollable fd (pollable_fd() is -1): the loop runs wait() on a
 //   waiter thread while add/modify/remove come from the main thread. The table
 //   is guarded by a mutex that is NOT held across poll(); every change made
@@ -18,6 +19,16 @@
 //   listener would go on taking connections (then reset them), a stream would
 //   send its FIN late. Waiting for the poll that was in flight (not for the
 //   waiter to go idle, which may never happen) costs one wake-up.
+// - Batches of changes: what keeps removing N linear is that the waiter does
+//   not poll again at once after a wake-up. It hands the (maybe empty) result
+//   to the main thread and polls again only once the main thread's current
+//   turn is over (bridge_waiter.h). So the first remove() of a turn waits for
+//   one poll() to return, and the others of that turn find no poll in flight:
+//   they only mark the array stale, and it is rebuilt once. Deferring the
+//   close() instead (a queue the waiter empties after its poll) would not
+//   wait at all, but a close that has not happened yet when remove() returns
+//   lets a connect() made right after still complete its handshake.
+//   kernel_waits() counts the poll() calls, so tests can check the batching.
 // - Edge trigger is refused with ENOTSUP: poll() reports present state only,
 //   so it cannot tell "new data arrived" from "data still unread".
 // - Oneshot: after an event the entry is disarmed (its pollfd gets fd -1,
@@ -197,6 +208,7 @@ int PollPoller::wait(int timeout_ms, PollEvent* out, int max) {
   }
   int n = poll(fds_.data(), fds_.size(), timeout_ms);
   int saved = errno;
+  count_kernel_wait();
   std::lock_guard<std::mutex> lock(mu_);
   polling_ = false;
   ++polls_ended_;
