@@ -2,17 +2,17 @@
 //
 // Design note — what poll() cannot do, and how this file copes:
 // - poll() keeps no state in the kernel, so the interest set lives here: a
-//   table indexed by fd (interest, mode, token, a change counter), plus the
-//   pollfd array handed to poll(). Small changes patch that array in place;
-//   when a wait is in flight they mark it stale and it is rebuilt (once,
-//   however many changes) before the next poll().
+//   table indexed by fd (interest, mode, token, a change counter, the file's
+//   identity), plus the pollfd array handed to poll(). Small changes patch
+//   that array in place; when a wait is in flight they mark it stale and it
+//   is rebuilt (once, however many changes) before the next poll().
 // - There is no pollable fd (pollable_fd() is -1): the loop runs wait() on a
 //   waiter thread while add/modify/remove come from the main thread. The table
-//   is guarded by a mutex that is NOT held across poll(); every change made
-//   during a wait wakes the waiter (eventfd on Linux, a pipe elsewhere) so it
-//   rebuilds. Results are mapped back under the lock, and an event whose entry
-//   changed meanwhile (counter differs) is dropped: level semantics re-report
-//   it at the next wait if it still holds.
+//   is guarded by a mutex that is NOT held across poll(); a change made during
+//   a wait wakes the waiter (eventfd on Linux, a pipe elsewhere). Results are
+//   mapped back under the lock, and an event whose entry changed meanwhile
+//   (counter differs) is dropped: level semantics re-report it at the next
+//   wait if it still holds.
 // - remove() during a wait blocks until that poll() has returned. A thread in
 //   poll() holds a reference to every file it watches, so a close() right
 //   after remove() would not close the socket until the waiter woke: a
@@ -31,6 +31,16 @@
 //   kernel_waits() counts the poll() calls, so tests can check the batching.
 // - Edge trigger is refused with ENOTSUP: poll() reports present state only,
 //   so it cannot tell "new data arrived" from "data still unread".
+// - Files poll() cannot wait on (regular files, directories: always "ready")
+//   are refused with EPERM, as epoll refuses them; accepted, they would make
+//   the loop call the reader back without end.
+// - epoll forgets a registration when its file is closed; poll() only sees
+//   numbers. Each entry keeps the file's identity (device, inode) from add();
+//   an entry whose fd number now names another file is one the caller closed
+//   without remove(). add() replaces it (a new socket may get that number and
+//   must be registrable), modify()/remove() drop it and say ENOENT, as epoll
+//   would. Files without an inode of their own (eventfds and other anonymous
+//   inodes share one) cannot be told apart this way.
 // - Oneshot: after an event the entry is disarmed (its pollfd gets fd -1,
 //   which poll() skips) until modify() re-arms it.
 // - POLLNVAL (fd closed without remove()): reported once as kError, then the
@@ -43,6 +53,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <poll.h>
+#include <sys/stat.h>
 #include <vector>
 
 #include "poller_internal.h"
@@ -59,6 +70,23 @@ constexpr short kReadEvents = POLLIN;
 constexpr short kHangupEvents = POLLHUP;
 #endif
 
+// Which file an fd number named when it was registered.
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  bool operator==(const FileId& o) const { return dev == o.dev && ino == o.ino; }
+};
+
+// 0 and the identity of the file fd names; EBADF when fd is not open, EPERM
+// for a file poll() would always call ready.
+int inspect(int fd, FileId* id) {
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) return EBADF;
+  id->dev = st.st_dev;
+  id->ino = st.st_ino;
+  return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ? EPERM : 0;
+}
+
 struct Entry {
   bool used = false;
   bool armed = false;  // false: oneshot fired, or POLLNVAL seen
@@ -67,6 +95,7 @@ struct Entry {
   uint64_t token = 0;
   uint64_t seq = 0;     // bumped on every change
   long pos = -1;        // index in the pollfd array, -1 when not in it
+  FileId file;          // what the fd named at add()
 };
 
 short to_poll(uint32_t interest) {
@@ -97,7 +126,9 @@ class PollPoller final : public Poller {
   bool supports(Mode mode) const override { return mode.trigger == Trigger::kLevel; }
 
  private:
-  int check(int fd, uint32_t interest, Mode mode, uint64_t token) const;
+  int check(int fd, uint32_t interest, Mode mode, uint64_t token, FileId* id) const;
+  bool stale(int fd, const FileId& id) const;
+  void drop(int fd);
   void set(int fd, uint32_t interest, Mode mode, uint64_t token);
   void publish(int fd);
   void rebuild();
@@ -118,25 +149,47 @@ class PollPoller final : public Poller {
   WakeChannel wake_;
 };
 
-int PollPoller::check(int fd, uint32_t interest, Mode mode, uint64_t token) const {
-  if (check_fd(fd) != 0) return EBADF;
+int PollPoller::check(int fd, uint32_t interest, Mode mode, uint64_t token, FileId* id) const {
+  int kind = inspect(fd, id);
+  if (kind == EBADF) return EBADF;
   if (check_registration(interest, token) != 0) return EINVAL;
-  return supports(mode) ? 0 : ENOTSUP;
+  if (!supports(mode)) return ENOTSUP;
+  return kind;
+}
+
+// True when fd has an entry (under mu_) made for a file other than id: the
+// caller closed that one without remove(), and the number was reused.
+bool PollPoller::stale(int fd, const FileId& id) const {
+  return static_cast<size_t>(fd) < table_.size() && table_[fd].used && !(table_[fd].file == id);
+}
+
+// Forgets fd's entry (under mu_).
+void PollPoller::drop(int fd) {
+  table_[fd].used = table_[fd].armed = false;
+  publish(fd);  // wakes a poll() in flight
 }
 
 int PollPoller::add(int fd, uint32_t interest, Mode mode, uint64_t token) {
-  int err = check(fd, interest, mode, token);
+  FileId id;
+  int err = check(fd, interest, mode, token, &id);
   if (err != 0) return err;
   std::lock_guard<std::mutex> lock(mu_);
   if (static_cast<size_t>(fd) >= table_.size()) table_.resize(fd + 1);
-  if (table_[fd].used) return EEXIST;
+  // A stale entry is overwritten: its file is gone, as epoll would know.
+  if (table_[fd].used && !stale(fd, id)) return EEXIST;
+  table_[fd].file = id;
   set(fd, interest, mode, token);
   return 0;
 }
 
 int PollPoller::modify(int fd, uint32_t interest, Mode mode, uint64_t token) {
-  int err = check(fd, interest, mode, token);
+  FileId id;
+  int err = check(fd, interest, mode, token, &id);
   std::lock_guard<std::mutex> lock(mu_);
+  if (err == 0 && stale(fd, id)) {
+    drop(fd);
+    return ENOENT;
+  }
   if (err == 0 && (static_cast<size_t>(fd) >= table_.size() || !table_[fd].used)) err = ENOENT;
   if (err == 0) set(fd, interest, mode, token);
   return err;
@@ -144,19 +197,21 @@ int PollPoller::modify(int fd, uint32_t interest, Mode mode, uint64_t token) {
 
 int PollPoller::remove(int fd) {
   if (fd < 0) return EBADF;
+  FileId id;
+  bool open = inspect(fd, &id) != EBADF;
   std::unique_lock<std::mutex> lock(mu_);
   bool known = static_cast<size_t>(fd) < table_.size() && table_[fd].used;
+  bool same = known && open && !stale(fd, id);
   if (known) {
-    table_[fd].used = table_[fd].armed = false;
-    publish(fd);  // wakes a poll() in flight
+    drop(fd);
     if (polling_) {
       uint64_t in_flight = polls_ended_;
       poll_ended_.wait(lock, [&] { return polls_ended_ != in_flight; });
     }
   }
   // Closed before remove(): forget it all the same, but say so, as epoll does.
-  if (check_fd(fd) != 0) return EBADF;
-  return known ? 0 : ENOENT;
+  if (!open) return EBADF;
+  return same ? 0 : ENOENT;
 }
 
 // Records a registration (under mu_) and makes the pollfd array follow.

@@ -1,15 +1,30 @@
 /**
  * IReactorFDSet on real fds (named pipes), every backend: readers and
- * writers on any fd, removal, removeAll, and a doRead that throws.
+ * writers on any fd, removal, removeAll, and a doRead that throws; files
+ * that cannot be polled are refused alike, and an fd closed without
+ * removeReader never blocks its number's next owner.
  */
+import { spawn } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
+import type { IPv4Address } from '../lib/address';
 import { PollerError } from '../lib/errors';
 import type { Failure } from '../lib/failure';
 import { createReactor, Reactor } from '../lib/reactor';
 import type { IReadDescriptor, IWriteDescriptor } from '../lib/reactor';
 import { forEachBackend } from './helpers/backends';
 import { drain, fill, Pipes } from './helpers/fds';
-import { captureLog, signal } from './helpers/tcp';
+import { captureLog, keeping, Recorder, signal, tcpOf, until } from './helpers/tcp';
+
+// Opens `count` connections to the port given as argv[1] once a line arrives
+// on stdin, and keeps them: a child process, so the fds are not ours.
+const CLIENTS = `
+const net = require('net');
+const [port, count] = process.argv.slice(1).map(Number);
+process.stdin.once('data', () => {
+  for (let i = 0; i < count; i++) net.connect(port, '127.0.0.1').on('error', () => {});
+});
+`;
 
 jest.setTimeout(10000);
 
@@ -102,6 +117,42 @@ forEachBackend('FD set', (backend) => {
       await goodRead.promise;
     } finally {
       cap.stop();
+    }
+  });
+
+  it('refuses a regular file or a directory with EPERM, as epoll does', () => {
+    for (const path of [__filename, os.tmpdir()]) {
+      const fd = pipes.track(fs.openSync(path, 'r'));
+      const reader: IReadDescriptor = { fileno: () => fd, doRead: () => undefined };
+      expect(() => r.addReader(reader)).toThrow(expect.objectContaining({ name: 'PollerError', code: 'EPERM', fd }));
+      expect(r.getReaders()).toEqual([]);
+    }
+  });
+
+  it('an fd closed without removeReader does not block accepts that reuse its number', async () => {
+    const cap = captureLog();
+    const f = keeping(Recorder);
+    const port = r.listenTCP(0, f, { interface: '127.0.0.1' });
+    const portNo = (port.getHost() as IPv4Address).port;
+    const child = spawn(process.execPath, ['-e', CLIENTS, String(portNo), '20'], { stdio: ['pipe', 'ignore', 'inherit'] });
+    const exited = new Promise((res) => child.once('exit', res));
+    const p = pipes.one(); // the lowest free numbers: the next accept gets p.r once it is closed
+    const reader: IReadDescriptor = { fileno: () => p.r, doRead: () => undefined };
+    try {
+      r.addReader(reader);
+      pipes.close(p.r);
+      child.stdin!.write('go\n');
+      await until(() => f.built.length === 20, 5000, '20 connections accepted');
+      // The test shows what it means to: an accepted connection got the closed number.
+      expect(f.built.some((c) => (tcpOf(c) as unknown as { fileno(): number }).fileno() === p.r)).toBe(true);
+      expect(cap.events).toEqual([]);
+    } finally {
+      cap.stop();
+      child.kill();
+      await exited;
+      for (const c of f.built) tcpOf(c).abortConnection();
+      r.removeReader(reader);
+      await port.stopListening();
     }
   });
 

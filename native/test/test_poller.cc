@@ -462,6 +462,46 @@ void test_remove_releases_fd(Backend b) {
   });
 }
 
+// Regular files and directories cannot be waited on (always "ready"): epoll
+// refuses them with EPERM, and poll must too, or a reader on one would be
+// called back without end. (kqueue has a meaning for them: bytes left.)
+void test_unpollable_files(Backend b) {
+  if (b == Backend::kKqueue) return;
+  auto p = make(b);
+  if (!p) return;
+  char path[] = "/tmp/ioreactor-poller-XXXXXX";
+  int file = mkstemp(path);
+  check::that(file >= 0, "mkstemp");
+  unlink(path);
+  int dir = open("/", O_RDONLY | O_DIRECTORY);
+  check::eq(p->add(file, kReadable, kLevel, 1), EPERM, "a regular file is refused");
+  check::eq(p->add(dir, kReadable, kLevel, 2), EPERM, "a directory is refused");
+  check::eq(wait_events(*p, 0).size(), 0, "nothing registered");
+  close(file);
+  close(dir);
+}
+
+// An fd closed without remove() whose number then names another file: the
+// new file can be registered (epoll forgot the old one with its close), its
+// events carry its own token, and the old registration is gone for modify.
+void test_reused_number(Backend b) {
+  auto p = make(b);
+  if (!p) return;
+  Pair old_pair, fresh;
+  const int n = old_pair.b;
+  check::eq(p->add(n, kReadable, kLevel, 1), 0, "add");
+  old_pair.close_b();
+  check::eq(p->modify(n, kReadable, kLevel, 1), EBADF, "modify after close");
+  check::eq(dup2(fresh.b, n), n, "the number now names another socket");
+  check::eq(p->modify(n, kReadable, kLevel, 1), ENOENT, "the old registration is gone");
+  check::eq(p->add(n, kReadable, kLevel, 2), 0, "the new socket registers");
+  check::eq(p->add(n, kReadable, kLevel, 3), EEXIST, "but only once");
+  put(fresh.a);
+  check::eq(events_for(wait_events(*p, 1000), 2), kReadable, "its event carries its token");
+  check::eq(p->remove(n), 0, "remove");
+  close(n);
+}
+
 // Registrations churn on the main thread while another thread keeps waiting:
 // no crash, no hang, no token that was never registered, and silence at the end.
 void test_churn_while_waiting(Backend b) {
@@ -570,6 +610,8 @@ int main(int argc, char** argv) {
       {"connect refused", test_connect_refused},
       {"remove releases the fd", test_remove_releases_fd},
       {"churn while waiting", test_churn_while_waiting},
+      {"unpollable files", test_unpollable_files},
+      {"reused number", test_reused_number},
   });
   return check::run_all(cases, argc, argv);
 }
