@@ -62,13 +62,16 @@ function until(cond) {
   });
 }
 
-// Aborts `n` connections from a timer; ms until Node runs a setImmediate again.
-function abortFromTimer(conns, n) {
+// Aborts `n` connections from a timer: ms until Node runs a setImmediate
+// again, and the kernel waits the turn cost (null where not counted).
+function abortFromTimer(reactor, conns, n) {
   return new Promise((resolve) => {
     setTimeout(() => {
       const t0 = process.hrtime.bigint();
+      const w0 = reactor.stats().kernelWaits;
       for (const p of [...conns].slice(0, n)) p.transport.abortConnection();
-      setImmediate(() => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
+      const waits = w0 === undefined ? null : reactor.stats().kernelWaits - w0;
+      setImmediate(() => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, waits }));
     }, 10);
   });
 }
@@ -82,7 +85,7 @@ async function measure(backend) {
   const client = spawn(process.execPath, ['-e', CLIENT, String(port.getHost().port)], { stdio: ['pipe', 'inherit', 'inherit'] });
   client.stdin.write(`${CONNS}\n`);
   await until(() => factory.held.size >= CONNS);
-  const abortMs = await abortFromTimer(factory.held, CONNS / 2);
+  const abort = await abortFromTimer(reactor, factory.held, CONNS / 2);
   client.stdin.write(`${CONNS + 1}\n`); // the client tops up as its sockets see the resets
   await until(() => factory.held.size >= CONNS);
   const t0 = process.hrtime.bigint();
@@ -91,7 +94,7 @@ async function measure(backend) {
   const stopMs = Number(process.hrtime.bigint() - t0) / 1e6;
   reactor.close();
   client.kill();
-  return { backend, conns: CONNS, abortHalfMs: Math.round(abortMs), stopMs: Math.round(stopMs) };
+  return { backend, conns: CONNS, abortHalfMs: Math.round(abort.ms), abortKernelWaits: abort.waits, stopMs: Math.round(stopMs) };
 }
 
 async function main() {
