@@ -1,6 +1,7 @@
 // The fault table (see fault.h). A mutex guards it: the poll backend's waiter
-// thread never calls a wrapped function, but a test may arm faults from
-// another thread, and the fault build is not about speed.
+// thread never calls a wrapped function, but the orphan reaper's thread calls
+// waitid (reaper.cc), a test may arm faults from another thread, and the
+// fault build is not about speed.
 #include "fault.h"
 
 #include <mutex>
@@ -21,7 +22,7 @@ constexpr size_t kCalls = static_cast<size_t>(Call::kCount);
 
 const char* const kNames[kCalls] = {
     "accept", "read",  "write",  "writev",    "send",        "sendmsg",
-    "poller_ctl", "close", "waitid", "pidfd_open", "write_buffer", "slab",
+    "poller_ctl", "close", "waitid", "pidfd_open", "write_buffer", "slab", "thread",
 };
 
 std::mutex& table_mutex() {

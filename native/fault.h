@@ -35,6 +35,7 @@ enum class Call : uint8_t {
   kPidfdOpen,  // pidfd_open()
   kWriteBuffer,  // growing a stream's pending-write buffer
   kSlab,         // a new read slab from the sink
+  kThread,       // pthread_create() of the orphan reaper (reaper.cc)
   kCount,
 };
 

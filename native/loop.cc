@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "loop_impl.h"
+#include "reaper.h"
 #include "syscalls.h"
 
 namespace ioreactor {
@@ -22,8 +23,8 @@ Loop::Loop() : impl_(new Impl) {}
 Loop::~Loop() {
   for (size_t i = 0; i < impl_->slots.size(); ++i) {
     Slot* s = impl_->slots.find(static_cast<int32_t>(i));
-    if (s != nullptr && s->kind == Kind::kChild) Impl::reap_orphan(*s);
-    if (s != nullptr && s->kind != Kind::kRaw) sys::close(s->fd);
+    if (s != nullptr && s->kind == Kind::kChild) Impl::release_child(*s);
+    if (s != nullptr && s->kind != Kind::kRaw && s->fd >= 0) sys::close(s->fd);
   }
 }
 
@@ -38,6 +39,7 @@ std::unique_ptr<Loop> Loop::create(Backend backend, LoopSink* sink, int* err) {
     if (err != nullptr) *err = e != 0 ? e : ENOTSUP;
     return nullptr;
   }
+  reaper::kick();  // orphans left waiting by a failed reaper start: try again
   std::unique_ptr<Loop> loop(new Loop());
   loop->impl_->poller = std::move(poller);
   loop->impl_->sink = sink;
@@ -149,8 +151,8 @@ int32_t Loop::Impl::add_slot(Kind kind, int fd) {
 void Loop::Impl::free_slot(int32_t index) {
   Slot* s = slots.find(index);
   if (s->registered) poller->remove(s->fd);
-  if (s->kind == Kind::kChild) reap_orphan(*s);
-  if (s->kind != Kind::kRaw) sys::close(s->fd);
+  if (s->kind == Kind::kChild) release_child(*s);
+  if (s->kind != Kind::kRaw && s->fd >= 0) sys::close(s->fd);
   if (s->ref) --refs;
   slots.release(index);
 }

@@ -16,9 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <thread>
-
 #include "loop_impl.h"
+#include "reaper.h"
+#include "syscalls.h"
 
 namespace ioreactor {
 
@@ -94,6 +94,7 @@ void abandon_child(Loop& loop, const Loop::Spawned& sp) {
 
 int Loop::spawn(const process::SpawnOptions& opts, const std::vector<ChildFd>& fds, Spawned* out) {
   if (out == nullptr) return -EINVAL;
+  reaper::kick();  // orphans left waiting by a failed reaper start: try again
   PipeEnds ends(fds.size());
   pid_t pid = 0;
   int err = start_child(opts, fds, &ends, &pid);
@@ -132,13 +133,16 @@ int Loop::signal_child(int32_t slot, int sig) {
   return process::send_signal(s->fd, s->pid, sig);
 }
 
-// Nobody will watch this pidfd again, so a thread of its own waits for the
-// process and reaps it; it ends with the child (or with our process).
-void Loop::Impl::reap_orphan(const Slot& s) {
-  if (s.reaped || s.pid <= 0) return;
-  const pid_t pid = s.pid;
-  if (::waitpid(pid, nullptr, WNOHANG) != 0) return;  // reaped now, or not ours
-  std::thread([pid] { process::reap_blocking(pid); }).detach();
+// Nobody will watch this exit fd again: the process-wide reaper takes it and
+// the process (reaper.h), so closing a loop with any number of children
+// running costs no thread per child and cannot fail.
+void Loop::Impl::release_child(Slot& s) {
+  if (s.reaped || s.pid <= 0) {
+    sys::close(s.fd);
+  } else {
+    reaper::adopt(s.pid, s.fd);
+  }
+  s.fd = -1;
 }
 
 void Loop::Impl::on_child(int32_t index, uint32_t gen) {

@@ -70,9 +70,10 @@ struct Loop::Impl {
 
   // Children and UDP (loop_child.cc, loop_dgram.cc).
   void on_child(int32_t index, uint32_t gen);
-  // A child slot going away before its process was reaped (loop closed,
-  // slot removed early): the process must still never become a lasting zombie.
-  static void reap_orphan(const Slot& s);
+  // A child slot going away (loop closed, slot removed): closes its exit fd,
+  // or hands fd and process to the reaper when the process is not reaped yet,
+  // so it never becomes a lasting zombie. s.fd is -1 afterwards.
+  static void release_child(Slot& s);
   void on_dgram(int32_t index, uint32_t gen);
 };
 

@@ -1,6 +1,6 @@
 // Thin wrappers for the calls whose failures the core must survive: accept,
-// read, write/writev/send/sendmsg, epoll_ctl, close, waitid, pidfd_open, and
-// the two places that allocate per-stream memory. In a release build each is
+// read, write/writev/send/sendmsg, epoll_ctl, close, waitid, pidfd_open,
+// pthread_create (the reaper), and the two places that allocate per-stream memory. In a release build each is
 // the direct call (injected() is constexpr false, so the check vanishes); in
 // the fault build (-DIOREACTOR_FAULTS) each first asks the fault table
 // (fault.h) and may fail with the armed errno without making the call.
@@ -12,6 +12,7 @@
 #define IOREACTOR_SYSCALLS_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -93,6 +94,12 @@ inline int epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev) {
 
 inline int waitid(idtype_t type, id_t id, siginfo_t* info, int options) {
   return injected(Call::kWaitid) ? -1 : ::waitid(type, id, info, options);
+}
+
+// Returns 0 or the error number, as pthread_create does (EAGAIN under
+// RLIMIT_NPROC).
+inline int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*fn)(void*), void* arg) {
+  return injected(Call::kThread) ? errno : ::pthread_create(thread, attr, fn, arg);
 }
 
 #ifdef SYS_pidfd_open

@@ -9,6 +9,7 @@
 // or the other connections keep working, and, at the end, that no fd leaked.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include "fault.h"
 #include "loop.h"
 #include "process.h"
+#include "reaper.h"
 
 using namespace ioreactor;
 using fault::Call;
@@ -366,6 +368,43 @@ void reap_eintr() {
   fault::clear();
 }
 
+bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
+
+bool eventually(const std::function<bool()>& pred) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!pred() && std::chrono::steady_clock::now() < end) ::usleep(5000);
+  return pred();
+}
+
+// The reaper cannot start its thread (EAGAIN: RLIMIT_NPROC): closing a loop
+// with a child running must not abort; the child waits, and is reaped once a
+// later loop (here, the next one created) finds the thread can start again.
+void reaper_thread_fails(Backend b) {
+  fault::clear();
+  pid_t pid = 0;
+  {
+    Rig rig(b);
+    process::SpawnOptions o;
+    o.executable = "/bin/sleep";
+    o.argv = {"sleep", "30"};
+    Loop::Spawned sp;
+    int r = rig.loop->spawn(o, {}, &sp);
+    if (r == -ENOSYS && check::under_valgrind()) return;  // no pidfd_open under valgrind
+    if (!check::eq(r, 0, "spawn sleep") || sp.pid <= 0) return;
+    pid = sp.pid;
+    fault::set(Call::kThread, EAGAIN, -1);
+    rig.loop.reset();
+    check::that(static_cast<long long>(fault::hits(Call::kThread)) >= 1, "thread creation failed");
+  }
+  check::eq(static_cast<long long>(reaper::waiting()), 1, "the child waits");
+  check::that(!reaper::thread_running(), "no thread");
+  ::kill(pid, SIGKILL);
+  fault::clear();
+  Rig next(b);  // creating a loop retries the reaper
+  check::that(eventually([pid] { return !process_exists(pid); }), "reaped after the retry");
+  check::that(eventually([] { return !reaper::thread_running(); }), "the reaper ended");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -391,6 +430,7 @@ int main(int argc, char** argv) {
       {"writev EAGAIN, flush EINTR", writev_eagain_eintr},
       {"write buffer ENOMEM", write_buffer_enomem},
       {"close fails", close_fails},
+      {"reaper thread fails", reaper_thread_fails},
   });
   cases.push_back({"reap EINTR, pidfd_open EMFILE", reap_eintr});
   cases.push_back({"no fd leak", [fds_before] { check::eq(check::open_fds(), fds_before, "open fds"); }});

@@ -3,6 +3,7 @@
 // vector-backed LoopSink keeps every record and every slab, so a test can
 // check that bytes handed out were never overwritten, and a hook lets a test
 // act from inside deliver() the way JS does.
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <netinet/in.h>
@@ -28,6 +29,7 @@
 #include "check.h"
 #include "loop.h"
 #include "net.h"
+#include "reaper.h"
 #include "write_buffer.h"
 
 using namespace ioreactor;
@@ -644,6 +646,49 @@ void test_closed_loop_reaps_child(Backend b) {
   check::that(!process_exists(sp.pid), "child reaped after its loop closed");
 }
 
+// Threads of this process now (/proc/self/task entries).
+int thread_count() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d)) n += e->d_name[0] != '.' ? 1 : 0;
+    closedir(d);
+  }
+  return n;
+}
+
+// Waits up to 5 s for pred.
+bool eventually(const std::function<bool()>& pred) {
+  auto end = Clock::now() + std::chrono::seconds(5);
+  while (!pred() && Clock::now() < end) usleep(5000);
+  return pred();
+}
+
+// Closing a loop with many children running hands them all to one reaper
+// thread (it used to start a thread per child), and each is reaped once it
+// is killed; the reaper ends when none is left.
+void test_close_many_children(Backend b) {
+  Env env(b);
+  process::SpawnOptions o;
+  o.executable = "/bin/sleep";
+  o.argv = {"sleep", "30"};
+  std::vector<int> pids;
+  for (int i = 0; i < 100; ++i) {
+    Loop::Spawned sp;
+    int r = env.loop->spawn(o, {}, &sp);
+    if (r == -ENOSYS && check::under_valgrind()) return;  // no pidfd_open under valgrind
+    if (!check::eq(r, 0, "spawn sleep") || sp.pid <= 0) break;
+    pids.push_back(sp.pid);
+  }
+  const int before = thread_count();
+  env.loop.reset();
+  check::that(thread_count() <= before + 1, "at most one thread added: " + std::to_string(thread_count() - before));
+  check::eq(static_cast<long long>(reaper::waiting()), static_cast<long long>(pids.size()), "all waiting");
+  for (int pid : pids) kill(pid, SIGKILL);
+  check::that(eventually([&] { return std::none_of(pids.begin(), pids.end(), process_exists); }), "all reaped");
+  check::that(eventually([] { return !reaper::thread_running(); }), "the reaper ended");
+  check::eq(static_cast<long long>(reaper::waiting()), 0, "none waiting");
+}
+
 void test_unix_and_dual_stack(Backend b) {
   Env env(b);
   std::string path = "/tmp/ioreactor-test-loop-" + std::to_string(getpid()) + ".sock";
@@ -693,6 +738,7 @@ int main(int argc, char** argv) {
       {"unix and dual stack", test_unix_and_dual_stack},
       {"bounded drain", test_bounded_drain},
       {"closed loop reaps child", test_closed_loop_reaps_child},
+      {"close with 100 children", test_close_many_children},
   });
   cases.push_back({"no fd leak", [fds_before] { check::eq(check::open_fds(), fds_before, "open fds"); }});
   return check::run_all(cases, argc, argv);
