@@ -231,6 +231,27 @@ export class ReactorNotRunning extends IOReactorError {}
 /** `reactor.run()` on a reactor that is already running. */
 export class ReactorAlreadyRunning extends IOReactorError {}
 
+/**
+ * The reactor could not create or start its native event loop (the poller's
+ * fd: EMFILE or ENFILE when the fd table is full, ENOMEM). Nothing was
+ * opened; a later call tries again. listenTCP/UNIX/UDP report it as
+ * CannotListenError and connectTCP/UNIX through clientConnectionFailed.
+ */
+export class ReactorLoopError extends IOReactorError {
+  /** errno name, such as `EMFILE`. */
+  readonly code: string;
+  /** The negative errno. */
+  readonly errno: number;
+  /** The backend that was being opened. */
+  readonly backend: string;
+  constructor(backend: string, errno: number, code: string) {
+    super(`cannot create the ${backend} event loop: ${code}`);
+    this.backend = backend;
+    this.errno = errno;
+    this.code = code;
+  }
+}
+
 // ---- twisted.internet.error: processes and UDP (issue 6) ----
 
 /** signalProcess() on a process that has already exited (Twisted's ProcessExitedAlready). */
@@ -259,6 +280,25 @@ export class InvalidAddressError extends IOReactorError {
   readonly address: unknown;
   constructor(address: unknown, message: string) {
     super(`Invalid address ${String(address)}: ${message}`);
+    this.address = address;
+  }
+}
+
+/** A port was used after it stopped listening: written to, connected (Twisted's NotListeningError). */
+export class NotListeningError extends IOReactorError {}
+
+/**
+ * A UDP send the system refused for a reason other than the address or the
+ * size, such as EACCES for a broadcast address (SO_BROADCAST is not set).
+ */
+export class DatagramSendError extends IOReactorError {
+  /** errno name, such as `EACCES`. */
+  readonly code: string;
+  /** The address the datagram was for. */
+  readonly address: unknown;
+  constructor(address: unknown, code: string, message: string) {
+    super(message);
+    this.code = code;
     this.address = address;
   }
 }

@@ -182,6 +182,12 @@ export function errnoName(ret: number): string {
   return errnoNames.get(-ret) ?? `E${-ret}`;
 }
 
+/** The -errno an error thrown by the addon carries (a poller it could not create), or null for any other error. */
+export function thrownErrno(e: unknown): number | null {
+  const errno = e !== null && typeof e === 'object' ? (e as { errno?: unknown }).errno : undefined;
+  return typeof errno === 'number' && errno < 0 ? errno : null;
+}
+
 /** A Node-style system error for a negative native return: code, errno, syscall. */
 export function errnoError(ret: number, syscall: string, detail?: string): NodeJS.ErrnoException {
   const code = errnoName(ret);

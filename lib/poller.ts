@@ -8,7 +8,7 @@
  * earlier in the same batch is dropped here instead of delivered.
  */
 import { BackendUnavailableError, PollerError } from './errors';
-import { Ev, RECORD_INTS, Rec, errnoName, loadNative } from './native';
+import { Ev, RECORD_INTS, Rec, errnoName, loadNative, thrownErrno } from './native';
 import type { NativeLoop } from './native';
 
 /** Readiness bits for `add`/`modify` interest and reported events. ERROR and HANGUP are always reported. */
@@ -110,7 +110,13 @@ export class Poller {
     this.backend = resolveBackend(options.backend);
     this.onEvents = onEvents;
     const NativeLoopCtor = loadNative().NativeLoop;
-    this.native = new NativeLoopCtor(this.backend, (count) => this.dispatch(count));
+    try {
+      this.native = new NativeLoopCtor(this.backend, (count) => this.dispatch(count));
+    } catch (e) {
+      const errno = thrownErrno(e);
+      if (errno === null) throw e;
+      throw new PollerError(`cannot create the ${this.backend} poller: ${errnoName(errno)}`, -1, errnoName(errno));
+    }
     if (onEvents !== undefined) {
       // 0 or -errno (uv_poll_init can fail).
       const started = this.native.start();

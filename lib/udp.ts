@@ -15,7 +15,7 @@ import * as net from 'net';
 import * as os from 'os';
 import { IPv4Address, IPv6Address } from './address';
 import { Deferred } from './defer';
-import { CannotListenError, InvalidAddressError, MessageLengthError } from './errors';
+import { CannotListenError, DatagramSendError, InvalidAddressError, MessageLengthError, NotListeningError } from './errors';
 import { Failure } from './failure';
 import { log } from './log';
 import { errnoError, errnoName, Rec } from './native';
@@ -91,6 +91,8 @@ export class DatagramProtocol {
 const ECONNREFUSED = os.constants.errno.ECONNREFUSED as number;
 const DROPPED = new Set<number>([os.constants.errno.EAGAIN, os.constants.errno.EWOULDBLOCK, os.constants.errno.ENOBUFS].map((e) => -(e as number)));
 const EMSGSIZE = -(os.constants.errno.EMSGSIZE as number);
+const EAFNOSUPPORT = -(os.constants.errno.EAFNOSUPPORT as number);
+const EACCES = -(os.constants.errno.EACCES as number);
 
 /** Text of a 16-byte IPv6 address (compressed; IPv4-mapped as ::ffff:a.b.c.d). */
 export function formatIPv6(b: Uint8Array, at: number): string {
@@ -156,7 +158,7 @@ export class UDPPort extends Handler {
   /** Binds and starts reading (listenUDP already did); CannotListenError when it cannot bind. */
   startListening(): void {
     if (this.listening) return;
-    const native = this.parts.core.native;
+    const native = this.parts.core.nativeOr((e) => new CannotListenError(this.iface.host, this.port, e.message, e.code));
     const r = native.udpBind(this.iface.family, this.iface.host, this.port, this.maxPacketSize);
     if (r < 0) throw new CannotListenError(this.iface.host, this.port, errnoName(r), errnoName(r));
     this.slot = r;
@@ -177,7 +179,7 @@ export class UDPPort extends Handler {
    */
   write(data: Buffer | Uint8Array | string, addr?: UDPAddress | null): number {
     const bytes = toBytes(data, 'write');
-    if (!this.listening) throw new Error('write: this UDP port is not listening');
+    if (!this.listening) throw new NotListeningError('write: this UDP port is not listening');
     const native = this.parts.core.native;
     let r: number;
     if (this.connectedAddr !== null) {
@@ -190,7 +192,7 @@ export class UDPPort extends Handler {
       const [family, host, port] = checkAddress(addr, 'write');
       r = native.udpSend(this.slot, bytes, family, host, port);
     }
-    return r >= 0 ? r : this.sendFailed(r);
+    return r >= 0 ? r : this.sendFailed(r, addr ?? this.connectedAddr);
   }
 
   /** Sends the concatenation of `seq` as one datagram. */
@@ -202,9 +204,10 @@ export class UDPPort extends Handler {
   /** Connects to one peer: only its datagrams are received, write() needs no address. Once only. */
   connect(host: string, port: number): void {
     if (this.connectedAddr !== null) throw new Error('connect: already connected, reconnecting is not supported');
-    if (!this.listening) throw new Error('connect: this UDP port is not listening');
+    if (!this.listening) throw new NotListeningError('connect: this UDP port is not listening');
     const [family] = checkAddress([host, port], 'connect');
     const r = this.parts.core.native.udpConnect(this.slot, family, host, port);
+    if (r === EAFNOSUPPORT) throw new InvalidAddressError(host, `not reachable from this IPv${this.iface.family} port (EAFNOSUPPORT)`);
     if (r < 0) throw errnoError(r, 'connect', `${host}:${port}`);
     this.connectedAddr = [host, port];
   }
@@ -284,14 +287,17 @@ export class UDPPort extends Handler {
   /** @internal datagramReceived threw: it is logged; the port keeps listening, as in Twisted. */
   override failed(_failure: Failure): void {}
 
-  private sendFailed(r: number): number {
+  private sendFailed(r: number, addr: UDPAddress | null): number {
     if (DROPPED.has(r)) return 0;
     if (r === EMSGSIZE) throw new MessageLengthError(`message too long for UDP (EMSGSIZE)`);
     if (r === -ECONNREFUSED && this.connectedAddr !== null) {
       this.protocol.connectionRefused();
       return 0;
     }
-    throw errnoError(r, 'sendto');
+    const where = addr === null ? 'the connected peer' : `${addr[0]}:${addr[1]}`;
+    if (r === EAFNOSUPPORT) throw new InvalidAddressError(addr?.[0], `not reachable from this IPv${this.iface.family} port (EAFNOSUPPORT)`);
+    if (r === EACCES) throw new DatagramSendError(addr, 'EACCES', `sendto ${where}: a broadcast address, and broadcast is not allowed on this port (EACCES)`);
+    throw new DatagramSendError(addr, errnoName(r), `sendto ${where}: ${errnoError(r, 'sendto').message}`);
   }
 }
 

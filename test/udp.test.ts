@@ -6,7 +6,7 @@
  */
 import * as dgram from 'dgram';
 import { IPv4Address, IPv6Address } from '../lib/address';
-import { CannotListenError, InvalidAddressError, MessageLengthError } from '../lib/errors';
+import { CannotListenError, DatagramSendError, InvalidAddressError, MessageLengthError, NotListeningError } from '../lib/errors';
 import { log, LogEvent } from '../lib/log';
 import type { Reactor } from '../lib/reactor';
 import { DatagramProtocol, formatIPv6, UDPAddress, UDPPort } from '../lib/udp';
@@ -163,7 +163,8 @@ forEachBackend('listenUDP', (backend) => {
     expect(p.events).toEqual(['start', 'stop']);
     expect(p.transport).toBeNull();
     expect(port.getHost().port).toBe(0);
-    expect(() => port.write('x', ['127.0.0.1', number])).toThrow(/not listening/);
+    expect(() => port.write('x', ['127.0.0.1', number])).toThrow(NotListeningError);
+    expect(() => port.connect('127.0.0.1', number)).toThrow(NotListeningError);
     // The port number is free again.
     const again = r.listenUDP(number, new Keeper(), { interface: '127.0.0.1' });
     expect(portOf(again)).toBe(number);
@@ -184,6 +185,26 @@ forEachBackend('listenUDP', (backend) => {
     expect(() => port.write('x', ['127.0.0.1', 70000])).toThrow(RangeError);
     expect(() => port.write(Buffer.alloc(70000), ['127.0.0.1', portOf(port)])).toThrow(MessageLengthError);
     expect(() => port.connect('example.com', 53)).toThrow(InvalidAddressError);
+  });
+
+  it('a send the system refuses is a typed error: another address family, a broadcast address', () => {
+    const port = r.listenUDP(0, new Keeper(), { interface: '127.0.0.1' });
+    expect(() => port.write('x', ['::1', 9])).toThrow(InvalidAddressError);
+    expect(() => port.write('x', ['::1', 9])).toThrow(/EAFNOSUPPORT/);
+    for (const broadcast of ['255.255.255.255', '127.255.255.255']) {
+      let err: unknown;
+      try {
+        port.write('x', [broadcast, 9]);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(DatagramSendError);
+      expect((err as DatagramSendError).code).toBe('EACCES');
+      expect((err as DatagramSendError).address).toEqual([broadcast, 9]);
+    }
+    expect(() => port.connect('::1', 9)).toThrow(InvalidAddressError);
+    // The port still works.
+    expect(port.write('x', ['127.0.0.1', portOf(port)])).toBe(1);
   });
 
   it('logs a throwing datagramReceived and keeps listening', async () => {

@@ -5,7 +5,8 @@
  */
 import { Failure } from '../failure';
 import { log } from '../log';
-import { errnoError, loadNative, NativeLoop, NativeStats, Rec, RECORD_INTS } from '../native';
+import { ReactorLoopError } from '../errors';
+import { errnoName, loadNative, NativeLoop, NativeStats, Rec, RECORD_INTS, thrownErrno } from '../native';
 import { resolveBackend } from '../poller';
 import type { ReactorClock } from './time';
 
@@ -116,14 +117,31 @@ export class ReactorCore {
     return this.loop ?? this.open();
   }
 
+  /** The native loop like `native`, but a ReactorLoopError becomes what `wrap` makes (listen: CannotListenError). */
+  nativeOr(wrap: (e: ReactorLoopError) => Error): NativeLoop {
+    try {
+      return this.native;
+    } catch (e) {
+      throw e instanceof ReactorLoopError ? wrap(e) : e;
+    }
+  }
+
+  /** Creates and starts the native loop; ReactorLoopError when the system refuses (EMFILE...). */
   private open(): NativeLoop {
     const backend = resolveBackend(this.backendName);
     const { NativeLoop: Loop } = loadNative();
-    const loop = new Loop(backend, this.onRecords);
+    let loop: NativeLoop;
+    try {
+      loop = new Loop(backend, this.onRecords);
+    } catch (e) {
+      const errno = thrownErrno(e);
+      if (errno === null) throw e;
+      throw new ReactorLoopError(backend, errno, errnoName(errno));
+    }
     const started = loop.start();
     if (started < 0) {
       loop.close();
-      throw errnoError(started, 'reactor start', `backend ${backend}`);
+      throw new ReactorLoopError(backend, started, errnoName(started));
     }
     this.loop = loop;
     return loop;

@@ -6,11 +6,11 @@
 import * as dns from 'dns';
 import * as net from 'net';
 import { IAddress, IPv4Address, IPv6Address, UNIXAddress } from '../address';
-import { ConnectError, ConnectingCancelledError, ConnectionRefusedError, DNSLookupError, TimeoutError } from '../errors';
+import { ConnectError, ConnectingCancelledError, ConnectionRefusedError, DNSLookupError, ReactorLoopError, TimeoutError } from '../errors';
 import { Failure } from '../failure';
 import type { IConnector } from '../interfaces';
 import { log } from '../log';
-import { errnoName } from '../native';
+import { errnoName, type NativeLoop } from '../native';
 import { ClientFactory, Factory, Protocol } from '../protocol';
 import type { DelayedCall } from '../timers';
 import type { ReactorParts } from '../reactor/core';
@@ -166,10 +166,17 @@ export class Connector implements IConnector, TransportOwner {
 
   private tryNext(): void {
     const core = this.reactor.core;
-    const native = core.native;
-    const bind = this.config.bindAddress;
+    let native: NativeLoop | null = null;
     let r = -1;
-    while (this.next < this.candidates.length) {
+    try {
+      native = core.native;
+    } catch (e) {
+      // No loop (EMFILE...): this attempt fails like any connect, through clientConnectionFailed.
+      if (!(e instanceof ReactorLoopError)) throw e;
+      r = e.errno;
+    }
+    const bind = this.config.bindAddress;
+    while (native !== null && this.next < this.candidates.length) {
       const c = this.candidates[this.next++];
       this.family = c.family;
       r = native.connect(c.family, c.host, this.config.port, bind ? bind[0] : null, bind ? bind[1] : 0);

@@ -76,8 +76,9 @@ export class Port extends Handler implements IListeningPort, TransportOwner {
   /** Binds and listens; CannotListenError when the address is in use or invalid. */
   startListening(): void {
     if (this.listening) return;
-    const native = this.reactor.core.native;
     const c = this.config;
+    const where = c.family === Family.Unix ? c.host : c.port;
+    const native = this.reactor.core.nativeOr((e) => new CannotListenError(c.host, where, e.message, e.code));
     let r = native.listen(c.family, c.host, c.port, c.backlog, c.reusePort);
     if (r < 0 && errnoName(r) === 'EADDRINUSE' && c.family === Family.Unix && removeStaleSocket(c.host)) {
       r = native.listen(c.family, c.host, c.port, c.backlog, c.reusePort);
