@@ -13,6 +13,7 @@ import { errnoName, NativeAddress, NativeLoop } from '../native';
 import type { Protocol } from '../protocol';
 import { Handler, ReactorCore } from '../reactor/core';
 import { Family, toAddress, unknownAddress } from './addresses';
+import { WRITE_CHUNK, WriteBacklog } from './write-backlog';
 
 // State bits. The low four are NO_DELIVER in core.ts: data is not handed
 // straight to the protocol while any of them is set.
@@ -88,6 +89,8 @@ export class StreamTransport extends Handler implements ITCPTransport {
   private host: IAddress | null = null;
   private peer: IAddress | null = null;
   private held: Buffer[] | null = null;
+  /** Bytes beyond what one call hands to native (see write-backlog.ts); null when none wait. */
+  private backlog: WriteBacklog | null = null;
 
   /** Made by ports and connectors, never by user code. */
   constructor(
@@ -121,10 +124,16 @@ export class StreamTransport extends Handler implements ITCPTransport {
     protocol.makeConnection(this);
   }
 
-  /** Writes bytes now; what the kernel does not take is buffered. Ignored once closing. */
+  /**
+   * Writes bytes now; what the kernel does not take is buffered. Ignored once
+   * closing. Beyond the first MiB, a larger Buffer is kept by reference until
+   * sent, as Node's streams do: do not change it meanwhile.
+   */
   write(data: Bytes): void {
     if ((this.state & (CLOSED | DISCONNECTING | WRITE_SHUT_ASKED)) !== 0) return;
-    const r = this.native.write(this.slot, toBytes(data, 'write'));
+    const bytes = toBytes(data, 'write');
+    if (this.backlog !== null || bytes.length > WRITE_CHUNK) return this.queueWrite([bytes]);
+    const r = this.native.write(this.slot, bytes);
     if (r !== 0 || this.producer !== null) this.afterWrite(r);
   }
 
@@ -136,6 +145,7 @@ export class StreamTransport extends Handler implements ITCPTransport {
     if ((this.state & (CLOSED | DISCONNECTING | WRITE_SHUT_ASKED)) !== 0) return;
     const chunks = Array.from(data, (d) => toBytes(d, 'writeSequence'));
     if (chunks.length === 0) return;
+    if (this.backlog !== null || chunks.reduce((n, c) => n + c.length, 0) > WRITE_CHUNK) return this.queueWrite(chunks);
     this.afterWrite(this.native.writev(this.slot, chunks));
   }
 
@@ -143,7 +153,7 @@ export class StreamTransport extends Handler implements ITCPTransport {
   bufferedAmount(): number {
     if ((this.state & CLOSED) !== 0) return 0;
     const n = this.native.buffered(this.slot);
-    return n > 0 ? n : 0;
+    return (n > 0 ? n : 0) + (this.backlog !== null ? this.backlog.bytes : 0);
   }
 
   /** Stops reading, flushes the buffer, then closes; connectionLost gets ConnectionDone. */
@@ -166,6 +176,7 @@ export class StreamTransport extends Handler implements ITCPTransport {
   loseWriteConnection(): void {
     if ((this.state & (CLOSED | DISCONNECTING | WRITE_SHUT_ASKED)) !== 0) return;
     this.state |= WRITE_SHUT_ASKED;
+    if (this.backlog !== null) return; // shut down once the backlog is in native (feedBacklog)
     const r = this.native.shutdownWrite(this.slot);
     if (r < 0) return this.closeNow(lostReason(r));
     if (this.bufferedAmount() === 0) this.core.atEndOfStep(() => this.writeSideShut());
@@ -263,6 +274,11 @@ export class StreamTransport extends Handler implements ITCPTransport {
 
   /** @internal The write buffer became empty. */
   override onDrained(): void {
+    if (this.backlog !== null) {
+      const r = this.feedBacklog();
+      if (r < 0) return this.closeNow(lostReason(r));
+      if (r > 0) return; // native buffered the next chunk: its Drained record comes back here
+    }
     const state = this.state;
     if ((state & (WRITE_SHUT_ASKED | WRITE_SHUT)) === WRITE_SHUT_ASKED) this.writeSideShut();
     const p = this.producer;
@@ -318,6 +334,32 @@ export class StreamTransport extends Handler implements ITCPTransport {
   }
 
   // ---- internals ----
+
+  /** Queues bytes behind the backlog (native gets them chunk by chunk); starts feeding a new one. */
+  private queueWrite(chunks: Uint8Array[]): void {
+    const fresh = this.backlog === null;
+    const backlog = (this.backlog ??= new WriteBacklog());
+    for (const c of chunks) backlog.push(c);
+    // An older backlog means native is still flushing: its Drained record feeds this too.
+    this.afterWrite(fresh ? this.feedBacklog() : this.bufferedAmount());
+  }
+
+  /**
+   * Hands the backlog to native until it buffers a chunk. Returns the bytes
+   * still waiting (0: all sent, a pending loseWriteConnection went to native) or -errno.
+   */
+  private feedBacklog(): number {
+    const backlog = this.backlog as WriteBacklog;
+    const r = backlog.feed((chunks) => (chunks.length === 1 ? this.native.write(this.slot, chunks[0]) : this.native.writev(this.slot, chunks)));
+    if (r < 0) return r;
+    if (backlog.bytes !== 0) return this.bufferedAmount();
+    this.backlog = null;
+    if ((this.state & (WRITE_SHUT_ASKED | WRITE_SHUT)) === WRITE_SHUT_ASKED) {
+      const s = this.native.shutdownWrite(this.slot);
+      if (s < 0) return s;
+    }
+    return this.bufferedAmount();
+  }
 
   private afterWrite(r: number): void {
     if (r < 0) {
@@ -392,6 +434,7 @@ export class StreamTransport extends Handler implements ITCPTransport {
   private closeNow(reason: unknown): void {
     if ((this.state & CLOSED) !== 0) return;
     this.state |= CLOSED;
+    this.backlog = null;
     this.core.unregister(this);
     if ((this.state & SILENT) === 0) this.core.atEndOfStep(() => this.connectionLost(reason));
   }
