@@ -85,7 +85,7 @@ export abstract class IntNStringReceiver extends PausableReceiver {
       this.exceeded(length);
       return -1;
     }
-    this.pending.reserve(P + length);
+    this.pending.expect(P + length);
     const take = Math.min(P + length - this.pending.length, data.length - used);
     this.pending.append(data, used, used + take);
     return this.pending.length < P + length ? -1 : used + take;
@@ -105,7 +105,7 @@ export abstract class IntNStringReceiver extends PausableReceiver {
       if (length > this.MAX_LENGTH) return this.exceeded(length);
       const end = pos + P + length;
       if (end > data.length) {
-        this.pending.reserve(P + length);
+        this.pending.expect(P + length);
         this.pending.append(data, pos);
         break;
       }

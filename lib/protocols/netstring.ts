@@ -86,7 +86,7 @@ export class NetstringReceiver extends Protocol {
       return pos + this.length;
     }
     const take = Math.min(this.length - this.pending.length, avail);
-    this.pending.reserve(this.length);
+    this.pending.expect(this.length);
     this.pending.append(data, pos, pos + take);
     if (this.pending.length === this.length) {
       this.payload = this.pending.detach();

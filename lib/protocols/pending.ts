@@ -1,6 +1,8 @@
 /**
  * The partial tail a parser keeps between chunks. Only the bytes kept are
  * copied; once handed out (detach) the memory is never written again.
+ * Memory follows the bytes that arrived, never a length the peer announced:
+ * a frame's length only caps the growth, so a prefix alone costs nothing.
  */
 
 /** A shared empty Buffer (zero bytes cannot alias anything). */
@@ -9,6 +11,8 @@ export const EMPTY: Buffer = Buffer.alloc(0);
 /** An owned, growable byte buffer for a parser's partial frame. */
 export class PendingBuffer {
   private store: Buffer | null = null;
+  /** Where growth stops (the frame's announced size), 0 for none. */
+  private ceiling = 0;
   /** How many bytes are held. */
   length = 0;
 
@@ -22,9 +26,12 @@ export class PendingBuffer {
     this.length = need;
   }
 
-  /** Makes room for at least `capacity` bytes in total (exact size: a frame's known length). */
-  reserve(capacity: number): void {
-    if (this.store === null || this.store.length < capacity) this.resize(capacity);
+  /**
+   * The held frame will be `total` bytes: growth (still by doubling, as bytes
+   * arrive) stops there, so the finished frame is exact-size. Allocates nothing.
+   */
+  expect(total: number): void {
+    this.ceiling = total;
   }
 
   /** The byte at index i (0 <= i < length). */
@@ -37,6 +44,7 @@ export class PendingBuffer {
     const out = this.store === null ? EMPTY : this.store.subarray(0, this.length);
     this.store = null;
     this.length = 0;
+    this.ceiling = 0;
     return out;
   }
 
@@ -53,11 +61,13 @@ export class PendingBuffer {
   /** Drops the held bytes, keeping the store for reuse (nothing was handed out). */
   clear(): void {
     this.length = 0;
+    this.ceiling = 0;
   }
 
   private grow(need: number): void {
     let cap = this.store === null ? 256 : this.store.length * 2;
     while (cap < need) cap *= 2;
+    if (need <= this.ceiling && this.ceiling < cap) cap = this.ceiling;
     this.resize(cap);
   }
 
