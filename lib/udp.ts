@@ -19,7 +19,7 @@ import { CannotListenError, DatagramSendError, InvalidAddressError, MessageLengt
 import { Failure } from './failure';
 import { log } from './log';
 import { errnoError, errnoName, Rec } from './native';
-import { Handler, ReactorParts, SlabView } from './reactor/core';
+import { Handler, ReactorParts } from './reactor/core';
 import { checkPort } from './tcp/options';
 import { toBytes } from './tcp/transport';
 
@@ -271,7 +271,7 @@ export class UDPPort extends Handler {
       host = formatIPv6(slab, a + 4);
       start = a + 20;
     }
-    const data = new SlabView(slab.buffer as ArrayBuffer, slab.byteOffset + start, b) as unknown as Buffer;
+    const data = this.parts.core.received.take(slab.buffer as ArrayBuffer, slab.byteOffset + start, b);
     this.protocol.datagramReceived(data, [host, port]);
   }
 

@@ -8,6 +8,7 @@ import { log } from '../log';
 import { ReactorLoopError } from '../errors';
 import { errnoName, loadNative, NativeLoop, NativeStats, Rec, RECORD_INTS, thrownErrno } from '../native';
 import { resolveBackend } from '../poller';
+import { ReceivedCopier } from './received';
 import type { ReactorClock } from './time';
 
 /** What ports, connectors and fd sets need of the reactor that owns them. */
@@ -63,18 +64,6 @@ export interface DataSink {
 /** DataSink.state bits under which data does not go straight to the protocol (see tcp/transport.ts). */
 export const NO_DELIVER = 0xf;
 
-/**
- * The Buffer each Data record becomes: a Uint8Array subclass whose prototype
- * chain runs through Buffer.prototype, so it is a Buffer in every way that
- * shows (instanceof, Buffer.isBuffer, methods, constructor, inspect). Node's
- * Buffer.prototype.subarray costs twice as much per call: it reads `buffer`
- * and `byteOffset` through getters (megamorphic ICs in Node's own code) on
- * every call, where the dispatch loop reads them once per batch.
- */
-export class SlabView extends Uint8Array {}
-Object.setPrototypeOf(SlabView.prototype, Buffer.prototype);
-Object.defineProperty(SlabView.prototype, 'constructor', { value: Buffer, writable: true, configurable: true });
-
 /** Native counters plus what the reactor counts itself. */
 export interface ReactorStats extends NativeStats {
   /** Record batches delivered to JS. */
@@ -92,6 +81,8 @@ export class ReactorCore {
   private loop: NativeLoop | null = null;
   /** Record batches delivered so far (a port counts its accept batches with it). */
   batches = 0;
+  /** Copies short reads out of the slab (received.ts: what a kept Buffer holds alive). */
+  readonly received = new ReceivedCopier();
   private cursor = 0;
   private dispatching = false;
   private inCallback = false;
@@ -261,7 +252,7 @@ export class ReactorCore {
       }
       switch (type) {
         case Rec.Data: {
-          const data = new SlabView(memory!, base + rec[o + 3], rec[o + 4]) as unknown as Buffer;
+          const data = this.received.take(memory!, base + rec[o + 3], rec[o + 4]);
           const t = h as unknown as DataSink;
           if ((t.state & NO_DELIVER) === 0) t.protocol.dataReceived(data);
           else t.heldData(data);
