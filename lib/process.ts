@@ -18,8 +18,9 @@ import { log } from './log';
 import { errnoError, errnoName, loadNative, NativeSpawned, Rec } from './native';
 import { Protocol } from './protocol';
 import { Handler, ReactorParts } from './reactor/core';
-import { Family } from './tcp/addresses';
-import { StreamTransport, TransportOwner } from './tcp/transport';
+import { Family } from './transport/addresses';
+import type { Bytes } from './transport/bytes';
+import { StreamTransport, TransportOwner } from './transport/stream';
 
 /** How a child fd is set up: 'r' a pipe we read, 'w' a pipe we write, or one of our fds passed through. */
 export type ChildFDSpec = 'r' | 'w' | number;
@@ -43,8 +44,6 @@ export interface SpawnProcessOptions {
   /** Not supported: a pseudo-terminal. Passing a truthy value throws. */
   usePTY?: boolean;
 }
-
-type Bytes = Buffer | Uint8Array | string;
 
 /** What a ProcessProtocol's transport offers (Twisted's IProcessTransport). */
 export interface IProcessTransport {

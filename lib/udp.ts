@@ -20,8 +20,8 @@ import { Failure } from './failure';
 import { log } from './log';
 import { errnoError, errnoName, Rec } from './native';
 import { Handler, ReactorParts } from './reactor/core';
-import { checkPort } from './tcp/options';
-import { toBytes } from './tcp/transport';
+import { checkPort } from './transport/addresses';
+import { Bytes, toBytes } from './transport/bytes';
 
 /** A UDP peer as Twisted passes it: [host, port]. */
 export type UDPAddress = [string, number];
@@ -177,7 +177,7 @@ export class UDPPort extends Handler {
    * connected peer when connected. Returns the bytes sent, 0 when the send
    * buffer was full and the datagram was dropped. MessageLengthError when too long.
    */
-  write(data: Buffer | Uint8Array | string, addr?: UDPAddress | null): number {
+  write(data: Bytes, addr?: UDPAddress | null): number {
     const bytes = toBytes(data, 'write');
     if (!this.listening) throw new NotListeningError('write: this UDP port is not listening');
     const native = this.parts.core.native;
@@ -196,7 +196,7 @@ export class UDPPort extends Handler {
   }
 
   /** Sends the concatenation of `seq` as one datagram. */
-  writeSequence(seq: ReadonlyArray<Buffer | Uint8Array | string>, addr?: UDPAddress | null): number {
+  writeSequence(seq: ReadonlyArray<Bytes>, addr?: UDPAddress | null): number {
     if (!Array.isArray(seq)) throw new TypeError('writeSequence: data must be an array of Buffers or strings');
     return this.write(Buffer.concat(seq.map((d) => toBytes(d, 'writeSequence'))), addr);
   }

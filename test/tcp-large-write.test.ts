@@ -1,6 +1,6 @@
 /**
  * One very large write, every backend: the call copies at most a chunk of
- * it (the rest waits by reference, lib/tcp/write-backlog.ts), so memory
+ * it (the rest waits by reference, lib/transport/write-backlog.ts), so memory
  * does not grow by the size of the write; every byte still arrives, in
  * order with the writes after it, before loseConnection or
  * loseWriteConnection take effect.

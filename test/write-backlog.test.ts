@@ -1,5 +1,5 @@
 /** WriteBacklog: chunks of at most WRITE_CHUNK, in order; small writes copied, large ones kept by reference. */
-import { WRITE_CHUNK, WriteBacklog } from '../lib/tcp/write-backlog';
+import { WRITE_CHUNK, WriteBacklog } from '../lib/transport/write-backlog';
 
 /** A native stand-in that takes everything and reports `pending` buffered after each call. */
 function sink(pending: () => number): { calls: Uint8Array[][]; write: (chunks: Uint8Array[]) => number } {

@@ -61,7 +61,7 @@ export interface DataSink {
   heldData(data: Buffer): void;
 }
 
-/** DataSink.state bits under which data does not go straight to the protocol (see tcp/transport.ts). */
+/** DataSink.state bits under which data does not go straight to the protocol (see transport/stream-state.ts). */
 export const NO_DELIVER = 0xf;
 
 /** Native counters plus what the reactor counts itself. */

@@ -3,6 +3,7 @@
  * native addon only when first used for I/O, so importing the package is cheap.
  */
 import { resolveBackend } from '../poller';
+import { checkHighWaterMark } from '../transport/high-water';
 import { Reactor, ReactorOptions } from './reactor';
 
 /**
@@ -12,10 +13,7 @@ import { Reactor, ReactorOptions } from './reactor';
 export function createReactor(opts: ReactorOptions = {}): Reactor {
   if (opts === null || typeof opts !== 'object') throw new TypeError('createReactor: options must be an object');
   const backend = resolveBackend(opts.backend);
-  const hwm = opts.highWaterMark;
-  if (hwm !== undefined && (typeof hwm !== 'number' || !(hwm >= 0))) {
-    throw new TypeError(`createReactor: highWaterMark must be a non-negative number, got ${String(hwm)}`);
-  }
+  const hwm = opts.highWaterMark === undefined ? undefined : checkHighWaterMark(opts.highWaterMark, 'createReactor');
   return new Reactor({ backend, highWaterMark: hwm });
 }
 
@@ -31,4 +29,4 @@ export type { TriggerId, TriggerPhase } from './triggers';
 export { Port } from '../tcp/port';
 export type { PortStats } from '../tcp/port';
 export { Connector } from '../tcp/connector';
-export { StreamTransport } from '../tcp/transport';
+export { StreamTransport } from '../transport/stream';

@@ -20,7 +20,8 @@ import {
   unixPortConfig,
 } from '../tcp/options';
 import { Port } from '../tcp/port';
-import { DEFAULT_HIGH_WATER, StreamTransport } from '../tcp/transport';
+import { DEFAULT_HIGH_WATER } from '../transport/high-water';
+import { StreamTransport } from '../transport/stream';
 import { Process, ProcessProtocol, spawnProcess, SpawnProcessOptions } from '../process';
 import { DatagramProtocol, listenUDP, ListenUDPOptions, UDPPort } from '../udp';
 import { ReactorCore, ReactorParts, ReactorStats } from './core';

@@ -14,8 +14,8 @@ import { errnoName, type NativeLoop } from '../native';
 import { ClientFactory, Factory, Protocol } from '../protocol';
 import type { DelayedCall } from '../timers';
 import type { ReactorParts } from '../reactor/core';
-import { Family } from './addresses';
-import { StreamTransport, TransportOwner } from './transport';
+import { Family } from '../transport/addresses';
+import { StreamTransport, TransportOwner } from '../transport/stream';
 
 /** Where and how a Connector connects (already checked by the reactor). */
 export interface ConnectorConfig {
@@ -57,7 +57,8 @@ export class Connector implements IConnector, TransportOwner {
 
   /** Made by connectTCP/connectUNIX, which then call connect(). */
   constructor(
-    private readonly reactor: ReactorParts,
+    /** The reactor this connector belongs to. */
+    protected readonly reactor: ReactorParts,
     private readonly config: ConnectorConfig,
     /** The factory told about the connection (ClientFactory hooks are optional). */
     readonly factory: Factory,
@@ -181,7 +182,7 @@ export class Connector implements IConnector, TransportOwner {
       this.family = c.family;
       r = native.connect(c.family, c.host, this.config.port, bind ? bind[0] : null, bind ? bind[1] : 0);
       if (r >= 0) {
-        const t = new StreamTransport(core, native, r, native.generation(r), this, this.reactor.highWaterMark);
+        const t = this.makeTransport(r, native.generation(r));
         core.register(t);
         this.transport = t;
         return;
@@ -193,6 +194,12 @@ export class Connector implements IConnector, TransportOwner {
     core.atEndOfStep(() => {
       if (this.attempt === attempt && this.state === 'connecting') this.failed(err);
     });
+  }
+
+  /** The transport for a connection being made in (slot, gen); a connector for another transport kind overrides it. */
+  protected makeTransport(slot: number, gen: number): StreamTransport {
+    const core = this.reactor.core;
+    return new StreamTransport(core, core.native, slot, gen, this, this.reactor.highWaterMark);
   }
 
   private readonly timedOut = (attempt: number): void => {

@@ -6,7 +6,7 @@
 import * as net from 'net';
 import { CannotListenError } from '../errors';
 import type { Factory } from '../protocol';
-import { Family } from './addresses';
+import { checkPort, Family } from '../transport/addresses';
 import type { ConnectorConfig } from './connector';
 import type { PortConfig } from './port';
 
@@ -46,13 +46,6 @@ export interface ConnectUNIXOptions {
 
 const DEFAULT_BACKLOG = 50;
 const DEFAULT_TIMEOUT = 30;
-
-/** Throws a TypeError/RangeError unless `port` is an integer in 0..65535. */
-export function checkPort(port: unknown, what: string): number {
-  if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError(`${what}: port must be an integer, got ${String(port)}`);
-  if (port < 0 || port > 65535) throw new RangeError(`${what}: port must be in 0..65535, got ${port}`);
-  return port;
-}
 
 /** Throws unless `value` is a non-negative finite number (an integer when asked). */
 function checkNonNegative(value: unknown, what: string, integer = false): number {

@@ -14,8 +14,8 @@ import { errnoError, errnoName } from '../native';
 import type { Factory } from '../protocol';
 import type { DelayedCall } from '../timers';
 import { Handler, ReactorParts } from '../reactor/core';
-import { Family, toAddress } from './addresses';
-import { StreamTransport, TransportOwner } from './transport';
+import { Family, toAddress } from '../transport/addresses';
+import { StreamTransport, TransportOwner } from '../transport/stream';
 import { removeOwnSocket, removeStaleSocket, socketInode } from './unix-path';
 
 /** Counters of one listening port. */
@@ -64,7 +64,8 @@ export class Port extends Handler implements IListeningPort, TransportOwner {
 
   /** Made by listenTCP/listenUNIX; call startListening() to bind. */
   constructor(
-    private readonly reactor: ReactorParts,
+    /** The reactor this port belongs to. */
+    protected readonly reactor: ReactorParts,
     private readonly config: PortConfig,
     /** The factory building a protocol per connection. */
     readonly factory: Factory,
@@ -166,7 +167,7 @@ export class Port extends Handler implements IListeningPort, TransportOwner {
       this.backoff = 0;
       log.msg(`${this.toString()}: accepting connections again`);
     }
-    const t = new StreamTransport(core, core.native, slot, gen, this, this.reactor.highWaterMark);
+    const t = this.makeTransport(slot, gen);
     core.register(t);
     let protocol;
     try {
@@ -208,6 +209,12 @@ export class Port extends Handler implements IListeningPort, TransportOwner {
 
   /** @internal A callback of the port itself threw: keep listening (the connection was dropped). */
   override failed(): void {}
+
+  /** The transport for an accepted connection in (slot, gen); a port for another transport kind overrides it. */
+  protected makeTransport(slot: number, gen: number): StreamTransport {
+    const core = this.reactor.core;
+    return new StreamTransport(core, core.native, slot, gen, this, this.reactor.highWaterMark);
+  }
 
   private readonly resume = (): void => {
     this.resumeCall = null;

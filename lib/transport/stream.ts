@@ -1,42 +1,32 @@
 /**
- * The stream transport shared by TCP and UNIX connections (Twisted's
- * tcp.Connection + abstract.FileDescriptor): writes go to native at once,
- * only the remainder is buffered; flow control, half-close, and a
- * connectionLost that fires exactly once, never nested in another callback.
+ * The stream transport of every native stream slot: TCP and UNIX connections
+ * (made by tcp/port.ts and tcp/connector.ts) and process pipes (process.ts),
+ * as Twisted's abstract.FileDescriptor serves tcp.py and process.py. Writes
+ * go to native at once, only the remainder is buffered (beyond a MiB, by
+ * reference: write-backlog.ts); flow control with a high-water mark,
+ * half-close, and a connectionLost that fires exactly once, never nested in
+ * another callback.
+ *
+ * A transport with another write path (TLS) extends it: the protected
+ * send*()/pendingBytes()/shutdownWriteSide() are the only places bytes go
+ * down, deliver() the only place they come up to the protocol, and
+ * closeNow()/afterWrite()/guarded() the shared close and flow-control steps.
  */
 import type { IAddress } from '../address';
-import { ConnectionAborted, ConnectionDone, ConnectionLost } from '../errors';
+import { ConnectionAborted, ConnectionDone } from '../errors';
 import { Failure } from '../failure';
 import type { IHalfCloseableProtocol, IPullProducer, IPushProducer, ITCPTransport } from '../interfaces';
 import { log } from '../log';
-import { errnoName, NativeAddress, NativeLoop } from '../native';
+import type { NativeAddress, NativeLoop } from '../native';
 import type { Protocol } from '../protocol';
 import { Handler, ReactorCore } from '../reactor/core';
 import { Family, toAddress, unknownAddress } from './addresses';
+import { Bytes, toBytes } from './bytes';
+import { endReason, lostReason } from './end-reasons';
+import { StreamState as S } from './stream-state';
 import { WRITE_CHUNK, WriteBacklog } from './write-backlog';
 
-// State bits. The low four are NO_DELIVER in core.ts: data is not handed
-// straight to the protocol while any of them is set.
-const CLOSED = 0x1; // the slot is gone; connectionLost is queued or done
-const DISCONNECTING = 0x2; // loseConnection(): flush, then close
-const PAUSED = 0x4; // pauseProducing(): reading stopped
-const HOLDING = 0x8; // resumed, but data held while paused is not delivered yet
-const READ_EOF = 0x10; // the peer shut down its write side
-const WRITE_SHUT_ASKED = 0x20; // loseWriteConnection() called
-const WRITE_SHUT = 0x40; // the write side is shut down
-const STREAMING = 0x80; // the registered producer is a push producer
-const PRODUCER_PAUSED = 0x100; // we paused it at the high-water mark
-const PULL_QUEUED = 0x200; // a pull producer's resumeProducing is scheduled
-const SILENT = 0x400; // no protocol was attached: close without connectionLost
-const EOF_HELD = 0x800; // EOF arrived while paused: handled after the held data
-
-/** Default high-water mark of a transport's write buffer, in bytes. */
-export const DEFAULT_HIGH_WATER = 64 * 1024;
-
-/** A protocol that may implement IHalfCloseableProtocol's hooks. */
-type HalfCloseable = Partial<IHalfCloseableProtocol>;
-
-/** Whoever made a transport: a listening port or a connector. */
+/** Whoever made a transport: a listening port, a connector, a Process. */
 export interface TransportOwner {
   /** Address family of the connection (for addresses that cannot be read). */
   readonly family: Family;
@@ -46,59 +36,36 @@ export interface TransportOwner {
   connectFinished?(t: StreamTransport, errno: number): void;
 }
 
+/** A protocol that may implement IHalfCloseableProtocol's hooks. */
+type HalfCloseable = Partial<IHalfCloseableProtocol>;
 type Producer = IPushProducer | IPullProducer;
-type Bytes = Buffer | Uint8Array | string;
 
-/** `data` as bytes (a string as UTF-8); a TypeError naming `what` for anything else. */
-export function toBytes(data: unknown, what: string): Uint8Array {
-  if (typeof data === 'string') return Buffer.from(data);
-  if (data instanceof Uint8Array) return data;
-  throw new TypeError(`${what}: data must be a Buffer, Uint8Array or string, got ${data === null ? 'null' : typeof data}`);
-}
-
-/**
- * Why a connection ended, made without a stack trace. The stack would show
- * only the reactor's own frames (Twisted's connectionDone carries no
- * traceback either), and capturing it from optimized code, then formatting
- * it when the Failure is made, was ~75,000 instructions per connection: most
- * of the CPU a short-lived connection costs.
- */
-function endReason<E extends Error>(Type: new (message?: string) => E, message?: string): E {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new Type(message);
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
-
-function lostReason(errno: number): ConnectionLost {
-  return endReason(ConnectionLost, `Connection to the other side was lost in a non-clean fashion: ${errnoName(-Math.abs(errno))}.`);
-}
-
-/** A connected TCP or UNIX stream: ITCPTransport, IConsumer and IPushProducer. */
+/** A connected stream (TCP, UNIX, a pipe): ITCPTransport, IConsumer and IPushProducer. */
 export class StreamTransport extends Handler implements ITCPTransport {
-  /** @internal State bits (see the constants above). */
+  /** @internal State bits (StreamState). */
   state = 0;
   /** The protocol this transport delivers to (set once connected). */
   protocol!: Protocol;
   /** Write-buffer size above which a streaming producer is paused. */
   highWaterMark: number;
-  private producer: Producer | null = null;
+  /** The registered producer, if any. */
+  protected producer: Producer | null = null;
   private host: IAddress | null = null;
   private peer: IAddress | null = null;
-  private held: Buffer[] | null = null;
+  /** Data received while paused, delivered on resumeProducing(). */
+  protected held: Buffer[] | null = null;
   /** Bytes beyond what one call hands to native (see write-backlog.ts); null when none wait. */
   private backlog: WriteBacklog | null = null;
 
-  /** Made by ports and connectors, never by user code. */
+  /** Made by ports, connectors and spawnProcess, never by user code. */
   constructor(
-    private readonly core: ReactorCore,
-    private readonly native: NativeLoop,
+    /** The handler table this transport is registered in. */
+    protected readonly core: ReactorCore,
+    /** The native loop owning the slot. */
+    protected readonly native: NativeLoop,
     slot: number,
     gen: number,
-    /** The port or connector that made this transport. */
+    /** The port, connector or Process that made this transport. */
     readonly owner: TransportOwner,
     highWaterMark: number,
   ) {
@@ -110,12 +77,12 @@ export class StreamTransport extends Handler implements ITCPTransport {
 
   /** True until the connection is closed. */
   get connected(): boolean {
-    return (this.state & CLOSED) === 0;
+    return (this.state & S.Closed) === 0;
   }
 
   /** True once loseConnection() was called. */
   get disconnecting(): boolean {
-    return (this.state & DISCONNECTING) !== 0;
+    return (this.state & S.Disconnecting) !== 0;
   }
 
   /** @internal Attaches the protocol and calls its makeConnection (connectionMade). */
@@ -130,10 +97,10 @@ export class StreamTransport extends Handler implements ITCPTransport {
    * sent, as Node's streams do: do not change it meanwhile.
    */
   write(data: Bytes): void {
-    if ((this.state & (CLOSED | DISCONNECTING | WRITE_SHUT_ASKED)) !== 0) return;
+    if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0) return;
     const bytes = toBytes(data, 'write');
     if (this.backlog !== null || bytes.length > WRITE_CHUNK) return this.queueWrite([bytes]);
-    const r = this.native.write(this.slot, bytes);
+    const r = this.sendBytes(bytes);
     if (r !== 0 || this.producer !== null) this.afterWrite(r);
   }
 
@@ -142,25 +109,25 @@ export class StreamTransport extends Handler implements ITCPTransport {
     if (data === null || typeof data !== 'object' || typeof (data as Iterable<Bytes>)[Symbol.iterator] !== 'function') {
       throw new TypeError('writeSequence: data must be an array (or iterable) of Buffers or strings');
     }
-    if ((this.state & (CLOSED | DISCONNECTING | WRITE_SHUT_ASKED)) !== 0) return;
+    if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0) return;
     const chunks = Array.from(data, (d) => toBytes(d, 'writeSequence'));
     if (chunks.length === 0) return;
     if (this.backlog !== null || chunks.reduce((n, c) => n + c.length, 0) > WRITE_CHUNK) return this.queueWrite(chunks);
-    this.afterWrite(this.native.writev(this.slot, chunks));
+    this.afterWrite(this.sendChunks(chunks));
   }
 
   /** Bytes written but not yet taken by the kernel. */
   bufferedAmount(): number {
-    if ((this.state & CLOSED) !== 0) return 0;
-    const n = this.native.buffered(this.slot);
+    if ((this.state & S.Closed) !== 0) return 0;
+    const n = this.pendingBytes();
     return (n > 0 ? n : 0) + (this.backlog !== null ? this.backlog.bytes : 0);
   }
 
   /** Stops reading, flushes the buffer, then closes; connectionLost gets ConnectionDone. */
   loseConnection(): void {
-    if ((this.state & (CLOSED | DISCONNECTING)) !== 0) return;
-    this.state |= DISCONNECTING;
-    if ((this.state & WRITE_SHUT) !== 0 || (this.producer === null && this.bufferedAmount() === 0)) {
+    if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;
+    this.state |= S.Disconnecting;
+    if ((this.state & S.WriteShut) !== 0 || (this.producer === null && this.bufferedAmount() === 0)) {
       this.closeNow(endReason(ConnectionDone));
     } else {
       this.native.pauseReading(this.slot);
@@ -174,10 +141,10 @@ export class StreamTransport extends Handler implements ITCPTransport {
 
   /** Half-close: flushes, then shuts down the write side; reading goes on. */
   loseWriteConnection(): void {
-    if ((this.state & (CLOSED | DISCONNECTING | WRITE_SHUT_ASKED)) !== 0) return;
-    this.state |= WRITE_SHUT_ASKED;
+    if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0) return;
+    this.state |= S.WriteShutAsked;
     if (this.backlog !== null) return; // shut down once the backlog is in native (feedBacklog)
-    const r = this.native.shutdownWrite(this.slot);
+    const r = this.shutdownWriteSide();
     if (r < 0) return this.closeNow(lostReason(r));
     if (this.bufferedAmount() === 0) this.core.atEndOfStep(() => this.writeSideShut());
   }
@@ -196,17 +163,17 @@ export class StreamTransport extends Handler implements ITCPTransport {
 
   /** The socket's fd number, or -1 once closed. */
   fileno(): number {
-    return (this.state & CLOSED) !== 0 ? -1 : this.native.fdOf(this.slot);
+    return (this.state & S.Closed) !== 0 ? -1 : this.native.fdOf(this.slot);
   }
 
   /** Enables or disables TCP_NODELAY (ignored on UNIX sockets). */
   setTcpNoDelay(enabled: boolean): void {
-    if ((this.state & CLOSED) === 0) this.native.setNoDelay(this.slot, !!enabled);
+    if ((this.state & S.Closed) === 0) this.native.setNoDelay(this.slot, !!enabled);
   }
 
   /** Enables or disables SO_KEEPALIVE. */
   setTcpKeepAlive(enabled: boolean): void {
-    if ((this.state & CLOSED) === 0) this.native.setKeepAlive(this.slot, !!enabled);
+    if ((this.state & S.Closed) === 0) this.native.setKeepAlive(this.slot, !!enabled);
   }
 
   // ---- IConsumer ----
@@ -217,13 +184,13 @@ export class StreamTransport extends Handler implements ITCPTransport {
       throw new TypeError('registerProducer: producer must have resumeProducing and stopProducing');
     }
     if (this.producer !== null) throw new Error('registerProducer: a producer is already registered; unregister it first');
-    if ((this.state & CLOSED) !== 0) {
+    if ((this.state & S.Closed) !== 0) {
       producer.stopProducing();
       return;
     }
     this.producer = producer;
     if (streaming) {
-      this.state |= STREAMING;
+      this.state |= S.Streaming;
       if (this.bufferedAmount() > this.highWaterMark) this.pauseProducer();
     } else {
       producer.resumeProducing();
@@ -233,8 +200,8 @@ export class StreamTransport extends Handler implements ITCPTransport {
   /** Unregisters the producer; a pending loseConnection may now complete. */
   unregisterProducer(): void {
     this.producer = null;
-    this.state &= ~(STREAMING | PRODUCER_PAUSED);
-    if ((this.state & (DISCONNECTING | CLOSED)) === DISCONNECTING && this.bufferedAmount() === 0) {
+    this.state &= ~(S.Streaming | S.ProducerPaused);
+    if ((this.state & (S.Disconnecting | S.Closed)) === S.Disconnecting && this.bufferedAmount() === 0) {
       this.closeNow(endReason(ConnectionDone));
     }
   }
@@ -243,19 +210,19 @@ export class StreamTransport extends Handler implements ITCPTransport {
 
   /** Stops reading until resumeProducing(). */
   pauseProducing(): void {
-    if ((this.state & (CLOSED | PAUSED)) !== 0) return;
-    this.state |= PAUSED;
+    if ((this.state & (S.Closed | S.Paused)) !== 0) return;
+    this.state |= S.Paused;
     this.native.pauseReading(this.slot);
   }
 
   /** Starts reading again; data held while paused is delivered first. */
   resumeProducing(): void {
-    if ((this.state & PAUSED) === 0) return;
-    this.state &= ~PAUSED;
-    if ((this.state & (CLOSED | DISCONNECTING)) !== 0) return;
+    if ((this.state & S.Paused) === 0) return;
+    this.state &= ~S.Paused;
+    if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;
     this.native.resumeReading(this.slot);
-    if (this.held !== null) this.state |= HOLDING;
-    if ((this.state & (HOLDING | EOF_HELD)) !== 0) this.core.atEndOfStep(() => this.deliverHeld());
+    if (this.held !== null) this.state |= S.Holding;
+    if ((this.state & (S.Holding | S.EofHeld)) !== 0) this.core.atEndOfStep(() => this.deliverHeld());
   }
 
   /** Closes the connection (as loseConnection). */
@@ -265,9 +232,15 @@ export class StreamTransport extends Handler implements ITCPTransport {
 
   // ---- records from the dispatch loop ----
 
+  /** @internal Bytes for the protocol: handed over now, or held while paused or closing. */
+  deliver(data: Buffer): void {
+    if ((this.state & S.NoDeliver) === 0) this.protocol.dataReceived(data);
+    else this.heldData(data);
+  }
+
   /** @internal Data that arrived while paused (or before held data went out) is kept; while closing it is dropped. */
   heldData(data: Buffer): void {
-    if ((this.state & (CLOSED | DISCONNECTING)) !== 0) return;
+    if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;
     if (this.held === null) this.held = [];
     this.held.push(data);
   }
@@ -280,31 +253,31 @@ export class StreamTransport extends Handler implements ITCPTransport {
       if (r > 0) return; // native buffered the next chunk: its Drained record comes back here
     }
     const state = this.state;
-    if ((state & (WRITE_SHUT_ASKED | WRITE_SHUT)) === WRITE_SHUT_ASKED) this.writeSideShut();
+    if ((state & (S.WriteShutAsked | S.WriteShut)) === S.WriteShutAsked) this.writeSideShut();
     const p = this.producer;
     if (p !== null) {
-      if ((state & STREAMING) === 0) {
+      if ((state & S.Streaming) === 0) {
         p.resumeProducing();
-      } else if ((state & PRODUCER_PAUSED) !== 0) {
-        this.state &= ~PRODUCER_PAUSED;
+      } else if ((state & S.ProducerPaused) !== 0) {
+        this.state &= ~S.ProducerPaused;
         p.resumeProducing();
       }
-    } else if ((this.state & (DISCONNECTING | CLOSED)) === DISCONNECTING) {
+    } else if ((this.state & (S.Disconnecting | S.Closed)) === S.Disconnecting) {
       this.closeNow(endReason(ConnectionDone));
     }
   }
 
   /** @internal The peer shut down its write side (kept until held data is delivered). */
   override onEof(): void {
-    if ((this.state & (PAUSED | HOLDING)) !== 0) {
-      this.state |= EOF_HELD;
+    if ((this.state & (S.Paused | S.Holding)) !== 0) {
+      this.state |= S.EofHeld;
       return;
     }
-    this.state = (this.state | READ_EOF) & ~EOF_HELD;
+    this.state = (this.state | S.ReadEof) & ~S.EofHeld;
     const p = this.protocol as unknown as HalfCloseable;
     if (typeof p.readConnectionLost === 'function') {
       p.readConnectionLost();
-      if ((this.state & WRITE_SHUT) !== 0) this.closeNow(endReason(ConnectionDone));
+      if ((this.state & S.WriteShut) !== 0) this.closeNow(endReason(ConnectionDone));
     } else if (this.producer === null && this.bufferedAmount() > 0) {
       this.loseConnection();
     } else {
@@ -329,8 +302,30 @@ export class StreamTransport extends Handler implements ITCPTransport {
 
   /** @internal Closes without calling connectionLost (no protocol was attached). */
   closeSilently(): void {
-    this.state |= SILENT;
+    this.state |= S.Silent;
     this.closeNow(null);
+  }
+
+  // ---- the write path: a transport that does not write the slot directly overrides these ----
+
+  /** Writes `data` to the slot now: bytes left buffered (0 = all sent), or a negative errno. */
+  protected sendBytes(data: Uint8Array): number {
+    return this.native.write(this.slot, data);
+  }
+
+  /** Writes `chunks` with one writev: as sendBytes. */
+  protected sendChunks(chunks: Uint8Array[]): number {
+    return this.native.writev(this.slot, chunks);
+  }
+
+  /** Bytes written but not yet taken by the kernel (negative errno when the slot is gone). */
+  protected pendingBytes(): number {
+    return this.native.buffered(this.slot);
+  }
+
+  /** Shuts down the write side once the buffer has drained: 0 or a negative errno. */
+  protected shutdownWriteSide(): number {
+    return this.native.shutdownWrite(this.slot);
   }
 
   // ---- internals ----
@@ -350,45 +345,46 @@ export class StreamTransport extends Handler implements ITCPTransport {
    */
   private feedBacklog(): number {
     const backlog = this.backlog as WriteBacklog;
-    const r = backlog.feed((chunks) => (chunks.length === 1 ? this.native.write(this.slot, chunks[0]) : this.native.writev(this.slot, chunks)));
+    const r = backlog.feed((chunks) => (chunks.length === 1 ? this.sendBytes(chunks[0]) : this.sendChunks(chunks)));
     if (r < 0) return r;
     if (backlog.bytes !== 0) return this.bufferedAmount();
     this.backlog = null;
-    if ((this.state & (WRITE_SHUT_ASKED | WRITE_SHUT)) === WRITE_SHUT_ASKED) {
-      const s = this.native.shutdownWrite(this.slot);
+    if ((this.state & (S.WriteShutAsked | S.WriteShut)) === S.WriteShutAsked) {
+      const s = this.shutdownWriteSide();
       if (s < 0) return s;
     }
     return this.bufferedAmount();
   }
 
-  private afterWrite(r: number): void {
+  /** After a send: a negative `r` drops the connection; else the producer is paused or asked for more. */
+  protected afterWrite(r: number): void {
     if (r < 0) {
       this.closeNow(lostReason(r));
       return;
     }
     const p = this.producer;
     if (p === null) return;
-    if ((this.state & STREAMING) !== 0) {
-      if (r > this.highWaterMark && (this.state & PRODUCER_PAUSED) === 0) this.pauseProducer();
+    if ((this.state & S.Streaming) !== 0) {
+      if (r > this.highWaterMark && (this.state & S.ProducerPaused) === 0) this.pauseProducer();
     } else if (r === 0) {
       this.queuePull();
     }
   }
 
   private pauseProducer(): void {
-    this.state |= PRODUCER_PAUSED;
+    this.state |= S.ProducerPaused;
     (this.producer as IPushProducer).pauseProducing();
   }
 
   /** A pull producer whose chunk went out at once is asked again on the next turn. */
   private queuePull(): void {
-    if ((this.state & PULL_QUEUED) !== 0) return;
-    this.state |= PULL_QUEUED;
+    if ((this.state & S.PullQueued) !== 0) return;
+    this.state |= S.PullQueued;
     setImmediate(() => {
-      this.state &= ~PULL_QUEUED;
+      this.state &= ~S.PullQueued;
       const p = this.producer;
       // Something got buffered since: the Drained record will ask instead.
-      if (p === null || (this.state & (CLOSED | STREAMING)) !== 0 || this.bufferedAmount() !== 0) return;
+      if (p === null || (this.state & (S.Closed | S.Streaming)) !== 0 || this.bufferedAmount() !== 0) return;
       this.guarded(() => p.resumeProducing());
     });
   }
@@ -396,19 +392,19 @@ export class StreamTransport extends Handler implements ITCPTransport {
   private deliverHeld(): void {
     this.guarded(() => {
       const held = this.held;
-      while (held !== null && held.length !== 0 && (this.state & (CLOSED | DISCONNECTING | PAUSED)) === 0) {
+      while (held !== null && held.length !== 0 && (this.state & (S.Closed | S.Disconnecting | S.Paused)) === 0) {
         this.protocol.dataReceived(held.shift() as Buffer);
       }
       if (held !== null && held.length === 0 && this.held === held) {
         this.held = null;
-        this.state &= ~HOLDING;
+        this.state &= ~S.Holding;
       }
-      if ((this.state & (EOF_HELD | CLOSED | PAUSED | HOLDING)) === EOF_HELD) this.onEof();
+      if ((this.state & (S.EofHeld | S.Closed | S.Paused | S.Holding)) === S.EofHeld) this.onEof();
     });
   }
 
   /** Runs a user callback outside dispatch: a throw is logged and drops the connection. */
-  private guarded(fn: () => void): void {
+  protected guarded(fn: () => void): void {
     try {
       fn();
     } catch (e) {
@@ -419,11 +415,11 @@ export class StreamTransport extends Handler implements ITCPTransport {
   }
 
   private writeSideShut(): void {
-    if ((this.state & (CLOSED | WRITE_SHUT)) !== 0) return;
-    this.state |= WRITE_SHUT;
+    if ((this.state & (S.Closed | S.WriteShut)) !== 0) return;
+    this.state |= S.WriteShut;
     const p = this.protocol as unknown as HalfCloseable;
     if (typeof p.writeConnectionLost === 'function') this.guarded(() => p.writeConnectionLost!());
-    if ((this.state & READ_EOF) !== 0) this.closeNow(endReason(ConnectionDone));
+    if ((this.state & S.ReadEof) !== 0) this.closeNow(endReason(ConnectionDone));
   }
 
   private readAddress(a: NativeAddress | number): IAddress {
@@ -431,15 +427,16 @@ export class StreamTransport extends Handler implements ITCPTransport {
   }
 
   /** Closes the slot now; connectionLost follows at the end of the current step. */
-  private closeNow(reason: unknown): void {
-    if ((this.state & CLOSED) !== 0) return;
-    this.state |= CLOSED;
+  protected closeNow(reason: unknown): void {
+    if ((this.state & S.Closed) !== 0) return;
+    this.state |= S.Closed;
     this.backlog = null;
     this.core.unregister(this);
-    if ((this.state & SILENT) === 0) this.core.atEndOfStep(() => this.connectionLost(reason));
+    if ((this.state & S.Silent) === 0) this.core.atEndOfStep(() => this.connectionLost(reason));
   }
 
-  private connectionLost(reason: unknown): void {
+  /** Tells the producer, the protocol, then the owner that the connection is gone. */
+  protected connectionLost(reason: unknown): void {
     const failure = reason instanceof Failure ? reason : new Failure(reason);
     this.held = null;
     if (this.protocol === undefined) return; // still connecting: the connector reports it

@@ -1,6 +1,7 @@
 /**
- * Address helpers for TCP and UNIX sockets: native addresses (family 4, 6,
- * or 0 for a UNIX path) to IPv4Address/IPv6Address/UNIXAddress.
+ * Address helpers for every socket transport (TCP, UNIX, UDP, pipes): the
+ * native family numbers (4, 6, or 0 for a UNIX path), native addresses as
+ * IPv4Address/IPv6Address/UNIXAddress, and the port-number check.
  */
 import { IAddress, IPv4Address, IPv6Address, UNIXAddress } from '../address';
 import { NativeAddress } from '../native';
@@ -23,4 +24,11 @@ export function toAddress(a: NativeAddress): IAddress {
 export function unknownAddress(family: Family): IAddress {
   if (family === Family.Unix) return new UNIXAddress(null);
   return family === Family.V6 ? new IPv6Address('TCP', '::', 0) : new IPv4Address('TCP', '0.0.0.0', 0);
+}
+
+/** Throws a TypeError/RangeError unless `port` is an integer in 0..65535. */
+export function checkPort(port: unknown, what: string): number {
+  if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError(`${what}: port must be an integer, got ${String(port)}`);
+  if (port < 0 || port > 65535) throw new RangeError(`${what}: port must be in 0..65535, got ${port}`);
+  return port;
 }

@@ -1,0 +1,14 @@
+/**
+ * What a transport's write() accepts, and its one conversion to bytes
+ * (shared by stream transports, UDP and process pipes).
+ */
+
+/** Bytes as write() takes them: a string is UTF-8 encoded. */
+export type Bytes = Buffer | Uint8Array | string;
+
+/** `data` as bytes (a string as UTF-8); a TypeError naming `what` for anything else. */
+export function toBytes(data: unknown, what: string): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data);
+  if (data instanceof Uint8Array) return data;
+  throw new TypeError(`${what}: data must be a Buffer, Uint8Array or string, got ${data === null ? 'null' : typeof data}`);
+}

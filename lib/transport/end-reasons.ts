@@ -1,0 +1,25 @@
+/**
+ * The errors a transport's connectionLost receives, made without a stack
+ * trace. The stack would show only the reactor's own frames (Twisted's
+ * connectionDone carries no traceback either), and capturing it from
+ * optimized code, then formatting it when the Failure is made, was ~75,000
+ * instructions per connection: most of the CPU a short-lived connection costs.
+ */
+import { ConnectionLost } from '../errors';
+import { errnoName } from '../native';
+
+/** A `Type(message)` error without a captured stack. */
+export function endReason<E extends Error>(Type: new (message?: string) => E, message?: string): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new Type(message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** ConnectionLost naming errno (either sign), for a connection that failed. */
+export function lostReason(errno: number): ConnectionLost {
+  return endReason(ConnectionLost, `Connection to the other side was lost in a non-clean fashion: ${errnoName(-Math.abs(errno))}.`);
+}

@@ -1,0 +1,34 @@
+/**
+ * The state bits of a StreamTransport, in one number so the dispatch path
+ * tests several with one AND. A const enum: the compiler inlines each value.
+ */
+
+/** @internal StreamTransport.state bits. */
+export const enum StreamState {
+  /** The slot is gone; connectionLost is queued or done. */
+  Closed = 0x1,
+  /** loseConnection(): flush, then close. */
+  Disconnecting = 0x2,
+  /** pauseProducing(): reading stopped. */
+  Paused = 0x4,
+  /** Resumed, but data held while paused is not delivered yet. */
+  Holding = 0x8,
+  /** The peer shut down its write side. */
+  ReadEof = 0x10,
+  /** loseWriteConnection() called. */
+  WriteShutAsked = 0x20,
+  /** The write side is shut down. */
+  WriteShut = 0x40,
+  /** The registered producer is a push producer. */
+  Streaming = 0x80,
+  /** We paused it at the high-water mark. */
+  ProducerPaused = 0x100,
+  /** A pull producer's resumeProducing is scheduled. */
+  PullQueued = 0x200,
+  /** No protocol was attached: close without connectionLost. */
+  Silent = 0x400,
+  /** EOF arrived while paused: handled after the held data. */
+  EofHeld = 0x800,
+  /** Any of these set: received data is held, not handed to the protocol now (the low four bits). */
+  NoDeliver = 0xf,
+}
