@@ -15,9 +15,10 @@ import { ProcessDone, ProcessExitedAlready, ProcessTerminated, SpawnError } from
 import { Failure } from './failure';
 import type { IPullProducer, IPushProducer } from './interfaces';
 import { log } from './log';
-import { errnoError, errnoName, loadNative, NativeSpawned, Rec } from './native';
+import { errnoError, errnoName, loadNative, NativeSpawned } from './native';
 import { Protocol } from './protocol';
-import { Handler, ReactorParts } from './reactor/core';
+import type { ReactorParts } from './reactor/core';
+import { Handler } from './reactor/handler';
 import { Family } from './transport/addresses';
 import type { Bytes } from './transport/bytes';
 import { StreamTransport, TransportOwner } from './transport/stream';
@@ -292,10 +293,13 @@ export class Process extends Handler implements IProcessTransport, TransportOwne
 
   // ---- records and pipe events ----
 
-  /** @internal The child's Exited record. */
-  override onRecord(type: number, a: number, b: number): void {
-    if (type === Rec.Exited) this.exited(a, b);
+  /** @internal The child exited (code -1 when killed by signal). */
+  override onExited(code: number, signal: number): void {
+    this.exited(code, signal);
   }
+
+  /** @internal Reactor shutdown: the child is left running, as in Twisted; each pipe drops itself. */
+  override disconnect(): void {}
 
   /** @internal Not reached: every user callback here is guarded. */
   override failed(_failure: Failure): void {}

@@ -18,8 +18,9 @@ import { Deferred } from './defer';
 import { CannotListenError, DatagramSendError, InvalidAddressError, MessageLengthError, NotListeningError } from './errors';
 import { Failure } from './failure';
 import { log } from './log';
-import { errnoError, errnoName, Rec } from './native';
-import { Handler, ReactorParts } from './reactor/core';
+import { errnoError, errnoName } from './native';
+import type { ReactorParts } from './reactor/core';
+import { Handler } from './reactor/handler';
 import { checkPort } from './transport/addresses';
 import { Bytes, toBytes } from './transport/bytes';
 
@@ -253,9 +254,8 @@ export class UDPPort extends Handler {
 
   // ---- records ----
 
-  /** @internal One datagram: sender header then payload at offset a, b payload bytes. */
-  override onRecord(type: number, a: number, b: number, slab: Buffer): void {
-    if (type !== Rec.Datagram) return;
+  /** @internal One datagram: sender header at slab[a], then b payload bytes. */
+  override onDatagram(slab: Buffer, a: number, b: number): void {
     const port = (slab[a + 2] << 8) | slab[a + 3];
     let host: string;
     let start: number;
@@ -282,6 +282,11 @@ export class UDPPort extends Handler {
       return;
     }
     log.emit('warn', `UDP port ${this.port}: receive error ${errnoName(-errno)}`, { errno });
+  }
+
+  /** @internal Reactor shutdown: stop listening. */
+  override disconnect(): void {
+    void this.stopListening();
   }
 
   /** @internal datagramReceived threw: it is logged; the port keeps listening, as in Twisted. */

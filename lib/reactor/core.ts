@@ -8,6 +8,7 @@ import { log } from '../log';
 import { ReactorLoopError } from '../errors';
 import { errnoName, loadNative, NativeLoop, NativeStats, Rec, RECORD_INTS, thrownErrno } from '../native';
 import { resolveBackend } from '../poller';
+import type { Handler } from './handler';
 import { ReceivedCopier } from './received';
 import type { ReactorClock } from './time';
 
@@ -20,49 +21,6 @@ export interface ReactorParts {
   /** Default write-buffer high-water mark for new transports, in bytes. */
   readonly highWaterMark: number;
 }
-
-/**
- * Whatever owns a native slot: a transport, a listening port, a raw fd entry.
- * The dispatch loop calls the hook that matches each record's type.
- */
-export abstract class Handler {
-  /** Generation of the slot this handler owns; records with another gen are stale. */
-  gen = 0;
-  /** The native slot, -1 when not registered. */
-  slot = -1;
-
-  /** Listener: a connection was accepted into stream slot `slot` (generation `gen`). */
-  onAccepted(_slot: number, _gen: number): void {}
-  /** Listener: accepting failed with errno and is paused until resumed. */
-  onAcceptError(_errno: number): void {}
-  /** Stream: the peer shut down its write side. */
-  onEof(): void {}
-  /** Stream: the connection failed with errno; the slot waits for remove(). */
-  onError(_errno: number): void {}
-  /** Stream: the write buffer became empty. */
-  onDrained(): void {}
-  /** Stream: a non-blocking connect finished with errno (0 = connected). */
-  onConnected(_errno: number): void {}
-  /** Raw fd: the poller reported `events`. */
-  onRaw(_events: number): void {}
-  /** Any other record type (datagrams, process exits): a, b as native/loop.h says. */
-  onRecord(_type: number, _a: number, _b: number, _slab: Buffer): void {}
-  /** A user callback threw while this handler ran: log is done, drop the registration. */
-  abstract failed(failure: Failure): void;
-}
-
-/** What the dispatch loop needs of a stream to hand it data directly. */
-export interface DataSink {
-  /** State bits; NO_DELIVER bits set means dataReceived must not be called now. */
-  state: number;
-  /** The protocol receiving the bytes. */
-  protocol: { dataReceived(data: Buffer): void };
-  /** Slow path: data arriving while paused or closing. */
-  heldData(data: Buffer): void;
-}
-
-/** DataSink.state bits under which data does not go straight to the protocol (see transport/stream-state.ts). */
-export const NO_DELIVER = 0xf;
 
 /** Native counters plus what the reactor counts itself. */
 export interface ReactorStats extends NativeStats {
@@ -88,6 +46,7 @@ export class ReactorCore {
   private inCallback = false;
   private live = 0;
   private readonly endOfStep: (() => void)[] = [];
+  private readonly unknownTypes = new Set<number>();
   private flushQueued = false;
 
   /** `backend` is already checked (resolveBackend), or undefined for the default. */
@@ -123,7 +82,7 @@ export class ReactorCore {
     const { NativeLoop: Loop } = loadNative();
     let loop: NativeLoop;
     try {
-      loop = new Loop(backend, this.onRecords);
+      loop = new Loop(backend, this.onBatch);
     } catch (e) {
       const errno = thrownErrno(e);
       if (errno === null) throw e;
@@ -176,9 +135,15 @@ export class ReactorCore {
     return { ...n, batches: this.batches, handlers: this.live };
   }
 
-  /** Every live handler (for shutdown). */
+  /** Every live handler. */
   liveHandlers(): Handler[] {
     return this.handlers.filter((h): h is Handler => h !== undefined);
+  }
+
+  /** Cancels every name lookup in progress and asks every live handler to disconnect (reactor shutdown). */
+  disconnectAll(): void {
+    for (const c of [...this.resolving]) c.stopConnecting();
+    for (const h of this.liveHandlers()) h.disconnect();
   }
 
   /** Closes the native loop and every fd it owns; the core can be opened again. */
@@ -210,7 +175,7 @@ export class ReactorCore {
     q.length = 0;
   };
 
-  private readonly onRecords = (count: number, slab: Buffer): void => {
+  private readonly onBatch = (count: number, slab: Buffer): void => {
     this.batches++;
     const wasDispatching = this.dispatching;
     this.dispatching = true;
@@ -251,13 +216,9 @@ export class ReactorCore {
         continue;
       }
       switch (type) {
-        case Rec.Data: {
-          const data = this.received.take(memory!, base + rec[o + 3], rec[o + 4]);
-          const t = h as unknown as DataSink;
-          if ((t.state & NO_DELIVER) === 0) t.protocol.dataReceived(data);
-          else t.heldData(data);
+        case Rec.Data:
+          h.onData(this.received.take(memory!, base + rec[o + 3], rec[o + 4]));
           break;
-        }
         case Rec.Drained:
           h.onDrained();
           break;
@@ -279,10 +240,23 @@ export class ReactorCore {
         case Rec.AcceptError:
           h.onAcceptError(rec[o + 3]);
           break;
+        case Rec.Datagram:
+          h.onDatagram(slab, rec[o + 3], rec[o + 4]);
+          break;
+        case Rec.Exited:
+          h.onExited(rec[o + 3], rec[o + 4]);
+          break;
         default:
-          h.onRecord(type, rec[o + 3], rec[o + 4], slab);
+          this.unknownRecord(type);
       }
     }
+  }
+
+  /** A record type this build does not know: the addon and lib/ disagree. Said once per type. */
+  private unknownRecord(type: number): void {
+    if (this.unknownTypes.has(type)) return;
+    this.unknownTypes.add(type);
+    log.emit('error', `reactor: native record type ${type} has no handler hook (addon and lib/ out of step?); ignored`, { type });
   }
 
   /** A connection accepted for a listener that is gone: close it. */

@@ -7,7 +7,8 @@ import { ConnectionLost, PollerError } from '../errors';
 import { Failure } from '../failure';
 import { log } from '../log';
 import { errnoName, Ev } from '../native';
-import { Handler, ReactorCore } from './core';
+import type { ReactorCore } from './core';
+import { Handler } from './handler';
 
 /** Something with an fd that wants doRead() when it is readable. */
 export interface IReadDescriptor {
@@ -59,6 +60,11 @@ class FdEntry extends Handler {
 
   override failed(failure: Failure): void {
     this.set.drop(this, failure);
+  }
+
+  /** Reactor shutdown: removed, and its descriptors told ConnectionLost. */
+  override disconnect(): void {
+    this.set.drop(this, new Failure(new ConnectionLost('The reactor shut down')));
   }
 }
 
@@ -126,12 +132,6 @@ export class FDSet {
       this.update(e);
     }
     return [...out];
-  }
-
-  /** Removes everything and tells each descriptor ConnectionLost (reactor shutdown). */
-  disconnectAll(): void {
-    const failure = new Failure(new ConnectionLost('The reactor shut down'));
-    for (const e of [...this.entries.values()]) this.drop(e, failure);
   }
 
   /** Every reader watched now. */

@@ -3,7 +3,7 @@
  * IReactorUNIX and IReactorFDSet in one object. I/O and timers work without
  * run(); run() adds the startup/shutdown events and keeps the process alive.
  */
-import { ConnectionLost, ReactorAlreadyRunning, ReactorNotRunning } from '../errors';
+import { ReactorAlreadyRunning, ReactorNotRunning } from '../errors';
 import { Failure } from '../failure';
 import { log } from '../log';
 import type { Factory } from '../protocol';
@@ -21,7 +21,6 @@ import {
 } from '../tcp/options';
 import { Port } from '../tcp/port';
 import { DEFAULT_HIGH_WATER } from '../transport/high-water';
-import { StreamTransport } from '../transport/stream';
 import { Process, ProcessProtocol, spawnProcess, SpawnProcessOptions } from '../process';
 import { DatagramProtocol, listenUDP, ListenUDPOptions, UDPPort } from '../udp';
 import { ReactorCore, ReactorParts, ReactorStats } from './core';
@@ -225,17 +224,7 @@ export class Reactor implements ReactorParts, IReactorTime {
 
   /** Stops every port, connection attempt, connection and fd registration now (ConnectionLost). */
   disconnectAll(): void {
-    this.fds.disconnectAll();
-    for (const c of [...this.core.resolving]) c.stopConnecting();
-    for (const h of this.core.liveHandlers()) {
-      if (h instanceof Port || h instanceof UDPPort) {
-        void h.stopListening();
-      } else if (h instanceof StreamTransport) {
-        const owner = h.owner;
-        if (owner instanceof Connector && owner.state === 'connecting') owner.stopConnecting();
-        else h.failed(new Failure(new ConnectionLost('The reactor shut down')));
-      }
-    }
+    this.core.disconnectAll();
   }
 
   /** disconnectAll(), then closes the native loop (tests; the reactor can open a new one on next use). */

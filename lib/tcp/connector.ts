@@ -150,6 +150,13 @@ export class Connector implements IConnector, TransportOwner {
     t.attach(protocol);
   }
 
+  /** @internal Reactor shutdown while `t` connects: stopConnecting() (ConnectingCancelledError). */
+  abandonConnect(t: StreamTransport): boolean {
+    if (t !== this.transport || this.state !== 'connecting') return false;
+    this.stopConnecting();
+    return true;
+  }
+
   /** @internal The established connection ended. */
   transportLost(t: StreamTransport, reason: Failure): void {
     if (t !== this.transport) return;

@@ -13,7 +13,8 @@ import { log } from '../log';
 import { errnoError, errnoName } from '../native';
 import type { Factory } from '../protocol';
 import type { DelayedCall } from '../timers';
-import { Handler, ReactorParts } from '../reactor/core';
+import type { ReactorParts } from '../reactor/core';
+import { Handler } from '../reactor/handler';
 import { Family, toAddress } from '../transport/addresses';
 import { StreamTransport, TransportOwner } from '../transport/stream';
 import { removeOwnSocket, removeStaleSocket, socketInode } from './unix-path';
@@ -205,6 +206,11 @@ export class Port extends Handler implements IListeningPort, TransportOwner {
   /** @internal One of our connections closed. */
   transportLost(): void {
     this.connections--;
+  }
+
+  /** @internal Reactor shutdown: stop listening. */
+  override disconnect(): void {
+    void this.stopListening();
   }
 
   /** @internal A callback of the port itself threw: keep listening (the connection was dropped). */

@@ -9,17 +9,18 @@
  *
  * A transport with another write path (TLS) extends it: the protected
  * send*()/pendingBytes()/shutdownWriteSide() are the only places bytes go
- * down, deliver() the only place they come up to the protocol, and
+ * down, onData() the only place they come up to the protocol, and
  * closeNow()/afterWrite()/guarded() the shared close and flow-control steps.
  */
 import type { IAddress } from '../address';
-import { ConnectionAborted, ConnectionDone } from '../errors';
+import { ConnectionAborted, ConnectionDone, ConnectionLost } from '../errors';
 import { Failure } from '../failure';
 import type { IHalfCloseableProtocol, IPullProducer, IPushProducer, ITCPTransport } from '../interfaces';
 import { log } from '../log';
 import type { NativeAddress, NativeLoop } from '../native';
 import type { Protocol } from '../protocol';
-import { Handler, ReactorCore } from '../reactor/core';
+import type { ReactorCore } from '../reactor/core';
+import { Handler } from '../reactor/handler';
 import { Family, toAddress, unknownAddress } from './addresses';
 import { Bytes, toBytes } from './bytes';
 import { endReason, lostReason } from './end-reasons';
@@ -34,6 +35,8 @@ export interface TransportOwner {
   transportLost(t: StreamTransport, reason: Failure): void;
   /** A connect finished: errno 0 or the failure. */
   connectFinished?(t: StreamTransport, errno: number): void;
+  /** Reactor shutdown: if `t` is still connecting, cancel the attempt and return true. */
+  abandonConnect?(t: StreamTransport): boolean;
 }
 
 /** A protocol that may implement IHalfCloseableProtocol's hooks. */
@@ -232,14 +235,14 @@ export class StreamTransport extends Handler implements ITCPTransport {
 
   // ---- records from the dispatch loop ----
 
-  /** @internal Bytes for the protocol: handed over now, or held while paused or closing. */
-  deliver(data: Buffer): void {
+  /** @internal Bytes read: handed to the protocol now, or held while paused or closing. */
+  override onData(data: Buffer): void {
     if ((this.state & S.NoDeliver) === 0) this.protocol.dataReceived(data);
     else this.heldData(data);
   }
 
-  /** @internal Data that arrived while paused (or before held data went out) is kept; while closing it is dropped. */
-  heldData(data: Buffer): void {
+  /** Data that arrived while paused (or before held data went out) is kept; while closing it is dropped. */
+  private heldData(data: Buffer): void {
     if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;
     if (this.held === null) this.held = [];
     this.held.push(data);
@@ -293,6 +296,11 @@ export class StreamTransport extends Handler implements ITCPTransport {
   /** @internal A client connect finished. */
   override onConnected(errno: number): void {
     this.owner.connectFinished?.(this, errno);
+  }
+
+  /** @internal Reactor shutdown: a connect in progress is cancelled by its owner, else ConnectionLost. */
+  override disconnect(): void {
+    if (this.owner.abandonConnect?.(this) !== true) this.closeNow(new Failure(new ConnectionLost('The reactor shut down')));
   }
 
   /** @internal A callback of this connection threw: drop it with that failure. */

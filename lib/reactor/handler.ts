@@ -1,0 +1,47 @@
+/**
+ * The contract between the reactor's dispatch loop and whatever owns a
+ * native slot (a transport, a listening port, a UDP port, a child process, a
+ * raw fd entry): one typed hook per record type the native loop delivers
+ * (native/loop.h), plus the two things the reactor asks of every handler,
+ * failed() and disconnect().
+ *
+ * A new handler kind extends Handler and overrides the hooks for the records
+ * its slot gets; nothing in the reactor changes. A new record type (a TLS
+ * handshake finishing, say) adds one hook here, a no-op by default, and one
+ * case in ReactorCore's dispatch; handlers that never get it need no change.
+ */
+import type { Failure } from '../failure';
+
+/** Whatever owns a native slot. The dispatch loop calls the hook that matches each record's type. */
+export abstract class Handler {
+  /** Generation of the slot this handler owns; records with another gen are stale. */
+  gen = 0;
+  /** The native slot, -1 when not registered. */
+  slot = -1;
+
+  /** Listener: a connection was accepted into stream slot `slot` (generation `gen`). */
+  onAccepted(_slot: number, _gen: number): void {}
+  /** Listener: accepting failed with errno and is paused until resumed. */
+  onAcceptError(_errno: number): void {}
+  /** Stream: bytes were read; `data` is the handler's to keep. */
+  onData(_data: Buffer): void {}
+  /** Stream: the peer shut down its write side. */
+  onEof(): void {}
+  /** Stream or datagram socket: an error with errno; a stream's slot waits for remove(). */
+  onError(_errno: number): void {}
+  /** Stream: the write buffer became empty. */
+  onDrained(): void {}
+  /** Stream: a non-blocking connect finished with errno (0 = connected). */
+  onConnected(_errno: number): void {}
+  /** Raw fd: the poller reported `events`. */
+  onRaw(_events: number): void {}
+  /** Datagram socket: one datagram, its sender header at `slab[at]`, then `length` payload bytes. */
+  onDatagram(_slab: Buffer, _at: number, _length: number): void {}
+  /** Child process: it exited with `code` (-1 when killed by `signal`). */
+  onExited(_code: number, _signal: number): void {}
+
+  /** A user callback threw while this handler ran (already logged): drop what it belongs to. */
+  abstract failed(failure: Failure): void;
+  /** The reactor is shutting down (disconnectAll): stop listening, or drop the connection with ConnectionLost. */
+  abstract disconnect(): void;
+}
