@@ -4,6 +4,13 @@
  */
 import type { IAddress } from './address';
 import type { Deferred } from './defer';
+import type { Failure } from './failure';
+import type { ProcessProtocol, SpawnProcessOptions } from './process';
+import type { Factory } from './protocol';
+import type { TriggerId, TriggerPhase } from './reactor/triggers';
+import type { ConnectTCPOptions, ConnectUNIXOptions, ListenTCPOptions, ListenUNIXOptions } from './tcp/options';
+import type { Bytes } from './transport/bytes';
+import type { DatagramProtocol, ListenUDPOptions } from './udp';
 
 /** A producer that can be told to stop for good. */
 export interface IProducer {
@@ -89,4 +96,138 @@ export interface IHalfCloseableProtocol {
   readConnectionLost(): void;
   /** Our write side was shut down (loseWriteConnection finished). */
   writeConnectionLost(): void;
+}
+
+/** A call scheduled for later: what `callLater` returns (twisted IDelayedCall). */
+export interface IDelayedCall {
+  /** The time (in the scheduler's seconds) at which the call will run. */
+  getTime(): number;
+  /** Stops the call from running; AlreadyCalled/AlreadyCancelled if it is too late. */
+  cancel(): void;
+  /** Moves the call to `seconds` from now. */
+  reset(seconds: number): void;
+  /** Moves the call `seconds` later than currently scheduled. */
+  delay(seconds: number): void;
+  /** True until the call has run or been cancelled. */
+  active(): boolean;
+}
+
+/** What a ProcessProtocol's transport offers (Twisted's IProcessTransport). */
+export interface IProcessTransport {
+  /** The child's process id, or null once it has exited. */
+  readonly pid: number | null;
+  /** Writes to the child's stdin (fd 0). */
+  write(data: Bytes): void;
+  /** Writes several buffers to the child's stdin at once. */
+  writeSequence(data: ReadonlyArray<Bytes>): void;
+  /** Writes to a child fd set up as 'w'. */
+  writeToChild(childFD: number, data: Bytes): void;
+  /** Closes the child's stdin once what was written has gone. */
+  closeStdin(): void;
+  /** Closes our end of the child's stdout. */
+  closeStdout(): void;
+  /** Closes our end of the child's stderr. */
+  closeStderr(): void;
+  /** Closes our end of one child fd (flushing first when we write it). */
+  closeChildFD(childFD: number): void;
+  /** Sends a signal: 'TERM', 'KILL', 'INT', 'HUP', any other name, or a number. */
+  signalProcess(signal: string | number): void;
+  /** Closes stdin (after flushing) and every pipe we read. */
+  loseConnection(): void;
+}
+
+/** Something with an fd that wants doRead() when it is readable (Twisted's IReadDescriptor). */
+export interface IReadDescriptor {
+  /** The fd to watch. */
+  fileno(): number;
+  /** The fd is readable (or hung up); returning an Error disconnects it. */
+  doRead(): unknown;
+  /** Called when the descriptor is dropped after an error. */
+  connectionLost?(reason: Failure): void;
+}
+
+/** Something with an fd that wants doWrite() when it is writable (Twisted's IWriteDescriptor). */
+export interface IWriteDescriptor {
+  /** The fd to watch. */
+  fileno(): number;
+  /** The fd is writable; returning an Error disconnects it. */
+  doWrite(): unknown;
+  /** Called when the descriptor is dropped after an error. */
+  connectionLost?(reason: Failure): void;
+}
+
+// ---- what a reactor provides (twisted.internet.interfaces.IReactor*) ----
+
+/** Running and stopping, and the system events around them (Twisted's IReactorCore). */
+export interface IReactorCore {
+  /** True from run() until the shutdown event's 'during' phase has finished. */
+  readonly running: boolean;
+  /** Fires 'startup' and keeps the process alive; resolves once stop() has run the 'shutdown' triggers. */
+  run(): Promise<void>;
+  /** Fires 'shutdown', which closes every port and connection; ReactorNotRunning when not running. */
+  stop(): void;
+  /** Calls fn(...args) now when running, else once started; returns the trigger id in the second case. */
+  callWhenRunning<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): TriggerId | undefined;
+  /** Adds fn(...args) to a phase ('before', 'during', 'after') of an event; a returned Deferred is waited for. */
+  addSystemEventTrigger<A extends unknown[]>(phase: TriggerPhase, eventType: string, fn: (...args: A) => unknown, ...args: A): TriggerId;
+  /** Removes a trigger added with addSystemEventTrigger. */
+  removeSystemEventTrigger(id: TriggerId): void;
+  /** Fires an event's triggers, phase by phase; resolves when all have run. */
+  fireSystemEvent(eventType: string): Promise<void>;
+}
+
+/** Scheduling calls and telling the time (Twisted's IReactorTime). */
+export interface IReactorTime {
+  /** Runs `fn(...args)` once, `seconds` from now; returns the call, which can be cancelled or moved. */
+  callLater<A extends unknown[]>(seconds: number, fn: (...args: A) => unknown, ...args: A): IDelayedCall;
+  /** The current time in seconds. */
+  seconds(): number;
+  /** Every call still waiting, earliest first. */
+  getDelayedCalls(): IDelayedCall[];
+}
+
+/** TCP servers and clients (Twisted's IReactorTCP). */
+export interface IReactorTCP {
+  /** Listens on `port` (0 = any free one) with a protocol per connection from `factory`; CannotListenError when it cannot. */
+  listenTCP(port: number, factory: Factory, opts?: ListenTCPOptions): IListeningPort;
+  /** Connects to host:port (names resolved without blocking); the factory hears how it went. Returns the attempt. */
+  connectTCP(host: string, port: number, factory: Factory, opts?: ConnectTCPOptions): IConnector;
+}
+
+/** UNIX-socket servers and clients (Twisted's IReactorUNIX). */
+export interface IReactorUNIX {
+  /** Listens on a socket path (a stale socket file is replaced); CannotListenError when it cannot. */
+  listenUNIX(path: string, factory: Factory, opts?: ListenUNIXOptions): IListeningPort;
+  /** Connects to a socket path; the factory hears how it went. Returns the attempt. */
+  connectUNIX(path: string, factory: Factory, opts?: ConnectUNIXOptions): IConnector;
+}
+
+/** UDP (Twisted's IReactorUDP). */
+export interface IReactorUDP {
+  /** Binds a UDP port (0 = any free one) for `protocol`, which gets the port as its transport; CannotListenError when it cannot. */
+  listenUDP(port: number, protocol: DatagramProtocol, opts?: ListenUDPOptions): IListeningPort;
+}
+
+/** Child processes (Twisted's IReactorProcess). */
+export interface IReactorProcess {
+  /** Starts `executable` with `args` (args[0] is its name) and pipes per `childFDs`; SpawnError when it cannot. Returns its transport. */
+  spawnProcess(processProtocol: ProcessProtocol, executable: string, args?: readonly string[], opts?: SpawnProcessOptions): IProcessTransport;
+}
+
+/** Watching any fd for reading or writing (Twisted's IReactorFDSet); the fd stays the caller's. */
+export interface IReactorFDSet {
+  /** Calls reader.doRead() whenever reader.fileno() is readable. */
+  addReader(reader: IReadDescriptor): void;
+  /** Calls writer.doWrite() whenever writer.fileno() is writable. */
+  addWriter(writer: IWriteDescriptor): void;
+  /** Stops watching a reader (nothing happens when it is not watched). */
+  removeReader(reader: IReadDescriptor): void;
+  /** Stops watching a writer (nothing happens when it is not watched). */
+  removeWriter(writer: IWriteDescriptor): void;
+  /** Stops watching everything; returns what was watched, each once. */
+  removeAll(): (IReadDescriptor | IWriteDescriptor)[];
+  /** The readers watched now. */
+  getReaders(): IReadDescriptor[];
+  /** The writers watched now. */
+  getWriters(): IWriteDescriptor[];
 }

@@ -13,7 +13,7 @@
 import * as os from 'os';
 import { ProcessDone, ProcessExitedAlready, ProcessTerminated, SpawnError } from './errors';
 import { Failure } from './failure';
-import type { IPullProducer, IPushProducer } from './interfaces';
+import type { IProcessTransport, IPullProducer, IPushProducer } from './interfaces';
 import { log } from './log';
 import { errnoError, errnoName, loadNative, NativeSpawned } from './native';
 import { Protocol } from './protocol';
@@ -44,30 +44,6 @@ export interface SpawnProcessOptions {
   gid?: number | null;
   /** Not supported: a pseudo-terminal. Passing a truthy value throws. */
   usePTY?: boolean;
-}
-
-/** What a ProcessProtocol's transport offers (Twisted's IProcessTransport). */
-export interface IProcessTransport {
-  /** The child's process id, or null once it has exited. */
-  readonly pid: number | null;
-  /** Writes to the child's stdin (fd 0). */
-  write(data: Bytes): void;
-  /** Writes several buffers to the child's stdin at once. */
-  writeSequence(data: ReadonlyArray<Bytes>): void;
-  /** Writes to a child fd set up as 'w'. */
-  writeToChild(childFD: number, data: Bytes): void;
-  /** Closes the child's stdin once what was written has gone. */
-  closeStdin(): void;
-  /** Closes our end of the child's stdout. */
-  closeStdout(): void;
-  /** Closes our end of the child's stderr. */
-  closeStderr(): void;
-  /** Closes our end of one child fd (flushing first when we write it). */
-  closeChildFD(childFD: number): void;
-  /** Sends a signal: 'TERM', 'KILL', 'INT', 'HUP', any other name, or a number. */
-  signalProcess(signal: string | number): void;
-  /** Closes stdin (after flushing) and every pipe we read. */
-  loseConnection(): void;
 }
 
 /**

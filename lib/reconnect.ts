@@ -7,7 +7,7 @@ import type { IConnector } from './interfaces';
 import { log } from './log';
 import { ClientFactory } from './protocol';
 import type { Protocol } from './protocol';
-import type { IDelayedCall, IReactorTime } from './timers';
+import type { IDelayedCall, IReactorTime } from './interfaces';
 
 /** The global reactor, loaded on first use (so merely importing this module loads no native code). */
 function globalReactor(): IReactorTime {

@@ -10,28 +10,7 @@
  * change, `runUntil(now())` when it fires, re-arm if Node woke early).
  */
 import { AlreadyCalled, AlreadyCancelled } from './errors';
-
-/** A call scheduled for later: what `callLater` returns (twisted IDelayedCall). */
-export interface IDelayedCall {
-  /** The time (in the scheduler's seconds) at which the call will run. */
-  getTime(): number;
-  /** Stops the call from running; AlreadyCalled/AlreadyCancelled if it is too late. */
-  cancel(): void;
-  /** Moves the call to `seconds` from now. */
-  reset(seconds: number): void;
-  /** Moves the call `seconds` later than currently scheduled. */
-  delay(seconds: number): void;
-  /** True until the call has run or been cancelled. */
-  active(): boolean;
-}
-
-/** Something that can schedule calls and tell the time (twisted IReactorTime). */
-export interface IReactorTime {
-  /** Runs `fn(...args)` once, `seconds` from now. */
-  callLater<A extends unknown[]>(seconds: number, fn: (...args: A) => unknown, ...args: A): IDelayedCall;
-  /** The current time in seconds. */
-  seconds(): number;
-}
+import type { IDelayedCall } from './interfaces';
 
 /** Hooks and the clock a TimerQueue works with. */
 export interface TimerQueueOptions {

@@ -17,6 +17,7 @@ import { IPv4Address, IPv6Address } from './address';
 import { Deferred } from './defer';
 import { CannotListenError, DatagramSendError, InvalidAddressError, MessageLengthError, NotListeningError } from './errors';
 import { Failure } from './failure';
+import type { IListeningPort } from './interfaces';
 import { log } from './log';
 import { errnoError, errnoName } from './native';
 import type { ReactorParts } from './reactor/core';
@@ -133,7 +134,7 @@ function checkAddress(addr: unknown, what: string): [4 | 6, string, number] {
 }
 
 /** A listening UDP port: the DatagramProtocol's transport. */
-export class UDPPort extends Handler {
+export class UDPPort extends Handler implements IListeningPort {
   /** Largest datagram delivered whole. */
   readonly maxPacketSize: number;
   private connectedAddr: UDPAddress | null = null;

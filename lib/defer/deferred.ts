@@ -15,7 +15,7 @@
 import { AlreadyCalledError, CancelledError, TimeoutError } from '../errors';
 import { Failure } from '../failure';
 import { log } from '../log';
-import type { IReactorTime } from '../timers';
+import type { IReactorTime } from '../interfaces';
 import { trackFailure, untrackFailure, type PendingFailure } from './unhandled';
 
 /** A value, or something that will produce it (a Deferred or a Promise). */

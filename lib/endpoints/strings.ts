@@ -4,7 +4,8 @@
  */
 import { parseClientSpec, parseServerSpec } from './specs';
 import { TCP4ClientEndpoint, TCP4ServerEndpoint, TCP6ClientEndpoint, TCP6ServerEndpoint } from './tcp';
-import type { IReactorTCP, IReactorUNIX, IStreamClientEndpoint, IStreamServerEndpoint } from './types';
+import type { IReactorTCP, IReactorUNIX } from '../interfaces';
+import type { IStreamClientEndpoint, IStreamServerEndpoint } from './types';
 import { UNIXClientEndpoint, UNIXServerEndpoint } from './unix';
 
 /** A reactor that can do both TCP and UNIX sockets. */

@@ -10,7 +10,8 @@ import { IPv6Address } from '../address';
 import type { IListeningPort } from '../interfaces';
 import type { Factory, Protocol } from '../protocol';
 import { connectWith } from './connect';
-import type { IReactorTCP, IStreamClientEndpoint, IStreamServerEndpoint } from './types';
+import type { IReactorTCP } from '../interfaces';
+import type { IStreamClientEndpoint, IStreamServerEndpoint } from './types';
 
 /** Options of a TCP server endpoint. */
 export interface TCPServerOptions {

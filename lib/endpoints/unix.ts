@@ -8,7 +8,8 @@ import type { IListeningPort } from '../interfaces';
 import type { Factory, Protocol } from '../protocol';
 import { connectWith } from './connect';
 import { listenWithLock } from './unix-lock';
-import type { IReactorUNIX, IStreamClientEndpoint, IStreamServerEndpoint } from './types';
+import type { IReactorUNIX } from '../interfaces';
+import type { IStreamClientEndpoint, IStreamServerEndpoint } from './types';
 
 /** Options of a UNIX server endpoint. */
 export interface UNIXServerOptions {

@@ -5,30 +5,11 @@
  */
 import { ConnectionLost, PollerError } from '../errors';
 import { Failure } from '../failure';
+import type { IReadDescriptor, IWriteDescriptor } from '../interfaces';
 import { log } from '../log';
 import { errnoName, Ev } from '../native';
 import type { ReactorCore } from './core';
 import { Handler } from './handler';
-
-/** Something with an fd that wants doRead() when it is readable. */
-export interface IReadDescriptor {
-  /** The fd to watch. */
-  fileno(): number;
-  /** The fd is readable (or hung up); returning an Error disconnects it. */
-  doRead(): unknown;
-  /** Called when the descriptor is dropped after an error. */
-  connectionLost?(reason: Failure): void;
-}
-
-/** Something with an fd that wants doWrite() when it is writable. */
-export interface IWriteDescriptor {
-  /** The fd to watch. */
-  fileno(): number;
-  /** The fd is writable; returning an Error disconnects it. */
-  doWrite(): unknown;
-  /** Called when the descriptor is dropped after an error. */
-  connectionLost?(reason: Failure): void;
-}
 
 const READ_EVENTS = Ev.Readable | Ev.Hangup | Ev.Error;
 const WRITE_EVENTS = Ev.Writable | Ev.Hangup | Ev.Error;

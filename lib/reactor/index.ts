@@ -24,7 +24,7 @@ export { Reactor } from './reactor';
 export type { ReactorOptions } from './reactor';
 export type { ListenTCPOptions, ConnectTCPOptions, ListenUNIXOptions, ConnectUNIXOptions } from '../tcp/options';
 export type { ReactorStats } from './core';
-export type { IReadDescriptor, IWriteDescriptor } from './fdset';
+export type { IReadDescriptor, IWriteDescriptor } from '../interfaces';
 export type { TriggerId, TriggerPhase } from './triggers';
 export { Port } from '../tcp/port';
 export type { PortStats } from '../tcp/port';

@@ -1,13 +1,25 @@
 /**
  * The reactor: IReactorCore (run/stop/triggers), IReactorTime, IReactorTCP,
- * IReactorUNIX and IReactorFDSet in one object. I/O and timers work without
- * run(); run() adds the startup/shutdown events and keeps the process alive.
+ * IReactorUNIX, IReactorUDP, IReactorProcess and IReactorFDSet (all in
+ * lib/interfaces.ts) in one object. I/O and timers work without run(); run()
+ * adds the startup/shutdown events and keeps the process alive.
  */
 import { ReactorAlreadyRunning, ReactorNotRunning } from '../errors';
 import { Failure } from '../failure';
 import { log } from '../log';
 import type { Factory } from '../protocol';
-import type { DelayedCall, IReactorTime } from '../timers';
+import type {
+  IReactorCore,
+  IReactorFDSet,
+  IReactorProcess,
+  IReactorTCP,
+  IReactorTime,
+  IReactorUDP,
+  IReactorUNIX,
+  IReadDescriptor,
+  IWriteDescriptor,
+} from '../interfaces';
+import type { DelayedCall } from '../timers';
 import { Connector } from '../tcp/connector';
 import {
   ConnectTCPOptions,
@@ -24,7 +36,7 @@ import { DEFAULT_HIGH_WATER } from '../transport/high-water';
 import { Process, ProcessProtocol, spawnProcess, SpawnProcessOptions } from '../process';
 import { DatagramProtocol, listenUDP, ListenUDPOptions, UDPPort } from '../udp';
 import { ReactorCore, ReactorParts, ReactorStats } from './core';
-import { FDSet, IReadDescriptor, IWriteDescriptor } from './fdset';
+import { FDSet } from './fdset';
 import { ReactorClock } from './time';
 import { SystemEventTriggers, TriggerId, TriggerPhase } from './triggers';
 
@@ -39,7 +51,9 @@ export interface ReactorOptions {
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 /** A Twisted-style reactor living inside Node's event loop. */
-export class Reactor implements ReactorParts, IReactorTime {
+export class Reactor
+  implements ReactorParts, IReactorCore, IReactorTime, IReactorTCP, IReactorUNIX, IReactorUDP, IReactorProcess, IReactorFDSet
+{
   /** @internal The native loop and handler table. */
   readonly core: ReactorCore;
   /** @internal The timer queue. */
@@ -166,7 +180,7 @@ export class Reactor implements ReactorParts, IReactorTime {
   }
 
 
-  // ---- IReactorUDP / IReactorProcess (lib/udp.ts, lib/process.ts) ----
+  // ---- IReactorUDP / IReactorProcess ----
 
   /** Binds a UDP port (0 = any free port) for a DatagramProtocol; CannotListenError when it cannot. */
   listenUDP(port: number, protocol: DatagramProtocol, opts?: ListenUDPOptions): UDPPort {

@@ -6,7 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import { Failure } from '../failure';
 import { log } from '../log';
-import { DelayedCall, IReactorTime, TimerQueue } from '../timers';
+import type { IReactorTime } from '../interfaces';
+import { DelayedCall, TimerQueue } from '../timers';
 
 /** Epoch seconds from a monotonic clock (never jumps back). */
 export function monotonicSeconds(): number {

@@ -2,7 +2,8 @@
  * Clock: deterministic time for tests (twisted.internet.task.Clock). Time
  * moves only when `advance` or `pump` says so.
  */
-import { checkSeconds, DelayedCall, TimerQueue, type IReactorTime } from '../timers';
+import type { IReactorTime } from '../interfaces';
+import { checkSeconds, DelayedCall, TimerQueue } from '../timers';
 
 /** An IReactorTime whose time only moves when told to. */
 export class Clock implements IReactorTime {

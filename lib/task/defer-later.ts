@@ -1,6 +1,6 @@
 /** deferLater: a Deferred that fires after a delay (twisted.internet.task.deferLater). */
 import { Deferred } from '../defer/deferred';
-import type { IReactorTime } from '../timers';
+import type { IReactorTime } from '../interfaces';
 
 /**
  * After `seconds` on `clock`, calls `fn(...args)` (if given) and fires with its

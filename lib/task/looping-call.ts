@@ -6,7 +6,8 @@
 import { Deferred } from '../defer/deferred';
 import { maybeDeferred } from '../defer/helpers';
 import type { Failure } from '../failure';
-import { checkSeconds, type IDelayedCall, type IReactorTime } from '../timers';
+import type { IDelayedCall, IReactorTime } from '../interfaces';
+import { checkSeconds } from '../timers';
 import { realClock } from './realtime';
 
 /** Calls `fn(...args)` every `interval` seconds until stopped or until it fails. */

@@ -4,7 +4,7 @@
  * earliest deadline), so it needs no reactor and no native addon.
  */
 import { monotonicSeconds, ReactorClock } from '../reactor/time';
-import type { IReactorTime } from '../timers';
+import type { IReactorTime } from '../interfaces';
 
 export { monotonicSeconds };
 
