@@ -252,7 +252,7 @@ export class ReactorLoopError extends IOReactorError {
   }
 }
 
-// ---- twisted.internet.error: processes and UDP (issue 6) ----
+// ---- twisted.internet.error: processes and UDP ----
 
 /** signalProcess() on a process that has already exited (Twisted's ProcessExitedAlready). */
 export class ProcessExitedAlready extends IOReactorError {

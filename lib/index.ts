@@ -19,6 +19,6 @@ export * from './reactor/index';
 export * from './endpoints';
 export { ReconnectingClientFactory } from './reconnect';
 export { ProcessProtocol, Process } from './process';
-export type { SpawnProcessOptions, ChildFDSpec } from './process';
+export type { SpawnProcessOptions, ChildFDSpec } from './spawn-options';
 export { DatagramProtocol, UDPPort } from './udp';
 export type { UDPAddress, ListenUDPOptions } from './udp';

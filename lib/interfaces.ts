@@ -5,9 +5,10 @@
 import type { IAddress } from './address';
 import type { Deferred } from './defer';
 import type { Failure } from './failure';
-import type { ProcessProtocol, SpawnProcessOptions } from './process';
+import type { ProcessProtocol } from './process';
 import type { Factory } from './protocol';
 import type { TriggerId, TriggerPhase } from './reactor/triggers';
+import type { SpawnProcessOptions } from './spawn-options';
 import type { ConnectTCPOptions, ConnectUNIXOptions, ListenTCPOptions, ListenUNIXOptions } from './tcp/options';
 import type { Bytes } from './transport/bytes';
 import type { DatagramProtocol, ListenUDPOptions } from './udp';

@@ -27,8 +27,8 @@ enum class Kind : uint8_t {
   kRaw,       // a caller's fd: events are reported, nothing is read; not closed by us
   kListener,  // listening stream socket: accepts in batches
   kStream,    // connected TCP/UNIX socket or pipe: read into the slab, buffered writes
-  kDgram,     // UDP socket (issue 6)
-  kChild,     // pidfd of a child process (issue 6)
+  kDgram,     // UDP socket: datagrams read in batches
+  kChild,     // pidfd of a child process: one kRecExited when it ends
 };
 
 // One record crosses into JavaScript per event, five int32 each, in a flat

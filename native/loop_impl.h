@@ -1,6 +1,7 @@
-// Loop internals shared by loop.cc (slots, batches, raw fds), loop_stream.cc
-// (read/write/connect) and loop_listener.cc (listen/accept). Not part of the
-// API: bridge.cc and tests use loop.h only.
+// Loop internals shared by the loop's own files: loop.cc (slots, batches, raw
+// fds), loop_stream.cc (read/connect), loop_write.cc (the write path),
+// loop_listener.cc (listen/accept), loop_dgram.cc (UDP) and loop_child.cc
+// (child processes). Not part of the API: bridge.cc and tests use loop.h only.
 //
 // Re-entrancy: the sink's deliver() runs JS, which may call back into the
 // loop (remove, write, listen...). Records are delivered when the record

@@ -13,7 +13,8 @@ import { ProcessDone, ProcessExitedAlready, ProcessTerminated, SpawnError } from
 import { Failure } from '../lib/failure';
 import { log, LogEvent } from '../lib/log';
 import { loadNative } from '../lib/native';
-import { Process, ProcessProtocol, SpawnProcessOptions } from '../lib/process';
+import { Process, ProcessProtocol } from '../lib/process';
+import type { SpawnProcessOptions } from '../lib/spawn-options';
 import { createReactor, Reactor } from '../lib/reactor';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { openFdCount } from './helpers/fds';

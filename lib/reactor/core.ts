@@ -12,11 +12,11 @@ import type { Handler } from './handler';
 import { ReceivedCopier } from './received';
 import type { ReactorClock } from './time';
 
-/** What ports, connectors and fd sets need of the reactor that owns them. */
+/** What ports, connectors, UDP ports, processes and fd sets need of the reactor that owns them. */
 export interface ReactorParts {
-  /** The handler table and native loop. */
+  /** @internal The handler table and native loop. */
   readonly core: ReactorCore;
-  /** callLater/seconds. */
+  /** @internal callLater/seconds. */
   readonly clock: ReactorClock;
   /** Default write-buffer high-water mark for new transports, in bytes. */
   readonly highWaterMark: number;

@@ -12,36 +12,40 @@
  */
 import type { Failure } from '../failure';
 
-/** Whatever owns a native slot. The dispatch loop calls the hook that matches each record's type. */
+/**
+ * Whatever owns a native slot. The dispatch loop calls the hook that matches
+ * each record's type. Every member is internal: lib/'s own handler kinds
+ * use it, and the published types leave it out (stripInternal).
+ */
 export abstract class Handler {
-  /** Generation of the slot this handler owns; records with another gen are stale. */
+  /** @internal Generation of the slot this handler owns; records with another gen are stale. */
   gen = 0;
-  /** The native slot, -1 when not registered. */
+  /** @internal The native slot, -1 when not registered. */
   slot = -1;
 
-  /** Listener: a connection was accepted into stream slot `slot` (generation `gen`). */
+  /** @internal Listener: a connection was accepted into stream slot `slot` (generation `gen`). */
   onAccepted(_slot: number, _gen: number): void {}
-  /** Listener: accepting failed with errno and is paused until resumed. */
+  /** @internal Listener: accepting failed with errno and is paused until resumed. */
   onAcceptError(_errno: number): void {}
-  /** Stream: bytes were read; `data` is the handler's to keep. */
+  /** @internal Stream: bytes were read; `data` is the handler's to keep. */
   onData(_data: Buffer): void {}
-  /** Stream: the peer shut down its write side. */
+  /** @internal Stream: the peer shut down its write side. */
   onEof(): void {}
-  /** Stream or datagram socket: an error with errno; a stream's slot waits for remove(). */
+  /** @internal Stream or datagram socket: an error with errno; a stream's slot waits for remove(). */
   onError(_errno: number): void {}
-  /** Stream: the write buffer became empty. */
+  /** @internal Stream: the write buffer became empty. */
   onDrained(): void {}
-  /** Stream: a non-blocking connect finished with errno (0 = connected). */
+  /** @internal Stream: a non-blocking connect finished with errno (0 = connected). */
   onConnected(_errno: number): void {}
-  /** Raw fd: the poller reported `events`. */
+  /** @internal Raw fd: the poller reported `events`. */
   onRaw(_events: number): void {}
-  /** Datagram socket: one datagram, its sender header at `slab[at]`, then `length` payload bytes. */
+  /** @internal Datagram socket: one datagram, its sender header at `slab[at]`, then `length` payload bytes. */
   onDatagram(_slab: Buffer, _at: number, _length: number): void {}
-  /** Child process: it exited with `code` (-1 when killed by `signal`). */
+  /** @internal Child process: it exited with `code` (-1 when killed by `signal`). */
   onExited(_code: number, _signal: number): void {}
 
-  /** A user callback threw while this handler ran (already logged): drop what it belongs to. */
+  /** @internal A user callback threw while this handler ran (already logged): drop what it belongs to. */
   abstract failed(failure: Failure): void;
-  /** The reactor is shutting down (disconnectAll): stop listening, or drop the connection with ConnectionLost. */
+  /** @internal The reactor is shutting down (disconnectAll): stop listening, or drop the connection with ConnectionLost. */
   abstract disconnect(): void;
 }

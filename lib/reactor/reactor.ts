@@ -33,7 +33,8 @@ import {
 } from '../tcp/options';
 import { Port } from '../tcp/port';
 import { DEFAULT_HIGH_WATER } from '../transport/high-water';
-import { Process, ProcessProtocol, spawnProcess, SpawnProcessOptions } from '../process';
+import { Process, ProcessProtocol, spawnProcess } from '../process';
+import type { SpawnProcessOptions } from '../spawn-options';
 import { DatagramProtocol, listenUDP, ListenUDPOptions, UDPPort } from '../udp';
 import { ReactorCore, ReactorParts, ReactorStats } from './core';
 import { FDSet } from './fdset';

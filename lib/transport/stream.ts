@@ -29,13 +29,13 @@ import { WRITE_CHUNK, WriteBacklog } from './write-backlog';
 
 /** Whoever made a transport: a listening port, a connector, a Process. */
 export interface TransportOwner {
-  /** Address family of the connection (for addresses that cannot be read). */
+  /** @internal Address family of the connection (for addresses that cannot be read). */
   readonly family: Family;
-  /** Runs after the protocol's connectionLost. */
+  /** @internal Runs after the protocol's connectionLost. */
   transportLost(t: StreamTransport, reason: Failure): void;
-  /** A connect finished: errno 0 or the failure. */
+  /** @internal A connect finished: errno 0 or the failure. */
   connectFinished?(t: StreamTransport, errno: number): void;
-  /** Reactor shutdown: if `t` is still connecting, cancel the attempt and return true. */
+  /** @internal Reactor shutdown: if `t` is still connecting, cancel the attempt and return true. */
   abandonConnect?(t: StreamTransport): boolean;
 }
 
