@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Cost of removing many connections at once, per backend (issue 11, item 1).
+ * Cost of removing many connections at once, per backend.
  *
  * An ioreactor server here; a separate Node process opens the connections
  * (so each process stays under its fd limit). With CONNS connections up, a

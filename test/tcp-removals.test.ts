@@ -1,5 +1,5 @@
 /**
- * Removing many connections at once, every backend (issue 11, item 1): any
+ * Removing many connections at once, every backend: any
  * number of removals made in one turn of Node's loop, outside any reactor
  * callback, cost O(1) kernel waits. On poll, each remove() used to wait for
  * the waiter's poll() in flight, which then polled again at once: N removals

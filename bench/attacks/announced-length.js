@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * Attack: reserve memory by announcing a length (issue 11, item 7).
+ * Attack: reserve memory by announcing a length.
  *
  * Every connection sends only a 4-byte Int32 prefix announcing 99,999 bytes
  * (just under MAX_LENGTH) and one byte of the string, then waits. Prints the

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * Attack: pin received memory by sending a little (issue 11, item 6).
+ * Attack: pin received memory by sending a little.
  *
  * The server keeps the last short value (<= 16 bytes) each connection sent,
  * as a protocol that remembers a name or a token would, and ignores anything
