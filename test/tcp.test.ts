@@ -192,6 +192,8 @@ forEachBackend('TCP', (backend) => {
     expect(() => r.listenTCP(0, f, { acceptBatch: 0 })).toThrow(/acceptBatch/);
     expect(() => r.connectTCP('', 80, f)).toThrow(/host/);
     expect(() => r.connectTCP('127.0.0.1', 80, f, { timeout: -1 })).toThrow(/timeout/);
+    // No non-finite time reaches the timer queue (Infinity means no timeout, as null does).
+    for (const bad of [NaN, -Infinity]) expect(() => r.connectTCP('127.0.0.1', 80, f, { timeout: bad })).toThrow(/timeout/);
     expect(() => r.connectTCP('127.0.0.1', 80, f, { bindAddress: ['127.0.0.1'] as unknown as [string, number] })).toThrow(/bindAddress/);
     expect(() => createReactor({ backend: 'nope' })).toThrow(/nope/);
   });
