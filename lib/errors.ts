@@ -130,6 +130,14 @@ export class CannotListenError extends IOReactorError {
   }
 }
 
+// ---- protocols ----
+
+/** A protocol's `transport` was read before makeConnection() gave it one. */
+export class NotConnectedError extends IOReactorError {}
+
+/** A protocol's `factory` was read, but no factory built it (Factory.buildProtocol sets it). */
+export class NoFactoryError extends IOReactorError {}
+
 // ---- twisted.internet.error: connections ----
 
 /** Base of the reasons a connection ended. */

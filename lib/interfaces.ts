@@ -232,3 +232,23 @@ export interface IReactorFDSet {
   /** The writers watched now. */
   getWriters(): IWriteDescriptor[];
 }
+
+/** What a transport talks to (Twisted's IProtocol): Protocol implements it. */
+export interface IProtocol {
+  /** Called once with the connected transport; then connectionMade() runs. */
+  makeConnection(transport: ITransport): void;
+  /** Bytes arrived. */
+  dataReceived(data: Buffer): void;
+  /** The connection ended, cleanly (ConnectionDone) or not. */
+  connectionLost(reason: Failure): void;
+}
+
+/** What ports and connectors ask of a factory (Twisted's IProtocolFactory): Factory implements it. */
+export interface IProtocolFactory {
+  /** Makes a protocol for a connection from addr, or null to refuse it. */
+  buildProtocol(addr: IAddress): IProtocol | null;
+  /** A port or connector started using this factory. */
+  doStart(): void;
+  /** A port or connector stopped using this factory. */
+  doStop(): void;
+}

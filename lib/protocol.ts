@@ -1,22 +1,50 @@
 /**
  * Protocols and factories, as `twisted.internet.protocol`: user code
  * subclasses these; the reactor calls them.
+ *
+ * The types follow the connection: `this.transport` is typed as present (the
+ * getter throws NotConnectedError before makeConnection()), a stream
+ * protocol's transport is an ITCPTransport unless it asks for less, a
+ * protocol may name its factory's class (`Protocol<ChatFactory>`), and
+ * `Factory.forProtocol(P)` keeps `P`.
  */
 import type { IAddress } from './address';
+import { NoFactoryError, NotConnectedError } from './errors';
 import type { Failure } from './failure';
-import type { IConnector, ITransport } from './interfaces';
+import type { IConnector, IProtocol, IProtocolFactory, ITCPTransport, ITransport } from './interfaces';
+import type { ReconnectingClientFactory } from './reconnect';
 
 /** Base of every protocol: holds the transport once connected. */
-export class BaseProtocol {
+export class BaseProtocol<T extends ITransport = ITCPTransport> {
   /** True between makeConnection() and connectionLost(). */
   connected = false;
-  /** The transport, set by makeConnection(). */
-  transport: ITransport | null = null;
+  private currentTransport: T | null = null;
+
+  /**
+   * The transport, from makeConnection() on (it stays set after the
+   * connection is lost, as in Twisted). Reading it before makeConnection()
+   * throws NotConnectedError.
+   */
+  get transport(): T {
+    if (this.currentTransport === null) {
+      throw new NotConnectedError(`${this.constructor.name}.transport was read before makeConnection(): the protocol has no transport yet`);
+    }
+    return this.currentTransport;
+  }
+
+  set transport(transport: T) {
+    this.currentTransport = transport;
+  }
+
+  /** True once makeConnection() (or an assignment) has given this protocol a transport. */
+  get hasTransport(): boolean {
+    return this.currentTransport !== null;
+  }
 
   /** Called by the reactor: stores the transport, then calls connectionMade(). */
-  makeConnection(transport: ITransport): void {
+  makeConnection(transport: T): void {
     this.connected = true;
-    this.transport = transport;
+    this.currentTransport = transport;
     this.connectionMade();
   }
 
@@ -24,10 +52,33 @@ export class BaseProtocol {
   connectionMade(): void {}
 }
 
-/** A stream protocol: receives bytes and learns when the connection ends. */
-export class Protocol extends BaseProtocol {
-  /** The factory that built this protocol, if any. */
-  factory: Factory | null = null;
+/**
+ * A stream protocol: receives bytes and learns when the connection ends.
+ * `F` is the class of the factory that builds it (what `this.factory` is),
+ * `T` what its transport offers (a TCP or UNIX stream gives ITCPTransport).
+ */
+export class Protocol<F extends IProtocolFactory = Factory<AnyProtocol>, T extends ITransport = ITCPTransport>
+  extends BaseProtocol<T>
+  implements IProtocol
+{
+  private builtBy: F | null = null;
+
+  /** The factory that built this protocol; NoFactoryError when none did (a protocol made with `new`). */
+  get factory(): F {
+    if (this.builtBy === null) {
+      throw new NoFactoryError(`${this.constructor.name}.factory was read, but no factory built this protocol`);
+    }
+    return this.builtBy;
+  }
+
+  set factory(factory: F) {
+    this.builtBy = factory;
+  }
+
+  /** True when a factory built this protocol (or one was assigned). */
+  get hasFactory(): boolean {
+    return this.builtBy !== null;
+  }
 
   /** Bytes arrived; the Buffer is the protocol's to keep. */
   dataReceived(_data: Buffer): void {}
@@ -36,14 +87,41 @@ export class Protocol extends BaseProtocol {
   connectionLost(_reason: Failure): void {}
 }
 
+/** A protocol of any factory and any transport: what factories may build. */
+export type AnyProtocol = Protocol<IProtocolFactory, ITransport>;
+
 /** A class whose instances are protocols, as Factory.protocol holds. */
-export type ProtocolClass<P extends Protocol = Protocol> = new () => P;
+export type ProtocolClass<P extends AnyProtocol = Protocol> = new () => P;
+
+/**
+ * The factory class `F` building protocol `P`: `F` itself when it already
+ * builds `P` (a subclass such as `class ChatFactory extends Factory<Chat>`),
+ * otherwise the library's generic factory class `F` belongs to, given `P`.
+ */
+export type FactoryWithProtocol<F, P extends AnyProtocol> = F extends Factory<P>
+  ? F
+  : F extends ReconnectingClientFactory<AnyProtocol>
+    ? ReconnectingClientFactory<P>
+    : F extends ClientFactory<AnyProtocol>
+      ? ClientFactory<P>
+      : Factory<P>;
+
+/** The factory class protocol P declares it is built by (its `F`). */
+type DeclaredFactory<P> = P extends Protocol<infer G, ITransport> ? G : never;
+
+/**
+ * `unknown` when factory class `F` may build protocol `P` (P's declared
+ * factory accepts it); otherwise a type no factory class has, so forProtocol
+ * reports the mismatch at the call.
+ */
+export type FactoryFitsProtocol<F, P extends AnyProtocol> =
+  FactoryWithProtocol<F, P> extends DeclaredFactory<P> ? unknown : { 'the protocol is declared for another factory class': DeclaredFactory<P> };
 
 /**
  * Builds a protocol per connection. startFactory/stopFactory bracket the
  * first port started and the last one stopped.
  */
-export class Factory<P extends Protocol = Protocol> {
+export class Factory<P extends AnyProtocol = AnyProtocol> implements IProtocolFactory {
   /** The protocol class buildProtocol instantiates. */
   protocol: ProtocolClass<P> | null = null;
   /** How many ports or connectors currently use this factory. */
@@ -51,15 +129,18 @@ export class Factory<P extends Protocol = Protocol> {
   /** When true, start and stop are logged. */
   noisy = false;
 
-  /** Builds a factory of this class (constructed with `args`) for protocol class P. */
-  static forProtocol<F extends Factory<Protocol>, A extends unknown[]>(
-    this: new (...args: A) => F,
-    protocol: ProtocolClass,
+  /**
+   * Builds a factory of this class (constructed with `args`) for protocol
+   * class P; its type keeps P (`Factory.forProtocol(Echo)` is a `Factory<Echo>`).
+   */
+  static forProtocol<F extends Factory<AnyProtocol>, P extends AnyProtocol, A extends unknown[]>(
+    this: (new (...args: A) => F) & FactoryFitsProtocol<F, P>,
+    protocol: ProtocolClass<P>,
     ...args: A
-  ): F {
+  ): FactoryWithProtocol<F, P> {
     const factory = new this(...args);
     factory.protocol = protocol;
-    return factory;
+    return factory as FactoryWithProtocol<F, P>;
   }
 
   /** Called by ports and connectors when they start using this factory. */
@@ -85,13 +166,14 @@ export class Factory<P extends Protocol = Protocol> {
   buildProtocol(_addr: IAddress): P | null {
     if (this.protocol === null) throw new TypeError(`${this.constructor.name}.protocol is not set`);
     const p = new this.protocol();
-    p.factory = this;
+    // P's declared factory class accepts this one: forProtocol checked it, or the subclass said so.
+    (p as Protocol<IProtocolFactory, ITransport>).factory = this;
     return p;
   }
 }
 
 /** A factory for outgoing connections, told how connecting went. */
-export class ClientFactory<P extends Protocol = Protocol> extends Factory<P> {
+export class ClientFactory<P extends AnyProtocol = AnyProtocol> extends Factory<P> {
   /** A connection attempt started. */
   startedConnecting(_connector: IConnector): void {}
 

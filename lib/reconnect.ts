@@ -6,7 +6,7 @@ import type { Failure } from './failure';
 import type { IConnector } from './interfaces';
 import { log } from './log';
 import { ClientFactory } from './protocol';
-import type { Protocol } from './protocol';
+import type { AnyProtocol, Protocol } from './protocol';
 import type { IDelayedCall, IReactorTime } from './interfaces';
 
 /** The global reactor, loaded on first use (so merely importing this module loads no native code). */
@@ -18,7 +18,7 @@ function globalReactor(): IReactorTime {
  * Retries connecting with exponential backoff: each delay is the last times
  * `factor`, capped at `maxDelay`, spread by `jitter`. Call resetDelay() from connectionMade.
  */
-export class ReconnectingClientFactory<P extends Protocol = Protocol> extends ClientFactory<P> {
+export class ReconnectingClientFactory<P extends AnyProtocol = AnyProtocol> extends ClientFactory<P> {
   /** The longest delay between attempts, in seconds. */
   maxDelay = 3600;
   /** The delay the backoff starts from (the first retry waits about initialDelay * factor). */

@@ -8,14 +8,14 @@ import { ConnectError, ConnectingCancelledError } from '../errors';
 import type { Failure } from '../failure';
 import type { IConnector, ITransport } from '../interfaces';
 import { ClientFactory, Factory } from '../protocol';
-import type { Protocol } from '../protocol';
+import type { AnyProtocol } from '../protocol';
 import type { IStreamClientEndpoint } from './types';
 
 /**
  * Wraps the user's factory for one connect(): fires `onConnection` with the
  * protocol after its makeConnection, fails it with the connect error.
  */
-export class WrappingFactory<P extends Protocol> extends ClientFactory<P> {
+export class WrappingFactory<P extends AnyProtocol> extends ClientFactory<P> {
   /** Fires with the connected protocol; cancelling it stops connecting (ConnectingCancelledError). */
   readonly onConnection: Deferred<P>;
   private connector: IConnector | null = null;
@@ -77,7 +77,7 @@ export class WrappingFactory<P extends Protocol> extends ClientFactory<P> {
  * Fires d with proto right after proto.makeConnection runs (its connectionMade
  * included); the protocol itself is what the transport talks to, unwrapped.
  */
-function announceWhenConnected<P extends Protocol>(proto: P, d: Deferred<P>): void {
+function announceWhenConnected<P extends AnyProtocol>(proto: P, d: Deferred<P>): void {
   const own = proto.makeConnection;
   const hook = (transport: ITransport): void => {
     delete (proto as { makeConnection?: unknown }).makeConnection;
@@ -93,7 +93,7 @@ function announceWhenConnected<P extends Protocol>(proto: P, d: Deferred<P>): vo
 }
 
 /** Runs connect(wrappingFactory) and returns the Deferred; a synchronous throw becomes a failed Deferred. */
-export function connectWith<P extends Protocol>(factory: Factory<P>, start: (wf: WrappingFactory<P>) => IConnector): Deferred<P> {
+export function connectWith<P extends AnyProtocol>(factory: Factory<P>, start: (wf: WrappingFactory<P>) => IConnector): Deferred<P> {
   const wf = new WrappingFactory(factory);
   try {
     wf.connectorStarted(start(wf));
@@ -104,7 +104,7 @@ export function connectWith<P extends Protocol>(factory: Factory<P>, start: (wf:
 }
 
 /** A factory that hands out one given protocol instance. */
-class OneShotFactory<P extends Protocol> extends Factory<P> {
+class OneShotFactory<P extends AnyProtocol> extends Factory<P> {
   constructor(private readonly instance: P) {
     super();
   }
@@ -118,6 +118,6 @@ class OneShotFactory<P extends Protocol> extends Factory<P> {
  * Connects an endpoint to an already-made protocol instance (Twisted's connectProtocol).
  * Fires with that protocol once connected.
  */
-export function connectProtocol<P extends Protocol>(endpoint: IStreamClientEndpoint, protocol: P): Deferred<P> {
+export function connectProtocol<P extends AnyProtocol>(endpoint: IStreamClientEndpoint, protocol: P): Deferred<P> {
   return endpoint.connect(new OneShotFactory(protocol));
 }

@@ -8,7 +8,7 @@ import { Deferred, maybeDeferred } from '../defer';
 import { ConnectingCancelledError, DNSLookupError } from '../errors';
 import { IPv6Address } from '../address';
 import type { IListeningPort } from '../interfaces';
-import type { Factory, Protocol } from '../protocol';
+import type { AnyProtocol, Factory } from '../protocol';
 import { connectWith } from './connect';
 import type { IReactorTCP } from '../interfaces';
 import type { IStreamClientEndpoint, IStreamServerEndpoint } from './types';
@@ -62,12 +62,12 @@ export class TCP4ClientEndpoint implements IStreamClientEndpoint {
   ) {}
 
   /** Connects; fires with the protocol built, fails with the connect error; cancel stops it. */
-  connect<P extends Protocol>(factory: Factory<P>): Deferred<P> {
+  connect<P extends AnyProtocol>(factory: Factory<P>): Deferred<P> {
     return this.connectTo(this.host, factory);
   }
 
   /** Starts connectTCP to the given (resolved) host. */
-  protected connectTo<P extends Protocol>(host: string, factory: Factory<P>): Deferred<P> {
+  protected connectTo<P extends AnyProtocol>(host: string, factory: Factory<P>): Deferred<P> {
     const opts = { timeout: this.options.timeout ?? 30, bindAddress: this.options.bindAddress ?? null };
     return connectWith(factory, (wf) => this.reactor.connectTCP(host, this.port, wf, opts));
   }
@@ -80,7 +80,7 @@ export class TCP6ClientEndpoint extends TCP4ClientEndpoint {
     new Promise((ok, fail) => lookup(host, { family: 6 }, (err, address) => (err ? fail(err) : ok(address))));
 
   /** Resolves the host (unless it is an IPv6 literal), then connects; cancel works in both stages. */
-  override connect<P extends Protocol>(factory: Factory<P>): Deferred<P> {
+  override connect<P extends AnyProtocol>(factory: Factory<P>): Deferred<P> {
     if (isIPv6(this.host)) return this.connectTo(this.host, factory);
     let inner: Deferred<P> | null = null;
     const outer = new Deferred<P>((d) => {

@@ -5,7 +5,7 @@
  */
 import type { Deferred } from '../defer';
 import type { IListeningPort } from '../interfaces';
-import type { Factory, Protocol } from '../protocol';
+import type { AnyProtocol, Factory } from '../protocol';
 
 /** A place to listen: listen(factory) fires with the listening port. */
 export interface IStreamServerEndpoint {
@@ -16,5 +16,5 @@ export interface IStreamServerEndpoint {
 /** A place to connect to: connect(factory) fires with the connected protocol. */
 export interface IStreamClientEndpoint {
   /** Connects and fires with the protocol factory built; cancelling stops connecting. */
-  connect<P extends Protocol>(factory: Factory<P>): Deferred<P>;
+  connect<P extends AnyProtocol>(factory: Factory<P>): Deferred<P>;
 }

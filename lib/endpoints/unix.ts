@@ -5,7 +5,7 @@
 import type { Deferred } from '../defer';
 import { maybeDeferred } from '../defer';
 import type { IListeningPort } from '../interfaces';
-import type { Factory, Protocol } from '../protocol';
+import type { AnyProtocol, Factory } from '../protocol';
 import { connectWith } from './connect';
 import { listenWithLock } from './unix-lock';
 import type { IReactorUNIX } from '../interfaces';
@@ -55,7 +55,7 @@ export class UNIXClientEndpoint implements IStreamClientEndpoint {
   ) {}
 
   /** Connects; fires with the protocol built, fails with the connect error; cancel stops it. */
-  connect<P extends Protocol>(factory: Factory<P>): Deferred<P> {
+  connect<P extends AnyProtocol>(factory: Factory<P>): Deferred<P> {
     const opts = { timeout: this.options.timeout ?? 30 };
     return connectWith(factory, (wf) => this.reactor.connectUNIX(this.path, wf, opts));
   }

@@ -3,6 +3,8 @@
  * is sent after its length as a big-endian unsigned integer.
  */
 import { StringTooLongError } from '../errors';
+import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces';
+import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
 import { PausableReceiver } from './pausable';
 
@@ -17,7 +19,7 @@ function readPrefix(data: Buffer, pos: number, P: number): number {
  * The shared length-prefixed framing; subclasses fix the prefix size.
  * Strings are Buffer views the protocol may keep; they are never overwritten.
  */
-export abstract class IntNStringReceiver extends PausableReceiver {
+export abstract class IntNStringReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T extends ITransport = ITCPTransport> extends PausableReceiver<F, T> {
   /** Bytes in the length prefix: 4, 2 or 1. */
   abstract readonly prefixLength: 1 | 2 | 4;
   /** The longest string accepted; a longer announced length goes to lengthLimitExceeded. */
@@ -34,7 +36,7 @@ export abstract class IntNStringReceiver extends PausableReceiver {
 
   /** A prefix announced a string longer than MAX_LENGTH; the default drops the connection. */
   lengthLimitExceeded(_length: number): void {
-    this.transport?.loseConnection();
+    this.transport.loseConnection();
   }
 
   /** Writes the length prefix and the string as one write; StringTooLongError if the prefix cannot hold the length. */
@@ -47,7 +49,7 @@ export abstract class IntNStringReceiver extends PausableReceiver {
     const out = Buffer.allocUnsafe(P + body.length);
     out.writeUIntBE(body.length, 0, P);
     body.copy(out, P);
-    this.transport?.write(out);
+    this.transport.write(out);
   }
 
   /** Bytes held and not yet delivered (a partial frame, or input buffered while paused). */
@@ -56,7 +58,7 @@ export abstract class IntNStringReceiver extends PausableReceiver {
   }
 
   protected override consume(data: Buffer): void {
-    if (this.broken || isDisconnecting(this.transport)) return;
+    if (this.broken || isDisconnecting(this)) return;
     if (!this.framed) {
       data = data.length === 0 ? this.pending.detach() : Buffer.concat([this.pending.detach(), data]);
       this.framed = true;
@@ -96,7 +98,7 @@ export abstract class IntNStringReceiver extends PausableReceiver {
     const P = this.prefixLength;
     while (pos < data.length && !this.broken) {
       if (this.paused) return this.stash(data, pos);
-      if (isDisconnecting(this.transport)) break;
+      if (isDisconnecting(this)) break;
       if (data.length - pos < P) {
         this.pending.append(data, pos);
         break;
@@ -128,19 +130,19 @@ export abstract class IntNStringReceiver extends PausableReceiver {
 }
 
 /** Strings prefixed by a 4-byte big-endian length (Twisted's Int32StringReceiver). */
-export class Int32StringReceiver extends IntNStringReceiver {
+export class Int32StringReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T extends ITransport = ITCPTransport> extends IntNStringReceiver<F, T> {
   /** Four bytes of length. */
   readonly prefixLength: 1 | 2 | 4 = 4;
 }
 
 /** Strings prefixed by a 2-byte big-endian length (Twisted's Int16StringReceiver). */
-export class Int16StringReceiver extends IntNStringReceiver {
+export class Int16StringReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T extends ITransport = ITCPTransport> extends IntNStringReceiver<F, T> {
   /** Two bytes of length. */
   readonly prefixLength: 1 | 2 | 4 = 2;
 }
 
 /** Strings prefixed by a 1-byte length (Twisted's Int8StringReceiver). */
-export class Int8StringReceiver extends IntNStringReceiver {
+export class Int8StringReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T extends ITransport = ITCPTransport> extends IntNStringReceiver<F, T> {
   /** One byte of length. */
   readonly prefixLength: 1 | 2 | 4 = 1;
 }

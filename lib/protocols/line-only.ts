@@ -2,7 +2,9 @@
  * LineOnlyReceiver, as `twisted.protocols.basic.LineOnlyReceiver`: lines
  * only — no raw mode, no pausing — so the loop does less per line.
  */
+import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces';
 import { Protocol } from '../protocol';
+import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
 import { completeLine, DelimiterCache, indexOfDelimiter, NEED_MORE, TOO_LONG } from './line-split';
 import { CRLF } from './line';
@@ -11,7 +13,7 @@ import { CRLF } from './line';
  * A protocol that receives lines and nothing else.
  * Lines are Buffer views the protocol may keep; they are never overwritten.
  */
-export class LineOnlyReceiver extends Protocol {
+export class LineOnlyReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T extends ITransport = ITCPTransport> extends Protocol<F, T> {
   /** What ends a line; read each time a chunk is parsed. */
   delimiter: Buffer | string = CRLF;
   /** The longest line accepted; longer ones go to lineLengthExceeded. */
@@ -26,13 +28,13 @@ export class LineOnlyReceiver extends Protocol {
 
   /** A line longer than MAX_LENGTH arrived; the default drops the connection. */
   lineLengthExceeded(_line: Buffer): void {
-    this.transport?.loseConnection();
+    this.transport.loseConnection();
   }
 
   /** Writes the line followed by the delimiter, as one write. */
   sendLine(line: Buffer | Uint8Array | string): void {
     const delim = this.delims.get(this.delimiter);
-    this.transport?.write(Buffer.concat([toBuffer(line), delim]));
+    this.transport.write(Buffer.concat([toBuffer(line), delim]));
   }
 
   /** Bytes held and not yet delivered (a partial line). */
@@ -42,7 +44,7 @@ export class LineOnlyReceiver extends Protocol {
 
   /** Splits data into lines and delivers each; keeps a partial last line. */
   override dataReceived(data: Buffer): void {
-    if (isDisconnecting(this.transport)) return;
+    if (isDisconnecting(this)) return;
     const delim = this.delims.get(this.delimiter);
     const max = this.MAX_LENGTH;
     if (this.tail.length > 0 && this.tailDelim !== delim) data = Buffer.concat([this.tail.detach(), data]);
@@ -55,13 +57,13 @@ export class LineOnlyReceiver extends Protocol {
     }
     let idx: number;
     while ((idx = indexOfDelimiter(data, delim, pos)) >= 0) {
-      if (isDisconnecting(this.transport)) return;
+      if (isDisconnecting(this)) return;
       if (idx - pos > max) return this.lineLengthExceeded(data.subarray(pos));
       const line = data.subarray(pos, idx);
       pos = idx + delim.length;
       this.lineReceived(line);
     }
-    if (pos >= data.length || isDisconnecting(this.transport)) return;
+    if (pos >= data.length || isDisconnecting(this)) return;
     if (data.length - pos >= max + delim.length) return this.lineLengthExceeded(data.subarray(pos));
     this.tail.append(data, pos);
     this.tailDelim = delim;

@@ -2,6 +2,8 @@
  * LineReceiver, as `twisted.protocols.basic.LineReceiver`: lines split on a
  * delimiter, a raw mode, a length limit, and pausing between lines.
  */
+import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces';
+import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
 import { PausableReceiver } from './pausable';
 import { completeLine, DelimiterCache, indexOfDelimiter, NEED_MORE, TOO_LONG } from './line-split';
@@ -13,7 +15,7 @@ export const CRLF: Buffer = Buffer.from('\r\n');
  * A protocol that receives lines (and, in raw mode, raw bytes).
  * Lines are Buffer views the protocol may keep; they are never overwritten.
  */
-export class LineReceiver extends PausableReceiver {
+export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T extends ITransport = ITCPTransport> extends PausableReceiver<F, T> {
   /** What ends a line; read each time it is used, so an instance may change it. */
   delimiter: Buffer | string = CRLF;
   /** The longest line accepted; longer ones go to lineLengthExceeded. */
@@ -36,12 +38,12 @@ export class LineReceiver extends PausableReceiver {
 
   /** A line longer than MAX_LENGTH (with whatever followed it) arrived; the default drops the connection. */
   lineLengthExceeded(_line: Buffer): void {
-    this.transport?.loseConnection();
+    this.transport.loseConnection();
   }
 
   /** Writes the line followed by the delimiter, as one write. */
   sendLine(line: Buffer | Uint8Array | string): void {
-    this.transport?.write(Buffer.concat([toBuffer(line), this.delims.get(this.delimiter)]));
+    this.transport.write(Buffer.concat([toBuffer(line), this.delims.get(this.delimiter)]));
   }
 
   /** From now on bytes go to rawDataReceived (the rest of the current chunk too). */
@@ -78,7 +80,7 @@ export class LineReceiver extends PausableReceiver {
   }
 
   protected override consume(data: Buffer): void {
-    if (isDisconnecting(this.transport)) return;
+    if (isDisconnecting(this)) return;
     const delim = this.delims.get(this.delimiter);
     if (this.tail.length > 0 && (!this.tailScanned || this.tailDelim !== delim)) {
       data = data.length === 0 ? this.tail.detach() : Buffer.concat([this.tail.detach(), data]);
@@ -102,7 +104,7 @@ export class LineReceiver extends PausableReceiver {
   private scan(data: Buffer, pos: number): void {
     this.cur = data;
     while (this.cur === data && pos < data.length) {
-      if (isDisconnecting(this.transport)) break;
+      if (isDisconnecting(this)) break;
       if (this.paused) return this.stash(data, pos);
       if (this.rawMode) {
         this.cur = null;

@@ -4,7 +4,9 @@
  */
 import { NetstringParseError } from '../errors';
 import { log } from '../log';
+import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces';
 import { Protocol } from '../protocol';
+import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
 
 const COLON = 0x3a;
@@ -19,7 +21,7 @@ const State = { Length: 0, Data: 1, Comma: 2 } as const;
  * A protocol that receives netstrings. A malformed one drops the connection
  * with a NetstringParseError kept in `parseError` and logged.
  */
-export class NetstringReceiver extends Protocol {
+export class NetstringReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T extends ITransport = ITCPTransport> extends Protocol<F, T> {
   /** The longest string accepted; a longer announced length is a parse error. */
   MAX_LENGTH = 99999;
   /** True once the peer sent something that is not a netstring (Twisted's name). */
@@ -39,7 +41,7 @@ export class NetstringReceiver extends Protocol {
   /** Writes `<length>:<s>,` as one write. */
   sendString(s: Buffer | Uint8Array | string): void {
     const body = toBuffer(s);
-    this.transport?.write(Buffer.concat([Buffer.from(`${body.length}:`), body, Buffer.from(',')]));
+    this.transport.write(Buffer.concat([Buffer.from(`${body.length}:`), body, Buffer.from(',')]));
   }
 
   /** Bytes held and not yet delivered (a partial string). */
@@ -50,7 +52,7 @@ export class NetstringReceiver extends Protocol {
   /** Parses netstrings from data; a malformed one drops the connection. */
   override dataReceived(data: Buffer): void {
     let pos = 0;
-    while (pos < data.length && !this.brokenPeer && !isDisconnecting(this.transport)) {
+    while (pos < data.length && !this.brokenPeer && !isDisconnecting(this)) {
       if (this.state === State.Length) pos = this.readLength(data, pos);
       else if (this.state === State.Data) pos = this.readData(data, pos);
       else pos = this.readComma(data, pos);
@@ -115,7 +117,7 @@ export class NetstringReceiver extends Protocol {
     this.payload = null;
     this.pending.detach();
     log.emit('warn', `NetstringReceiver dropping the connection: ${err.message}`, { error: err });
-    this.transport?.loseConnection();
+    this.transport.loseConnection();
     return Number.MAX_SAFE_INTEGER;
   }
 }

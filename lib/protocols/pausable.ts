@@ -2,18 +2,22 @@
  * The part of LineReceiver and Int*StringReceiver that Twisted calls
  * `_PauseableMixin`: pause/resume between messages, and re-entrant input queued.
  */
-import type { IPushProducer } from '../interfaces';
+import type { IProtocolFactory, IPushProducer, ITCPTransport, ITransport } from '../interfaces';
 import { Protocol } from '../protocol';
+import type { AnyProtocol, Factory } from '../protocol';
 import { EMPTY } from './pending';
 
 /** The optional producer half of a transport (a StringTransport or a TCP transport has it). */
-type MaybeProducer = Partial<IPushProducer> | null;
+type MaybeProducer = Partial<IPushProducer>;
 
 /**
  * A protocol that parses messages and can be paused between them.
  * Subclasses implement consume(); data arriving during a callback is queued.
  */
-export abstract class PausableReceiver extends Protocol implements IPushProducer {
+export abstract class PausableReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T extends ITransport = ITCPTransport>
+  extends Protocol<F, T>
+  implements IPushProducer
+{
   /** True while paused: input is buffered and no message is delivered. */
   paused = false;
   private busy = false;
@@ -40,20 +44,20 @@ export abstract class PausableReceiver extends Protocol implements IPushProducer
   /** Stops delivering messages (input is buffered) and asks the transport to pause. */
   pauseProducing(): void {
     this.paused = true;
-    (this.transport as MaybeProducer)?.pauseProducing?.();
+    if (this.hasTransport) (this.transport as MaybeProducer).pauseProducing?.();
   }
 
   /** Delivers what was buffered and asks the transport to resume. */
   resumeProducing(): void {
     this.paused = false;
-    (this.transport as MaybeProducer)?.resumeProducing?.();
+    if (this.hasTransport) (this.transport as MaybeProducer).resumeProducing?.();
     this.dataReceived(EMPTY);
   }
 
   /** Stops for good: no more messages; the transport is told to stop producing. */
   stopProducing(): void {
     this.paused = true;
-    (this.transport as MaybeProducer)?.stopProducing?.();
+    if (this.hasTransport) (this.transport as MaybeProducer).stopProducing?.();
   }
 
   /** Takes the chunks queued by re-entrant dataReceived calls. */

@@ -4,6 +4,8 @@
  * Memory follows the bytes that arrived, never a length the peer announced:
  * a frame's length only caps the growth, so a prefix alone costs nothing.
  */
+import type { ITransport } from '../interfaces';
+import type { BaseProtocol } from '../protocol';
 
 /** A shared empty Buffer (zero bytes cannot alias anything). */
 export const EMPTY: Buffer = Buffer.alloc(0);
@@ -85,7 +87,10 @@ export function toBuffer(data: Buffer | Uint8Array | string): Buffer {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** The transport's `disconnecting` flag, when the transport has one. */
-export function isDisconnecting(transport: unknown): boolean {
-  return transport !== null && typeof transport === 'object' && (transport as { disconnecting?: unknown }).disconnecting === true;
+/**
+ * True when the protocol has a transport and it is disconnecting (Twisted's
+ * `self.transport and self.transport.disconnecting`): parsing stops there.
+ */
+export function isDisconnecting(protocol: BaseProtocol<ITransport>): boolean {
+  return protocol.hasTransport && (protocol.transport as { disconnecting?: unknown }).disconnecting === true;
 }

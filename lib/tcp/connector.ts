@@ -12,6 +12,7 @@ import type { IConnector } from '../interfaces';
 import { log } from '../log';
 import { errnoName, type NativeLoop } from '../native';
 import { ClientFactory, Factory, Protocol } from '../protocol';
+import type { AnyProtocol } from '../protocol';
 import type { DelayedCall } from '../timers';
 import type { ReactorParts } from '../reactor/core';
 import { Family } from '../transport/addresses';
@@ -134,7 +135,7 @@ export class Connector implements IConnector, TransportOwner {
     }
     this.cancelTimeout();
     this.state = 'connected';
-    let protocol: Protocol | null;
+    let protocol: AnyProtocol | null;
     try {
       protocol = this.factory.buildProtocol(t.getPeer());
     } catch (e) {

@@ -18,7 +18,7 @@ import { Failure } from '../failure';
 import type { IHalfCloseableProtocol, IPullProducer, IPushProducer, ITCPTransport } from '../interfaces';
 import { log } from '../log';
 import type { NativeAddress, NativeLoop } from '../native';
-import type { Protocol } from '../protocol';
+import type { AnyProtocol } from '../protocol';
 import type { ReactorCore } from '../reactor/core';
 import { Handler } from '../reactor/handler';
 import { Family, toAddress, unknownAddress } from './addresses';
@@ -48,7 +48,7 @@ export class StreamTransport extends Handler implements ITCPTransport {
   /** @internal State bits (StreamState). */
   state = 0;
   /** The protocol this transport delivers to (set once connected). */
-  protocol!: Protocol;
+  protocol!: AnyProtocol;
   /** Write-buffer size above which a streaming producer is paused. */
   highWaterMark: number;
   /** The registered producer, if any. */
@@ -89,7 +89,7 @@ export class StreamTransport extends Handler implements ITCPTransport {
   }
 
   /** @internal Attaches the protocol and calls its makeConnection (connectionMade). */
-  attach(protocol: Protocol): void {
+  attach(protocol: AnyProtocol): void {
     this.protocol = protocol;
     protocol.makeConnection(this);
   }

@@ -8,7 +8,7 @@ import { Deferred } from '../../lib/defer';
 import { CannotListenError, ConnectionDone, UserError } from '../../lib/errors';
 import { Failure } from '../../lib/failure';
 import type { IConnector, IListeningPort } from '../../lib/interfaces';
-import type { ClientFactory, Factory, Protocol } from '../../lib/protocol';
+import type { AnyProtocol, ClientFactory, Factory } from '../../lib/protocol';
 import { StringTransport } from './string-transport';
 
 type Hooks = Partial<Pick<ClientFactory, 'startedConnecting' | 'clientConnectionFailed' | 'clientConnectionLost'>>;
@@ -21,7 +21,7 @@ export class FakeConnector implements IConnector {
   connects = 0;
   stopConnectingCalls = 0;
   /** The protocol of the current connection, once succeed() built one. */
-  protocol: Protocol | null = null;
+  protocol: AnyProtocol | null = null;
   transport: StringTransport | null = null;
 
   constructor(
@@ -55,7 +55,7 @@ export class FakeConnector implements IConnector {
   }
 
   /** The attempt succeeds: builds the protocol and connects it to a StringTransport. */
-  succeed(transport = new StringTransport()): Protocol | null {
+  succeed(transport = new StringTransport()): AnyProtocol | null {
     const p = this.factory.buildProtocol(this.destination);
     if (p === null) {
       this.state = 'disconnected';
