@@ -2,7 +2,7 @@
  * The interfaces the layers meet at, after `twisted/internet/interfaces.py`.
  * Each method says what it does and what it returns.
  */
-import type { IAddress } from './address';
+import type { IAddress, IPv4Address, IPv6Address, UNIXAddress } from './address';
 import type { Deferred } from './defer';
 import type { Failure } from './failure';
 import type { ProcessProtocol } from './process';
@@ -69,18 +69,18 @@ export interface ITCPTransport extends ITransport, IConsumer, IPushProducer {
   setTcpKeepAlive(enabled: boolean): void;
 }
 
-/** A listening port returned by listenTCP/listenUNIX. */
-export interface IListeningPort {
+/** A listening port returned by listenTCP/listenUNIX; `A` is the kind of address it is bound to. */
+export interface IListeningPort<A extends IAddress = IAddress> {
   /** Starts listening (listenTCP already did). */
   startListening(): void;
   /** Stops listening; the Deferred fires once the socket is closed and stopFactory ran. */
   stopListening(): Deferred<void>;
   /** The address actually bound (the real port after listening on port 0). */
-  getHost(): IAddress;
+  getHost(): A;
 }
 
-/** An outgoing connection attempt, as returned by connectTCP/connectUNIX. */
-export interface IConnector {
+/** An outgoing connection attempt, as returned by connectTCP/connectUNIX; `A` is the kind of address it goes to. */
+export interface IConnector<A extends IAddress = IAddress> {
   /** Starts (or restarts) connecting. */
   connect(): void;
   /** Stops connecting, or disconnects if connected. */
@@ -88,7 +88,7 @@ export interface IConnector {
   /** Stops a connection attempt in progress. */
   stopConnecting(): void;
   /** Where this connector connects to. */
-  getDestination(): IAddress;
+  getDestination(): A;
 }
 
 /** A protocol that wants to hear about half-closed connections (Twisted's IHalfCloseableProtocol). */
@@ -190,23 +190,23 @@ export interface IReactorTime {
 /** TCP servers and clients (Twisted's IReactorTCP). */
 export interface IReactorTCP {
   /** Listens on `port` (0 = any free one) with a protocol per connection from `factory`; CannotListenError when it cannot. */
-  listenTCP(port: number, factory: Factory, opts?: ListenTCPOptions): IListeningPort;
+  listenTCP(port: number, factory: Factory, opts?: ListenTCPOptions): IListeningPort<IPv4Address | IPv6Address>;
   /** Connects to host:port (names resolved without blocking); the factory hears how it went. Returns the attempt. */
-  connectTCP(host: string, port: number, factory: Factory, opts?: ConnectTCPOptions): IConnector;
+  connectTCP(host: string, port: number, factory: Factory, opts?: ConnectTCPOptions): IConnector<IPv4Address | IPv6Address>;
 }
 
 /** UNIX-socket servers and clients (Twisted's IReactorUNIX). */
 export interface IReactorUNIX {
   /** Listens on a socket path (a stale socket file is replaced); CannotListenError when it cannot. */
-  listenUNIX(path: string, factory: Factory, opts?: ListenUNIXOptions): IListeningPort;
+  listenUNIX(path: string, factory: Factory, opts?: ListenUNIXOptions): IListeningPort<UNIXAddress>;
   /** Connects to a socket path; the factory hears how it went. Returns the attempt. */
-  connectUNIX(path: string, factory: Factory, opts?: ConnectUNIXOptions): IConnector;
+  connectUNIX(path: string, factory: Factory, opts?: ConnectUNIXOptions): IConnector<UNIXAddress>;
 }
 
 /** UDP (Twisted's IReactorUDP). */
 export interface IReactorUDP {
   /** Binds a UDP port (0 = any free one) for `protocol`, which gets the port as its transport; CannotListenError when it cannot. */
-  listenUDP(port: number, protocol: DatagramProtocol, opts?: ListenUDPOptions): IListeningPort;
+  listenUDP(port: number, protocol: DatagramProtocol, opts?: ListenUDPOptions): IListeningPort<IPv4Address | IPv6Address>;
 }
 
 /** Child processes (Twisted's IReactorProcess). */

@@ -63,8 +63,17 @@ function cancelledToTimedOut(value: unknown, timeout: number): unknown {
   return value;
 }
 
-/** A result that is not there yet; callbacks run synchronously when it arrives. */
-export class Deferred<T = unknown> implements PromiseLike<T> {
+/**
+ * A canceller as stored: a method's parameter type, so a Deferred stays
+ * covariant in T (a `Deferred<Echo>` is a `Deferred<Protocol>`, as with Promise).
+ */
+type Canceller<T> = { cancel(d: Deferred<T>): void }['cancel'];
+
+/**
+ * A result that is not there yet; callbacks run synchronously when it arrives.
+ * Covariant in T (`out`), as Promise is.
+ */
+export class Deferred<out T = unknown> implements PromiseLike<T> {
   /** True once `callback` or `errback` was called. */
   called = false;
   /** How many times `pause()` is in force; callbacks do not run while above 0. */
@@ -77,7 +86,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   private _runningCallbacks = false;
   private _suppressAlreadyCalled = false;
   private _pending: PendingFailure | null = null;
-  private readonly _canceller: ((d: Deferred<T>) => void) | undefined;
+  private readonly _canceller: Canceller<T> | undefined;
 
   /** `canceller(d)` runs on `cancel()`; it may fire `d` itself, else CancelledError is used. */
   constructor(canceller?: (d: Deferred<T>) => void) {

@@ -7,6 +7,7 @@ import { isIPv6 } from 'net';
 import { Deferred, maybeDeferred } from '../defer';
 import { ConnectingCancelledError, DNSLookupError } from '../errors';
 import { IPv6Address } from '../address';
+import type { IPv4Address } from '../address';
 import type { IListeningPort } from '../interfaces';
 import type { AnyProtocol, Factory } from '../protocol';
 import { connectWith } from './connect';
@@ -30,7 +31,7 @@ export interface TCPClientOptions {
 }
 
 /** Listens on a TCP port over IPv4 (interface '' = every address). */
-export class TCP4ServerEndpoint implements IStreamServerEndpoint {
+export class TCP4ServerEndpoint implements IStreamServerEndpoint<IPv4Address | IPv6Address> {
   /** The interface listened on when none is given. */
   protected readonly defaultInterface: string = '';
 
@@ -41,7 +42,7 @@ export class TCP4ServerEndpoint implements IStreamServerEndpoint {
   ) {}
 
   /** Listens with factory; fires with the Port, or fails with CannotListenError. */
-  listen(factory: Factory): Deferred<IListeningPort> {
+  listen(factory: Factory): Deferred<IListeningPort<IPv4Address | IPv6Address>> {
     const opts = { backlog: this.options.backlog ?? 50, interface: this.options.interface ?? this.defaultInterface };
     return maybeDeferred(() => this.reactor.listenTCP(this.port, factory, opts));
   }

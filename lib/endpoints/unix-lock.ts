@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import { CannotListenError } from '../errors';
+import type { IAddress } from '../address';
 import type { IListeningPort } from '../interfaces';
 
 /** True when a process with this pid exists (EPERM counts: it exists, it is not ours). */
@@ -37,10 +38,10 @@ function acquire(address: string, lockPath: string): void {
 }
 
 /** Takes the lock, listens with start(), and frees the lock when the port stops listening (or start fails). */
-export function listenWithLock(address: string, start: () => IListeningPort): IListeningPort {
+export function listenWithLock<A extends IAddress>(address: string, start: () => IListeningPort<A>): IListeningPort<A> {
   const lockPath = `${address}.lock`;
   acquire(address, lockPath);
-  let port: IListeningPort;
+  let port: IListeningPort<A>;
   try {
     port = start();
   } catch (e) {

@@ -2,6 +2,7 @@
  * UNIX-socket endpoints (twisted.internet.endpoints UNIXServerEndpoint,
  * UNIXClientEndpoint): listenUNIX and connectUNIX behind Deferreds.
  */
+import type { UNIXAddress } from '../address';
 import type { Deferred } from '../defer';
 import { maybeDeferred } from '../defer';
 import type { IListeningPort } from '../interfaces';
@@ -30,7 +31,7 @@ export interface UNIXClientOptions {
 }
 
 /** Listens on a UNIX socket path. */
-export class UNIXServerEndpoint implements IStreamServerEndpoint {
+export class UNIXServerEndpoint implements IStreamServerEndpoint<UNIXAddress> {
   constructor(
     readonly reactor: IReactorUNIX,
     readonly address: string,
@@ -38,9 +39,9 @@ export class UNIXServerEndpoint implements IStreamServerEndpoint {
   ) {}
 
   /** Listens with factory; fires with the Port, or fails with CannotListenError. */
-  listen(factory: Factory): Deferred<IListeningPort> {
+  listen(factory: Factory): Deferred<IListeningPort<UNIXAddress>> {
     const opts = { backlog: this.options.backlog ?? 50, mode: this.options.mode ?? 0o666 };
-    const start = (): IListeningPort => this.reactor.listenUNIX(this.address, factory, opts);
+    const start = (): IListeningPort<UNIXAddress> => this.reactor.listenUNIX(this.address, factory, opts);
     const lock = this.options.wantPID ?? this.options.lockfile ?? false;
     return maybeDeferred(() => (lock ? listenWithLock(this.address, start) : start()));
   }

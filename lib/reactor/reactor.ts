@@ -4,6 +4,7 @@
  * lib/interfaces.ts) in one object. I/O and timers work without run(); run()
  * adds the startup/shutdown events and keeps the process alive.
  */
+import type { IPv4Address, IPv6Address, UNIXAddress } from '../address';
 import { ReactorAlreadyRunning, ReactorNotRunning } from '../errors';
 import { Failure } from '../failure';
 import { log } from '../log';
@@ -150,32 +151,32 @@ export class Reactor
   // ---- IReactorTCP / IReactorUNIX ----
 
   /** Listens on a TCP port (0 = any free port); CannotListenError when it cannot. */
-  listenTCP(port: number, factory: Factory, opts?: ListenTCPOptions): Port {
-    const p = new Port(this, tcpPortConfig(port, factory, opts), factory);
+  listenTCP(port: number, factory: Factory, opts?: ListenTCPOptions): Port<IPv4Address | IPv6Address> {
+    const p = new Port<IPv4Address | IPv6Address>(this, tcpPortConfig(port, factory, opts), factory);
     p.startListening();
     return p;
   }
 
 
   /** Connects to host:port (names resolved with dns.lookup); returns the Connector. */
-  connectTCP(host: string, port: number, factory: Factory, opts?: ConnectTCPOptions): Connector {
-    const c = new Connector(this, tcpConnectorConfig(host, port, factory, opts), factory);
+  connectTCP(host: string, port: number, factory: Factory, opts?: ConnectTCPOptions): Connector<IPv4Address | IPv6Address> {
+    const c = new Connector<IPv4Address | IPv6Address>(this, tcpConnectorConfig(host, port, factory, opts), factory);
     c.connect();
     return c;
   }
 
 
   /** Listens on a UNIX socket path; a stale socket file is replaced, a live one is CannotListenError. */
-  listenUNIX(path: string, factory: Factory, opts?: ListenUNIXOptions): Port {
-    const p = new Port(this, unixPortConfig(path, factory, opts), factory);
+  listenUNIX(path: string, factory: Factory, opts?: ListenUNIXOptions): Port<UNIXAddress> {
+    const p = new Port<UNIXAddress>(this, unixPortConfig(path, factory, opts), factory);
     p.startListening();
     return p;
   }
 
 
   /** Connects to a UNIX socket path; returns the Connector. */
-  connectUNIX(path: string, factory: Factory, opts?: ConnectUNIXOptions): Connector {
-    const c = new Connector(this, unixConnectorConfig(path, factory, opts), factory);
+  connectUNIX(path: string, factory: Factory, opts?: ConnectUNIXOptions): Connector<UNIXAddress> {
+    const c = new Connector<UNIXAddress>(this, unixConnectorConfig(path, factory, opts), factory);
     c.connect();
     return c;
   }

@@ -42,8 +42,12 @@ function connectErrorFor(errno: number, what: string): Error {
   return new ConnectError(`An error occurred while connecting to ${what}`, code);
 }
 
-/** An outgoing connection attempt: IConnector (connect, disconnect, stopConnecting, getDestination). */
-export class Connector implements IConnector, TransportOwner {
+/**
+ * An outgoing connection attempt: IConnector (connect, disconnect,
+ * stopConnecting, getDestination). `A` is what getDestination() returns:
+ * IPv4Address | IPv6Address from connectTCP, UNIXAddress from connectUNIX.
+ */
+export class Connector<A extends IAddress = IAddress> implements IConnector<A>, TransportOwner {
   /** 'disconnected', 'connecting' or 'connected'. */
   state: ConnectorState = 'disconnected';
   /** Family of the current or last attempt. */
@@ -112,10 +116,11 @@ export class Connector implements IConnector, TransportOwner {
   }
 
   /** Where this connector connects to. */
-  getDestination(): IAddress {
+  getDestination(): A {
     const c = this.config;
-    if (c.kind === Family.Unix) return new UNIXAddress(c.host);
-    return net.isIP(c.host) === 6 ? new IPv6Address('TCP', c.host, c.port) : new IPv4Address('TCP', c.host, c.port);
+    // The reactor chose A from the family this connector was made with.
+    if (c.kind === Family.Unix) return new UNIXAddress(c.host) as A;
+    return (net.isIP(c.host) === 6 ? new IPv6Address('TCP', c.host, c.port) : new IPv4Address('TCP', c.host, c.port)) as A;
   }
 
   /** Twisted's repr. */

@@ -48,8 +48,12 @@ export interface PortConfig {
 const FIRST_BACKOFF = 0.01;
 const MAX_BACKOFF = 1;
 
-/** A listening TCP or UNIX socket: IListeningPort plus stats(). */
-export class Port extends Handler implements IListeningPort, TransportOwner {
+/**
+ * A listening TCP or UNIX socket: IListeningPort plus stats(). `A` is what
+ * getHost() returns: IPv4Address | IPv6Address from listenTCP, UNIXAddress
+ * from listenUNIX.
+ */
+export class Port<A extends IAddress = IAddress> extends Handler implements IListeningPort<A>, TransportOwner {
   /** Address family (0 = UNIX). */
   readonly family: Family;
   private listening = false;
@@ -140,9 +144,9 @@ export class Port extends Handler implements IListeningPort, TransportOwner {
   }
 
   /** The address bound: the real port after listening on port 0. */
-  getHost(): IAddress {
+  getHost(): A {
     if (this.host === null) throw new Error('getHost: the port is not listening');
-    return this.host;
+    return this.host as A; // the reactor chose A from the family this port was made with
   }
 
   /** Accept counters and open connections of this port. */

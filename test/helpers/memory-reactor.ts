@@ -14,7 +14,7 @@ import { StringTransport } from './string-transport';
 type Hooks = Partial<Pick<ClientFactory, 'startedConnecting' | 'clientConnectionFailed' | 'clientConnectionLost'>>;
 
 /** A connector the test drives: succeed(), fail(err), lose(err). */
-export class FakeConnector implements IConnector {
+export class FakeConnector<A extends IAddress = IAddress> implements IConnector<A> {
   /** 'connecting', 'connected' or 'disconnected'. */
   state: 'connecting' | 'connected' | 'disconnected' = 'disconnected';
   /** How many times connect() was called (the first call included). */
@@ -26,7 +26,7 @@ export class FakeConnector implements IConnector {
 
   constructor(
     readonly factory: Factory,
-    private readonly destination: IAddress,
+    private readonly destination: A,
   ) {}
 
   private get hooks(): Hooks {
@@ -50,7 +50,7 @@ export class FakeConnector implements IConnector {
     else if (this.state === 'connected') this.transport?.loseConnection();
   }
 
-  getDestination(): IAddress {
+  getDestination(): A {
     return this.destination;
   }
 
@@ -88,9 +88,9 @@ export class FakeConnector implements IConnector {
 }
 
 /** A listening port that records stopListening. */
-export class FakePort implements IListeningPort {
+export class FakePort<A extends IAddress = IAddress> implements IListeningPort<A> {
   listening = true;
-  constructor(private readonly address: IAddress) {}
+  constructor(private readonly address: A) {}
   startListening(): void {
     this.listening = true;
   }
@@ -100,7 +100,7 @@ export class FakePort implements IListeningPort {
     d.callback(undefined);
     return d;
   }
-  getHost(): IAddress {
+  getHost(): A {
     return this.address;
   }
 }
@@ -112,34 +112,34 @@ interface Call<O> {
 
 /** Records every listen/connect; `listenError` makes the next listen throw it. */
 export class MemoryReactor {
-  tcpServers: (Call<{ backlog?: number; interface?: string }> & { port: number; result: FakePort })[] = [];
-  tcpClients: (Call<{ timeout?: number | null; bindAddress?: [string, number] | null }> & { host: string; port: number; connector: FakeConnector })[] = [];
-  unixServers: (Call<{ backlog?: number; mode?: number }> & { path: string; result: FakePort })[] = [];
-  unixClients: (Call<{ timeout?: number | null }> & { path: string; connector: FakeConnector })[] = [];
+  tcpServers: (Call<{ backlog?: number; interface?: string }> & { port: number; result: FakePort<IPv4Address> })[] = [];
+  tcpClients: (Call<{ timeout?: number | null; bindAddress?: [string, number] | null }> & { host: string; port: number; connector: FakeConnector<IPv4Address> })[] = [];
+  unixServers: (Call<{ backlog?: number; mode?: number }> & { path: string; result: FakePort<UNIXAddress> })[] = [];
+  unixClients: (Call<{ timeout?: number | null }> & { path: string; connector: FakeConnector<UNIXAddress> })[] = [];
   listenError: Error | null = null;
 
-  listenTCP(port: number, factory: Factory, opts?: { backlog?: number; interface?: string }): FakePort {
+  listenTCP(port: number, factory: Factory, opts?: { backlog?: number; interface?: string }): FakePort<IPv4Address> {
     this.throwListenError(opts?.interface ?? '', port);
     const result = new FakePort(new IPv4Address('TCP', opts?.interface || '0.0.0.0', port === 0 ? 40000 + this.tcpServers.length : port));
     this.tcpServers.push({ port, factory, opts, result });
     return result;
   }
 
-  connectTCP(host: string, port: number, factory: Factory, opts?: { timeout?: number | null; bindAddress?: [string, number] | null }): FakeConnector {
+  connectTCP(host: string, port: number, factory: Factory, opts?: { timeout?: number | null; bindAddress?: [string, number] | null }): FakeConnector<IPv4Address> {
     const connector = new FakeConnector(factory, new IPv4Address('TCP', host, port));
     this.tcpClients.push({ host, port, factory, opts, connector });
     connector.connect();
     return connector;
   }
 
-  listenUNIX(path: string, factory: Factory, opts?: { backlog?: number; mode?: number }): FakePort {
+  listenUNIX(path: string, factory: Factory, opts?: { backlog?: number; mode?: number }): FakePort<UNIXAddress> {
     this.throwListenError(path, path);
     const result = new FakePort(new UNIXAddress(path));
     this.unixServers.push({ path, factory, opts, result });
     return result;
   }
 
-  connectUNIX(path: string, factory: Factory, opts?: { timeout?: number | null }): FakeConnector {
+  connectUNIX(path: string, factory: Factory, opts?: { timeout?: number | null }): FakeConnector<UNIXAddress> {
     const connector = new FakeConnector(factory, new UNIXAddress(path));
     this.unixClients.push({ path, factory, opts, connector });
     connector.connect();

@@ -105,10 +105,9 @@ export function recording<P extends Protocol>(protocol: new () => P): RecordingC
   return f;
 }
 
-/** The transport of a connected protocol, with the full TCP transport interface. */
+/** The transport of a connected protocol, with the full TCP transport interface (NotConnectedError before). */
 export function tcpOf(p: Protocol): ITCPTransport {
-  if (p.transport === null) throw new Error('not connected');
-  return p.transport as ITCPTransport;
+  return p.transport;
 }
 
 /** A ClientFactory recording failures and losses. */

@@ -73,6 +73,9 @@ const unixPort: IListeningPort<UNIXAddress> = reactor.listenTCP(0, f);
 // @ts-expect-error the Deferred carries the factory's protocol, not another one
 const wrong: Deferred<Other> = clientFromString(reactor, 'tcp:host=127.0.0.1:port=1').connect(Factory.forProtocol(Echo));
 
+// @ts-expect-error a Deferred of the base class is not a Deferred of a subclass
+const narrowed: Deferred<Other> = new Deferred<Protocol>();
+
 // @ts-expect-error Counter reads a CountingFactory; a plain Factory would build it
 Factory.forProtocol(Counter);
 
@@ -94,4 +97,4 @@ Greeter.forProtocol(Hello, 42);
 // @ts-expect-error a Factory<Echo> builds Echo, not Other
 const other: Other | null = f.buildProtocol(reactor.listenTCP(0, f).getHost());
 
-export { Plain, WrongData, unixPort, wrong, other };
+export { Plain, WrongData, unixPort, wrong, narrowed, other };

@@ -47,6 +47,8 @@ connected.addCallback((echo) => {
 const endpoint = new TCP4ClientEndpoint(reactor, '127.0.0.1', 1);
 const viaEndpoint: Deferred<Echo> = endpoint.connect(Factory.forProtocol(Echo));
 const viaInstance: Deferred<Echo> = connectProtocol(endpoint, new Echo());
+// A Deferred of a protocol subclass is a Deferred of its base, as a Promise is.
+const anyProtocol: Deferred<Protocol> = viaEndpoint;
 
 // A protocol names its factory's type; a line protocol too.
 class ChatFactory extends Factory<Chat> {
@@ -127,6 +129,7 @@ export {
   built,
   viaEndpoint,
   viaInstance,
+  anyProtocol,
   chatPort,
   greeter,
   connector,
