@@ -2,6 +2,9 @@
   "targets": [
     {
       "target_name": "ioreactor",
+      "variables": {
+        "ioreactor_openssl": "<!(node scripts/check-node-openssl.js)"
+      },
       "sources": [
         "<!@(node -p \"require('fs').readdirSync('native').filter(function (f) { return f.slice(-3) === '.cc'; }).map(function (f) { return 'native/' + f; }).join(' ')\")"
       ],

@@ -164,6 +164,47 @@ export class ConnectionAborted extends ConnectionLost {
   }
 }
 
+// ---- TLS (twisted.internet.ssl / OpenSSL.SSL.Error) ----
+
+/**
+ * A TLS connection failed: handshake, verification, a protocol error, or a
+ * TCP close without close_notify (truncation). `code` is OpenSSL's reason
+ * (`CERTIFICATE_VERIFY_FAILED`, `NO_SHARED_CIPHER`,
+ * `UNEXPECTED_EOF_WHILE_READING`, ...) or `HANDSHAKE_TIMEOUT`; for a failed
+ * verification `verifyCode` says what was wrong (`CERT_HAS_EXPIRED`,
+ * `HOSTNAME_MISMATCH`, `DEPTH_ZERO_SELF_SIGNED_CERT`, ...). A ConnectionLost,
+ * so code that only asks "was it clean?" keeps working.
+ */
+export class TLSError extends ConnectionLost {
+  /** OpenSSL's reason code. */
+  readonly code: string;
+  /** The certificate verification failure, or null. */
+  readonly verifyCode: string | null;
+  constructor(code: string, verifyCode: string | null = null, message?: string) {
+    super(message ?? `TLS error: ${code}${verifyCode !== null ? ` (${verifyCode})` : ''}`);
+    this.code = code;
+    this.verifyCode = verifyCode;
+  }
+}
+
+/**
+ * TLS options that cannot work: a bad key or certificate, a key that does not
+ * match its certificate, an unknown cipher string. Thrown when the options
+ * are built. `code` is ours (`BAD_PRIVATE_KEY`, `BAD_CERTIFICATE`,
+ * `KEY_MISMATCH`, `BAD_TRUST_ROOT`, `NO_CIPHER_MATCH`...), `reason` OpenSSL's.
+ */
+export class CertificateError extends IOReactorError {
+  /** What was wrong. */
+  readonly code: string;
+  /** OpenSSL's reason, or ''. */
+  readonly reason: string;
+  constructor(code: string, reason = '') {
+    super(`Bad TLS options: ${code}${reason !== '' ? ` (${reason})` : ''}`);
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
 // ---- twisted.internet.error: processes ----
 
 /** A child process exited with status 0. */

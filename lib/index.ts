@@ -17,6 +17,7 @@ export * from './protocols/basic';
 export * from './task';
 export * from './reactor/index';
 export * from './endpoints';
+export * from './tls/index';
 export { ReconnectingClientFactory } from './reconnect';
 export { ProcessProtocol, Process } from './process';
 export type { SpawnProcessOptions, ChildFDSpec } from './spawn-options';

@@ -10,6 +10,8 @@ import type { Factory } from './protocol';
 import type { TriggerId, TriggerPhase } from './reactor/triggers';
 import type { SpawnProcessOptions } from './spawn-options';
 import type { ConnectTCPOptions, ConnectUNIXOptions, ListenTCPOptions, ListenUNIXOptions } from './tcp/options';
+import type { IOpenSSLContextFactory } from './tls/options';
+import type { PeerCertificate } from './tls/session';
 import type { Bytes } from './transport/bytes';
 import type { DatagramProtocol, ListenUDPOptions } from './udp';
 
@@ -251,4 +253,30 @@ export interface IProtocolFactory {
   doStart(): void;
   /** A port or connector stopped using this factory. */
   doStop(): void;
+}
+
+// ---- TLS (twisted.internet.interfaces: IReactorSSL, ISSLTransport, IHandshakeListener) ----
+
+/** A transport that is, or can become, a TLS connection. */
+export interface ISSLTransport extends ITCPTransport {
+  /** Starts TLS on the connection (STARTTLS); later writes are encrypted. */
+  startTLS(contextFactory: IOpenSSLContextFactory): void;
+  /** The ALPN protocol negotiated, or null. */
+  readonly negotiatedProtocol: string | null;
+  /** The peer's certificate once the handshake completed, else null. */
+  getPeerCertificate(): PeerCertificate | null;
+}
+
+/** A protocol told when its TLS handshake completed. */
+export interface IHandshakeListener {
+  /** Called once, after the handshake, before the first decrypted data. */
+  handshakeCompleted(): void;
+}
+
+/** listenSSL and connectSSL. */
+export interface IReactorSSL {
+  /** Listens on a TCP port for TLS connections. */
+  listenSSL(port: number, factory: Factory, contextFactory: IOpenSSLContextFactory, opts?: ListenTCPOptions): IListeningPort<IPv4Address | IPv6Address>;
+  /** Connects over TLS. */
+  connectSSL(host: string, port: number, factory: Factory, contextFactory: IOpenSSLContextFactory, opts?: ConnectTCPOptions): IConnector<IPv4Address | IPv6Address>;
 }

@@ -21,6 +21,10 @@ export const enum Rec {
   AcceptError = 8,
   Datagram = 9,
   Exited = 10,
+  /** A TLS handshake completed. */
+  Handshake = 11,
+  /** TLS failed; tlsInfo(slot).error says why. The stream is dead. */
+  TlsError = 12,
 }
 
 /** Ints per record in `NativeLoop.records`: type, slot, gen, a, b. */
@@ -125,6 +129,48 @@ export interface NativeLoop {
   udpSend(slot: number, data: Uint8Array, family: number, host: string | null, port: number): number;
   /** recvmmsg batches (true, the default) or one recvmsg per datagram. */
   udpSetBatch(slot: number, on: boolean): number;
+
+  // ---- TLS (native/bridge_tls.cc) ----
+  /** Puts a stream under TLS (client side when the context is a client one); 0, -errno, or a reason code. */
+  tlsStart(slot: number, context: NativeTLSContext, hostname: string): number | string;
+  /** The stream's TLS state, or -errno. */
+  tlsInfo(slot: number): NativeTLSInfo | number;
+  /** The peer's certificate (DER), null without one, or -errno. */
+  tlsPeerCertificate(slot: number): Buffer | null | number;
+}
+
+/** An SSL_CTX made by `NativeBinding.tlsContext`; opaque to JS. */
+export interface NativeTLSContext {
+  readonly __nativeTLSContext: never;
+}
+
+/** What `NativeBinding.tlsContext` takes: PEM text, ALPN in wire format. */
+export interface NativeTLSConfig {
+  server: boolean;
+  key?: string;
+  cert?: string;
+  chain?: string;
+  ca?: string;
+  verify?: boolean;
+  requireCert?: boolean;
+  alpn?: string;
+  /** 0x0301..0x0304 (TLS 1.0..1.3). */
+  minVersion?: number;
+  ciphers?: string;
+  /** SNI: name, context, name, context... (server contexts). */
+  sni?: (string | NativeTLSContext)[];
+}
+
+/** A TLS stream's state as the addon reports it. */
+export interface NativeTLSInfo {
+  established: boolean;
+  /** ALPN protocol, '' when none. */
+  alpn: string;
+  version: string;
+  /** OpenSSL reason code of the failure, '' when none. */
+  error: string;
+  /** X509_V_* result of verifying the peer (0 = ok). */
+  verifyResult: number;
 }
 
 /** What NativeLoop.spawn returns: the child's pid and slot, and a stream slot per pipe (-1 when passed through). */
@@ -143,6 +189,8 @@ export interface NativeBinding {
   fdLimits(): { original: number; current: number; hard: number };
   /** Connects to the UNIX socket at `path` and closes at once: 0 when a listener took it, else -errno. */
   probeUnix(path: string): number;
+  /** Builds a TLS context: the handle, an error code ('KEY_MISMATCH:...'), or -EINVAL. */
+  tlsContext(config: NativeTLSConfig): NativeTLSContext | string | number;
   /** Fault builds only (native/fault.h): the next `count` (< 0: all) calls after `skip` fail with errno. 0 or -EINVAL. */
   setFault?(name: string, errno: number, count?: number, skip?: number): number;
   /** Fault builds only: disarms every fault and zeroes the hit counts. */

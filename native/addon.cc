@@ -24,6 +24,7 @@
 
 #include "bridge.h"
 #include "bridge_faults.h"
+#include "bridge_tls.h"
 #include "fault.h"
 #include "poller.h"
 #include "sockets.h"
@@ -99,6 +100,7 @@ class Addon : public Napi::Addon<Addon> {
                              InstanceMethod("fdLimits", &Addon::Limits),
                              InstanceMethod("probeUnix", &Addon::ProbeUnix),
                              InstanceValue("NativeLoop", define_native_loop(env)),
+                             InstanceValue("tlsContext", Napi::Function::New(env, &tls_context_new, "tlsContext")),
                          });
     // Test builds only (-DIOREACTOR_FAULTS): setFault/clearFaults/faultHits.
     if constexpr (fault::kEnabled) define_fault_api(env, exports);

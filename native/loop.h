@@ -21,6 +21,9 @@
 
 namespace ioreactor {
 
+class TlsContext;
+class TlsStream;
+
 // What a slot holds.
 enum class Kind : uint8_t {
   kFree,
@@ -44,6 +47,8 @@ enum RecordType : int32_t {
   kRecAcceptError = 8,  // a = errno; accepting is paused until resume_accepting()
   kRecDatagram = 9,     // a = offset of (address, payload) in the slab, b = payload length
   kRecExited = 10,      // a = exit code (-1 when signalled), b = signal number
+  kRecHandshake = 11,   // a TLS handshake completed (loop_tls.cc)
+  kRecTlsError = 12,    // TLS failed; Loop::tls(slot)->error_code() says why; the stream is dead
 };
 
 struct Record {
@@ -164,6 +169,17 @@ class Loop {
   int64_t udp_send(int32_t slot, const uint8_t* data, size_t len, const SockAddr* dest);
   // recvmmsg batches (default) or one recvmsg per datagram, for comparison.
   int udp_set_batch(int32_t slot, bool batch);
+
+  // ---- TLS (loop_tls.cc) ----
+  // New handshake steps per wake-up: a flood of handshakes waits its turn
+  // instead of starving established connections.
+  static constexpr int kHandshakeBudget = 64;
+  // Puts a stream (connected, or still connecting) under TLS: from now on
+  // reads are decrypted and writes encrypted; a client sends its hello at
+  // once. Returns 0 or -errno (-EPROTO with *err set to the reason).
+  int start_tls(int32_t slot, std::shared_ptr<TlsContext> ctx, const std::string& host, std::string* err);
+  // The stream's TLS state, or nullptr.
+  const TlsStream* tls(int32_t slot) const;
 
   const LoopStats& stats() const;
 

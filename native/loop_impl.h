@@ -35,6 +35,8 @@ struct Loop::Impl {
   size_t slab_used = 0;
   Record records[kMaxRecords];
   PollEvent events[kMaxEvents];
+  uint64_t tls_wakeup = 0;  // the wake-up tls_handshakes counts for
+  int tls_handshakes = 0;
 
   // Records and the slab (loop.cc).
   void push(int32_t type, int32_t index, uint32_t gen, int32_t a, int32_t b);
@@ -63,6 +65,18 @@ struct Loop::Impl {
   void stream_failed(int32_t index, uint32_t gen, int err);
   void idle_hangup(int32_t index, uint32_t gen, uint32_t events);
   Slot* stream(int32_t index);
+
+  // TLS streams (loop_tls.cc).
+  bool handshake_allowed();
+  void read_tls(int32_t index, uint32_t gen);
+  void pump_tls(int32_t index, uint32_t gen);
+  void decrypt_tls(int32_t index, uint32_t gen);
+  int send_tls_output(int32_t index);
+  void tls_failed(int32_t index, uint32_t gen);
+  int64_t write_tls(int32_t index, const struct iovec* iov, int count);
+  int shutdown_tls(int32_t index);
+  bool tls_holding(const Slot& s) const;  // plaintext held until the handshake is done
+  size_t tls_held(const Slot& s) const;
 
   // Listeners (loop_listener.cc).
   void on_listener(int32_t index, uint32_t gen);

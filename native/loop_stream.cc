@@ -111,6 +111,7 @@ void Loop::Impl::finish_connect(int32_t index, uint32_t gen) {
 }
 
 void Loop::Impl::read_stream(int32_t index, uint32_t gen) {
+  if (slots.find(index, gen)->tls) return read_tls(index, gen);
   size_t room = 0;
   uint8_t* p = ensure_slab(&room);
   Slot* s = slots.find(index, gen);  // ensure_slab may have delivered
@@ -139,6 +140,7 @@ void Loop::Impl::flush_stream(int32_t index, uint32_t gen) {
   if (err != 0) return stream_failed(index, gen, err);
   if (!s->wbuf->empty()) return;  // writable interest is still armed
   update_stream(index);
+  if (tls_holding(*s)) return;  // not drained: plaintext waits for the handshake
   shutdown_if_drained(*s);
   push(kRecDrained, index, gen, 0, 0);
 }

@@ -40,6 +40,7 @@ int64_t Loop::Impl::write_iov(int32_t index, const struct iovec* iov, int count)
   Slot* s = stream(index);
   if (s == nullptr) return -EBADF;
   if (s->dead || s->shut_pending || s->shut_done) return -EPIPE;
+  if (s->tls) return write_tls(index, iov, count);
   size_t total = 0;
   for (int i = 0; i < count; ++i) total += iov[i].iov_len;
   if (total == 0) return static_cast<int64_t>(s->pending());
@@ -94,7 +95,7 @@ int64_t Loop::writev(int32_t slot, const uint8_t* const* bufs, const size_t* len
 int64_t Loop::buffered(int32_t slot) const {
   const Slot* s = impl_->slots.find(slot);
   if (s == nullptr || s->kind != Kind::kStream) return -EBADF;
-  return static_cast<int64_t>(s->pending());
+  return static_cast<int64_t>(s->pending() + impl_->tls_held(*s));
 }
 
 int Loop::shutdown_write(int32_t slot) {
@@ -103,6 +104,7 @@ int Loop::shutdown_write(int32_t slot) {
   if (!s->is_socket) return -ENOTSOCK;
   if (s->dead) return -ENOTCONN;
   if (s->shut_done || s->shut_pending) return 0;
+  if (s->tls) return -impl_->shutdown_tls(slot);
   if (s->connecting || s->pending() != 0) {
     s->shut_pending = true;
     return 0;

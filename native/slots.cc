@@ -34,6 +34,7 @@ int32_t SlotTable::alloc(Kind kind, int fd) {
 void SlotTable::release(int32_t index) {
   Slot& s = slots_[static_cast<size_t>(index)];
   s.wbuf.reset();
+  s.tls.reset();
   s.fd = -1;
   s.kind = Kind::kFree;
   s.registered = false;

@@ -18,6 +18,12 @@
 
 namespace ioreactor {
 
+class TlsStream;
+// Frees a stream's TLS state (tls_stream.cc), so this header needs no OpenSSL.
+struct TlsStreamFree {
+  void operator()(TlsStream* t) const;
+};
+
 struct Slot {
   int fd = -1;
   uint32_t gen = 1;  // kept below 2^31 so it fits the int32 records JS reads
@@ -48,6 +54,7 @@ struct Slot {
   uint32_t max_packet = 0;
   int32_t next_free = -1;
   std::unique_ptr<WriteBuffer> wbuf;  // allocated on the first partial write
+  std::unique_ptr<TlsStream, TlsStreamFree> tls;  // after start_tls (loop_tls.cc)
 
   size_t pending() const { return wbuf ? wbuf->size() : 0; }
   uint64_t token(int32_t index) const {

@@ -246,6 +246,12 @@ export class ReactorCore {
         case Rec.Exited:
           h.onExited(rec[o + 3], rec[o + 4]);
           break;
+        case Rec.Handshake:
+          h.onHandshake();
+          break;
+        case Rec.TlsError:
+          h.onTlsError();
+          break;
         default:
           this.unknownRecord(type);
       }

@@ -43,6 +43,10 @@ export abstract class Handler {
   onDatagram(_slab: Buffer, _at: number, _length: number): void {}
   /** @internal Child process: it exited with `code` (-1 when killed by `signal`). */
   onExited(_code: number, _signal: number): void {}
+  /** @internal TLS stream: the handshake completed. */
+  onHandshake(): void {}
+  /** @internal TLS stream: TLS failed (the reason is on the native stream); its slot waits for remove(). */
+  onTlsError(): void {}
 
   /** @internal A user callback threw while this handler ran (already logged): drop what it belongs to. */
   abstract failed(failure: Failure): void;

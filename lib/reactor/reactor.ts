@@ -13,6 +13,7 @@ import type {
   IReactorCore,
   IReactorFDSet,
   IReactorProcess,
+  IReactorSSL,
   IReactorTCP,
   IReactorTime,
   IReactorUDP,
@@ -36,6 +37,8 @@ import { Port } from '../tcp/port';
 import { DEFAULT_HIGH_WATER } from '../transport/high-water';
 import { Process, ProcessProtocol, spawnProcess } from '../process';
 import type { SpawnProcessOptions } from '../spawn-options';
+import type { IOpenSSLContextFactory } from '../tls/options';
+import { connectSSL, listenSSL } from '../tls/reactor';
 import { DatagramProtocol, listenUDP, ListenUDPOptions, UDPPort } from '../udp';
 import { ReactorCore, ReactorParts, ReactorStats } from './core';
 import { FDSet } from './fdset';
@@ -54,7 +57,7 @@ const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 /** A Twisted-style reactor living inside Node's event loop. */
 export class Reactor
-  implements ReactorParts, IReactorCore, IReactorTime, IReactorTCP, IReactorUNIX, IReactorUDP, IReactorProcess, IReactorFDSet
+  implements ReactorParts, IReactorCore, IReactorTime, IReactorTCP, IReactorUNIX, IReactorUDP, IReactorProcess, IReactorFDSet, IReactorSSL
 {
   /** @internal The native loop and handler table. */
   readonly core: ReactorCore;
@@ -181,6 +184,24 @@ export class Reactor
     return c;
   }
 
+
+  // ---- IReactorSSL (lib/tls) ----
+
+  /** Listens on a TCP port for TLS (contextFactory: CertificateOptions with a key and certificate). */
+  listenSSL(port: number, factory: Factory, contextFactory: IOpenSSLContextFactory, opts?: ListenTCPOptions): Port<IPv4Address | IPv6Address> {
+    return listenSSL(this, port, factory, contextFactory, opts);
+  }
+
+  /** Connects to host:port over TLS (contextFactory: optionsForClientTLS(host) to verify the server). */
+  connectSSL(
+    host: string,
+    port: number,
+    factory: Factory,
+    contextFactory: IOpenSSLContextFactory,
+    opts?: ConnectTCPOptions,
+  ): Connector<IPv4Address | IPv6Address> {
+    return connectSSL(this, host, port, factory, contextFactory, opts);
+  }
 
   // ---- IReactorUDP / IReactorProcess ----
 

@@ -17,6 +17,7 @@ import type { DelayedCall } from '../timers';
 import type { ReactorParts } from '../reactor/core';
 import { Family } from '../transport/addresses';
 import { StreamTransport, TransportOwner } from '../transport/stream';
+import type { IOpenSSLContextFactory } from '../tls/options';
 
 /** Where and how a Connector connects (already checked by the reactor). */
 export interface ConnectorConfig {
@@ -29,6 +30,8 @@ export interface ConnectorConfig {
   timeout: number | null;
   /** Local [host, port] to bind before connecting. */
   bindAddress: [string, number] | null;
+  /** connectSSL: the connection starts TLS with this once connected. */
+  tls?: IOpenSSLContextFactory;
 }
 
 type ConnectorState = 'disconnected' | 'connecting' | 'connected';
@@ -137,6 +140,14 @@ export class Connector<A extends IAddress = IAddress> implements IConnector<A>, 
       if (this.next < this.candidates.length) this.tryNext();
       else this.failed(connectErrorFor(errno, this.describe()));
       return;
+    }
+    if (this.config.tls !== undefined) {
+      try {
+        t.startTLS(this.config.tls);
+      } catch (e) {
+        this.failed(e instanceof Error ? e : new Error(String(e)));
+        return;
+      }
     }
     this.cancelTimeout();
     this.state = 'connected';

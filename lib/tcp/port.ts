@@ -18,6 +18,8 @@ import { Handler } from '../reactor/handler';
 import { Family, toAddress } from '../transport/addresses';
 import { StreamTransport, TransportOwner } from '../transport/stream';
 import { removeOwnSocket, removeStaleSocket, socketInode } from './unix-path';
+import type { IOpenSSLContextFactory } from '../tls/options';
+import { startTLSOrClose } from '../tls/start';
 
 /** Counters of one listening port. */
 export interface PortStats {
@@ -43,6 +45,8 @@ export interface PortConfig {
   acceptBatch?: number;
   /** UNIX only: chmod the socket file to this mode. */
   mode?: number;
+  /** listenSSL: every accepted connection starts TLS with this. */
+  tls?: IOpenSSLContextFactory;
 }
 
 const FIRST_BACKOFF = 0.01;
@@ -174,6 +178,7 @@ export class Port<A extends IAddress = IAddress> extends Handler implements ILis
     }
     const t = this.makeTransport(slot, gen);
     core.register(t);
+    if (this.config.tls !== undefined && !startTLSOrClose(t, this.config.tls, this.toString())) return;
     let protocol;
     try {
       protocol = this.factory.buildProtocol(t.getPeer());

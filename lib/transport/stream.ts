@@ -15,12 +15,14 @@
 import type { IAddress } from '../address';
 import { ConnectionAborted, ConnectionDone, ConnectionLost } from '../errors';
 import { Failure } from '../failure';
-import type { IHalfCloseableProtocol, IPullProducer, IPushProducer, ITCPTransport } from '../interfaces';
+import type { IHalfCloseableProtocol, IPullProducer, IPushProducer, ISSLTransport } from '../interfaces';
 import { log } from '../log';
 import type { NativeAddress, NativeLoop } from '../native';
 import type { AnyProtocol } from '../protocol';
 import type { ReactorCore } from '../reactor/core';
 import { Handler } from '../reactor/handler';
+import type { IOpenSSLContextFactory } from '../tls/options';
+import { PeerCertificate, TLSSession } from '../tls/session';
 import { Family, toAddress, unknownAddress } from './addresses';
 import { Bytes, toBytes } from './bytes';
 import { endReason, lostReason } from './end-reasons';
@@ -43,8 +45,8 @@ export interface TransportOwner {
 type HalfCloseable = Partial<IHalfCloseableProtocol>;
 type Producer = IPushProducer | IPullProducer;
 
-/** A connected stream (TCP, UNIX, a pipe): ITCPTransport, IConsumer and IPushProducer. */
-export class StreamTransport extends Handler implements ITCPTransport {
+/** A connected stream (TCP, UNIX, a pipe): ITCPTransport (ISSLTransport once startTLS ran), IConsumer and IPushProducer. */
+export class StreamTransport extends Handler implements ISSLTransport {
   /** @internal State bits (StreamState). */
   state = 0;
   /** The protocol this transport delivers to (set once connected). */
@@ -59,6 +61,8 @@ export class StreamTransport extends Handler implements ITCPTransport {
   protected held: Buffer[] | null = null;
   /** Bytes beyond what one call hands to native (see write-backlog.ts); null when none wait. */
   private backlog: WriteBacklog | null = null;
+  /** @internal TLS state once startTLS ran (lib/tls/session.ts), else null. */
+  tls: TLSSession | null = null;
 
   /** Made by ports, connectors and spawnProcess, never by user code. */
   constructor(
@@ -126,10 +130,11 @@ export class StreamTransport extends Handler implements ITCPTransport {
     return (n > 0 ? n : 0) + (this.backlog !== null ? this.backlog.bytes : 0);
   }
 
-  /** Stops reading, flushes the buffer, then closes; connectionLost gets ConnectionDone. */
+  /** Stops reading, flushes the buffer (then close_notify under TLS), then closes; connectionLost gets ConnectionDone. */
   loseConnection(): void {
     if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;
     this.state |= S.Disconnecting;
+    if (this.backlog === null) this.closeNotify(); // else once the backlog is in native (feedBacklog)
     if ((this.state & S.WriteShut) !== 0 || (this.producer === null && this.bufferedAmount() === 0)) {
       this.closeNow(endReason(ConnectionDone));
     } else {
@@ -177,6 +182,51 @@ export class StreamTransport extends Handler implements ITCPTransport {
   /** Enables or disables SO_KEEPALIVE. */
   setTcpKeepAlive(enabled: boolean): void {
     if ((this.state & S.Closed) === 0) this.native.setKeepAlive(this.slot, !!enabled);
+  }
+
+  // ---- ISSLTransport (lib/tls) ----
+
+  /**
+   * Starts TLS on this connection (STARTTLS): bytes written before go out in
+   * the clear, bytes after are encrypted. A transport from connectTCP/UNIX
+   * is the client side, one from listenTCP/UNIX the server side. Throws
+   * TLSError when TLS cannot start, Error when already started or closing.
+   */
+  startTLS(contextFactory: IOpenSSLContextFactory): void {
+    if (this.tls !== null) throw new Error('startTLS: TLS is already started on this connection');
+    if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0) throw new Error('startTLS: the connection is closing');
+    const server = typeof this.owner.connectFinished !== 'function';
+    this.tls = TLSSession.start(this, this.native, contextFactory, server);
+  }
+
+  /** The ALPN protocol the handshake chose, or null (none, not TLS, or not yet). */
+  get negotiatedProtocol(): string | null {
+    return this.tls !== null ? this.tls.negotiatedProtocol : null;
+  }
+
+  /** The peer's certificate once the handshake completed, else null. */
+  getPeerCertificate(): PeerCertificate | null {
+    return this.tls !== null ? this.tls.peerCertificate() : null;
+  }
+
+  /** @internal The TLS handshake completed. */
+  override onHandshake(): void {
+    if (this.tls !== null) this.tls.handshakeDone();
+  }
+
+  /** @internal TLS failed; the reason is on the native stream. */
+  override onTlsError(): void {
+    if (this.tls !== null) this.closeNow(this.tls.failure());
+  }
+
+  /** @internal Drops the connection with `reason` (TLS failures). */
+  dropWith(reason: Error): void {
+    this.closeNow(reason);
+  }
+
+  /** Under TLS, queues close_notify (after what is written); nothing otherwise. */
+  private closeNotify(): void {
+    if (this.tls !== null && (this.state & (S.Closed | S.WriteShutAsked)) === 0) this.native.shutdownWrite(this.slot);
   }
 
   // ---- IConsumer ----
@@ -284,6 +334,7 @@ export class StreamTransport extends Handler implements ITCPTransport {
     } else if (this.producer === null && this.bufferedAmount() > 0) {
       this.loseConnection();
     } else {
+      this.closeNotify();
       this.closeNow(endReason(ConnectionDone));
     }
   }
@@ -357,6 +408,7 @@ export class StreamTransport extends Handler implements ITCPTransport {
     if (r < 0) return r;
     if (backlog.bytes !== 0) return this.bufferedAmount();
     this.backlog = null;
+    if ((this.state & S.Disconnecting) !== 0) this.closeNotify();
     if ((this.state & (S.WriteShutAsked | S.WriteShut)) === S.WriteShutAsked) {
       const s = this.shutdownWriteSide();
       if (s < 0) return s;
@@ -447,6 +499,7 @@ export class StreamTransport extends Handler implements ITCPTransport {
   protected connectionLost(reason: unknown): void {
     const failure = reason instanceof Failure ? reason : new Failure(reason);
     this.held = null;
+    if (this.tls !== null) this.tls.close();
     if (this.protocol === undefined) return; // still connecting: the connector reports it
     const p = this.producer;
     if (p !== null) {

@@ -1,0 +1,141 @@
+/**
+ * A transport's TLS state (Twisted's TLSMemoryBIOProtocol, but the TLS
+ * engine is native: see native/tls_stream.h). It starts TLS on the native
+ * stream, arms the handshake timeout, and turns the two TLS records into
+ * events: Handshake (cache ALPN, version, peer certificate; call the
+ * protocol's handshakeCompleted) and TlsError (drop the connection with a
+ * TLSError carrying OpenSSL's reason).
+ */
+import { X509Certificate } from 'crypto';
+import { TLSError } from '../errors';
+import type { NativeLoop, NativeTLSInfo } from '../native';
+import type { IOpenSSLContextFactory } from './options';
+
+/** The peer's certificate as getPeerCertificate() returns it. */
+export interface PeerCertificate {
+  /** The certificate in DER. */
+  der: Buffer;
+  subject: string;
+  issuer: string;
+  subjectAltName: string | undefined;
+  /** SHA-256 fingerprint, colon-separated hex. */
+  fingerprint256: string;
+  validFrom: string;
+  validTo: string;
+  serialNumber: string;
+}
+
+/** What a TLSSession needs of its transport. */
+export interface TLSHost {
+  readonly slot: number;
+  readonly connected: boolean;
+  /** The protocol, if attached (handshakeCompleted is optional on it). */
+  readonly protocol: object | undefined;
+  /** Drops the connection; connectionLost gets `reason`. */
+  dropWith(reason: Error): void;
+}
+
+/** X509_V_ERR_* values worth a name (openssl/x509_vfy.h). */
+const VERIFY_NAMES: Record<number, string> = {
+  2: 'UNABLE_TO_GET_ISSUER_CERT',
+  7: 'CERT_SIGNATURE_FAILURE',
+  9: 'CERT_NOT_YET_VALID',
+  10: 'CERT_HAS_EXPIRED',
+  18: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+  19: 'SELF_SIGNED_CERT_IN_CHAIN',
+  20: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  21: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  24: 'INVALID_CA',
+  26: 'INVALID_PURPOSE',
+  62: 'HOSTNAME_MISMATCH',
+  64: 'IP_ADDRESS_MISMATCH',
+};
+
+/** One TLS connection's JS-side state. */
+export class TLSSession {
+  /** True once the handshake completed. */
+  established = false;
+  /** ALPN result, or null. */
+  negotiatedProtocol: string | null = null;
+  /** 'TLSv1.3', 'TLSv1.2' once established. */
+  version: string | null = null;
+  private peerDer: Buffer | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    private readonly host: TLSHost,
+    private readonly native: NativeLoop,
+  ) {}
+
+  /**
+   * Starts TLS on the host's stream (server or client side); TLSError when
+   * the native side refuses (the caller decides what happens to the stream).
+   */
+  static start(host: TLSHost, native: NativeLoop, factory: IOpenSSLContextFactory, server: boolean): TLSSession {
+    const ctx = factory.tlsContext(server);
+    const r = native.tlsStart(host.slot, ctx, server ? '' : factory.hostname);
+    if (typeof r === 'string') throw new TLSError(r);
+    if (r < 0) throw new TLSError('START_FAILED', null, `startTLS failed (${r})`);
+    const s = new TLSSession(host, native);
+    s.timer = setTimeout(() => s.timedOut(), factory.handshakeTimeout * 1000);
+    s.timer.unref();
+    return s;
+  }
+
+  /** The peer's certificate, or null (none, or before the handshake). */
+  peerCertificate(): PeerCertificate | null {
+    const der = this.peerDer;
+    if (der === null) return null;
+    const x = new X509Certificate(der);
+    return {
+      der,
+      subject: x.subject,
+      issuer: x.issuer,
+      subjectAltName: x.subjectAltName,
+      fingerprint256: x.fingerprint256,
+      validFrom: x.validFrom,
+      validTo: x.validTo,
+      serialNumber: x.serialNumber,
+    };
+  }
+
+  /** The connection is gone: no timeout any more. */
+  close(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private info(): NativeTLSInfo | null {
+    const i = this.native.tlsInfo(this.host.slot);
+    return typeof i === 'number' ? null : i;
+  }
+
+  /** @internal The handshake completed: cache what it settled, then tell the protocol. */
+  handshakeDone(): void {
+    this.close();
+    this.established = true;
+    const i = this.info();
+    if (i !== null) {
+      this.negotiatedProtocol = i.alpn === '' ? null : i.alpn;
+      this.version = i.version;
+    }
+    const der = this.native.tlsPeerCertificate(this.host.slot);
+    if (Buffer.isBuffer(der)) this.peerDer = der;
+    const p = this.host.protocol as { handshakeCompleted?: () => void } | undefined;
+    if (p !== undefined && typeof p.handshakeCompleted === 'function') p.handshakeCompleted();
+  }
+
+  /** @internal Why the native stream failed, as a TLSError. */
+  failure(): TLSError {
+    const i = this.info();
+    const code = i !== null && i.error !== '' ? i.error : 'TLS_FAILED';
+    const v = i !== null ? i.verifyResult : 0;
+    const verify = v !== 0 && code === 'CERTIFICATE_VERIFY_FAILED' ? (VERIFY_NAMES[v] ?? `X509_V_ERR_${v}`) : null;
+    return new TLSError(code, verify);
+  }
+
+  private timedOut(): void {
+    this.timer = null;
+    if (!this.established && this.host.connected) this.host.dropWith(new TLSError('HANDSHAKE_TIMEOUT'));
+  }
+}

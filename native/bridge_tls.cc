@@ -1,0 +1,143 @@
+// TLS for JS, typed in lib/native.ts: the addon's tlsContext() and NativeLoop
+// methods added through the LoopMethods registry (bridge_loop.h):
+//   tlsContext(options)        -> a context handle, or a reason string (addon)
+//   tlsStart(slot, ctx, host)  -> 0, -errno, or a reason string
+//   tlsInfo(slot)              -> { established, alpn, version, error, verifyResult } or -errno
+//   tlsPeerCertificate(slot)   -> Buffer (DER), null, or -errno
+// A context handle is a type-tagged External owning a shared_ptr, so a
+// handle from anywhere else is refused rather than misread, and the context
+// lives as long as the handle or any connection using it.
+#include <cerrno>
+#include <memory>
+#include <string>
+
+#include "bridge_args.h"
+#include "bridge_loop.h"
+#include "bridge_tls.h"
+#include "tls_context.h"
+#include "tls_stream.h"
+
+namespace ioreactor {
+namespace {
+
+using bridge::int_value;
+using bridge::slot_arg;
+using bridge::string_arg;
+using ContextRef = std::shared_ptr<TlsContext>;
+
+// Distinguishes our context handles from any other External.
+const napi_type_tag kContextTag = {0x696f7265616374ULL, 0x746c73637478ULL};
+
+Napi::Value num(const Napi::CallbackInfo& info, double v) { return Napi::Number::New(info.Env(), v); }
+
+std::string text(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+bool flag(const Napi::Object& o, const char* key) { return o.Get(key).ToBoolean().Value(); }
+
+// The context behind a handle, or nullptr.
+ContextRef context_of(Napi::Value v) {
+  if (!v.IsExternal()) return nullptr;
+  auto ext = v.As<Napi::External<ContextRef>>();
+  if (!ext.CheckTypeTag(&kContextTag)) return nullptr;
+  return *ext.Data();
+}
+
+// {server, key, cert, chain, ca, verify, requireCert, alpn, minVersion, ciphers}
+bool read_config(const Napi::Object& o, TlsConfig* cfg) {
+  int64_t min_version = TLS1_2_VERSION;
+  Napi::Value mv = o.Get("minVersion");
+  if (!mv.IsUndefined() && !int_value(mv, TLS1_VERSION, TLS1_3_VERSION, &min_version)) return false;
+  cfg->server = flag(o, "server");
+  cfg->key_pem = text(o, "key");
+  cfg->cert_pem = text(o, "cert");
+  cfg->chain_pem = text(o, "chain");
+  cfg->ca_pem = text(o, "ca");
+  cfg->verify = flag(o, "verify");
+  cfg->require_cert = flag(o, "requireCert");
+  cfg->alpn = text(o, "alpn");
+  cfg->ciphers = text(o, "ciphers");
+  cfg->min_version = static_cast<int>(min_version);
+  return true;
+}
+
+// sni: [name, handle, name, handle, ...] of server contexts.
+bool add_sni(const Napi::Object& o, TlsContext* ctx) {
+  Napi::Value v = o.Get("sni");
+  if (v.IsUndefined()) return true;
+  if (!v.IsArray()) return false;
+  auto list = v.As<Napi::Array>();
+  for (uint32_t i = 0; i + 1 < list.Length(); i += 2) {
+    Napi::Value name = list.Get(i);
+    ContextRef other = context_of(list.Get(i + 1));
+    if (!name.IsString() || other == nullptr || !other->server()) return false;
+    ctx->add_sni(name.As<Napi::String>().Utf8Value(), other);
+  }
+  return true;
+}
+
+}  // namespace
+
+Napi::Value tls_context_new(const Napi::CallbackInfo& info) {
+  TlsConfig cfg;
+  if (info.Length() < 1 || !info[0].IsObject()) return num(info, -EINVAL);
+  auto o = info[0].As<Napi::Object>();
+  if (!read_config(o, &cfg)) return num(info, -EINVAL);
+  std::string err;
+  ContextRef ctx = TlsContext::create(cfg, &err);
+  if (ctx == nullptr) return Napi::String::New(info.Env(), err);
+  if (!add_sni(o, ctx.get())) return num(info, -EINVAL);
+  auto ext = Napi::External<ContextRef>::New(info.Env(), new ContextRef(std::move(ctx)),
+                                             [](Napi::Env, ContextRef* p) { delete p; });
+  ext.TypeTag(&kContextTag);
+  return ext;
+}
+
+namespace {
+
+Napi::Value TlsStart(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
+  int32_t slot = 0;
+  std::string host;
+  ContextRef ctx = info.Length() > 1 ? context_of(info[1]) : nullptr;
+  if (!slot_arg(info, 0, &slot) || ctx == nullptr || !string_arg(info, 2, &host)) return num(info, -EINVAL);
+  std::string err;
+  int r = loop.start_tls(slot, std::move(ctx), host, &err);
+  if (r == -EPROTO) return Napi::String::New(info.Env(), err);
+  return num(info, r);
+}
+
+Napi::Value TlsInfo(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
+  int32_t slot = 0;
+  if (!slot_arg(info, 0, &slot)) return num(info, -EINVAL);
+  const TlsStream* t = loop.tls(slot);
+  if (t == nullptr) return num(info, -EBADF);
+  auto out = Napi::Object::New(info.Env());
+  out.Set("established", t->established());
+  out.Set("alpn", t->alpn());
+  out.Set("version", t->version());
+  out.Set("error", t->error_code());
+  out.Set("verifyResult", static_cast<double>(t->verify_result()));
+  return out;
+}
+
+Napi::Value TlsPeerCertificate(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
+  int32_t slot = 0;
+  if (!slot_arg(info, 0, &slot)) return num(info, -EINVAL);
+  const TlsStream* t = loop.tls(slot);
+  if (t == nullptr) return num(info, -EBADF);
+  std::string der = t->peer_certificate_der();
+  if (der.empty()) return info.Env().Null();
+  return Napi::Buffer<char>::Copy(info.Env(), der.data(), der.size());
+}
+
+}  // namespace
+
+const LoopMethods tls_methods({
+    {"tlsStart", &TlsStart},
+    {"tlsInfo", &TlsInfo},
+    {"tlsPeerCertificate", &TlsPeerCertificate},
+});
+
+}  // namespace ioreactor

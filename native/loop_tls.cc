@@ -1,0 +1,192 @@
+// TLS streams in the loop: the hooks loop_stream.cc and loop_write.cc call
+// when a stream carries a TlsStream (tls_stream.h has the engine's design).
+//
+// Reading: ciphertext is read into the free tail of the current slab, fed to
+// the engine (which copies it), and the same slab room then receives the
+// plaintext, so what reaches JS is the usual Data record of a slab view, in
+// the same one-call-per-wake-up batch. Everything the engine can decrypt is
+// drained at once (a paused stream's JS side holds it), so no plaintext is
+// ever stranded inside OpenSSL waiting for a readable event that will not
+// come. A peer's close_notify is an Eof record; a TCP close without one is a
+// TlsError (truncation is visible).
+//
+// Writing: plaintext is encrypted at once and the ciphertext sent at once;
+// only what the kernel refuses goes to the WriteBuffer, whose flush and
+// writable interest are the plain stream's. Before the handshake is done the
+// plaintext is held by the engine and Drained is withheld until it is sent.
+//
+// Handshakes are rationed: at most kHandshakeBudget handshake steps per
+// wake-up. A stream over budget is simply not read this time; the poller is
+// level-triggered, so it is reported again on the next wake-up, after the
+// established connections have been served.
+#include <errno.h>
+#include <unistd.h>
+
+#include "loop_impl.h"
+#include "syscalls.h"
+#include "tls_stream.h"
+
+namespace ioreactor {
+
+int Loop::start_tls(int32_t slot, std::shared_ptr<TlsContext> ctx, const std::string& host, std::string* err) {
+  Slot* s = impl_->stream(slot);
+  if (s == nullptr || ctx == nullptr || err == nullptr) return -EBADF;
+  if (s->dead || s->tls || s->shut_pending || s->shut_done || !s->is_socket) return -EINVAL;
+  auto t = TlsStream::create(std::move(ctx), host, err);
+  if (!t) return -EPROTO;
+  s->tls.reset(t.release());
+  // A client speaks first: its hello is queued (sent at once when connected,
+  // else when the connect completes, as any early write).
+  if (s->tls->handshake() == TlsStream::Step::kFailed) {
+    *err = s->tls->error_code();
+    return -EPROTO;
+  }
+  int e = impl_->send_tls_output(slot);
+  if (e == 0 && !s->connecting) e = impl_->update_stream(slot);
+  return -e;
+}
+
+const TlsStream* Loop::tls(int32_t slot) const {
+  const Slot* s = impl_->slots.find(slot);
+  return (s != nullptr && s->kind == Kind::kStream) ? s->tls.get() : nullptr;
+}
+
+bool Loop::Impl::tls_holding(const Slot& s) const { return s.tls && s.tls->held() != 0; }
+
+size_t Loop::Impl::tls_held(const Slot& s) const { return s.tls ? s.tls->held() : 0; }
+
+bool Loop::Impl::handshake_allowed() {
+  if (tls_wakeup != stats.wakeups) {
+    tls_wakeup = stats.wakeups;
+    tls_handshakes = 0;
+  }
+  return tls_handshakes++ < kHandshakeBudget;
+}
+
+void Loop::Impl::read_tls(int32_t index, uint32_t gen) {
+  if (!slots.find(index, gen)->tls->established() && !handshake_allowed()) return;
+  size_t room = 0;
+  uint8_t* p = ensure_slab(&room);
+  Slot* s = slots.find(index, gen);  // ensure_slab may have delivered
+  if (s == nullptr || s->dead || s->eof) return;
+  if (p == nullptr) return stream_failed(index, gen, ENOMEM);
+  ssize_t n;
+  do {
+    n = sys::read(s->fd, p, room);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) stream_failed(index, gen, errno);
+    return;
+  }
+  if (n == 0) {
+    s->tls->fail_with("UNEXPECTED_EOF_WHILE_READING");
+    return tls_failed(index, gen);
+  }
+  // The slab room is only borrowed for ciphertext: feed() copies it.
+  if (s->tls->feed(p, static_cast<size_t>(n)) != 0) return tls_failed(index, gen);
+  pump_tls(index, gen);
+}
+
+// Moves the handshake on, then decrypts whatever is complete.
+void Loop::Impl::pump_tls(int32_t index, uint32_t gen) {
+  Slot* s = slots.find(index, gen);
+  if (!s->tls->established()) {
+    bool held = s->tls->held() != 0;
+    TlsStream::Step step = s->tls->handshake();
+    if (step == TlsStream::Step::kFailed) return tls_failed(index, gen);
+    int err = send_tls_output(index);
+    if (err != 0) return stream_failed(index, gen, err);
+    if (step == TlsStream::Step::kAgain) return;
+    push(kRecHandshake, index, gen, 0, 0);
+    s = slots.find(index, gen);
+    if (s == nullptr || s->dead) return;
+    // Held writes went out with the handshake's last flight.
+    if (held && s->pending() == 0) push(kRecDrained, index, gen, 0, 0);
+  }
+  decrypt_tls(index, gen);
+}
+
+void Loop::Impl::decrypt_tls(int32_t index, uint32_t gen) {
+  for (;;) {
+    size_t room = 0;
+    uint8_t* p = ensure_slab(&room);
+    Slot* s = slots.find(index, gen);
+    if (s == nullptr || s->dead || s->eof) return;
+    if (p == nullptr) return stream_failed(index, gen, ENOMEM);
+    int64_t n = s->tls->read(p, room);
+    // Reading may have produced output (a TLS 1.3 key update answer, an alert).
+    int err = send_tls_output(index);
+    if (n == TlsStream::kFailed) return tls_failed(index, gen);
+    if (err != 0) return stream_failed(index, gen, err);
+    if (n == TlsStream::kNoData) return;
+    if (n == TlsStream::kClosed) {
+      s->eof = true;
+      update_stream(index);
+      return push(kRecEof, index, gen, 0, 0);
+    }
+    auto offset = static_cast<int32_t>(slab_used);
+    slab_used += static_cast<size_t>(n);
+    push(kRecData, index, gen, offset, static_cast<int32_t>(n));
+  }
+}
+
+// Sends the engine's ciphertext at once; the kernel's refusal is queued.
+// Returns 0 or an errno.
+int Loop::Impl::send_tls_output(int32_t index) {
+  Slot* s = slots.find(index);
+  const uint8_t* data = nullptr;
+  size_t len = s->tls->output(&data);
+  if (len == 0) return 0;
+  size_t sent = 0;
+  if (!s->connecting && s->pending() == 0) {
+    ssize_t n = send_bytes(s->fd, s->is_socket, data, len);
+    if (n < 0) return static_cast<int>(-n);
+    sent = static_cast<size_t>(n);
+  }
+  if (sent < len) {
+    if (!s->wbuf) s->wbuf.reset(new WriteBuffer());
+    int err = s->wbuf->append(data + sent, len - sent);
+    if (err != 0) return err;
+  }
+  s->tls->consume_output();
+  return sent < len ? update_stream(index) : 0;
+}
+
+// A TLS failure: the alert OpenSSL made is sent if the kernel takes it at
+// once, then the stream is dead and JS reads the reason from Loop::tls().
+void Loop::Impl::tls_failed(int32_t index, uint32_t gen) {
+  Slot* s = slots.find(index, gen);
+  const uint8_t* data = nullptr;
+  size_t len = s->tls->output(&data);
+  if (len != 0 && !s->connecting && s->pending() == 0) (void)send_bytes(s->fd, s->is_socket, data, len);
+  s->tls->consume_output();
+  s->dead = true;
+  set_interest(index, 0);
+  push(kRecTlsError, index, gen, 0, 0);
+}
+
+int64_t Loop::Impl::write_tls(int32_t index, const struct iovec* iov, int count) {
+  Slot* s = slots.find(index);
+  if (s->tls->writev(iov, count) != 0) {
+    // The byte stream is broken: the stream is dead, the caller learns it now.
+    s->dead = true;
+    set_interest(index, 0);
+    return -EPROTO;
+  }
+  int err = send_tls_output(index);
+  if (err != 0) return -err;
+  s = slots.find(index);
+  return static_cast<int64_t>(s->pending() + s->tls->held());
+}
+
+// TLS half-close: close_notify (after anything held) and no further writes.
+// The TCP write side stays open: close_notify is TLS's end of stream, and a
+// FIN before the peer's own close_notify would read as truncation to some.
+int Loop::Impl::shutdown_tls(int32_t index) {
+  Slot* s = slots.find(index);
+  s->shut_done = true;
+  if (s->tls->close_notify() != 0) return EPROTO;
+  return send_tls_output(index);
+}
+
+}  // namespace ioreactor

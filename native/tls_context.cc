@@ -1,0 +1,177 @@
+// SSL_CTX construction from PEM text (see tls_context.h for the design).
+// Every OpenSSL call that can fail is checked and the per-thread error queue
+// is drained by tls_take_error() on the way out, so a worker thread's queue
+// never carries one connection's failure into another's.
+#include "tls_context.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace ioreactor {
+
+namespace {
+
+// A read-only memory BIO over `pem`, freed with the returned holder.
+struct PemBio {
+  explicit PemBio(const std::string& pem) : bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))) {}
+  ~PemBio() { BIO_free(bio); }
+  BIO* bio;
+};
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// Calls fn(X509*) for each certificate in pem; returns how many, or -1 when
+// the text holds something that is not a certificate.
+template <typename Fn>
+int each_cert(const std::string& pem, Fn fn) {
+  PemBio in(pem);
+  if (in.bio == nullptr) return -1;
+  int count = 0;
+  for (;;) {
+    X509* x = PEM_read_bio_X509(in.bio, nullptr, nullptr, nullptr);
+    if (x == nullptr) break;
+    bool ok = fn(x);
+    X509_free(x);
+    if (!ok) return -1;
+    ++count;
+  }
+  // The loop ends on "no start line" once the text is used up: expected.
+  unsigned long e = ERR_peek_last_error();
+  bool clean_end = ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+  ERR_clear_error();
+  return (e == 0 || clean_end) ? count : -1;
+}
+
+}  // namespace
+
+std::string tls_take_error(const char* fallback) {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  const char* reason = e != 0 ? ERR_reason_error_string(e) : nullptr;
+  if (reason == nullptr) return fallback;
+  std::string code(reason);
+  for (char& c : code) c = c == ' ' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return code;
+}
+
+std::shared_ptr<TlsContext> TlsContext::create(const TlsConfig& cfg, std::string* err) {
+  SSL_CTX* ctx = SSL_CTX_new(cfg.server ? TLS_server_method() : TLS_client_method());
+  if (ctx == nullptr) {
+    *err = tls_take_error("CONTEXT_FAILED");
+    return nullptr;
+  }
+  std::shared_ptr<TlsContext> self(new TlsContext(ctx, cfg.server));
+  if (self->configure(cfg, err) != 0) return nullptr;
+  return self;
+}
+
+TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+
+int TlsContext::configure(const TlsConfig& cfg, std::string* err) {
+  // No renegotiation at all (a client asking for one is refused), no
+  // compression, and a fresh ECDHE key per handshake.
+  SSL_CTX_set_options(ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_SINGLE_ECDH_USE |
+                                SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // Records are written whole into a memory BIO: no partial writes to track.
+  SSL_CTX_clear_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE);
+  SSL_CTX_set_mode(ctx_, SSL_MODE_RELEASE_BUFFERS);
+  if (SSL_CTX_set_min_proto_version(ctx_, cfg.min_version) != 1) {
+    *err = tls_take_error("BAD_PROTOCOL_VERSION");
+    return -1;
+  }
+  if (!cfg.ciphers.empty() && SSL_CTX_set_cipher_list(ctx_, cfg.ciphers.c_str()) != 1) {
+    *err = tls_take_error("NO_CIPHER_MATCH");
+    return -1;
+  }
+  if (load_identity(cfg, err) != 0) return -1;
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx_);
+  if (!cfg.ca_pem.empty() && each_cert(cfg.ca_pem, [store](X509* x) { return X509_STORE_add_cert(store, x) == 1; }) <= 0) {
+    *err = tls_take_error("BAD_TRUST_ROOT");
+    return -1;
+  }
+  int mode = SSL_VERIFY_NONE;
+  if (cfg.verify || cfg.require_cert) mode = SSL_VERIFY_PEER;
+  if (cfg.server && cfg.require_cert) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  SSL_CTX_set_verify(ctx_, mode, nullptr);
+  static const unsigned char kSid[] = "ioreactor";
+  SSL_CTX_set_session_id_context(ctx_, kSid, sizeof kSid - 1);
+  alpn_ = cfg.alpn;
+  if (cfg.server) {
+    SSL_CTX_set_tlsext_servername_callback(ctx_, &TlsContext::on_servername);
+    SSL_CTX_set_tlsext_servername_arg(ctx_, this);
+    if (!alpn_.empty()) SSL_CTX_set_alpn_select_cb(ctx_, &TlsContext::on_alpn, this);
+  } else if (!alpn_.empty() &&
+             SSL_CTX_set_alpn_protos(ctx_, reinterpret_cast<const unsigned char*>(alpn_.data()),
+                                     static_cast<unsigned>(alpn_.size())) != 0) {
+    *err = tls_take_error("BAD_ALPN");
+    return -1;
+  }
+  return 0;
+}
+
+// Key, certificate and chain; the key must match the certificate.
+int TlsContext::load_identity(const TlsConfig& cfg, std::string* err) {
+  if (cfg.key_pem.empty() && cfg.cert_pem.empty()) return 0;
+  PemBio kin(cfg.key_pem);
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(kin.bio, nullptr, nullptr, nullptr);
+  int ok = key != nullptr && SSL_CTX_use_PrivateKey(ctx_, key) == 1;
+  EVP_PKEY_free(key);
+  if (!ok) {
+    *err = "BAD_PRIVATE_KEY:" + tls_take_error("NO_KEY");
+    return -1;
+  }
+  SSL_CTX* ctx = ctx_;
+  int n = each_cert(cfg.cert_pem, [ctx](X509* x) { return SSL_CTX_use_certificate(ctx, x) == 1; });
+  if (n != 1) {
+    *err = "BAD_CERTIFICATE:" + tls_take_error(n == 0 ? "NO_CERTIFICATE" : "TOO_MANY_CERTIFICATES");
+    return -1;
+  }
+  if (!cfg.chain_pem.empty() && each_cert(cfg.chain_pem, [ctx](X509* x) { return SSL_CTX_add1_chain_cert(ctx, x) == 1; }) <= 0) {
+    *err = "BAD_CERTIFICATE:" + tls_take_error("BAD_CHAIN");
+    return -1;
+  }
+  if (SSL_CTX_check_private_key(ctx_) != 1) {
+    *err = "KEY_MISMATCH:" + tls_take_error("KEY_VALUES_MISMATCH");
+    return -1;
+  }
+  return 0;
+}
+
+void TlsContext::add_sni(const std::string& name, std::shared_ptr<TlsContext> other) {
+  sni_[lower(name)] = std::move(other);
+}
+
+int TlsContext::on_servername(SSL* ssl, int*, void* arg) {
+  auto* self = static_cast<TlsContext*>(arg);
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (name == nullptr || self->sni_.empty()) return SSL_TLSEXT_ERR_OK;
+  auto it = self->sni_.find(lower(name));
+  if (it == self->sni_.end()) return SSL_TLSEXT_ERR_OK;  // the default certificate
+  SSL_CTX* chosen = it->second->ctx();
+  SSL_set_SSL_CTX(ssl, chosen);
+  // SSL_set_SSL_CTX swaps the certificate only; verification follows it too.
+  SSL_set_verify(ssl, SSL_CTX_get_verify_mode(chosen), nullptr);
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// Server ALPN: the first of our protocols the client also offers; none in
+// common means no ALPN at all (the handshake goes on, negotiatedProtocol is null).
+int TlsContext::on_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                        unsigned int inlen, void* arg) {
+  auto* self = static_cast<TlsContext*>(arg);
+  unsigned char* chosen = nullptr;
+  int r = SSL_select_next_proto(&chosen, outlen, reinterpret_cast<const unsigned char*>(self->alpn_.data()),
+                                static_cast<unsigned>(self->alpn_.size()), in, inlen);
+  if (r != OPENSSL_NPN_NEGOTIATED) return SSL_TLSEXT_ERR_NOACK;
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+}  // namespace ioreactor

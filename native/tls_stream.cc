@@ -1,0 +1,262 @@
+// The SSL object over two memory BIOs (tls_stream.h has the design note).
+// After every call that fails, the error queue is drained into error_ (or
+// just cleared for WANT_READ), so nothing is left on the thread's queue.
+#include "tls_stream.h"
+
+#include "slots.h"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <new>
+
+namespace ioreactor {
+
+namespace {
+constexpr size_t kRecordPlaintext = 16 * 1024;  // the most one TLS record carries
+
+bool is_ip(const std::string& host) {
+  unsigned char buf[sizeof(struct in6_addr)];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+// Client side: SNI for names (never for addresses, RFC 6066), and the name
+// or address the peer's certificate must carry when verification is on.
+int set_peer_name(SSL* ssl, const std::string& host) {
+  if (host.empty()) return 1;
+  if (is_ip(host)) return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+  if (SSL_set_tlsext_host_name(ssl, host.c_str()) != 1) return 0;
+  return SSL_set1_host(ssl, host.c_str());
+}
+}  // namespace
+
+std::unique_ptr<TlsStream> TlsStream::create(std::shared_ptr<TlsContext> ctx, const std::string& host,
+                                             std::string* err) {
+  bool server = ctx->server();
+  std::unique_ptr<TlsStream> t(new TlsStream(std::move(ctx)));
+  t->ssl_ = SSL_new(t->ctx_->ctx());
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = new_sink(t.get());
+  if (t->ssl_ == nullptr || in == nullptr || out == nullptr) {
+    BIO_free(in);
+    BIO_free(out);
+    *err = tls_take_error("OUT_OF_MEMORY");
+    return nullptr;
+  }
+  BIO_set_mem_eof_return(in, -1);  // empty means "retry", not end of stream
+  SSL_set_bio(t->ssl_, in, out);
+  t->in_ = in;
+  t->out_ = out;
+  if (server) {
+    SSL_set_accept_state(t->ssl_);
+  } else {
+    SSL_set_connect_state(t->ssl_);
+    if (set_peer_name(t->ssl_, host) != 1) {
+      *err = tls_take_error("BAD_HOSTNAME");
+      return nullptr;
+    }
+  }
+  return t;
+}
+
+TlsStream::~TlsStream() { SSL_free(ssl_); }  // frees both BIOs
+
+void TlsStreamFree::operator()(TlsStream* t) const { delete t; }
+
+int TlsStream::feed(const uint8_t* data, size_t len) {
+  while (len > 0) {
+    int chunk = static_cast<int>(std::min(len, static_cast<size_t>(INT_MAX)));
+    int n = BIO_write(in_, data, chunk);
+    if (n <= 0) {
+      error_ = tls_take_error("OUT_OF_MEMORY");
+      return ENOMEM;
+    }
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+// Records why the call that returned `ret` failed; -1.
+int TlsStream::failed(int ret, const char* fallback) {
+  int e = SSL_get_error(ssl_, ret);
+  std::string reason = tls_take_error(fallback);
+  if (error_.empty()) error_ = (e == SSL_ERROR_SYSCALL && reason == fallback) ? "UNEXPECTED_EOF_WHILE_READING" : reason;
+  return -1;
+}
+
+TlsStream::Step TlsStream::handshake() {
+  if (established_) return Step::kDone;
+  int r = SSL_do_handshake(ssl_);
+  if (r == 1) {
+    established_ = true;
+    return release_held() == 0 ? Step::kDone : Step::kFailed;
+  }
+  int e = SSL_get_error(ssl_, r);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    ERR_clear_error();
+    return Step::kAgain;
+  }
+  failed(r, "HANDSHAKE_FAILURE");
+  return Step::kFailed;
+}
+
+int64_t TlsStream::read(uint8_t* out, size_t room) {
+  int n = SSL_read(ssl_, out, static_cast<int>(std::min(room, static_cast<size_t>(INT_MAX))));
+  if (n > 0) return n;
+  int e = SSL_get_error(ssl_, n);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    ERR_clear_error();
+    return kNoData;
+  }
+  if (e == SSL_ERROR_ZERO_RETURN) {
+    ERR_clear_error();
+    return kClosed;
+  }
+  failed(n, "DECRYPTION_FAILED");
+  return kFailed;
+}
+
+int TlsStream::encrypt(const uint8_t* data, size_t len) {
+  while (len > 0) {
+    int chunk = static_cast<int>(std::min(len, static_cast<size_t>(INT_MAX / 2)));
+    int n = SSL_write(ssl_, data, chunk);
+    if (n <= 0) return failed(n, "ENCRYPTION_FAILED");
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+// Gathers small pieces into whole records: a writev of many small buffers
+// becomes as few SSL_write calls (and records) as its total size needs.
+int TlsStream::writev(const struct iovec* iov, int count) {
+  uint8_t stage[kRecordPlaintext];
+  size_t used = 0;
+  for (int i = 0; i < count; ++i) {
+    const auto* p = static_cast<const uint8_t*>(iov[i].iov_base);
+    size_t len = iov[i].iov_len;
+    if (!established_) {
+      held_.insert(held_.end(), p, p + len);
+      continue;
+    }
+    while (len > 0) {
+      if (used == 0 && len >= kRecordPlaintext) {  // big: straight through
+        if (encrypt(p, len) != 0) return -1;
+        break;
+      }
+      size_t take = std::min(len, kRecordPlaintext - used);
+      std::memcpy(stage + used, p, take);
+      used += take;
+      p += take;
+      len -= take;
+      if (used == kRecordPlaintext && encrypt(stage, used) != 0) return -1;
+      if (used == kRecordPlaintext) used = 0;
+    }
+  }
+  return used > 0 ? encrypt(stage, used) : 0;
+}
+
+// The handshake finished: plaintext written before it goes out now, then a
+// close_notify asked for meanwhile.
+int TlsStream::release_held() {
+  std::vector<uint8_t> held;
+  held.swap(held_);
+  if (!held.empty() && encrypt(held.data(), held.size()) != 0) return -1;
+  if (close_held_) return close_notify();
+  return 0;
+}
+
+int TlsStream::close_notify() {
+  if (!established_) {
+    close_held_ = true;
+    return 0;
+  }
+  close_held_ = false;
+  int r = SSL_shutdown(ssl_);
+  if (r >= 0) return 0;
+  int e = SSL_get_error(ssl_, r);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    ERR_clear_error();
+    return 0;
+  }
+  return failed(r, "SHUTDOWN_FAILED");
+}
+
+size_t TlsStream::output(const uint8_t** data) const {
+  *data = out_buf_.data();
+  return out_buf_.size();
+}
+
+// An idle connection keeps no large output buffer.
+void TlsStream::consume_output() {
+  out_buf_.clear();
+  if (out_buf_.capacity() > 4 * kRecordPlaintext) std::vector<uint8_t>().swap(out_buf_);
+}
+
+// ---- the output BIO: appends what OpenSSL writes to out_buf_ ----
+
+BIO* TlsStream::new_sink(TlsStream* owner) {
+  // One method table per process, made on first use (thread-safe static).
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "ioreactor tls out");
+    if (m != nullptr) {
+      BIO_meth_set_write(m, &TlsStream::sink_write);
+      BIO_meth_set_ctrl(m, &TlsStream::sink_ctrl);
+    }
+    return m;
+  }();
+  if (method == nullptr) return nullptr;
+  BIO* b = BIO_new(method);
+  if (b == nullptr) return nullptr;
+  BIO_set_data(b, owner);
+  BIO_set_init(b, 1);
+  return b;
+}
+
+int TlsStream::sink_write(BIO* b, const char* data, int len) {
+  auto* self = static_cast<TlsStream*>(BIO_get_data(b));
+  if (len <= 0) return 0;
+  const auto* p = reinterpret_cast<const uint8_t*>(data);
+  try {
+    self->out_buf_.insert(self->out_buf_.end(), p, p + len);
+  } catch (const std::bad_alloc&) {
+    return -1;
+  }
+  return len;
+}
+
+long TlsStream::sink_ctrl(BIO*, int cmd, long, void*) {
+  // Flush is all OpenSSL asks of a sink; everything else is "not supported".
+  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+long TlsStream::verify_result() const { return SSL_get_verify_result(ssl_); }
+
+std::string TlsStream::alpn() const {
+  const unsigned char* p = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(ssl_, &p, &len);
+  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), len);
+}
+
+std::string TlsStream::peer_certificate_der() const {
+  X509* x = SSL_get1_peer_certificate(ssl_);
+  if (x == nullptr) return std::string();
+  unsigned char* der = nullptr;
+  int len = i2d_X509(x, &der);
+  X509_free(x);
+  std::string out;
+  if (len > 0) out.assign(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  ERR_clear_error();
+  return out;
+}
+
+std::string TlsStream::version() const { return SSL_get_version(ssl_); }
+
+}  // namespace ioreactor

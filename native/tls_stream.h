@@ -1,0 +1,98 @@
+// One TLS connection's state: an SSL object between a memory BIO (input) and a
+// sink BIO of ours (output).
+//
+// Why BIOs over memory rather than a BIO of our own on the socket: the engine
+// then never touches an fd, so the loop keeps doing all socket I/O with the
+// machinery plaintext streams already have (read into the slab, send at once,
+// only the remainder copied into the WriteBuffer, writable interest while it
+// is non-empty), and the engine is driven byte-for-byte by tests and a fuzz
+// target with no socket at all. The price is one memcpy of ciphertext each
+// way, small next to the cipher itself. The output side is a tiny BIO of
+// ours that appends to a vector the loop sends from directly (a memory BIO
+// would memset its whole buffer on every reset). A consequence: OpenSSL never
+// reports WANT_WRITE (the output BIO always takes a whole record); socket
+// back-pressure is the WriteBuffer's job. WANT_READ means "feed more ciphertext".
+//
+// A write made before the handshake is done must wait for reads (the peer's
+// handshake messages): its plaintext is held here and encrypted the moment
+// the handshake completes. Writes are coalesced: a writev of small pieces is
+// gathered into records of up to 16 KiB, never one record per piece.
+#ifndef IOREACTOR_TLS_STREAM_H
+#define IOREACTOR_TLS_STREAM_H
+
+#include <openssl/ssl.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tls_context.h"
+
+namespace ioreactor {
+
+class TlsStream {
+ public:
+  enum class Step { kAgain, kDone, kFailed };
+  // read(): what came out besides plaintext bytes (> 0).
+  static constexpr int64_t kNoData = 0;
+  static constexpr int64_t kClosed = -1;  // the peer's close_notify
+  static constexpr int64_t kFailed = -2;  // a protocol error (error_code() says which)
+
+  // nullptr with *err set on failure. `host` (client): SNI name and the name
+  // the certificate must match when the context verifies.
+  static std::unique_ptr<TlsStream> create(std::shared_ptr<TlsContext> ctx, const std::string& host, std::string* err);
+  ~TlsStream();
+  TlsStream(const TlsStream&) = delete;
+  TlsStream& operator=(const TlsStream&) = delete;
+
+  // Ciphertext received from the peer. 0 or ENOMEM.
+  int feed(const uint8_t* data, size_t len);
+  // Advances the handshake; kDone once (and on every later call).
+  Step handshake();
+  bool established() const { return established_; }
+  // Decrypts into out: bytes (> 0), kNoData, kClosed or kFailed.
+  int64_t read(uint8_t* out, size_t room);
+  // Encrypts (or holds, before the handshake). 0, or -1 with error_code() set.
+  int writev(const struct iovec* iov, int count);
+  // Queues close_notify (after any held plaintext). 0 or -1.
+  int close_notify();
+  // Ciphertext waiting to be sent, and dropping it once taken.
+  size_t output(const uint8_t** data) const;
+  void consume_output();
+  size_t held() const { return held_.size(); }
+
+  const std::string& error_code() const { return error_; }
+  // Records a failure found outside OpenSSL (a TCP close without close_notify).
+  void fail_with(const char* code) {
+    if (error_.empty()) error_ = code;
+  }
+  long verify_result() const;
+  std::string alpn() const;
+  std::string peer_certificate_der() const;
+  std::string version() const;
+
+ private:
+  explicit TlsStream(std::shared_ptr<TlsContext> ctx) : ctx_(std::move(ctx)) {}
+  int failed(int ret, const char* fallback);
+  int encrypt(const uint8_t* data, size_t len);
+  int release_held();
+  static int sink_write(BIO* b, const char* data, int len);
+  static long sink_ctrl(BIO* b, int cmd, long num, void* ptr);
+  static BIO* new_sink(TlsStream* owner);
+
+  std::shared_ptr<TlsContext> ctx_;
+  SSL* ssl_ = nullptr;
+  BIO* in_ = nullptr;   // owned by ssl_
+  BIO* out_ = nullptr;  // owned by ssl_; appends to out_buf_
+  std::vector<uint8_t> out_buf_;
+  std::vector<uint8_t> held_;
+  std::string error_;
+  bool established_ = false;
+  bool close_held_ = false;  // close_notify asked for before the handshake finished
+};
+
+}  // namespace ioreactor
+
+#endif  // IOREACTOR_TLS_STREAM_H
