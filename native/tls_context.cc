@@ -102,6 +102,10 @@ int TlsContext::configure(const TlsConfig& cfg, std::string* err) {
   SSL_CTX_set_verify(ctx_, mode, nullptr);
   static const unsigned char kSid[] = "ioreactor";
   SSL_CTX_set_session_id_context(ctx_, kSid, sizeof kSid - 1);
+  return configure_alpn_sni(cfg, err);
+}
+
+int TlsContext::configure_alpn_sni(const TlsConfig& cfg, std::string* err) {
   alpn_ = cfg.alpn;
   if (cfg.server) {
     SSL_CTX_set_tlsext_servername_callback(ctx_, &TlsContext::on_servername);

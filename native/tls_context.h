@@ -60,6 +60,7 @@ class TlsContext {
   TlsContext(SSL_CTX* ctx, bool server) : ctx_(ctx), server_(server) {}
   int configure(const TlsConfig& cfg, std::string* err);
   int load_identity(const TlsConfig& cfg, std::string* err);
+  int configure_alpn_sni(const TlsConfig& cfg, std::string* err);
   static int on_servername(SSL* ssl, int* alert, void* arg);
   static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen,
                      const unsigned char* in, unsigned int inlen, void* arg);
