@@ -134,7 +134,7 @@ describe('prebuild, pack and install', () => {
   it('ships dist/, lib/, the native sources, binding.gyp, the prebuild and the bench harness, and nothing else', () => {
     const files = full.files;
     expect(files).toContain(`prebuilds/${arch}/${prebuilt}`);
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts']));
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'binding.gyp', 'scripts/check-node-openssl.js', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts']));
     const tracked = execFileSync('git', ['ls-files', '-co', '--exclude-standard', 'native', 'bench', 'lib'], { cwd: ROOT, encoding: 'utf8' })
       .split('\n')
       .filter((f) => f !== '' && fs.existsSync(path.join(ROOT, f)));
@@ -145,7 +145,7 @@ describe('prebuild, pack and install', () => {
     expect(harness).toEqual(expect.arrayContaining(['bench/cli.js', 'bench/loadgen/main.c', 'bench/cserver/c-echo.c']));
     expect(files).toEqual(expect.arrayContaining([...nativeSources, ...harness, ...libSources]));
 
-    const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|dist\/.*|lib\/.*\.ts|native\/[^/]+\.(cc|h)|prebuilds\/.*|bench\/(?!out\/).*)$/;
+    const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|scripts\/check-node-openssl\.js|dist\/.*|lib\/.*\.ts|native\/[^/]+\.(cc|h)|prebuilds\/.*|bench\/(?!out\/).*)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     expect(files.filter((f) => f.startsWith('bench/out/'))).toEqual([]);
     expect(noPrebuild.files.filter((f) => f.startsWith('prebuilds/'))).toEqual([]);
