@@ -17,7 +17,8 @@ import { CertificateOptions, optionsForClientTLS } from '../lib/tls';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { closed } from './helpers/checks';
 import { makeCerts, TestCerts } from './helpers/certs';
-import { keeping, KeepingFactory, Recorder, recording, signal, until } from './helpers/tcp';
+import { keeping, KeepingFactory, Recorder, recording, until } from './helpers/tcp';
+import { TLSRecorder } from './helpers/tls';
 
 jest.setTimeout(20000);
 
@@ -26,19 +27,6 @@ beforeAll(() => {
   certs = makeCerts();
 });
 afterAll(() => certs.cleanup());
-
-/** Records handshakeCompleted too. */
-class TLSRecorder extends Recorder {
-  handshakes = 0;
-  private readonly hs = signal();
-  get handshaken(): Promise<void> {
-    return this.hs.promise;
-  }
-  handshakeCompleted(): void {
-    this.handshakes++;
-    this.hs.resolve();
-  }
-}
 
 class TLSEcho extends TLSRecorder {
   override dataReceived(data: Buffer): void {
@@ -321,8 +309,8 @@ forEachBackend('TLS with Node tls', (backend) => {
         this.got += data.length;
         if (++this.calls % 10 === 0 && this.readerPauses < 50) {
           this.readerPauses++;
-          this.transport!.pauseProducing();
-          setImmediate(() => this.transport!.resumeProducing());
+          (this.transport as ISSLTransport).pauseProducing();
+          setImmediate(() => (this.transport as ISSLTransport).resumeProducing());
         }
         if (this.got === SIZE) this.sendBack();
       }

@@ -1,0 +1,18 @@
+/** Protocols for TLS tests: a Recorder that also records handshakeCompleted. */
+import { Recorder, signal } from './tcp';
+
+/** Records handshakeCompleted too (with a promise for it). */
+export class TLSRecorder extends Recorder {
+  handshakes = 0;
+  private readonly hs = signal();
+
+  /** Resolves once handshakeCompleted ran. */
+  get handshaken(): Promise<void> {
+    return this.hs.promise;
+  }
+
+  handshakeCompleted(): void {
+    this.handshakes++;
+    this.hs.resolve();
+  }
+}
