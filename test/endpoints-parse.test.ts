@@ -65,7 +65,7 @@ describe('parseServerSpec', () => {
   });
 
   test.each([
-    ['ssl:443', /unknown endpoint type 'ssl'/],
+    ['ssh:443', /unknown endpoint type 'ssh' \(known: tcp, tcp6, unix, ssl\)/],
     ['tcp', /missing port/],
     ['tcp:interface=127.0.0.1', /missing port/],
     ['tcp:http', /port must be an integer from 0 to 65535, got 'http'/],
@@ -117,7 +117,7 @@ describe('parseClientSpec', () => {
     ['tcp:example.com:80:interface=x', /unknown parameter 'interface' for a tcp client/],
     ['unix:timeout=5', /missing path/],
     ['unix:/tmp/s:/tmp/t', /too many positional arguments/],
-    ['udp:1.2.3.4:53', /unknown endpoint type 'udp' \(known: tcp, tcp6, unix\)/],
+    ['udp:1.2.3.4:53', /unknown endpoint type 'udp' \(known: tcp, tcp6, unix, tls\)/],
   ])('%s is rejected: %s', (desc, message) => {
     expect(() => parseClientSpec(desc)).toThrow(EndpointDescriptionError);
     expect(() => parseClientSpec(desc)).toThrow(message);

@@ -7,12 +7,24 @@ import { EndpointDescriptionError, parseDescription } from './description';
 /** What a server description names. */
 export type ServerSpec =
   | { type: 'tcp' | 'tcp6'; port: number; interface: string; backlog: number }
-  | { type: 'unix'; address: string; mode: number; backlog: number; wantPID: boolean };
+  | { type: 'unix'; address: string; mode: number; backlog: number; wantPID: boolean }
+  | { type: 'ssl'; port: number; interface: string; backlog: number; privateKey: string; certKey: string; extraCertChain: string | null };
 
 /** What a client description names. */
 export type ClientSpec =
   | { type: 'tcp' | 'tcp6'; host: string; port: number; timeout: number; bindAddress: [string, number] | null }
-  | { type: 'unix'; path: string; timeout: number; checkPID: boolean };
+  | { type: 'unix'; path: string; timeout: number; checkPID: boolean }
+  | {
+      type: 'tls';
+      host: string;
+      port: number;
+      timeout: number;
+      bindAddress: [string, number] | null;
+      /** A directory (or file) of PEM CA certificates; null: the platform roots. */
+      trustRoots: string | null;
+      certificate: string | null;
+      privateKey: string | null;
+    };
 
 /** Values by parameter name, filled from positional then keyword arguments. */
 class Fields {
@@ -80,8 +92,8 @@ class Fields {
   }
 }
 
-const SERVER_TYPES = ['tcp', 'tcp6', 'unix'];
-const CLIENT_TYPES = ['tcp', 'tcp6', 'unix'];
+const SERVER_TYPES = ['tcp', 'tcp6', 'unix', 'ssl'];
+const CLIENT_TYPES = ['tcp', 'tcp6', 'unix', 'tls'];
 
 /** Parses and checks a server description such as `tcp:8080:interface=127.0.0.1`. */
 export function parseServerSpec(description: string): ServerSpec {
@@ -107,7 +119,43 @@ export function parseServerSpec(description: string): ServerSpec {
       wantPID: f.flag('lockfile', true),
     };
   }
+  if (type === 'ssl') return sslServerSpec(description, args, kwargs);
   throw new EndpointDescriptionError(description, `unknown endpoint type '${type}' (known: ${SERVER_TYPES.join(', ')})`);
+}
+
+/** Twisted's `ssl:PORT:privateKey=..:certKey=..[:extraCertChain=..][:interface=..][:backlog=..]` (files, PEM). */
+function sslServerSpec(description: string, args: string[], kwargs: Map<string, string>): ServerSpec {
+  const names = ['port', 'privateKey', 'certKey', 'extraCertChain', 'interface', 'backlog'];
+  const f = new Fields(description, 'an ssl server', ['port'], args, kwargs, names);
+  // As Twisted: the key file defaults to server.pem, the certificate to the key file.
+  const privateKey = nonEmpty(f, f.str('privateKey', 'server.pem'), 'privateKey');
+  return {
+    type: 'ssl',
+    port: f.int('port', undefined, 0, 65535),
+    interface: f.str('interface', ''),
+    backlog: f.int('backlog', 50, 0, 2 ** 31 - 1),
+    privateKey,
+    certKey: nonEmpty(f, f.str('certKey', privateKey), 'certKey'),
+    extraCertChain: f.has('extraCertChain') ? nonEmpty(f, f.str('extraCertChain'), 'extraCertChain') : null,
+  };
+}
+
+/** Twisted's `tls:HOST:PORT[:trustRoots=DIR][:certificate=..:privateKey=..][:timeout=..][:bindAddress=..]`. */
+function tlsClientSpec(description: string, args: string[], kwargs: Map<string, string>): ClientSpec {
+  const positional = args.length === 1 && kwargs.has('host') ? ['port'] : ['host', 'port'];
+  const known = ['host', 'port', 'timeout', 'bindAddress', 'trustRoots', 'certificate', 'privateKey'];
+  const f = new Fields(description, 'a tls client', positional, args, kwargs, known);
+  if (f.has('certificate') !== f.has('privateKey')) f.fail('certificate and privateKey go together');
+  return {
+    type: 'tls',
+    host: nonEmpty(f, f.str('host'), 'host'),
+    port: f.int('port', undefined, 1, 65535),
+    timeout: f.seconds('timeout', 30),
+    bindAddress: f.has('bindAddress') ? [f.str('bindAddress'), 0] : null,
+    trustRoots: f.has('trustRoots') ? nonEmpty(f, f.str('trustRoots'), 'trustRoots') : null,
+    certificate: f.has('certificate') ? f.str('certificate') : null,
+    privateKey: f.has('privateKey') ? f.str('privateKey') : null,
+  };
 }
 
 /** Parses and checks a client description such as `tcp:host=example.com:port=80`. */
@@ -134,6 +182,7 @@ export function parseClientSpec(description: string): ClientSpec {
       checkPID: f.flag('lockfile', false),
     };
   }
+  if (type === 'tls') return tlsClientSpec(description, args, kwargs);
   throw new EndpointDescriptionError(description, `unknown endpoint type '${type}' (known: ${CLIENT_TYPES.join(', ')})`);
 }
 

@@ -4,16 +4,27 @@
  */
 import { parseClientSpec, parseServerSpec } from './specs';
 import { TCP4ClientEndpoint, TCP4ServerEndpoint, TCP6ClientEndpoint, TCP6ServerEndpoint } from './tcp';
-import type { IReactorTCP, IReactorUNIX } from '../interfaces';
+import type { IReactorSSL, IReactorTCP, IReactorUNIX } from '../interfaces';
+import { EndpointDescriptionError } from './description';
+import { certificateOptionsFromFiles, clientOptionsFromFiles, SSL4ClientEndpoint, SSL4ServerEndpoint } from './ssl';
 import type { IStreamClientEndpoint, IStreamServerEndpoint } from './types';
 import { UNIXClientEndpoint, UNIXServerEndpoint } from './unix';
 
-/** A reactor that can do both TCP and UNIX sockets. */
-export type IReactorStreams = IReactorTCP & IReactorUNIX;
+/** A reactor that can do TCP and UNIX sockets (and TLS, for ssl: and tls: strings). */
+export type IReactorStreams = IReactorTCP & IReactorUNIX & Partial<IReactorSSL>;
+
+function sslReactor(reactor: IReactorStreams, description: string): IReactorSSL {
+  if (typeof reactor.listenSSL !== 'function' || typeof reactor.connectSSL !== 'function') {
+    throw new EndpointDescriptionError(description, 'this reactor has no TLS (listenSSL/connectSSL)');
+  }
+  return reactor as IReactorSSL;
+}
 
 /**
  * Builds a server endpoint from a description: `tcp:PORT[:interface=..][:backlog=..]`,
- * `tcp6:...`, `unix:ADDRESS[:mode=660][:backlog=..][:lockfile=0|1]`. Throws EndpointDescriptionError.
+ * `tcp6:...`, `unix:ADDRESS[:mode=660][:backlog=..][:lockfile=0|1]`,
+ * `ssl:PORT:privateKey=key.pem:certKey=cert.pem[:extraCertChain=chain.pem][:interface=..]`.
+ * Throws EndpointDescriptionError (CertificateError for unusable key/certificate files).
  */
 export function serverFromString(reactor: IReactorStreams, description: string): IStreamServerEndpoint {
   const spec = parseServerSpec(description);
@@ -24,12 +35,17 @@ export function serverFromString(reactor: IReactorStreams, description: string):
       return new TCP6ServerEndpoint(reactor, spec.port, { backlog: spec.backlog, interface: spec.interface });
     case 'unix':
       return new UNIXServerEndpoint(reactor, spec.address, { backlog: spec.backlog, mode: spec.mode, wantPID: spec.wantPID });
+    case 'ssl': {
+      const ctx = certificateOptionsFromFiles(spec.privateKey, spec.certKey, spec.extraCertChain);
+      return new SSL4ServerEndpoint(sslReactor(reactor, description), spec.port, ctx, { backlog: spec.backlog, interface: spec.interface });
+    }
   }
 }
 
 /**
  * Builds a client endpoint from a description: `tcp:HOST:PORT`, `tcp:host=..:port=..[:timeout=..][:bindAddress=..]`,
- * `tcp6:...`, `unix:PATH` or `unix:path=..[:timeout=..]`. Throws EndpointDescriptionError.
+ * `tcp6:...`, `unix:PATH` or `unix:path=..[:timeout=..]`,
+ * `tls:HOST:PORT[:trustRoots=DIR][:certificate=cert.pem:privateKey=key.pem]` (verifies HOST). Throws EndpointDescriptionError.
  */
 export function clientFromString(reactor: IReactorStreams, description: string): IStreamClientEndpoint {
   const spec = parseClientSpec(description);
@@ -40,5 +56,10 @@ export function clientFromString(reactor: IReactorStreams, description: string):
       return new TCP6ClientEndpoint(reactor, spec.host, spec.port, { timeout: spec.timeout, bindAddress: spec.bindAddress });
     case 'unix':
       return new UNIXClientEndpoint(reactor, spec.path, { timeout: spec.timeout });
+    case 'tls': {
+      const ctx = clientOptionsFromFiles(spec.host, spec.trustRoots, spec.certificate, spec.privateKey);
+      const opts = { timeout: spec.timeout, bindAddress: spec.bindAddress };
+      return new SSL4ClientEndpoint(sslReactor(reactor, description), spec.host, spec.port, ctx, opts);
+    }
   }
 }

@@ -1,0 +1,79 @@
+/**
+ * TLS endpoints (twisted.internet.endpoints SSL4ServerEndpoint and a TLS
+ * client endpoint): listenSSL and connectSSL behind listen()/connect(), and
+ * the file loading the `ssl:` and `tls:` strings need.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Deferred, maybeDeferred } from '../defer';
+import type { IListeningPort } from '../interfaces';
+import type { Factory, Protocol } from '../protocol';
+import { CertificateOptions, ClientTLSInit, ClientTLSOptions, IOpenSSLContextFactory, optionsForClientTLS } from '../tls/options';
+import { connectWith } from './connect';
+import type { TCPClientOptions, TCPServerOptions } from './tcp';
+import type { IReactorSSL } from '../interfaces';
+import type { IStreamClientEndpoint, IStreamServerEndpoint } from './types';
+
+/** Listens for TLS on a TCP port over IPv4. */
+export class SSL4ServerEndpoint implements IStreamServerEndpoint {
+  constructor(
+    readonly reactor: IReactorSSL,
+    readonly port: number,
+    readonly contextFactory: IOpenSSLContextFactory,
+    readonly options: TCPServerOptions = {},
+  ) {}
+
+  /** Listens with factory; fires with the Port, or fails with CannotListenError. */
+  listen(factory: Factory): Deferred<IListeningPort> {
+    const opts = { backlog: this.options.backlog ?? 50, interface: this.options.interface ?? '' };
+    return maybeDeferred(() => this.reactor.listenSSL(this.port, factory, this.contextFactory, opts));
+  }
+}
+
+/** Connects to host:port and speaks TLS (the verification is the context factory's). */
+export class SSL4ClientEndpoint implements IStreamClientEndpoint {
+  constructor(
+    readonly reactor: IReactorSSL,
+    readonly host: string,
+    readonly port: number,
+    readonly contextFactory: IOpenSSLContextFactory,
+    readonly options: TCPClientOptions = {},
+  ) {}
+
+  /** Connects; fires with the protocol built once TCP is connected; cancel stops it. */
+  connect<P extends Protocol>(factory: Factory<P>): Deferred<P> {
+    const opts = { timeout: this.options.timeout ?? 30, bindAddress: this.options.bindAddress ?? null };
+    return connectWith(factory, (wf) => this.reactor.connectSSL(this.host, this.port, wf, this.contextFactory, opts));
+  }
+}
+
+/** Server options from PEM files (ssl: strings). */
+export function certificateOptionsFromFiles(privateKey: string, certKey: string, extraCertChain: string | null): CertificateOptions {
+  return new CertificateOptions({
+    privateKey: fs.readFileSync(privateKey),
+    certificate: fs.readFileSync(certKey),
+    extraCertChain: extraCertChain === null ? undefined : fs.readFileSync(extraCertChain),
+  });
+}
+
+/** Every PEM certificate under trustRoots (a directory of files, or one file). */
+function readTrustRoots(trustRoots: string): string {
+  if (!fs.statSync(trustRoots).isDirectory()) return fs.readFileSync(trustRoots, 'latin1');
+  return fs
+    .readdirSync(trustRoots)
+    .sort()
+    .map((name) => path.join(trustRoots, name))
+    .filter((file) => fs.statSync(file).isFile())
+    .map((file) => fs.readFileSync(file, 'latin1'))
+    .filter((text) => text.includes('-----BEGIN CERTIFICATE-----'))
+    .join('\n');
+}
+
+/** Client options for `host` from files (tls: strings): verified against trustRoots or the platform roots. */
+export function clientOptionsFromFiles(host: string, trustRoots: string | null, certificate: string | null, privateKey: string | null): ClientTLSOptions {
+  const init: ClientTLSInit = { trustRoot: trustRoots === null ? 'platform' : readTrustRoots(trustRoots) };
+  if (certificate !== null && privateKey !== null) {
+    init.clientCertificate = { certificate: fs.readFileSync(certificate), privateKey: fs.readFileSync(privateKey) };
+  }
+  return optionsForClientTLS(host, init);
+}
