@@ -217,6 +217,25 @@ forEachBackend('TLS with Node tls', (backend) => {
     await port.stopListening();
   });
 
+  it('loseConnection after a write bigger than one native chunk sends all of it, then close_notify', async () => {
+    const { f, port, num } = listen(serverOptions());
+    const s = await nodeClient(num, {});
+    const server = await nth(f, 0);
+    await server.handshaken;
+    const big = crypto.randomBytes(16 * 1024 * 1024 + 5);
+    const got = collect(s);
+    s.pause(); // the kernel buffers fill: most of `big` waits in the transport's backlog
+    const ended = new Promise<void>((res) => s.once('end', res));
+    server.transport!.write(big);
+    expect(server.transport!.bufferedAmount()).toBeGreaterThan(1024 * 1024);
+    server.transport!.loseConnection();
+    s.resume();
+    await ended; // Node's tls emits 'end' only after a close_notify
+    expect((await got).equals(big)).toBe(true);
+    expect((await server.lost).value).toBeInstanceOf(ConnectionDone);
+    await port.stopListening();
+  });
+
   it('a TCP close without close_notify is truncation: TLSError, a ConnectionLost', async () => {
     const { f, port, num } = listen(serverOptions());
     // A relay between a Node tls client and us, so the TCP connection can end with a FIN and no close_notify.
