@@ -26,15 +26,8 @@ using fuzz::require;
 namespace {
 
 std::shared_ptr<TlsContext> make_context(bool server) {
-  static const testcerts::Pem pem = testcerts::self_signed();
-  TlsConfig cfg;
-  cfg.server = server;
-  if (server) {
-    cfg.key_pem = pem.key;
-    cfg.cert_pem = pem.cert;
-  }
   std::string err;
-  auto ctx = TlsContext::create(cfg, &err);
+  auto ctx = testcerts::context(server, &err);
   require(ctx != nullptr, "test context builds");
   return ctx;
 }

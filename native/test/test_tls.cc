@@ -24,14 +24,8 @@ const testcerts::Pem& identity() {
 }
 
 std::shared_ptr<TlsContext> context(bool server) {
-  TlsConfig cfg;
-  cfg.server = server;
-  if (server) {
-    cfg.key_pem = identity().key;
-    cfg.cert_pem = identity().cert;
-  }
   std::string err;
-  auto ctx = TlsContext::create(cfg, &err);
+  auto ctx = testcerts::context(server, &err);
   check::that(ctx != nullptr, "context: " + err);
   return ctx;
 }

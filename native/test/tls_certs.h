@@ -1,6 +1,6 @@
 // A self-signed certificate made in memory for the native TLS tests and the
 // fuzz target (no openssl(1), no files): an EC P-256 key and a certificate
-// for CN=localhost, as PEM text ready for TlsConfig.
+// for CN=localhost, as PEM text ready for TlsConfig, and contexts built on it.
 #ifndef IOREACTOR_TEST_TLS_CERTS_H
 #define IOREACTOR_TEST_TLS_CERTS_H
 
@@ -8,7 +8,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <memory>
 #include <string>
+
+#include "tls_context.h"
 
 namespace testcerts {
 
@@ -47,6 +50,19 @@ inline Pem self_signed(const char* cn = "localhost") {
   X509_free(x);
   EVP_PKEY_free(key);
   return out;
+}
+
+// A context for one side: a server presents one process-wide self-signed
+// certificate; a client verifies nothing. nullptr (with *err) on failure.
+inline std::shared_ptr<ioreactor::TlsContext> context(bool server, std::string* err) {
+  static const Pem pem = self_signed();
+  ioreactor::TlsConfig cfg;
+  cfg.server = server;
+  if (server) {
+    cfg.key_pem = pem.key;
+    cfg.cert_pem = pem.cert;
+  }
+  return ioreactor::TlsContext::create(cfg, err);
 }
 
 }  // namespace testcerts

@@ -1,0 +1,148 @@
+// TLS in the loop (loop_tls.cc), on every backend, over socketpairs whose far
+// ends are driven by in-memory client TlsStreams: the handshake budget (a
+// burst of ClientHellos larger than kHandshakeBudget is answered over two
+// wake-ups, not one), decrypted data arriving as ordinary Data records, and
+// close_notify arriving as Eof. Valgrind checks nothing leaks.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends.h"
+#include "check.h"
+#include "loop.h"
+#include "tls_certs.h"
+#include "tls_context.h"
+#include "tls_stream.h"
+
+using namespace ioreactor;
+
+namespace {
+
+struct Sink : LoopSink {
+  std::vector<std::unique_ptr<uint8_t[]>> slabs;
+  uint8_t* current = nullptr;
+  std::vector<Record> records;
+  std::string data;
+  uint8_t* new_slab(size_t size) override {
+    slabs.emplace_back(new uint8_t[size]);
+    current = slabs.back().get();
+    return current;
+  }
+  void deliver(const Record* recs, int count) override {
+    for (int i = 0; i < count; ++i) {
+      records.push_back(recs[i]);
+      if (recs[i].type == kRecData) data.append(reinterpret_cast<char*>(current + recs[i].a), static_cast<size_t>(recs[i].b));
+    }
+  }
+  int count(int32_t type) const {
+    int n = 0;
+    for (const Record& r : records) n += r.type == type ? 1 : 0;
+    return n;
+  }
+};
+
+std::shared_ptr<TlsContext> context(bool server) {
+  std::string err;
+  auto ctx = testcerts::context(server, &err);
+  check::that(ctx != nullptr, "context: " + err);
+  return ctx;
+}
+
+// One connection: our server stream in the loop, a client engine on the far fd.
+struct Conn {
+  int32_t slot = -1;
+  int peer = -1;
+  std::unique_ptr<TlsStream> client;
+};
+
+// Sends whatever the client engine has to say to the loop's side.
+void client_send(Conn& c) {
+  const uint8_t* data = nullptr;
+  size_t n = c.client->output(&data);
+  if (n > 0) check::eq(static_cast<long long>(::send(c.peer, data, n, 0)), static_cast<long long>(n), "peer send");
+  c.client->consume_output();
+}
+
+// Feeds the client engine what the loop sent; returns the bytes read.
+ssize_t client_recv(Conn& c) {
+  uint8_t buf[65536];
+  ssize_t n = ::recv(c.peer, buf, sizeof buf, MSG_DONTWAIT);
+  if (n > 0) c.client->feed(buf, static_cast<size_t>(n));
+  return n;
+}
+
+bool open_conn(Loop& loop, const std::shared_ptr<TlsContext>& server_ctx, Conn* c) {
+  int sv[2];
+  if (!check::eq(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0, "socketpair")) return false;
+  check::eq(loop.adopt_stream(sv[0], &c->slot), 0, "adopt");
+  c->peer = sv[1];
+  std::string err;
+  check::eq(loop.start_tls(c->slot, server_ctx, "", &err), 0, "start_tls " + err);
+  c->client = TlsStream::create(context(false), "", &err);
+  c->client->handshake();  // the ClientHello
+  client_send(*c);
+  return true;
+}
+
+void test_handshake_budget(Backend b) {
+  Sink sink;
+  int err = 0;
+  auto loop = Loop::create(b, &sink, &err);
+  auto server_ctx = context(true);
+  const int n = Loop::kHandshakeBudget + 36;
+  std::vector<Conn> conns(static_cast<size_t>(n));
+  for (Conn& c : conns) open_conn(*loop, server_ctx, &c);
+  loop->poll_once(1000);  // every hello is waiting: one wake-up
+  int answered = 0;
+  for (Conn& c : conns) answered += client_recv(c) > 0 ? 1 : 0;
+  check::eq(answered, Loop::kHandshakeBudget, "one wake-up answers kHandshakeBudget hellos");
+  for (int i = 0; i < 5 && answered < n; ++i) {
+    loop->poll_once(1000);
+    for (Conn& c : conns) answered += client_recv(c) > 0 ? 1 : 0;
+  }
+  check::eq(answered, n, "the rest are answered on the next wake-ups");
+  for (Conn& c : conns) {
+    c.client->handshake();
+    client_send(c);
+  }
+  for (int i = 0; i < 10 && sink.count(kRecHandshake) < n; ++i) loop->poll_once(1000);
+  check::eq(sink.count(kRecHandshake), n, "every server handshake completes");
+  for (Conn& c : conns) ::close(c.peer);
+}
+
+void test_data_and_close_notify(Backend b) {
+  Sink sink;
+  int err = 0;
+  auto loop = Loop::create(b, &sink, &err);
+  Conn c;
+  if (!open_conn(*loop, context(true), &c)) return;
+  for (int i = 0; i < 10 && !c.client->established(); ++i) {
+    loop->poll_once(100);
+    client_recv(c);
+    c.client->handshake();
+    client_send(c);
+  }
+  struct iovec one = {const_cast<char*>("secret"), 6};
+  c.client->writev(&one, 1);
+  c.client->close_notify();
+  client_send(c);
+  for (int i = 0; i < 10 && sink.count(kRecEof) == 0; ++i) loop->poll_once(100);
+  check::that(sink.data == "secret", "decrypted data arrives as Data records: " + sink.data);
+  check::eq(sink.count(kRecEof), 1, "close_notify arrives as Eof");
+  check::eq(sink.count(kRecTlsError), 0, "no TLS error");
+  ::close(c.peer);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  check::raise_fd_limit();
+  std::vector<check::Case> cases;
+  check::add_backend_cases(&cases, {{"handshake budget per wake-up", test_handshake_budget},
+                                    {"data and close_notify", test_data_and_close_notify}});
+  return check::run_all(cases, argc, argv);
+}
