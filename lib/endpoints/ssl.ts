@@ -5,9 +5,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { IPv4Address, IPv6Address } from '../address';
 import { Deferred, maybeDeferred } from '../defer';
 import type { IListeningPort } from '../interfaces';
-import type { Factory, Protocol } from '../protocol';
+import type { AnyProtocol, Factory } from '../protocol';
 import { CertificateOptions, ClientTLSInit, ClientTLSOptions, IOpenSSLContextFactory, optionsForClientTLS } from '../tls/options';
 import { connectWith } from './connect';
 import type { TCPClientOptions, TCPServerOptions } from './tcp';
@@ -15,7 +16,7 @@ import type { IReactorSSL } from '../interfaces';
 import type { IStreamClientEndpoint, IStreamServerEndpoint } from './types';
 
 /** Listens for TLS on a TCP port over IPv4. */
-export class SSL4ServerEndpoint implements IStreamServerEndpoint {
+export class SSL4ServerEndpoint implements IStreamServerEndpoint<IPv4Address | IPv6Address> {
   constructor(
     readonly reactor: IReactorSSL,
     readonly port: number,
@@ -24,7 +25,7 @@ export class SSL4ServerEndpoint implements IStreamServerEndpoint {
   ) {}
 
   /** Listens with factory; fires with the Port, or fails with CannotListenError. */
-  listen(factory: Factory): Deferred<IListeningPort> {
+  listen(factory: Factory): Deferred<IListeningPort<IPv4Address | IPv6Address>> {
     const opts = { backlog: this.options.backlog ?? 50, interface: this.options.interface ?? '' };
     return maybeDeferred(() => this.reactor.listenSSL(this.port, factory, this.contextFactory, opts));
   }
@@ -41,7 +42,7 @@ export class SSL4ClientEndpoint implements IStreamClientEndpoint {
   ) {}
 
   /** Connects; fires with the protocol built once TCP is connected; cancel stops it. */
-  connect<P extends Protocol>(factory: Factory<P>): Deferred<P> {
+  connect<P extends AnyProtocol>(factory: Factory<P>): Deferred<P> {
     const opts = { timeout: this.options.timeout ?? 30, bindAddress: this.options.bindAddress ?? null };
     return connectWith(factory, (wf) => this.reactor.connectSSL(this.host, this.port, wf, this.contextFactory, opts));
   }
