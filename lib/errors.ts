@@ -27,7 +27,7 @@ export class CancelledError extends IOReactorError {}
 
 /**
  * An operation took too long: `Deferred.addTimeout`, a connect timeout.
- * One class serves both, as DESIGN.md asks.
+ * One class serves both, so a caller catches one type for every timeout.
  */
 export class TimeoutError extends IOReactorError {}
 

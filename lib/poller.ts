@@ -1,5 +1,5 @@
 /**
- * The low-level Poller (DESIGN.md): register caller-owned fds for readiness
+ * The low-level Poller (docs/ARCHITECTURE.md): register caller-owned fds for readiness
  * events on the epoll, kqueue or poll backend, and either `wait()` for them in
  * your own loop or receive them from inside Node's loop with `onEvents`.
  *
