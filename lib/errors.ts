@@ -118,7 +118,9 @@ export class ConnectingCancelledError extends IOReactorError {
 
 /** `listenTCP`/`listenUNIX`/`listenUDP` could not bind or listen. */
 export class CannotListenError extends IOReactorError {
+  /** The interface (host address or path) the listen asked for; '' for all. */
   readonly interface: string;
+  /** The port (or UNIX path) the listen asked for. */
   readonly port: number | string;
   /** The OS error code, such as `EADDRINUSE`. */
   readonly code?: string;
@@ -209,8 +211,11 @@ export class CertificateError extends IOReactorError {
 
 /** A child process exited with status 0. */
 export class ProcessDone extends ConnectionDone {
+  /** Always 0. */
   readonly exitCode = 0;
+  /** Always null: the process was not killed by a signal. */
   readonly signal: string | null = null;
+  /** The wait status, as Twisted reports it (0). */
   readonly status: number;
   constructor(status = 0) {
     super('A process has ended without apparent errors: process finished with exit code 0.');
@@ -220,8 +225,11 @@ export class ProcessDone extends ConnectionDone {
 
 /** A child process exited with a non-zero status or was killed by a signal. */
 export class ProcessTerminated extends ConnectionLost {
+  /** The exit code, or null when a signal ended the process. */
   readonly exitCode: number | null;
+  /** The signal's name (such as `SIGTERM`), or null when the process exited. */
   readonly signal: string | null;
+  /** The wait status as Twisted reports it (exit code << 8, or the signal number); null when unknown. */
   readonly status: number | null;
   constructor(exitCode: number | null, signal: string | null, status: number | null = null) {
     super(
@@ -264,6 +272,7 @@ export class BackendUnavailableError extends IOReactorError {
   readonly backend: string;
   /** The backends this build offers, best first. */
   readonly available: string[];
+  /** Always `ENOTSUP`. */
   readonly code = 'ENOTSUP';
   constructor(backend: string, platform: string, available: string[]) {
     super(`backend '${backend}' is not available on ${platform} (available: ${available.join(', ')})`);

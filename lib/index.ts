@@ -1,10 +1,13 @@
 /**
  * ioreactor: a Twisted-style reactor for Node.js with a native core.
  * Each layer lives in its own module; this file only re-exports them.
+ *
+ * @packageDocumentation
+ * @module ioreactor
  */
 export * from './errors';
 export { log, stderrObserver } from './log';
-export type { LogEvent, LogLevel, LogObserver, LoggableFailure } from './log';
+export type { LogEvent, LogLevel, LogObserver, LoggableFailure, Logger } from './log';
 export * from './address';
 export type * from './interfaces';
 export * from './protocol';

@@ -22,7 +22,9 @@ export interface LoggableFailure {
 
 /** One structured log event. */
 export interface LogEvent {
+  /** How serious the event is. */
   level: LogLevel;
+  /** What happened, in one line. */
   message: string;
   /** The failure being reported, when there is one. */
   failure?: LoggableFailure;
@@ -44,7 +46,8 @@ export function stderrObserver(event: LogEvent): void {
   attempt(() => process.stderr.write(text), false);
 }
 
-class Logger {
+/** The type of `log`: where the reactor and user code report events; observers receive them. */
+export class Logger {
   private observers: LogObserver[] = [stderrObserver];
   private defaultRemoved = false;
 

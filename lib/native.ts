@@ -43,10 +43,15 @@ export type RecordsCallback = (count: number, slab: Buffer) => void;
 
 /** Counters kept by the native loop. */
 export interface NativeStats {
+  /** Wake-ups that had at least one event. */
   wakeups: number;
+  /** Poller events processed. */
   events: number;
+  /** Connections accepted. */
   accepts: number;
+  /** Listener wake-ups that accepted at least one connection. */
   acceptBatches: number;
+  /** Record batches handed to JavaScript (one call each). */
   deliveries: number;
   /** Calls into the kernel's wait (epoll_wait, poll, kevent) that have returned. */
   kernelWaits: number;

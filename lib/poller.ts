@@ -13,9 +13,13 @@ import type { NativeLoop } from './native';
 
 /** Readiness bits for `add`/`modify` interest and reported events. ERROR and HANGUP are always reported. */
 export const Events = {
+  /** Data can be read, or a listening socket has a connection to accept. */
   READABLE: Ev.Readable as number,
+  /** Data can be written without blocking. */
   WRITABLE: Ev.Writable as number,
+  /** An error is pending on the fd (always reported). */
   ERROR: Ev.Error as number,
+  /** The peer hung up (always reported). */
   HANGUP: Ev.Hangup as number,
 } as const;
 
@@ -36,7 +40,9 @@ export interface RegisterOptions {
 
 /** One ready fd and the events it reported. */
 export interface PollerEvent {
+  /** The fd as it was registered. */
   fd: number;
+  /** The `Events` bits reported. */
   events: number;
 }
 

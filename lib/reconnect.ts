@@ -48,6 +48,7 @@ export class ReconnectingClientFactory<P extends AnyProtocol = AnyProtocol> exte
     return this.currentDelay ?? this.initialDelay;
   }
 
+  /** Sets the delay the next retry grows from. */
   set delay(seconds: number) {
     this.currentDelay = seconds;
   }

@@ -15,7 +15,9 @@ export class DeferredQueue<T> {
 
   /** `size`: most items held (QueueOverflow past it); `backlog`: most waiting getters (QueueUnderflow). */
   constructor(
+    /** Most items held at once; null for no limit. */
     readonly size: number | null = null,
+    /** Most getters waiting at once; null for no limit. */
     readonly backlog: number | null = null,
   ) {}
 

@@ -36,8 +36,11 @@ export class TCP4ServerEndpoint implements IStreamServerEndpoint<IPv4Address | I
   protected readonly defaultInterface: string = '';
 
   constructor(
+    /** The reactor that listens. */
     readonly reactor: IReactorTCP,
+    /** The port to listen on (0: any free one). */
     readonly port: number,
+    /** Backlog and interface. */
     readonly options: TCPServerOptions = {},
   ) {}
 
@@ -56,9 +59,13 @@ export class TCP6ServerEndpoint extends TCP4ServerEndpoint {
 /** Connects to host:port over TCP (IPv4, or whatever the reactor resolves the host to). */
 export class TCP4ClientEndpoint implements IStreamClientEndpoint {
   constructor(
+    /** The reactor that connects. */
     readonly reactor: IReactorTCP,
+    /** Host name or address to connect to. */
     readonly host: string,
+    /** Port to connect to. */
     readonly port: number,
+    /** Timeout and bind address. */
     readonly options: TCPClientOptions = {},
   ) {}
 

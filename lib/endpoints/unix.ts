@@ -33,8 +33,11 @@ export interface UNIXClientOptions {
 /** Listens on a UNIX socket path. */
 export class UNIXServerEndpoint implements IStreamServerEndpoint<UNIXAddress> {
   constructor(
+    /** The reactor that listens. */
     readonly reactor: IReactorUNIX,
+    /** The socket's path. */
     readonly address: string,
+    /** Backlog, file mode and lock file. */
     readonly options: UNIXServerOptions = {},
   ) {}
 
@@ -50,8 +53,11 @@ export class UNIXServerEndpoint implements IStreamServerEndpoint<UNIXAddress> {
 /** Connects to a UNIX socket path. */
 export class UNIXClientEndpoint implements IStreamClientEndpoint {
   constructor(
+    /** The reactor that connects. */
     readonly reactor: IReactorUNIX,
+    /** The socket's path. */
     readonly path: string,
+    /** Timeout and lock-file check. */
     readonly options: UNIXClientOptions = {},
   ) {}
 

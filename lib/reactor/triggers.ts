@@ -12,7 +12,9 @@ export type TriggerPhase = 'before' | 'during' | 'after';
 
 /** The handle addSystemEventTrigger returns, for removeSystemEventTrigger. */
 export interface TriggerId {
+  /** The phase the trigger runs in. */
   readonly phase: TriggerPhase;
+  /** The event type it was added for, such as 'shutdown'. */
   readonly eventType: string;
 }
 

@@ -14,6 +14,7 @@ export class Clock implements IReactorTime {
   get rightNow(): number {
     return this.now;
   }
+  /** Moves the clock to `seconds` without running the calls that fall due (advance() runs them). */
   set rightNow(seconds: number) {
     this.now = checkSeconds(seconds, 'Clock.rightNow');
   }
