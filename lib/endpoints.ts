@@ -5,7 +5,7 @@
 export { EndpointDescriptionError, parseDescription } from './endpoints/description';
 export type { ParsedDescription } from './endpoints/description';
 export { parseServerSpec, parseClientSpec } from './endpoints/specs';
-export type { ServerSpec, ClientSpec } from './endpoints/specs';
+export type { ServerSpec, ClientSpec, TCPServerSpec, UNIXServerSpec, SSLServerSpec, TCPClientSpec, UNIXClientSpec, TLSClientSpec } from './endpoints/specs';
 export type { IStreamServerEndpoint, IStreamClientEndpoint } from './endpoints/types';
 export { SSL4ServerEndpoint, SSL4ClientEndpoint } from './endpoints/ssl';
 export { TCP4ServerEndpoint, TCP6ServerEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint } from './endpoints/tcp';

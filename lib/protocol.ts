@@ -32,6 +32,7 @@ export class BaseProtocol<T extends ITransport = ITCPTransport> {
     return this.currentTransport;
   }
 
+  /** Sets the transport (makeConnection does; tests may, with a fake one). */
   set transport(transport: T) {
     this.currentTransport = transport;
   }
@@ -71,6 +72,7 @@ export class Protocol<F extends IProtocolFactory = Factory<AnyProtocol>, T exten
     return this.builtBy;
   }
 
+  /** Sets the factory (the factory's buildProtocol does). */
   set factory(factory: F) {
     this.builtBy = factory;
   }
@@ -107,7 +109,7 @@ export type FactoryWithProtocol<F, P extends AnyProtocol> = F extends Factory<P>
       : Factory<P>;
 
 /** The factory class protocol P declares it is built by (its `F`). */
-type DeclaredFactory<P> = P extends Protocol<infer G, ITransport> ? G : never;
+export type DeclaredFactory<P> = P extends Protocol<infer G, ITransport> ? G : never;
 
 /**
  * `unknown` when factory class `F` may build protocol `P` (P's declared
@@ -115,7 +117,10 @@ type DeclaredFactory<P> = P extends Protocol<infer G, ITransport> ? G : never;
  * reports the mismatch at the call.
  */
 export type FactoryFitsProtocol<F, P extends AnyProtocol> =
-  FactoryWithProtocol<F, P> extends DeclaredFactory<P> ? unknown : { 'the protocol is declared for another factory class': DeclaredFactory<P> };
+  FactoryWithProtocol<F, P> extends DeclaredFactory<P> ? unknown : {
+      /** Present only on a mismatch, so that the compiler's message names the factory class the protocol expects. */
+      'the protocol is declared for another factory class': DeclaredFactory<P>;
+    };
 
 /**
  * Builds a protocol per connection. startFactory/stopFactory bracket the

@@ -5,26 +5,100 @@
 import { EndpointDescriptionError, parseDescription } from './description';
 
 /** What a server description names. */
-export type ServerSpec =
-  | { type: 'tcp' | 'tcp6'; port: number; interface: string; backlog: number }
-  | { type: 'unix'; address: string; mode: number; backlog: number; wantPID: boolean }
-  | { type: 'ssl'; port: number; interface: string; backlog: number; privateKey: string; certKey: string; extraCertChain: string | null };
+export type ServerSpec = TCPServerSpec | UNIXServerSpec | SSLServerSpec;
 
 /** What a client description names. */
-export type ClientSpec =
-  | { type: 'tcp' | 'tcp6'; host: string; port: number; timeout: number; bindAddress: [string, number] | null }
-  | { type: 'unix'; path: string; timeout: number; checkPID: boolean }
-  | {
-      type: 'tls';
-      host: string;
-      port: number;
-      timeout: number;
-      bindAddress: [string, number] | null;
-      /** A directory (or file) of PEM CA certificates; null: the platform roots. */
-      trustRoots: string | null;
-      certificate: string | null;
-      privateKey: string | null;
-    };
+export type ClientSpec = TCPClientSpec | UNIXClientSpec | TLSClientSpec;
+
+/** A `tcp:` or `tcp6:` server description. */
+export interface TCPServerSpec {
+  /** Which description it was. */
+  type: 'tcp' | 'tcp6';
+  /** Port to listen on (0: any). */
+  port: number;
+  /** Address to listen on ('' or '::' for all). */
+  interface: string;
+  /** Listen backlog. */
+  backlog: number;
+}
+
+/** A `unix:` server description. */
+export interface UNIXServerSpec {
+  /** Always 'unix'. */
+  type: 'unix';
+  /** The socket's path. */
+  address: string;
+  /** File mode of the socket. */
+  mode: number;
+  /** Listen backlog. */
+  backlog: number;
+  /** Whether to hold a PID lock file beside the socket (`lockfile=1`). */
+  wantPID: boolean;
+}
+
+/** An `ssl:` server description: a TCP server with a certificate. */
+export interface SSLServerSpec {
+  /** Always 'ssl'. */
+  type: 'ssl';
+  /** Port to listen on (0: any). */
+  port: number;
+  /** Address to listen on ('' for all). */
+  interface: string;
+  /** Listen backlog. */
+  backlog: number;
+  /** Path of the PEM private key. */
+  privateKey: string;
+  /** Path of the PEM certificate (the private key's file when not given). */
+  certKey: string;
+  /** Path of a PEM file of intermediate certificates, or null. */
+  extraCertChain: string | null;
+}
+
+/** A `tcp:` or `tcp6:` client description. */
+export interface TCPClientSpec {
+  /** Which description it was. */
+  type: 'tcp' | 'tcp6';
+  /** Host to connect to. */
+  host: string;
+  /** Port to connect to. */
+  port: number;
+  /** Seconds before the attempt fails. */
+  timeout: number;
+  /** Local [host, port] to bind before connecting, or null. */
+  bindAddress: [string, number] | null;
+}
+
+/** A `unix:` client description. */
+export interface UNIXClientSpec {
+  /** Always 'unix'. */
+  type: 'unix';
+  /** The socket's path. */
+  path: string;
+  /** Seconds before the attempt fails. */
+  timeout: number;
+  /** Whether to check the server's PID lock file before connecting (`lockfile=1`). */
+  checkPID: boolean;
+}
+
+/** A `tls:` client description: a TCP client that verifies the server. */
+export interface TLSClientSpec {
+  /** Always 'tls'. */
+  type: 'tls';
+  /** Host to connect to (and the name the certificate must carry). */
+  host: string;
+  /** Port to connect to. */
+  port: number;
+  /** Seconds before the attempt fails. */
+  timeout: number;
+  /** Local [host, port] to bind before connecting, or null. */
+  bindAddress: [string, number] | null;
+  /** A directory (or file) of PEM CA certificates; null: the platform roots. */
+  trustRoots: string | null;
+  /** Path of a PEM client certificate, or null. */
+  certificate: string | null;
+  /** Path of the client certificate's PEM private key, or null. */
+  privateKey: string | null;
+}
 
 /** Values by parameter name, filled from positional then keyword arguments. */
 class Fields {

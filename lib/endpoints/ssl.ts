@@ -18,9 +18,13 @@ import type { IStreamClientEndpoint, IStreamServerEndpoint } from './types';
 /** Listens for TLS on a TCP port over IPv4. */
 export class SSL4ServerEndpoint implements IStreamServerEndpoint<IPv4Address | IPv6Address> {
   constructor(
+    /** The reactor that listens. */
     readonly reactor: IReactorSSL,
+    /** The port to listen on (0: any free one). */
     readonly port: number,
+    /** Certificate, key and TLS settings for each connection. */
     readonly contextFactory: IOpenSSLContextFactory,
+    /** Backlog and interface. */
     readonly options: TCPServerOptions = {},
   ) {}
 
@@ -34,10 +38,15 @@ export class SSL4ServerEndpoint implements IStreamServerEndpoint<IPv4Address | I
 /** Connects to host:port and speaks TLS (the verification is the context factory's). */
 export class SSL4ClientEndpoint implements IStreamClientEndpoint {
   constructor(
+    /** The reactor that connects. */
     readonly reactor: IReactorSSL,
+    /** Host name or address to connect to. */
     readonly host: string,
+    /** Port to connect to. */
     readonly port: number,
+    /** Trust roots, server name and TLS settings. */
     readonly contextFactory: IOpenSSLContextFactory,
+    /** Timeout and bind address. */
     readonly options: TCPClientOptions = {},
   ) {}
 

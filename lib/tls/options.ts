@@ -14,7 +14,9 @@ export type PEM = string | Buffer;
 
 /** Protocol versions for `raiseMinimumTo` (Twisted's TLSVersion). */
 export const TLSVersion = {
+  /** TLS 1.2 (the floor). */
   TLSv1_2: 'TLSv1.2',
+  /** TLS 1.3. */
   TLSv1_3: 'TLSv1.3',
 } as const;
 
@@ -181,7 +183,12 @@ export interface ClientTLSInit {
   /** CA certificates (PEM) or 'platform' (the default: Node's tls.rootCertificates). */
   trustRoot?: 'platform' | PEM | PEM[];
   /** A client certificate to present when the server asks. */
-  clientCertificate?: { privateKey: PEM; certificate: PEM };
+  clientCertificate?: {
+    /** The client certificate's private key. */
+    privateKey: PEM;
+    /** The client certificate. */
+    certificate: PEM;
+  };
   /** ALPN protocols, most preferred first. */
   acceptableProtocols?: readonly (string | Buffer)[];
   /** Lowest protocol version accepted (TLS 1.2 by default). */

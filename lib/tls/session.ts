@@ -15,13 +15,19 @@ import type { IOpenSSLContextFactory } from './options';
 export interface PeerCertificate {
   /** The certificate in DER. */
   der: Buffer;
+  /** The subject's distinguished name, as text. */
   subject: string;
+  /** The issuer's distinguished name, as text. */
   issuer: string;
+  /** The subject alternative names, as text (`DNS:a, DNS:b`), when present. */
   subjectAltName: string | undefined;
   /** SHA-256 fingerprint, colon-separated hex. */
   fingerprint256: string;
+  /** Start of the validity period, as text. */
   validFrom: string;
+  /** End of the validity period, as text. */
   validTo: string;
+  /** Serial number, hex. */
   serialNumber: string;
 }
 
