@@ -6,7 +6,8 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { Deferred } from '../lib/defer';
 import { AlreadyCancelled, ReactorAlreadyRunning, ReactorNotRunning } from '../lib/errors';
-import { createReactor, Reactor } from '../lib/reactor';
+import { createReactor, reactor, Reactor } from '../lib/reactor';
+import { LoopingCall } from '../lib/task';
 import { captureLog, signal } from './helpers/tcp';
 
 // Child processes load lib/ through a TypeScript require hook: slow on a busy machine.
@@ -187,7 +188,33 @@ describe('Reactor run/stop and triggers', () => {
     const res = spawnSync(process.execPath, ['-r', reg, '-e', script], { encoding: 'utf8', timeout: CHILD_MS });
     expect(res.stdout.trim()).toBe('stopped 0 0');
     expect(res.stderr).toContain('Received SIGINT');
-    expect(res.status).toBe(0);
+    expect(res.status).toBe(130); // 128 + SIGINT, as Node's own handling would end it
+  });
+
+  it("LoopingCall's default clock is the reactor: its calls show in getDelayedCalls()", () => {
+    const lc = new LoopingCall(() => undefined);
+    expect(lc.clock).toBe(reactor);
+    void lc.start(3600, false);
+    expect(reactor.getDelayedCalls()).toContain(lc.call);
+    lc.stop();
+    expect(reactor.getDelayedCalls()).toEqual([]);
+  });
+
+  it('stop() cancels every pending call, a LoopingCall\'s too; the LoopingCall can still be stopped', async () => {
+    const r = createReactor();
+    const lc = new LoopingCall(() => undefined);
+    lc.clock = r;
+    const stopped = lc.start(3600, false);
+    const later = r.callLater(3600, () => undefined);
+    const loopCall = lc.call!;
+    expect(r.getDelayedCalls()).toEqual([loopCall, later]);
+    const ran = r.run();
+    r.stop();
+    await ran;
+    expect(r.getDelayedCalls()).toEqual([]);
+    expect([later.active(), loopCall.active()]).toEqual([false, false]);
+    lc.stop();
+    await expect(stopped.asPromise()).resolves.toBe(lc);
   });
 
   it('shutdown closes ports and connections', async () => {

@@ -14,13 +14,17 @@ export function createReactor(opts: ReactorOptions = {}): Reactor {
   if (opts === null || typeof opts !== 'object') throw new TypeError('createReactor: options must be an object');
   const backend = resolveBackend(opts.backend);
   const hwm = opts.highWaterMark === undefined ? undefined : checkHighWaterMark(opts.highWaterMark, 'createReactor');
-  return new Reactor({ backend, highWaterMark: hwm });
+  const st = opts.shutdownTimeout;
+  if (st !== undefined && (typeof st !== 'number' || !Number.isFinite(st) || st < 0)) {
+    throw new TypeError(`createReactor: shutdownTimeout must be a finite number of seconds >= 0, got ${String(st)}`);
+  }
+  return new Reactor({ backend, highWaterMark: hwm, shutdownTimeout: st });
 }
 
 /** The process-wide reactor on the default backend (the addon loads on first I/O). */
 export const reactor = new Reactor();
 
-export { Reactor } from './reactor';
+export { Reactor, DEFAULT_SHUTDOWN_TIMEOUT } from './reactor';
 export type { ReactorOptions } from './reactor';
 export type { ListenTCPOptions, ConnectTCPOptions, ListenUNIXOptions, ConnectUNIXOptions } from '../tcp/options';
 export type { ReactorStats } from './core';

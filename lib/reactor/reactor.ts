@@ -4,6 +4,7 @@
  * lib/interfaces.ts) in one object. I/O and timers work without run(); run()
  * adds the startup/shutdown events and keeps the process alive.
  */
+import * as os from 'os';
 import type { IPv4Address, IPv6Address, UNIXAddress } from '../address';
 import { ReactorAlreadyRunning, ReactorNotRunning } from '../errors';
 import { Failure } from '../failure';
@@ -51,7 +52,15 @@ export interface ReactorOptions {
   backend?: string;
   /** Default write-buffer high-water mark for transports, in bytes (64 KiB). */
   highWaterMark?: number;
+  /**
+   * Seconds stop() waits, over all phases, for shutdown triggers that return
+   * a Deferred or Promise before it goes on without them (10).
+   */
+  shutdownTimeout?: number;
 }
+
+/** The default of ReactorOptions.shutdownTimeout, in seconds. */
+export const DEFAULT_SHUTDOWN_TIMEOUT = 10;
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
@@ -65,6 +74,8 @@ export class Reactor
   readonly clock = new ReactorClock();
   /** Default write-buffer high-water mark for new transports, in bytes. */
   highWaterMark: number;
+  /** Seconds stop() waits for shutdown triggers' Deferreds (see ReactorOptions). */
+  shutdownTimeout: number;
   /** True from run() until the shutdown 'during' phase has finished. */
   running = false;
   private stopping = false;
@@ -73,11 +84,14 @@ export class Reactor
   private startup: Promise<void> = Promise.resolve();
   private keepAlive: NodeJS.Timeout | null = null;
   private resolveRun: (() => void) | null = null;
+  /** The signal that started the shutdown under way, if one did. */
+  private stopSignal: NodeJS.Signals | null = null;
 
   /** Prefer createReactor(); `backend` must already be a checked name. */
   constructor(opts: ReactorOptions = {}) {
     this.core = new ReactorCore(opts.backend);
     this.highWaterMark = opts.highWaterMark ?? DEFAULT_HIGH_WATER;
+    this.shutdownTimeout = opts.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
     this.fds = new FDSet(this.core);
   }
 
@@ -99,7 +113,13 @@ export class Reactor
     return done;
   }
 
-  /** Fires 'shutdown' (closing every port and connection in its 'during' phase); run() then resolves. */
+  /**
+   * Fires 'shutdown' (closing every port and connection in its 'during'
+   * phase, waiting up to shutdownTimeout for triggers' Deferreds), then
+   * cancels every pending delayed call, so nothing of the reactor keeps Node
+   * alive; run() then resolves. After SIGINT/SIGTERM the process then exits
+   * with 128 + the signal's number, as Node's default handling would.
+   */
   stop(): void {
     if (!this.running || this.stopping) throw new ReactorNotRunning("Can't stop reactor that isn't running.");
     this.stopping = true;
@@ -271,24 +291,44 @@ export class Reactor
   }
 
   private readonly onSignal = (sig: NodeJS.Signals): void => {
+    if (this.stopping && this.stopSignal !== null) {
+      // A second signal while shutting down: stop waiting, as a user pressing ^C twice expects.
+      log.msg(`Received ${sig} again, exiting now.`);
+      process.exit(signalStatus(sig));
+    }
     if (!this.running || this.stopping) return;
     log.msg(`Received ${sig}, shutting down.`);
+    this.stopSignal = sig;
     this.stop();
   };
 
   private async shutdown(): Promise<void> {
     await this.startup;
-    await this.triggers.fire('shutdown', (phase) => {
-      if (phase === 'during') this.disconnectAll();
-      if (phase === 'after') this.running = false;
-    });
+    await this.triggers.fire(
+      'shutdown',
+      (phase) => {
+        if (phase === 'during') this.disconnectAll();
+        if (phase === 'after') this.running = false;
+      },
+      this.shutdownTimeout,
+    );
+    this.clock.cancelAll();
     for (const sig of SIGNALS) process.removeListener(sig, this.onSignal);
     if (this.keepAlive !== null) clearInterval(this.keepAlive);
     this.keepAlive = null;
     this.running = false;
     this.stopping = false;
+    const sig = this.stopSignal;
+    this.stopSignal = null;
     const resolve = this.resolveRun;
     this.resolveRun = null;
     resolve?.();
+    // Let run()'s awaiters see it end first, then end as the signal would have.
+    if (sig !== null) setImmediate(() => process.exit(signalStatus(sig)));
   }
+}
+
+/** The conventional exit status after a fatal signal: 128 + its number. */
+function signalStatus(sig: NodeJS.Signals): number {
+  return 128 + (os.constants.signals[sig] ?? 0);
 }

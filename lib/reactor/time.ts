@@ -51,6 +51,11 @@ export class ReactorClock implements IReactorTime {
     return this.queue.getDelayedCalls();
   }
 
+  /** Cancels every pending call (the reactor's stop(): pending calls never run). */
+  cancelAll(): void {
+    for (const call of this.queue.getDelayedCalls()) if (call.active()) call.cancel();
+  }
+
   private earliestChanged(deadline: number | null): void {
     if (deadline === null) {
       this.disarm();

@@ -53,8 +53,11 @@ export class SystemEventTriggers {
    * Runs every trigger of `eventType`, phase by phase, waiting for returned
    * Deferreds/Promises before the next phase. `onPhase` runs as each phase
    * starts, before its triggers (the reactor's own work). Errors are logged.
+   * With `timeout` (seconds), waiting over all phases together stops after
+   * that long: what is still pending is logged and left behind.
    */
-  async fire(eventType: string, onPhase?: (phase: TriggerPhase) => void): Promise<void> {
+  async fire(eventType: string, onPhase?: (phase: TriggerPhase) => void, timeout = Infinity): Promise<void> {
+    const deadline = Date.now() + timeout * 1000;
     for (const phase of PHASES) {
       try {
         onPhase?.(phase);
@@ -73,10 +76,29 @@ export class SystemEventTriggers {
           log.failure(`Error in ${eventType} ${phase} trigger`, new Failure(e));
         }
       }
-      const results = await Promise.allSettled(waits);
-      for (const r of results) {
-        if (r.status === 'rejected') log.failure(`Error in ${eventType} ${phase} trigger`, new Failure(r.reason));
+      const settled = Promise.allSettled(waits).then((results) => {
+        for (const r of results) {
+          if (r.status === 'rejected') log.failure(`Error in ${eventType} ${phase} trigger`, new Failure(r.reason));
+        }
+        return true;
+      });
+      if (!(await withinDeadline(settled, deadline))) {
+        log.emit('warn', `The ${phase} ${eventType} triggers did not finish within ${timeout} s; going on without them.`);
       }
     }
+  }
+}
+
+/** Waits for `p` until `deadline` (Date.now() ms); true when it settled in time. */
+async function withinDeadline(p: Promise<boolean>, deadline: number): Promise<boolean> {
+  if (deadline === Infinity) return p;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

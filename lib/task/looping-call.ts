@@ -7,13 +7,13 @@ import { Deferred } from '../defer/deferred';
 import { maybeDeferred } from '../defer/helpers';
 import type { Failure } from '../failure';
 import type { IDelayedCall, IReactorTime } from '../interfaces';
+import { reactor } from '../reactor/index';
 import { checkSeconds } from '../timers';
-import { realClock } from './realtime';
 
 /** Calls `fn(...args)` every `interval` seconds until stopped or until it fails. */
 export class LoopingCall<A extends unknown[] = []> {
-  /** The scheduler; set to a Clock in tests. Defaults to Node timers. */
-  clock: IReactorTime = realClock;
+  /** The scheduler: the default reactor unless set (a task.Clock in tests, another reactor). */
+  clock: IReactorTime = reactor;
   /** True between `start` and `stop` (or a failure). */
   running = false;
   /** Seconds between calls, set by `start`. */
@@ -64,7 +64,8 @@ export class LoopingCall<A extends unknown[] = []> {
     if (!this.running) throw new Error('LoopingCall.stop: not running');
     this.running = false;
     if (this.call !== null) {
-      this.call.cancel();
+      // The reactor's stop() may have cancelled it already.
+      if (this.call.active()) this.call.cancel();
       this.call = null;
       this.finish((d) => d.callback(this));
     }
@@ -74,7 +75,7 @@ export class LoopingCall<A extends unknown[] = []> {
   reset(): void {
     if (!this.running) throw new Error('LoopingCall.reset: not running');
     if (this.call !== null) {
-      this.call.cancel();
+      if (this.call.active()) this.call.cancel();
       this.call = null;
       this.starttime = this.clock.seconds();
       this.scheduleFrom(this.starttime);

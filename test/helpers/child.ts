@@ -3,7 +3,7 @@
  * ts-register.js), with a hard timeout: the child is killed when it overstays,
  * and the result says so instead of hanging the test.
  */
-import { spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import * as path from 'path';
 
 /** The repository root, for require() paths inside child scripts. */
@@ -21,8 +21,11 @@ export interface ChildResult {
   timedOut: boolean;
 }
 
+/** Called with the child's stdout so far each time more arrives (e.g. to signal it once it is ready). */
+export type OnStdout = (stdoutSoFar: string, child: ChildProcess) => void;
+
 /** Runs `node [flags] -r ts-register -e script ...args` from the repo root; resolves when it exits. */
-export function runNode(script: string, args: string[] = [], timeoutMs = 10000, flags: string[] = []): Promise<ChildResult> {
+export function runNode(script: string, args: string[] = [], timeoutMs = 10000, flags: string[] = [], onStdout?: OnStdout): Promise<ChildResult> {
   const started = Date.now();
   const argv = [...flags, '-r', path.join(__dirname, 'ts-register.js'), '-e', script, '--', ...args];
   const child = spawn(process.execPath, argv, {
@@ -31,7 +34,10 @@ export function runNode(script: string, args: string[] = [], timeoutMs = 10000, 
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    onStdout?.(stdout, child);
+  });
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   let timedOut = false;
   const timer = setTimeout(() => {
