@@ -5,7 +5,9 @@
 export { Deferred } from './defer/deferred';
 export type { Awaitable, AddCallbacksOptions } from './defer/deferred';
 export { succeed, fail, maybeDeferred } from './defer/helpers';
-export { ensureDeferred } from './defer/coroutine';
+export { ensureDeferred, inlineCallbacks } from './defer/coroutine';
+export type { InlineCallbacksFunction } from './defer/coroutine';
+export { race } from './defer/race';
 export { DeferredList, gatherResults } from './defer/list';
 export type { DeferredListEntry, DeferredListOptions } from './defer/list';
 export { DeferredLock, DeferredSemaphore } from './defer/lock';

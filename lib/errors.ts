@@ -48,6 +48,17 @@ export class FirstError extends IOReactorError {
 /** `ensureDeferred` got something that is neither a Promise nor a coroutine. */
 export class NotACoroutineError extends IOReactorError {}
 
+/** `race`: every Deferred failed; `failures` holds their Failures in the order passed in. */
+export class FailureGroup extends IOReactorError {
+  /** One Failure per Deferred raced, by index. */
+  readonly failures: readonly unknown[];
+  constructor(failures: readonly unknown[]) {
+    const msgs = failures.map((f) => (f as { getErrorMessage?: () => string })?.getErrorMessage?.() ?? String(f));
+    super(failures.length === 0 ? 'race: nothing to race' : `race: all ${failures.length} failed: ${msgs.join('; ')}`);
+    this.failures = failures;
+  }
+}
+
 /** `DeferredQueue.put` on a queue already holding `size` items. */
 export class QueueOverflow extends IOReactorError {}
 

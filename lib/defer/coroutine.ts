@@ -17,13 +17,14 @@ import { log } from '../log';
 import { Deferred } from './deferred';
 import { isPromiseLike } from './helpers';
 
-/** True for generator objects (anything with next and throw). */
+/** True for (synchronous) generator objects: next and throw, and not an async generator. */
 function isGenerator(v: unknown): v is Generator<unknown, unknown, unknown> {
   return (
     v !== null &&
     typeof v === 'object' &&
     typeof (v as { next?: unknown }).next === 'function' &&
-    typeof (v as { throw?: unknown }).throw === 'function'
+    typeof (v as { throw?: unknown }).throw === 'function' &&
+    !(Symbol.asyncIterator in v)
   );
 }
 
@@ -115,4 +116,50 @@ export function ensureDeferred<T>(coro: Deferred<T> | PromiseLike<T> | Generator
     return driver.deferred;
   }
   throw new NotACoroutineError(`ensureDeferred: ${String(coro)} is not a Promise, Deferred or generator`);
+}
+
+/** A function made by inlineCallbacks: calls the generator function and drives what it makes. */
+export type InlineCallbacksFunction<A extends unknown[], T> = (...args: A) => Deferred<T>;
+
+/**
+ * Twisted's `inlineCallbacks`: wraps a generator function that yields
+ * Deferreds or Promises into a function returning a Deferred. Each yield
+ * waits for what was yielded and resumes with its result; a failure is
+ * thrown into the generator at the `yield`; the generator's return value is
+ * the Deferred's result. Cancelling the Deferred cancels the one being
+ * waited on (see ensureDeferred). An async function is refused at once and
+ * any other function that does not return a generator when called, at that
+ * call, with NotACoroutineError; a throw before the first yield fails the Deferred.
+ */
+export function inlineCallbacks<A extends unknown[], T>(fn: (...args: A) => Generator<unknown, T, unknown>): InlineCallbacksFunction<A, T> {
+  if (typeof fn !== 'function') throw new NotACoroutineError(`inlineCallbacks: ${String(fn)} is not a function`);
+  const kind = (fn as { constructor?: { name?: string } }).constructor?.name;
+  if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction') {
+    throw new NotACoroutineError(`inlineCallbacks: ${fn.name || 'the function'} is an ${kind}, not a generator function`);
+  }
+  const name = fn.name || 'anonymous';
+  return function inlined(this: unknown, ...args: A): Deferred<T> {
+    let made: unknown;
+    try {
+      made = fn.apply(this, args);
+    } catch (e) {
+      const d = new Deferred<T>();
+      d.errback(e);
+      return d;
+    }
+    if (!isGenerator(made)) {
+      throw new NotACoroutineError(`inlineCallbacks: ${name} returned ${describe(made)}, not a generator (write it as function*)`);
+    }
+    const driver = new GeneratorDriver<T>(made as Generator<unknown, T, unknown>);
+    driver.run();
+    return driver.deferred;
+  };
+}
+
+/** A short description of a value for an error message. */
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (isPromiseLike(v)) return 'a Promise';
+  if (v instanceof Deferred) return 'a Deferred';
+  return typeof v === 'object' ? `a ${(v as object).constructor?.name ?? 'object'}` : `a ${typeof v}`;
 }
