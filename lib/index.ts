@@ -17,6 +17,7 @@ export * from './defer';
 export * from './timers';
 export * from './poller';
 export * from './protocols/basic';
+export * from './protocols/policies';
 export * from './task';
 export * from './reactor/index';
 export * from './endpoints';

@@ -17,7 +17,7 @@ import { isPromiseLike } from './helpers';
 export function race<T>(ds: Iterable<Deferred<T> | PromiseLike<T>>): Deferred<[number, T]> {
   const all = Array.from(ds, (d, i) => {
     if (isPromiseLike(d)) return Deferred.fromPromise(d as PromiseLike<T>);
-    if (!(d instanceof Deferred)) throw new TypeError(`race: item ${i} is not a Deferred or Promise`);
+    if (!((d as unknown as object) instanceof Deferred)) throw new TypeError(`race: item ${i} is not a Deferred or Promise`);
     return d;
   });
   let settled = false;
