@@ -5,6 +5,7 @@
 export { Clock } from './task/clock';
 export { LoopingCall } from './task/looping-call';
 export { deferLater } from './task/defer-later';
+export { react } from './task/react';
 export { realClock, monotonicSeconds } from './task/realtime';
 export { Cooperator, CooperativeTask, cooperate, coiterate, immediateScheduler, timeSlice } from './task/cooperator';
 export type { CooperatorOptions, CooperatorScheduler, ScheduledStep, TerminationPredicateFactory } from './task/cooperator';
