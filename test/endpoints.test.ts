@@ -62,49 +62,16 @@ describe('server endpoints', () => {
     expect(r.unixServers[0]).toMatchObject({ path: '/tmp/x.sock', opts: { backlog: 3, mode: 0o600 } });
   });
 
-  describe('UNIXServerEndpoint wantPID', () => {
-    let dir: string;
-    beforeEach(() => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ioreactor-lock-'));
-    });
-    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-    test('holds <address>.lock with our pid while listening and frees it on stopListening', async () => {
-      const r = new MemoryReactor();
-      const address = path.join(dir, 's');
-      const port = successResultOf(new UNIXServerEndpoint(r, address, { wantPID: true }).listen(new Factory()));
-      expect(fs.readFileSync(`${address}.lock`, 'utf8')).toBe(String(process.pid));
-      const second = failureResultOf(new UNIXServerEndpoint(r, address, { wantPID: true }).listen(new Factory()));
-      expect(second.check(CannotListenError)).toBe(CannotListenError);
-      expect(second.getErrorMessage()).toMatch(/held by process/);
-      expect(r.unixServers).toHaveLength(1);
-      await port.stopListening();
-      expect(fs.existsSync(`${address}.lock`)).toBe(false);
-    });
-
-    test('takes over the lock of a process that is gone', () => {
-      const r = new MemoryReactor();
-      const address = path.join(dir, 's');
-      const dead = spawnSync(process.execPath, ['-e', '0']).pid;
-      fs.writeFileSync(`${address}.lock`, String(dead));
-      successResultOf(new UNIXServerEndpoint(r, address, { wantPID: true }).listen(new Factory()));
-      expect(fs.readFileSync(`${address}.lock`, 'utf8')).toBe(String(process.pid));
-    });
-
-    test('lockfile is another name for wantPID', () => {
-      const r = new MemoryReactor();
-      const address = path.join(dir, 's');
-      successResultOf(new UNIXServerEndpoint(r, address, { lockfile: true }).listen(new Factory()));
-      expect(fs.existsSync(`${address}.lock`)).toBe(true);
-    });
-
-    test('frees the lock when listening fails', () => {
-      const r = new MemoryReactor();
-      const address = path.join(dir, 's');
-      r.listenError = new Error('nope');
-      failureResultOf(new UNIXServerEndpoint(r, address, { wantPID: true }).listen(new Factory()));
-      expect(fs.existsSync(`${address}.lock`)).toBe(false);
-    });
+  test('UNIXServerEndpoint hands wantPID (or its other name, lockfile) to listenUNIX, once', () => {
+    const r = new MemoryReactor();
+    successResultOf(new UNIXServerEndpoint(r, '/tmp/a.sock', { wantPID: true }).listen(new Factory()));
+    successResultOf(new UNIXServerEndpoint(r, '/tmp/b.sock', { lockfile: true }).listen(new Factory()));
+    successResultOf(new UNIXServerEndpoint(r, '/tmp/c.sock').listen(new Factory()));
+    expect(r.unixServers.map((s) => [s.path, s.opts])).toEqual([
+      ['/tmp/a.sock', { backlog: 50, mode: 0o666, wantPID: true }],
+      ['/tmp/b.sock', { backlog: 50, mode: 0o666, wantPID: true }],
+      ['/tmp/c.sock', { backlog: 50, mode: 0o666, wantPID: false }],
+    ]);
   });
 });
 

@@ -1,4 +1,5 @@
 /** TimeoutMixin (twisted.protocols.policies) on real loopback sockets, every backend, time from task.Clock. */
+import { IPv4Address } from '../lib/address';
 import { ConnectionAborted } from '../lib/errors';
 import { TimeoutMixin } from '../lib/protocols/policies';
 import { LineReceiver } from '../lib/protocols/line';
@@ -38,7 +39,7 @@ forEachBackend('TimeoutMixin', (backend) => {
     const client = new Recorder();
     const cf = recording(Recorder);
     cf.buildProtocol = () => client;
-    r.connectTCP('127.0.0.1', port.getHost().port as number, cf);
+    r.connectTCP('127.0.0.1', (port.getHost() as IPv4Address).port, cf);
     const server = await sf.nextProtocol();
     await Promise.all([server.made, client.made]);
     await port.stopListening();

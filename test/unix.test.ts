@@ -3,13 +3,14 @@
  * the socket file's life (removed on stop, stale file replaced, live
  * listener refused), mode, and connect failures.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { UNIXAddress } from '../lib/address';
 import { CannotListenError, ConnectError, ConnectionDone, ConnectionRefusedError } from '../lib/errors';
+import { serverFromString } from '../lib/endpoints';
 import { Factory } from '../lib/protocol';
 import { createReactor, Reactor } from '../lib/reactor';
 import { forEachBackend } from './helpers/backends';
@@ -181,5 +182,56 @@ forEachBackend('UNIX sockets', (backend) => {
     expect(() => r.listenUNIX('', Factory.forProtocol(Echo))).toThrow(TypeError);
     expect(() => r.listenUNIX(path.join(dir, 'x'), Factory.forProtocol(Echo), { mode: 0o77777 })).toThrow(/mode/);
     expect(() => r.connectUNIX(42 as unknown as string, Factory.forProtocol(Echo))).toThrow(/path/);
+    expect(() => r.listenUNIX(path.join(dir, 'x'), Factory.forProtocol(Echo), { wantPID: 1 as unknown as boolean })).toThrow(/wantPID/);
+  });
+
+  describe('wantPID', () => {
+    it('holds <path>.lock with our pid while listening; a second server fails; stopListening frees it', async () => {
+      const sock = path.join(dir, 's');
+      const port = r.listenUNIX(sock, Factory.forProtocol(Echo), { wantPID: true });
+      expect(fs.readFileSync(`${sock}.lock`, 'utf8')).toBe(String(process.pid));
+      let err: unknown;
+      try {
+        r.listenUNIX(sock, Factory.forProtocol(Echo), { wantPID: true });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(CannotListenError);
+      expect((err as Error).message).toMatch(/held by process/);
+      expect(fs.existsSync(sock)).toBe(true); // the first server's socket is untouched
+      await port.stopListening();
+      expect(fs.existsSync(`${sock}.lock`)).toBe(false);
+    });
+
+    it('takes over the lock of a process that is gone', async () => {
+      const sock = path.join(dir, 's');
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+      fs.writeFileSync(`${sock}.lock`, String(dead));
+      const port = r.listenUNIX(sock, Factory.forProtocol(Echo), { wantPID: true });
+      expect(fs.readFileSync(`${sock}.lock`, 'utf8')).toBe(String(process.pid));
+      await port.stopListening();
+    });
+
+    it('frees the lock when listening fails', () => {
+      const sock = path.join(dir, 's');
+      fs.writeFileSync(sock, 'a regular file in the way');
+      expect(() => r.listenUNIX(sock, Factory.forProtocol(Echo), { wantPID: true })).toThrow(CannotListenError);
+      expect(fs.existsSync(`${sock}.lock`)).toBe(false);
+    });
+
+    it('unix: endpoint with lockfile=1 on a real reactor: one listenUNIX, the lock held and freed', async () => {
+      const sock = path.join(dir, 's');
+      const calls: unknown[] = [];
+      const listen = r.listenUNIX.bind(r);
+      r.listenUNIX = (p, f, o) => {
+        calls.push(o);
+        return listen(p, f, o);
+      };
+      const port = await serverFromString(r, `unix:${sock}:lockfile=1`).listen(Factory.forProtocol(Echo));
+      expect(calls).toEqual([{ backlog: 50, mode: 0o666, wantPID: true }]);
+      expect(fs.readFileSync(`${sock}.lock`, 'utf8')).toBe(String(process.pid));
+      await port.stopListening();
+      expect(fs.existsSync(`${sock}.lock`)).toBe(false);
+    });
   });
 });

@@ -8,7 +8,6 @@ import { maybeDeferred } from '../defer';
 import type { IListeningPort } from '../interfaces';
 import type { AnyProtocol, Factory } from '../protocol';
 import { connectWith } from './connect';
-import { listenWithLock } from './unix-lock';
 import type { IReactorUNIX } from '../interfaces';
 import type { IStreamClientEndpoint, IStreamServerEndpoint } from './types';
 
@@ -43,10 +42,9 @@ export class UNIXServerEndpoint implements IStreamServerEndpoint<UNIXAddress> {
 
   /** Listens with factory; fires with the Port, or fails with CannotListenError. */
   listen(factory: Factory): Deferred<IListeningPort<UNIXAddress>> {
-    const opts = { backlog: this.options.backlog ?? 50, mode: this.options.mode ?? 0o666 };
-    const start = (): IListeningPort<UNIXAddress> => this.reactor.listenUNIX(this.address, factory, opts);
-    const lock = this.options.wantPID ?? this.options.lockfile ?? false;
-    return maybeDeferred(() => (lock ? listenWithLock(this.address, start) : start()));
+    const wantPID = this.options.wantPID ?? this.options.lockfile ?? false;
+    const opts = { backlog: this.options.backlog ?? 50, mode: this.options.mode ?? 0o666, wantPID };
+    return maybeDeferred((): IListeningPort<UNIXAddress> => this.reactor.listenUNIX(this.address, factory, opts));
   }
 }
 

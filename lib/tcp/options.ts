@@ -36,6 +36,12 @@ export interface ListenUNIXOptions {
   backlog?: number;
   /** File mode for the socket file (e.g. 0o660). */
   mode?: number;
+  /**
+   * Hold `<path>.lock` with this process's pid while listening (Twisted's
+   * wantPID): a second server on the path fails with CannotListenError, a
+   * dead server's lock is taken over, and stopListening removes it (false).
+   */
+  wantPID?: boolean;
 }
 
 /** Options of connectUNIX. */
@@ -131,7 +137,10 @@ export function unixPortConfig(path: string, factory: Factory, opts: ListenUNIXO
   if (o.mode !== undefined && (!Number.isInteger(o.mode) || o.mode < 0 || o.mode > 0o7777)) {
     throw new TypeError(`listenUNIX: mode must be an integer file mode such as 0o660, got ${String(o.mode)}`);
   }
-  return { family: Family.Unix, host: path, port: 0, backlog, reusePort: false, mode: o.mode };
+  if (o.wantPID !== undefined && typeof o.wantPID !== 'boolean') {
+    throw new TypeError(`listenUNIX: wantPID must be a boolean, got ${String(o.wantPID)}`);
+  }
+  return { family: Family.Unix, host: path, port: 0, backlog, reusePort: false, mode: o.mode, wantPID: o.wantPID };
 }
 
 /** Checks connectUNIX's arguments; returns the Connector config. */

@@ -17,6 +17,7 @@ import type { ReactorParts } from '../reactor/core';
 import { Handler } from '../reactor/handler';
 import { Family, toAddress } from '../transport/addresses';
 import { StreamTransport, TransportOwner } from '../transport/stream';
+import { acquireLock, releaseLock } from './unix-lock';
 import { removeOwnSocket, removeStaleSocket, socketInode } from './unix-path';
 import type { IOpenSSLContextFactory } from '../tls/options';
 import { startTLSOrClose } from '../tls/start';
@@ -47,6 +48,8 @@ export interface PortConfig {
   mode?: number;
   /** listenSSL: every accepted connection starts TLS with this. */
   tls?: IOpenSSLContextFactory;
+  /** UNIX only: hold `<path>.lock` with our pid while listening (Twisted's wantPID). */
+  wantPID?: boolean;
 }
 
 const FIRST_BACKOFF = 0.01;
@@ -83,9 +86,20 @@ export class Port<A extends IAddress = IAddress> extends Handler implements ILis
     this.family = config.family;
   }
 
-  /** Binds and listens; CannotListenError when the address is in use or invalid. */
+  /** Binds and listens; CannotListenError when the address (or its lock file, with wantPID) is in use or invalid. */
   startListening(): void {
     if (this.listening) return;
+    const c = this.config;
+    if (c.wantPID === true) acquireLock(c.host);
+    try {
+      this.bindAndStart();
+    } catch (e) {
+      if (c.wantPID === true) releaseLock(c.host);
+      throw e;
+    }
+  }
+
+  private bindAndStart(): void {
     const c = this.config;
     const where = c.family === Family.Unix ? c.host : c.port;
     const native = this.reactor.core.nativeOr((e) => new CannotListenError(c.host, where, e.message, e.code));
@@ -137,6 +151,7 @@ export class Port<A extends IAddress = IAddress> extends Handler implements ILis
     this.resumeCall = null;
     this.reactor.core.unregister(this);
     if (this.family === Family.Unix) removeOwnSocket(this.config.host, this.inode);
+    if (this.config.wantPID === true) releaseLock(this.config.host);
     try {
       this.factory.doStop();
     } catch (e) {

@@ -1,11 +1,11 @@
 /**
- * Twisted's `wantPID` for UNIX servers: `<address>.lock` holds the listening
- * process's pid, so a second server fails fast and a dead one's lock is taken over.
+ * Twisted's `wantPID` for UNIX servers (listenUNIX's option): `<address>.lock`
+ * holds the listening process's pid, so a second server fails fast and a
+ * dead one's lock is taken over. The Port takes it before binding and frees
+ * it when it stops listening.
  */
 import * as fs from 'fs';
 import { CannotListenError } from '../errors';
-import type { IAddress } from '../address';
-import type { IListeningPort } from '../interfaces';
 
 /** True when a process with this pid exists (EPERM counts: it exists, it is not ours). */
 function alive(pid: number): boolean {
@@ -17,8 +17,14 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The lock file of a UNIX server at `address`. */
+export function lockPathOf(address: string): string {
+  return `${address}.lock`;
+}
+
 /** Creates the lock file, taking over a stale one; throws CannotListenError if a live process holds it. */
-function acquire(address: string, lockPath: string): void {
+export function acquireLock(address: string): void {
+  const lockPath = lockPathOf(address);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
@@ -37,26 +43,13 @@ function acquire(address: string, lockPath: string): void {
   throw new CannotListenError(address, address, `could not take over ${lockPath}`, 'EADDRINUSE');
 }
 
-/** Takes the lock, listens with start(), and frees the lock when the port stops listening (or start fails). */
-export function listenWithLock<A extends IAddress>(address: string, start: () => IListeningPort<A>): IListeningPort<A> {
-  const lockPath = `${address}.lock`;
-  acquire(address, lockPath);
-  let port: IListeningPort<A>;
+/** Removes the lock file of `address` when it still holds our pid. */
+export function releaseLock(address: string): void {
+  const lockPath = lockPathOf(address);
   try {
-    port = start();
-  } catch (e) {
+    if (fs.readFileSync(lockPath, 'utf8').trim() !== String(process.pid)) return;
     fs.rmSync(lockPath, { force: true });
-    throw e;
+  } catch {
+    // Already gone: nothing to release.
   }
-  const stop = port.stopListening.bind(port);
-  Object.defineProperty(port, 'stopListening', {
-    configurable: true,
-    writable: true,
-    value: () =>
-      stop().addBoth((result: unknown) => {
-        fs.rmSync(lockPath, { force: true });
-        return result;
-      }),
-  });
-  return port;
 }
