@@ -10,6 +10,8 @@ export type { IStreamServerEndpoint, IStreamClientEndpoint } from './endpoints/t
 export { SSL4ServerEndpoint, SSL4ClientEndpoint } from './endpoints/ssl';
 export { TCP4ServerEndpoint, TCP6ServerEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint } from './endpoints/tcp';
 export type { TCPServerOptions, TCPClientOptions } from './endpoints/tcp';
+export { HostnameEndpoint, interleaveFamilies } from './endpoints/hostname';
+export type { HostnameEndpointOptions, IReactorTCPTime } from './endpoints/hostname';
 export { UNIXServerEndpoint, UNIXClientEndpoint } from './endpoints/unix';
 export type { UNIXServerOptions, UNIXClientOptions } from './endpoints/unix';
 export { connectProtocol, WrappingFactory } from './endpoints/connect';
