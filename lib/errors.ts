@@ -12,7 +12,7 @@ function named<T extends Error>(err: T, name: string): void {
 /** Base of every error ioreactor raises on its own account. */
 export class IOReactorError extends Error {
   constructor(message?: string) {
-    super(message ?? '');
+    super(message ?? 'An ioreactor error occurred');
     named(this, new.target.name);
   }
 }
@@ -20,16 +20,28 @@ export class IOReactorError extends Error {
 // ---- twisted.internet.defer ----
 
 /** A Deferred was fired (callback or errback) a second time. */
-export class AlreadyCalledError extends IOReactorError {}
+export class AlreadyCalledError extends IOReactorError {
+  constructor(message = 'The Deferred was already fired: callback or errback may be called only once') {
+    super(message);
+  }
+}
 
 /** The Deferred was cancelled; its errbacks receive a Failure of this. */
-export class CancelledError extends IOReactorError {}
+export class CancelledError extends IOReactorError {
+  constructor(message = 'The Deferred was cancelled') {
+    super(message);
+  }
+}
 
 /**
  * An operation took too long: `Deferred.addTimeout`, a connect timeout.
  * One class serves both, so a caller catches one type for every timeout.
  */
-export class TimeoutError extends IOReactorError {}
+export class TimeoutError extends IOReactorError {
+  constructor(message = 'The operation timed out') {
+    super(message);
+  }
+}
 
 /** `gatherResults` / `DeferredList(fireOnOneErrback)`: the first failure and its index. */
 export class FirstError extends IOReactorError {
@@ -46,7 +58,11 @@ export class FirstError extends IOReactorError {
 }
 
 /** `ensureDeferred` got something that is neither a Promise nor a coroutine. */
-export class NotACoroutineError extends IOReactorError {}
+export class NotACoroutineError extends IOReactorError {
+  constructor(message = 'Expected a Promise, a Deferred or a generator') {
+    super(message);
+  }
+}
 
 /** `race`: every Deferred failed; `failures` holds their Failures in the order passed in. */
 export class FailureGroup extends IOReactorError {
@@ -60,41 +76,85 @@ export class FailureGroup extends IOReactorError {
 }
 
 /** `DeferredQueue.put` on a queue already holding `size` items. */
-export class QueueOverflow extends IOReactorError {}
+export class QueueOverflow extends IOReactorError {
+  constructor(message = 'The DeferredQueue is full') {
+    super(message);
+  }
+}
 
 /** `DeferredQueue.get` with `backlog` getters already waiting. */
-export class QueueUnderflow extends IOReactorError {}
+export class QueueUnderflow extends IOReactorError {
+  constructor(message = 'Too many getters are already waiting on the DeferredQueue') {
+    super(message);
+  }
+}
 
 // ---- twisted.internet.error: timers ----
 
 /** A DelayedCall that already ran was cancelled, reset or delayed. */
-export class AlreadyCalled extends IOReactorError {}
+export class AlreadyCalled extends IOReactorError {
+  constructor(message = 'The DelayedCall has already run') {
+    super(message);
+  }
+}
 
 /** A DelayedCall that was cancelled was cancelled, reset or delayed again. */
-export class AlreadyCancelled extends IOReactorError {}
+export class AlreadyCancelled extends IOReactorError {
+  constructor(message = 'The DelayedCall was already cancelled') {
+    super(message);
+  }
+}
 
 // ---- twisted.internet.task: cooperative tasks ----
 
 /** Base of the Cooperator's errors: the scheduler or a task was in the wrong state. */
-export class SchedulerError extends IOReactorError {}
+export class SchedulerError extends IOReactorError {
+  constructor(message = 'The Cooperator cannot do that') {
+    super(message);
+  }
+}
 
 /** Base of the reasons a CooperativeTask is finished; raised by pause/stop on a finished task. */
-export class TaskFinished extends SchedulerError {}
+export class TaskFinished extends SchedulerError {
+  constructor(message = 'The task has finished') {
+    super(message);
+  }
+}
 
 /** The task's iterator was exhausted. */
-export class TaskDone extends TaskFinished {}
+export class TaskDone extends TaskFinished {
+  constructor(message = 'The task is done: its iterator is exhausted') {
+    super(message);
+  }
+}
 
 /** The task was stopped with `stop()`; `whenDone()` fails with this. */
-export class TaskStopped extends TaskFinished {}
+export class TaskStopped extends TaskFinished {
+  constructor(message = 'The task was stopped') {
+    super(message);
+  }
+}
 
 /** The task's iterator threw (or a Deferred it yielded failed). */
-export class TaskFailed extends TaskFinished {}
+export class TaskFailed extends TaskFinished {
+  constructor(message = 'The task failed: its iterator raised') {
+    super(message);
+  }
+}
 
 /** The Cooperator was stopped; its unfinished tasks fail with this. */
-export class SchedulerStopped extends SchedulerError {}
+export class SchedulerStopped extends SchedulerError {
+  constructor(message = 'The Cooperator was stopped') {
+    super(message);
+  }
+}
 
 /** `resume()` on a task that is not paused. */
-export class NotPaused extends SchedulerError {}
+export class NotPaused extends SchedulerError {
+  constructor(message = 'The task is not paused') {
+    super(message);
+  }
+}
 
 // ---- twisted.internet.error: connecting ----
 
@@ -109,13 +169,25 @@ export class ConnectError extends IOReactorError {
 }
 
 /** A user-level connect failure (Twisted's UserError). */
-export class UserError extends ConnectError {}
+export class UserError extends ConnectError {
+  constructor(message = 'User aborted the connection', osError?: string) {
+    super(message, osError);
+  }
+}
 
 /** The peer refused the connection (ECONNREFUSED). */
-export class ConnectionRefusedError extends ConnectError {}
+export class ConnectionRefusedError extends ConnectError {
+  constructor(message = 'Connection was refused by the other side', osError?: string) {
+    super(message, osError);
+  }
+}
 
 /** The host name could not be resolved. */
-export class DNSLookupError extends IOReactorError {}
+export class DNSLookupError extends IOReactorError {
+  constructor(message = 'The host name could not be resolved') {
+    super(message);
+  }
+}
 
 /** `stopConnecting()` or cancelling an endpoint's connect Deferred. */
 export class ConnectingCancelledError extends IOReactorError {
@@ -154,7 +226,11 @@ export class NoFactoryError extends IOReactorError {}
 // ---- twisted.internet.error: connections ----
 
 /** Base of the reasons a connection ended. */
-export class ConnectionClosed extends IOReactorError {}
+export class ConnectionClosed extends IOReactorError {
+  constructor(message = 'The connection was closed') {
+    super(message);
+  }
+}
 
 /** The connection was closed cleanly (what `loseConnection` reports). */
 export class ConnectionDone extends ConnectionClosed {
@@ -257,10 +333,18 @@ export class ProcessTerminated extends ConnectionLost {
 // ---- twisted.protocols.basic ----
 
 /** A netstring was malformed (bad length, missing comma). */
-export class NetstringParseError extends IOReactorError {}
+export class NetstringParseError extends IOReactorError {
+  constructor(message = 'The netstring is malformed') {
+    super(message);
+  }
+}
 
 /** A string was longer than the receiver's MAX_LENGTH. */
-export class StringTooLongError extends IOReactorError {}
+export class StringTooLongError extends IOReactorError {
+  constructor(message = 'The string is longer than the protocol allows') {
+    super(message);
+  }
+}
 
 // ---- ioreactor's own ----
 
@@ -295,10 +379,18 @@ export class BackendUnavailableError extends IOReactorError {
 // ---- twisted.internet.error: the reactor ----
 
 /** `reactor.stop()` on a reactor that is not running (or already stopping). */
-export class ReactorNotRunning extends IOReactorError {}
+export class ReactorNotRunning extends IOReactorError {
+  constructor(message = 'The reactor is not running') {
+    super(message);
+  }
+}
 
 /** `reactor.run()` on a reactor that is already running. */
-export class ReactorAlreadyRunning extends IOReactorError {}
+export class ReactorAlreadyRunning extends IOReactorError {
+  constructor(message = 'The reactor is already running') {
+    super(message);
+  }
+}
 
 /**
  * The reactor could not create or start its native event loop (the poller's

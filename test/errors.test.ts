@@ -1,0 +1,30 @@
+/** Every error class the library exports carries a message and its own name, even when made without arguments. */
+import * as errors from '../lib/errors';
+import { Deferred } from '../lib/defer';
+
+/** Classes whose constructors take what their message is made of (tested where they are thrown). */
+const NEED_ARGUMENTS = ['FirstError', 'FailureGroup', 'CannotListenError', 'ProcessTerminated', 'PollerError', 'BackendUnavailableError', 'SpawnError', 'InvalidAddressError', 'ReactorLoopError'];
+
+const classes = Object.entries(errors).filter(
+  (e): e is [string, new (...args: unknown[]) => Error] =>
+    typeof e[1] === 'function' && e[1].prototype instanceof Error && !NEED_ARGUMENTS.includes(e[0]),
+);
+
+describe('error classes', () => {
+  it('there are error classes to check', () => {
+    expect(classes.length).toBeGreaterThan(30);
+  });
+
+  it.each(classes)('%s made without arguments has a message and its name', (name, ErrorClass) => {
+    const err = new ErrorClass();
+    expect(err.name).toBe(name);
+    expect(err.message).not.toBe('');
+    expect(err.message).not.toMatch(/undefined/);
+  });
+
+  it('firing a Deferred twice says what went wrong', () => {
+    const d = new Deferred<number>();
+    d.callback(1);
+    expect(() => d.callback(2)).toThrow(/already fired/);
+  });
+});
