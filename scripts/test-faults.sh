@@ -12,6 +12,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${IOREACTOR_FAULT_BUILD:-$root/build-faults}"
 cd "$root"
 
-npx --no-install cmake-js compile --out "$build" --CDIOREACTOR_FAULTS=ON --parallel 2 >/dev/null
+# shellcheck source=scripts/quietly.sh
+source "$root/scripts/quietly.sh"
+# The build's output goes to build-faults/build.log, printed only on failure.
+quietly "$build/build.log" npx --no-install cmake-js compile --out "$build" --CDIOREACTOR_FAULTS=ON --parallel 2
 IOREACTOR_FAULT_ADDON="$build/Release/ioreactor.node" IOREACTOR_REQUIRE_FAULTS=1 \
   npx --no-install jest test/faults.test.ts

@@ -24,6 +24,9 @@ cd "$root"
 common="halt_on_error=1:abort_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 
+# shellcheck source=scripts/quietly.sh
+source "$root/scripts/quietly.sh"
+
 native() {
   local build="${IOREACTOR_SANITIZE_BUILD:-$root/build-sanitize}"
   if [[ ! -f "$build/CMakeCache.txt" ]]; then
@@ -31,10 +34,10 @@ native() {
     command -v ninja >/dev/null && generator=(-G Ninja)
     # Debug (-O0 -g): compiles in a third of the time, and ASan finds the same
     # memory errors; the optimised code is what valgrind checks.
-    cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug \
-      -DIOREACTOR_SANITIZE=ON >/dev/null
+    quietly "$build/configure.log" cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug \
+      -DIOREACTOR_SANITIZE=ON
   fi
-  cmake --build "$build" -j2
+  quietly "$build/build.log" cmake --build "$build" -j2
   ASAN_OPTIONS="$common:detect_leaks=1" ctest --test-dir "$build" --output-on-failure -j2
 }
 
@@ -46,7 +49,7 @@ more_tests="test/tcp-accept.test.ts test/endpoints-real.test.ts test/timers.test
 
 addon() {
   local build="${IOREACTOR_ASAN_BUILD:-$root/build-asan}"
-  npx --no-install cmake-js compile --out "$build" --CDIOREACTOR_SANITIZE=ON --parallel 2 >/dev/null
+  quietly "$build/build.log" npx --no-install cmake-js compile --out "$build" --CDIOREACTOR_SANITIZE=ON --parallel 2
   local libasan tests="${JEST_TESTS:-$ci_tests}"
   [[ "$tests" == all ]] && tests="$ci_tests $more_tests"
   libasan="$(g++ -print-file-name=libasan.so)"
