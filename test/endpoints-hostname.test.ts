@@ -26,6 +26,9 @@ class ClockedMemoryReactor extends MemoryReactor {
   seconds(): number {
     return this.clock.seconds();
   }
+  getDelayedCalls() {
+    return this.clock.getDelayedCalls();
+  }
 }
 
 /** A fired Deferred's outcome, read synchronously. */

@@ -5,10 +5,12 @@ import { Deferred } from '../lib/defer';
 /** Classes whose constructors take what their message is made of (tested where they are thrown). */
 const NEED_ARGUMENTS = ['FirstError', 'FailureGroup', 'CannotListenError', 'ProcessTerminated', 'PollerError', 'BackendUnavailableError', 'SpawnError', 'InvalidAddressError', 'ReactorLoopError'];
 
-const classes = Object.entries(errors).filter(
-  (e): e is [string, new (...args: unknown[]) => Error] =>
-    typeof e[1] === 'function' && e[1].prototype instanceof Error && !NEED_ARGUMENTS.includes(e[0]),
-);
+/** A class made here without arguments (the ones that need some are left out above). */
+type AnyErrorClass = new () => Error;
+
+const classes: [string, AnyErrorClass][] = Object.entries(errors as Record<string, unknown>)
+  .filter(([name, value]) => typeof value === 'function' && (value as AnyErrorClass).prototype instanceof Error && !NEED_ARGUMENTS.includes(name))
+  .map(([name, value]) => [name, value as AnyErrorClass]);
 
 describe('error classes', () => {
   it('there are error classes to check', () => {
