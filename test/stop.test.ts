@@ -50,6 +50,21 @@ forEachBackend('reactor.stop() ends the process', (backend) => {
     expect(res.stderr).toContain('did not finish within 0.5 s');
   });
 
+  it('a second SIGINT while the shutdown triggers hang exits at once with 130', async () => {
+    const sent: string[] = [];
+    const res = await runFixture('stop-exits.js', ['second-signal', backend], 10000, [], (out, child) => {
+      for (const [cue, n] of [['ready\n', 1], ['stopping\n', 2]] as const) {
+        if (out.includes(cue) && sent.length < n) {
+          sent.push(cue);
+          child.kill('SIGINT');
+        }
+      }
+    });
+    expect(ending(res)).toEqual({ timedOut: false, code: 130, signal: null });
+    expect(res.stdout).toBe('ready\nstopping\nexit 130\n');
+    expect(res.stderr).toContain('Received SIGINT again, exiting now.');
+  });
+
   it('LoopingCall.stop() on the reactor leaves nothing armed: exits 0 by itself', async () => {
     const res = await run('looping-stop', backend);
     expect(ending(res)).toEqual({ timedOut: false, code: 0, signal: null });
