@@ -27,3 +27,4 @@ export { ProcessProtocol, Process } from './process';
 export type { SpawnProcessOptions, ChildFDSpec } from './spawn-options';
 export { DatagramProtocol, UDPPort } from './udp';
 export type { UDPAddress, ListenUDPOptions } from './udp';
+export * from './web/index';

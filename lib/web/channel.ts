@@ -1,0 +1,290 @@
+/**
+ * HTTPChannel: the protocol of one HTTP/1.1 connection, as
+ * twisted.web.http.HTTPChannel. It feeds received bytes to the parser, makes
+ * a Request per head, renders each through the Site once its body is in,
+ * and keeps the responses in request order (a pipelined request's output
+ * waits in the request until those before it are done).
+ *
+ * What a hostile client meets here: a malformed request gets its status and
+ * the connection closes after the responses before it; more than
+ * maxPipelined unanswered requests stop the reading (the transport is paused
+ * and the rest of the read kept) until answers drain; one timer per
+ * connection cuts a connection idle between requests, or whose head has not
+ * all arrived, `timeout` seconds after it started waiting (bytes arriving do
+ * not extend a head's time: that is the slowloris defence), and a body that
+ * stalls for `timeout` seconds. Nothing here touches another connection.
+ */
+import type { IAddress } from '../address';
+import type { IDelayedCall, IPushProducer, ITransport } from '../interfaces';
+import { Failure } from '../failure';
+import { log } from '../log';
+import { Protocol } from '../protocol';
+import type { RequestHead } from './head';
+import { RequestParser } from './parser';
+import { Request, RequestChannel } from './request';
+import { NOT_DONE_YET } from './resource';
+import type { Site } from './site';
+import { reasonPhrase } from './status';
+
+/** The transport features a channel uses beyond ITransport. */
+type ChannelTransport = ITransport & Partial<IPushProducer> & { setTcpNoDelay?(on: boolean): void; negotiatedProtocol?: unknown };
+
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+
+/** The protocol serving HTTP/1.x on one connection for a Site. */
+export class HTTPChannel extends Protocol implements RequestChannel {
+  /** True on a TLS connection. */
+  secure = false;
+  private readonly parser: RequestParser;
+  /** Requests whose bodies are in and whose responses are not finished, oldest first. */
+  private readonly queue: Request[] = [];
+  /** The request whose body is arriving. */
+  private current: Request | null = null;
+  private body: Buffer[] = [];
+  /** Bytes of a read not parsed yet because the pipeline was full. */
+  private held: Buffer | null = null;
+  private paused = false;
+  private feeding = false;
+  /** The status to answer once the queue drains (a malformed request came in), or 0. */
+  private failStatus = 0;
+  private closing = false;
+  private timer: IDelayedCall | null = null;
+  /** When the wait the timer guards runs out (reactor seconds), or -1 when nothing is guarded. */
+  private deadline = -1;
+
+  /** A channel for `site`. */
+  constructor(
+    /** The Site this connection belongs to. */
+    readonly site: Site,
+  ) {
+    super();
+    this.parser = new RequestParser(this, site.limits);
+  }
+
+  private get tx(): ChannelTransport {
+    return this.transport as ChannelTransport;
+  }
+
+  override connectionMade(): void {
+    const t = this.tx;
+    if (typeof t.setTcpNoDelay === 'function') t.setTcpNoDelay(true);
+    this.secure = t.negotiatedProtocol !== undefined;
+    this.arm();
+  }
+
+  override dataReceived(data: Buffer): void {
+    if (this.closing) return;
+    this.feed(data);
+  }
+
+  override connectionLost(reason: Failure): void {
+    this.closing = true;
+    this.parser.halt();
+    this.stopTimer();
+    this.held = null;
+    const pending = this.current === null ? this.queue : [...this.queue, this.current];
+    this.current = null;
+    this.queue.length = 0;
+    for (const r of pending) r.connectionLost(reason);
+  }
+
+  // ---- RequestChannel ----
+
+  /** @internal */
+  writeFor(request: Request, data: Buffer): void {
+    if (this.queue[0] === request) this.tx.write(data);
+    else (request.pendingOut ??= []).push(data);
+  }
+
+  /** @internal */
+  requestDone(request: Request): void {
+    if (this.queue[0] !== request) return; // finished early: it is sent when it reaches the front
+    this.queue.shift();
+    if (!request.persistent) return this.close();
+    for (;;) {
+      const next = this.queue[0];
+      if (next === undefined) break;
+      if (next.pendingOut !== null) {
+        this.tx.writeSequence(next.pendingOut);
+        next.pendingOut = null;
+      }
+      if (!next.finished) return;
+      this.queue.shift();
+      if (!next.persistent) return this.close();
+    }
+    if (this.failStatus !== 0) return this.sendError(this.failStatus);
+    if (this.current === null) this.arm();
+    if (this.paused && !this.feeding) this.resume();
+  }
+
+  /** @internal */
+  getPeer(): IAddress {
+    return this.tx.getPeer();
+  }
+
+  /** @internal */
+  getHost(): IAddress {
+    return this.tx.getHost();
+  }
+
+  // ---- ParserSink ----
+
+  /** @internal */
+  headReceived(head: RequestHead, length: number): number {
+    const request = new Request(this, head);
+    const expect = request.getHeader('expect');
+    if (expect !== null) {
+      if (expect.toLowerCase() !== '100-continue') return 417;
+      // Only the first request in line can be told to go on: a 100 cannot overtake earlier responses.
+      if (length !== 0 && head.minor === 1 && this.queue.length === 0) this.tx.write(CONTINUE);
+    }
+    this.current = request;
+    this.body.length = 0;
+    this.arm();
+    return 0;
+  }
+
+  /** @internal */
+  bodyReceived(data: Buffer): void {
+    if (data.length > 0) this.body.push(data);
+    this.arm();
+  }
+
+  /** @internal */
+  messageEnded(): boolean {
+    const request = this.current!;
+    this.current = null;
+    if (this.body.length > 0) {
+      request.content = this.body.length === 1 ? this.body[0] : Buffer.concat(this.body);
+      this.body = [];
+    }
+    this.queue.push(request);
+    this.disarm();
+    if (!request.persistent) this.parser.halt();
+    this.render(request);
+    return !this.closing && request.persistent && this.queue.length < this.site.maxPipelined;
+  }
+
+  /** @internal */
+  parseFailed(status: number): void {
+    this.current = null;
+    if (this.queue.length === 0) this.sendError(status);
+    else this.failStatus = status;
+  }
+
+  // ---- rendering ----
+
+  private render(request: Request): void {
+    let result;
+    try {
+      result = this.site.getResourceFor(request).render(request);
+    } catch (err) {
+      return this.renderFailed(request, new Failure(err));
+    }
+    if (result === NOT_DONE_YET) return;
+    if (typeof result === 'string' || Buffer.isBuffer(result)) return request.respond(result);
+    this.renderFailed(request, new Failure(new TypeError(`render returned ${typeof result}, not a Buffer, string or NOT_DONE_YET`)));
+  }
+
+  /** As Twisted's processingFailed: log it, answer 500 if nothing was sent yet, else drop the connection. */
+  private renderFailed(request: Request, failure: Failure): void {
+    log.failure(`Error rendering ${request.method} ${request.uri}`, failure);
+    if (request.finished) return;
+    if (request.startedWriting) {
+      request.persistent = false;
+      return request.finish();
+    }
+    request.responseHeaders.removeHeader('content-length');
+    request.setResponseCode(500);
+    request.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    request.respond('Internal Server Error\n');
+  }
+
+  // ---- reading, pausing ----
+
+  private feed(data: Buffer): void {
+    this.feeding = true;
+    try {
+      const used = this.parser.feed(data);
+      if (used < data.length && !this.closing) {
+        this.held = data.subarray(used);
+        this.pause();
+      }
+    } finally {
+      this.feeding = false;
+    }
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    const t = this.tx;
+    if (typeof t.pauseProducing === 'function') t.pauseProducing();
+  }
+
+  /** The pipeline drained: parse what was held, then read again (unless it filled up again). */
+  private resume(): void {
+    const held = this.held;
+    this.held = null;
+    this.paused = false;
+    if (held !== null) this.feed(held);
+    if (this.paused || this.closing) return;
+    const t = this.tx;
+    if (typeof t.resumeProducing === 'function') t.resumeProducing();
+  }
+
+  // ---- ending ----
+
+  private sendError(status: number): void {
+    const body = `${reasonPhrase(status)}\n`;
+    this.tx.write(
+      `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+        `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    this.close();
+  }
+
+  private close(): void {
+    this.closing = true;
+    this.parser.halt();
+    this.disarm();
+    this.held = null;
+    this.tx.loseConnection();
+  }
+
+  // ---- the timer ----
+
+  /** Starts a `timeout`-second wait (idle, a head, or a body's next bytes). */
+  private arm(): void {
+    if (this.closing) return;
+    const clock = this.site.reactor;
+    this.deadline = clock.seconds() + this.site.timeout;
+    if (this.timer === null) this.timer = clock.callLater(this.site.timeout, () => this.timerFired());
+  }
+
+  private disarm(): void {
+    this.deadline = -1;
+  }
+
+  /** The timer is reset lazily: it fires at the first deadline set and re-schedules itself for a later one. */
+  private timerFired(): void {
+    this.timer = null;
+    if (this.deadline < 0 || this.closing) return;
+    const clock = this.site.reactor;
+    const left = this.deadline - clock.seconds();
+    if (left > 0) {
+      this.timer = clock.callLater(left, () => this.timerFired());
+      return;
+    }
+    if (this.current === null && this.parser.betweenMessages) return this.close(); // idle keep-alive
+    this.current = null;
+    this.sendError(408);
+  }
+
+  /** @internal Cancels the timer (the site stops). */
+  stopTimer(): void {
+    this.disarm();
+    if (this.timer !== null && this.timer.active()) this.timer.cancel();
+    this.timer = null;
+  }
+}

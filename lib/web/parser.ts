@@ -1,0 +1,343 @@
+/**
+ * The HTTP/1.1 request parser (RFC 9112): a state machine fed the Buffers as
+ * they are received, handing heads, body pieces and message ends to a sink.
+ *
+ * Why it looks like this:
+ * - Heads are found with Buffer.indexOf over LF, one call per line; a head
+ *   that arrives whole in one read is parsed in place. A partial head is
+ *   copied into one growing buffer (amortised O(n), so a client trickling a
+ *   byte at a time costs O(1) per byte), and the scan resumes at the line it
+ *   stopped in.
+ * - Body bytes are handed on as views of the received Buffers (no copy).
+ * - Every line must end in CRLF: a bare LF is refused, as are obs-fold,
+ *   ambiguous framing (framing.ts) and bad chunk sizes. After a refusal the
+ *   parser is dead: the connection answers the status and closes, so nothing
+ *   a client sends after a malformed message is ever taken as a request.
+ */
+import { Ch, HEX, TCHAR } from './chars';
+import { bodyLength, CHUNKED } from './framing';
+import { parseHead, RequestHead } from './head';
+
+/** The sizes the parser refuses beyond. */
+export interface ParserLimits {
+  /** Request line plus header fields (and, separately, the trailer section), in bytes: 431 beyond. */
+  maxHeaderBytes: number;
+  /** The request line alone, in bytes: 400 beyond. */
+  maxRequestLine: number;
+  /** The body (after chunked decoding), in bytes: 413 beyond. */
+  maxBodyBytes: number;
+}
+
+/** Where the parser delivers what it found. */
+export interface ParserSink {
+  /** A head arrived with its body length (bytes, or CHUNKED); return 0 to go on, or a status to refuse it. */
+  headReceived(head: RequestHead, length: number): number;
+  /** A piece of the body (a view of received bytes). */
+  bodyReceived(data: Buffer): void;
+  /** The message is complete; return false to stop parsing after it (feed returns where it stopped). */
+  messageEnded(): boolean;
+  /** The stream is malformed: answer `status` and close. No callback follows. */
+  parseFailed(status: number): void;
+}
+
+const enum St {
+  Head,
+  Length,
+  Size,
+  Data,
+  DataEnd,
+  Trailer,
+  Dead,
+}
+
+/** Longest chunk-size line (with extensions) accepted. */
+const MAX_SIZE_LINE = 4096;
+/** Chunk sizes beyond this many hex digits are refused (they exceed any body limit). */
+const MAX_SIZE_DIGITS = 12;
+/** Returned by fail(): past the end of any Buffer, so feed's loop ends. */
+const STOP = Number.MAX_SAFE_INTEGER;
+
+/** Parses a stream of pipelined requests. */
+export class RequestParser {
+  private st = St.Head;
+  /** A partial head: its bytes are head[0, headLen). */
+  private head: Buffer | null = null;
+  private headLen = 0;
+  /** Where the line not yet complete starts (in `head`, or in the Buffer being fed). */
+  private lineStart = 0;
+  private firstLine = true;
+  /** Body bytes left (Length) or chunk bytes left (Data). */
+  private left = 0;
+  private bodyTotal = 0;
+  /** A partial chunk-size or trailer line. */
+  private line: Buffer | null = null;
+  private trailerBytes = 0;
+  /** Bytes of the CRLF after chunk data seen so far. */
+  private crlf = 0;
+  private stopped = false;
+
+  /** A parser delivering to `sink`, refusing beyond `limits`. */
+  constructor(
+    private readonly sink: ParserSink,
+    private readonly limits: ParserLimits,
+  ) {}
+
+  /** True between messages, before any byte of the next one. */
+  get betweenMessages(): boolean {
+    return this.st === St.Head && this.head === null;
+  }
+
+  /** Stops parsing for good (the connection is closing). */
+  halt(): void {
+    this.st = St.Dead;
+    this.head = null;
+    this.line = null;
+  }
+
+  /** Parses `data` from `offset`; returns where it stopped: data.length, or earlier when messageEnded said stop. */
+  feed(data: Buffer, offset = 0): number {
+    let off = offset;
+    while (off < data.length) {
+      switch (this.st) {
+        case St.Head:
+          off = this.readHead(data, off);
+          break;
+        case St.Length:
+          off = this.readLength(data, off);
+          break;
+        case St.Size:
+          off = this.readSize(data, off);
+          break;
+        case St.Data:
+          off = this.readData(data, off);
+          break;
+        case St.DataEnd:
+          off = this.readDataEnd(data, off);
+          break;
+        case St.Trailer:
+          off = this.readTrailer(data, off);
+          break;
+        default:
+          return data.length;
+      }
+      if (this.stopped) {
+        this.stopped = false;
+        return Math.min(off, data.length);
+      }
+    }
+    return Math.min(off, data.length);
+  }
+
+  private fail(status: number): number {
+    this.halt();
+    this.sink.parseFailed(status);
+    return STOP;
+  }
+
+  private messageEnd(): void {
+    this.st = St.Head;
+    if (!this.sink.messageEnded()) this.stopped = true;
+  }
+
+  // ---- the head ----
+
+  private readHead(data: Buffer, off: number): number {
+    if (this.head !== null) return this.readMoreHead(data, off);
+    while (off < data.length && (data[off] === Ch.CR || data[off] === Ch.LF)) off++; // empty lines before a request (RFC 9112 2.2)
+    if (off === data.length) return off;
+    const end = this.scan(data, off, off, data.length);
+    if (end > 0) return this.headDone(data, off, end);
+    if (end < 0) return this.fail(-end);
+    const n = data.length - off;
+    this.head = Buffer.allocUnsafe(Math.max(256, 2 * n));
+    data.copy(this.head, 0, off);
+    this.headLen = n;
+    this.lineStart -= off;
+    return this.checkPartial();
+  }
+
+  private readMoreHead(data: Buffer, off: number): number {
+    const before = this.headLen;
+    const n = data.length - off;
+    let head = this.head!;
+    if (before + n > head.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * head.length, before + n));
+      head.copy(grown, 0, 0, before);
+      head = this.head = grown;
+    }
+    data.copy(head, before, off);
+    this.headLen = before + n;
+    const end = this.scan(head, 0, this.lineStart, this.headLen);
+    if (end < 0) return this.fail(-end);
+    if (end === 0) return this.checkPartial();
+    this.head = null;
+    this.headLen = 0;
+    const next = this.headDone(head, 0, end);
+    return next === STOP ? STOP : off + (end - before);
+  }
+
+  /** After a partial head: refuses one already too long, else waits for more. */
+  private checkPartial(): number {
+    if (this.headLen > this.limits.maxHeaderBytes) return this.fail(431);
+    if (this.firstLine && this.headLen > this.limits.maxRequestLine) return this.fail(400);
+    return STOP;
+  }
+
+  /**
+   * Looks for the empty line ending a head in b[start, end), resuming at the
+   * incomplete line at `line`: the offset past it, 0 when not there yet
+   * (lineStart is kept), or minus a status.
+   */
+  private scan(b: Buffer, start: number, line: number, end: number): number {
+    for (;;) {
+      const lf = b.indexOf(Ch.LF, line);
+      if (lf < 0 || lf >= end) {
+        this.lineStart = line;
+        return 0;
+      }
+      if (lf === line || b[lf - 1] !== Ch.CR) return -400; // bare LF
+      if (lf - 1 === line) {
+        return lf + 1 - start > this.limits.maxHeaderBytes ? -431 : lf + 1;
+      }
+      if (this.firstLine) {
+        if (lf - start > this.limits.maxRequestLine) return -400;
+        this.firstLine = false;
+      }
+      line = lf + 1;
+    }
+  }
+
+  private headDone(b: Buffer, start: number, end: number): number {
+    this.firstLine = true;
+    const head = parseHead(b, start, end);
+    if (typeof head === 'number') return this.fail(head);
+    const length = bodyLength(head);
+    if (length < CHUNKED) return this.fail(-length);
+    if (length > this.limits.maxBodyBytes) return this.fail(413);
+    const refused = this.sink.headReceived(head, length);
+    if (refused !== 0) return this.fail(refused);
+    if (this.st === St.Dead) return STOP;
+    this.bodyTotal = 0;
+    if (length === CHUNKED) {
+      this.st = St.Size;
+    } else if (length > 0) {
+      this.st = St.Length;
+      this.left = length;
+    } else {
+      this.messageEnd();
+    }
+    return end;
+  }
+
+  // ---- bodies ----
+
+  private readLength(data: Buffer, off: number): number {
+    const n = Math.min(this.left, data.length - off);
+    this.left -= n;
+    this.sink.bodyReceived(data.subarray(off, off + n));
+    if (this.left === 0 && this.st === St.Length) this.messageEnd();
+    return off + n;
+  }
+
+  private readData(data: Buffer, off: number): number {
+    const n = Math.min(this.left, data.length - off);
+    this.left -= n;
+    this.sink.bodyReceived(data.subarray(off, off + n));
+    if (this.left === 0 && this.st === St.Data) {
+      this.st = St.DataEnd;
+      this.crlf = 0;
+    }
+    return off + n;
+  }
+
+  private readDataEnd(data: Buffer, off: number): number {
+    while (off < data.length && this.crlf < 2) {
+      if (data[off] !== (this.crlf === 0 ? Ch.CR : Ch.LF)) return this.fail(400);
+      this.crlf++;
+      off++;
+    }
+    if (this.crlf === 2) this.st = St.Size;
+    return off;
+  }
+
+  /**
+   * The LF ending the line that starts at data[off] (joined with a partial
+   * line kept before): [bytes, start, lf], or null when the line is not
+   * complete yet (its bytes are kept, up to `max`; beyond, fail(status)).
+   */
+  private takeLine(data: Buffer, off: number, max: number, status: number): [Buffer, number, number] | null {
+    const lf = data.indexOf(Ch.LF, off);
+    if (lf < 0) {
+      const kept = this.line === null ? data.subarray(off) : Buffer.concat([this.line, data.subarray(off)]);
+      if (kept.length > max) {
+        this.fail(status);
+        return null;
+      }
+      this.line = kept;
+      return null;
+    }
+    if (this.line === null) return [data, off, lf];
+    const b = Buffer.concat([this.line, data.subarray(off, lf + 1)]);
+    this.line = null;
+    return b.length > max + 1 ? (this.fail(status), null) : [b, 0, b.length - 1];
+  }
+
+  private readSize(data: Buffer, off: number): number {
+    const got = this.takeLine(data, off, MAX_SIZE_LINE, 400);
+    if (got === null) return STOP;
+    const [b, start, lf] = got;
+    const size = chunkSize(b, start, lf);
+    if (size < 0) return this.fail(400);
+    this.bodyTotal += size;
+    if (this.bodyTotal > this.limits.maxBodyBytes) return this.fail(413);
+    if (size === 0) {
+      this.st = St.Trailer;
+      this.trailerBytes = 0;
+    } else {
+      this.st = St.Data;
+      this.left = size;
+    }
+    return data === b ? lf + 1 : data.indexOf(Ch.LF, off) + 1;
+  }
+
+  /** Trailer fields are checked for shape and dropped; the empty line ends the message. */
+  private readTrailer(data: Buffer, off: number): number {
+    const max = this.limits.maxHeaderBytes - this.trailerBytes;
+    const got = this.takeLine(data, off, max, 431);
+    if (got === null) return STOP;
+    const [b, start, lf] = got;
+    const next = data === b ? lf + 1 : data.indexOf(Ch.LF, off) + 1;
+    if (lf === start || b[lf - 1] !== Ch.CR) return this.fail(400);
+    if (lf - 1 === start) {
+      this.messageEnd();
+      return next;
+    }
+    let i = start;
+    while (TCHAR[b[i]] === 1) i++;
+    if (i === start || b[i] !== Ch.COLON) return this.fail(400);
+    this.trailerBytes += lf + 1 - start;
+    if (this.trailerBytes > this.limits.maxHeaderBytes) return this.fail(431);
+    return next;
+  }
+}
+
+/** The size on a chunk-size line b[start, lf) (hex digits, optional extensions, CR), or -1. */
+function chunkSize(b: Buffer, start: number, lf: number): number {
+  if (lf === start || b[lf - 1] !== Ch.CR) return -1;
+  const end = lf - 1;
+  let i = start;
+  let size = 0;
+  while (i < end && HEX[b[i]] !== 255) {
+    size = size * 16 + HEX[b[i]];
+    i++;
+  }
+  if (i === start || i - start > MAX_SIZE_DIGITS) return -1;
+  while (i < end && (b[i] === Ch.SP || b[i] === Ch.HTAB)) i++;
+  if (i === end) return size;
+  if (b[i] !== Ch.SEMI) return -1;
+  for (i++; i < end; i++) {
+    const c = b[i];
+    if ((c < 0x20 && c !== Ch.HTAB) || c === 0x7f) return -1; // extensions are skipped, but no controls in them
+  }
+  return size;
+}

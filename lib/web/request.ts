@@ -1,0 +1,268 @@
+/**
+ * Request: one HTTP request and its response, as twisted.web.server.Request.
+ * The head and body arrive parsed; the application reads them, sets the
+ * status and headers, then writes the body (or returns it from render). The
+ * response is framed by Content-Length when the length is known before the
+ * first write, else chunked (HTTP/1.1) or ended by closing (HTTP/1.0).
+ */
+import type { IAddress } from '../address';
+import { Deferred } from '../defer';
+import { Failure } from '../failure';
+import { httpDate } from './date';
+import type { RequestHead } from './head';
+import { Headers } from './headers';
+import { checkHeader, responseHead } from './response-head';
+import { bodyless, reasonPhrase } from './status';
+
+/** @internal What a Request needs of its connection (the channel). */
+export interface RequestChannel {
+  /** Sends bytes of `request`'s response, in request order. */
+  writeFor(request: Request, data: Buffer): void;
+  /** `request`'s response is complete. */
+  requestDone(request: Request): void;
+  /** The peer's address. */
+  getPeer(): IAddress;
+  /** The local address. */
+  getHost(): IAddress;
+  /** True on a TLS connection. */
+  readonly secure: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+
+/** An HTTP request being answered. */
+export class Request {
+  /** The method, e.g. "GET". */
+  readonly method: string;
+  /** The request-target as sent, e.g. "/a/b?x=1". */
+  readonly uri: string;
+  /** The target's path, without the query. */
+  readonly path: string;
+  /** "HTTP/1.1" or "HTTP/1.0". */
+  readonly clientproto: string;
+  /** The request's header fields (case-insensitive names). */
+  readonly requestHeaders: Headers;
+  /** The response's header fields, sent with the first write. */
+  readonly responseHeaders = new Headers();
+  /** The request body (empty when there is none). */
+  content: Buffer = EMPTY;
+  /** Path segments already used to find the resource. */
+  prepath: string[] = [];
+  /** Path segments still to be used (decoded). */
+  postpath: string[];
+  /** The response status code. */
+  code = 200;
+  /** The response reason phrase. */
+  codeMessage = 'OK';
+  /** True once finish() was called. */
+  finished = false;
+  /** True once the response head went out. */
+  startedWriting = false;
+  /** @internal The connection persists after this response. */
+  persistent: boolean;
+  /** @internal Response bytes waiting for earlier responses (pipelining). */
+  pendingOut: Buffer[] | null = null;
+  /** @internal The connection was lost before the response finished. */
+  lostReason: Failure | null = null;
+  private chunked = false;
+  private noBody: boolean;
+  private finishWaiters: Deferred<void>[] | null = null;
+  private argsCache: Record<string, string[]> | null = null;
+
+  /** @internal Made by the channel for each request head. */
+  constructor(
+    /** @internal The connection. */
+    readonly channel: RequestChannel,
+    head: RequestHead,
+  ) {
+    this.method = head.method;
+    this.uri = head.target;
+    this.clientproto = head.minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0';
+    this.requestHeaders = head.headers;
+    this.path = targetPath(head.target);
+    this.postpath = this.path.split('/').slice(1).map(unquote);
+    this.persistent = wantsPersistence(head);
+    this.noBody = head.method === 'HEAD';
+  }
+
+  /** The query arguments (and, for a form POST, the form's), each name with its values in order. */
+  get args(): Record<string, string[]> {
+    if (this.argsCache === null) this.argsCache = parseArgs(this);
+    return this.argsCache;
+  }
+
+  /** The last value of request header `name`, or null. */
+  getHeader(name: string): string | null {
+    const values = this.requestHeaders.getRawHeaders(name);
+    return values === null ? null : values[values.length - 1];
+  }
+
+  /** Sets response header `name` (replacing its values); TypeError for a name or value that could split the response. */
+  setHeader(name: string, value: string | number): void {
+    const v = typeof value === 'number' ? String(value) : value;
+    checkHeader(name, v);
+    this.responseHeaders.setRawHeaders(name, [v]);
+  }
+
+  /** Sets the response status (and reason phrase); RangeError unless 100..999. */
+  setResponseCode(code: number, message?: string): void {
+    if (!Number.isInteger(code) || code < 100 || code > 999) throw new RangeError(`setResponseCode: code must be an integer in 100..999, got ${String(code)}`);
+    if (message !== undefined && (typeof message !== 'string' || /[\r\n\0]/.test(message))) {
+      throw new TypeError('setResponseCode: message must be a string without CR, LF or NUL');
+    }
+    this.code = code;
+    this.codeMessage = message ?? reasonPhrase(code);
+  }
+
+  /** Writes part of the body (a string as UTF-8); the head goes out first. Error after finish(). */
+  write(data: Buffer | Uint8Array | string): void {
+    if (this.finished) throw new Error('Request.write called after finish()');
+    const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (!this.startedWriting) this.startWriting(-1);
+    if (bytes.length === 0 || this.noBody || this.lostReason !== null) return;
+    if (this.chunked) {
+      this.channel.writeFor(this, Buffer.concat([Buffer.from(bytes.length.toString(16) + '\r\n'), bytes, Buffer.from('\r\n')]));
+    } else {
+      this.channel.writeFor(this, bytes);
+    }
+  }
+
+  /** Ends the response. Error when called twice. */
+  finish(): void {
+    if (this.finished) throw new Error('Request.finish called twice');
+    if (!this.startedWriting) this.startWriting(0);
+    else if (this.chunked && this.lostReason === null) this.channel.writeFor(this, LAST_CHUNK);
+    this.finished = true;
+    if (this.lostReason !== null) return;
+    this.channel.requestDone(this);
+    const waiters = this.finishWaiters;
+    this.finishWaiters = null;
+    if (waiters !== null) for (const d of waiters) d.callback(undefined);
+  }
+
+  /** A Deferred firing when the response is finished, or failing if the connection is lost first. */
+  notifyFinish(): Deferred<void> {
+    const d = new Deferred<void>();
+    if (this.lostReason !== null) d.errback(this.lostReason);
+    else if (this.finished) d.callback(undefined);
+    else (this.finishWaiters ??= []).push(d);
+    return d;
+  }
+
+  /** The client's address. */
+  getClientAddress(): IAddress {
+    return this.channel.getPeer();
+  }
+
+  /** The server's address for this connection. */
+  getHost(): IAddress {
+    return this.channel.getHost();
+  }
+
+  /** True when the request came over TLS. */
+  isSecure(): boolean {
+    return this.channel.secure;
+  }
+
+  /** @internal Sends the whole response with `body` at once (a render method's return value). */
+  respond(body: Buffer | string): void {
+    if (this.lostReason !== null) {
+      this.finished = true;
+      return;
+    }
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const head = this.headBytes(bytes.length);
+    this.startedWriting = true;
+    if (this.noBody || bodyless(this.code) || bytes.length === 0) this.channel.writeFor(this, head);
+    else this.channel.writeFor(this, Buffer.concat([head, bytes], head.length + bytes.length));
+    this.finish();
+  }
+
+  /** @internal The connection was lost: later writes are dropped and notifyFinish fails. */
+  connectionLost(reason: Failure): void {
+    if (this.finished || this.lostReason !== null) return;
+    this.lostReason = reason;
+    const waiters = this.finishWaiters;
+    this.finishWaiters = null;
+    if (waiters !== null) for (const d of waiters) d.errback(reason);
+  }
+
+  /** Sends the head; `length` is the body length when known, else -1. */
+  private startWriting(length: number): void {
+    this.startedWriting = true;
+    if (this.lostReason === null) this.channel.writeFor(this, this.headBytes(length));
+  }
+
+  /** The head for a body of `length` bytes (-1: unknown), choosing the framing. */
+  private headBytes(length: number): Buffer {
+    const h = this.responseHeaders;
+    h.setRawHeaders('date', [httpDate()]);
+    if (!h.hasHeader('content-type') && !bodyless(this.code)) h.setRawHeaders('content-type', ['text/html']);
+    if (bodyless(this.code)) {
+      h.removeHeader('content-length');
+    } else if (h.hasHeader('content-length')) {
+      // the application knows the length
+    } else if (length >= 0) {
+      h.setRawHeaders('content-length', [String(length)]);
+    } else if (this.clientproto === 'HTTP/1.1') {
+      if (!this.noBody) {
+        h.setRawHeaders('transfer-encoding', ['chunked']);
+        this.chunked = true;
+      }
+    } else {
+      this.persistent = false; // an HTTP/1.0 body of unknown length ends when the connection does
+    }
+    if (!this.persistent) h.setRawHeaders('connection', ['close']);
+    else if (this.clientproto === 'HTTP/1.0') h.setRawHeaders('connection', ['keep-alive']);
+    return Buffer.from(responseHead(this.code, this.codeMessage, h), 'latin1');
+  }
+}
+
+/** The path of a request-target: origin-form without its query, or an absolute-form's path. */
+function targetPath(target: string): string {
+  let path = target;
+  const q = path.indexOf('?');
+  if (q >= 0) path = path.slice(0, q);
+  if (path.charCodeAt(0) !== 0x2f) {
+    const scheme = path.indexOf('://');
+    if (scheme > 0) {
+      const slash = path.indexOf('/', scheme + 3);
+      path = slash < 0 ? '/' : path.slice(slash);
+    }
+  }
+  return path;
+}
+
+/** %-decoded `s`, or `s` unchanged when it is not valid %-encoding. */
+function unquote(s: string): string {
+  if (s.indexOf('%') < 0) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Whether the client asked the connection to persist (RFC 9112 9.3). */
+function wantsPersistence(head: RequestHead): boolean {
+  const values = head.headers.getLower('connection');
+  const tokens = values === undefined ? [] : values.join(',').toLowerCase().split(',').map((t) => t.trim());
+  if (head.minor === 1) return !tokens.includes('close');
+  return tokens.includes('keep-alive');
+}
+
+/** Query arguments, plus the body's for an application/x-www-form-urlencoded request. */
+function parseArgs(request: Request): Record<string, string[]> {
+  const args: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  const add = (query: string): void => {
+    for (const [name, value] of new URLSearchParams(query)) (args[name] ??= []).push(value);
+  };
+  const q = request.uri.indexOf('?');
+  if (q >= 0) add(request.uri.slice(q + 1));
+  const type = request.getHeader('content-type');
+  if (type !== null && type.split(';')[0].trim().toLowerCase() === 'application/x-www-form-urlencoded') {
+    add(request.content.toString('latin1'));
+  }
+  return args;
+}

@@ -1,0 +1,115 @@
+/**
+ * Resources, as twisted.web.resource: a tree walked segment by segment
+ * (getChildWithDefault, putChild, isLeaf), and render(), which calls the
+ * render_<METHOD> method the subclass defines, answers 405 with an Allow
+ * header when there is none, and HEAD with render_GET's headers.
+ */
+import type { Request } from './request';
+
+/** Returned by a render method that will write and finish the response later. */
+export const NOT_DONE_YET: unique symbol = Symbol('NOT_DONE_YET');
+
+/** What a render method returns: the whole body, or NOT_DONE_YET. */
+export type RenderResult = Buffer | string | typeof NOT_DONE_YET;
+
+/** A render_<METHOD> method. */
+type RenderMethod = (request: Request) => RenderResult;
+
+/** A node of the resource tree; subclasses add render_GET, render_POST, ... */
+export class Resource {
+  /** True for a resource that handles every path below it itself (no child lookup). */
+  isLeaf = false;
+  /** The children put with putChild, by path segment. */
+  readonly children = new Map<string, Resource>();
+
+  /** Makes `child` the resource at path segment `path` below this one. */
+  putChild(path: string | Buffer, child: Resource): void {
+    if (!(child instanceof Resource)) throw new TypeError('putChild: child must be a Resource');
+    const key = typeof path === 'string' ? path : path.toString('latin1');
+    if (key.includes('/')) throw new TypeError(`putChild: a path segment cannot contain "/", got ${JSON.stringify(key)}`);
+    this.children.set(key, child);
+  }
+
+  /** The child for a segment no putChild named; by default a NoResource (404). */
+  getChild(_path: string, _request: Request): Resource {
+    return new NoResource();
+  }
+
+  /** The child put at `path`, else getChild(path, request). */
+  getChildWithDefault(path: string, request: Request): Resource {
+    return this.children.get(path) ?? this.getChild(path, request);
+  }
+
+  /** Renders `request` with render_<METHOD>; 405 (with Allow) when this resource has none. */
+  render(request: Request): RenderResult {
+    let fn = this.renderMethod(request.method);
+    if (fn === null && request.method === 'HEAD') fn = this.renderMethod('GET');
+    if (fn === null) {
+      const allowed = this.allowedMethods();
+      request.setResponseCode(405);
+      request.setHeader('Allow', allowed.join(', '));
+      request.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      return `Method Not Allowed: ${request.method} (allowed: ${allowed.join(', ')})\n`;
+    }
+    return fn.call(this, request);
+  }
+
+  /** The methods this resource renders (HEAD when it renders GET). */
+  allowedMethods(): string[] {
+    const methods = new Set<string>();
+    for (let o: object | null = this; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+      for (const key of Object.getOwnPropertyNames(o)) {
+        if (key.startsWith('render_') && typeof (this as unknown as Record<string, unknown>)[key] === 'function') methods.add(key.slice(7));
+      }
+    }
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  }
+
+  private renderMethod(method: string): RenderMethod | null {
+    const fn = (this as unknown as Record<string, unknown>)['render_' + method];
+    return typeof fn === 'function' ? (fn as RenderMethod) : null;
+  }
+}
+
+/** An error page: every request gets `code` and a short text body. */
+export class ErrorPage extends Resource {
+  override isLeaf = true;
+
+  /** A page answering `code` with `brief` (and `detail`) as text. */
+  constructor(
+    /** The status code. */
+    readonly code: number,
+    /** A short title. */
+    readonly brief: string,
+    /** A longer explanation. */
+    readonly detail: string,
+  ) {
+    super();
+  }
+
+  /** Answers every method with the error. */
+  override render(request: Request): RenderResult {
+    request.setResponseCode(this.code);
+    request.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    return `${this.brief}\n${this.detail}\n`;
+  }
+}
+
+/** 404: "No Such Resource". */
+export class NoResource extends ErrorPage {
+  /** A 404 page with an optional explanation. */
+  constructor(message = 'Sorry. No luck finding that resource.') {
+    super(404, 'No Such Resource', message);
+  }
+}
+
+/** The resource for the request's path under `resource`, moving segments from postpath to prepath. */
+export function getChildForRequest(resource: Resource, request: Request): Resource {
+  while (request.postpath.length > 0 && !resource.isLeaf) {
+    const segment = request.postpath.shift()!;
+    request.prepath.push(segment);
+    resource = resource.getChildWithDefault(segment, request);
+  }
+  return resource;
+}

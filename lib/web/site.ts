@@ -1,0 +1,84 @@
+/**
+ * Site: the factory of an HTTP server, as twisted.web.server.Site. It holds
+ * the root resource and the limits every connection is held to, and finds
+ * the resource for each request.
+ */
+import type { IAddress } from '../address';
+import type { IReactorTime } from '../interfaces';
+import { Factory } from '../protocol';
+import { reactor as defaultReactor } from '../reactor/index';
+import { HTTPChannel } from './channel';
+import type { ParserLimits } from './parser';
+import type { Request } from './request';
+import { getChildForRequest, Resource } from './resource';
+
+/** Options of a Site. */
+export interface SiteOptions {
+  /** Seconds a connection may sit idle between requests, take to send a whole head, or stall in a body (default 60). */
+  timeout?: number;
+  /** Most bytes of request line plus headers (default 16384): 431 beyond. */
+  maxHeaderBytes?: number;
+  /** Most bytes of a request line (default 8192): 400 beyond. */
+  maxRequestLine?: number;
+  /** Most bytes of a request body (default 1 MiB): 413 beyond. */
+  maxBodyBytes?: number;
+  /** Most unanswered pipelined requests before reading stops until answers drain (default 32). */
+  maxPipelined?: number;
+  /** The clock for timeouts (default: the global reactor; tests pass a task.Clock or their reactor). */
+  reactor?: IReactorTime;
+}
+
+function positive(opts: SiteOptions, name: keyof SiteOptions, fallback: number, integer: boolean): number {
+  const v = opts[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !(v > 0) || (integer && !Number.isInteger(v))) {
+    throw new TypeError(`Site: ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** An HTTP/1.1 server factory serving a resource tree. */
+export class Site extends Factory<HTTPChannel> {
+  /** The root of the resource tree. */
+  readonly resource: Resource;
+  /** The timeout in seconds (see SiteOptions.timeout). */
+  readonly timeout: number;
+  /** The parser's size limits. */
+  readonly limits: ParserLimits;
+  /** See SiteOptions.maxPipelined. */
+  readonly maxPipelined: number;
+  /** The clock for timeouts. */
+  readonly reactor: IReactorTime;
+
+  /** A site serving `resource`; TypeError for a bad resource or option. */
+  constructor(resource: Resource, opts: SiteOptions = {}) {
+    super();
+    if (!(resource instanceof Resource)) throw new TypeError('Site: resource must be a Resource');
+    if (opts === null || typeof opts !== 'object') throw new TypeError('Site: options must be an object');
+    this.resource = resource;
+    this.timeout = positive(opts, 'timeout', 60, false);
+    this.limits = {
+      maxHeaderBytes: positive(opts, 'maxHeaderBytes', 16384, true),
+      maxRequestLine: positive(opts, 'maxRequestLine', 8192, true),
+      maxBodyBytes: opts.maxBodyBytes === 0 ? 0 : positive(opts, 'maxBodyBytes', 1 << 20, true),
+    };
+    this.maxPipelined = positive(opts, 'maxPipelined', 32, true);
+    const clock = opts.reactor ?? defaultReactor;
+    if (clock === null || typeof clock !== 'object' || typeof clock.callLater !== 'function') {
+      throw new TypeError('Site: reactor must provide callLater and seconds');
+    }
+    this.reactor = clock;
+  }
+
+  /** A channel for each connection. */
+  override buildProtocol(_addr: IAddress): HTTPChannel {
+    const p = new HTTPChannel(this);
+    p.factory = this;
+    return p;
+  }
+
+  /** The resource that renders `request` (walking the tree from the root). */
+  getResourceFor(request: Request): Resource {
+    return getChildForRequest(this.resource, request);
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The HTTP/1.1 request parser alone (no sockets): what it accepts, what it
+ * refuses with which status, and that it gives the same answer however the
+ * bytes are split across reads.
+ */
+import { CHUNKED } from '../lib/web/framing';
+import type { RequestHead } from '../lib/web/head';
+import { ParserLimits, ParserSink, RequestParser } from '../lib/web/parser';
+
+interface Message {
+  method: string;
+  target: string;
+  minor: number;
+  headers: [string, string[]][];
+  length: number;
+  body: string;
+}
+
+/** Records what the parser reports; `stopAfter` messages make messageEnded say stop. */
+class Sink implements ParserSink {
+  messages: Message[] = [];
+  failed = 0;
+  private cur: Message | null = null;
+  constructor(private readonly stopAfter = Infinity) {}
+  headReceived(head: RequestHead, length: number): number {
+    this.cur = { method: head.method, target: head.target, minor: head.minor, headers: [...head.headers.getAllRawHeaders()], length, body: '' };
+    return 0;
+  }
+  bodyReceived(data: Buffer): void {
+    this.cur!.body += data.toString('latin1');
+  }
+  messageEnded(): boolean {
+    this.messages.push(this.cur!);
+    return this.messages.length < this.stopAfter;
+  }
+  parseFailed(status: number): void {
+    expect(this.failed).toBe(0);
+    this.failed = status;
+  }
+}
+
+const LIMITS: ParserLimits = { maxHeaderBytes: 1024, maxRequestLine: 256, maxBodyBytes: 4096 };
+
+function parse(text: string | Buffer, split = 0, limits = LIMITS): Sink {
+  const sink = new Sink();
+  const p = new RequestParser(sink, limits);
+  const bytes = typeof text === 'string' ? Buffer.from(text, 'latin1') : text;
+  if (split === 0) {
+    expect(p.feed(bytes)).toBe(bytes.length);
+  } else {
+    for (let i = 0; i < bytes.length; i += split) p.feed(Buffer.from(bytes.subarray(i, i + split)));
+  }
+  return sink;
+}
+
+/** Parses `text` whole, byte by byte and at every two-way split; all must agree. */
+function parseEveryWay(text: string): Sink {
+  const whole = parse(text);
+  const strip = (s: Sink): unknown => ({ m: s.messages, f: s.failed });
+  expect(strip(parse(text, 1))).toEqual(strip(whole));
+  const bytes = Buffer.from(text, 'latin1');
+  for (let cut = 1; cut < bytes.length; cut++) {
+    const sink = new Sink();
+    const p = new RequestParser(sink, LIMITS);
+    p.feed(Buffer.from(bytes.subarray(0, cut)));
+    p.feed(Buffer.from(bytes.subarray(cut)));
+    expect(strip(sink)).toEqual(strip(whole));
+  }
+  return whole;
+}
+
+describe('RequestParser: accepted requests', () => {
+  it('parses a request line and headers, lower-casing names and trimming values', () => {
+    const s = parseEveryWay('GET /a?b=1 HTTP/1.1\r\nHost: x\r\nX-Thing:  spaced value \t\r\nx-thing: two\r\n\r\n');
+    expect(s.failed).toBe(0);
+    expect(s.messages).toEqual([
+      { method: 'GET', target: '/a?b=1', minor: 1, headers: [['host', ['x']], ['x-thing', ['spaced value', 'two']]], length: 0, body: '' },
+    ]);
+  });
+
+  it('reads a Content-Length body and the next pipelined request', () => {
+    const s = parseEveryWay('POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /2 HTTP/1.0\r\n\r\n');
+    expect(s.messages.map((m) => [m.method, m.target, m.minor, m.body])).toEqual([
+      ['POST', '/', 1, 'hello'],
+      ['GET', '/2', 0, ''],
+    ]);
+  });
+
+  it('decodes a chunked body with extensions and trailers', () => {
+    const s = parseEveryWay('POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\nA\r\n, world!!!\r\n0\r\nX-Trailer: t\r\n\r\nGET / HTTP/1.1\r\n\r\n');
+    expect(s.failed).toBe(0);
+    expect(s.messages.map((m) => [m.length, m.body])).toEqual([
+      [CHUNKED, 'hello, world!!!'],
+      [0, ''],
+    ]);
+  });
+
+  it('skips empty lines before a request line', () => {
+    expect(parseEveryWay('\r\n\r\nGET / HTTP/1.1\r\n\r\n').messages).toHaveLength(1);
+  });
+
+  it('accepts equal duplicate Content-Lengths and obs-text in values', () => {
+    const s = parse('POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\nX: caf\xe9\r\n\r\nok');
+    expect(s.failed).toBe(0);
+    expect(s.messages[0].body).toBe('ok');
+  });
+
+  it('stops after a message when the sink says so, and resumes from the returned offset', () => {
+    const sink = new Sink(1);
+    const p = new RequestParser(sink, LIMITS);
+    const bytes = Buffer.from('GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n');
+    const used = p.feed(bytes);
+    expect(used).toBe(19);
+    expect(sink.messages).toHaveLength(1);
+    expect(p.feed(bytes, used)).toBe(bytes.length);
+    expect(sink.messages.map((m) => m.target)).toEqual(['/1', '/2']);
+  });
+});
+
+describe('RequestParser: refused requests', () => {
+  const cases: [string, string, number][] = [
+    ['Content-Length with Transfer-Encoding', 'POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
+    ['differing Content-Lengths', 'POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd', 400],
+    ['a signed Content-Length', 'POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc', 400],
+    ['an empty Content-Length', 'POST / HTTP/1.1\r\nContent-Length:\r\n\r\n', 400],
+    ['chunked not last', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n', 400],
+    ['chunked twice', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n', 400],
+    ['an unknown coding', 'POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', 501],
+    ['Transfer-Encoding on HTTP/1.0', 'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
+    ['a bad chunk size', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
+    ['a chunk size with a sign', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n', 400],
+    ['a huge chunk size', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n', 400],
+    ['chunk data without its CRLF', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n', 400],
+    ['obs-fold', 'GET / HTTP/1.1\r\nX: a\r\n  folded\r\n\r\n', 400],
+    ['a space before the colon', 'GET / HTTP/1.1\r\nHost : x\r\n\r\n', 400],
+    ['a bad character in a name', 'GET / HTTP/1.1\r\nX(y): 1\r\n\r\n', 400],
+    ['a NUL in a value', 'GET / HTTP/1.1\r\nX: a\0b\r\n\r\n', 400],
+    ['a bare CR in a value', 'GET / HTTP/1.1\r\nX: a\rb\r\n\r\n', 400],
+    ['a bare LF line end', 'GET / HTTP/1.1\nHost: x\n\n', 400],
+    ['a bare LF after a header', 'GET / HTTP/1.1\r\nHost: x\n\r\n', 400],
+    ['two spaces in the request line', 'GET  / HTTP/1.1\r\n\r\n', 400],
+    ['no version', 'GET /\r\n\r\n', 400],
+    ['a lower-case version', 'GET / http/1.1\r\n\r\n', 400],
+    ['HTTP/2.0', 'GET / HTTP/2.0\r\n\r\n', 505],
+    ['a control byte in the target', 'GET /\x01 HTTP/1.1\r\n\r\n', 400],
+    ['an empty method', ' / HTTP/1.1\r\n\r\n', 400],
+    ['a header without a colon', 'GET / HTTP/1.1\r\nHost\r\n\r\n', 400],
+    ['a Content-Length over maxBodyBytes', 'POST / HTTP/1.1\r\nContent-Length: 4097\r\n\r\n', 413],
+    ['a chunked body over maxBodyBytes', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n' + 'a'.repeat(2048) + '\r\n801\r\n', 413],
+    ['a trailer without a colon', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad\r\n\r\n', 400],
+  ];
+  it.each(cases)('refuses %s', (_what, text, status) => {
+    const s = parseEveryWay(text);
+    expect(s.failed).toBe(status);
+  });
+
+  it('parses nothing after a refusal', () => {
+    const s = parse('GET / HTTP/1.1\r\nX: a\0\r\n\r\nGET / HTTP/1.1\r\n\r\n');
+    expect(s.failed).toBe(400);
+    expect(s.messages).toEqual([]);
+  });
+
+  it('refuses an over-long request line with 400, before its end arrives', () => {
+    expect(parse('GET /' + 'a'.repeat(300)).failed).toBe(400);
+    expect(parse('GET /' + 'a'.repeat(300), 7).failed).toBe(400);
+    expect(parse('GET /' + 'a'.repeat(300) + ' HTTP/1.1\r\n\r\n').failed).toBe(400);
+  });
+
+  it('refuses headers over maxHeaderBytes with 431, whole or trickled', () => {
+    const big = 'GET / HTTP/1.1\r\n' + 'X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n'.repeat(30);
+    expect(parse(big).failed).toBe(431);
+    expect(parse(big, 3).failed).toBe(431);
+    expect(parse(big + '\r\n').failed).toBe(431);
+  });
+
+  it('refuses a trailer section over maxHeaderBytes with 431', () => {
+    const t = 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n' + 'X-T: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n'.repeat(40);
+    expect(parse(t).failed).toBe(431);
+    expect(parse(t, 5).failed).toBe(431);
+  });
+});
