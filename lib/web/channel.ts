@@ -82,7 +82,7 @@ export class HTTPChannel extends Protocol implements RequestChannel {
     this.parser.halt();
     this.stopTimer();
     this.held = null;
-    const pending = this.current === null ? this.queue : [...this.queue, this.current];
+    const pending = this.current === null ? this.queue.slice() : [...this.queue, this.current];
     this.current = null;
     this.queue.length = 0;
     for (const r of pending) r.connectionLost(reason);

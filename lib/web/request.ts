@@ -213,6 +213,8 @@ export class Request {
     } else {
       this.persistent = false; // an HTTP/1.0 body of unknown length ends when the connection does
     }
+    const asked = h.getRawHeaders('connection');
+    if (asked !== null && asked.join(',').toLowerCase().includes('close')) this.persistent = false;
     if (!this.persistent) h.setRawHeaders('connection', ['close']);
     else if (this.clientproto === 'HTTP/1.0') h.setRawHeaders('connection', ['keep-alive']);
     return Buffer.from(responseHead(this.code, this.codeMessage, h), 'latin1');

@@ -1,0 +1,232 @@
+/**
+ * Site, Resource and Request over real sockets on every backend: the
+ * resource tree, keep-alive and pipelining, chunked bodies both ways,
+ * 100-continue, HTTP/1.0, HEAD, errors that close only their own
+ * connection, notifyFinish, the timeouts (on a task.Clock) and the
+ * pipelining bound.
+ */
+import * as net from 'net';
+import type { IPv4Address } from '../lib/address';
+import type { Reactor } from '../lib/reactor';
+import { Clock } from '../lib/task';
+import { FunctionResource, HTTPChannel, NOT_DONE_YET, Request, Resource, Site, SiteOptions } from '../lib/web';
+import { forEachBackend, reactorPerTest } from './helpers/backends';
+import { captureLog, until } from './helpers/tcp';
+import { raw, responses } from './web-raw';
+
+jest.setTimeout(15000);
+
+/** Answers GET with its path facts; POST with its body; /slow/* later (kept in `waiting`). */
+let echoed = 0;
+
+class Echo extends Resource {
+  override isLeaf = true;
+  render_GET(request: Request): string {
+    echoed++;
+    return JSON.stringify({ prepath: request.prepath, postpath: request.postpath, args: request.args, proto: request.clientproto });
+  }
+  render_POST(request: Request): Buffer {
+    return request.content;
+  }
+}
+
+class Slow extends Resource {
+  override isLeaf = true;
+  waiting: Request[] = [];
+  render_GET(request: Request): typeof NOT_DONE_YET {
+    this.waiting.push(request);
+    return NOT_DONE_YET;
+  }
+}
+
+forEachBackend('web: Site', (backend) => {
+  let r: Reactor;
+  reactorPerTest(backend, (reactor) => (r = reactor), () => r);
+  let slow: Slow;
+  let channels: HTTPChannel[];
+
+  function serve(opts: SiteOptions = {}): number {
+    const root = new Resource();
+    root.putChild('echo', new Echo());
+    slow = new Slow();
+    root.putChild('slow', slow);
+    root.putChild('fn', new FunctionResource((req) => (req.method === 'DELETE' ? Promise.reject(new Error('nope')) : Promise.resolve(`fn:${req.path}`))));
+    const site = new Site(root, { reactor: r, ...opts });
+    channels = [];
+    const build = site.buildProtocol.bind(site);
+    site.buildProtocol = (addr) => {
+      const ch = build(addr);
+      channels.push(ch);
+      return ch;
+    };
+    return (r.listenTCP(0, site, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+  }
+
+  it('walks the resource tree: prepath, postpath, args; 404 and 405 with Allow', async () => {
+    const port = serve();
+    const res = await raw(port, 'GET /echo/a%20b/c?x=1&x=2&y=%41 HTTP/1.1\r\nHost: h\r\n\r\nGET /nope HTTP/1.1\r\n\r\nPUT /echo HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    const [ok, missing, notAllowed] = responses(res.data);
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toEqual({ prepath: ['echo'], postpath: ['a b', 'c'], args: { x: ['1', '2'], y: ['A'] }, proto: 'HTTP/1.1' });
+    expect(ok.headers.date).toMatch(/^[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT$/);
+    expect(missing.status).toBe(404);
+    expect(notAllowed.status).toBe(405);
+    expect(notAllowed.headers.allow).toBe('GET, HEAD, POST');
+    expect(res.closed).toBe(true);
+  });
+
+  it('answers HEAD with the GET headers and no body', async () => {
+    const port = serve();
+    const res = await raw(port, 'HEAD /echo HTTP/1.1\r\n\r\nGET /echo HTTP/1.1\r\nConnection: close\r\n\r\n');
+    const [head, get] = responses(res.data, [0]);
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe(String(Buffer.byteLength(get.body)));
+    expect(get.body).toContain('"proto"');
+  });
+
+  it('keeps pipelined responses in request order when an earlier one finishes later', async () => {
+    const port = serve();
+    const got = raw(port, 'GET /slow HTTP/1.1\r\n\r\nGET /echo/2 HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc');
+    await until(() => slow.waiting.length === 1, 5000, 'the slow request');
+    const req = slow.waiting[0];
+    req.write('first ');
+    req.write('part');
+    req.finish();
+    const res = await got;
+    const [a, b, c] = responses(res.data);
+    expect(a.headers['transfer-encoding']).toBe('chunked');
+    expect(a.body).toBe('first part');
+    expect(JSON.parse(b.body).postpath).toEqual(['2']);
+    expect(c.body).toBe('abc');
+  });
+
+  it('decodes a chunked request body and answers HTTP/1.0 without chunking, then closes', async () => {
+    const port = serve();
+    const res = await raw(port, 'POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4;x=y\r\ndefg\r\n0\r\n\r\nGET /echo HTTP/1.0\r\n\r\n');
+    const [post, get] = responses(res.data);
+    expect(post.body).toBe('abcdefg');
+    expect(JSON.parse(get.body).proto).toBe('HTTP/1.0');
+    expect(get.headers.connection).toBe('close');
+    expect(res.closed).toBe(true);
+  });
+
+  it('ends an HTTP/1.0 response of unknown length by closing; keeps 1.0 keep-alive with a length', async () => {
+    const port = serve();
+    const got = raw(port, 'GET /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /slow HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+    await until(() => slow.waiting.length === 1, 5000, 'the slow request');
+    slow.waiting[0].write('streamed');
+    slow.waiting[0].finish();
+    const res = await got;
+    expect(res.closed).toBe(true);
+    const [first, second] = responses(res.data);
+    expect(first.headers.connection).toBe('keep-alive');
+    expect(second.headers.connection).toBe('close');
+    expect(second.headers['transfer-encoding']).toBeUndefined();
+    expect(second.body).toBe('streamed');
+  });
+
+  it('sends 100 Continue before reading the body, and 413 without it when the length is over the limit', async () => {
+    const port = serve({ maxBodyBytes: 10 });
+    const res = await raw(port, 'POST /echo HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n', (d) => d.includes('100 Continue'));
+    expect(res.data).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    const big = await raw(port, 'POST /echo HTTP/1.1\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n');
+    expect(big.data).toMatch(/^HTTP\/1\.1 413 /);
+    expect(big.closed).toBe(true);
+  });
+
+  it('answers a smuggling attempt 400 after the responses before it, and closes', async () => {
+    const port = serve();
+    const res = await raw(port, 'GET /echo HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /echo HTTP/1.1\r\n\r\n');
+    const all = responses(res.data);
+    expect(all.map((x) => x.status)).toEqual([200, 400]);
+    expect(all[1].headers.connection).toBe('close');
+    expect(res.closed).toBe(true);
+  });
+
+  it('answers headers over maxHeaderBytes 431, while another connection keeps working', async () => {
+    const port = serve({ maxHeaderBytes: 200 });
+    const good = raw(port, ['GET /slow HTTP/1.1\r\n\r\n']);
+    await until(() => slow.waiting.length === 1, 5000, 'the slow request');
+    const bad = await raw(port, 'GET /echo HTTP/1.1\r\nX: ' + 'a'.repeat(300) + '\r\n\r\n');
+    expect(bad.data).toMatch(/^HTTP\/1\.1 431 /);
+    expect(bad.closed).toBe(true);
+    slow.waiting[0].setHeader('Connection', 'close');
+    slow.waiting[0].finish();
+    expect((await good).data).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('fires notifyFinish on finish, and fails it when the client goes away first', async () => {
+    const port = serve();
+    const got = raw(port, 'GET /slow HTTP/1.1\r\n\r\n', (d) => d.includes('\r\n\r\n'));
+    await until(() => slow.waiting.length === 1, 5000, 'the slow request');
+    const done = slow.waiting[0].notifyFinish().asPromise();
+    slow.waiting[0].finish();
+    await expect(done).resolves.toBeUndefined();
+    await got;
+    const sock = net.connect(port, '127.0.0.1', () => sock.write('GET /slow HTTP/1.1\r\n\r\n'));
+    sock.on('error', () => undefined);
+    await until(() => slow.waiting.length === 2, 5000, 'the second slow request');
+    const lost = slow.waiting[1].notifyFinish().asPromise();
+    sock.destroy();
+    await expect(lost).rejects.toThrow(/Connection/);
+    slow.waiting[1].write('dropped');
+    slow.waiting[1].finish();
+  });
+
+  it('logs a render that throws and answers 500; a function handler is mounted as a leaf', async () => {
+    const port = serve();
+    const logged = captureLog();
+    try {
+      const res = await raw(port, 'GET /fn/a/b HTTP/1.1\r\n\r\nDELETE /fn HTTP/1.1\r\nConnection: close\r\n\r\n');
+      const [ok, failed] = responses(res.data);
+      expect(ok.body).toBe('fn:/fn/a/b');
+      expect(failed.status).toBe(500);
+      expect(logged.events.map((e) => e.failure?.getErrorMessage())).toEqual(['nope']);
+    } finally {
+      logged.stop();
+    }
+  });
+
+  it('stops reading beyond maxPipelined unanswered requests, and reads on as they drain', async () => {
+    const port = serve({ maxPipelined: 2 });
+    const got = raw(port, 'GET /slow/1 HTTP/1.1\r\n\r\n'.repeat(4) + 'GET /slow/5 HTTP/1.1\r\nConnection: close\r\n\r\n');
+    await until(() => slow.waiting.length === 2 && channels[0]['paused'], 5000, 'two requests and a pause');
+    expect(slow.waiting).toHaveLength(2);
+    for (let i = 0; i < 5; i++) {
+      await until(() => slow.waiting.length > i, 5000, `request ${i + 1}`);
+      slow.waiting[i].write(`r${i + 1}`);
+      slow.waiting[i].finish();
+    }
+    const res = await got;
+    expect(responses(res.data).map((x) => x.body)).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
+  });
+
+  describe('timeouts on a task.Clock', () => {
+    let clock: Clock;
+    beforeEach(() => (clock = new Clock()));
+
+    it('closes an idle keep-alive connection after the timeout', async () => {
+      const port = serve({ reactor: clock, timeout: 5 });
+      const before = echoed;
+      const got = raw(port, 'GET /echo HTTP/1.1\r\n\r\n');
+      await until(() => echoed === before + 1, 5000, 'the first response');
+      clock.advance(4.9);
+      expect(channels[0].connected).toBe(true);
+      clock.advance(0.2);
+      const res = await got;
+      expect(res.closed).toBe(true);
+      expect(responses(res.data).map((x) => x.status)).toEqual([200]);
+    });
+
+    it('answers 408 to a head still trickling in at the timeout, however recently a byte came', async () => {
+      const port = serve({ reactor: clock, timeout: 5 });
+      const got = raw(port, 'GET /echo HTTP/1.1\r\nX: 1\r\n', (d) => d.length > 0 && false);
+      await until(() => channels.length === 1 && !channels[0]['parser'].betweenMessages, 5000, 'a partial head');
+      clock.advance(3);
+      clock.advance(2.1);
+      const res = await got;
+      expect(res.data).toMatch(/^HTTP\/1\.1 408 /);
+      expect(res.closed).toBe(true);
+    });
+  });
+});
