@@ -87,7 +87,7 @@ describe('RequestParser: accepted requests', () => {
   });
 
   it('decodes a chunked body with extensions and trailers', () => {
-    const s = parseEveryWay('POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\nA\r\n, world!!!\r\n0\r\nX-Trailer: t\r\n\r\nGET / HTTP/1.1\r\n\r\n');
+    const s = parseEveryWay('POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5 ;ext=1\r\nhello\r\nA\r\n, world!!!\r\n0\r\nX-Trailer: t\r\n\r\nGET / HTTP/1.1\r\n\r\n');
     expect(s.failed).toBe(0);
     expect(s.messages.map((m) => [m.length, m.body])).toEqual([
       [CHUNKED, 'hello, world!!!'],
@@ -99,8 +99,8 @@ describe('RequestParser: accepted requests', () => {
     expect(parseEveryWay('\r\n\r\nGET / HTTP/1.1\r\n\r\n').messages).toHaveLength(1);
   });
 
-  it('accepts equal duplicate Content-Lengths and obs-text in values', () => {
-    const s = parse('POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\nX: caf\xe9\r\n\r\nok');
+  it('accepts obs-text in values', () => {
+    const s = parse('POST / HTTP/1.1\r\nContent-Length: 2\r\nX: caf\xe9\r\n\r\nok');
     expect(s.failed).toBe(0);
     expect(s.messages[0].body).toBe('ok');
   });
@@ -121,6 +121,8 @@ describe('RequestParser: refused requests', () => {
   const cases: [string, string, number][] = [
     ['Content-Length with Transfer-Encoding', 'POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
     ['differing Content-Lengths', 'POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd', 400],
+    ['equal repeated Content-Lengths', 'POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab', 400],
+    ['a Content-Length list', 'POST / HTTP/1.1\r\nContent-Length: 2, 2\r\n\r\nab', 400],
     ['a signed Content-Length', 'POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc', 400],
     ['an empty Content-Length', 'POST / HTTP/1.1\r\nContent-Length:\r\n\r\n', 400],
     ['chunked not last', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n', 400],
@@ -142,6 +144,8 @@ describe('RequestParser: refused requests', () => {
     ['no version', 'GET /\r\n\r\n', 400],
     ['a lower-case version', 'GET / http/1.1\r\n\r\n', 400],
     ['HTTP/2.0', 'GET / HTTP/2.0\r\n\r\n', 505],
+    ['HTTP/1.2', 'GET / HTTP/1.2\r\n\r\n', 505],
+    ['a space after a chunk size without an extension', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1 \r\nx\r\n0\r\n\r\n', 400],
     ['a control byte in the target', 'GET /\x01 HTTP/1.1\r\n\r\n', 400],
     ['an empty method', ' / HTTP/1.1\r\n\r\n', 400],
     ['a header without a colon', 'GET / HTTP/1.1\r\nHost\r\n\r\n', 400],

@@ -13,6 +13,10 @@
  * all arrived, `timeout` seconds after it started waiting (bytes arriving do
  * not extend a head's time: that is the slowloris defence), and a body that
  * stalls for `timeout` seconds. Nothing here touches another connection.
+ *
+ * As in Twisted, the channel is not half-closeable: a client's EOF ends the
+ * connection (after what is already written is flushed), and requests still
+ * being answered see notifyFinish fail.
  */
 import type { IAddress } from '../address';
 import type { IDelayedCall, IPushProducer, ITransport } from '../interfaces';
@@ -20,6 +24,7 @@ import { Failure } from '../failure';
 import { log } from '../log';
 import { Protocol } from '../protocol';
 import type { RequestHead } from './head';
+import { KNOWN_METHODS } from './methods';
 import { RequestParser } from './parser';
 import { Request, RequestChannel } from './request';
 import { NOT_DONE_YET } from './resource';
@@ -131,6 +136,7 @@ export class HTTPChannel extends Protocol implements RequestChannel {
 
   /** @internal */
   headReceived(head: RequestHead, length: number): number {
+    if (!KNOWN_METHODS.has(head.method)) return 501;
     const request = new Request(this, head);
     const expect = request.getHeader('expect');
     if (expect !== null) {

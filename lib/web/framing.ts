@@ -1,7 +1,7 @@
 /**
  * How long a request body is (RFC 9112 6.1-6.3), decided from the head
  * alone, refusing every ambiguous framing that request smuggling relies on:
- * Content-Length with Transfer-Encoding, differing Content-Lengths, a length
+ * Content-Length with Transfer-Encoding, more than one Content-Length, a length
  * that is not plain digits, a Transfer-Encoding whose last coding is not
  * chunked, or any Transfer-Encoding on an HTTP/1.0 request.
  */
@@ -34,17 +34,15 @@ function transferCoding(values: string[]): number {
   return CHUNKED;
 }
 
-/** The one length every Content-Length value (and list member) agrees on, or -400. */
+/**
+ * The length a single Content-Length field gives, or -400. RFC 9112 6.3
+ * lets a recipient accept repeated identical values; we refuse any repeat or
+ * list, as llhttp does, so no two parsers can disagree about it.
+ */
 function contentLength(values: string[]): number {
-  let length = -1;
-  for (const value of values) {
-    for (const part of value.split(',')) {
-      const n = digits(part.trim());
-      if (n < 0 || (length >= 0 && n !== length)) return -400;
-      length = n;
-    }
-  }
-  return length < 0 ? -400 : length;
+  if (values.length !== 1) return -400;
+  const n = digits(values[0]);
+  return n < 0 ? -400 : n;
 }
 
 /** The value of a string of 1 to 15 ASCII digits, or -1. */

@@ -44,8 +44,8 @@ function parseVersion(b: Buffer, i: number): number {
   const major = b[i + 5] - 0x30;
   const minor = b[i + 7] - 0x30;
   if (major < 0 || major > 9 || b[i + 6] !== 0x2e || minor < 0 || minor > 9 || b[i + 8] !== Ch.CR) return -400;
-  if (major !== 1) return -505;
-  return minor > 1 ? 1 : minor;
+  if (major !== 1 || minor > 1) return -505; // HTTP/1.2+ too, as llhttp
+  return minor;
 }
 
 /** Header lines from i (a line start) to end (the start of the final CRLF); 0, or 400. */

@@ -332,8 +332,8 @@ function chunkSize(b: Buffer, start: number, lf: number): number {
     i++;
   }
   if (i === start || i - start > MAX_SIZE_DIGITS) return -1;
-  while (i < end && (b[i] === Ch.SP || b[i] === Ch.HTAB)) i++;
   if (i === end) return size;
+  while (i < end && (b[i] === Ch.SP || b[i] === Ch.HTAB)) i++; // BWS, only before an extension
   if (b[i] !== Ch.SEMI) return -1;
   for (i++; i < end; i++) {
     const c = b[i];
