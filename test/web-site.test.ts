@@ -39,6 +39,17 @@ class Slow extends Resource {
   }
 }
 
+let bigRendered = 0;
+const BIG = Buffer.alloc(64 * 1024, 0x62);
+
+class Big extends Resource {
+  override isLeaf = true;
+  render_GET(): Buffer {
+    bigRendered++;
+    return BIG;
+  }
+}
+
 forEachBackend('web: Site', (backend) => {
   let r: Reactor;
   reactorPerTest(backend, (reactor) => (r = reactor), () => r);
@@ -50,6 +61,7 @@ forEachBackend('web: Site', (backend) => {
     root.putChild('echo', new Echo());
     slow = new Slow();
     root.putChild('slow', slow);
+    root.putChild('big', new Big());
     root.putChild('fn', new FunctionResource((req) => (req.method === 'DELETE' ? Promise.reject(new Error('nope')) : Promise.resolve(`fn:${req.path}`))));
     const site = new Site(root, { reactor: r, ...opts });
     channels = [];
@@ -199,6 +211,25 @@ forEachBackend('web: Site', (backend) => {
     }
     const res = await got;
     expect(responses(res.data).map((x) => x.body)).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
+  });
+
+  it('stops reading requests while the client does not read the answers, and goes on when it does', async () => {
+    const port = serve();
+    const N = 300;
+    const before = bigRendered;
+    const sock = net.connect(port, '127.0.0.1');
+    sock.on('error', () => undefined);
+    sock.pause();
+    sock.write('GET /big HTTP/1.1\r\n\r\n'.repeat(N - 1) + 'GET /big HTTP/1.1\r\nConnection: close\r\n\r\n');
+    await until(() => channels.length === 1 && channels[0]['paused'] && channels[0]['writeBlocked'], 10000, 'reading to stop');
+    expect(bigRendered - before).toBeLessThan(N);
+    let got = 0;
+    sock.on('data', (d: Buffer) => (got += d.length));
+    const closed = new Promise((resolve) => sock.on('close', resolve));
+    sock.resume();
+    await closed;
+    expect(bigRendered - before).toBe(N);
+    expect(got).toBeGreaterThan(N * BIG.length);
   });
 
   describe('timeouts on a task.Clock', () => {

@@ -8,7 +8,10 @@
  * What a hostile client meets here: a malformed request gets its status and
  * the connection closes after the responses before it; more than
  * maxPipelined unanswered requests stop the reading (the transport is paused
- * and the rest of the read kept) until answers drain; one timer per
+ * and the rest of the read kept) until answers drain, and so does a write
+ * buffer over the transport's high-water mark (the channel is registered as
+ * the transport's producer, as Twisted's is), so a client that sends
+ * requests without reading the answers holds a bounded amount; one timer per
  * connection cuts a connection idle between requests, or whose head has not
  * all arrived, `timeout` seconds after it started waiting (bytes arriving do
  * not extend a head's time: that is the slowloris defence), and a body that
@@ -19,7 +22,7 @@
  * being answered see notifyFinish fail.
  */
 import type { IAddress } from '../address';
-import type { IDelayedCall, IPushProducer, ITransport } from '../interfaces';
+import type { IConsumer, IDelayedCall, IPushProducer, ITransport } from '../interfaces';
 import { Failure } from '../failure';
 import { log } from '../log';
 import { Protocol } from '../protocol';
@@ -32,12 +35,14 @@ import type { Site } from './site';
 import { reasonPhrase } from './status';
 
 /** The transport features a channel uses beyond ITransport. */
-type ChannelTransport = ITransport & Partial<IPushProducer> & { setTcpNoDelay?(on: boolean): void; negotiatedProtocol?: unknown };
+type ChannelTransport = ITransport &
+  Partial<IPushProducer> &
+  Partial<IConsumer> & { setTcpNoDelay?(on: boolean): void; negotiatedProtocol?: unknown };
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 
 /** The protocol serving HTTP/1.x on one connection for a Site. */
-export class HTTPChannel extends Protocol implements RequestChannel {
+export class HTTPChannel extends Protocol implements RequestChannel, IPushProducer {
   /** True on a TLS connection. */
   secure = false;
   private readonly parser: RequestParser;
@@ -49,6 +54,8 @@ export class HTTPChannel extends Protocol implements RequestChannel {
   /** Bytes of a read not parsed yet because the pipeline was full. */
   private held: Buffer | null = null;
   private paused = false;
+  /** The transport's write buffer is over its high-water mark. */
+  private writeBlocked = false;
   private feeding = false;
   /** The status to answer once the queue drains (a malformed request came in), or 0. */
   private failStatus = 0;
@@ -74,6 +81,7 @@ export class HTTPChannel extends Protocol implements RequestChannel {
     const t = this.tx;
     if (typeof t.setTcpNoDelay === 'function') t.setTcpNoDelay(true);
     this.secure = t.negotiatedProtocol !== undefined;
+    if (typeof t.registerProducer === 'function') t.registerProducer(this, true);
     this.arm();
   }
 
@@ -119,8 +127,24 @@ export class HTTPChannel extends Protocol implements RequestChannel {
     }
     if (this.failStatus !== 0) return this.sendError(this.failStatus);
     if (this.current === null) this.arm();
-    if (this.paused && !this.feeding) this.resume();
+    if (this.paused && !this.feeding && !this.writeBlocked) this.resume();
   }
+
+  // ---- IPushProducer: the transport's write buffer is full, or has drained ----
+
+  /** @internal The responses are not being read: stop taking requests. */
+  pauseProducing(): void {
+    this.writeBlocked = true;
+  }
+
+  /** @internal The write buffer drained: take requests again. */
+  resumeProducing(): void {
+    this.writeBlocked = false;
+    if (this.paused && !this.feeding && !this.closing && this.queue.length < this.site.maxPipelined) this.resume();
+  }
+
+  /** @internal The transport is going away (connectionLost follows). */
+  stopProducing(): void {}
 
   /** @internal */
   getPeer(): IAddress {
@@ -168,7 +192,7 @@ export class HTTPChannel extends Protocol implements RequestChannel {
     this.disarm();
     if (!request.persistent) this.parser.halt();
     this.render(request);
-    return !this.closing && request.persistent && this.queue.length < this.site.maxPipelined;
+    return !this.closing && !this.writeBlocked && request.persistent && this.queue.length < this.site.maxPipelined;
   }
 
   /** @internal */
@@ -255,7 +279,9 @@ export class HTTPChannel extends Protocol implements RequestChannel {
     this.parser.halt();
     this.disarm();
     this.held = null;
-    this.tx.loseConnection();
+    const t = this.tx;
+    if (typeof t.unregisterProducer === 'function') t.unregisterProducer(); // else loseConnection waits for us
+    t.loseConnection();
   }
 
   // ---- the timer ----
