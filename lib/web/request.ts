@@ -81,7 +81,7 @@ export class Request {
     this.clientproto = head.minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0';
     this.requestHeaders = head.headers;
     this.path = targetPath(head.target);
-    this.postpath = this.path.split('/').slice(1).map(unquote);
+    this.postpath = segments(this.path);
     this.persistent = wantsPersistence(head);
     this.noBody = head.method === 'HEAD';
   }
@@ -171,11 +171,19 @@ export class Request {
       this.finished = true;
       return;
     }
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    const head = this.headBytes(bytes.length);
+    const text = typeof body === 'string';
+    const length = text ? Buffer.byteLength(body) : body.length;
+    const head = this.headText(length);
     this.startedWriting = true;
-    if (this.noBody || bodyless(this.code) || bytes.length === 0) this.channel.writeFor(this, head);
-    else this.channel.writeFor(this, Buffer.concat([head, bytes], head.length + bytes.length));
+    const sent = this.noBody || bodyless(this.code) ? 0 : length;
+    // One Buffer for head and body: a single allocation, copy and write.
+    const out = Buffer.allocUnsafe(head.length + sent);
+    out.write(head, 0, 'latin1');
+    if (sent > 0) {
+      if (text) out.write(body, head.length, 'utf8');
+      else body.copy(out, head.length);
+    }
+    this.channel.writeFor(this, out);
     this.finish();
   }
 
@@ -191,33 +199,41 @@ export class Request {
   /** Sends the head; `length` is the body length when known, else -1. */
   private startWriting(length: number): void {
     this.startedWriting = true;
-    if (this.lostReason === null) this.channel.writeFor(this, this.headBytes(length));
+    if (this.lostReason === null) this.channel.writeFor(this, Buffer.from(this.headText(length), 'latin1'));
   }
 
-  /** The head for a body of `length` bytes (-1: unknown), choosing the framing. */
-  private headBytes(length: number): Buffer {
+  /**
+   * The head for a body of `length` bytes (-1: unknown), choosing the
+   * framing. The headers the framing needs are appended to the text, not
+   * stored in responseHeaders (a Map update each, per response, for nothing).
+   */
+  private headText(length: number): string {
     const h = this.responseHeaders;
-    h.setRawHeaders('date', [httpDate()]);
-    if (!h.hasHeader('content-type') && !bodyless(this.code)) h.setRawHeaders('content-type', ['text/html']);
-    if (bodyless(this.code)) {
+    const noBody = bodyless(this.code);
+    let extra = h.hasHeader('date') ? '' : 'Date: ' + httpDate() + '\r\n';
+    if (!noBody && !h.hasHeader('content-type')) extra += 'Content-Type: text/html\r\n';
+    if (noBody) {
       h.removeHeader('content-length');
     } else if (h.hasHeader('content-length')) {
       // the application knows the length
     } else if (length >= 0) {
-      h.setRawHeaders('content-length', [String(length)]);
+      extra += 'Content-Length: ' + length + '\r\n';
     } else if (this.clientproto === 'HTTP/1.1') {
       if (!this.noBody) {
-        h.setRawHeaders('transfer-encoding', ['chunked']);
+        extra += 'Transfer-Encoding: chunked\r\n';
         this.chunked = true;
       }
     } else {
       this.persistent = false; // an HTTP/1.0 body of unknown length ends when the connection does
     }
     const asked = h.getRawHeaders('connection');
-    if (asked !== null && asked.join(',').toLowerCase().includes('close')) this.persistent = false;
-    if (!this.persistent) h.setRawHeaders('connection', ['close']);
-    else if (this.clientproto === 'HTTP/1.0') h.setRawHeaders('connection', ['keep-alive']);
-    return Buffer.from(responseHead(this.code, this.codeMessage, h), 'latin1');
+    if (asked !== null) {
+      if (asked.join(',').toLowerCase().includes('close')) this.persistent = false;
+      h.removeHeader('connection');
+    }
+    if (!this.persistent) extra += 'Connection: close\r\n';
+    else if (this.clientproto === 'HTTP/1.0') extra += 'Connection: keep-alive\r\n';
+    return responseHead(this.code, this.codeMessage, h, extra);
   }
 }
 
@@ -236,6 +252,18 @@ function targetPath(target: string): string {
   return path;
 }
 
+/** The %-decoded segments of `path` after its leading "/" ("/a/b" gives ["a", "b"], "/" gives [""]). */
+function segments(path: string): string[] {
+  const out: string[] = [];
+  let start = 1;
+  for (;;) {
+    const slash = path.indexOf('/', start);
+    out.push(unquote(slash < 0 ? path.slice(start) : path.slice(start, slash)));
+    if (slash < 0) return out;
+    start = slash + 1;
+  }
+}
+
 /** %-decoded `s`, or `s` unchanged when it is not valid %-encoding. */
 function unquote(s: string): string {
   if (s.indexOf('%') < 0) return s;
@@ -249,6 +277,7 @@ function unquote(s: string): string {
 /** Whether the client asked the connection to persist (RFC 9112 9.3). */
 function wantsPersistence(head: RequestHead): boolean {
   const values = head.headers.getLower('connection');
+  if (values === undefined) return head.minor === 1;
   const tokens = values === undefined ? [] : values.join(',').toLowerCase().split(',').map((t) => t.trim());
   if (head.minor === 1) return !tokens.includes('close');
   return tokens.includes('keep-alive');

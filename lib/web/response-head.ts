@@ -28,12 +28,12 @@ export function checkHeader(name: unknown, value: unknown): void {
   }
 }
 
-/** "HTTP/1.1 <code> <message>", every header, and the blank line, as one latin1 string. */
-export function responseHead(code: number, message: string, headers: Headers): string {
+/** "HTTP/1.1 <code> <message>", every header, `extra` (whole header lines), and the blank line, as one latin1 string. */
+export function responseHead(code: number, message: string, headers: Headers, extra: string): string {
   let head = 'HTTP/1.1 ' + code + ' ' + message + '\r\n';
   for (const [name, values] of headers.getAllRawHeaders()) {
     const n = canonicalName(name);
     for (let i = 0; i < values.length; i++) head += n + ': ' + values[i] + '\r\n';
   }
-  return head + '\r\n';
+  return head + extra + '\r\n';
 }
