@@ -44,7 +44,7 @@ Scenarios:
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(22)}${s.title}`).join('\n')}
 Groups: ${Object.entries(GROUPS).map(([g, l]) => `${g} (${l.join(' ')})`).join('; ')}
 Servers: ioreactor ioreactor-ab1 ioreactor-epoll ioreactor-poll net c
-         ioreactor-http net-http node-http c-http
+         ioreactor-site ioreactor-http net-http node-http c-http
 Exit status: 0 when every run was clean (bytes verified, no errors), 1 otherwise.
 `;
 

@@ -13,7 +13,7 @@
  */
 
 const ECHO = ['ioreactor', 'net', 'c'];
-const HTTP = ['ioreactor-http', 'net-http', 'node-http', 'c-http'];
+const HTTP = ['ioreactor-site', 'ioreactor-http', 'net-http', 'node-http', 'c-http'];
 const IDLE_ACTIVE = ['ioreactor-epoll', 'ioreactor-poll', 'net', 'c'];
 
 const SCENARIOS = [
@@ -24,6 +24,10 @@ const SCENARIOS = [
   { name: 'bulk', title: 'echo 16 KiB, 100 connections', load: { mode: 'echo', conns: 100, size: 16384 }, servers: ECHO },
   { name: 'http-100', title: 'HTTP/1.1 keep-alive hello, 100 connections', load: { mode: 'http', conns: 100 }, servers: HTTP },
   { name: 'http-1k', title: 'HTTP/1.1 keep-alive hello, 1,000 connections', load: { mode: 'http', conns: 1000 }, servers: HTTP },
+  {
+    name: 'http-pipeline', title: 'HTTP/1.1 hello, 16 pipelined, 100 connections',
+    load: { mode: 'http', conns: 100, inflight: 16 }, servers: HTTP,
+  },
   { name: 'churn', title: 'churn: connect, 64 B round trip, close; 100 at once', load: { mode: 'churn', conns: 100, size: 64 }, servers: ECHO },
   {
     name: 'ramp', title: 'hot ramp: 1,000 new connections while 1,000 are busy', metric: 'ramp',
@@ -45,7 +49,7 @@ const GROUPS = {
   c10k: DEFAULT_SET,
   'poll-vs-epoll': ['active-100', 'active-100-idle-1k', 'active-100-idle-10k'],
   echo: ['echo-100', 'echo-1k', 'echo-10k', 'pipeline', 'bulk'],
-  http: ['http-100', 'http-1k'],
+  http: ['http-100', 'http-1k', 'http-pipeline'],
 };
 /** What --quick runs (small: the jest test uses it). */
 const QUICK_SET = ['echo-1k', 'pipeline', 'http-1k', 'churn', 'ramp', 'idle-10k'];

@@ -35,6 +35,7 @@ function registry(bins, backend) {
     net: { label: 'node net', kind: 'echo', cmd: node('net-echo.js') },
     c: { label: 'C epoll (ceiling)', kind: 'echo', cmd: [bins.cEcho] },
     'ioreactor-http': { label: `ioreactor raw HTTP${beLabel}`, kind: 'http', reactor: true, cmd: node('ioreactor-http.js', ...be) },
+    'ioreactor-site': { label: `ioreactor Site (web layer)${beLabel}`, kind: 'http', reactor: true, cmd: node('ioreactor-site.js', ...be) },
     'net-http': { label: 'node net raw HTTP', kind: 'http', cmd: node('net-http.js') },
     'node-http': { label: 'node http', kind: 'http', cmd: node('node-http.js') },
     'c-http': { label: 'C epoll HTTP (ceiling)', kind: 'http', cmd: [bins.cEcho, '--http'] },

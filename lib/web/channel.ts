@@ -39,6 +39,9 @@ type ChannelTransport = ITransport &
   Partial<IPushProducer> &
   Partial<IConsumer> & { setTcpNoDelay?(on: boolean): void; negotiatedProtocol?: unknown };
 
+/** Most response bytes gathered before they are sent (see send). */
+const CORK_LIMIT = 16 * 1024;
+
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 
 /** The protocol serving HTTP/1.x on one connection for a Site. */
@@ -57,6 +60,9 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   /** The transport's write buffer is over its high-water mark. */
   private writeBlocked = false;
   private feeding = false;
+  /** Response bytes gathered while feeding (see send). */
+  private corked: Buffer[] = [];
+  private corkedBytes = 0;
   /** The status to answer once the queue drains (a malformed request came in), or 0. */
   private failStatus = 0;
   private closing = false;
@@ -105,7 +111,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
 
   /** @internal */
   writeFor(request: Request, data: Buffer): void {
-    if (this.queue[0] === request) this.tx.write(data);
+    if (this.queue[0] === request) this.send(data);
     else (request.pendingOut ??= []).push(data);
   }
 
@@ -118,7 +124,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
       const next = this.queue[0];
       if (next === undefined) break;
       if (next.pendingOut !== null) {
-        this.tx.writeSequence(next.pendingOut);
+        for (const d of next.pendingOut) this.send(d);
         next.pendingOut = null;
       }
       if (!next.finished) return;
@@ -166,7 +172,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     if (expect !== null) {
       if (expect.toLowerCase() !== '100-continue') return 417;
       // Only the first request in line can be told to go on: a 100 cannot overtake earlier responses.
-      if (length !== 0 && head.minor === 1 && this.queue.length === 0) this.tx.write(CONTINUE);
+      if (length !== 0 && head.minor === 1 && this.queue.length === 0) this.send(CONTINUE);
     }
     this.current = request;
     this.body.length = 0;
@@ -242,7 +248,32 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
       }
     } finally {
       this.feeding = false;
+      this.flush();
     }
+  }
+
+  /**
+   * Response bytes out in order. While a read is being parsed they are
+   * gathered and sent together when it is done (one writev for 16 pipelined
+   * answers, not 16 sends).
+   */
+  private send(data: Buffer | string): void {
+    if (!this.feeding) return this.tx.write(data);
+    const b = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    this.corked.push(b);
+    this.corkedBytes += b.length;
+    // Past this, send now: the transport then says at once when its buffer is full (pauseProducing).
+    if (this.corkedBytes >= CORK_LIMIT) this.flush();
+  }
+
+  /** Sends what send() gathered. */
+  private flush(): void {
+    const c = this.corked;
+    if (c.length === 0) return;
+    this.corked = [];
+    this.corkedBytes = 0;
+    if (c.length === 1) this.tx.write(c[0]);
+    else this.tx.writeSequence(c);
   }
 
   private pause(): void {
@@ -267,7 +298,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
 
   private sendError(status: number): void {
     const body = `${reasonPhrase(status)}\n`;
-    this.tx.write(
+    this.send(
       `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
         `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
     );
@@ -279,6 +310,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     this.parser.halt();
     this.disarm();
     this.held = null;
+    this.flush();
     const t = this.tx;
     if (typeof t.unregisterProducer === 'function') t.unregisterProducer(); // else loseConnection waits for us
     t.loseConnection();
