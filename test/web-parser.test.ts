@@ -158,6 +158,12 @@ describe('RequestParser: refused requests', () => {
     expect(s.failed).toBe(status);
   });
 
+  it('refuses a bad request line as soon as it is in, before the headers end', () => {
+    expect(parse('\x16\x03\x01 not http at all\r\n').failed).toBe(400);
+    expect(parse('GET / HTTP/1.1\r\nHost: x\r\n').failed).toBe(0);
+    expect(parse('GET / HTTP/3.0\r\nHost: x\r\n', 4).failed).toBe(505);
+  });
+
   it('parses nothing after a refusal', () => {
     const s = parse('GET / HTTP/1.1\r\nX: a\0\r\n\r\nGET / HTTP/1.1\r\n\r\n');
     expect(s.failed).toBe(400);

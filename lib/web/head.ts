@@ -23,19 +23,31 @@ export interface RequestHead {
 
 /** Parses the head in b[start, end) (end just past the blank line); a status number when it is refused. */
 export function parseHead(b: Buffer, start: number, end: number): RequestHead | number {
+  const versionAt = checkRequestLine(b, start);
+  if (versionAt < 0) return -versionAt;
+  const methodEnd = b.indexOf(Ch.SP, start);
+  const method = b.toString('latin1', start, methodEnd);
+  const target = b.toString('latin1', methodEnd + 1, versionAt - 1);
+  const minor = b[versionAt + 7] - 0x30;
+  const headers = new Headers();
+  const status = parseFields(b, versionAt + 10, end - 2, headers);
+  return status !== 0 ? status : { method, target, minor, headers };
+}
+
+/**
+ * Checks the request line starting at b[start] (known to end in CRLF):
+ * where its version starts, or minus a status (-400, -505). The parser
+ * calls it as soon as the line is in, so junk is refused before any header.
+ */
+export function checkRequestLine(b: Buffer, start: number): number {
   let i = start;
   while (TCHAR[b[i]] === 1) i++;
-  if (i === start || b[i] !== Ch.SP) return 400;
-  const method = b.toString('latin1', start, i);
+  if (i === start || b[i] !== Ch.SP) return -400;
   const targetStart = ++i;
   while (TARGET[b[i]] === 1) i++;
-  if (i === targetStart || b[i] !== Ch.SP) return 400;
-  const target = b.toString('latin1', targetStart, i);
+  if (i === targetStart || b[i] !== Ch.SP) return -400;
   const minor = parseVersion(b, i + 1);
-  if (minor < 0) return -minor;
-  const headers = new Headers();
-  const status = parseFields(b, i + 11, end - 2, headers);
-  return status !== 0 ? status : { method, target, minor, headers };
+  return minor < 0 ? minor : i + 1;
 }
 
 /** The minor version of "HTTP/1.x\r\n" at i, or minus a status: -505 for another major version, -400 for junk. */

@@ -16,7 +16,7 @@
  */
 import { Ch, HEX, TCHAR } from './chars';
 import { bodyLength, CHUNKED } from './framing';
-import { parseHead, RequestHead } from './head';
+import { checkRequestLine, parseHead, RequestHead } from './head';
 
 /** The sizes the parser refuses beyond. */
 export interface ParserLimits {
@@ -66,6 +66,8 @@ export class RequestParser {
   /** Where the line not yet complete starts (in `head`, or in the Buffer being fed). */
   private lineStart = 0;
   private firstLine = true;
+  /** The request line of a partial head was checked. */
+  private lineChecked = false;
   /** Body bytes left (Length) or chunk bytes left (Data). */
   private left = 0;
   private bodyTotal = 0;
@@ -153,7 +155,7 @@ export class RequestParser {
     data.copy(this.head, 0, off);
     this.headLen = n;
     this.lineStart -= off;
-    return this.checkPartial();
+    return this.checkPartial(data, off);
   }
 
   private readMoreHead(data: Buffer, off: number): number {
@@ -169,17 +171,25 @@ export class RequestParser {
     this.headLen = before + n;
     const end = this.scan(head, 0, this.lineStart, this.headLen);
     if (end < 0) return this.fail(-end);
-    if (end === 0) return this.checkPartial();
+    if (end === 0) return this.checkPartial(head, 0);
     this.head = null;
     this.headLen = 0;
     const next = this.headDone(head, 0, end);
     return next === STOP ? STOP : off + (end - before);
   }
 
-  /** After a partial head: refuses one already too long, else waits for more. */
-  private checkPartial(): number {
+  /**
+   * After a partial head (starting at b[start]): refuses one already too
+   * long, or whose request line is in and bad, else waits for more.
+   */
+  private checkPartial(b: Buffer, start: number): number {
     if (this.headLen > this.limits.maxHeaderBytes) return this.fail(431);
     if (this.firstLine && this.headLen > this.limits.maxRequestLine) return this.fail(400);
+    if (!this.firstLine && !this.lineChecked) {
+      this.lineChecked = true;
+      const at = checkRequestLine(b, start);
+      if (at < 0) return this.fail(-at);
+    }
     return STOP;
   }
 
@@ -209,6 +219,7 @@ export class RequestParser {
 
   private headDone(b: Buffer, start: number, end: number): number {
     this.firstLine = true;
+    this.lineChecked = false;
     const head = parseHead(b, start, end);
     if (typeof head === 'number') return this.fail(head);
     const length = bodyLength(head);
