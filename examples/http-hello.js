@@ -1,96 +1,39 @@
 #!/usr/bin/env node
 /**
- * A small HTTP/1.1 "hello" server on a LineReceiver: request line and headers
- * are lines, a body (Content-Length) is read in raw mode, connections are kept
- * alive (and pipelined requests answered in order) unless the client says close.
+ * A small HTTP/1.1 "hello" server on the web layer: a Site serving one leaf
+ * Resource whose render_GET and render_POST return the body. The Site does
+ * the HTTP: keep-alive and pipelining (answers in order), chunked and
+ * Content-Length bodies, Expect: 100-continue, HEAD, HTTP/1.0 clients, and
+ * 400/413/431 for malformed or oversized requests.
  *
  * Run:   npm run build && node examples/http-hello.js [port]   (PORT=... works too)
  * Try:   curl -v http://127.0.0.1:<port>/ http://127.0.0.1:<port>/again
  */
 'use strict';
-const { Factory, LineReceiver, reactor, serverFromString } = require('../dist');
+const { Resource, Site, reactor, serverFromString } = require('../dist');
 
-const MAX_HEADERS = 100;
-const MAX_BODY = 1 << 20;
-
-class HelloHTTP extends LineReceiver {
+class Hello extends Resource {
   constructor() {
     super();
-    this.MAX_LENGTH = 8192;
-    this.reset();
+    this.isLeaf = true; // every path below / comes here
   }
 
-  reset() {
-    this.request = null; // { method, target, version }
-    this.headers = new Map();
-    this.bodyLeft = 0;
+  render_GET(request) {
+    request.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    return `Hello, world! You asked for ${request.uri}\n`;
   }
 
-  lineReceived(line) {
-    const text = line.toString('latin1');
-    if (this.request === null) {
-      if (text === '') return; // tolerate blank lines between requests (RFC 9112 2.2)
-      const m = /^([A-Z]+) (\S+) HTTP\/(1\.[01])$/.exec(text);
-      if (!m) return this.fail(400, 'Bad Request');
-      this.request = { method: m[1], target: m[2], version: m[3] };
-    } else if (text !== '') {
-      const colon = text.indexOf(':');
-      if (colon <= 0 || this.headers.size >= MAX_HEADERS) return this.fail(colon <= 0 ? 400 : 431, 'Bad Request');
-      this.headers.set(text.slice(0, colon).trim().toLowerCase(), text.slice(colon + 1).trim());
-    } else {
-      this.headersDone();
-    }
-  }
-
-  headersDone() {
-    const length = this.headers.has('content-length') ? Number(this.headers.get('content-length')) : 0;
-    if (!Number.isInteger(length) || length < 0 || length > MAX_BODY) return this.fail(400, 'Bad Request');
-    if (this.headers.has('transfer-encoding')) return this.fail(501, 'Not Implemented');
-    if ((this.headers.get('expect') || '').toLowerCase() === '100-continue' && length > 0) {
-      this.transport.write('HTTP/1.1 100 Continue\r\n\r\n');
-    }
-    if (length === 0) return this.respond();
-    this.bodyLeft = length;
-    this.setRawMode();
-  }
-
-  rawDataReceived(data) {
-    const used = Math.min(this.bodyLeft, data.length);
-    this.bodyLeft -= used;
-    if (this.bodyLeft > 0) return;
-    this.respond();
-    this.setLineMode(data.subarray(used));
-  }
-
-  respond() {
-    const { method, target, version } = this.request;
-    const connection = (this.headers.get('connection') || '').toLowerCase();
-    const keepAlive = version === '1.1' ? connection !== 'close' : connection === 'keep-alive';
-    const body = Buffer.from(`Hello, world! You asked for ${target}\n`);
-    this.transport.write(
-      `HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
-        `Connection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`,
-    );
-    if (method !== 'HEAD') this.transport.write(body);
-    this.reset();
-    if (!keepAlive) this.transport.loseConnection();
-  }
-
-  fail(status, reason) {
-    this.transport.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-    this.transport.loseConnection();
-  }
-
-  lineLengthExceeded() {
-    this.fail(431, 'Request Header Fields Too Large');
+  render_POST(request) {
+    return this.render_GET(request);
   }
 }
 
 const port = Number(process.env.PORT || process.argv[2] || 8080);
 const host = process.env.HOST || '127.0.0.1';
+const site = new Site(new Hello(), { maxHeaderBytes: 8192, maxBodyBytes: 1 << 20 });
 
 serverFromString(reactor, `tcp:${port}:interface=${host}`)
-  .listen(Factory.forProtocol(HelloHTTP))
+  .listen(site)
   .addCallbacks(
     (listening) => console.log(`http hello server listening on ${host}:${listening.getHost().port}`),
     (failure) => {
