@@ -109,13 +109,13 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
 
   // ---- RequestChannel ----
 
-  /** @internal */
+  /** Sends bytes of `request`'s response, or keeps them until the responses before it are done. */
   writeFor(request: Request, data: Buffer): void {
     if (this.queue[0] === request) this.send(data);
     else (request.pendingOut ??= []).push(data);
   }
 
-  /** @internal */
+  /** `request`'s response is complete: send the next ones in line, or close, or wait for more. */
   requestDone(request: Request): void {
     if (this.queue[0] !== request) return; // finished early: it is sent when it reaches the front
     this.queue.shift();
@@ -138,26 +138,26 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
 
   // ---- IPushProducer: the transport's write buffer is full, or has drained ----
 
-  /** @internal The responses are not being read: stop taking requests. */
+  /** The transport's write buffer is full (the responses are not being read): stop taking requests. */
   pauseProducing(): void {
     this.writeBlocked = true;
   }
 
-  /** @internal The write buffer drained: take requests again. */
+  /** The transport's write buffer drained: take requests again. */
   resumeProducing(): void {
     this.writeBlocked = false;
     if (this.paused && !this.feeding && !this.closing && this.queue.length < this.site.maxPipelined) this.resume();
   }
 
-  /** @internal The transport is going away (connectionLost follows). */
+  /** The transport is going away (connectionLost follows): nothing to do. */
   stopProducing(): void {}
 
-  /** @internal */
+  /** The client's address. */
   getPeer(): IAddress {
     return this.tx.getPeer();
   }
 
-  /** @internal */
+  /** The local address. */
   getHost(): IAddress {
     return this.tx.getHost();
   }

@@ -14,7 +14,7 @@ import { Headers } from './headers';
 import { checkHeader, responseHead } from './response-head';
 import { bodyless, reasonPhrase } from './status';
 
-/** @internal What a Request needs of its connection (the channel). */
+/** What a Request needs of its connection: HTTPChannel implements it. */
 export interface RequestChannel {
   /** Sends bytes of `request`'s response, in request order. */
   writeFor(request: Request, data: Buffer): void;
