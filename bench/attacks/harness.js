@@ -36,6 +36,7 @@ function startServer(script, args) {
     });
   return ask('port').then((port) => ({
     port,
+    pid: child.pid,
     measure: () => {
       const p = ask('measured');
       child.send('measure');
