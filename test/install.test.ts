@@ -113,6 +113,10 @@ describe('prebuild, pack and install', () => {
     // What a working tree holds after `npm run bench`: must not be shipped.
     fs.mkdirSync(path.join(pkg, 'bench', 'out'), { recursive: true });
     fs.writeFileSync(path.join(pkg, 'bench', 'out', 'report.html'), '<html></html>');
+    // And a dist/ file left by an earlier build of a source since moved: the build starts clean.
+    fs.mkdirSync(path.join(pkg, 'dist', 'tcp'), { recursive: true });
+    fs.writeFileSync(path.join(pkg, 'dist', 'tcp', 'moved.js'), '');
+    fs.writeFileSync(path.join(pkg, 'dist', 'tcp', 'moved.js.map'), JSON.stringify({ version: 3, sources: ['../../lib/tcp/moved.ts'], mappings: '' }));
 
     // The package's own scripts: prebuildify --napi --tag-uv --strip, then tsc.
     run('npm', ['run', 'prebuildify'], pkg);
@@ -148,6 +152,7 @@ describe('prebuild, pack and install', () => {
     const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|scripts\/check-node-openssl\.js|dist\/.*|lib\/.*\.ts|native\/[^/]+\.(cc|h)|prebuilds\/.*|bench\/(?!out\/).*)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     expect(files.filter((f) => f.startsWith('bench/out/'))).toEqual([]);
+    expect(files.filter((f) => f.startsWith('dist/tcp/moved'))).toEqual([]);
     expect(noPrebuild.files.filter((f) => f.startsWith('prebuilds/'))).toEqual([]);
 
     // Every source map points at a file that is in the package.
