@@ -413,6 +413,17 @@ export class ReactorLoopError extends IOReactorError {
   }
 }
 
+/**
+ * An object of a reactor whose native loop was closed (`reactor.close()`)
+ * was asked to act: its handle named a registration that no longer exists.
+ * (ioreactor's own; Twisted's reactors are never closed and reopened.)
+ */
+export class ReactorClosedError extends IOReactorError {
+  constructor(message = 'The reactor this object belongs to was closed.') {
+    super(message);
+  }
+}
+
 // ---- twisted.internet.error: processes and UDP ----
 
 /** signalProcess() on a process that has already exited (Twisted's ProcessExitedAlready). */

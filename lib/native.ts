@@ -27,8 +27,38 @@ export const enum Rec {
   TlsError = 12,
 }
 
-/** Ints per record in `NativeLoop.records`: type, slot, gen, a, b. */
+/** Ints per record in `NativeLoop.records` (`kRecordInts` in native/loop.h). */
 export const RECORD_INTS = 5;
+
+/** Where each field of a record sits, from the record's first int (`Record` in native/loop.h). */
+export const enum RecordField {
+  /** A `Rec` value. */
+  Type = 0,
+  /** The slot the record is about. */
+  Slot = 1,
+  /** That slot's generation when the record was made. */
+  Gen = 2,
+  /** First argument; its meaning depends on the type (native/loop.h). */
+  A = 3,
+  /** Second argument. */
+  B = 4,
+}
+
+/** Whatever owns a native slot, as far as records are concerned: the generation it holds. */
+export interface SlotOwner {
+  gen: number;
+}
+
+/**
+ * The one decoding of a record's addressee: the owner `table` holds at the
+ * record's slot, when its generation is the record's, else undefined (the
+ * registration was removed, or removed and its slot reused, earlier in the
+ * batch). `o` is the record's first int (index * RECORD_INTS).
+ */
+export function recordOwner<T extends SlotOwner>(records: Int32Array, o: number, table: readonly (T | undefined)[]): T | undefined {
+  const owner = table[records[o + RecordField.Slot]];
+  return owner !== undefined && owner.gen === records[o + RecordField.Gen] ? owner : undefined;
+}
 
 /** Interest/event bits, matching `Events` in native/poller.h. */
 export const enum Ev {
@@ -36,6 +66,8 @@ export const enum Ev {
   Writable = 2,
   Error = 4,
   Hangup = 8,
+  /** Every bit (`kAllEvents`). */
+  All = 15,
 }
 
 /** Called once per wake-up with the number of records and the current slab. */
@@ -64,7 +96,12 @@ export interface NativeAddress {
   port: number;
 }
 
-/** The native loop object: a poller, a slot table and the socket hot path. */
+/**
+ * The native loop object: a poller, a slot table and the socket hot path.
+ * A method on one registration takes its handle first, (slot, gen) as the
+ * loop gave them; a handle that no longer names a live registration (removed,
+ * its slot reused since, or the loop closed) gets -EBADF and touches nothing.
+ */
 export interface NativeLoop {
   readonly backend: string;
   /** Shared with native code: `RECORD_INTS` ints per record, read during the callback only. */
@@ -72,40 +109,41 @@ export interface NativeLoop {
   /** Starts dispatching records to the callback from inside Node's loop; 0 or -errno. */
   start(): number;
   /** Stops watching (the loop stays usable through pollOnce). */
-  stop(): void;
-  /** Closes the poller and every fd the loop owns (a second close is a no-op). Further calls fail with EBADF. */
-  close(): void;
+  stop(): number;
+  /** Closes the poller and every fd the loop owns (a second close is a no-op); inside a dispatch, once it unwinds. Further calls fail with EBADF. */
+  close(): number;
   /** Live registrations that keep Node's loop alive. */
   refcount(): number;
   /** Waits up to timeoutMs (-1 forever), dispatches to the callback; events processed or -errno. */
   pollOnce(timeoutMs: number): number;
 
   addRaw(fd: number, interest: number, edge: boolean, oneshot: boolean): number;
-  modifyRaw(slot: number, interest: number, edge: boolean, oneshot: boolean): number;
-  remove(slot: number): number;
+  modifyRaw(slot: number, gen: number, interest: number, edge: boolean, oneshot: boolean): number;
+  remove(slot: number, gen: number): number;
+  /** The slot's current generation: what records and handles for it carry. */
   generation(slot: number): number;
-  fdOf(slot: number): number;
-  setRef(slot: number, ref: boolean): number;
+  fdOf(slot: number, gen: number): number;
+  setRef(slot: number, gen: number, ref: boolean): number;
 
   /** family 0 = UNIX path in host. Returns the listener's slot or -errno. */
   listen(family: number, host: string, port: number, backlog: number, reusePort: boolean): number;
-  setAcceptBatch(slot: number, maxBatch: number): number;
-  resumeAccepting(slot: number): number;
+  setAcceptBatch(slot: number, gen: number, maxBatch: number): number;
+  resumeAccepting(slot: number, gen: number): number;
   /** Starts a non-blocking connect; a Connected record follows. Slot or -errno. */
   connect(family: number, host: string, port: number, bindHost: string | null, bindPort: number): number;
   adoptStream(fd: number): number;
 
   /** Bytes still buffered after trying to send at once, or -errno. */
-  write(slot: number, data: Uint8Array): number;
-  writev(slot: number, chunks: Uint8Array[]): number;
-  buffered(slot: number): number;
-  shutdownWrite(slot: number): number;
-  pauseReading(slot: number): number;
-  resumeReading(slot: number): number;
-  setNoDelay(slot: number, on: boolean): number;
-  setKeepAlive(slot: number, on: boolean): number;
-  localAddress(slot: number): NativeAddress | number;
-  peerAddress(slot: number): NativeAddress | number;
+  write(slot: number, gen: number, data: Uint8Array): number;
+  writev(slot: number, gen: number, chunks: Uint8Array[]): number;
+  buffered(slot: number, gen: number): number;
+  shutdownWrite(slot: number, gen: number): number;
+  pauseReading(slot: number, gen: number): number;
+  resumeReading(slot: number, gen: number): number;
+  setNoDelay(slot: number, gen: number, on: boolean): number;
+  setKeepAlive(slot: number, gen: number, on: boolean): number;
+  localAddress(slot: number, gen: number): NativeAddress | number;
+  peerAddress(slot: number, gen: number): NativeAddress | number;
   stats(): NativeStats;
 
   // ---- processes and UDP (native/bridge_process.cc) ----
@@ -125,23 +163,23 @@ export interface NativeLoop {
     gid: number,
   ): NativeSpawned | number;
   /** Sends a signal to a child slot's process; -ESRCH once it has been reaped. */
-  signalChild(slot: number, signal: number): number;
+  signalChild(slot: number, gen: number, signal: number): number;
   /** A bound UDP socket (family 4 or 6, numeric host); its slot or -errno. */
   udpBind(family: number, host: string, port: number, maxPacket: number): number;
   /** Connects a UDP socket to one peer ('' host disconnects). */
-  udpConnect(slot: number, family: number, host: string, port: number): number;
+  udpConnect(slot: number, gen: number, family: number, host: string, port: number): number;
   /** Sends one datagram (to the connected peer when host is null); bytes sent or -errno. */
-  udpSend(slot: number, data: Uint8Array, family: number, host: string | null, port: number): number;
+  udpSend(slot: number, gen: number, data: Uint8Array, family: number, host: string | null, port: number): number;
   /** recvmmsg batches (true, the default) or one recvmsg per datagram. */
-  udpSetBatch(slot: number, on: boolean): number;
+  udpSetBatch(slot: number, gen: number, on: boolean): number;
 
   // ---- TLS (native/bridge_tls.cc) ----
   /** Puts a stream under TLS (client side when the context is a client one); 0, -errno, or a reason code. */
-  tlsStart(slot: number, context: NativeTLSContext, hostname: string): number | string;
+  tlsStart(slot: number, gen: number, context: NativeTLSContext, hostname: string): number | string;
   /** The stream's TLS state, or -errno. */
-  tlsInfo(slot: number): NativeTLSInfo | number;
+  tlsInfo(slot: number, gen: number): NativeTLSInfo | number;
   /** The peer's certificate (DER), null without one, or -errno. */
-  tlsPeerCertificate(slot: number): Buffer | null | number;
+  tlsPeerCertificate(slot: number, gen: number): Buffer | null | number;
 }
 
 /** An SSL_CTX made by `NativeBinding.tlsContext`; opaque to JS. */

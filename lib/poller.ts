@@ -8,7 +8,7 @@
  * earlier in the same batch is dropped here instead of delivered.
  */
 import { BackendUnavailableError, PollerError } from './errors';
-import { Ev, RECORD_INTS, Rec, errnoName, loadNative, thrownErrno } from './native';
+import { Ev, RECORD_INTS, Rec, RecordField as F, errnoName, loadNative, recordOwner, thrownErrno } from './native';
 import type { NativeLoop } from './native';
 
 /** Readiness bits for `add`/`modify` interest and reported events. ERROR and HANGUP are always reported. */
@@ -22,8 +22,6 @@ export const Events = {
   /** The peer hung up (always reported). */
   HANGUP: Ev.Hangup as number,
 } as const;
-
-const ALL_EVENTS = Events.READABLE | Events.WRITABLE | Events.ERROR | Events.HANGUP;
 
 /** Level reports while the condition holds; edge reports once per change (epoll, kqueue only). */
 export type Trigger = 'level' | 'edge';
@@ -149,7 +147,7 @@ export class Poller {
     const reg: Registration = { fd, slot, gen: native.generation(slot), ref: ref ?? this.refDefault, seenIn: 0, seenAt: 0 };
     this.byFd.set(fd, reg);
     this.bySlot[slot] = reg;
-    if (!reg.ref) native.setRef(slot, false);
+    if (!reg.ref) native.setRef(slot, reg.gen, false);
   }
 
   /**
@@ -160,7 +158,7 @@ export class Poller {
     const native = this.open('modify', fd);
     const reg = this.registered(fd, 'modify');
     const { edge, oneshot, ref } = this.mode(fd, events, options);
-    this.check(native.modifyRaw(reg.slot, events, edge, oneshot), fd, 'modify');
+    this.check(native.modifyRaw(reg.slot, reg.gen, events, edge, oneshot), fd, 'modify');
     if (ref !== undefined) this.setRef(reg, ref);
   }
 
@@ -169,7 +167,7 @@ export class Poller {
     const native = this.open('remove', fd);
     const reg = this.registered(fd, 'remove');
     this.forget(reg);
-    const r = native.remove(reg.slot);
+    const r = native.remove(reg.slot, reg.gen);
     // EBADF: the fd was closed first, and the kernel already dropped it.
     if (r < 0 && errnoName(r) !== 'EBADF') this.check(r, fd, 'remove');
   }
@@ -227,15 +225,15 @@ export class Poller {
     if (native === null) return;
     const recs = native.records;
     const end = count * RECORD_INTS;
-    for (let i = 0; i < end; i += RECORD_INTS) {
-      if (recs[i] !== Rec.Raw) continue;
-      const reg = this.bySlot[recs[i + 1]];
-      // Removed, or removed and the slot reused, earlier in this batch.
-      if (reg === undefined || reg.gen !== recs[i + 2]) continue;
+    for (let o = 0; o < end; o += RECORD_INTS) {
+      if (recs[o + F.Type] !== Rec.Raw) continue;
+      // Undefined when removed, or removed and the slot reused, earlier in this batch.
+      const reg = recordOwner(recs, o, this.bySlot);
+      if (reg === undefined) continue;
       if (this.onEvents === undefined) {
-        this.collect(reg, recs[i + 3]);
+        this.collect(reg, recs[o + F.A]);
       } else {
-        this.onEvents(reg.fd, recs[i + 3]);
+        this.onEvents(reg.fd, recs[o + F.A]);
         if (this.native === null) return;
       }
     }
@@ -279,7 +277,7 @@ export class Poller {
   }
 
   private mode(fd: number, events: unknown, options: RegisterOptions): { edge: boolean; oneshot: boolean; ref?: boolean } {
-    if (typeof events !== 'number' || !Number.isInteger(events) || events < 0 || (events & ~ALL_EVENTS) !== 0) {
+    if (typeof events !== 'number' || !Number.isInteger(events) || events < 0 || (events & ~Ev.All) !== 0) {
       throw new PollerError(`fd ${fd}: events must be a combination of Events bits, got ${describe(events)}`, fd, 'EINVAL');
     }
     if (options === null || typeof options !== 'object') throw new PollerError(`fd ${fd}: options must be an object`, fd, 'EINVAL');
@@ -305,7 +303,7 @@ export class Poller {
   private setRef(reg: Registration, on: boolean): void {
     if (reg.ref === on || this.native === null) return;
     reg.ref = on;
-    this.native.setRef(reg.slot, on);
+    this.native.setRef(reg.slot, reg.gen, on);
   }
 
   private forget(reg: Registration): void {

@@ -12,7 +12,7 @@
  * spawnProcess's options and their checks live in spawn-options.ts.
  */
 import * as os from 'os';
-import { ProcessDone, ProcessExitedAlready, ProcessTerminated } from './errors';
+import { ProcessDone, ProcessExitedAlready, ProcessTerminated, ReactorClosedError } from './errors';
 import { Failure } from './failure';
 import type { IProcessTransport, IPullProducer, IPushProducer } from './interfaces';
 import { log } from './log';
@@ -139,8 +139,7 @@ export class Process extends Handler implements IProcessTransport, TransportOwne
     super();
     const native = parts.core.native;
     this.pid = spawned.pid;
-    this.slot = spawned.slot;
-    this.gen = native.generation(spawned.slot);
+    this.takeSlot(native, spawned.slot);
     parts.core.register(this);
     childFDs.forEach(([fd, how], i) => {
       const slot = spawned.pipes[i];
@@ -196,11 +195,15 @@ export class Process extends Handler implements IProcessTransport, TransportOwne
     for (const fd of [...this.pipes.keys()]) this.closeChildFD(fd);
   }
 
-  /** Sends a signal; ProcessExitedAlready once the child has exited. */
+  /**
+   * Sends a signal; ProcessExitedAlready once the child has exited,
+   * ReactorClosedError once the reactor that spawned it was closed.
+   */
   signalProcess(signal: string | number): void {
     const num = signalNumber(signal);
     if (this.pid === null) throw new ProcessExitedAlready();
-    const r = this.parts.core.native.signalChild(this.slot, num);
+    if (!this.parts.core.isOpen(this.loop)) throw new ReactorClosedError(`signalProcess: the reactor that spawned pid ${this.pid} was closed`);
+    const r = this.loop!.signalChild(this.slot, this.gen, num);
     if (r === -(os.constants.errno.ESRCH as number)) throw new ProcessExitedAlready();
     if (r < 0) throw errnoError(r, 'kill', `pid ${this.pid}`);
   }

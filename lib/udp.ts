@@ -163,8 +163,7 @@ export class UDPPort extends Handler implements IListeningPort {
     const native = this.parts.core.nativeOr((e) => new CannotListenError(this.iface.host, this.port, e.message, e.code));
     const r = native.udpBind(this.iface.family, this.iface.host, this.port, this.maxPacketSize);
     if (r < 0) throw new CannotListenError(this.iface.host, this.port, errnoName(r), errnoName(r));
-    this.slot = r;
-    this.gen = native.generation(r);
+    this.takeSlot(native, r);
     this.parts.core.register(this);
     this.listening = true;
     try {
@@ -182,17 +181,17 @@ export class UDPPort extends Handler implements IListeningPort {
   write(data: Bytes, addr?: UDPAddress | null): number {
     const bytes = toBytes(data, 'write');
     if (!this.listening) throw new NotListeningError('write: this UDP port is not listening');
-    const native = this.parts.core.native;
+    const native = this.loop!;
     let r: number;
     if (this.connectedAddr !== null) {
       if (addr !== undefined && addr !== null && (addr[0] !== this.connectedAddr[0] || addr[1] !== this.connectedAddr[1])) {
         throw new InvalidAddressError(addr, `this port is connected to ${this.connectedAddr.join(':')}`);
       }
-      r = native.udpSend(this.slot, bytes, 4, null, 0);
+      r = native.udpSend(this.slot, this.gen, bytes, 4, null, 0);
     } else {
       if (addr === undefined || addr === null) throw new TypeError('write: address [host, port] is required on a port that is not connected');
       const [family, host, port] = checkAddress(addr, 'write');
-      r = native.udpSend(this.slot, bytes, family, host, port);
+      r = native.udpSend(this.slot, this.gen, bytes, family, host, port);
     }
     return r >= 0 ? r : this.sendFailed(r, addr ?? this.connectedAddr);
   }
@@ -208,7 +207,7 @@ export class UDPPort extends Handler implements IListeningPort {
     if (this.connectedAddr !== null) throw new Error('connect: already connected, reconnecting is not supported');
     if (!this.listening) throw new NotListeningError('connect: this UDP port is not listening');
     const [family] = checkAddress([host, port], 'connect');
-    const r = this.parts.core.native.udpConnect(this.slot, family, host, port);
+    const r = this.loop!.udpConnect(this.slot, this.gen, family, host, port);
     if (r === EAFNOSUPPORT) throw new InvalidAddressError(host, `not reachable from this IPv${this.iface.family} port (EAFNOSUPPORT)`);
     if (r < 0) throw errnoError(r, 'connect', `${host}:${port}`);
     this.connectedAddr = [host, port];
@@ -216,7 +215,7 @@ export class UDPPort extends Handler implements IListeningPort {
 
   /** The address actually bound (the real port after listenUDP(0)). */
   getHost(): IPv4Address | IPv6Address {
-    const a = this.listening ? this.parts.core.native.localAddress(this.slot) : -1;
+    const a = this.listening ? this.loop!.localAddress(this.slot, this.gen) : -1;
     if (typeof a === 'number') return this.iface.family === 6 ? new IPv6Address('UDP', this.iface.host, this.port) : new IPv4Address('UDP', this.iface.host, this.port);
     return a.family === 6 ? new IPv6Address('UDP', a.host, a.port) : new IPv4Address('UDP', a.host, a.port);
   }
@@ -250,7 +249,7 @@ export class UDPPort extends Handler implements IListeningPort {
 
   /** ioreactor's own: true reads with recvmmsg batches (default), false one recvmsg per datagram. */
   setBatchReads(on: boolean): void {
-    if (this.listening) this.parts.core.native.udpSetBatch(this.slot, !!on);
+    if (this.listening) this.loop!.udpSetBatch(this.slot, this.gen, !!on);
   }
 
   // ---- records ----

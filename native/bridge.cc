@@ -19,7 +19,10 @@
 // uv handles are freed in their close callbacks, which never touch `this`.
 // close() from inside a callback is deferred until the dispatch unwinds.
 //
-// Every method validates its arguments and returns a number: >= 0 or -errno.
+// Every JS method is registered in one table (bridge_loop.h), whose one entry
+// point checks the loop is open and a (slot, generation) handle is live before
+// the method runs; each validates its own arguments and returns a number:
+// >= 0 or -errno.
 // The callback path uses the raw C API so that nothing can throw into libuv.
 #include "bridge.h"
 
@@ -27,6 +30,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -54,7 +58,7 @@ bool backend_available(Backend b) {
 
 }  // namespace
 
-// ---- extension methods (bridge_loop.h) ----
+// ---- the method registry (bridge_loop.h) ----
 
 namespace {
 std::vector<LoopMethodEntry>& registry() {
@@ -69,47 +73,33 @@ LoopMethods::LoopMethods(std::initializer_list<LoopMethodEntry> entries) {
 
 const std::vector<LoopMethodEntry>& LoopMethods::all() { return registry(); }
 
-Napi::Value NativeLoop::CallExtension(const Napi::CallbackInfo& info) {
-  if (closed_) return num(-EBADF);
+bool NativeLoop::live(int32_t slot, int64_t gen) const {
+  if (closed_ || gen < 1 || gen > INT32_MAX) return false;
+  return loop_->live(slot, static_cast<uint32_t>(gen));
+}
+
+Napi::Value NativeLoop::Call(const Napi::CallbackInfo& info) {
   const auto* entry = static_cast<const LoopMethodEntry*>(info.Data());
-  Napi::Value ret = entry->fn(*this, *loop_, info);
+  MethodCall call{*this, loop_.get(), info};
+  if (entry->takes != Takes::kAnyState && closed_) return call.num(-EBADF);
+  if (entry->takes == Takes::kSlot) {
+    int64_t gen = 0;
+    if (!bridge::slot_arg(info, 0, &call.slot) || !bridge::int_arg(info, 1, 1, INT32_MAX, &gen)) {
+      return call.num(-EINVAL);
+    }
+    if (!live(call.slot, gen)) return call.num(-EBADF);
+    call.first = 2;
+  }
+  Napi::Value ret = entry->fn(call);
   refresh_ref();
   return ret;
 }
 
 Napi::Function NativeLoop::Define(Napi::Env env) {
-  std::vector<PropertyDescriptor> props = {
-      InstanceMethod("start", &NativeLoop::Start),
-      InstanceMethod("stop", &NativeLoop::Stop),
-      InstanceMethod("close", &NativeLoop::Close),
-      InstanceMethod("pollOnce", &NativeLoop::PollOnce),
-      InstanceMethod("addRaw", &NativeLoop::AddRaw),
-      InstanceMethod("modifyRaw", &NativeLoop::ModifyRaw),
-      InstanceMethod("remove", &NativeLoop::Remove),
-      InstanceMethod("generation", &NativeLoop::Generation),
-      InstanceMethod("fdOf", &NativeLoop::FdOf),
-      InstanceMethod("setRef", &NativeLoop::SetRef),
-      InstanceMethod("listen", &NativeLoop::Listen),
-      InstanceMethod("setAcceptBatch", &NativeLoop::SetAcceptBatch),
-      InstanceMethod("resumeAccepting", &NativeLoop::ResumeAccepting),
-      InstanceMethod("connect", &NativeLoop::Connect),
-      InstanceMethod("adoptStream", &NativeLoop::AdoptStream),
-      InstanceMethod("write", &NativeLoop::Write),
-      InstanceMethod("writev", &NativeLoop::Writev),
-      InstanceMethod("buffered", &NativeLoop::Buffered),
-      InstanceMethod("shutdownWrite", &NativeLoop::ShutdownWrite),
-      InstanceMethod("pauseReading", &NativeLoop::PauseReading),
-      InstanceMethod("resumeReading", &NativeLoop::ResumeReading),
-      InstanceMethod("setNoDelay", &NativeLoop::SetNoDelay),
-      InstanceMethod("setKeepAlive", &NativeLoop::SetKeepAlive),
-      InstanceMethod("localAddress", &NativeLoop::LocalAddress),
-      InstanceMethod("peerAddress", &NativeLoop::PeerAddress),
-      InstanceMethod("stats", &NativeLoop::Stats),
-  };
+  std::vector<PropertyDescriptor> props;
   for (const LoopMethodEntry& e : LoopMethods::all()) {
     // The entry lives in the registry for the life of the addon.
-    props.push_back(InstanceMethod(e.name, &NativeLoop::CallExtension, napi_default_method,
-                                   const_cast<LoopMethodEntry*>(&e)));
+    props.push_back(InstanceMethod(e.name, &NativeLoop::Call, napi_default_method, const_cast<LoopMethodEntry*>(&e)));
   }
   return DefineClass(env, "NativeLoop", props);
 }
@@ -143,7 +133,7 @@ NativeLoop::NativeLoop(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Native
 void NativeLoop::init_js_state(const Napi::CallbackInfo& info, const std::string& name) {
   Napi::Env env = info.Env();
   Napi::Object self = info.This().As<Napi::Object>();
-  const size_t ints = static_cast<size_t>(Loop::kMaxRecords) * 5;
+  const size_t ints = static_cast<size_t>(Loop::kMaxRecords) * kRecordInts;
   auto ab = Napi::ArrayBuffer::New(env, ints * sizeof(int32_t));
   records_ = static_cast<int32_t*>(ab.Data());
   napi_create_reference(env_, ab, 1, &records_ref_);
@@ -181,31 +171,55 @@ void NativeLoop::define_fast_write(Napi::Env env, Napi::Object self) {
   self.DefineProperty(Napi::PropertyDescriptor::Value("write", Napi::Value(env, fn), napi_writable));
 }
 
+// The one method outside the registry, so it repeats the registry's checks
+// through the same live(): an open loop and a live (slot, gen) handle.
 napi_value NativeLoop::FastWrite(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2] = {nullptr, nullptr};
+  size_t argc = 3;
+  napi_value argv[3] = {nullptr, nullptr, nullptr};
   void* data = nullptr;
   int64_t r = -EINVAL;
-  int32_t slot = 0;
+  int32_t slot = 0, gen = 0;
   const uint8_t* bytes = nullptr;
   size_t len = 0;
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return bridge::small_number(env, r);
   auto* self = static_cast<NativeLoop*>(data);
   if (self->closed_) {
     r = -EBADF;
-  } else if (argc >= 2 && bridge::raw_slot(env, argv[0], &slot) && bridge::raw_bytes(env, argv[1], &bytes, &len)) {
-    r = self->loop_->write(slot, bytes, len);
+  } else if (argc >= 3 && bridge::raw_slot(env, argv[0], &slot) && bridge::raw_slot(env, argv[1], &gen) &&
+             bridge::raw_bytes(env, argv[2], &bytes, &len)) {
+    r = self->live(slot, gen) ? self->loop_->write(slot, bytes, len) : -EBADF;
   }
   return bridge::small_number(env, r);
 }
 
-// refcount() goes through the extension registry (bridge_loop.h), so the
-// path other bridge files use is exercised by the tests of this one.
 namespace {
-Napi::Value Refcount(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(loop.refcount()));
+
+// refcount() -> live ref'd registrations
+Napi::Value Refcount(MethodCall& call) { return call.num(static_cast<double>(call.loop->refcount())); }
+
+// stats() -> counters (zero once closed)
+Napi::Value Stats(MethodCall& call) {
+  auto out = Napi::Object::New(call.info.Env());
+  LoopStats s;
+  uint64_t kernel_waits = 0;
+  if (!call.self.closed()) {
+    s = call.loop->stats();
+    kernel_waits = call.loop->poller().kernel_waits();
+  }
+  out.Set("wakeups", static_cast<double>(s.wakeups));
+  out.Set("events", static_cast<double>(s.events));
+  out.Set("accepts", static_cast<double>(s.accepts));
+  out.Set("acceptBatches", static_cast<double>(s.accept_batches));
+  out.Set("deliveries", static_cast<double>(s.deliveries));
+  out.Set("kernelWaits", static_cast<double>(kernel_waits));
+  return out;
 }
-const LoopMethods core_extensions({{"refcount", &Refcount}});
+
+const LoopMethods core_methods({
+    {"refcount", Takes::kLoop, &Refcount},
+    {"stats", Takes::kAnyState, &Stats},
+});
+
 }  // namespace
 
 Napi::Function define_native_loop(Napi::Env env) { return NativeLoop::Define(env); }

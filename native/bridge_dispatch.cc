@@ -16,8 +16,6 @@ namespace {
 
 using bridge::int_arg;
 
-static_assert(sizeof(Record) == 5 * sizeof(int32_t), "records cross as 5 int32 each");
-
 }  // namespace
 
 // ---- LoopSink ----
@@ -168,15 +166,24 @@ void NativeLoop::refresh_ref() {
   if (st == napi_ok) strong_ = want;
 }
 
-Napi::Value NativeLoop::PollOnce(const Napi::CallbackInfo& info) {
-  if (closed_) return num(-EBADF);
-  int64_t timeout = 0;
-  if (!int_arg(info, 0, -1, INT32_MAX, &timeout)) return num(-EINVAL);
+int NativeLoop::poll_once(int timeout_ms) {
   // Re-entry from a callback, or racing the waiter thread for the poller.
-  if (depth_ > 0 || waiter_) return num(-EBUSY);
-  int r = drain(static_cast<int>(timeout));
+  if (depth_ > 0 || waiter_) return -EBUSY;
+  int r = drain(timeout_ms);
   after_dispatch(false);
-  return num(r);
+  return r;
 }
 
+namespace {
+
+// pollOnce(timeoutMs) -> events processed | -errno
+Napi::Value PollOnce(MethodCall& call) {
+  int64_t timeout = 0;
+  if (!int_arg(call.info, call.arg(0), -1, INT32_MAX, &timeout)) return call.num(-EINVAL);
+  return call.num(call.self.poll_once(static_cast<int>(timeout)));
+}
+
+const LoopMethods dispatch_methods({{"pollOnce", Takes::kLoop, &PollOnce}});
+
+}  // namespace
 }  // namespace ioreactor

@@ -49,15 +49,13 @@ void close_handle(H** handle, CloseGroup* group) {
 
 // ---- watching ----
 
-Napi::Value NativeLoop::Start(const Napi::CallbackInfo&) {
-  if (closed_) return num(-EBADF);
-  if (started_) return num(0);
+int NativeLoop::start() {
+  if (started_) return 0;
   int fd = loop_->poller().pollable_fd();
   int r = fd >= 0 ? start_poll(fd) : start_waiter();
-  if (r < 0) return num(r);
+  if (r < 0) return r;
   started_ = true;
-  refresh_ref();
-  return num(0);
+  return 0;
 }
 
 int NativeLoop::start_poll(int fd) {
@@ -87,9 +85,8 @@ int NativeLoop::start_waiter() {
   return 0;
 }
 
-Napi::Value NativeLoop::Stop(const Napi::CallbackInfo&) {
-  if (closed_) return num(-EBADF);
-  if (!started_) return num(0);
+int NativeLoop::stop() {
+  if (!started_) return 0;
   started_ = false;
   if (poll_ != nullptr) uv_poll_stop(poll_);
   if (waiter_) {
@@ -99,21 +96,20 @@ Napi::Value NativeLoop::Stop(const Napi::CallbackInfo&) {
     if (depth_ == 0) retired_waiter_.reset();
   }
   close_handle(&async_, nullptr);
-  refresh_ref();
-  return num(0);
+  return 0;
 }
 
 // ---- shutdown ----
 
-Napi::Value NativeLoop::Close(const Napi::CallbackInfo&) {
-  if (closed_) return num(0);
+int NativeLoop::close() {
+  if (closed_) return 0;
   if (depth_ > 0) {
     closed_ = true;  // later calls fail at once; the Loop goes when the dispatch unwinds
     close_pending_ = true;
-    return num(0);
+    return 0;
   }
   shutdown(nullptr);
-  return num(0);
+  return 0;
 }
 
 void NativeLoop::on_teardown(napi_async_cleanup_hook_handle handle, void* arg) {
@@ -157,4 +153,24 @@ void NativeLoop::release_js() {
   async_ctx_ = nullptr;
 }
 
+// ---- registered methods ----
+
+namespace {
+
+// start() -> 0 | -errno: dispatch records from inside Node's loop.
+Napi::Value Start(MethodCall& call) { return call.num(call.self.start()); }
+
+// stop() -> 0 | -errno: stop watching; pollOnce still works.
+Napi::Value Stop(MethodCall& call) { return call.num(call.self.stop()); }
+
+// close() -> 0: closes the loop and every fd it owns; deferred while a dispatch runs.
+Napi::Value Close(MethodCall& call) { return call.num(call.self.close()); }
+
+const LoopMethods lifecycle_methods({
+    {"start", Takes::kLoop, &Start},
+    {"stop", Takes::kLoop, &Stop},
+    {"close", Takes::kAnyState, &Close},
+});
+
+}  // namespace
 }  // namespace ioreactor

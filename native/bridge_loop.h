@@ -1,12 +1,16 @@
-// NativeLoop, the JS object over a Loop (bridge.cc has the design note). It is
-// declared here so that other bridge files can add methods without editing
-// the class: a LoopMethods object at namespace scope registers them, e.g.
+// NativeLoop, the JS object over a Loop (bridge.cc has the design note), and
+// the one registry every one of its JS methods goes through. Each bridge file
+// registers its methods with a LoopMethods object at namespace scope, e.g.
 //
-//   Napi::Value Spawn(NativeLoop& self, Loop& loop, const Napi::CallbackInfo& info);
-//   const LoopMethods process_methods({{"spawn", &Spawn}});
+//   Napi::Value Spawn(MethodCall& call);
+//   const LoopMethods process_methods({{"spawn", Takes::kLoop, &Spawn}});
 //
-// An extension method is only called on an open loop (a closed one answers
-// -EBADF for it), and refresh_ref() runs after it, so a method that adds or
+// The registry checks what the method takes before calling it, so no method
+// repeats the checks: an open loop (a closed one answers -EBADF), and for a
+// method on one registration its handle, (slot, generation) as the first two
+// arguments, which must name a live registration of this loop: a handle kept
+// past remove() or past the loop's close never reaches the slot's next
+// tenant. refresh_ref() runs after each call, so a method that adds or
 // removes registrations needs no bookkeeping of its own.
 #ifndef IOREACTOR_BRIDGE_LOOP_H
 #define IOREACTOR_BRIDGE_LOOP_H
@@ -26,17 +30,39 @@ namespace ioreactor {
 
 class NativeLoop;
 
-// A NativeLoop method defined outside bridge.cc. Returns what JS gets.
-using LoopMethod = Napi::Value (*)(NativeLoop& self, Loop& loop, const Napi::CallbackInfo& info);
+// What the registry checks before a method runs.
+enum class Takes : uint8_t {
+  kAnyState,  // nothing: runs on a closed loop too (close, stats); call.loop may be null
+  kLoop,      // an open loop
+  kSlot,      // an open loop and a live (slot, gen) handle in arguments 0 and 1
+};
+
+// One call of a registered method: the object, its Loop, the JS arguments and,
+// for Takes::kSlot, the checked slot. The method's own arguments start at
+// arg(0) (after the handle for kSlot methods).
+struct MethodCall {
+  NativeLoop& self;
+  Loop* loop;
+  const Napi::CallbackInfo& info;
+  int32_t slot = -1;
+  size_t first = 0;
+
+  size_t arg(size_t i) const { return first + i; }
+  Napi::Value num(double v) const { return Napi::Number::New(info.Env(), v); }
+};
+
+// A NativeLoop method. Returns what JS gets.
+using LoopMethod = Napi::Value (*)(MethodCall& call);
 
 struct LoopMethodEntry {
   const char* name;
+  Takes takes;
   LoopMethod fn;
 };
 
-// Registers extension methods while the addon is loaded (static
-// initialisation, before any environment defines the class). Not JS state:
-// names and function pointers only.
+// Registers methods while the addon is loaded (static initialisation, before
+// any environment defines the class). Not JS state: names and function
+// pointers only.
 class LoopMethods {
  public:
   LoopMethods(std::initializer_list<LoopMethodEntry> entries);
@@ -53,48 +79,29 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   void deliver(const Record* records, int count) override;
 
   // Re-evaluates whether the uv handle (and this object) keeps Node alive;
-  // extension methods get it called for them after each call.
+  // the registry calls it after each method.
   void refresh_ref();
 
+  // ---- lifecycle, for the methods that bridge_lifecycle.cc and
+  // bridge_dispatch.cc register: 0 or -errno ----
+  int start();
+  int stop();
+  int close();
+  int poll_once(int timeout_ms);
+  bool closed() const { return closed_; }
+
+  // True when (slot, gen) names a live registration of this open loop; the
+  // one check behind every method on a registration, write() included.
+  bool live(int32_t slot, int64_t gen) const;
+
  private:
-  // ---- JS methods (typed in lib/native.ts) ----
-  Napi::Value Start(const Napi::CallbackInfo& info);
-  Napi::Value Stop(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value PollOnce(const Napi::CallbackInfo& info);
-  Napi::Value AddRaw(const Napi::CallbackInfo& info);
-  Napi::Value ModifyRaw(const Napi::CallbackInfo& info);
-  Napi::Value Remove(const Napi::CallbackInfo& info);
-  Napi::Value Generation(const Napi::CallbackInfo& info);
-  Napi::Value FdOf(const Napi::CallbackInfo& info);
-  Napi::Value SetRef(const Napi::CallbackInfo& info);
-  Napi::Value Listen(const Napi::CallbackInfo& info);
-  Napi::Value SetAcceptBatch(const Napi::CallbackInfo& info);
-  Napi::Value ResumeAccepting(const Napi::CallbackInfo& info);
-  Napi::Value Connect(const Napi::CallbackInfo& info);
-  Napi::Value AdoptStream(const Napi::CallbackInfo& info);
-  Napi::Value Write(const Napi::CallbackInfo& info);
-  Napi::Value Writev(const Napi::CallbackInfo& info);
-  Napi::Value Buffered(const Napi::CallbackInfo& info);
-  Napi::Value ShutdownWrite(const Napi::CallbackInfo& info);
-  Napi::Value PauseReading(const Napi::CallbackInfo& info);
-  Napi::Value ResumeReading(const Napi::CallbackInfo& info);
-  Napi::Value SetNoDelay(const Napi::CallbackInfo& info);
-  Napi::Value SetKeepAlive(const Napi::CallbackInfo& info);
-  Napi::Value LocalAddress(const Napi::CallbackInfo& info);
-  Napi::Value PeerAddress(const Napi::CallbackInfo& info);
-  Napi::Value Stats(const Napi::CallbackInfo& info);
-  Napi::Value CallExtension(const Napi::CallbackInfo& info);
-  // write() again, as a raw napi_callback bound to this object (see bridge.cc).
+  // The one entry point of every registered method (info.Data() is its entry).
+  Napi::Value Call(const Napi::CallbackInfo& info);
+  // write(slot, gen, bytes), the one call made per echoed message, as a raw
+  // napi_callback bound to this object (see bridge.cc).
   static napi_value FastWrite(napi_env env, napi_callback_info info);
 
   // ---- helpers ----
-  Napi::Value num(double v) { return Napi::Number::New(Env(), v); }
-  template <typename Fn>
-  Napi::Value with_slot(const Napi::CallbackInfo& info, Fn fn);
-  template <typename Fn>
-  Napi::Value slot_bool(const Napi::CallbackInfo& info, Fn fn);
-  Napi::Value address(const Napi::CallbackInfo& info, bool peer);
   void init_js_state(const Napi::CallbackInfo& info, const std::string& name);
   void define_fast_write(Napi::Env env, Napi::Object self);
 

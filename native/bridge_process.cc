@@ -1,4 +1,4 @@
-// NativeLoop methods for processes and UDP, added through the LoopMethods
+// NativeLoop methods for processes and UDP, added through the method
 // registry (bridge_loop.h): spawn, signalChild, udpBind, udpConnect, udpSend,
 // udpSetBatch, typed in lib/native.ts. Every argument is checked before the
 // Loop sees it; a wrong one gives -EINVAL, never a throw, so lib/process.ts
@@ -17,10 +17,7 @@ namespace {
 
 using bridge::int_arg;
 using bridge::int_value;
-using bridge::slot_arg;
 using bridge::string_arg;
-
-Napi::Value num(const Napi::CallbackInfo& info, double v) { return Napi::Number::New(info.Env(), v); }
 
 bool string_list(Napi::Value v, std::vector<std::string>* out) {
   if (!v.IsArray()) return false;
@@ -49,11 +46,11 @@ bool fd_triples(Napi::Value v, std::vector<Loop::ChildFd>* out) {
   return true;
 }
 
-// family (4 or 6), host, port from argument i on.
-bool address_args(const Napi::CallbackInfo& info, size_t i, SockAddr* out) {
+// family (4 or 6), host, port from the call's argument i on.
+bool address_args(const MethodCall& c, size_t i, SockAddr* out) {
   int64_t family = 0, port = 0;
-  if (!int_arg(info, i, 4, 6, &family) || family == 5) return false;
-  if (!string_arg(info, i + 1, &out->host) || !int_arg(info, i + 2, 0, 65535, &port)) return false;
+  if (!int_arg(c.info, c.arg(i), 4, 6, &family) || family == 5) return false;
+  if (!string_arg(c.info, c.arg(i + 1), &out->host) || !int_arg(c.info, c.arg(i + 2), 0, 65535, &port)) return false;
   out->family = static_cast<int>(family);
   out->port = static_cast<int>(port);
   return true;
@@ -72,14 +69,14 @@ bool spawn_args(const Napi::CallbackInfo& info, process::SpawnOptions* o, std::v
 }
 
 // spawn(executable, args, env, cwd|null, fds, nofileSoft, uid, gid) -> {pid, slot, pipes} | -errno
-Napi::Value Spawn(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
+Napi::Value Spawn(MethodCall& c) {
   process::SpawnOptions o;
   std::vector<Loop::ChildFd> fds;
-  if (!spawn_args(info, &o, &fds)) return num(info, -EINVAL);
+  if (!spawn_args(c.info, &o, &fds)) return c.num(-EINVAL);
   Loop::Spawned sp;
-  int r = loop.spawn(o, fds, &sp);
-  if (r < 0) return num(info, r);
-  Napi::Env env = info.Env();
+  int r = c.loop->spawn(o, fds, &sp);
+  if (r < 0) return c.num(r);
+  Napi::Env env = c.info.Env();
   auto out = Napi::Object::New(env);
   out.Set("pid", sp.pid);
   out.Set("slot", sp.slot);
@@ -89,61 +86,55 @@ Napi::Value Spawn(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
   return out;
 }
 
-// signalChild(slot, signal) -> 0 | -errno (-ESRCH once reaped)
-Napi::Value SignalChild(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
-  int32_t slot = 0;
+// signalChild(slot, gen, signal) -> 0 | -errno (-ESRCH once reaped)
+Napi::Value SignalChild(MethodCall& c) {
   int64_t sig = 0;
-  if (!slot_arg(info, 0, &slot) || !int_arg(info, 1, 0, 128, &sig)) return num(info, -EINVAL);
-  return num(info, loop.signal_child(slot, static_cast<int>(sig)));
+  if (!int_arg(c.info, c.arg(0), 0, 128, &sig)) return c.num(-EINVAL);
+  return c.num(c.loop->signal_child(c.slot, static_cast<int>(sig)));
 }
 
 // udpBind(family, host, port, maxPacket) -> slot | -errno
-Napi::Value UdpBind(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
+Napi::Value UdpBind(MethodCall& c) {
   SockAddr addr;
   int64_t max_packet = 0;
-  if (!address_args(info, 0, &addr) || !int_arg(info, 3, 1, INT32_MAX, &max_packet)) return num(info, -EINVAL);
+  if (!address_args(c, 0, &addr) || !int_arg(c.info, c.arg(3), 1, INT32_MAX, &max_packet)) return c.num(-EINVAL);
   int32_t slot = -1;
-  int r = loop.udp_bind(addr, static_cast<size_t>(max_packet), &slot);
-  return num(info, r < 0 ? r : slot);
+  int r = c.loop->udp_bind(addr, static_cast<size_t>(max_packet), &slot);
+  return c.num(r < 0 ? r : slot);
 }
 
-// udpConnect(slot, family, host, port) -> 0 | -errno ('' host disconnects)
-Napi::Value UdpConnect(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
-  int32_t slot = 0;
+// udpConnect(slot, gen, family, host, port) -> 0 | -errno ('' host disconnects)
+Napi::Value UdpConnect(MethodCall& c) {
   SockAddr peer;
-  if (!slot_arg(info, 0, &slot) || !address_args(info, 1, &peer)) return num(info, -EINVAL);
-  return num(info, loop.udp_connect(slot, peer));
+  if (!address_args(c, 0, &peer)) return c.num(-EINVAL);
+  return c.num(c.loop->udp_connect(c.slot, peer));
 }
 
-// udpSend(slot, data, family, host|null, port) -> bytes sent | -errno
-Napi::Value UdpSend(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
-  int32_t slot = 0;
+// udpSend(slot, gen, data, family, host|null, port) -> bytes sent | -errno
+Napi::Value UdpSend(MethodCall& c) {
   const uint8_t* data = nullptr;
   size_t len = 0;
-  if (!slot_arg(info, 0, &slot) || info.Length() < 2 || !bridge::bytes_arg(info[1], &data, &len)) {
-    return num(info, -EINVAL);
-  }
+  if (c.info.Length() <= c.arg(0) || !bridge::bytes_arg(c.info[c.arg(0)], &data, &len)) return c.num(-EINVAL);
   SockAddr dest;
-  bool to = info.Length() > 3 && info[3].IsString();
-  if (to && !address_args(info, 2, &dest)) return num(info, -EINVAL);
-  return num(info, static_cast<double>(loop.udp_send(slot, data, len, to ? &dest : nullptr)));
+  bool to = c.info.Length() > c.arg(2) && c.info[c.arg(2)].IsString();
+  if (to && !address_args(c, 1, &dest)) return c.num(-EINVAL);
+  return c.num(static_cast<double>(c.loop->udp_send(c.slot, data, len, to ? &dest : nullptr)));
 }
 
-// udpSetBatch(slot, on) -> 0 | -errno
-Napi::Value UdpSetBatch(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
-  int32_t slot = 0;
+// udpSetBatch(slot, gen, on) -> 0 | -errno
+Napi::Value UdpSetBatch(MethodCall& c) {
   bool on = true;
-  if (!slot_arg(info, 0, &slot) || !bridge::bool_arg(info, 1, &on)) return num(info, -EINVAL);
-  return num(info, loop.udp_set_batch(slot, on));
+  if (!bridge::bool_arg(c.info, c.arg(0), &on)) return c.num(-EINVAL);
+  return c.num(c.loop->udp_set_batch(c.slot, on));
 }
 
 const LoopMethods process_methods({
-    {"spawn", &Spawn},
-    {"signalChild", &SignalChild},
-    {"udpBind", &UdpBind},
-    {"udpConnect", &UdpConnect},
-    {"udpSend", &UdpSend},
-    {"udpSetBatch", &UdpSetBatch},
+    {"spawn", Takes::kLoop, &Spawn},
+    {"signalChild", Takes::kSlot, &SignalChild},
+    {"udpBind", Takes::kLoop, &UdpBind},
+    {"udpConnect", Takes::kSlot, &UdpConnect},
+    {"udpSend", Takes::kSlot, &UdpSend},
+    {"udpSetBatch", Takes::kSlot, &UdpSetBatch},
 });
 
 }  // namespace

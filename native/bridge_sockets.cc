@@ -1,5 +1,8 @@
-// NativeLoop registration and socket methods: raw fds, listen/connect/adopt,
-// write/writev, reading and shutdown control, options, addresses and stats.
+// NativeLoop methods for registrations and sockets, added through the method
+// registry (bridge_loop.h): raw fds, listen/connect/adopt, writev, reading
+// and shutdown control, options and addresses, typed in lib/native.ts.
+// Methods on one registration (Takes::kSlot) get their slot already checked
+// against the handle's generation; their own arguments start at call.arg(0).
 #include <fcntl.h>
 
 #include <cerrno>
@@ -21,8 +24,6 @@ using bridge::neg;
 using bridge::slot_arg;
 using bridge::string_arg;
 
-constexpr int64_t kAllEvents = kReadable | kWritable | kError | kHangup;
-
 Mode make_mode(bool edge, bool oneshot) {
   Mode m;
   m.trigger = edge ? Trigger::kEdge : Trigger::kLevel;
@@ -32,228 +33,190 @@ Mode make_mode(bool edge, bool oneshot) {
 
 bool family_ok(int64_t f) { return f == 0 || f == 4 || f == 6; }
 
-}  // namespace
+// (interest, edge, oneshot) from argument i on.
+bool mode_args(const MethodCall& c, size_t i, int64_t* interest, Mode* mode) {
+  bool edge = false, oneshot = false;
+  if (!int_arg(c.info, c.arg(i), 0, kAllEvents, interest) || !bool_arg(c.info, c.arg(i + 1), &edge) ||
+      !bool_arg(c.info, c.arg(i + 2), &oneshot)) {
+    return false;
+  }
+  *mode = make_mode(edge, oneshot);
+  return true;
+}
+
+// A new registration's slot, or the error.
+Napi::Value slot_or_error(const MethodCall& c, int r, int32_t slot) { return c.num(r < 0 ? r : slot); }
 
 // ---- registrations ----
 
-template <typename Fn>
-Napi::Value NativeLoop::with_slot(const Napi::CallbackInfo& info, Fn fn) {
-  if (closed_) return num(-EBADF);
-  int32_t slot = 0;
-  if (!slot_arg(info, 0, &slot)) return num(-EINVAL);
-  return num(static_cast<double>(fn(slot)));
-}
-
-template <typename Fn>
-Napi::Value NativeLoop::slot_bool(const Napi::CallbackInfo& info, Fn fn) {
-  if (closed_) return num(-EBADF);
-  int32_t slot = 0;
-  bool on = false;
-  if (!slot_arg(info, 0, &slot) || !bool_arg(info, 1, &on)) return num(-EINVAL);
-  return num(neg(fn(slot, on)));
-}
-
-Napi::Value NativeLoop::AddRaw(const Napi::CallbackInfo& info) {
-  if (closed_) return num(-EBADF);
+// addRaw(fd, interest, edge, oneshot) -> slot | -errno
+Napi::Value AddRaw(MethodCall& c) {
   int64_t fd = 0, interest = 0;
-  bool edge = false, oneshot = false;
-  if (!int_arg(info, 0, 0, INT32_MAX, &fd) || !int_arg(info, 1, 0, kAllEvents, &interest) ||
-      !bool_arg(info, 2, &edge) || !bool_arg(info, 3, &oneshot)) {
-    return num(-EINVAL);
-  }
+  Mode mode;
+  if (!int_arg(c.info, c.arg(0), 0, INT32_MAX, &fd) || !mode_args(c, 1, &interest, &mode)) return c.num(-EINVAL);
   // A closed fd is refused here: the poll backend would only notice later.
-  if (fcntl(static_cast<int>(fd), F_GETFD) < 0) return num(-EBADF);
+  if (fcntl(static_cast<int>(fd), F_GETFD) < 0) return c.num(-EBADF);
   int32_t slot = -1;
-  int r = neg(loop_->add_raw(static_cast<int>(fd), static_cast<uint32_t>(interest), make_mode(edge, oneshot), &slot));
-  refresh_ref();
-  return num(r < 0 ? r : slot);
+  int r = neg(c.loop->add_raw(static_cast<int>(fd), static_cast<uint32_t>(interest), mode, &slot));
+  return slot_or_error(c, r, slot);
 }
 
-Napi::Value NativeLoop::ModifyRaw(const Napi::CallbackInfo& info) {
-  if (closed_) return num(-EBADF);
-  int32_t slot = 0;
+// modifyRaw(slot, gen, interest, edge, oneshot) -> 0 | -errno
+Napi::Value ModifyRaw(MethodCall& c) {
   int64_t interest = 0;
-  bool edge = false, oneshot = false;
-  if (!slot_arg(info, 0, &slot) || !int_arg(info, 1, 0, kAllEvents, &interest) || !bool_arg(info, 2, &edge) ||
-      !bool_arg(info, 3, &oneshot)) {
-    return num(-EINVAL);
-  }
-  return num(neg(loop_->modify_raw(slot, static_cast<uint32_t>(interest), make_mode(edge, oneshot))));
+  Mode mode;
+  if (!mode_args(c, 0, &interest, &mode)) return c.num(-EINVAL);
+  return c.num(neg(c.loop->modify_raw(c.slot, static_cast<uint32_t>(interest), mode)));
 }
 
-Napi::Value NativeLoop::Remove(const Napi::CallbackInfo& info) {
-  return with_slot(info, [this](int32_t slot) {
-    int r = neg(loop_->remove(slot));
-    refresh_ref();
-    return r;
-  });
+// remove(slot, gen) -> 0 | -errno
+Napi::Value Remove(MethodCall& c) { return c.num(neg(c.loop->remove(c.slot))); }
+
+// generation(slot) -> the slot's current generation, as records carry it (int32)
+Napi::Value Generation(MethodCall& c) {
+  int32_t slot = 0;
+  if (!slot_arg(c.info, c.arg(0), &slot)) return c.num(-EINVAL);
+  return c.num(static_cast<int32_t>(c.loop->generation(slot)));
 }
 
-Napi::Value NativeLoop::Generation(const Napi::CallbackInfo& info) {
-  // Records carry the generation as int32; return the same view of it.
-  return with_slot(info, [this](int32_t slot) { return static_cast<int32_t>(loop_->generation(slot)); });
+// fdOf(slot, gen) -> fd | -EBADF
+Napi::Value FdOf(MethodCall& c) {
+  int fd = c.loop->fd_of(c.slot);
+  return c.num(fd < 0 ? -EBADF : fd);
 }
 
-Napi::Value NativeLoop::FdOf(const Napi::CallbackInfo& info) {
-  return with_slot(info, [this](int32_t slot) {
-    int fd = loop_->fd_of(slot);
-    return fd < 0 ? -EBADF : fd;
-  });
+// A method on one registration taking one boolean.
+template <int (Loop::*Set)(int32_t, bool)>
+Napi::Value SlotBool(MethodCall& c) {
+  bool on = false;
+  if (!bool_arg(c.info, c.arg(0), &on)) return c.num(-EINVAL);
+  return c.num(neg((c.loop->*Set)(c.slot, on)));
 }
 
-Napi::Value NativeLoop::SetRef(const Napi::CallbackInfo& info) {
-  return slot_bool(info, [this](int32_t slot, bool on) {
-    int r = loop_->set_ref(slot, on);
-    refresh_ref();
-    return r;
-  });
+// A method on one registration taking nothing more.
+template <int (Loop::*Op)(int32_t)>
+Napi::Value SlotOp(MethodCall& c) {
+  return c.num(neg((c.loop->*Op)(c.slot)));
 }
 
 // ---- sockets ----
 
-Napi::Value NativeLoop::Listen(const Napi::CallbackInfo& info) {
-  if (closed_) return num(-EBADF);
+// listen(family, host, port, backlog, reusePort) -> slot | -errno
+Napi::Value Listen(MethodCall& c) {
   int64_t family = 0, port = 0, backlog = 0;
   bool reuse = false;
   SockAddr addr;
-  if (!int_arg(info, 0, 0, 6, &family) || !family_ok(family) || !string_arg(info, 1, &addr.host) ||
-      !int_arg(info, 2, 0, 65535, &port) || !int_arg(info, 3, 0, INT32_MAX, &backlog) ||
-      !bool_arg(info, 4, &reuse)) {
-    return num(-EINVAL);
+  if (!int_arg(c.info, c.arg(0), 0, 6, &family) || !family_ok(family) || !string_arg(c.info, c.arg(1), &addr.host) ||
+      !int_arg(c.info, c.arg(2), 0, 65535, &port) || !int_arg(c.info, c.arg(3), 0, INT32_MAX, &backlog) ||
+      !bool_arg(c.info, c.arg(4), &reuse)) {
+    return c.num(-EINVAL);
   }
   addr.family = static_cast<int>(family);
   addr.port = static_cast<int>(port);
   int32_t slot = -1;
-  int r = neg(loop_->listen(addr, static_cast<int>(backlog), reuse, &slot));
-  refresh_ref();
-  return num(r < 0 ? r : slot);
+  int r = neg(c.loop->listen(addr, static_cast<int>(backlog), reuse, &slot));
+  return slot_or_error(c, r, slot);
 }
 
-Napi::Value NativeLoop::SetAcceptBatch(const Napi::CallbackInfo& info) {
-  if (closed_) return num(-EBADF);
-  int32_t slot = 0;
+// setAcceptBatch(slot, gen, maxBatch) -> 0 | -errno
+Napi::Value SetAcceptBatch(MethodCall& c) {
   int64_t batch = 0;
-  if (!slot_arg(info, 0, &slot) || !int_arg(info, 1, 1, INT32_MAX, &batch)) return num(-EINVAL);
-  return num(neg(loop_->set_accept_batch(slot, static_cast<int>(batch))));
+  if (!int_arg(c.info, c.arg(0), 1, INT32_MAX, &batch)) return c.num(-EINVAL);
+  return c.num(neg(c.loop->set_accept_batch(c.slot, static_cast<int>(batch))));
 }
 
-Napi::Value NativeLoop::ResumeAccepting(const Napi::CallbackInfo& info) {
-  return with_slot(info, [this](int32_t slot) { return neg(loop_->resume_accepting(slot)); });
+// The optional bind address of connect(): (host|null, port) from argument 3.
+bool bind_args(const MethodCall& c, SockAddr* bind, bool* has_bind) {
+  const Napi::CallbackInfo& info = c.info;
+  size_t host = c.arg(3), port = c.arg(4);
+  *has_bind = info.Length() > host && info[host].IsString();
+  if (*has_bind && !string_arg(info, host, &bind->host)) return false;
+  if (!*has_bind && info.Length() > host && !info[host].IsNull() && !info[host].IsUndefined()) return false;
+  int64_t bind_port = 0;
+  if (info.Length() > port && !info[port].IsUndefined() && !int_arg(info, port, 0, 65535, &bind_port)) return false;
+  bind->port = static_cast<int>(bind_port);
+  return true;
 }
 
-Napi::Value NativeLoop::Connect(const Napi::CallbackInfo& info) {
-  if (closed_) return num(-EBADF);
-  int64_t family = 0, port = 0, bind_port = 0;
+// connect(family, host, port, bindHost|null, bindPort) -> slot | -errno
+Napi::Value Connect(MethodCall& c) {
+  int64_t family = 0, port = 0;
   SockAddr addr, bind;
-  bool has_bind = info.Length() > 3 && info[3].IsString();
-  bool bind_ok = has_bind ? string_arg(info, 3, &bind.host) : (info.Length() <= 3 || info[3].IsNull() || info[3].IsUndefined());
-  if (!int_arg(info, 0, 0, 6, &family) || !family_ok(family) || !string_arg(info, 1, &addr.host) ||
-      !int_arg(info, 2, 0, 65535, &port) || !bind_ok) {
-    return num(-EINVAL);
+  bool has_bind = false;
+  if (!int_arg(c.info, c.arg(0), 0, 6, &family) || !family_ok(family) || !string_arg(c.info, c.arg(1), &addr.host) ||
+      !int_arg(c.info, c.arg(2), 0, 65535, &port) || !bind_args(c, &bind, &has_bind)) {
+    return c.num(-EINVAL);
   }
-  if (info.Length() > 4 && !info[4].IsUndefined() && !int_arg(info, 4, 0, 65535, &bind_port)) return num(-EINVAL);
   addr.family = bind.family = static_cast<int>(family);
   addr.port = static_cast<int>(port);
-  bind.port = static_cast<int>(bind_port);
   int32_t slot = -1;
-  int r = neg(loop_->connect(addr, has_bind ? &bind : nullptr, &slot));
-  refresh_ref();
-  return num(r < 0 ? r : slot);
+  int r = neg(c.loop->connect(addr, has_bind ? &bind : nullptr, &slot));
+  return slot_or_error(c, r, slot);
 }
 
-Napi::Value NativeLoop::AdoptStream(const Napi::CallbackInfo& info) {
-  if (closed_) return num(-EBADF);
+// adoptStream(fd) -> slot | -errno: an fd the loop now owns
+Napi::Value AdoptStream(MethodCall& c) {
   int64_t fd = 0;
-  if (!int_arg(info, 0, 0, INT32_MAX, &fd)) return num(-EINVAL);
-  if (fcntl(static_cast<int>(fd), F_GETFD) < 0) return num(-EBADF);
+  if (!int_arg(c.info, c.arg(0), 0, INT32_MAX, &fd)) return c.num(-EINVAL);
+  if (fcntl(static_cast<int>(fd), F_GETFD) < 0) return c.num(-EBADF);
   int32_t slot = -1;
-  int r = neg(loop_->adopt_stream(static_cast<int>(fd), &slot));
-  refresh_ref();
-  return num(r < 0 ? r : slot);
+  int r = neg(c.loop->adopt_stream(static_cast<int>(fd), &slot));
+  return slot_or_error(c, r, slot);
 }
 
-Napi::Value NativeLoop::Write(const Napi::CallbackInfo& info) {
-  if (closed_) return num(-EBADF);
-  int32_t slot = 0;
-  const uint8_t* data = nullptr;
-  size_t len = 0;
-  if (!slot_arg(info, 0, &slot) || info.Length() < 2 || !bytes_arg(info[1], &data, &len)) return num(-EINVAL);
-  return num(static_cast<double>(loop_->write(slot, data, len)));
-}
-
-Napi::Value NativeLoop::Writev(const Napi::CallbackInfo& info) {
-  if (closed_) return num(-EBADF);
-  int32_t slot = 0;
-  if (!slot_arg(info, 0, &slot) || info.Length() < 2 || !info[1].IsArray()) return num(-EINVAL);
-  auto list = info[1].As<Napi::Array>();
+// writev(slot, gen, chunks) -> bytes still buffered | -errno
+Napi::Value Writev(MethodCall& c) {
+  size_t at = c.arg(0);
+  if (c.info.Length() <= at || !c.info[at].IsArray()) return c.num(-EINVAL);
+  auto list = c.info[at].As<Napi::Array>();
   uint32_t count = list.Length();
-  if (count > INT32_MAX) return num(-EINVAL);
+  if (count > INT32_MAX) return c.num(-EINVAL);
   std::vector<const uint8_t*> bufs(count);
   std::vector<size_t> lens(count);
   for (uint32_t i = 0; i < count; ++i) {
-    if (!bytes_arg(list.Get(i), &bufs[i], &lens[i])) return num(-EINVAL);
+    if (!bytes_arg(list.Get(i), &bufs[i], &lens[i])) return c.num(-EINVAL);
   }
-  int64_t r = loop_->writev(slot, bufs.data(), lens.data(), static_cast<int>(count));
-  return num(static_cast<double>(r));
+  return c.num(static_cast<double>(c.loop->writev(c.slot, bufs.data(), lens.data(), static_cast<int>(count))));
 }
 
-Napi::Value NativeLoop::Buffered(const Napi::CallbackInfo& info) {
-  return with_slot(info, [this](int32_t slot) { return loop_->buffered(slot); });
-}
+// buffered(slot, gen) -> bytes waiting to be written
+Napi::Value Buffered(MethodCall& c) { return c.num(static_cast<double>(c.loop->buffered(c.slot))); }
 
-Napi::Value NativeLoop::ShutdownWrite(const Napi::CallbackInfo& info) {
-  return with_slot(info, [this](int32_t slot) { return neg(loop_->shutdown_write(slot)); });
-}
-
-Napi::Value NativeLoop::PauseReading(const Napi::CallbackInfo& info) {
-  return with_slot(info, [this](int32_t slot) { return neg(loop_->pause_reading(slot)); });
-}
-
-Napi::Value NativeLoop::ResumeReading(const Napi::CallbackInfo& info) {
-  return with_slot(info, [this](int32_t slot) { return neg(loop_->resume_reading(slot)); });
-}
-
-Napi::Value NativeLoop::SetNoDelay(const Napi::CallbackInfo& info) {
-  return slot_bool(info, [this](int32_t slot, bool on) { return loop_->set_nodelay(slot, on); });
-}
-
-Napi::Value NativeLoop::SetKeepAlive(const Napi::CallbackInfo& info) {
-  return slot_bool(info, [this](int32_t slot, bool on) { return loop_->set_keepalive(slot, on); });
-}
-
-Napi::Value NativeLoop::address(const Napi::CallbackInfo& info, bool peer) {
-  if (closed_) return num(-EBADF);
-  int32_t slot = 0;
-  if (!slot_arg(info, 0, &slot)) return num(-EINVAL);
+// localAddress / peerAddress(slot, gen) -> {family, host, port} | -errno
+template <bool kPeer>
+Napi::Value Address(MethodCall& c) {
   SockAddr addr;
-  int r = neg(peer ? loop_->peer_address(slot, &addr) : loop_->local_address(slot, &addr));
-  if (r < 0) return num(r);
-  auto out = Napi::Object::New(Env());
+  int r = neg(kPeer ? c.loop->peer_address(c.slot, &addr) : c.loop->local_address(c.slot, &addr));
+  if (r < 0) return c.num(r);
+  auto out = Napi::Object::New(c.info.Env());
   out.Set("family", addr.family);
   out.Set("host", addr.host);
   out.Set("port", addr.port);
   return out;
 }
 
-Napi::Value NativeLoop::LocalAddress(const Napi::CallbackInfo& info) { return address(info, false); }
+const LoopMethods socket_methods({
+    {"addRaw", Takes::kLoop, &AddRaw},
+    {"modifyRaw", Takes::kSlot, &ModifyRaw},
+    {"remove", Takes::kSlot, &Remove},
+    {"generation", Takes::kLoop, &Generation},
+    {"fdOf", Takes::kSlot, &FdOf},
+    {"setRef", Takes::kSlot, &SlotBool<&Loop::set_ref>},
+    {"listen", Takes::kLoop, &Listen},
+    {"setAcceptBatch", Takes::kSlot, &SetAcceptBatch},
+    {"resumeAccepting", Takes::kSlot, &SlotOp<&Loop::resume_accepting>},
+    {"connect", Takes::kLoop, &Connect},
+    {"adoptStream", Takes::kLoop, &AdoptStream},
+    {"writev", Takes::kSlot, &Writev},
+    {"buffered", Takes::kSlot, &Buffered},
+    {"shutdownWrite", Takes::kSlot, &SlotOp<&Loop::shutdown_write>},
+    {"pauseReading", Takes::kSlot, &SlotOp<&Loop::pause_reading>},
+    {"resumeReading", Takes::kSlot, &SlotOp<&Loop::resume_reading>},
+    {"setNoDelay", Takes::kSlot, &SlotBool<&Loop::set_nodelay>},
+    {"setKeepAlive", Takes::kSlot, &SlotBool<&Loop::set_keepalive>},
+    {"localAddress", Takes::kSlot, &Address<false>},
+    {"peerAddress", Takes::kSlot, &Address<true>},
+});
 
-Napi::Value NativeLoop::PeerAddress(const Napi::CallbackInfo& info) { return address(info, true); }
-
-Napi::Value NativeLoop::Stats(const Napi::CallbackInfo&) {
-  auto out = Napi::Object::New(Env());
-  LoopStats s;
-  uint64_t kernel_waits = 0;
-  if (!closed_) {
-    s = loop_->stats();
-    kernel_waits = loop_->poller().kernel_waits();
-  }
-  out.Set("wakeups", static_cast<double>(s.wakeups));
-  out.Set("events", static_cast<double>(s.events));
-  out.Set("accepts", static_cast<double>(s.accepts));
-  out.Set("acceptBatches", static_cast<double>(s.accept_batches));
-  out.Set("deliveries", static_cast<double>(s.deliveries));
-  out.Set("kernelWaits", static_cast<double>(kernel_waits));
-  return out;
-}
-
+}  // namespace
 }  // namespace ioreactor

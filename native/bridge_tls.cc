@@ -1,9 +1,10 @@
 // TLS for JS, typed in lib/native.ts: the addon's tlsContext() and NativeLoop
-// methods added through the LoopMethods registry (bridge_loop.h):
-//   tlsContext(options)        -> a context handle, or a reason string (addon)
-//   tlsStart(slot, ctx, host)  -> 0, -errno, or a reason string
-//   tlsInfo(slot)              -> { established, alpn, version, error, verifyResult } or -errno
-//   tlsPeerCertificate(slot)   -> Buffer (DER), null, or -errno
+// methods added through the method registry (bridge_loop.h), each on one
+// stream's (slot, gen) handle:
+//   tlsContext(options)             -> a context handle, or a reason string (addon)
+//   tlsStart(slot, gen, ctx, host)  -> 0, -errno, or a reason string
+//   tlsInfo(slot, gen)              -> { established, alpn, version, error, verifyResult } or -errno
+//   tlsPeerCertificate(slot, gen)   -> Buffer (DER), null, or -errno
 // A context handle is a type-tagged External owning a shared_ptr, so a
 // handle from anywhere else is refused rather than misread, and the context
 // lives as long as the handle or any connection using it.
@@ -21,7 +22,6 @@ namespace ioreactor {
 namespace {
 
 using bridge::int_value;
-using bridge::slot_arg;
 using bridge::string_arg;
 using ContextRef = std::shared_ptr<TlsContext>;
 
@@ -97,23 +97,23 @@ Napi::Value tls_context_new(const Napi::CallbackInfo& info) {
 
 namespace {
 
-Napi::Value TlsStart(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
-  int32_t slot = 0;
+// tlsStart(slot, gen, context, hostname) -> 0 | -errno | OpenSSL reason code
+Napi::Value TlsStart(MethodCall& c) {
+  const Napi::CallbackInfo& info = c.info;
   std::string host;
-  ContextRef ctx = info.Length() > 1 ? context_of(info[1]) : nullptr;
-  if (!slot_arg(info, 0, &slot) || ctx == nullptr || !string_arg(info, 2, &host)) return num(info, -EINVAL);
+  ContextRef ctx = info.Length() > c.arg(0) ? context_of(info[c.arg(0)]) : nullptr;
+  if (ctx == nullptr || !string_arg(info, c.arg(1), &host)) return c.num(-EINVAL);
   std::string err;
-  int r = loop.start_tls(slot, std::move(ctx), host, &err);
+  int r = c.loop->start_tls(c.slot, std::move(ctx), host, &err);
   if (r == -EPROTO) return Napi::String::New(info.Env(), err);
-  return num(info, r);
+  return c.num(r);
 }
 
-Napi::Value TlsInfo(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
-  int32_t slot = 0;
-  if (!slot_arg(info, 0, &slot)) return num(info, -EINVAL);
-  const TlsStream* t = loop.tls(slot);
-  if (t == nullptr) return num(info, -EBADF);
-  auto out = Napi::Object::New(info.Env());
+// tlsInfo(slot, gen) -> {established, alpn, version, error, verifyResult} | -errno
+Napi::Value TlsInfo(MethodCall& c) {
+  const TlsStream* t = c.loop->tls(c.slot);
+  if (t == nullptr) return c.num(-EBADF);
+  auto out = Napi::Object::New(c.info.Env());
   out.Set("established", t->established());
   out.Set("alpn", t->alpn());
   out.Set("version", t->version());
@@ -122,22 +122,21 @@ Napi::Value TlsInfo(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
   return out;
 }
 
-Napi::Value TlsPeerCertificate(NativeLoop&, Loop& loop, const Napi::CallbackInfo& info) {
-  int32_t slot = 0;
-  if (!slot_arg(info, 0, &slot)) return num(info, -EINVAL);
-  const TlsStream* t = loop.tls(slot);
-  if (t == nullptr) return num(info, -EBADF);
+// tlsPeerCertificate(slot, gen) -> DER Buffer | null | -errno
+Napi::Value TlsPeerCertificate(MethodCall& c) {
+  const TlsStream* t = c.loop->tls(c.slot);
+  if (t == nullptr) return c.num(-EBADF);
   std::string der = t->peer_certificate_der();
-  if (der.empty()) return info.Env().Null();
-  return Napi::Buffer<char>::Copy(info.Env(), der.data(), der.size());
+  if (der.empty()) return c.info.Env().Null();
+  return Napi::Buffer<char>::Copy(c.info.Env(), der.data(), der.size());
 }
 
 }  // namespace
 
 const LoopMethods tls_methods({
-    {"tlsStart", &TlsStart},
-    {"tlsInfo", &TlsInfo},
-    {"tlsPeerCertificate", &TlsPeerCertificate},
+    {"tlsStart", Takes::kSlot, &TlsStart},
+    {"tlsInfo", Takes::kSlot, &TlsInfo},
+    {"tlsPeerCertificate", Takes::kSlot, &TlsPeerCertificate},
 });
 
 }  // namespace ioreactor

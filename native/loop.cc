@@ -185,6 +185,8 @@ int Loop::remove(int32_t slot) {
 
 uint32_t Loop::generation(int32_t slot) const { return impl_->slots.generation(slot); }
 
+bool Loop::live(int32_t slot, uint32_t gen) const { return impl_->slots.find(slot, gen) != nullptr; }
+
 int Loop::fd_of(int32_t slot) const {
   const Slot* s = impl_->slots.find(slot);
   return s != nullptr ? s->fd : -1;
@@ -205,10 +207,6 @@ int Loop::set_ref(int32_t slot, bool ref) {
 }
 
 // ---- raw fds ----
-
-namespace {
-constexpr uint32_t kAllEvents = kReadable | kWritable | kError | kHangup;
-}
 
 int Loop::add_raw(int fd, uint32_t interest, Mode mode, int32_t* slot) {
   if (fd < 0) return -EBADF;

@@ -34,8 +34,9 @@ enum class Kind : uint8_t {
   kChild,     // pidfd of a child process: one kRecExited when it ends
 };
 
-// One record crosses into JavaScript per event, five int32 each, in a flat
-// Int32Array: {type, slot, gen, a, b}.
+// One record crosses into JavaScript per event, kRecordInts int32 each, in a
+// flat Int32Array: {type, slot, gen, a, b}. lib/native.ts names the same
+// offsets (RecordField) and decodes them in one place (recordOwner).
 enum RecordType : int32_t {
   kRecRaw = 1,          // a = Events mask
   kRecAccepted = 2,     // slot/gen = listener; a = new stream slot, b = its gen
@@ -58,6 +59,11 @@ struct Record {
   int32_t a;
   int32_t b;
 };
+
+constexpr int kRecordInts = 5;
+static_assert(sizeof(Record) == kRecordInts * sizeof(int32_t), "records cross as kRecordInts int32 each");
+static_assert(offsetof(Record, a) == 3 * sizeof(int32_t) && offsetof(Record, b) == 4 * sizeof(int32_t),
+              "field offsets are RecordField in lib/native.ts");
 
 // Where records and slab memory go. The bridge implements it over JS;
 // tests implement it over vectors.
@@ -113,6 +119,9 @@ class Loop {
   // ---- every kind ----
   int remove(int32_t slot);  // unregister; closes the fd unless kRaw
   uint32_t generation(int32_t slot) const;
+  // True while (slot, gen) names a live registration: what a handle held
+  // elsewhere (JS) must match before it may act on the slot.
+  bool live(int32_t slot, uint32_t gen) const;
   int fd_of(int32_t slot) const;  // -1 when free
   int set_ref(int32_t slot, bool ref);  // ref'd registrations keep Node alive
   size_t refcount() const;          // ref'd live registrations

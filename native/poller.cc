@@ -23,7 +23,6 @@ constexpr Backend kAvailable[] = {Backend::kKqueue, Backend::kPoll};
 constexpr Backend kAvailable[] = {Backend::kPoll};
 #endif
 
-constexpr uint32_t kAllEvents = kReadable | kWritable | kError | kHangup;
 
 bool is_available(Backend backend) {
   for (Backend b : kAvailable) {

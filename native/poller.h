@@ -22,6 +22,9 @@ enum Events : uint32_t {
   kHangup = 1u << 3,
 };
 
+// Every Events bit: the widest interest a caller may ask for.
+constexpr uint32_t kAllEvents = kReadable | kWritable | kError | kHangup;
+
 enum class Trigger : uint8_t { kLevel, kEdge };
 
 struct Mode {

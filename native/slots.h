@@ -83,6 +83,9 @@ class SlotTable {
     Slot* s = find(index);
     return (s != nullptr && s->gen == gen) ? s : nullptr;
   }
+  const Slot* find(int32_t index, uint32_t gen) const {
+    return const_cast<SlotTable*>(this)->find(index, gen);
+  }
   size_t size() const { return slots_.size(); }
   uint32_t generation(int32_t index) const {
     if (index < 0 || static_cast<size_t>(index) >= slots_.size()) return 0;

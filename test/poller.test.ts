@@ -558,11 +558,11 @@ forEachBackend('NativeLoop bridge', (backend) => {
 
   const bad: unknown[] = [undefined, null, -1, 1.5, NaN, Infinity, 2 ** 53, '1', {}, [], true];
   const methods: [string, number][] = [
-    ['pollOnce', 1], ['addRaw', 4], ['modifyRaw', 4], ['remove', 1], ['generation', 1], ['fdOf', 1],
-    ['setRef', 2], ['listen', 5], ['setAcceptBatch', 2], ['resumeAccepting', 1], ['connect', 5],
-    ['adoptStream', 1], ['write', 2], ['writev', 2], ['buffered', 1], ['shutdownWrite', 1],
-    ['pauseReading', 1], ['resumeReading', 1], ['setNoDelay', 2], ['setKeepAlive', 2],
-    ['localAddress', 1], ['peerAddress', 1],
+    ['pollOnce', 1], ['addRaw', 4], ['modifyRaw', 5], ['remove', 2], ['generation', 1], ['fdOf', 2],
+    ['setRef', 3], ['listen', 5], ['setAcceptBatch', 3], ['resumeAccepting', 2], ['connect', 5],
+    ['adoptStream', 1], ['write', 3], ['writev', 3], ['buffered', 2], ['shutdownWrite', 2],
+    ['pauseReading', 2], ['resumeReading', 2], ['setNoDelay', 3], ['setKeepAlive', 3],
+    ['localAddress', 2], ['peerAddress', 2],
   ];
 
   function callAll(target: NativeLoop, check: (name: string, ret: unknown) => void): void {
@@ -583,7 +583,7 @@ forEachBackend('NativeLoop bridge', (backend) => {
     callAll(l, (name, ret) => {
       if (typeof ret !== 'number' || ret >= 0) throw new Error(`${name} returned ${String(ret)}`);
     });
-    expect(l.remove(1e6)).toBe(-9); // EBADF: no such slot
+    expect(l.remove(1e6, 1)).toBe(-9); // EBADF: no such slot
     expect(() => new NativeLoop('nope', () => undefined)).toThrow(/backend 'nope' is not available/);
     // The addon's errors come from Node's realm, not jest's: compare by name.
     expect(() => new (NativeLoop as unknown as new (b: string) => unknown)(backend)).toThrow(
@@ -596,12 +596,13 @@ forEachBackend('NativeLoop bridge', (backend) => {
     const { r } = pipes.one();
     const slot = l.addRaw(r, READABLE, false, false);
     expect(slot).toBeGreaterThanOrEqual(0);
+    const gen = l.generation(slot);
     l.close();
     callAll(l, (name, ret) => {
       if (ret !== -9) throw new Error(`${name} after close returned ${String(ret)}`);
     });
     expect(l.addRaw(r, READABLE, false, false)).toBe(-9);
-    expect(l.remove(slot)).toBe(-9);
+    expect(l.remove(slot, gen)).toBe(-9);
     expect(l.close() as unknown).toBe(0);
   });
 
@@ -613,9 +614,9 @@ forEachBackend('NativeLoop bridge', (backend) => {
     const sa = l.addRaw(a.r, READABLE, false, false);
     const sb = l.addRaw(b.r, READABLE, false, false);
     expect(refcount()).toBe(2);
-    expect(l.setRef(sa, false)).toBe(0);
+    expect(l.setRef(sa, l.generation(sa), false)).toBe(0);
     expect(refcount()).toBe(1);
-    expect(l.remove(sb)).toBe(0);
+    expect(l.remove(sb, l.generation(sb))).toBe(0);
     expect(refcount()).toBe(0);
     l.close();
     expect(refcount()).toBe(-9);
@@ -706,17 +707,18 @@ forEachBackend('NativeLoop bridge', (backend) => {
     const slot = l.adoptStream(w);
     expect(slot).toBeGreaterThanOrEqual(0);
     pipes.forget(w); // the loop owns and closes it now
+    const gen = l.generation(slot);
     const backing = Buffer.from('xxhello yy');
-    expect(l.write(slot, backing.subarray(2, 8))).toBe(0);
+    expect(l.write(slot, gen, backing.subarray(2, 8))).toBe(0);
     const u8 = new Uint8Array(new TextEncoder().encode('__world__').buffer, 2, 5);
     const chunks = [new Uint8Array(Buffer.from('--, ').subarray(2)), u8, Buffer.from('!')];
-    expect(l.writev(slot, chunks)).toBe(0);
+    expect(l.writev(slot, gen, chunks)).toBe(0);
     const buf = Buffer.alloc(64);
     const n = fs.readSync(r, buf, 0, 64, null);
     expect(buf.toString('utf8', 0, n)).toBe('hello , world!');
-    expect(l.write(slot, 'text' as unknown as Uint8Array)).toBe(-22);
-    expect(l.writev(slot, [Buffer.from('a'), 'b' as unknown as Uint8Array])).toBe(-22);
-    expect(l.write(slot, new Uint16Array(2) as unknown as Uint8Array)).toBe(-22);
+    expect(l.write(slot, gen, 'text' as unknown as Uint8Array)).toBe(-22);
+    expect(l.writev(slot, gen, [Buffer.from('a'), 'b' as unknown as Uint8Array])).toBe(-22);
+    expect(l.write(slot, gen, new Uint16Array(2) as unknown as Uint8Array)).toBe(-22);
   });
 
   it('refuses pollOnce from inside a callback and defers close() until the batch is done', () => {

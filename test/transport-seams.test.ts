@@ -115,7 +115,7 @@ forEachBackend('Handler contract', (backend) => {
     probe.slot = slot;
     probe.gen = native.generation(slot);
     r.core.register(probe);
-    const addr = native.localAddress(slot);
+    const addr = native.localAddress(slot, probe.gen);
     if (typeof addr === 'number') throw new Error(`localAddress failed: ${addr}`);
     const sender = dgram.createSocket('udp4');
     try {

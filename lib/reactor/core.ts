@@ -6,7 +6,7 @@
 import { Failure } from '../failure';
 import { log } from '../log';
 import { ReactorLoopError } from '../errors';
-import { errnoName, loadNative, NativeLoop, NativeStats, Rec, RECORD_INTS, thrownErrno } from '../native';
+import { errnoName, loadNative, NativeLoop, NativeStats, Rec, RECORD_INTS, RecordField as F, recordOwner, thrownErrno } from '../native';
 import { resolveBackend } from '../poller';
 import type { Handler } from './handler';
 import { ReceivedCopier } from './received';
@@ -32,8 +32,8 @@ export interface ReactorStats extends NativeStats {
 
 /** The handler table and the record dispatch for one NativeLoop. */
 export class ReactorCore {
-  /** handlers[slot] for every live registration; undefined when free. */
-  readonly handlers: (Handler | undefined)[] = [];
+  /** handlers[slot] for every live registration of the open loop; undefined when free. A new table per loop. */
+  handlers: (Handler | undefined)[] = [];
   /** Connection attempts waiting for a name lookup (no slot yet), for shutdown. */
   readonly resolving = new Set<{ stopConnecting(): void }>();
   private loop: NativeLoop | null = null;
@@ -43,7 +43,6 @@ export class ReactorCore {
   readonly received = new ReceivedCopier();
   private cursor = 0;
   private dispatching = false;
-  private inCallback = false;
   private live = 0;
   private readonly endOfStep: (() => void)[] = [];
   private readonly unknownTypes = new Set<number>();
@@ -76,13 +75,20 @@ export class ReactorCore {
     }
   }
 
+  /** True when `loop` is this core's open loop (not one it closed). */
+  isOpen(loop: NativeLoop | null): boolean {
+    return loop !== null && loop === this.loop;
+  }
+
   /** Creates and starts the native loop; ReactorLoopError when the system refuses (EMFILE...). */
   private open(): NativeLoop {
     const backend = resolveBackend(this.backendName);
     const { NativeLoop: Loop } = loadNative();
     let loop: NativeLoop;
     try {
-      loop = new Loop(backend, this.onBatch);
+      // Each loop's records go with that loop, so a batch of a loop closed
+      // mid-dispatch never reaches the handlers of the next one.
+      loop = new Loop(backend, (count, slab) => this.onBatch(loop, count, slab));
     } catch (e) {
       const errno = thrownErrno(e);
       if (errno === null) throw e;
@@ -97,22 +103,27 @@ export class ReactorCore {
     return loop;
   }
 
-  /** Puts `h` in the table at its slot (`h.slot`, `h.gen` already set). */
+  /** Puts `h` in the table at its slot (`takeSlot` called on the open loop; a handler without a loop gets that one). */
   register(h: Handler): void {
+    h.loop ??= this.loop;
     const handlers = this.handlers;
     while (handlers.length < h.slot) handlers.push(undefined);
     if (handlers[h.slot] === undefined) this.live++;
     handlers[h.slot] = h;
   }
 
-  /** Removes `h` from the table and closes its native slot (not the fd of a raw entry). */
+  /**
+   * Removes `h` from the table and closes its native slot (not the fd of a
+   * raw entry). The loop refuses a handle that is stale: a slot of a closed
+   * loop, or one reused since, is left alone.
+   */
   unregister(h: Handler): void {
     if (h.slot < 0) return;
     if (this.handlers[h.slot] === h) {
       this.handlers[h.slot] = undefined;
       this.live--;
     }
-    if (this.loop !== null) this.loop.remove(h.slot);
+    h.loop?.remove(h.slot, h.gen);
     h.slot = -1;
   }
 
@@ -146,17 +157,19 @@ export class ReactorCore {
     for (const h of this.liveHandlers()) h.disconnect();
   }
 
-  /** Closes the native loop and every fd it owns; the core can be opened again. */
+  /**
+   * Closes the native loop and every fd it owns; the core can be opened
+   * again. From inside a dispatch the loop itself goes once the dispatch
+   * unwinds, but the core lets go of it now: the rest of its batch finds no
+   * handler, its handles are refused, and whatever is made from here on
+   * opens a new loop and works.
+   */
   close(): void {
-    if (this.loop === null) return;
-    if (this.inCallback) {
-      // Never from inside the native loop's own callback.
-      setImmediate(() => this.close());
-      return;
-    }
     const loop = this.loop;
+    if (loop === null) return;
     this.loop = null;
     this.handlers.length = 0;
+    this.handlers = [];
     this.live = 0;
     loop.close();
   }
@@ -175,21 +188,20 @@ export class ReactorCore {
     q.length = 0;
   };
 
-  private readonly onBatch = (count: number, slab: Buffer): void => {
+  private onBatch(loop: NativeLoop, count: number, slab: Buffer): void {
     this.batches++;
     const wasDispatching = this.dispatching;
     this.dispatching = true;
-    this.inCallback = true;
     let i = 0;
     while (i < count) {
       try {
-        this.dispatch(i, count, slab);
+        this.dispatch(loop, i, count, slab);
         i = count;
       } catch (e) {
         i = this.cursor + 1;
         // Isolated too: whatever reporting this record's failure does, the rest of the batch is delivered.
         try {
-          this.recordFailed(this.cursor, e);
+          this.recordFailed(loop, this.cursor, e);
         } catch {
           // recordFailed logs through total functions; nothing is left to report with.
         }
@@ -197,11 +209,10 @@ export class ReactorCore {
     }
     this.dispatching = wasDispatching;
     if (!wasDispatching && this.endOfStep.length !== 0) this.flushEndOfStep();
-    this.inCallback = wasDispatching;
-  };
+  }
 
-  private dispatch(from: number, count: number, slab: Buffer): void {
-    const rec = this.loop!.records;
+  private dispatch(loop: NativeLoop, from: number, count: number, slab: Buffer): void {
+    const rec = loop.records;
     const handlers = this.handlers;
     // No slab yet when a batch has no data (accepts, errors, raw events).
     const memory = slab !== undefined ? (slab.buffer as ArrayBuffer) : null;
@@ -209,42 +220,43 @@ export class ReactorCore {
     for (let i = from; i < count; i++) {
       this.cursor = i;
       const o = i * RECORD_INTS;
-      const type = rec[o];
-      const h = handlers[rec[o + 1]];
-      if (h === undefined || h.gen !== rec[o + 2]) {
-        if (type === Rec.Accepted) this.orphanAccepted(rec[o + 3], rec[o + 4]);
+      const type = rec[o + F.Type];
+      const h = recordOwner(rec, o, handlers);
+      if (h === undefined) {
+        if (type === Rec.Accepted) loop.remove(rec[o + F.A], rec[o + F.B]); // its listener is gone: close it
         continue;
       }
+      const a = rec[o + F.A];
       switch (type) {
         case Rec.Data:
-          h.onData(this.received.take(memory!, base + rec[o + 3], rec[o + 4]));
+          h.onData(this.received.take(memory!, base + a, rec[o + F.B]));
           break;
         case Rec.Drained:
           h.onDrained();
           break;
         case Rec.Accepted:
-          h.onAccepted(rec[o + 3], rec[o + 4]);
+          h.onAccepted(a, rec[o + F.B]);
           break;
         case Rec.Eof:
           h.onEof();
           break;
         case Rec.Error:
-          h.onError(rec[o + 3]);
+          h.onError(a);
           break;
         case Rec.Connected:
-          h.onConnected(rec[o + 3]);
+          h.onConnected(a);
           break;
         case Rec.Raw:
-          h.onRaw(rec[o + 3]);
+          h.onRaw(a);
           break;
         case Rec.AcceptError:
-          h.onAcceptError(rec[o + 3]);
+          h.onAcceptError(a);
           break;
         case Rec.Datagram:
-          h.onDatagram(slab, rec[o + 3], rec[o + 4]);
+          h.onDatagram(slab, a, rec[o + F.B]);
           break;
         case Rec.Exited:
-          h.onExited(rec[o + 3], rec[o + 4]);
+          h.onExited(a, rec[o + F.B]);
           break;
         case Rec.Handshake:
           h.onHandshake();
@@ -265,31 +277,21 @@ export class ReactorCore {
     log.emit('error', `reactor: native record type ${type} has no handler hook (addon and lib/ out of step?); ignored`, { type });
   }
 
-  /** A connection accepted for a listener that is gone: close it. */
-  private orphanAccepted(slot: number, gen: number): void {
-    const loop = this.loop!;
-    if (this.handlers[slot] === undefined && loop.generation(slot) === gen) loop.remove(slot);
-  }
-
   /** A user callback threw while record `i` was handled: log it and drop that registration. */
-  private recordFailed(i: number, err: unknown): void {
-    const rec = this.loop !== null ? this.loop.records : null;
+  private recordFailed(loop: NativeLoop, i: number, err: unknown): void {
+    const rec = loop.records;
     const failure = new Failure(err);
-    if (rec === null) {
-      log.failure('Unhandled error in reactor dispatch', failure);
-      return;
-    }
     const o = i * RECORD_INTS;
-    let slot = rec[o + 1];
-    let gen = rec[o + 2];
-    if (rec[o] === Rec.Accepted) {
+    let slot = rec[o + F.Slot];
+    let gen = rec[o + F.Gen];
+    if (rec[o + F.Type] === Rec.Accepted) {
       // connectionMade of the new connection threw: drop the connection, not the port.
-      slot = rec[o + 3];
-      gen = rec[o + 4];
+      slot = rec[o + F.A];
+      gen = rec[o + F.B];
     }
     const h = this.handlers[slot];
     log.failure('Unhandled error in a reactor callback; dropping its connection', failure);
-    if (h !== undefined && h.gen === gen) {
+    if (h !== undefined && h.gen === gen && h.loop === loop) {
       try {
         h.failed(failure);
       } catch (e) {

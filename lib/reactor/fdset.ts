@@ -152,7 +152,6 @@ export class FDSet {
   /** Brings the native registration in line with the entry; `undo` restores it on failure. */
   private update(e: FdEntry, undo?: () => void): void {
     const interest = (e.reader ? Ev.Readable : 0) | (e.writer ? Ev.Writable : 0);
-    const native = this.core.native;
     let r = 0;
     if (interest === 0) {
       this.core.unregister(e);
@@ -160,14 +159,14 @@ export class FDSet {
       return;
     }
     if (e.slot < 0) {
+      const native = this.core.native;
       r = native.addRaw(e.fd, interest, false, false);
       if (r >= 0) {
-        e.slot = r;
-        e.gen = native.generation(r);
+        e.takeSlot(native, r);
         this.core.register(e);
       }
     } else {
-      r = native.modifyRaw(e.slot, interest, false, false);
+      r = e.loop!.modifyRaw(e.slot, e.gen, interest, false, false);
     }
     if (r < 0) {
       undo?.();

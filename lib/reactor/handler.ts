@@ -11,6 +11,7 @@
  * case in ReactorCore's dispatch; handlers that never get it need no change.
  */
 import type { Failure } from '../failure';
+import type { NativeLoop } from '../native';
 
 /**
  * Whatever owns a native slot. The dispatch loop calls the hook that matches
@@ -22,6 +23,19 @@ export abstract class Handler {
   gen = 0;
   /** @internal The native slot, -1 when not registered. */
   slot = -1;
+  /**
+   * @internal The native loop the slot belongs to: every command goes there
+   * with (slot, gen), never to a loop opened after it closed. Null before the
+   * first registration.
+   */
+  loop: NativeLoop | null = null;
+
+  /** @internal Takes slot `slot` of `loop`, at generation `gen` (the slot's current one by default). */
+  takeSlot(loop: NativeLoop, slot: number, gen: number = loop.generation(slot)): void {
+    this.loop = loop;
+    this.slot = slot;
+    this.gen = gen;
+  }
 
   /** @internal Listener: a connection was accepted into stream slot `slot` (generation `gen`). */
   onAccepted(_slot: number, _gen: number): void {}

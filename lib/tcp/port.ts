@@ -108,30 +108,29 @@ export class Port<A extends IAddress = IAddress> extends Handler implements ILis
       r = native.listen(c.family, c.host, c.port, c.backlog, c.reusePort);
     }
     if (r < 0) throw this.cannotListen(r);
-    this.slot = r;
-    this.gen = native.generation(r);
-    if (c.acceptBatch !== undefined) native.setAcceptBatch(r, c.acceptBatch);
+    this.takeSlot(native, r);
+    if (c.acceptBatch !== undefined) native.setAcceptBatch(r, this.gen, c.acceptBatch);
     if (c.family === Family.Unix) {
       this.inode = socketInode(c.host);
       if (c.mode !== undefined) {
         try {
           fs.chmodSync(c.host, c.mode);
         } catch (e) {
-          native.remove(r);
+          native.remove(r, this.gen);
           removeOwnSocket(c.host, this.inode);
           throw new CannotListenError(c.host, c.host, `chmod failed: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code);
         }
       }
       this.host = new UNIXAddress(c.host);
     } else {
-      const a = native.localAddress(r);
+      const a = native.localAddress(r, this.gen);
       this.host = typeof a === 'number' ? null : toAddress(a);
     }
     try {
       this.factory.doStart();
     } catch (e) {
       // startFactory failed: no half-started port is left behind.
-      native.remove(r);
+      native.remove(r, this.gen);
       if (c.family === Family.Unix) removeOwnSocket(c.host, this.inode);
       throw e;
     }
@@ -243,12 +242,12 @@ export class Port<A extends IAddress = IAddress> extends Handler implements ILis
   /** The transport for an accepted connection in (slot, gen); a port for another transport kind overrides it. */
   protected makeTransport(slot: number, gen: number): StreamTransport {
     const core = this.reactor.core;
-    return new StreamTransport(core, core.native, slot, gen, this, this.reactor.highWaterMark);
+    return new StreamTransport(core, this.loop!, slot, gen, this, this.reactor.highWaterMark);
   }
 
   private readonly resume = (): void => {
     this.resumeCall = null;
-    if (this.listening) this.reactor.core.native.resumeAccepting(this.slot);
+    if (this.listening) this.loop!.resumeAccepting(this.slot, this.gen);
   };
 
   private cannotListen(r: number): CannotListenError {

@@ -34,6 +34,8 @@ export interface PeerCertificate {
 /** What a TLSSession needs of its transport. */
 export interface TLSHost {
   readonly slot: number;
+  /** The slot's generation: native commands carry (slot, gen). */
+  readonly gen: number;
   readonly connected: boolean;
   /** The protocol, if attached (handshakeCompleted is optional on it). */
   readonly protocol: object | undefined;
@@ -79,7 +81,7 @@ export class TLSSession {
    */
   static start(host: TLSHost, native: NativeLoop, factory: IOpenSSLContextFactory, server: boolean): TLSSession {
     const ctx = factory.tlsContext(server);
-    const r = native.tlsStart(host.slot, ctx, server ? '' : factory.hostname);
+    const r = native.tlsStart(host.slot, host.gen, ctx, server ? '' : factory.hostname);
     if (typeof r === 'string') throw new TLSError(r);
     if (r < 0) throw new TLSError('START_FAILED', null, `startTLS failed (${r})`);
     const s = new TLSSession(host, native);
@@ -112,7 +114,7 @@ export class TLSSession {
   }
 
   private info(): NativeTLSInfo | null {
-    const i = this.native.tlsInfo(this.host.slot);
+    const i = this.native.tlsInfo(this.host.slot, this.host.gen);
     return typeof i === 'number' ? null : i;
   }
 
@@ -125,7 +127,7 @@ export class TLSSession {
       this.negotiatedProtocol = i.alpn === '' ? null : i.alpn;
       this.version = i.version;
     }
-    const der = this.native.tlsPeerCertificate(this.host.slot);
+    const der = this.native.tlsPeerCertificate(this.host.slot, this.host.gen);
     if (Buffer.isBuffer(der)) this.peerDer = der;
     const p = this.host.protocol as { handshakeCompleted?: () => void } | undefined;
     if (p !== undefined && typeof p.handshakeCompleted === 'function') p.handshakeCompleted();

@@ -77,8 +77,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     highWaterMark: number,
   ) {
     super();
-    this.slot = slot;
-    this.gen = gen;
+    this.takeSlot(native, slot, gen);
     this.highWaterMark = highWaterMark;
   }
 
@@ -138,7 +137,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     if ((this.state & S.WriteShut) !== 0 || (this.producer === null && this.bufferedAmount() === 0)) {
       this.closeNow(endReason(ConnectionDone));
     } else {
-      this.native.pauseReading(this.slot);
+      this.native.pauseReading(this.slot, this.gen);
     }
   }
 
@@ -159,29 +158,29 @@ export class StreamTransport extends Handler implements ISSLTransport {
 
   /** Local address (computed on first use; after the close, only if read before). */
   getHost(): IAddress {
-    if (this.host === null) this.host = this.readAddress(this.native.localAddress(this.slot));
+    if (this.host === null) this.host = this.readAddress(this.native.localAddress(this.slot, this.gen));
     return this.host;
   }
 
   /** Remote address (computed on first use). */
   getPeer(): IAddress {
-    if (this.peer === null) this.peer = this.readAddress(this.native.peerAddress(this.slot));
+    if (this.peer === null) this.peer = this.readAddress(this.native.peerAddress(this.slot, this.gen));
     return this.peer;
   }
 
   /** The socket's fd number, or -1 once closed. */
   fileno(): number {
-    return (this.state & S.Closed) !== 0 ? -1 : this.native.fdOf(this.slot);
+    return (this.state & S.Closed) !== 0 ? -1 : this.native.fdOf(this.slot, this.gen);
   }
 
   /** Enables or disables TCP_NODELAY (ignored on UNIX sockets). */
   setTcpNoDelay(enabled: boolean): void {
-    if ((this.state & S.Closed) === 0) this.native.setNoDelay(this.slot, !!enabled);
+    if ((this.state & S.Closed) === 0) this.native.setNoDelay(this.slot, this.gen, !!enabled);
   }
 
   /** Enables or disables SO_KEEPALIVE. */
   setTcpKeepAlive(enabled: boolean): void {
-    if ((this.state & S.Closed) === 0) this.native.setKeepAlive(this.slot, !!enabled);
+    if ((this.state & S.Closed) === 0) this.native.setKeepAlive(this.slot, this.gen, !!enabled);
   }
 
   // ---- ISSLTransport (lib/tls) ----
@@ -226,7 +225,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
 
   /** Under TLS, queues close_notify (after what is written); nothing otherwise. */
   private closeNotify(): void {
-    if (this.tls !== null && (this.state & (S.Closed | S.WriteShutAsked)) === 0) this.native.shutdownWrite(this.slot);
+    if (this.tls !== null && (this.state & (S.Closed | S.WriteShutAsked)) === 0) this.native.shutdownWrite(this.slot, this.gen);
   }
 
   // ---- IConsumer ----
@@ -265,7 +264,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
   pauseProducing(): void {
     if ((this.state & (S.Closed | S.Paused)) !== 0) return;
     this.state |= S.Paused;
-    this.native.pauseReading(this.slot);
+    this.native.pauseReading(this.slot, this.gen);
   }
 
   /** Starts reading again; data held while paused is delivered first. */
@@ -273,7 +272,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     if ((this.state & S.Paused) === 0) return;
     this.state &= ~S.Paused;
     if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;
-    this.native.resumeReading(this.slot);
+    this.native.resumeReading(this.slot, this.gen);
     if (this.held !== null) this.state |= S.Holding;
     if ((this.state & (S.Holding | S.EofHeld)) !== 0) this.core.atEndOfStep(() => this.deliverHeld());
   }
@@ -369,22 +368,22 @@ export class StreamTransport extends Handler implements ISSLTransport {
 
   /** Writes `data` to the slot now: bytes left buffered (0 = all sent), or a negative errno. */
   protected sendBytes(data: Uint8Array): number {
-    return this.native.write(this.slot, data);
+    return this.native.write(this.slot, this.gen, data);
   }
 
   /** Writes `chunks` with one writev: as sendBytes. */
   protected sendChunks(chunks: Uint8Array[]): number {
-    return this.native.writev(this.slot, chunks);
+    return this.native.writev(this.slot, this.gen, chunks);
   }
 
   /** Bytes written but not yet taken by the kernel (negative errno when the slot is gone). */
   protected pendingBytes(): number {
-    return this.native.buffered(this.slot);
+    return this.native.buffered(this.slot, this.gen);
   }
 
   /** Shuts down the write side once the buffer has drained: 0 or a negative errno. */
   protected shutdownWriteSide(): number {
-    return this.native.shutdownWrite(this.slot);
+    return this.native.shutdownWrite(this.slot, this.gen);
   }
 
   // ---- internals ----

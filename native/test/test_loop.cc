@@ -646,6 +646,28 @@ void test_closed_loop_reaps_child(Backend b) {
   check::that(!process_exists(sp.pid), "child reaped after its loop closed");
 }
 
+// live(slot, gen) is what the bridge checks before any command on a
+// registration: true only for the current tenant of the slot.
+void test_live_handles(Backend b) {
+  Env env(b);
+  int sv[2];
+  check::eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0, "socketpair");
+  int32_t first = -1, second = -1;
+  check::eq(env.loop->add_raw(sv[0], kReadable, Mode{}, &first), 0, "add");
+  const uint32_t old_gen = env.loop->generation(first);
+  check::that(env.loop->live(first, old_gen), "live while registered");
+  check::eq(env.loop->remove(first), 0, "remove");
+  check::that(!env.loop->live(first, old_gen), "not live once removed");
+  check::eq(env.loop->add_raw(sv[0], kReadable, Mode{}, &second), 0, "add again");
+  check::eq(second, first, "the slot is reused");
+  check::that(!env.loop->live(first, old_gen), "the old handle stays dead");
+  check::that(env.loop->live(second, env.loop->generation(second)), "the new tenant is live");
+  check::that(!env.loop->live(-1, 1) && !env.loop->live(1 << 20, 1), "out of range");
+  env.loop.reset();
+  close(sv[0]);
+  close(sv[1]);
+}
+
 // Threads of this process now (/proc/self/task entries).
 int thread_count() {
   int n = 0;
@@ -739,6 +761,7 @@ int main(int argc, char** argv) {
       {"bounded drain", test_bounded_drain},
       {"closed loop reaps child", test_closed_loop_reaps_child},
       {"close with 100 children", test_close_many_children},
+      {"live handles", test_live_handles},
   });
   cases.push_back({"no fd leak", [fds_before] { check::eq(check::open_fds(), fds_before, "open fds"); }});
   return check::run_all(cases, argc, argv);
