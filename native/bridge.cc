@@ -187,7 +187,11 @@ napi_value NativeLoop::FastWrite(napi_env env, napi_callback_info info) {
     r = -EBADF;
   } else if (argc >= 3 && bridge::raw_slot(env, argv[0], &slot) && bridge::raw_slot(env, argv[1], &gen) &&
              bridge::raw_bytes(env, argv[2], &bytes, &len)) {
-    r = self->live(slot, gen) ? self->loop_->write(slot, bytes, len) : -EBADF;
+    try {
+      r = self->live(slot, gen) ? self->loop_->write(slot, bytes, len) : -EBADF;
+    } catch (...) {
+      r = -ENOMEM;  // nothing may throw into V8 from a raw callback
+    }
   }
   return bridge::small_number(env, r);
 }

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
+#include <exception>
 
 #include "bridge_args.h"
 #include "bridge_loop.h"
@@ -95,7 +97,7 @@ int NativeLoop::drain(int timeout_ms) {
       total = total > 0 ? total : n;
       break;
     }
-    loop_->process(events_.data(), n);
+    process_batch(events_.data(), n);
     total += n;
     if (n < static_cast<int>(events_.size()) || closed_) break;
     timeout_ms = 0;
@@ -116,11 +118,37 @@ void NativeLoop::dispatch_waiter() {
   napi_handle_scope scope;
   if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
   ++depth_;
-  loop_->process(events, n);
+  process_batch(events, n);
   --depth_;
   if (waiter_) waiter_->done();
   after_dispatch(true);
   napi_close_handle_scope(env_, scope);
+}
+
+// Runs a batch through the Loop. Nothing may throw into libuv, or past
+// pollOnce's caller unhandled: an allocation failing inside (bad_alloc from a
+// growing slot table) becomes the batch's JS error, surfaced by
+// after_dispatch as a callback's exception would be.
+void NativeLoop::process_batch(const PollEvent* events, int count) {
+  try {
+    loop_->process(events, count);
+  } catch (const std::exception& e) {
+    keep_error(e.what());
+  } catch (...) {
+    keep_error("unknown exception");
+  }
+}
+
+void NativeLoop::keep_error(const char* what) {
+  if (error_ref_ != nullptr) return;
+  char text[256];
+  std::snprintf(text, sizeof text, "ioreactor: the native loop failed: %s", what);
+  napi_value msg = nullptr, err = nullptr;
+  if (napi_create_string_utf8(env_, text, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+      napi_create_error(env_, nullptr, msg, &err) != napi_ok) {
+    return;
+  }
+  napi_create_reference(env_, err, 1, &error_ref_);
 }
 
 // After a batch: finish a close requested inside it, re-evaluate the ref

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <new>
 
 #include "bridge_loop.h"
 #include "poller.h"
@@ -125,11 +126,18 @@ void NativeLoop::shutdown(napi_async_cleanup_hook_handle teardown) {
   closed_ = true;
   started_ = false;
   if (waiter_) waiter_->stop();
-  auto* group = new CloseGroup;
-  group->hook = teardown;
+  // nothrow: this runs from the destructor and from Node's cleanup hook,
+  // where an exception would abort. Without memory for the group the hook
+  // is released now rather than when the handles are closed.
+  auto* group = new (std::nothrow) CloseGroup;
+  if (group != nullptr) {
+    group->hook = teardown;
+  } else if (teardown != nullptr) {
+    napi_remove_async_cleanup_hook(teardown);
+  }
   close_handle(&poll_, group);
   close_handle(&async_, group);
-  if (group->pending == 0) release_group(group);
+  if (group != nullptr && group->pending == 0) release_group(group);
   waiter_.reset();
   retired_waiter_.reset();
   loop_.reset();

@@ -112,6 +112,8 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   static void on_async(uv_async_t* h);
   void dispatch_ready();
   int drain(int timeout_ms);
+  void process_batch(const PollEvent* events, int count);
+  void keep_error(const char* what);
   void dispatch_waiter();
   void after_dispatch(bool top_level);
   void take_exception();
