@@ -18,7 +18,7 @@
  * per read would cost ~15%; one per 16 reads costs ~1%, and the copy itself
  * (a second typed array and a set) ~2%. The 16 KiB floor is that trade: the
  * price of a kept short value is a chunk, not a slab.
- * The attack: bench/attacks/slab-retention.js; the cost: README.
+ * The attack: bench/attacks/slab-retention.js; the cost: bench/RESULTS.md.
  */
 
 /**
