@@ -52,9 +52,13 @@ export function interleaveFamilies(addresses: readonly string[]): string[] {
 /** Connects to a host name (or address literal) and port over TCP, racing its addresses. */
 export class HostnameEndpoint implements IStreamClientEndpoint {
   constructor(
+    /** The reactor that connects and times the attempts. */
     readonly reactor: IReactorTCPTime,
+    /** Host name (resolved to every address it has) or address. */
     readonly host: string,
+    /** Port to connect to. */
     readonly port: number,
+    /** Timeout, attempt stagger and bind address. */
     readonly options: HostnameEndpointOptions = {},
   ) {
     const delay = options.attemptDelay;
