@@ -11,3 +11,5 @@ export type { RequestHandler, HandlerResult } from './function-resource';
 export { Request } from './request';
 export { Headers } from './headers';
 export { HTTPChannel } from './channel';
+export type { ParserLimits } from './parser';
+export type { RequestChannel } from './request';
