@@ -133,7 +133,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value ProbeUnix(const Napi::CallbackInfo& info) {
     if (info.Length() < 1 || !info[0].IsString()) return Napi::Number::New(info.Env(), -EINVAL);
     std::string path = info[0].As<Napi::String>().Utf8Value();
-    return Napi::Number::New(info.Env(), -sockets::probe_unix_listener(path));
+    return Napi::Number::New(info.Env(), sockets::probe_unix_listener(path));
   }
 };
 

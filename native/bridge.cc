@@ -44,9 +44,10 @@ namespace {
 
 using bridge::string_arg;
 
+// err is -errno; the error's errno field is too, as in Node.
 Napi::Error errno_error(Napi::Env env, int err, const std::string& what) {
-  auto e = Napi::Error::New(env, what + ": " + std::strerror(err));
-  e.Set("errno", Napi::Number::New(env, -err));
+  auto e = Napi::Error::New(env, what + ": " + std::strerror(-err));
+  e.Set("errno", Napi::Number::New(env, err));
   return e;
 }
 
@@ -122,7 +123,7 @@ NativeLoop::NativeLoop(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Native
   loop_ = Loop::create(backend, this, &err);
   if (!loop_) {
     release_js();
-    throw errno_error(env, err > 0 ? err : -err, "cannot create the " + name + " loop");
+    throw errno_error(env, err, "cannot create the " + name + " loop");
   }
   napi_get_uv_event_loop(env_, &uv_loop_);
   napi_add_async_cleanup_hook(env_, on_teardown, this, &hook_);

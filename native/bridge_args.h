@@ -29,8 +29,6 @@ bool raw_slot(napi_env env, napi_value v, int32_t* out);
 bool raw_bytes(napi_env env, napi_value v, const uint8_t** data, size_t* len);
 // A result as a JS number: a small integer when it fits (no heap number).
 napi_value small_number(napi_env env, int64_t v);
-// Loop and Poller return positive or negative errno; JS always sees -errno.
-inline int neg(int r) { return r > 0 ? -r : r; }
 
 }  // namespace bridge
 }  // namespace ioreactor

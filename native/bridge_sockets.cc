@@ -20,7 +20,6 @@ namespace {
 using bridge::bool_arg;
 using bridge::bytes_arg;
 using bridge::int_arg;
-using bridge::neg;
 using bridge::slot_arg;
 using bridge::string_arg;
 
@@ -57,7 +56,7 @@ Napi::Value AddRaw(MethodCall& c) {
   // A closed fd is refused here: the poll backend would only notice later.
   if (fcntl(static_cast<int>(fd), F_GETFD) < 0) return c.num(-EBADF);
   int32_t slot = -1;
-  int r = neg(c.loop->add_raw(static_cast<int>(fd), static_cast<uint32_t>(interest), mode, &slot));
+  int r = c.loop->add_raw(static_cast<int>(fd), static_cast<uint32_t>(interest), mode, &slot);
   return slot_or_error(c, r, slot);
 }
 
@@ -66,11 +65,11 @@ Napi::Value ModifyRaw(MethodCall& c) {
   int64_t interest = 0;
   Mode mode;
   if (!mode_args(c, 0, &interest, &mode)) return c.num(-EINVAL);
-  return c.num(neg(c.loop->modify_raw(c.slot, static_cast<uint32_t>(interest), mode)));
+  return c.num(c.loop->modify_raw(c.slot, static_cast<uint32_t>(interest), mode));
 }
 
 // remove(slot, gen) -> 0 | -errno
-Napi::Value Remove(MethodCall& c) { return c.num(neg(c.loop->remove(c.slot))); }
+Napi::Value Remove(MethodCall& c) { return c.num(c.loop->remove(c.slot)); }
 
 // generation(slot) -> the slot's current generation, as records carry it (int32)
 Napi::Value Generation(MethodCall& c) {
@@ -90,13 +89,13 @@ template <int (Loop::*Set)(int32_t, bool)>
 Napi::Value SlotBool(MethodCall& c) {
   bool on = false;
   if (!bool_arg(c.info, c.arg(0), &on)) return c.num(-EINVAL);
-  return c.num(neg((c.loop->*Set)(c.slot, on)));
+  return c.num((c.loop->*Set)(c.slot, on));
 }
 
 // A method on one registration taking nothing more.
 template <int (Loop::*Op)(int32_t)>
 Napi::Value SlotOp(MethodCall& c) {
-  return c.num(neg((c.loop->*Op)(c.slot)));
+  return c.num((c.loop->*Op)(c.slot));
 }
 
 // ---- sockets ----
@@ -114,7 +113,7 @@ Napi::Value Listen(MethodCall& c) {
   addr.family = static_cast<int>(family);
   addr.port = static_cast<int>(port);
   int32_t slot = -1;
-  int r = neg(c.loop->listen(addr, static_cast<int>(backlog), reuse, &slot));
+  int r = c.loop->listen(addr, static_cast<int>(backlog), reuse, &slot);
   return slot_or_error(c, r, slot);
 }
 
@@ -122,7 +121,7 @@ Napi::Value Listen(MethodCall& c) {
 Napi::Value SetAcceptBatch(MethodCall& c) {
   int64_t batch = 0;
   if (!int_arg(c.info, c.arg(0), 1, INT32_MAX, &batch)) return c.num(-EINVAL);
-  return c.num(neg(c.loop->set_accept_batch(c.slot, static_cast<int>(batch))));
+  return c.num(c.loop->set_accept_batch(c.slot, static_cast<int>(batch)));
 }
 
 // The optional bind address of connect(): (host|null, port) from argument 3.
@@ -150,7 +149,7 @@ Napi::Value Connect(MethodCall& c) {
   addr.family = bind.family = static_cast<int>(family);
   addr.port = static_cast<int>(port);
   int32_t slot = -1;
-  int r = neg(c.loop->connect(addr, has_bind ? &bind : nullptr, &slot));
+  int r = c.loop->connect(addr, has_bind ? &bind : nullptr, &slot);
   return slot_or_error(c, r, slot);
 }
 
@@ -160,7 +159,7 @@ Napi::Value AdoptStream(MethodCall& c) {
   if (!int_arg(c.info, c.arg(0), 0, INT32_MAX, &fd)) return c.num(-EINVAL);
   if (fcntl(static_cast<int>(fd), F_GETFD) < 0) return c.num(-EBADF);
   int32_t slot = -1;
-  int r = neg(c.loop->adopt_stream(static_cast<int>(fd), &slot));
+  int r = c.loop->adopt_stream(static_cast<int>(fd), &slot);
   return slot_or_error(c, r, slot);
 }
 
@@ -186,7 +185,7 @@ Napi::Value Buffered(MethodCall& c) { return c.num(static_cast<double>(c.loop->b
 template <bool kPeer>
 Napi::Value Address(MethodCall& c) {
   SockAddr addr;
-  int r = neg(kPeer ? c.loop->peer_address(c.slot, &addr) : c.loop->local_address(c.slot, &addr));
+  int r = kPeer ? c.loop->peer_address(c.slot, &addr) : c.loop->local_address(c.slot, &addr);
   if (r < 0) return c.num(r);
   auto out = Napi::Object::New(c.info.Env());
   out.Set("family", addr.family);

@@ -26,7 +26,7 @@ void Waiter::run() {
     if (n < 0 && n != -EINTR) {
       // A broken poller would fail again at once: give up instead of spinning.
       std::lock_guard<std::mutex> lock(mu_);
-      error_ = -n;
+      error_ = n;
       return;
     }
     // An empty return (a wake-up: a change made while polling, or stop) is
@@ -56,7 +56,7 @@ bool Waiter::publish(int count) {
 int Waiter::take(const PollEvent** events) {
   std::lock_guard<std::mutex> lock(mu_);
   *events = events_.data();
-  return ready_;
+  return ready_ < 0 ? -EAGAIN : ready_;
 }
 
 void Waiter::done() {

@@ -33,14 +33,14 @@ class Waiter {
   Waiter& operator=(const Waiter&) = delete;
 
   // Main thread: the size of the batch handed over (0 for a bare wake-up,
-  // which still wants done()), or -1 when there is none (a coalesced or late
-  // notification). The events stay valid until done().
+  // which still wants done()), or -EAGAIN when there is none (a coalesced or
+  // late notification). The events stay valid until done().
   int take(const PollEvent** events);
   // Main thread: the batch was processed; the waiter may wait again.
   void done();
   // Main thread: wakes and joins the thread. Idempotent.
   void stop();
-  // The errno that made the thread give up (0 while healthy).
+  // The -errno that made the thread give up (0 while healthy).
   int failed() const;
 
  private:

@@ -139,14 +139,14 @@ int open_bound(const SockAddr& addr) {
   socklen_t len = 0;
   if (addr.family != 4 && addr.family != 6) return -EINVAL;
   int err = sockets::to_sockaddr(addr, &ss, &len);
-  if (err != 0) return -err;
+  if (err != 0) return err;
   int fd = sockets::new_socket(ss.ss_family, SOCK_DGRAM);
   if (fd < 0) return fd;
   if (sockets::is_v6_any(ss)) err = sockets::set_flag(fd, IPPROTO_IPV6, IPV6_V6ONLY, false);
-  if (err == 0 && ::bind(fd, reinterpret_cast<struct sockaddr*>(&ss), len) < 0) err = errno;
+  if (err == 0 && ::bind(fd, reinterpret_cast<struct sockaddr*>(&ss), len) < 0) err = -errno;
   if (err != 0) {
     ::close(fd);
-    return -err;
+    return err;
   }
   return fd;
 }
@@ -161,7 +161,7 @@ int connect_to(int fd, const SockAddr& peer) {
   } else {
     if (peer.family != 4 && peer.family != 6) return -EINVAL;
     int err = sockets::to_sockaddr(peer, &ss, &len);
-    if (err != 0) return -err;
+    if (err != 0) return err;
   }
   int rc;
   do {
@@ -176,7 +176,7 @@ int64_t send_to(int fd, const uint8_t* data, size_t len, const SockAddr* dest) {
   if (dest != nullptr) {
     if (dest->family != 4 && dest->family != 6) return -EINVAL;
     int err = sockets::to_sockaddr(*dest, &ss, &sl);
-    if (err != 0) return -err;
+    if (err != 0) return err;
   }
   ssize_t n;
   do {

@@ -30,13 +30,13 @@ Loop::~Loop() {
 
 std::unique_ptr<Loop> Loop::create(Backend backend, LoopSink* sink, int* err) {
   if (sink == nullptr) {
-    if (err != nullptr) *err = EINVAL;
+    if (err != nullptr) *err = -EINVAL;
     return nullptr;
   }
   int e = 0;
   std::unique_ptr<Poller> poller = make_poller(backend, &e);
   if (!poller) {
-    if (err != nullptr) *err = e != 0 ? e : ENOTSUP;
+    if (err != nullptr) *err = e != 0 ? e : -ENOTSUP;
     return nullptr;
   }
   reaper::kick();  // orphans left waiting by a failed reaper start: try again
@@ -162,7 +162,7 @@ void Loop::Impl::free_slot(int32_t index) {
 // interest, and a level-triggered report nobody reads would spin.
 int Loop::Impl::set_interest(int32_t index, uint32_t want) {
   Slot* s = slots.find(index);
-  if (s == nullptr) return EBADF;
+  if (s == nullptr) return -EBADF;
   int err = 0;
   if (want == 0) {
     if (s->registered) err = poller->remove(s->fd);
@@ -218,7 +218,7 @@ int Loop::add_raw(int fd, uint32_t interest, Mode mode, int32_t* slot) {
   int err = impl_->poller->add(fd, interest, mode, s->token(index));
   if (err != 0) {
     impl_->free_slot(index);
-    return -err;
+    return err;
   }
   s->registered = true;
   s->interest = interest;
@@ -232,7 +232,7 @@ int Loop::modify_raw(int32_t slot, uint32_t interest, Mode mode) {
   if ((interest & ~kAllEvents) != 0) return -EINVAL;
   if (!impl_->poller->supports(mode)) return -ENOTSUP;
   int err = impl_->poller->modify(s->fd, interest, mode, s->token(slot));
-  if (err != 0) return -err;
+  if (err != 0) return err;
   s->mode = mode;
   s->interest = interest;
   return 0;

@@ -100,7 +100,7 @@ class Loop {
   static constexpr size_t kReadSize = 64 * 1024;
   static constexpr int kMaxDrainRounds = 4;  // full waits re-polled per poll_once
 
-  // Returns nullptr and sets *err on failure.
+  // Returns nullptr and sets *err (-errno) on failure.
   static std::unique_ptr<Loop> create(Backend backend, LoopSink* sink, int* err);
   ~Loop();  // closes every fd the loop owns, exactly once
 

@@ -68,7 +68,7 @@ void kill_and_reap(pid_t pid) {
 }
 
 // Starts the child with our pipes in its map; the child's ends are closed
-// here whatever happens. Returns 0 (pid set) or errno; on failure ours are closed too.
+// here whatever happens. Returns 0 (pid set) or -errno; on failure ours are closed too.
 int start_child(const process::SpawnOptions& opts, const std::vector<Loop::ChildFd>& fds, PipeEnds* ends,
                 pid_t* pid) {
   process::SpawnOptions o = opts;
@@ -98,7 +98,7 @@ int Loop::spawn(const process::SpawnOptions& opts, const std::vector<ChildFd>& f
   PipeEnds ends(fds.size());
   pid_t pid = 0;
   int err = start_child(opts, fds, &ends, &pid);
-  if (err != 0) return -err;
+  if (err != 0) return err;
   int exit_fd = process::open_pidfd(pid);
   if (exit_fd < 0) {
     kill_and_reap(pid);
@@ -114,13 +114,13 @@ int Loop::spawn(const process::SpawnOptions& opts, const std::vector<ChildFd>& f
   for (size_t i = 0; i < fds.size() && err == 0; ++i) {
     if (ends.ours[i] < 0) continue;
     int r = adopt_stream(ends.ours[i], &result.pipes[i]);
-    if (r < 0) err = -r;
+    if (r < 0) err = r;
     if (r == 0) ends.ours[i] = -1;  // the slot owns it now
   }
   if (err != 0) {
     ends.close_ours_from(0);
     abandon_child(*this, result);
-    return -err;
+    return err;
   }
   *out = std::move(result);
   return 0;

@@ -36,7 +36,7 @@ int Loop::udp_bind(const SockAddr& addr, size_t max_packet, int32_t* slot) {
   int err = impl_->set_interest(index, kReadable);
   if (err != 0) {
     impl_->free_slot(index);
-    return -err;
+    return err;
   }
   *slot = index;
   return 0;
@@ -76,7 +76,7 @@ void Loop::Impl::on_dgram(int32_t index, uint32_t gen) {
     int n = dgram::recv_batch(s->fd, p, room, s->max_packet, mode, got, kPerCall, &used);
     if (n < 0) {
       // Consumed by the read; datagrams behind it come next wake-up.
-      push(kRecError, index, gen, -n, 0);
+      push(kRecError, index, gen, -n, 0);  // records carry errno positive
       return;
     }
     if (n == 0) return;

@@ -62,7 +62,7 @@ struct Loop::Impl {
   void flush_stream(int32_t index, uint32_t gen);
   void shutdown_if_drained(Slot& s);
   int64_t write_iov(int32_t index, const struct iovec* iov, int count);
-  void stream_failed(int32_t index, uint32_t gen, int err);
+  void stream_failed(int32_t index, uint32_t gen, int err);  // err: -errno
   void idle_hangup(int32_t index, uint32_t gen, uint32_t events);
   Slot* stream(int32_t index);
 
@@ -80,7 +80,7 @@ struct Loop::Impl {
 
   // Listeners (loop_listener.cc).
   void on_listener(int32_t index, uint32_t gen);
-  bool accept_error(int32_t index, uint32_t gen, int err);
+  bool accept_error(int32_t index, uint32_t gen, int err);  // err: -errno
   void adapt_batch(Slot& s, int accepted);
 
   // Children and UDP (loop_child.cc, loop_dgram.cc).

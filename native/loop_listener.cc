@@ -22,17 +22,17 @@ namespace {
 // network errors through accept): skip it and take the next.
 bool skip_connection(int err) {
   switch (err) {
-    case EINTR:
-    case ECONNABORTED:
-    case EPROTO:
-    case ENOPROTOOPT:
-    case ENETDOWN:
-    case ENETUNREACH:
-    case EHOSTDOWN:
-    case EHOSTUNREACH:
-    case EOPNOTSUPP:
+    case -EINTR:
+    case -ECONNABORTED:
+    case -EPROTO:
+    case -ENOPROTOOPT:
+    case -ENETDOWN:
+    case -ENETUNREACH:
+    case -EHOSTDOWN:
+    case -EHOSTUNREACH:
+    case -EOPNOTSUPP:
 #ifdef ENONET
-    case ENONET:
+    case -ENONET:
 #endif
       return true;
     default:
@@ -43,7 +43,7 @@ bool skip_connection(int err) {
 // Errors that consumed a connection but are worth telling JS about (a
 // firewall rule refusing it); the listener stays armed, since the next
 // readiness is a different connection.
-bool report_and_continue(int err) { return err == EPERM; }
+bool report_and_continue(int err) { return err == -EPERM; }
 
 }  // namespace
 
@@ -56,8 +56,8 @@ void Loop::Impl::on_listener(int32_t index, uint32_t gen) {
   for (int i = 0; i < batch; ++i) {
     int fd = sockets::accept_one(lfd);
     if (fd < 0) {
-      if (skip_connection(-fd)) continue;
-      if (-fd != EAGAIN && -fd != EWOULDBLOCK) accept_error(index, gen, -fd);
+      if (skip_connection(fd)) continue;
+      if (fd != -EAGAIN && fd != -EWOULDBLOCK) accept_error(index, gen, fd);
       break;
     }
     int32_t child = add_slot(Kind::kStream, fd);
@@ -98,7 +98,7 @@ bool Loop::Impl::accept_error(int32_t index, uint32_t gen, int err) {
     s->accept_batch = s->accept_floor;
     set_interest(index, 0);
   }
-  push(kRecAcceptError, index, gen, err, 0);
+  push(kRecAcceptError, index, gen, -err, 0);  // records carry errno positive
   return pause;
 }
 
@@ -106,7 +106,7 @@ int Loop::listen(const SockAddr& addr, int backlog, bool reuse_port, int32_t* sl
   if (slot == nullptr || backlog < 0) return -EINVAL;
   int fd = -1;
   int err = sockets::open_listener(addr, backlog, reuse_port, &fd);
-  if (err != 0) return -err;
+  if (err != 0) return err;
   int32_t index = impl_->add_slot(Kind::kListener, fd);
   Slot* s = impl_->slots.find(index);
   s->is_socket = true;
@@ -116,7 +116,7 @@ int Loop::listen(const SockAddr& addr, int backlog, bool reuse_port, int32_t* sl
   err = impl_->set_interest(index, kReadable);
   if (err != 0) {
     impl_->free_slot(index);
-    return -err;
+    return err;
   }
   *slot = index;
   return 0;
@@ -138,7 +138,7 @@ int Loop::resume_accepting(int32_t slot) {
   if (s->kind != Kind::kListener) return -EINVAL;
   if (!s->accept_paused) return 0;
   s->accept_paused = false;
-  return -impl_->set_interest(slot, kReadable);
+  return impl_->set_interest(slot, kReadable);
 }
 
 }  // namespace ioreactor

@@ -84,7 +84,7 @@ void Loop::Impl::on_stream(int32_t index, uint32_t gen, uint32_t events) {
 void Loop::Impl::idle_hangup(int32_t index, uint32_t gen, uint32_t events) {
   Slot* s = slots.find(index, gen);
   if (s->watch_close) {
-    if ((events & kError) != 0) stream_failed(index, gen, EPIPE);  // the reader closed
+    if ((events & kError) != 0) stream_failed(index, gen, -EPIPE);  // the reader closed
     return;
   }
   if ((events & kError) == 0 || !s->registered || !s->is_socket) return;
@@ -99,7 +99,7 @@ void Loop::Impl::finish_connect(int32_t index, uint32_t gen) {
   if (err != 0) s->dead = true;
   int perr = update_stream(index);
   if (err == 0) err = perr;
-  push(kRecConnected, index, gen, err, 0);
+  push(kRecConnected, index, gen, -err, 0);  // records carry errno positive
   // Data written while connecting goes out now rather than a wake-up later.
   s = slots.find(index, gen);
   if (s == nullptr || s->dead) return;
@@ -116,7 +116,7 @@ void Loop::Impl::read_stream(int32_t index, uint32_t gen) {
   uint8_t* p = ensure_slab(&room);
   Slot* s = slots.find(index, gen);  // ensure_slab may have delivered
   if (s == nullptr || s->dead || s->paused || s->eof) return;
-  if (p == nullptr) return stream_failed(index, gen, ENOMEM);
+  if (p == nullptr) return stream_failed(index, gen, -ENOMEM);
   ssize_t n;
   do {
     n = sys::read(s->fd, p, room);
@@ -130,7 +130,7 @@ void Loop::Impl::read_stream(int32_t index, uint32_t gen) {
     update_stream(index);
     push(kRecEof, index, gen, 0, 0);
   } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-    stream_failed(index, gen, errno);
+    stream_failed(index, gen, -errno);
   }
 }
 
@@ -156,7 +156,7 @@ void Loop::Impl::shutdown_if_drained(Slot& s) {
 void Loop::Impl::stream_failed(int32_t index, uint32_t gen, int err) {
   slots.find(index, gen)->dead = true;
   set_interest(index, 0);
-  push(kRecError, index, gen, err, 0);
+  push(kRecError, index, gen, -err, 0);  // records carry errno positive
 }
 
 // ---- creating streams ----
@@ -165,7 +165,7 @@ int Loop::connect(const SockAddr& addr, const SockAddr* bind, int32_t* slot) {
   if (slot == nullptr) return -EINVAL;
   int fd = -1;
   int err = sockets::open_connection(addr, bind, &fd);
-  if (err != 0) return -err;
+  if (err != 0) return err;
   int32_t index = impl_->add_slot(Kind::kStream, fd);
   Slot* s = impl_->slots.find(index);
   s->is_socket = true;
@@ -173,7 +173,7 @@ int Loop::connect(const SockAddr& addr, const SockAddr* bind, int32_t* slot) {
   err = impl_->update_stream(index);
   if (err != 0) {
     impl_->free_slot(index);
-    return -err;
+    return err;
   }
   *slot = index;
   return 0;
@@ -186,7 +186,7 @@ int Loop::adopt_stream(int fd, int32_t* slot) {
   struct stat st;
   if (fl < 0 || ::fstat(fd, &st) < 0) return -errno;
   int err = sockets::prepare_adopted(fd);
-  if (err != 0) return -err;
+  if (err != 0) return err;
   int32_t index = impl_->add_slot(Kind::kStream, fd);
   Slot* s = impl_->slots.find(index);
   s->is_socket = S_ISSOCK(st.st_mode);
@@ -197,7 +197,7 @@ int Loop::adopt_stream(int fd, int32_t* slot) {
     // Not ours after all: the caller keeps the fd on failure.
     impl_->slots.find(index)->kind = Kind::kRaw;
     impl_->free_slot(index);
-    return -err;
+    return err;
   }
   *slot = index;
   return 0;
@@ -209,28 +209,28 @@ int Loop::pause_reading(int32_t slot) {
   Slot* s = impl_->stream(slot);
   if (s == nullptr) return -EBADF;
   s->paused = true;
-  return -impl_->update_stream(slot);
+  return impl_->update_stream(slot);
 }
 
 int Loop::resume_reading(int32_t slot) {
   Slot* s = impl_->stream(slot);
   if (s == nullptr) return -EBADF;
   s->paused = false;
-  return -impl_->update_stream(slot);
+  return impl_->update_stream(slot);
 }
 
 int Loop::set_nodelay(int32_t slot, bool on) {
   Slot* s = impl_->stream(slot);
   if (s == nullptr) return -EBADF;
   if (!s->is_socket) return -ENOTSOCK;
-  return -sockets::set_flag(s->fd, IPPROTO_TCP, TCP_NODELAY, on);
+  return sockets::set_flag(s->fd, IPPROTO_TCP, TCP_NODELAY, on);
 }
 
 int Loop::set_keepalive(int32_t slot, bool on) {
   Slot* s = impl_->stream(slot);
   if (s == nullptr) return -EBADF;
   if (!s->is_socket) return -ENOTSOCK;
-  return -sockets::set_flag(s->fd, SOL_SOCKET, SO_KEEPALIVE, on);
+  return sockets::set_flag(s->fd, SOL_SOCKET, SO_KEEPALIVE, on);
 }
 
 namespace {
@@ -242,7 +242,7 @@ int address_of(const Slot* s, NameFn fn, SockAddr* out) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   if (fn(s->fd, reinterpret_cast<struct sockaddr*>(&ss), &len) < 0) return -errno;
-  return -sockets::from_sockaddr(reinterpret_cast<struct sockaddr*>(&ss), len, out);
+  return sockets::from_sockaddr(reinterpret_cast<struct sockaddr*>(&ss), len, out);
 }
 }  // namespace
 

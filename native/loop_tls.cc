@@ -43,7 +43,7 @@ int Loop::start_tls(int32_t slot, std::shared_ptr<TlsContext> ctx, const std::st
   }
   int e = impl_->send_tls_output(slot);
   if (e == 0 && !s->connecting) e = impl_->update_stream(slot);
-  return -e;
+  return e;
 }
 
 const TlsStream* Loop::tls(int32_t slot) const {
@@ -69,13 +69,13 @@ void Loop::Impl::read_tls(int32_t index, uint32_t gen) {
   uint8_t* p = ensure_slab(&room);
   Slot* s = slots.find(index, gen);  // ensure_slab may have delivered
   if (s == nullptr || s->dead || s->eof) return;
-  if (p == nullptr) return stream_failed(index, gen, ENOMEM);
+  if (p == nullptr) return stream_failed(index, gen, -ENOMEM);
   ssize_t n;
   do {
     n = sys::read(s->fd, p, room);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK) stream_failed(index, gen, errno);
+    if (errno != EAGAIN && errno != EWOULDBLOCK) stream_failed(index, gen, -errno);
     return;
   }
   if (n == 0) {
@@ -112,7 +112,7 @@ void Loop::Impl::decrypt_tls(int32_t index, uint32_t gen) {
     uint8_t* p = ensure_slab(&room);
     Slot* s = slots.find(index, gen);
     if (s == nullptr || s->dead || s->eof) return;
-    if (p == nullptr) return stream_failed(index, gen, ENOMEM);
+    if (p == nullptr) return stream_failed(index, gen, -ENOMEM);
     int64_t n = s->tls->read(p, room);
     // Reading may have produced output (a TLS 1.3 key update answer, an alert).
     int err = send_tls_output(index);
@@ -131,7 +131,7 @@ void Loop::Impl::decrypt_tls(int32_t index, uint32_t gen) {
 }
 
 // Sends the engine's ciphertext at once; the kernel's refusal is queued.
-// Returns 0 or an errno.
+// Returns 0 or -errno.
 int Loop::Impl::send_tls_output(int32_t index) {
   Slot* s = slots.find(index);
   const uint8_t* data = nullptr;
@@ -140,7 +140,7 @@ int Loop::Impl::send_tls_output(int32_t index) {
   size_t sent = 0;
   if (!s->connecting && s->pending() == 0) {
     ssize_t n = send_bytes(s->fd, s->is_socket, data, len);
-    if (n < 0) return static_cast<int>(-n);
+    if (n < 0) return static_cast<int>(n);
     sent = static_cast<size_t>(n);
   }
   if (sent < len) {
@@ -174,7 +174,7 @@ int64_t Loop::Impl::write_tls(int32_t index, const struct iovec* iov, int count)
     return -EPROTO;
   }
   int err = send_tls_output(index);
-  if (err != 0) return -err;
+  if (err != 0) return err;
   s = slots.find(index);
   return static_cast<int64_t>(s->pending() + s->tls->held());
 }
@@ -185,7 +185,7 @@ int64_t Loop::Impl::write_tls(int32_t index, const struct iovec* iov, int count)
 int Loop::Impl::shutdown_tls(int32_t index) {
   Slot* s = slots.find(index);
   s->shut_done = true;
-  if (s->tls->close_notify() != 0) return EPROTO;
+  if (s->tls->close_notify() != 0) return -EPROTO;
   return send_tls_output(index);
 }
 

@@ -22,7 +22,7 @@ constexpr int kMaxIov = 1024;
 constexpr int kStackIov = 64;
 
 // Copies what is left of iov after `sent` bytes into the buffer, in order.
-// Returns 0 or ENOMEM.
+// Returns 0 or -ENOMEM.
 int append_rest(WriteBuffer* buf, const struct iovec* iov, int count, size_t sent) {
   for (int i = 0; i < count; ++i) {
     const auto* base = static_cast<const uint8_t*>(iov[i].iov_base);
@@ -60,10 +60,10 @@ int64_t Loop::Impl::write_iov(int32_t index, const struct iovec* iov, int count)
     // hole, so the stream is dead. The caller learns it from the return value.
     s->dead = true;
     set_interest(index, 0);
-    return -err;
+    return err;
   }
   err = update_stream(index);
-  if (err != 0) return -err;
+  if (err != 0) return err;
   return static_cast<int64_t>(s->pending());
 }
 
@@ -104,7 +104,7 @@ int Loop::shutdown_write(int32_t slot) {
   if (!s->is_socket) return -ENOTSOCK;
   if (s->dead) return -ENOTCONN;
   if (s->shut_done || s->shut_pending) return 0;
-  if (s->tls) return -impl_->shutdown_tls(slot);
+  if (s->tls) return impl_->shutdown_tls(slot);
   if (s->connecting || s->pending() != 0) {
     s->shut_pending = true;
     return 0;

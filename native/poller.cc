@@ -47,7 +47,7 @@ std::unique_ptr<Poller> make_available(Backend backend, int* err) {
     default:
       break;
   }
-  *err = ENOTSUP;
+  *err = -ENOTSUP;
   return nullptr;
 }
 
@@ -58,7 +58,7 @@ std::unique_ptr<Poller> make_poller(Backend backend, int* err) {
   if (err == nullptr) err = &ignored;
   *err = 0;
   if (!is_available(backend)) {
-    *err = ENOTSUP;
+    *err = -ENOTSUP;
     return nullptr;
   }
   return make_available(backend, err);
@@ -94,16 +94,16 @@ bool backend_from_name(const std::string& name, Backend* out) {
 }
 
 int check_fd(int fd) {
-  if (fd < 0) return EBADF;
-  return fcntl(fd, F_GETFD) == -1 ? EBADF : 0;
+  if (fd < 0) return -EBADF;
+  return fcntl(fd, F_GETFD) == -1 ? -EBADF : 0;
 }
 
 int check_registration(uint32_t interest, uint64_t token) {
-  return (interest & ~kAllEvents) == 0 && token != kReservedToken ? 0 : EINVAL;
+  return (interest & ~kAllEvents) == 0 && token != kReservedToken ? 0 : -EINVAL;
 }
 
 int check_wait_args(int timeout_ms, const PollEvent* out, int max) {
-  if (timeout_ms < -1 || out == nullptr || max <= 0) return EINVAL;
+  if (timeout_ms < -1 || out == nullptr || max <= 0) return -EINVAL;
   return 0;
 }
 
@@ -119,11 +119,11 @@ uint32_t make_events(bool readable, bool writable, bool error, bool hangup) {
 int open_wake_channel(WakeChannel* ch) {
 #if defined(__linux__)
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (fd < 0) return errno;
+  if (fd < 0) return -errno;
   ch->read_fd = ch->write_fd = fd;
 #else
   int fds[2];
-  if (pipe(fds) != 0) return errno;  // pipe2 is not on every BSD/macOS
+  if (pipe(fds) != 0) return -errno;  // pipe2 is not on every BSD/macOS
   for (int fd : fds) {
     fcntl(fd, F_SETFD, FD_CLOEXEC);
     fcntl(fd, F_SETFL, O_NONBLOCK);

@@ -4,6 +4,18 @@
 // A registration carries a 64-bit token chosen by the caller (the loop puts a
 // slot index and a generation in it), so an event is never confused with a
 // later registration that happens to reuse the same fd number.
+//
+// The error convention of all of native/ (libuv's): a function that can fail
+// returns 0 or a non-negative result (a count, an fd, bytes) on success and
+// -errno on failure, always; an `int* err` out-parameter of a factory holds
+// -errno too. Nothing is converted on the way up: the first function to read
+// errno negates it, and the value travels unchanged to the bridge, which
+// hands it to JS as it is (lib/native.ts makes the error). The seams in
+// syscalls.h keep the libc shape they stand in for (-1 with errno set).
+// The only positive errno values are data, never a return: the a field of
+// kRecError, kRecConnected and kRecAcceptError records (loop.h; the loop
+// negates once where it pushes them), the errno a fault is armed with
+// (fault.h), and errno itself.
 #ifndef IOREACTOR_POLLER_H
 #define IOREACTOR_POLLER_H
 
@@ -39,9 +51,9 @@ struct PollEvent {
 
 enum class Backend : uint8_t { kEpoll, kKqueue, kPoll };
 
-// Errors are returned as values: 0 on success, or a positive errno
-// (EEXIST for a second add, ENOENT for modify/remove of an unknown fd,
-// EBADF for a closed fd, ENOTSUP for a mode the backend cannot honour).
+// add/modify/remove return 0, or -errno: -EEXIST for a second add, -ENOENT
+// for modify/remove of an unknown fd, -EBADF for a closed fd, -ENOTSUP for a
+// mode the backend cannot honour.
 class Poller {
  public:
   virtual ~Poller() = default;
@@ -78,7 +90,7 @@ class Poller {
   std::atomic<uint64_t> kernel_waits_{0};
 };
 
-// Creates a poller, or returns nullptr and sets *err (errno or ENOTSUP when
+// Creates a poller, or returns nullptr and sets *err (-errno, or -ENOTSUP when
 // the backend is not built for this platform).
 std::unique_ptr<Poller> make_poller(Backend backend, int* err);
 

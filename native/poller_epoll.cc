@@ -14,7 +14,7 @@
 //   at every wait and spin the loop on a half-closed connection.
 // - wake(): a thread blocked in epoll_wait(-1) cannot otherwise be interrupted.
 //   An eventfd is registered internally under a token no caller may use
-//   (kReservedToken; add/modify reject it with EINVAL); wait() drains it and hides
+//   (kReservedToken; add/modify reject it with -EINVAL); wait() drains it and hides
 //   its event, so a wake shows up as a return with fewer (maybe 0) events.
 // - epoll_create1(EPOLL_CLOEXEC) so children never inherit the epoll fd. A
 //   forked child must not keep using a parent's poller: they would share the
@@ -72,9 +72,9 @@ class EpollPoller final : public Poller {
     return control(EPOLL_CTL_MOD, fd, interest, mode, token);
   }
   int remove(int fd) override {
-    if (fd < 0 || fd == wake_.read_fd) return fd < 0 ? EBADF : ENOENT;
+    if (fd < 0 || fd == wake_.read_fd) return fd < 0 ? -EBADF : -ENOENT;
     epoll_event unused{};  // kernels before 2.6.9 wanted non-null
-    return sys::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &unused) == 0 ? 0 : errno;
+    return sys::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &unused) == 0 ? 0 : -errno;
   }
 
   int wait(int timeout_ms, PollEvent* out, int max) override;
@@ -86,13 +86,13 @@ class EpollPoller final : public Poller {
 
  private:
   int control(int op, int fd, uint32_t interest, Mode mode, uint64_t token) {
-    if (fd < 0) return EBADF;
-    if (check_registration(interest, token) != 0) return EINVAL;
-    if (fd == wake_.read_fd) return op == EPOLL_CTL_ADD ? EEXIST : ENOENT;
+    if (fd < 0) return -EBADF;
+    if (check_registration(interest, token) != 0) return -EINVAL;
+    if (fd == wake_.read_fd) return op == EPOLL_CTL_ADD ? -EEXIST : -ENOENT;
     epoll_event ev{};
     ev.events = to_epoll(interest, mode);
     ev.data.u64 = token;
-    return sys::epoll_ctl(epfd_, op, fd, &ev) == 0 ? 0 : errno;
+    return sys::epoll_ctl(epfd_, op, fd, &ev) == 0 ? 0 : -errno;
   }
 
   int epfd_;
@@ -125,7 +125,7 @@ int EpollPoller::wait(int timeout_ms, PollEvent* out, int max) {
 std::unique_ptr<Poller> make_epoll_poller(int* err) {
   int epfd = epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) {
-    *err = errno;
+    *err = -errno;
     return nullptr;
   }
   WakeChannel wake;
@@ -133,7 +133,7 @@ std::unique_ptr<Poller> make_epoll_poller(int* err) {
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeToken;
   *err = open_wake_channel(&wake);
-  if (*err == 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, wake.read_fd, &ev) != 0) *err = errno;
+  if (*err == 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, wake.read_fd, &ev) != 0) *err = -errno;
   if (*err != 0) {
     close_wake_channel(&wake);
     close(epfd);

@@ -16,17 +16,17 @@ std::unique_ptr<Poller> make_epoll_poller(int* err);
 std::unique_ptr<Poller> make_kqueue_poller(int* err);
 std::unique_ptr<Poller> make_poll_poller(int* err);
 
-// 0 when fd names an open descriptor, else EBADF (negative or closed).
+// 0 when fd names an open descriptor, else -EBADF (negative or closed).
 int check_fd(int fd);
 
 // A token no caller may register: epoll marks its own wake-up fd with it.
 // Every backend rejects it, so code tested on one backend runs on all.
 constexpr uint64_t kReservedToken = UINT64_MAX;
 
-// 0 when interest holds only Events bits and token is not reserved, else EINVAL.
+// 0 when interest holds only Events bits and token is not reserved, else -EINVAL.
 int check_registration(uint32_t interest, uint64_t token);
 
-// 0 when wait()'s arguments make sense, else EINVAL.
+// 0 when wait()'s arguments make sense, else -EINVAL.
 int check_wait_args(int timeout_ms, const PollEvent* out, int max);
 
 // The Poll* events callers get back, from kernel flags already decoded into
@@ -39,7 +39,7 @@ struct WakeChannel {
   int read_fd = -1;
   int write_fd = -1;
 };
-int open_wake_channel(WakeChannel* ch);  // 0 or errno
+int open_wake_channel(WakeChannel* ch);  // 0 or -errno
 void signal_wake(const WakeChannel& ch);  // never blocks; a pending wake is enough
 void drain_wake(const WakeChannel& ch);
 void close_wake_channel(WakeChannel* ch);

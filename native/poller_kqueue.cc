@@ -130,16 +130,16 @@ class KqueuePoller final : public Poller {
   std::vector<struct kevent> buf_;
 };
 
-// Applies changes without dequeuing events; returns the first errno or 0.
+// Applies changes without dequeuing events; returns the first -errno or 0.
 int KqueuePoller::submit(const Changes& changes) {
   if (changes.n == 0) return 0;
   struct kevent receipts[2];
   timespec zero{0, 0};
   int n = kevent(kq_, changes.kev, changes.n, receipts, changes.n, &zero);
-  if (n < 0) return errno;
+  if (n < 0) return -errno;
   for (int i = 0; i < n; ++i) {
     if ((receipts[i].flags & EV_ERROR) != 0 && receipts[i].data != 0) {
-      return static_cast<int>(receipts[i].data);
+      return -static_cast<int>(receipts[i].data);
     }
   }
   return 0;
@@ -159,10 +159,10 @@ int KqueuePoller::arm(int fd, uint32_t interest, Mode mode, uint64_t token) {
 }
 
 int KqueuePoller::add(int fd, uint32_t interest, Mode mode, uint64_t token) {
-  if (check_fd(fd) != 0) return EBADF;
-  if (check_registration(interest, token) != 0) return EINVAL;
+  if (check_fd(fd) != 0) return -EBADF;
+  if (check_registration(interest, token) != 0) return -EINVAL;
   std::lock_guard<std::mutex> lock(mu_);
-  if (find(fd) != nullptr) return EEXIST;
+  if (find(fd) != nullptr) return -EEXIST;
   int err = arm(fd, interest, mode, token);
   if (err != 0) {
     drop_filters(fd, interest);  // undo a half-made registration
@@ -174,11 +174,11 @@ int KqueuePoller::add(int fd, uint32_t interest, Mode mode, uint64_t token) {
 }
 
 int KqueuePoller::modify(int fd, uint32_t interest, Mode mode, uint64_t token) {
-  if (check_fd(fd) != 0) return EBADF;
-  if (check_registration(interest, token) != 0) return EINVAL;
+  if (check_fd(fd) != 0) return -EBADF;
+  if (check_registration(interest, token) != 0) return -EINVAL;
   std::lock_guard<std::mutex> lock(mu_);
   Entry* e = find(fd);
-  if (e == nullptr) return ENOENT;
+  if (e == nullptr) return -ENOENT;
   bool same_mode = e->mode.trigger == mode.trigger && e->mode.oneshot == mode.oneshot;
   drop_filters(fd, same_mode ? e->interest & ~interest : e->interest);
   *e = Entry{true, true, interest, mode, token, 0, 0};
@@ -186,7 +186,7 @@ int KqueuePoller::modify(int fd, uint32_t interest, Mode mode, uint64_t token) {
 }
 
 int KqueuePoller::remove(int fd) {
-  if (fd < 0) return EBADF;
+  if (fd < 0) return -EBADF;
   std::lock_guard<std::mutex> lock(mu_);
   Entry* e = find(fd);
   if (e != nullptr) {
@@ -194,8 +194,8 @@ int KqueuePoller::remove(int fd) {
     e->used = false;
   }
   // Closed before remove(): the kernel dropped the knotes; forget it too.
-  if (check_fd(fd) != 0) return EBADF;
-  return e != nullptr ? 0 : ENOENT;
+  if (check_fd(fd) != 0) return -EBADF;
+  return e != nullptr ? 0 : -ENOENT;
 }
 
 // Turns one kevent into an event, or folds it into this batch's event for
@@ -280,7 +280,7 @@ void KqueuePoller::wake() {
 std::unique_ptr<Poller> make_kqueue_poller(int* err) {
   int kq = kqueue();
   if (kq < 0) {
-    *err = errno;
+    *err = -errno;
     return nullptr;
   }
   fcntl(kq, F_SETFD, FD_CLOEXEC);

@@ -77,14 +77,14 @@ struct FileId {
   bool operator==(const FileId& o) const { return dev == o.dev && ino == o.ino; }
 };
 
-// 0 and the identity of the file fd names; EBADF when fd is not open, EPERM
+// 0 and the identity of the file fd names; -EBADF when fd is not open, -EPERM
 // for a file poll() would always call ready.
 int inspect(int fd, FileId* id) {
   struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0) return EBADF;
+  if (fd < 0 || fstat(fd, &st) != 0) return -EBADF;
   id->dev = st.st_dev;
   id->ino = st.st_ino;
-  return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ? EPERM : 0;
+  return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ? -EPERM : 0;
 }
 
 struct Entry {
@@ -151,9 +151,9 @@ class PollPoller final : public Poller {
 
 int PollPoller::check(int fd, uint32_t interest, Mode mode, uint64_t token, FileId* id) const {
   int kind = inspect(fd, id);
-  if (kind == EBADF) return EBADF;
-  if (check_registration(interest, token) != 0) return EINVAL;
-  if (!supports(mode)) return ENOTSUP;
+  if (kind == -EBADF) return -EBADF;
+  if (check_registration(interest, token) != 0) return -EINVAL;
+  if (!supports(mode)) return -ENOTSUP;
   return kind;
 }
 
@@ -176,7 +176,7 @@ int PollPoller::add(int fd, uint32_t interest, Mode mode, uint64_t token) {
   std::lock_guard<std::mutex> lock(mu_);
   if (static_cast<size_t>(fd) >= table_.size()) table_.resize(fd + 1);
   // A stale entry is overwritten: its file is gone, as epoll would know.
-  if (table_[fd].used && !stale(fd, id)) return EEXIST;
+  if (table_[fd].used && !stale(fd, id)) return -EEXIST;
   table_[fd].file = id;
   set(fd, interest, mode, token);
   return 0;
@@ -188,17 +188,17 @@ int PollPoller::modify(int fd, uint32_t interest, Mode mode, uint64_t token) {
   std::lock_guard<std::mutex> lock(mu_);
   if (err == 0 && stale(fd, id)) {
     drop(fd);
-    return ENOENT;
+    return -ENOENT;
   }
-  if (err == 0 && (static_cast<size_t>(fd) >= table_.size() || !table_[fd].used)) err = ENOENT;
+  if (err == 0 && (static_cast<size_t>(fd) >= table_.size() || !table_[fd].used)) err = -ENOENT;
   if (err == 0) set(fd, interest, mode, token);
   return err;
 }
 
 int PollPoller::remove(int fd) {
-  if (fd < 0) return EBADF;
+  if (fd < 0) return -EBADF;
   FileId id;
-  bool open = inspect(fd, &id) != EBADF;
+  bool open = inspect(fd, &id) != -EBADF;
   std::unique_lock<std::mutex> lock(mu_);
   bool known = static_cast<size_t>(fd) < table_.size() && table_[fd].used;
   bool same = known && open && !stale(fd, id);
@@ -210,8 +210,8 @@ int PollPoller::remove(int fd) {
     }
   }
   // Closed before remove(): forget it all the same, but say so, as epoll does.
-  if (!open) return EBADF;
-  return same ? 0 : ENOENT;
+  if (!open) return -EBADF;
+  return same ? 0 : -ENOENT;
 }
 
 // Records a registration (under mu_) and makes the pollfd array follow.

@@ -67,8 +67,8 @@ std::string search_path(const std::vector<std::string>& env) {
 }
 
 int plan_paths(const SpawnOptions& o, Plan* p) {
-  if (o.executable.empty()) return ENOENT;
-  if (has_nul(o.executable)) return EINVAL;
+  if (o.executable.empty()) return -ENOENT;
+  if (has_nul(o.executable)) return -EINVAL;
   if (o.executable.find('/') != std::string::npos) {
     p->paths.push_back(o.executable);
   } else {
@@ -89,30 +89,30 @@ int plan_paths(const SpawnOptions& o, Plan* p) {
 
 int plan_strings(const SpawnOptions& o, Plan* p) {
   for (const std::string& s : o.argv) {
-    if (has_nul(s)) return EINVAL;
+    if (has_nul(s)) return -EINVAL;
     p->argv.push_back(const_cast<char*>(s.c_str()));
   }
   p->argv.push_back(nullptr);
   for (const std::string& s : o.env) {
-    if (has_nul(s) || s.find('=') == std::string::npos) return EINVAL;
+    if (has_nul(s) || s.find('=') == std::string::npos) return -EINVAL;
     p->envp.push_back(const_cast<char*>(s.c_str()));
   }
   p->envp.push_back(nullptr);
-  if (has_nul(o.cwd)) return EINVAL;
+  if (has_nul(o.cwd)) return -EINVAL;
   p->cwd = o.cwd.empty() ? nullptr : o.cwd.c_str();
   return 0;
 }
 
 int plan_fds(const SpawnOptions& o, Plan* p) {
   for (const FdMapping& m : o.fds) {
-    if (m.child_fd < 0 || m.child_fd > 4096 || m.parent_fd < 0) return EINVAL;
-    if (::fcntl(m.parent_fd, F_GETFD) < 0) return EBADF;
+    if (m.child_fd < 0 || m.child_fd > 4096 || m.parent_fd < 0) return -EINVAL;
+    if (::fcntl(m.parent_fd, F_GETFD) < 0) return -EBADF;
     p->max_target = std::max(p->max_target, m.child_fd);
   }
   p->is_target.assign(static_cast<size_t>(p->max_target + 1), 0);
   for (const FdMapping& m : o.fds) {
     char& t = p->is_target[static_cast<size_t>(m.child_fd)];
-    if (t != 0) return EINVAL;  // one child fd named twice
+    if (t != 0) return -EINVAL;  // one child fd named twice
     t = 1;
   }
   p->fds = o.fds;
@@ -125,11 +125,11 @@ int plan_fds(const SpawnOptions& o, Plan* p) {
 }
 
 int plan_limits(const SpawnOptions& o, Plan* p) {
-  if (o.uid < -1 || o.uid > UINT32_MAX - 1 || o.gid < -1 || o.gid > UINT32_MAX - 1) return EINVAL;
+  if (o.uid < -1 || o.uid > UINT32_MAX - 1 || o.gid < -1 || o.gid > UINT32_MAX - 1) return -EINVAL;
   p->uid = o.uid;
   p->gid = o.gid;
   if (o.nofile_soft < 0) return 0;
-  if (::getrlimit(RLIMIT_NOFILE, &p->nofile) != 0) return errno;
+  if (::getrlimit(RLIMIT_NOFILE, &p->nofile) != 0) return -errno;
   rlim_t want = static_cast<rlim_t>(o.nofile_soft);
   if (p->nofile.rlim_max != RLIM_INFINITY && want > p->nofile.rlim_max) want = p->nofile.rlim_max;
   p->nofile.rlim_cur = want;
@@ -180,10 +180,10 @@ int child_fds(const Plan& p) {
   int* scratch = const_cast<int*>(p.scratch.data());
   for (size_t i = 0; i < p.fds.size(); ++i) {
     scratch[i] = ::fcntl(p.fds[i].parent_fd, F_DUPFD_CLOEXEC, low);
-    if (scratch[i] < 0) return errno;
+    if (scratch[i] < 0) return -errno;
   }
   for (size_t i = 0; i < p.fds.size(); ++i) {
-    if (::dup2(scratch[i], p.fds[i].child_fd) < 0) return errno;
+    if (::dup2(scratch[i], p.fds[i].child_fd) < 0) return -errno;
   }
   for (int fd = 0; fd <= p.max_target; ++fd) {
     if (p.is_target[static_cast<size_t>(fd)] == 0) ::close(fd);
@@ -198,21 +198,21 @@ int child_fds(const Plan& p) {
 int set_ids(int64_t uid, int64_t gid) {
 #ifdef __linux__
   if (uid >= 0 || gid >= 0) ::syscall(SYS_setgroups, 0, nullptr);  // EPERM unless root: fine
-  if (gid >= 0 && ::syscall(SYS_setgid, static_cast<gid_t>(gid)) != 0) return errno;
-  if (uid >= 0 && ::syscall(SYS_setuid, static_cast<uid_t>(uid)) != 0) return errno;
+  if (gid >= 0 && ::syscall(SYS_setgid, static_cast<gid_t>(gid)) != 0) return -errno;
+  if (uid >= 0 && ::syscall(SYS_setuid, static_cast<uid_t>(uid)) != 0) return -errno;
 #else
   if (uid >= 0 || gid >= 0) ::setgroups(0, nullptr);
-  if (gid >= 0 && ::setgid(static_cast<gid_t>(gid)) != 0) return errno;
-  if (uid >= 0 && ::setuid(static_cast<uid_t>(uid)) != 0) return errno;
+  if (gid >= 0 && ::setgid(static_cast<gid_t>(gid)) != 0) return -errno;
+  if (uid >= 0 && ::setuid(static_cast<uid_t>(uid)) != 0) return -errno;
 #endif
   return 0;
 }
 
 int child_identity(const Plan& p) {
-  if (p.cwd != nullptr && ::chdir(p.cwd) != 0) return errno;
+  if (p.cwd != nullptr && ::chdir(p.cwd) != 0) return -errno;
   int err = set_ids(p.uid, p.gid);
   if (err != 0) return err;
-  if (p.set_nofile && ::setrlimit(RLIMIT_NOFILE, &p.nofile) != 0) return errno;
+  if (p.set_nofile && ::setrlimit(RLIMIT_NOFILE, &p.nofile) != 0) return -errno;
   return 0;
 }
 
@@ -220,17 +220,17 @@ int child_identity(const Plan& p) {
 // other error stops; EACCES is reported if any candidate gave it.
 int child_exec(const Plan& p) {
   bool eacces = false;
-  int err = ENOENT;
+  int err = -ENOENT;
   for (const char* const* path = p.path_ptrs.data(); *path != nullptr; ++path) {
     ::execve(*path, p.argv.data(), p.envp.data());
-    err = errno;
-    if (err == EACCES) {
+    err = -errno;
+    if (err == -EACCES) {
       eacces = true;
-    } else if (err != ENOENT && err != ENOTDIR) {
+    } else if (err != -ENOENT && err != -ENOTDIR) {
       return err;
     }
   }
-  return eacces ? EACCES : err;
+  return eacces ? -EACCES : err;
 }
 
 [[noreturn]] void run_child(const Plan& p) {
@@ -258,9 +258,9 @@ pid_t fork_child(const Plan* plan) {
 
 int cloexec_pipe(int fds[2]) {
 #ifdef __linux__
-  return ::pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno;
+  return ::pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno;
 #else
-  if (::pipe(fds) != 0) return errno;
+  if (::pipe(fds) != 0) return -errno;
   ::fcntl(fds[0], F_SETFD, FD_CLOEXEC);
   ::fcntl(fds[1], F_SETFD, FD_CLOEXEC);
   return 0;
@@ -274,7 +274,7 @@ int open_error_pipe(Plan* p, int fds[2]) {
   if (err != 0) return err;
   if (fds[1] <= p->max_target) {
     int moved = ::fcntl(fds[1], F_DUPFD_CLOEXEC, p->max_target + 1);
-    err = moved < 0 ? errno : 0;
+    err = moved < 0 ? -errno : 0;
     ::close(fds[1]);
     fds[1] = moved;
     if (err != 0) {
@@ -286,7 +286,7 @@ int open_error_pipe(Plan* p, int fds[2]) {
   return 0;
 }
 
-// 0 when the pipe reached EOF (exec succeeded), else the child's errno.
+// 0 when the pipe reached EOF (exec succeeded), else the child's -errno.
 int read_child_error(int fd) {
   int child_err = 0;
   ssize_t n;
@@ -304,7 +304,7 @@ void reap_blocking(pid_t pid) {
 }
 
 int spawn(const SpawnOptions& opts, pid_t* pid) {
-  if (pid == nullptr) return EINVAL;
+  if (pid == nullptr) return -EINVAL;
   Plan plan;
   int err = build_plan(opts, &plan);
   int errpipe[2];
@@ -315,7 +315,7 @@ int spawn(const SpawnOptions& opts, pid_t* pid) {
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
   pid_t child = fork_child(&plan);
-  int fork_err = child < 0 ? errno : 0;
+  int fork_err = child < 0 ? -errno : 0;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   ::close(errpipe[1]);
   if (fork_err != 0) {
@@ -340,7 +340,7 @@ int make_pipe(bool we_read, int fds[2]) {
   int theirs = we_read ? p[1] : p[0];
   int fl = ::fcntl(ours, F_GETFL);
   if (fl < 0 || ::fcntl(ours, F_SETFL, fl | O_NONBLOCK) < 0) {
-    err = errno;
+    err = -errno;
     ::close(p[0]);
     ::close(p[1]);
     return err;
@@ -365,14 +365,14 @@ int open_pidfd(pid_t pid) {
   struct kevent ev;
   EV_SET(&ev, static_cast<uintptr_t>(pid), EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0, nullptr);
   if (::kevent(kq, &ev, 1, nullptr, 0, nullptr) == 0) return kq;
-  int err = errno;
+  int err = -errno;
   ::close(kq);
-  if (err != ESRCH) return -err;
+  if (err != -ESRCH) return err;
   // It has exited already: an fd that is readable at once (a pipe at EOF)
   // stands in, and reap() finds the zombie on the first wake-up.
   int p[2];
   err = cloexec_pipe(p);
-  if (err != 0) return -err;
+  if (err != 0) return err;
   ::close(p[1]);
   return p[0];
 #else

@@ -17,7 +17,7 @@
 //   - the RLIMIT_NOFILE soft limit the caller names (the limit before the
 //     addon raised it), uid/gid when given, cwd when given.
 // An exec failure (ENOENT, EACCES, ...) comes back through a close-on-exec
-// pipe, so spawn() fails synchronously with that errno and nothing is left
+// pipe, so spawn() fails synchronously with that -errno and nothing is left
 // behind (the failed child has been reaped).
 #ifndef IOREACTOR_PROCESS_H
 #define IOREACTOR_PROCESS_H
@@ -51,15 +51,15 @@ struct SpawnOptions {
   int64_t gid = -1;
 };
 
-// Starts a child. Returns 0 and sets *pid, or a positive errno: EINVAL for a
+// Starts a child. Returns 0 and sets *pid, or -errno: -EINVAL for a
 // bad map (negative or duplicate child fd, an argv/env string with a NUL),
-// EBADF for a parent fd that is not open, or the exec/chdir/setuid failure.
+// -EBADF for a parent fd that is not open, or the exec/chdir/setuid failure.
 int spawn(const SpawnOptions& opts, pid_t* pid);
 
 // A pipe whose ends are both close-on-exec; `ours_nonblocking` makes the end
 // we keep (read end when `we_read`, else write end) non-blocking while the
 // child's end stays blocking, as programs expect of their stdio.
-// fds[0] is ours, fds[1] the child's. Returns 0 or errno.
+// fds[0] is ours, fds[1] the child's. Returns 0 or -errno.
 int make_pipe(bool we_read, int fds[2]);
 
 // A close-on-exec fd that becomes readable when the child exits: a pidfd on

@@ -22,9 +22,9 @@ namespace {
 
 int set_fd_flags(int fd) {
   int fl = ::fcntl(fd, F_GETFL);
-  if (fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return errno;
+  if (fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
   int fdfl = ::fcntl(fd, F_GETFD);
-  if (fdfl < 0 || ::fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0) return errno;
+  if (fdfl < 0 || ::fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0) return -errno;
 #ifdef SO_NOSIGPIPE
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
@@ -38,7 +38,7 @@ int with_fd_flags(int fd) {
   int err = set_fd_flags(fd);
   if (err == 0) return fd;
   ::close(fd);
-  return -err;
+  return err;
 }
 #endif
 
@@ -63,15 +63,15 @@ bool is_v6_any(const struct sockaddr_storage& ss) {
 namespace {
 
 int parse_port(int port, uint16_t* out) {
-  if (port < 0 || port > 65535) return EINVAL;
+  if (port < 0 || port > 65535) return -EINVAL;
   *out = htons(static_cast<uint16_t>(port));
   return 0;
 }
 
 int unix_sockaddr(const std::string& path, struct sockaddr_storage* out, socklen_t* len) {
   auto* un = reinterpret_cast<struct sockaddr_un*>(out);
-  if (path.empty() || path.find('\0') != std::string::npos) return EINVAL;
-  if (path.size() >= sizeof un->sun_path) return ENAMETOOLONG;
+  if (path.empty() || path.find('\0') != std::string::npos) return -EINVAL;
+  if (path.size() >= sizeof un->sun_path) return -ENAMETOOLONG;
   un->sun_family = AF_UNIX;
   std::memcpy(un->sun_path, path.data(), path.size());
   *len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + path.size() + 1);
@@ -86,7 +86,7 @@ int listener_options(int fd, const struct sockaddr_storage& ss, bool reuse_port)
 #ifdef SO_REUSEPORT
   if (err == 0 && reuse_port) err = set_flag(fd, SOL_SOCKET, SO_REUSEPORT, true);
 #else
-  if (err == 0 && reuse_port) err = ENOTSUP;
+  if (err == 0 && reuse_port) err = -ENOTSUP;
 #endif
   if (err == 0 && is_v6_any(ss)) err = set_flag(fd, IPPROTO_IPV6, IPV6_V6ONLY, false);
   return err;
@@ -95,7 +95,7 @@ int listener_options(int fd, const struct sockaddr_storage& ss, bool reuse_port)
 // Fills out from a binary address and a port in network order.
 int numeric_host(int af, const void* addr, uint16_t port, SockAddr* out) {
   char buf[INET6_ADDRSTRLEN];
-  if (::inet_ntop(af, addr, buf, sizeof buf) == nullptr) return errno;
+  if (::inet_ntop(af, addr, buf, sizeof buf) == nullptr) return -errno;
   out->family = af == AF_INET ? 4 : 6;
   out->host = buf;
   out->port = ntohs(port);
@@ -115,32 +115,32 @@ int to_sockaddr(const SockAddr& addr, struct sockaddr_storage* out, socklen_t* l
   if (addr.family == 4) {
     auto* in = reinterpret_cast<struct sockaddr_in*>(out);
     in->sin_family = AF_INET;
-    if (::inet_pton(AF_INET, addr.host.c_str(), &in->sin_addr) != 1) return EINVAL;
+    if (::inet_pton(AF_INET, addr.host.c_str(), &in->sin_addr) != 1) return -EINVAL;
     *len = sizeof *in;
     return parse_port(addr.port, &in->sin_port);
   }
   if (addr.family == 6) {
     auto* in6 = reinterpret_cast<struct sockaddr_in6*>(out);
     in6->sin6_family = AF_INET6;
-    if (::inet_pton(AF_INET6, addr.host.c_str(), &in6->sin6_addr) != 1) return EINVAL;
+    if (::inet_pton(AF_INET6, addr.host.c_str(), &in6->sin6_addr) != 1) return -EINVAL;
     *len = sizeof *in6;
     return parse_port(addr.port, &in6->sin6_port);
   }
-  return EINVAL;
+  return -EINVAL;
 }
 
 int from_sockaddr(const struct sockaddr* sa, socklen_t len, SockAddr* out) {
   // len says how many bytes the kernel (or a caller) filled: never read past
   // it, whatever the family field claims.
   const size_t have = static_cast<size_t>(len);
-  if (have < offsetof(struct sockaddr, sa_family) + sizeof sa->sa_family) return EINVAL;
+  if (have < offsetof(struct sockaddr, sa_family) + sizeof sa->sa_family) return -EINVAL;
   if (sa->sa_family == AF_INET) {
-    if (have < sizeof(struct sockaddr_in)) return EINVAL;
+    if (have < sizeof(struct sockaddr_in)) return -EINVAL;
     const auto* in = reinterpret_cast<const struct sockaddr_in*>(sa);
     return numeric_host(AF_INET, &in->sin_addr, in->sin_port, out);
   }
   if (sa->sa_family == AF_INET6) {
-    if (have < sizeof(struct sockaddr_in6)) return EINVAL;
+    if (have < sizeof(struct sockaddr_in6)) return -EINVAL;
     const auto* in6 = reinterpret_cast<const struct sockaddr_in6*>(sa);
     return numeric_host(AF_INET6, &in6->sin6_addr, in6->sin6_port, out);
   }
@@ -153,7 +153,7 @@ int from_sockaddr(const struct sockaddr* sa, socklen_t len, SockAddr* out) {
     out->port = 0;
     return 0;
   }
-  return EAFNOSUPPORT;
+  return -EAFNOSUPPORT;
 }
 
 int open_listener(const SockAddr& addr, int backlog, bool reuse_port, int* fd_out) {
@@ -162,11 +162,11 @@ int open_listener(const SockAddr& addr, int backlog, bool reuse_port, int* fd_ou
   int err = to_sockaddr(addr, &ss, &len);
   if (err != 0) return err;
   int fd = new_socket(ss.ss_family, SOCK_STREAM);
-  if (fd < 0) return -fd;
+  if (fd < 0) return fd;
   err = listener_options(fd, ss, reuse_port);
   if (err != 0) return fail(fd, err);
-  if (::bind(fd, reinterpret_cast<struct sockaddr*>(&ss), len) < 0) return fail(fd, errno);
-  if (::listen(fd, backlog) < 0) return fail(fd, errno);
+  if (::bind(fd, reinterpret_cast<struct sockaddr*>(&ss), len) < 0) return fail(fd, -errno);
+  if (::listen(fd, backlog) < 0) return fail(fd, -errno);
   *fd_out = fd;
   return 0;
 }
@@ -177,17 +177,17 @@ int open_connection(const SockAddr& addr, const SockAddr* bind_addr, int* fd_out
   int err = to_sockaddr(addr, &ss, &len);
   if (err == 0 && bind_addr != nullptr) err = to_sockaddr(*bind_addr, &bs, &blen);
   if (err != 0) return err;
-  if (bind_addr != nullptr && bs.ss_family != ss.ss_family) return EINVAL;
+  if (bind_addr != nullptr && bs.ss_family != ss.ss_family) return -EINVAL;
   int fd = new_socket(ss.ss_family, SOCK_STREAM);
-  if (fd < 0) return -fd;
+  if (fd < 0) return fd;
   if (bind_addr != nullptr && ::bind(fd, reinterpret_cast<struct sockaddr*>(&bs), blen) < 0) {
-    return fail(fd, errno);
+    return fail(fd, -errno);
   }
   int rc;
   do {
     rc = ::connect(fd, reinterpret_cast<struct sockaddr*>(&ss), len);
   } while (rc < 0 && errno == EINTR);
-  if (rc < 0 && errno != EINPROGRESS) return fail(fd, errno);
+  if (rc < 0 && errno != EINPROGRESS) return fail(fd, -errno);
   *fd_out = fd;
   return 0;
 }
@@ -215,13 +215,13 @@ int accept_one(int listen_fd) {
 int pending_error(int fd) {
   int err = 0;
   socklen_t len = sizeof err;
-  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
-  return err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return -errno;
+  return -err;
 }
 
 int set_flag(int fd, int level, int name, bool on) {
   int v = on ? 1 : 0;
-  return ::setsockopt(fd, level, name, &v, sizeof v) < 0 ? errno : 0;
+  return ::setsockopt(fd, level, name, &v, sizeof v) < 0 ? -errno : 0;
 }
 
 int prepare_adopted(int fd) { return set_fd_flags(fd); }

@@ -1,7 +1,7 @@
 // Socket creation helpers for the loop: numeric addresses to sockaddr and
 // back, listening and connecting sockets, accept. Every socket made here is
 // non-blocking and close-on-exec from birth (no window where a spawned child
-// could inherit it). Errors are returned as positive errno values.
+// could inherit it). Errors are returned as -errno (poller.h).
 #ifndef IOREACTOR_SOCKETS_H
 #define IOREACTOR_SOCKETS_H
 
@@ -13,10 +13,10 @@ namespace ioreactor {
 namespace sockets {
 
 // A numeric host (or a UNIX path when family is 0) and port into a sockaddr.
-// EINVAL for a bad family, host or port; ENAMETOOLONG for a long path.
+// -EINVAL for a bad family, host or port; -ENAMETOOLONG for a long path.
 int to_sockaddr(const SockAddr& addr, struct sockaddr_storage* out, socklen_t* len);
-// The reverse, numeric host via inet_ntop. EAFNOSUPPORT for other families;
-// EINVAL when len is too short for the family (nothing past len is read).
+// The reverse, numeric host via inet_ntop. -EAFNOSUPPORT for other families;
+// -EINVAL when len is too short for the family (nothing past len is read).
 int from_sockaddr(const struct sockaddr* sa, socklen_t len, SockAddr* out);
 
 // A new non-blocking, close-on-exec socket of type (SOCK_STREAM, SOCK_DGRAM),
@@ -27,7 +27,7 @@ int new_socket(int domain, int type);
 bool is_v6_any(const struct sockaddr_storage& ss);
 
 // socket + options + bind + listen. reuse_port adds SO_REUSEPORT; "::" is
-// dual-stack as in Node. A UNIX path that exists is not removed (EADDRINUSE).
+// dual-stack as in Node. A UNIX path that exists is not removed (-EADDRINUSE).
 int open_listener(const SockAddr& addr, int backlog, bool reuse_port, int* fd);
 // A non-blocking connect, optionally bound first. EINPROGRESS counts as
 // success: the caller learns the outcome from the writable event.
@@ -36,13 +36,14 @@ int open_connection(const SockAddr& addr, const SockAddr* bind_addr, int* fd);
 int accept_one(int listen_fd);
 // Whether a UNIX socket path has a live listener, asked the way the kernel
 // answers: a non-blocking connect, closed at once. 0 when a listener took it,
-// else the connect's errno (ECONNREFUSED: nobody listens; EAGAIN: a full
+// else the connect's -errno (-ECONNREFUSED: nobody listens; -EAGAIN: a full
 // backlog, so someone does).
 int probe_unix_listener(const std::string& path);
 
-// SO_ERROR of a socket (the outcome of a non-blocking connect).
+// SO_ERROR of a socket (the outcome of a non-blocking connect) as 0 or
+// -errno, or getsockopt's own -errno.
 int pending_error(int fd);
-// setsockopt for an int flag; ENOTSOCK for pipes.
+// setsockopt for an int flag; -ENOTSOCK for pipes.
 int set_flag(int fd, int level, int name, bool on);
 // Makes an fd we were given non-blocking and close-on-exec.
 int prepare_adopted(int fd);

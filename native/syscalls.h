@@ -96,10 +96,10 @@ inline int waitid(idtype_t type, id_t id, siginfo_t* info, int options) {
   return injected(Call::kWaitid) ? -1 : ::waitid(type, id, info, options);
 }
 
-// Returns 0 or the error number, as pthread_create does (EAGAIN under
-// RLIMIT_NPROC).
+// Returns 0 or -errno (-EAGAIN under RLIMIT_NPROC), where pthread_create
+// itself returns a positive error number: the one place that sign is turned.
 inline int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*fn)(void*), void* arg) {
-  return injected(Call::kThread) ? errno : ::pthread_create(thread, attr, fn, arg);
+  return injected(Call::kThread) ? -errno : -::pthread_create(thread, attr, fn, arg);
 }
 
 #ifdef SYS_pidfd_open

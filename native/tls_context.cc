@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cctype>
 
 namespace ioreactor {
@@ -27,26 +28,26 @@ std::string lower(std::string s) {
   return s;
 }
 
-// Calls fn(X509*) for each certificate in pem; returns how many, or -1 when
+// Calls fn(X509*) for each certificate in pem; returns how many, or -EINVAL when
 // the text holds something that is not a certificate.
 template <typename Fn>
 int each_cert(const std::string& pem, Fn fn) {
   PemBio in(pem);
-  if (in.bio == nullptr) return -1;
+  if (in.bio == nullptr) return -EINVAL;
   int count = 0;
   for (;;) {
     X509* x = PEM_read_bio_X509(in.bio, nullptr, nullptr, nullptr);
     if (x == nullptr) break;
     bool ok = fn(x);
     X509_free(x);
-    if (!ok) return -1;
+    if (!ok) return -EINVAL;
     ++count;
   }
   // The loop ends on "no start line" once the text is used up: expected.
   unsigned long e = ERR_peek_last_error();
   bool clean_end = ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
   ERR_clear_error();
-  return (e == 0 || clean_end) ? count : -1;
+  return (e == 0 || clean_end) ? count : -EINVAL;
 }
 
 }  // namespace
@@ -84,17 +85,17 @@ int TlsContext::configure(const TlsConfig& cfg, std::string* err) {
   SSL_CTX_set_mode(ctx_, SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_set_min_proto_version(ctx_, cfg.min_version) != 1) {
     *err = tls_take_error("BAD_PROTOCOL_VERSION");
-    return -1;
+    return -EINVAL;
   }
   if (!cfg.ciphers.empty() && SSL_CTX_set_cipher_list(ctx_, cfg.ciphers.c_str()) != 1) {
     *err = tls_take_error("NO_CIPHER_MATCH");
-    return -1;
+    return -EINVAL;
   }
-  if (load_identity(cfg, err) != 0) return -1;
+  if (load_identity(cfg, err) != 0) return -EINVAL;
   X509_STORE* store = SSL_CTX_get_cert_store(ctx_);
   if (!cfg.ca_pem.empty() && each_cert(cfg.ca_pem, [store](X509* x) { return X509_STORE_add_cert(store, x) == 1; }) <= 0) {
     *err = tls_take_error("BAD_TRUST_ROOT");
-    return -1;
+    return -EINVAL;
   }
   int mode = SSL_VERIFY_NONE;
   if (cfg.verify || cfg.require_cert) mode = SSL_VERIFY_PEER;
@@ -115,7 +116,7 @@ int TlsContext::configure_alpn_sni(const TlsConfig& cfg, std::string* err) {
              SSL_CTX_set_alpn_protos(ctx_, reinterpret_cast<const unsigned char*>(alpn_.data()),
                                      static_cast<unsigned>(alpn_.size())) != 0) {
     *err = tls_take_error("BAD_ALPN");
-    return -1;
+    return -EINVAL;
   }
   return 0;
 }
@@ -129,21 +130,21 @@ int TlsContext::load_identity(const TlsConfig& cfg, std::string* err) {
   EVP_PKEY_free(key);
   if (!ok) {
     *err = "BAD_PRIVATE_KEY:" + tls_take_error("NO_KEY");
-    return -1;
+    return -EINVAL;
   }
   SSL_CTX* ctx = ctx_;
   int n = each_cert(cfg.cert_pem, [ctx](X509* x) { return SSL_CTX_use_certificate(ctx, x) == 1; });
   if (n != 1) {
     *err = "BAD_CERTIFICATE:" + tls_take_error(n == 0 ? "NO_CERTIFICATE" : "TOO_MANY_CERTIFICATES");
-    return -1;
+    return -EINVAL;
   }
   if (!cfg.chain_pem.empty() && each_cert(cfg.chain_pem, [ctx](X509* x) { return SSL_CTX_add1_chain_cert(ctx, x) == 1; }) <= 0) {
     *err = "BAD_CERTIFICATE:" + tls_take_error("BAD_CHAIN");
-    return -1;
+    return -EINVAL;
   }
   if (SSL_CTX_check_private_key(ctx_) != 1) {
     *err = "KEY_MISMATCH:" + tls_take_error("KEY_VALUES_MISMATCH");
-    return -1;
+    return -EINVAL;
   }
   return 0;
 }

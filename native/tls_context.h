@@ -58,6 +58,7 @@ class TlsContext {
 
  private:
   TlsContext(SSL_CTX* ctx, bool server) : ctx_(ctx), server_(server) {}
+  // Each returns 0, or -EINVAL with *err saying what is wrong.
   int configure(const TlsConfig& cfg, std::string* err);
   int load_identity(const TlsConfig& cfg, std::string* err);
   int configure_alpn_sni(const TlsConfig& cfg, std::string* err);

@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstring>
 #include <new>
@@ -73,7 +74,7 @@ int TlsStream::feed(const uint8_t* data, size_t len) {
     int n = BIO_write(in_, data, chunk);
     if (n <= 0) {
       error_ = tls_take_error("OUT_OF_MEMORY");
-      return ENOMEM;
+      return -ENOMEM;
     }
     data += n;
     len -= static_cast<size_t>(n);
@@ -81,12 +82,12 @@ int TlsStream::feed(const uint8_t* data, size_t len) {
   return 0;
 }
 
-// Records why the call that returned `ret` failed; -1.
+// Records why the call that returned `ret` failed; -EPROTO.
 int TlsStream::failed(int ret, const char* fallback) {
   int e = SSL_get_error(ssl_, ret);
   std::string reason = tls_take_error(fallback);
   if (error_.empty()) error_ = (e == SSL_ERROR_SYSCALL && reason == fallback) ? "UNEXPECTED_EOF_WHILE_READING" : reason;
-  return -1;
+  return -EPROTO;
 }
 
 TlsStream::Step TlsStream::handshake() {
@@ -146,7 +147,7 @@ int TlsStream::writev(const struct iovec* iov, int count) {
     }
     while (len > 0) {
       if (used == 0 && len >= kRecordPlaintext) {  // big: straight through
-        if (encrypt(p, len) != 0) return -1;
+        if (encrypt(p, len) != 0) return -EPROTO;
         break;
       }
       size_t take = std::min(len, kRecordPlaintext - used);
@@ -154,7 +155,7 @@ int TlsStream::writev(const struct iovec* iov, int count) {
       used += take;
       p += take;
       len -= take;
-      if (used == kRecordPlaintext && encrypt(stage, used) != 0) return -1;
+      if (used == kRecordPlaintext && encrypt(stage, used) != 0) return -EPROTO;
       if (used == kRecordPlaintext) used = 0;
     }
   }
@@ -166,7 +167,7 @@ int TlsStream::writev(const struct iovec* iov, int count) {
 int TlsStream::release_held() {
   std::vector<uint8_t> held;
   held.swap(held_);
-  if (!held.empty() && encrypt(held.data(), held.size()) != 0) return -1;
+  if (!held.empty() && encrypt(held.data(), held.size()) != 0) return -EPROTO;
   if (close_held_) return close_notify();
   return 0;
 }

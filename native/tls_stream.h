@@ -23,6 +23,7 @@
 #include <openssl/ssl.h>
 #include <sys/uio.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,10 +36,11 @@ namespace ioreactor {
 class TlsStream {
  public:
   enum class Step { kAgain, kDone, kFailed };
-  // read(): what came out besides plaintext bytes (> 0).
-  static constexpr int64_t kNoData = 0;
-  static constexpr int64_t kClosed = -1;  // the peer's close_notify
-  static constexpr int64_t kFailed = -2;  // a protocol error (error_code() says which)
+  // read(): what came out besides plaintext bytes (> 0), in the errno
+  // convention (poller.h): 0 is the end of the stream, as for read(2).
+  static constexpr int64_t kNoData = -EAGAIN;  // nothing decrypted yet
+  static constexpr int64_t kClosed = 0;        // the peer's close_notify
+  static constexpr int64_t kFailed = -EPROTO;  // a protocol error (error_code() says which)
 
   // nullptr with *err set on failure. `host` (client): SNI name and the name
   // the certificate must match when the context verifies.
@@ -47,16 +49,16 @@ class TlsStream {
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
 
-  // Ciphertext received from the peer. 0 or ENOMEM.
+  // Ciphertext received from the peer. 0 or -ENOMEM.
   int feed(const uint8_t* data, size_t len);
   // Advances the handshake; kDone once (and on every later call).
   Step handshake();
   bool established() const { return established_; }
   // Decrypts into out: bytes (> 0), kNoData, kClosed or kFailed.
   int64_t read(uint8_t* out, size_t room);
-  // Encrypts (or holds, before the handshake). 0, or -1 with error_code() set.
+  // Encrypts (or holds, before the handshake). 0, or -EPROTO with error_code() set.
   int writev(const struct iovec* iov, int count);
-  // Queues close_notify (after any held plaintext). 0 or -1.
+  // Queues close_notify (after any held plaintext). 0 or -EPROTO.
   int close_notify();
   // Ciphertext waiting to be sent, and dropping it once taken.
   size_t output(const uint8_t** data) const;

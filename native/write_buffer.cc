@@ -57,7 +57,7 @@ ssize_t send_iov(int fd, bool is_socket, const struct iovec* iov, int count) {
 
 int WriteBuffer::append(const uint8_t* data, size_t len) {
   if (len == 0) return 0;
-  if (sys::injected(fault::Call::kWriteBuffer)) return ENOMEM;
+  if (sys::injected(fault::Call::kWriteBuffer)) return -ENOMEM;
   // Move the live bytes to the front only when that costs no more than what
   // has already been sent, so each byte moves at most once on average.
   if (head_ > 0 && head_ >= data_.size() - head_) {
@@ -69,7 +69,7 @@ int WriteBuffer::append(const uint8_t* data, size_t len) {
   try {
     data_.insert(data_.end(), data, data + len);
   } catch (const std::bad_alloc&) {
-    return ENOMEM;
+    return -ENOMEM;
   }
   return 0;
 }
@@ -85,7 +85,7 @@ void WriteBuffer::consumed(size_t n) {
 int WriteBuffer::flush(int fd, bool is_socket) {
   if (empty()) return 0;
   ssize_t n = send_bytes(fd, is_socket, data_.data() + head_, size());
-  if (n < 0) return static_cast<int>(-n);
+  if (n < 0) return static_cast<int>(n);
   consumed(static_cast<size_t>(n));
   return 0;
 }

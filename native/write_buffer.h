@@ -28,10 +28,10 @@ class WriteBuffer {
  public:
   size_t size() const { return data_.size() - head_; }
   bool empty() const { return head_ == data_.size(); }
-  // Copies len bytes to the end. Returns 0, or ENOMEM when the memory is not
+  // Copies len bytes to the end. Returns 0, or -ENOMEM when the memory is not
   // there (the buffer is then unchanged).
   int append(const uint8_t* data, size_t len);
-  // Sends what the kernel takes in one call. Returns 0 or a positive errno
+  // Sends what the kernel takes in one call. Returns 0 or -errno
   // (EAGAIN is not an error: the buffer simply stays non-empty).
   int flush(int fd, bool is_socket);
 

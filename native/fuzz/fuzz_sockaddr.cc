@@ -40,7 +40,7 @@ void round_trip(const uint8_t* data, size_t size) {
   socklen_t len = 0;
   int err = sockets::to_sockaddr(addr, &ss, &len);
   if (err != 0) {
-    require(err == EINVAL || err == ENAMETOOLONG, "unexpected errno from to_sockaddr");
+    require(err == -EINVAL || err == -ENAMETOOLONG, "unexpected errno from to_sockaddr");
     return;
   }
   require(len > 0 && len <= sizeof ss, "length out of range");

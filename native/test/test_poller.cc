@@ -102,21 +102,21 @@ void test_errors(Backend b) {
   auto p = make(b);
   if (!p) return;
   Pair s;
-  check::eq(p->add(-1, kReadable, kLevel, 1), EBADF, "add negative fd");
-  check::eq(p->modify(-3, kReadable, kLevel, 1), EBADF, "modify negative fd");
-  check::eq(p->remove(-1), EBADF, "remove negative fd");
+  check::eq(p->add(-1, kReadable, kLevel, 1), -EBADF, "add negative fd");
+  check::eq(p->modify(-3, kReadable, kLevel, 1), -EBADF, "modify negative fd");
+  check::eq(p->remove(-1), -EBADF, "remove negative fd");
   int closed = dup(s.a);
   close(closed);
-  check::eq(p->add(closed, kReadable, kLevel, 1), EBADF, "add closed fd");
-  check::eq(p->modify(s.a, kReadable, kLevel, 1), ENOENT, "modify unknown fd");
-  check::eq(p->remove(s.a), ENOENT, "remove unknown fd");
-  check::eq(p->add(s.a, 1u << 7, kLevel, 1), EINVAL, "add with an unknown interest bit");
-  check::eq(p->add(s.a, kReadable, kLevel, UINT64_MAX), EINVAL, "add with the reserved token");
+  check::eq(p->add(closed, kReadable, kLevel, 1), -EBADF, "add closed fd");
+  check::eq(p->modify(s.a, kReadable, kLevel, 1), -ENOENT, "modify unknown fd");
+  check::eq(p->remove(s.a), -ENOENT, "remove unknown fd");
+  check::eq(p->add(s.a, 1u << 7, kLevel, 1), -EINVAL, "add with an unknown interest bit");
+  check::eq(p->add(s.a, kReadable, kLevel, UINT64_MAX), -EINVAL, "add with the reserved token");
   check::eq(p->add(s.a, kReadable, kLevel, 1), 0, "add");
-  check::eq(p->add(s.a, kReadable, kLevel, 2), EEXIST, "second add");
+  check::eq(p->add(s.a, kReadable, kLevel, 2), -EEXIST, "second add");
   check::eq(p->modify(s.a, kWritable, kLevel, 3), 0, "modify");
   check::eq(p->remove(s.a), 0, "remove");
-  check::eq(p->remove(s.a), ENOENT, "second remove");
+  check::eq(p->remove(s.a), -ENOENT, "second remove");
   PollEvent ev;
   check::eq(p->wait(0, nullptr, 4), -EINVAL, "wait without a buffer");
   check::eq(p->wait(0, &ev, 0), -EINVAL, "wait with max 0");
@@ -144,9 +144,9 @@ void test_edge(Backend b) {
   if (b == Backend::kPoll) {
     // poll() only tells the present state; it cannot know new data arrived.
     check::that(!p->supports(kEdge), "poll does not claim edge");
-    check::eq(p->add(s.b, kReadable, kEdge, 1), ENOTSUP, "poll rejects edge add");
+    check::eq(p->add(s.b, kReadable, kEdge, 1), -ENOTSUP, "poll rejects edge add");
     check::eq(p->add(s.b, kReadable, kLevel, 1), 0, "level add");
-    check::eq(p->modify(s.b, kReadable, kEdge, 1), ENOTSUP, "poll rejects edge modify");
+    check::eq(p->modify(s.b, kReadable, kEdge, 1), -ENOTSUP, "poll rejects edge modify");
     return;
   }
   check::that(p->supports(kEdge), "edge supported");
@@ -474,8 +474,8 @@ void test_unpollable_files(Backend b) {
   check::that(file >= 0, "mkstemp");
   unlink(path);
   int dir = open("/", O_RDONLY | O_DIRECTORY);
-  check::eq(p->add(file, kReadable, kLevel, 1), EPERM, "a regular file is refused");
-  check::eq(p->add(dir, kReadable, kLevel, 2), EPERM, "a directory is refused");
+  check::eq(p->add(file, kReadable, kLevel, 1), -EPERM, "a regular file is refused");
+  check::eq(p->add(dir, kReadable, kLevel, 2), -EPERM, "a directory is refused");
   check::eq(wait_events(*p, 0).size(), 0, "nothing registered");
   close(file);
   close(dir);
@@ -491,11 +491,11 @@ void test_reused_number(Backend b) {
   const int n = old_pair.b;
   check::eq(p->add(n, kReadable, kLevel, 1), 0, "add");
   old_pair.close_b();
-  check::eq(p->modify(n, kReadable, kLevel, 1), EBADF, "modify after close");
+  check::eq(p->modify(n, kReadable, kLevel, 1), -EBADF, "modify after close");
   check::eq(dup2(fresh.b, n), n, "the number now names another socket");
-  check::eq(p->modify(n, kReadable, kLevel, 1), ENOENT, "the old registration is gone");
+  check::eq(p->modify(n, kReadable, kLevel, 1), -ENOENT, "the old registration is gone");
   check::eq(p->add(n, kReadable, kLevel, 2), 0, "the new socket registers");
-  check::eq(p->add(n, kReadable, kLevel, 3), EEXIST, "but only once");
+  check::eq(p->add(n, kReadable, kLevel, 3), -EEXIST, "but only once");
   put(fresh.a);
   check::eq(events_for(wait_events(*p, 1000), 2), kReadable, "its event carries its token");
   check::eq(p->remove(n), 0, "remove");
@@ -547,8 +547,8 @@ void test_closed_behind_back(Backend b) {
   auto evs = wait_events(*p, 50);
   if (b == Backend::kPoll) check::eq(events_for(evs, 8), kError, "poll reports the closed fd");
   check::eq(wait_events(*p, 50).size(), 0, "then stays silent");
-  check::eq(p->modify(fd, kReadable, kLevel, 8), EBADF, "modify of a closed fd");
-  check::eq(p->remove(fd), EBADF, "remove of a closed fd");
+  check::eq(p->modify(fd, kReadable, kLevel, 8), -EBADF, "modify of a closed fd");
+  check::eq(p->remove(fd), -EBADF, "remove of a closed fd");
   check::eq(p->add(s.a, kReadable, kLevel, 9), 0, "the poller still works");
 }
 
@@ -576,13 +576,13 @@ void test_backend_names() {
   }
   check::that(!backend_from_name("select", &out), "select is not a backend");
   int bad = 0;
-  check::that(make_poller(static_cast<Backend>(42), &bad) == nullptr && bad == ENOTSUP,
+  check::that(make_poller(static_cast<Backend>(42), &bad) == nullptr && bad == -ENOTSUP,
               "an unknown backend value is ENOTSUP");
   check::that(make_poller(list[0], nullptr) != nullptr, "err may be null");
 #if defined(__linux__)
   check::that(list[0] == Backend::kEpoll, "epoll is the Linux default");
   int err = 0;
-  check::that(make_poller(Backend::kKqueue, &err) == nullptr && err == ENOTSUP, "no kqueue here");
+  check::that(make_poller(Backend::kKqueue, &err) == nullptr && err == -ENOTSUP, "no kqueue here");
 #endif
 }
 

@@ -33,10 +33,10 @@ void test_live_stale_missing() {
   check::eq(sockets::probe_unix_listener(path), 0, "live listener");
   check::eq(sockets::probe_unix_listener(dir + "//s"), 0, "the same listener through '//'");
   ::close(fd);  // the file stays: a stale socket
-  check::eq(sockets::probe_unix_listener(path), ECONNREFUSED, "stale socket file");
+  check::eq(sockets::probe_unix_listener(path), -ECONNREFUSED, "stale socket file");
   ::unlink(path.c_str());
-  check::eq(sockets::probe_unix_listener(path), ENOENT, "missing path");
-  check::eq(sockets::probe_unix_listener(""), EINVAL, "empty path");
+  check::eq(sockets::probe_unix_listener(path), -ENOENT, "missing path");
+  check::eq(sockets::probe_unix_listener(""), -EINVAL, "empty path");
   check::eq(check::open_fds(), fds_before, "no fd left open");
   ::rmdir(dir.c_str());
 }

@@ -34,10 +34,10 @@ void test_round_trips() {
   check::that(round_trip(SockAddr{0, "/tmp/x.sock", 0}).host == "/tmp/x.sock", "UNIX path");
   sockaddr_storage ss;
   socklen_t len = 0;
-  check::eq(sockets::to_sockaddr(SockAddr{4, "1.2.3", 1}, &ss, &len), EINVAL, "short dotted quad");
-  check::eq(sockets::to_sockaddr(SockAddr{4, "1.2.3.4", 65536}, &ss, &len), EINVAL, "port too big");
-  check::eq(sockets::to_sockaddr(SockAddr{0, std::string(200, 'a'), 0}, &ss, &len), ENAMETOOLONG, "long path");
-  check::eq(sockets::to_sockaddr(SockAddr{0, std::string("a\0b", 3), 0}, &ss, &len), EINVAL, "NUL in path");
+  check::eq(sockets::to_sockaddr(SockAddr{4, "1.2.3", 1}, &ss, &len), -EINVAL, "short dotted quad");
+  check::eq(sockets::to_sockaddr(SockAddr{4, "1.2.3.4", 65536}, &ss, &len), -EINVAL, "port too big");
+  check::eq(sockets::to_sockaddr(SockAddr{0, std::string(200, 'a'), 0}, &ss, &len), -ENAMETOOLONG, "long path");
+  check::eq(sockets::to_sockaddr(SockAddr{0, std::string("a\0b", 3), 0}, &ss, &len), -EINVAL, "NUL in path");
 }
 
 // Each family's bytes, cut one short, in a buffer of exactly that size.
@@ -47,7 +47,7 @@ void refuses_short(const sockaddr_storage& full, size_t need, const char* what) 
   SockAddr out;
   check::eq(sockets::from_sockaddr(reinterpret_cast<sockaddr*>(exact.get()),
                                    static_cast<socklen_t>(need - 1), &out),
-            EINVAL, what);
+            -EINVAL, what);
 }
 
 void test_short_lengths_refused() {
