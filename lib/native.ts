@@ -200,6 +200,8 @@ export interface NativeTLSConfig {
   /** 0x0301..0x0304 (TLS 1.0..1.3). */
   minVersion?: number;
   ciphers?: string;
+  /** Server: 80 bytes of session ticket keys, as latin1. */
+  ticketKeys?: string;
   /** SNI: name, context, name, context... (server contexts). */
   sni?: (string | NativeTLSContext)[];
 }
@@ -214,6 +216,8 @@ export interface NativeTLSInfo {
   error: string;
   /** X509_V_* result of verifying the peer (0 = ok). */
   verifyResult: number;
+  /** The handshake resumed a session. */
+  sessionReused: boolean;
 }
 
 /** What NativeLoop.spawn returns: the child's pid and slot, and a stream slot per pipe (-1 when passed through). */

@@ -35,6 +35,16 @@ std::string text(const Napi::Object& o, const char* key) {
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
 }
 
+// Bytes passed as a latin1 string (one char per byte).
+std::string latin1(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsString()) return std::string();
+  std::u16string wide = v.As<Napi::String>().Utf16Value();
+  std::string out(wide.size(), '\0');
+  for (size_t i = 0; i < wide.size(); ++i) out[i] = static_cast<char>(wide[i] & 0xff);
+  return out;
+}
+
 bool flag(const Napi::Object& o, const char* key) { return o.Get(key).ToBoolean().Value(); }
 
 // The context behind a handle, or nullptr.
@@ -57,8 +67,9 @@ bool read_config(const Napi::Object& o, TlsConfig* cfg) {
   cfg->ca_pem = text(o, "ca");
   cfg->verify = flag(o, "verify");
   cfg->require_cert = flag(o, "requireCert");
-  cfg->alpn = text(o, "alpn");
+  cfg->alpn = latin1(o, "alpn");
   cfg->ciphers = text(o, "ciphers");
+  cfg->ticket_keys = latin1(o, "ticketKeys");
   cfg->min_version = static_cast<int>(min_version);
   return true;
 }
@@ -119,6 +130,7 @@ Napi::Value TlsInfo(MethodCall& c) {
   out.Set("version", t->version());
   out.Set("error", t->error_code());
   out.Set("verifyResult", static_cast<double>(t->verify_result()));
+  out.Set("sessionReused", t->session_reused());
   return out;
 }
 

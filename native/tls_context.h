@@ -36,6 +36,9 @@ struct TlsConfig {
   std::string alpn;           // protocols in ALPN wire format (length-prefixed)
   int min_version = TLS1_2_VERSION;
   std::string ciphers;  // TLS 1.2 cipher list; empty: OpenSSL's default
+  // Server: session ticket keys (80 bytes: name, HMAC and AES keys), shared
+  // by processes that should resume each other's sessions; empty: random.
+  std::string ticket_keys;
 };
 
 // The reason of the first error on OpenSSL's per-thread queue as a code
@@ -62,6 +65,7 @@ class TlsContext {
   int configure(const TlsConfig& cfg, std::string* err);
   int load_identity(const TlsConfig& cfg, std::string* err);
   int configure_alpn_sni(const TlsConfig& cfg, std::string* err);
+  int configure_sessions(const TlsConfig& cfg, std::string* err);
   static int on_servername(SSL* ssl, int* alert, void* arg);
   static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen,
                      const unsigned char* in, unsigned int inlen, void* arg);

@@ -64,6 +64,7 @@ std::unique_ptr<TlsStream> TlsStream::create(std::shared_ptr<TlsContext> ctx, co
   return t;
 }
 
+
 TlsStream::~TlsStream() { SSL_free(ssl_); }  // frees both BIOs
 
 void TlsStreamFree::operator()(TlsStream* t) const { delete t; }
@@ -259,5 +260,7 @@ std::string TlsStream::peer_certificate_der() const {
 }
 
 std::string TlsStream::version() const { return SSL_get_version(ssl_); }
+
+bool TlsStream::session_reused() const { return SSL_session_reused(ssl_) == 1; }
 
 }  // namespace ioreactor

@@ -74,6 +74,7 @@ class TlsStream {
   std::string alpn() const;
   std::string peer_certificate_der() const;
   std::string version() const;
+  bool session_reused() const;
 
  private:
   explicit TlsStream(std::shared_ptr<TlsContext> ctx) : ctx_(std::move(ctx)) {}

@@ -65,6 +65,12 @@ export interface CertificateOptionsInit {
   hostnames?: Readonly<Record<string, CertificateOptions>>;
   /** Seconds before an unfinished handshake drops the connection (default 30). */
   handshakeTimeout?: number;
+  /**
+   * Server: the 80 bytes of keys session tickets are made with. Processes
+   * given the same keys resume each other's sessions; by default each
+   * context has random keys of its own.
+   */
+  sessionTicketKeys?: Buffer | Uint8Array;
 }
 
 function pemText(v: unknown, what: string): string {
@@ -115,6 +121,11 @@ function nativeConfig(init: CertificateOptionsInit, server: boolean): NativeTLSC
   const floor = init.raiseMinimumTo ?? TLSVersion.TLSv1_2;
   if (!(floor in VERSION_CODES)) throw new TypeError(`CertificateOptions: raiseMinimumTo must be 'TLSv1.2' or 'TLSv1.3', got ${String(floor)}`);
   cfg.minVersion = VERSION_CODES[floor];
+  if (init.sessionTicketKeys !== undefined) {
+    const k = init.sessionTicketKeys;
+    if (!(k instanceof Uint8Array) || k.length !== 80) throw new TypeError('CertificateOptions: sessionTicketKeys must be 80 bytes (a Buffer)');
+    if (server) cfg.ticketKeys = Buffer.from(k).toString('latin1');
+  }
   if (init.cipherString !== undefined) {
     if (typeof init.cipherString !== 'string') throw new TypeError('CertificateOptions: cipherString must be a string');
     cfg.ciphers = init.cipherString;

@@ -67,6 +67,8 @@ export class TLSSession {
   negotiatedProtocol: string | null = null;
   /** 'TLSv1.3', 'TLSv1.2' once established. */
   version: string | null = null;
+  /** The handshake resumed an earlier session (a ticket), rather than a full one. */
+  sessionReused = false;
   private peerDer: Buffer | null = null;
   private timer: NodeJS.Timeout | null = null;
 
@@ -126,6 +128,7 @@ export class TLSSession {
     if (i !== null) {
       this.negotiatedProtocol = i.alpn === '' ? null : i.alpn;
       this.version = i.version;
+      this.sessionReused = i.sessionReused;
     }
     const der = this.native.tlsPeerCertificate(this.host.slot, this.host.gen);
     if (Buffer.isBuffer(der)) this.peerDer = der;
