@@ -103,7 +103,7 @@ int TlsContext::configure(const TlsConfig& cfg, std::string* err) {
   SSL_CTX_set_verify(ctx_, mode, nullptr);
   static const unsigned char kSid[] = "ioreactor";
   SSL_CTX_set_session_id_context(ctx_, kSid, sizeof kSid - 1);
-  if (configure_sessions(cfg, err) != 0) return -1;
+  if (configure_sessions(cfg, err) != 0) return -EINVAL;
   return configure_alpn_sni(cfg, err);
 }
 
@@ -114,7 +114,7 @@ int TlsContext::configure_sessions(const TlsConfig& cfg, std::string* err) {
   void* keys = const_cast<char*>(cfg.ticket_keys.data());
   if (cfg.ticket_keys.size() != 80 || SSL_CTX_set_tlsext_ticket_keys(ctx_, keys, 80) != 1) {
     *err = tls_take_error("BAD_TICKET_KEYS");
-    return -1;
+    return -EINVAL;
   }
   return 0;
 }
