@@ -44,7 +44,7 @@ Scenarios:
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(22)}${s.title}`).join('\n')}
 Groups: ${Object.entries(GROUPS).map(([g, l]) => `${g} (${l.join(' ')})`).join('; ')}
 Servers: ioreactor ioreactor-ab1 ioreactor-epoll ioreactor-poll net c
-         ioreactor-site ioreactor-http net-http node-http c-http
+         ioreactor-site ioreactor-http net-http node-http c-http ioreactor-kv net-kv
 Exit status: 0 when every run was clean (bytes verified, no errors), 1 otherwise.
 `;
 
@@ -87,7 +87,10 @@ function parseArgs(argv) {
 
 function pickScenarios(o) {
   const names = o.names.length ? o.names : o.full ? SCENARIOS.map((s) => s.name) : o.quick ? QUICK_SET : DEFAULT_SET;
-  return [...new Set(names.flatMap((n) => GROUPS[n] || [n]))].map((n) => {
+  const expanded = names.flatMap((n) => GROUPS[n] || [n]);
+  /* a fixed rate is a fraction of the ceiling measured first */
+  if (expanded.some((n) => /^rate-/.test(n)) && !expanded.includes('ceiling-1k')) expanded.unshift('ceiling-1k');
+  return [...new Set(expanded)].map((n) => {
     const s = SCENARIOS.find((x) => x.name === n);
     if (!s) throw new Error(`unknown scenario ${n} (see --help)`);
     return s;
@@ -99,7 +102,7 @@ function pickScenarios(o) {
 function runSeconds(s, id, o) {
   const load = loadFor(s, o);
   const conns = load.conns + load.idle + load.hot;
-  const node = ['net', 'net-http', 'node-http'].includes(id);
+  const node = ['net', 'net-http', 'node-http', 'net-kv'].includes(id);
   return conns / (node ? 2000 : 8000) + o.warmup + o.duration + 0.2 + (s.metric === 'ramp' && node ? 0.6 : 0) + (s.fresh ? 0.3 : 0);
 }
 
@@ -119,7 +122,9 @@ function progressLine(total) {
   const tty = process.stderr.isTTY;
   return (s, id, round, r) => {
     done++;
-    const fig = s.metric === 'rss'
+    const fig = s.metric === 'rate'
+      ? `${Math.round(r.ops_per_s || 0).toLocaleString('en-US')} of ${Math.round(r.rate || 0).toLocaleString('en-US')} req/s p50 ${((r.lat_us && r.lat_us.p50) / 1000 || 0).toFixed(2)} p99 ${((r.lat_us && r.lat_us.p99) / 1000 || 0).toFixed(2)} ms${r.loadgen_behind ? ' (loadgen behind)' : ''}`
+      : s.metric === 'rss'
       ? `${Math.round((r.server && r.server.rss_per_conn_bytes) || 0)} B/conn`
       : s.metric === 'ramp' ? `all served in ${(r.hot_all_served_s || 0).toFixed(3)} s`
         : `${Math.round(r.ops_per_s || 0).toLocaleString('en-US')} ops/s p99 ${((r.lat_us && r.lat_us.p99) / 1000 || 0).toFixed(2)} ms`;
@@ -146,9 +151,15 @@ async function main() {
   const t0 = Date.now();
   const progress = progressLine(total);
   const results = [];
+  let ceilingRate = null;
   for (const { s, ids } of plan) {
     const started = Date.now();
-    const sc = await runScenario(s, ids, { opts: o, bins, reg, pin, progress });
+    if (s.rateOf && !ceilingRate) {
+      console.log(`skip ${s.name}: the C ceiling's rate was not measured (ceiling-1k failed)`);
+      continue;
+    }
+    const sc = await runScenario(s, ids, { opts: o, bins, reg, pin, progress, ceilingRate });
+    if (s.setsCeiling && sc.rows.c && sc.rows.c.ok) ceilingRate = sc.rows.c.median.ops_per_s;
     sc.seconds = (Date.now() - started) / 1000;
     sc.estimated_seconds = estimate({ s, ids });
     sc.title = describe(s, sc.load);

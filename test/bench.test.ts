@@ -107,6 +107,39 @@ describe('ioreactor-bench --quick', () => {
   });
 });
 
+describe('ioreactor-bench fixed-rate and key-value, tiny', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-rate-'));
+  const json = path.join(dir, 'out.json');
+  let result: { code: number | null; out: string; err: string };
+  let doc: Doc & { scenarios: (Scenario & { load: { rate?: number; mode: string; inflight: number } })[] };
+
+  beforeAll(async () => {
+    const args = ['bench/cli.js', 'rate-50', 'kv', '--quick', '--connections', '50', '--duration', '0.3', '--json', json, '--report', path.join(dir, 'r.html')];
+    result = await run(process.execPath, args, 90000);
+    doc = JSON.parse(fs.readFileSync(json, 'utf8'));
+  }, 100000);
+
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('measures the ceiling first, then loads every server at half its rate, with every reply checked', () => {
+    expect([result.code, result.err]).toEqual([0, expect.not.stringMatching(/FAILED/)]);
+    expect(doc.scenarios.map((s) => s.name)).toEqual(['ceiling-1k', 'rate-50', 'kv-1k', 'kv-pipeline']);
+    const ceiling = doc.scenarios[0].rows.c.median.ops_per_s as number;
+    const rate = doc.scenarios[1];
+    expect(rate.load.rate).toBe(Math.round(ceiling / 2));
+    expect(Object.keys(rate.rows)).toEqual(['ioreactor', 'net', 'c']);
+    for (const sc of doc.scenarios) {
+      for (const [id, row] of Object.entries(sc.rows)) {
+        expect([sc.name, id, row.ok, row.errors, row.verify_errors, row.stalled]).toEqual([sc.name, id, true, 0, 0, 0]);
+        expect(row.bytes_checked).toBeGreaterThan(0);
+        expect(row.median.p999_ms).toBeGreaterThan(0);
+      }
+    }
+    expect(Object.keys(doc.scenarios[3].rows)).toEqual(['ioreactor-kv', 'net-kv']);
+    expect(doc.scenarios[3].load.inflight).toBe(16);
+  });
+});
+
 const sockets = new Set<net.Socket>();
 
 describe('ioreactor-bench arguments', () => {
@@ -146,6 +179,7 @@ function badServer(mangle: (data: Buffer, count: number) => Buffer | null): Prom
 function loadgen(port: number, extra: string[]): Promise<{ code: number; json: Record<string, unknown> }> {
   const { loadgen: bin } = ensureBuilt();
   const args = ['--port', String(port), '--conns', '4', '--duration', '0.5', '--warmup', '0.1', ...extra];
+  // later options win: a test may set its own --conns, --duration, --warmup
   return new Promise((resolve) => {
     execFile(bin, args, { timeout: 20000 }, (err, stdout) => {
       const code = err ? ((err as NodeJS.ErrnoException & { code?: number }).code as unknown as number) : 0;
@@ -193,6 +227,39 @@ describe('the load generator fails a server that', () => {
       const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--mode', 'http']);
       expect(code).toBe(2);
       expect(String(json.first_error)).toMatch(/HTTP body differs/);
+    } finally {
+      server.close();
+    }
+  }, 30000);
+
+  test('gives a key-value GET the wrong value', async () => {
+    const server = await badServer((d) => Buffer.from(d.toString().split('\r\n').filter(Boolean)
+      .map((l) => (l.startsWith('SET') ? 'STORED' : 'VALUE v0-1')).join('\r\n') + '\r\n'));
+    try {
+      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--mode', 'kv']);
+      expect(code).toBe(2);
+      expect(String(json.first_error)).toMatch(/KV reply 'VALUE v0-1/);
+    } finally {
+      server.close();
+    }
+  }, 30000);
+
+  test('stalls, at a fixed rate: every request due during the stall is timed from when it was due', async () => {
+    // One connection at 1,000/s; the server sits on the 250th chunk for 200 ms.
+    // Open loop, ~200 requests fall due in that time, so p99 carries the stall;
+    // a closed loop would have timed just one request that long.
+    const server = await badServer((d, n) => {
+      if (n !== 250) return d;
+      const s = [...sockets][0];
+      s.pause();
+      setTimeout(() => { s.write(d); s.resume(); }, 200);
+      return null;
+    });
+    try {
+      const args = ['--conns', '1', '--rate', '1000', '--inflight', '32', '--duration', '0.6', '--warmup', '0.05'];
+      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, args);
+      expect([code, json.ok, json.rate, json.stalled]).toEqual([0, true, 1000, 0]);
+      expect((json.lat_us as { p99: number }).p99).toBeGreaterThanOrEqual(100000);
     } finally {
       server.close();
     }

@@ -18,6 +18,13 @@ const COLUMNS = {
     ['hot_p99_ms', 'hot p99 ms', 'ms', true],
     ['ops_per_s', 'busy ops/s', 'int', false],
   ],
+  rate: [
+    ['p50_ms', 'p50 ms', 'ms', true],
+    ['p99_ms', 'p99 ms', 'ms', true],
+    ['p999_ms', 'p99.9 ms', 'ms', true],
+    ['cpu_us_per_op', 'srv CPU µs/op', 'us', true],
+    ['ops_per_s', 'served/s', 'int', false],
+  ],
   rss: [
     ['rss_per_conn_bytes', 'RSS B/conn', 'int', true],
     ['setup_s', 'setup s', 's', true],
@@ -78,7 +85,9 @@ function pad(s, n, right) {
 
 function verdict(row) {
   if (row.failed) return `FAILED: ${row.failed.split('\n')[0]}`;
-  if (row.ok) return `ok (${(row.bytes_checked / 1e6).toFixed(1)} MB checked)`;
+  const behind = row.loadgen_behind ? `; load generator behind in ${row.loadgen_behind} of ${row.runs} runs` : '';
+  const owed = row.median && row.median.owed_at_end ? `; ${fmt(row.median.owed_at_end, 'int')} requests still owed at the end (server behind)` : '';
+  if (row.ok) return `ok (${(row.bytes_checked / 1e6).toFixed(1)} MB checked${behind}${owed})`;
   return `ERRORS ${row.errors} verify ${row.verify_errors} stalled ${row.stalled}: ${row.first_error}`;
 }
 
@@ -133,6 +142,17 @@ const TARGETS = [
   ['churn: >= 1.5x node net', (R) => pair(R, 'churn', 'ioreactor', 'net', 'ops_per_s', (x) => x >= 1.5)],
   ['hot ramp: every new connection served in < 0.2 s', (R) => single(R, 'ramp', 'ioreactor', 'hot_all_served_s', 's', (v) => v < 0.2, 'c')],
   ['hot ramp: batched accept ahead of acceptBatch 1 (by > 5%)', (R) => pair(R, 'ramp', 'ioreactor', 'ioreactor-ab1', 'hot_all_served_s', (x) => x < 0.95)],
+  ['fixed rate 50% of C @1k: server CPU/op <= 0.8x node net, p99 no worse', (R) => {
+    const a = get(R, 'rate-50', 'ioreactor');
+    const b = get(R, 'rate-50', 'net');
+    if (!a || !b) return null;
+    const cpu = a.median.cpu_us_per_op / b.median.cpu_us_per_op;
+    const p = a.median.p99_ms / b.median.p99_ms;
+    return { value: `CPU/op ${fmt(cpu, 'x')}, p99 ${fmt(p, 'x')} of net's`, met: cpu <= 0.8 && p <= 1 };
+  }],
+  ['fixed rate 90% of C @1k: p99 <= 0.7x node net', (R) => pair(R, 'rate-90', 'ioreactor', 'net', 'p99_ms', (x) => x <= 0.7)],
+  ['key-value pipelined x16: >= 1.5x node net', (R) => pair(R, 'kv-pipeline', 'ioreactor-kv', 'net-kv', 'ops_per_s', (x) => x >= 1.5)],
+  ['saturated echo @1k: >= 0.95x the C ceiling', (R) => pair(R, 'echo-1k', 'ioreactor', 'c', 'ops_per_s', (x) => x >= 0.95)],
   ['10,000 idle: <= 1.5 KB RSS per connection', (R) => single(R, 'idle-10k', 'ioreactor', 'rss_per_conn_bytes', 'int', (v) => v <= 1536)],
   ['epoll: 100 active + 10k idle within 10% of 100 active alone (server CPU/op; throughput shown)', (R) => {
     const a = get(R, 'active-100-idle-10k', 'ioreactor-epoll');

@@ -14,6 +14,7 @@ function loadgenArgs(load, server, opts) {
     '--conns', String(load.conns), '--idle', String(load.idle), '--hot', String(load.hot),
     '--size', String(load.size), '--inflight', String(load.inflight),
     '--duration', String(opts.duration), '--warmup', String(opts.warmup), '--setup-limit', String(opts.setupLimit)];
+  if (load.rate) a.push('--rate', String(load.rate));
   return a;
 }
 
@@ -63,6 +64,9 @@ const FIELDS = {
   hot_all_served_s: (r) => r.hot_all_served_s,
   hot_p99_ms: (r) => r.hot_lat_ms && r.hot_lat_ms.p99,
   setup_s: (r) => r.setup_s,
+  rate: (r) => r.rate,
+  send_lag_p99_ms: (r) => r.send_lag_us && r.send_lag_us.p99 / 1000,
+  owed_at_end: (r) => r.owed_at_end,
 };
 
 /** Medians of every figure over a server's runs, and the error totals. */
@@ -76,6 +80,7 @@ function summarise(runs) {
     ok: runs.length > 0 && runs.every((r) => r.ok),
     errors: sum('errors'), verify_errors: sum('verify_errors'), stalled: sum('stalled'),
     bytes_checked: sum('bytes'), connect_retries: sum('connect_retries'),
+    loadgen_behind: runs.filter((r) => r.loadgen_behind).length,
     first_error: (runs.find((r) => r.first_error) || {}).first_error || '',
   };
 }
@@ -97,7 +102,7 @@ async function startOrFail(def, pin) {
  */
 async function runScenario(s, ids, ctx) {
   const { opts, reg, pin } = ctx;
-  const load = loadFor(s, opts);
+  const load = loadFor(s, { ...opts, ceilingRate: ctx.ceilingRate });
   const runs = Object.fromEntries(ids.map((id) => [id, []]));
   const failed = {};
   const live = {};

@@ -8,6 +8,9 @@
  * `baseline` is the Node server every ratio is against, `ceiling` the C one.
  * `fresh` restarts the servers before every run (memory figures need a
  * clean process); otherwise a scenario's servers live across its rounds.
+ * `rateOf` makes a fixed-rate (open-loop) scenario: its rate is that
+ * fraction of the C ceiling's saturated rate, measured first in the same
+ * run by `ceiling-1k` (the harness adds it when it was not asked for).
  * `defaultRounds` caps the rounds when --repeat is not given and not --full
  * (to keep the default set under two minutes where a figure is steady).
  */
@@ -15,6 +18,17 @@
 const ECHO = ['ioreactor', 'net', 'c'];
 const HTTP = ['ioreactor-site', 'ioreactor-http', 'net-http', 'node-http', 'c-http'];
 const IDLE_ACTIVE = ['ioreactor-epoll', 'ioreactor-poll', 'net', 'c'];
+const KV = ['ioreactor-kv', 'net-kv']; // no C: a C hash map server is not written yet
+/** Requests a connection may have outstanding at a fixed rate before the
+ * next ones due are owed (still timed from when they were due). */
+const RATE_INFLIGHT = 32;
+
+function atRate(pct) {
+  return {
+    name: `rate-${pct}`, title: `echo 64 B at ${pct}% of the C ceiling's rate, 1,000 connections (open loop)`, metric: 'rate',
+    rateOf: pct / 100, load: { mode: 'echo', conns: 1000, size: 64, inflight: RATE_INFLIGHT }, servers: ECHO,
+  };
+}
 
 const SCENARIOS = [
   { name: 'echo-100', title: 'echo 64 B, 100 connections', load: { mode: 'echo', conns: 100, size: 64 }, servers: ECHO },
@@ -39,6 +53,13 @@ const SCENARIOS = [
   },
   { name: 'active-100', title: '100 active connections alone', load: { mode: 'echo', conns: 100, size: 64 }, servers: IDLE_ACTIVE },
   { name: 'active-100-idle-1k', title: '100 active + 1,000 idle connections', load: { mode: 'echo', conns: 100, idle: 1000, size: 64 }, servers: IDLE_ACTIVE },
+  {
+    name: 'ceiling-1k', title: 'the C ceiling saturated, echo 64 B, 1,000 connections (sets the fixed rates)',
+    load: { mode: 'echo', conns: 1000, size: 64 }, servers: ['c'], setsCeiling: true,
+  },
+  atRate(25), atRate(50), atRate(75), atRate(90),
+  { name: 'kv-1k', title: 'key-value GET/SET lines, 1,000 connections, 1 in flight', load: { mode: 'kv', conns: 1000, inflight: 1 }, servers: KV },
+  { name: 'kv-pipeline', title: 'key-value GET/SET lines, 16 in flight, 100 connections', load: { mode: 'kv', conns: 100, inflight: 16 }, servers: KV },
   { name: 'active-100-idle-10k', title: '100 active + 10,000 idle connections', load: { mode: 'echo', conns: 100, idle: 10000, size: 64 }, servers: IDLE_ACTIVE },
 ];
 
@@ -50,14 +71,16 @@ const GROUPS = {
   'poll-vs-epoll': ['active-100', 'active-100-idle-1k', 'active-100-idle-10k'],
   echo: ['echo-100', 'echo-1k', 'echo-10k', 'pipeline', 'bulk'],
   http: ['http-100', 'http-1k', 'http-pipeline'],
+  'fixed-rate': ['ceiling-1k', 'rate-25', 'rate-50', 'rate-75', 'rate-90'],
+  kv: ['kv-1k', 'kv-pipeline'],
 };
 /** What --quick runs (small: the jest test uses it). */
 const QUICK_SET = ['echo-1k', 'pipeline', 'http-1k', 'churn', 'ramp', 'idle-10k'];
 
 for (const s of SCENARIOS) {
   s.metric = s.metric || 'ops';
-  s.baseline = s.load.mode === 'http' ? 'net-http' : 'net';
-  s.ceiling = s.load.mode === 'http' ? 'c-http' : 'c';
+  s.baseline = { http: 'net-http', kv: 'net-kv' }[s.load.mode] || 'net';
+  s.ceiling = s.load.mode === 'kv' ? null : s.load.mode === 'http' ? 'c-http' : 'c';
 }
 
 /**
@@ -67,6 +90,7 @@ for (const s of SCENARIOS) {
  */
 function loadFor(s, opts) {
   const load = { inflight: 1, idle: 0, hot: 0, size: 64, ...s.load };
+  if (s.rateOf && opts.ceilingRate) load.rate = Math.max(1, Math.round(s.rateOf * opts.ceilingRate));
   if (opts.connections) load.conns = opts.connections;
   if (opts.quick) {
     load.conns = Math.min(load.conns, s.load.mode === 'idle' ? 300 : 200);
@@ -88,8 +112,9 @@ function roundsFor(s, opts) {
 
 /** A title that tells the load actually run (after --connections/--quick). */
 function describe(s, load) {
+  if (s.rateOf) return `${s.title.split(',')[0]} (${Math.round(load.rate || 0).toLocaleString('en-US')} req/s), ${load.conns.toLocaleString('en-US')} connections (open loop)`;
   if (load.conns === s.load.conns && load.idle === (s.load.idle || 0) && load.hot === (s.load.hot || 0)) return s.title;
-  const parts = [`${load.mode}`, load.mode === 'http' ? '' : `${load.size} B`, `${load.conns} conns`];
+  const parts = [`${load.mode}`, ['http', 'kv'].includes(load.mode) ? '' : `${load.size} B`, `${load.conns} conns`];
   if (load.inflight > 1) parts.push(`${load.inflight} in flight`);
   if (load.idle) parts.push(`+${load.idle} idle`);
   if (load.hot) parts.push(`+${load.hot} hot`);

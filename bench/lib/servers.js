@@ -39,6 +39,8 @@ function registry(bins, backend) {
     'net-http': { label: 'node net raw HTTP', kind: 'http', cmd: node('net-http.js') },
     'node-http': { label: 'node http', kind: 'http', cmd: node('node-http.js') },
     'c-http': { label: 'C epoll HTTP (ceiling)', kind: 'http', cmd: [bins.cEcho, '--http'] },
+    'ioreactor-kv': { label: `ioreactor key-value (LineReceiver)${beLabel}`, kind: 'kv', reactor: true, cmd: node('ioreactor-kv.js', ...be) },
+    'net-kv': { label: 'node net key-value', kind: 'kv', cmd: node('net-kv.js') },
   };
 }
 

@@ -57,7 +57,8 @@ void conn_close(struct loop *l, struct conn *c) {
   c->out_armed = 0;
   c->sent = c->want = c->recvd = c->done = 0;
   c->ts_head = c->ts_len = 0;
-  c->rlen = 0;
+  c->rlen = c->wlen = 0;
+  c->owed = 0;
 }
 
 void conn_fail(struct loop *l, struct conn *c, const char *what, int err) {
@@ -94,8 +95,34 @@ static uint64_t ts_pop(struct loop *l, struct conn *c) {
   return t;
 }
 
+/* Line protocols: write the buffer; returns -1 if the connection failed. */
+static int flush_wbuf(struct loop *l, struct conn *c) {
+  size_t off = 0;
+  while (off < c->wlen) {
+    ssize_t n = write(c->fd, c->wbuf + off, c->wlen - off);
+    if (n > 0) {
+      off += (size_t)n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) {
+      conn_fail(l, c, "write", errno);
+      return -1;
+    }
+    break;
+  }
+  memmove(c->wbuf, c->wbuf + off, c->wlen - off);
+  c->wlen -= off;
+  return 0;
+}
+
 /* Write what is owed; arm EPOLLOUT only while some of it is left. */
-static void conn_flush(struct loop *l, struct conn *c) {
+void conn_flush(struct loop *l, struct conn *c) {
+  if (l->cfg->mode == MODE_KV) {
+    if (flush_wbuf(l, c) < 0) return;
+    if ((c->wlen > 0) != c->out_armed) set_interest(l, c, c->wlen > 0, EPOLL_CTL_MOD);
+    return;
+  }
   while (c->sent < c->want) {
     size_t len = (size_t)(c->want - c->sent);
     const uint8_t *p = tx_bytes(c, c->sent, &len);
@@ -115,8 +142,12 @@ static void conn_flush(struct loop *l, struct conn *c) {
   if (out != c->out_armed) set_interest(l, c, out, EPOLL_CTL_MOD);
 }
 
-static void send_message(struct loop *l, struct conn *c, uint64_t t) {
-  c->want += msg_bytes();
+/* Puts one message on the connection's books, timed from t (written by
+ * the next conn_flush). */
+void conn_send(struct loop *l, struct conn *c, uint64_t t) {
+  if (l->cfg->mode == MODE_KV) kv_encode(c, (c->ts_head + c->ts_len) % l->cfg->inflight);
+  else c->want += msg_bytes();
+  c->msgs++;
   ts_push(l, c, t);
 }
 
@@ -126,10 +157,10 @@ static void on_connected(struct loop *l, struct conn *c) {
   c->retries = 0;
   if (c->role == ROLE_HOT || l->cfg->mode == MODE_CHURN) {
     c->state = ST_ACTIVE;
-    send_message(l, c, c->started_ns);
+    conn_send(l, c, c->started_ns);
   } else {
     c->state = ST_WARMING;
-    send_message(l, c, t);
+    conn_send(l, c, t);
   }
   conn_flush(l, c);
 }
@@ -205,15 +236,17 @@ static void message_done(struct loop *l, struct conn *c, uint64_t t) {
     if (!l->draining) queue_push(l, c->id, 0);
     return;
   }
-  if (!l->draining) send_message(l, c, t);
+  if (l->rate_on) rate_send_owed(l, c);
+  else if (!l->draining) conn_send(l, c, t);
 }
 
 /* Feed n verified-or-not bytes; returns -1 if the connection was failed. */
 static int conn_input(struct loop *l, struct conn *c, const uint8_t *buf, size_t n) {
   uint64_t t = now_ns();
-  if (l->cfg->mode == MODE_HTTP) {
+  if (l->cfg->mode == MODE_HTTP || l->cfg->mode == MODE_KV) {
     char why[128];
-    long k = http_consume(c, buf, n, why, sizeof why);
+    long k = l->cfg->mode == MODE_KV ? kv_consume(c, l->cfg->inflight, buf, n, why, sizeof why)
+                                     : http_consume(c, buf, n, why, sizeof why);
     if (k < 0) {
       l->st->verify_errors++;
       note_error(l->st, "conn %u: %s", c->id, why);
@@ -282,6 +315,7 @@ void conn_event(struct loop *l, struct conn *c, uint32_t events) {
 void conn_activate(struct loop *l, struct conn *c) {
   uint64_t t = now_ns();
   c->state = ST_ACTIVE;
-  for (int k = 0; k < l->cfg->inflight; k++) send_message(l, c, t);
+  if (l->cfg->rate > 0) return; /* rate.c sends on its schedule */
+  for (int k = 0; k < l->cfg->inflight; k++) conn_send(l, c, t);
   conn_flush(l, c);
 }

@@ -9,6 +9,8 @@
  *   main.c    arguments, the phases of a run (setup, warmup, window), JSON out
  *   conn.c    connect with retries, read/verify, write, the event loop
  *   proto.c   the byte patterns, the echo and HTTP response checkers
+ *   kv.c      the key-value mode: GET/SET lines and their expected replies
+ *   rate.c    fixed-rate (open-loop) sending: the schedule and its lag
  *   hist.c    log-linear latency histogram
  *   proc.c    the server's utime/stime and VmRSS from /proc
  */
@@ -18,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum mode { MODE_ECHO, MODE_CHURN, MODE_HTTP, MODE_IDLE, MODE_RAMP };
+enum mode { MODE_ECHO, MODE_CHURN, MODE_HTTP, MODE_IDLE, MODE_RAMP, MODE_KV };
 
 enum conn_state {
   ST_FREE,       /* no socket; waiting for (re)connect */
@@ -44,6 +46,7 @@ struct config {
   double warmup;      /* loaded but unmeasured, seconds */
   double setup_limit; /* give up establishing after this many seconds */
   int max_connecting; /* connects in progress at once during setup */
+  double rate;        /* > 0: requests/s in total, sent on a fixed schedule */
 };
 
 /* Log-linear histogram of nanosecond values: 64 exact buckets, then 32
@@ -70,8 +73,16 @@ struct conn {
   int out_armed;       /* EPOLLOUT is in the interest set */
   uint64_t retry_at_ns;
   uint32_t generation; /* churn: bumps the pattern seed per connection */
-  char *rbuf;          /* HTTP: partial response bytes */
+  char *rbuf;          /* HTTP, KV: partial response bytes */
   size_t rlen;
+  /* Line protocols (KV) write from a buffer rather than the pattern. */
+  char *wbuf;
+  size_t wlen, wcap;
+  uint32_t *expect;    /* KV: ring parallel to ts, the reply each awaits */
+  uint64_t msgs;       /* messages put on the wire so far */
+  uint32_t kv[16];     /* KV: what each of our keys holds (0: unset) */
+  /* Fixed rate: sends that were due while `inflight` were outstanding. */
+  uint64_t owed, owed_g;
 };
 
 struct stats {
@@ -80,6 +91,8 @@ struct stats {
   struct hist hot_lat; /* ramp: connect-to-first-reply of the hot ones */
   uint64_t hot_done, hot_last_ns;
   char first_error[160];
+  struct hist lag;     /* fixed rate: how late we sent, against schedule */
+  uint64_t owed_at_end; /* fixed rate: due in the window but never sent */
 };
 
 struct proc_sample {
@@ -108,6 +121,19 @@ size_t msg_bytes(void); /* bytes one message puts on the wire */
 int echo_verify(const struct conn *c, const uint8_t *buf, size_t n);
 long http_consume(struct conn *c, const uint8_t *buf, size_t n, char *why,
                   size_t why_len);
+/* Buffers a reply stream in c->rbuf; `take` checks and removes the complete
+ * replies at its front (`done` already counted in this call) and returns
+ * how many, or -1 with why filled in. Returns the total, or -1. */
+typedef long (*reply_taker)(struct conn *c, long done, char *why, size_t why_len);
+long rbuf_feed(struct conn *c, const uint8_t *buf, size_t n, reply_taker take,
+               char *why, size_t why_len);
+
+/* kv.c: a request line into c->wbuf (its expected reply into the ring at
+ * slot), and replies checked against the ring. */
+void kv_init(void);
+void kv_encode(struct conn *c, int slot);
+long kv_consume(struct conn *c, int cap, const uint8_t *buf, size_t n,
+                char *why, size_t why_len);
 
 /* conn.c */
 struct loop;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -29,6 +30,8 @@ struct loop *loop_new(const struct config *cfg, struct stats *st) {
   l->ts_slab = calloc((size_t)total * (size_t)cap + 1, sizeof *l->ts_slab);
   l->queue = calloc((size_t)total + 1, sizeof *l->queue);
   l->queue_at = calloc((size_t)total + 1, sizeof *l->queue_at);
+  uint32_t *expect = NULL;
+  if (cfg->mode == MODE_KV) expect = calloc((size_t)total * (size_t)cap + 1, sizeof *expect);
   l->connect_cap = cfg->max_connecting;
   l->addr.sin_family = AF_INET;
   l->addr.sin_port = htons((uint16_t)cfg->port);
@@ -37,6 +40,7 @@ struct loop *loop_new(const struct config *cfg, struct stats *st) {
     l->conns[i].fd = -1;
     l->conns[i].id = (uint32_t)i;
     l->conns[i].ts = l->ts_slab + (size_t)i * (size_t)cap;
+    l->conns[i].expect = expect ? expect + (size_t)i * (size_t)cap : NULL;
   }
   return l;
 }
@@ -45,7 +49,9 @@ void loop_free(struct loop *l) {
   for (int i = 0; i < l->n; i++) {
     if (l->conns[i].fd >= 0) close(l->conns[i].fd);
     free(l->conns[i].rbuf);
+    free(l->conns[i].wbuf);
   }
+  if (l->n > 0) free(l->conns[0].expect);
   close(l->ep);
   free(l->conns);
   free(l->ts_slab);
@@ -95,6 +101,7 @@ void loop_activate(struct loop *l, enum conn_role role) {
       conn_activate(l, c);
     }
   }
+  if (l->cfg->rate > 0 && role == ROLE_ACTIVE) rate_start(l, now_ns());
 }
 
 static void dispatch(struct loop *l, struct epoll_event *evs, int n) {
@@ -119,15 +126,29 @@ static int server_gone(struct loop *l, uint64_t t) {
   return l->server_gone;
 }
 
+/* epoll_wait with a timeout in ns (fixed-rate sends are microseconds
+ * apart); epoll_pwait2 where the kernel has it, else whole ms. */
+static int wait_ns(struct loop *l, struct epoll_event *evs, uint64_t ns) {
+  static int no_pwait2;
+  if (!no_pwait2) {
+    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+    int n = epoll_pwait2(l->ep, evs, BATCH, &ts, NULL);
+    if (n >= 0 || errno != ENOSYS) return n;
+    no_pwait2 = 1;
+  }
+  return epoll_wait(l->ep, evs, BATCH, (int)((ns + 999999) / 1000000));
+}
+
 void loop_run_until(struct loop *l, uint64_t deadline_ns, int (*stop)(struct loop *l)) {
   struct epoll_event evs[BATCH];
   for (;;) {
     uint64_t t = now_ns();
     if (t >= deadline_ns || (stop && stop(l)) || server_gone(l, t)) return;
-    int wait_ms = queue_drain(l, t);
-    uint64_t left_ms = (deadline_ns - t) / 1000000 + 1;
-    if ((uint64_t)wait_ms > left_ms) wait_ms = (int)left_ms;
-    int n = epoll_wait(l->ep, evs, BATCH, wait_ms);
+    uint64_t wait = (uint64_t)queue_drain(l, t) * 1000000ull;
+    uint64_t next = rate_tick(l, t);
+    if (next < wait) wait = next;
+    if (deadline_ns - t < wait) wait = deadline_ns - t;
+    int n = wait_ns(l, evs, wait);
     if (n > 0) dispatch(l, evs, n);
   }
 }

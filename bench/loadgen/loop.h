@@ -28,6 +28,9 @@ struct loop {
   uint32_t *queue;    /* ring of slots waiting to connect */
   uint64_t *queue_at; /* not before this time (ns) */
   int q_head, q_len;
+  int rate_on;        /* fixed-rate sending has started (rate.c) */
+  uint64_t rate_t0, rate_g;
+  double rate_interval; /* ns between messages, over all connections */
   uint8_t scratch[65536];
 };
 
@@ -36,5 +39,13 @@ void conn_open(struct loop *l, struct conn *c);
 void conn_close(struct loop *l, struct conn *c);
 void conn_event(struct loop *l, struct conn *c, uint32_t events);
 void conn_activate(struct loop *l, struct conn *c);
+void conn_send(struct loop *l, struct conn *c, uint64_t t);
+void conn_flush(struct loop *l, struct conn *c);
+
+/* rate.c */
+void rate_start(struct loop *l, uint64_t t0);
+uint64_t rate_tick(struct loop *l, uint64_t t);
+void rate_send_owed(struct loop *l, struct conn *c);
+uint64_t rate_owed(const struct loop *l);
 
 #endif

@@ -26,14 +26,17 @@
 #include "loop.h"
 
 static const char USAGE[] =
-    "usage: loadgen --port P [--mode echo|churn|http|idle|ramp] [--host 127.0.0.1]\n"
+    "usage: loadgen --port P [--mode echo|churn|http|idle|ramp|kv] [--host 127.0.0.1]\n"
     "  [--pid SERVER_PID] [--conns N] [--idle N] [--hot N] [--size BYTES]\n"
     "  [--inflight K] [--duration S] [--warmup S] [--setup-limit S]\n"
-    "  [--max-connecting N]\n";
+    "  [--max-connecting N] [--rate REQUESTS_PER_S]\n"
+    "--rate: open loop; requests go out on a fixed schedule spread over the\n"
+    "connections (at most --inflight outstanding on each), latency counted from\n"
+    "when each was due.\n";
 
 static int parse_mode(const char *s, enum mode *m) {
-  static const char *names[] = {"echo", "churn", "http", "idle", "ramp"};
-  for (int i = 0; i < 5; i++)
+  static const char *names[] = {"echo", "churn", "http", "idle", "ramp", "kv"};
+  for (int i = 0; i < 6; i++)
     if (strcmp(s, names[i]) == 0) { *m = (enum mode)i; return 0; }
   return -1;
 }
@@ -44,8 +47,9 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       {"pid", 1, 0, 'P'},   {"conns", 1, 0, 'c'},    {"idle", 1, 0, 'i'},
       {"hot", 1, 0, 'H'},   {"size", 1, 0, 's'},     {"inflight", 1, 0, 'k'},
       {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'}, {"setup-limit", 1, 0, 'S'},
-      {"max-connecting", 1, 0, 'M'}, {"help", 0, 0, 'u'}, {0, 0, 0, 0}};
-  *cfg = (struct config){MODE_ECHO, "127.0.0.1", 0, 0, 100, 0, 0, 64, 1, 3.0, 0.5, 60.0, 256};
+      {"max-connecting", 1, 0, 'M'}, {"rate", 1, 0, 'r'}, {"help", 0, 0, 'u'},
+      {0, 0, 0, 0}};
+  *cfg = (struct config){MODE_ECHO, "127.0.0.1", 0, 0, 100, 0, 0, 64, 1, 3.0, 0.5, 60.0, 256, 0};
   int o;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
@@ -62,6 +66,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       case 'w': cfg->warmup = atof(optarg); break;
       case 'S': cfg->setup_limit = atof(optarg); break;
       case 'M': cfg->max_connecting = atoi(optarg); break;
+      case 'r': cfg->rate = atof(optarg); break;
       case 'u': fputs(USAGE, stdout); exit(0);
       default: return -1;
     }
@@ -70,7 +75,9 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
   if (cfg->mode == MODE_CHURN) cfg->inflight = 1;
   int bad = cfg->port <= 0 || cfg->conns < 0 || cfg->idle < 0 || cfg->hot < 0 ||
             cfg->size < 1 || cfg->inflight < 1 || cfg->duration <= 0 ||
-            cfg->max_connecting < 1 || cfg->conns + cfg->idle + cfg->hot < 1;
+            cfg->max_connecting < 1 || cfg->conns + cfg->idle + cfg->hot < 1 ||
+            cfg->rate < 0 || (cfg->rate > 0 && (cfg->mode == MODE_CHURN ||
+                              cfg->mode == MODE_RAMP || cfg->conns < 1));
   return bad ? -1 : 0;
 }
 
@@ -181,7 +188,7 @@ static void print_latency(const char *name, const struct hist *h, double unit) {
 }
 
 static const char *mode_name(enum mode m) {
-  static const char *names[] = {"echo", "churn", "http", "idle", "ramp"};
+  static const char *names[] = {"echo", "churn", "http", "idle", "ramp", "kv"};
   return names[m];
 }
 
@@ -191,6 +198,19 @@ struct result {
   long rss_before;
   int ok;
 };
+
+/* Fixed rate: the schedule asked for, and whether we kept to it. We fell
+ * behind when our own sends were late by more than a millisecond at p99 or
+ * we had no CPU to spare; then the latencies measure us as much as the
+ * server. */
+static void print_rate(const struct config *cfg, const struct stats *st, const struct result *r) {
+  double util = r->window_s > 0 ? r->self_cpu / r->window_s : 0;
+  uint64_t lag99 = hist_percentile(&st->lag, 99);
+  int behind = lag99 > 1000000 || util > 0.9;
+  printf(",\"rate\":%.1f,\"owed_at_end\":%llu,\"loadgen_behind\":%s", cfg->rate,
+         (unsigned long long)st->owed_at_end, behind ? "true" : "false");
+  print_latency("send_lag_us", &st->lag, 1e3);
+}
 
 static void print_json(const struct config *cfg, const struct stats *st, const struct result *r) {
   printf("{\"ok\":%s,\"mode\":\"%s\",\"conns\":%d,\"idle\":%d,\"hot\":%d,\"size\":%zu,"
@@ -206,6 +226,7 @@ static void print_json(const struct config *cfg, const struct stats *st, const s
          r->window_s > 0 ? r->self_wait / r->window_s : 0);
   json_str(st->first_error);
   print_latency("lat_us", &st->lat, 1e3);
+  if (cfg->rate > 0) print_rate(cfg, st, r);
   if (cfg->mode == MODE_RAMP) {
     printf(",\"hot_served\":%llu,\"hot_all_served_s\":%.4f",
            (unsigned long long)st->hot_done, (double)st->hot_last_ns / 1e9);
@@ -225,8 +246,10 @@ int main(int argc, char **argv) {
   prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the harness */
   if (getppid() == 1) return 1;
   raise_nofile();
+  if (cfg.rate > 0) prctl(PR_SET_TIMERSLACK, 1UL); /* wake on time, not 50 µs late */
   proto_init(cfg.mode);
   proto_set_size(cfg.size);
+  kv_init();
   static struct stats st;
   struct result r = {0};
   struct loop *l = loop_new(&cfg, &st);
@@ -236,6 +259,7 @@ int main(int argc, char **argv) {
   start_load(l, &cfg);
   loop_run_until(l, now_ns() + secs(cfg.warmup), NULL);
   hist_reset(&st.lat);
+  hist_reset(&st.lag);
   st.ops = st.bytes = 0;
   r.a = proc_read(cfg.server_pid);
   double cpu0 = self_cpu_seconds(), wait0 = runq_wait_seconds(0);
@@ -243,6 +267,7 @@ int main(int argc, char **argv) {
   r.b = proc_read(cfg.server_pid);
   r.self_cpu = self_cpu_seconds() - cpu0;
   r.self_wait = runq_wait_seconds(0) - wait0;
+  st.owed_at_end = rate_owed(l);
   loop_set_measuring(l, 0);
   l->draining = 1;
   loop_run_until(l, now_ns() + secs(3), drained);

@@ -124,24 +124,41 @@ static long one_response(const char *b, size_t len, char *why, size_t why_len) {
   return (long)head + cl;
 }
 
-long http_consume(struct conn *c, const uint8_t *buf, size_t n, char *why,
-                  size_t why_len) {
+/* The complete HTTP responses at the front of rbuf, taken off it. */
+static long http_take(struct conn *c, long done, char *why, size_t why_len) {
+  (void)done;
+  long used, complete = 0;
+  while ((used = one_response(c->rbuf, c->rlen, why, why_len)) > 0) {
+    memmove(c->rbuf, c->rbuf + used, c->rlen - (size_t)used);
+    c->rlen -= (size_t)used;
+    complete++;
+  }
+  return used < 0 ? -1 : complete;
+}
+
+long rbuf_feed(struct conn *c, const uint8_t *buf, size_t n, reply_taker take,
+               char *why, size_t why_len) {
   if (!c->rbuf) c->rbuf = malloc(RBUF_CAP);
   long complete = 0;
   while (n > 0) {
-    size_t take = RBUF_CAP - c->rlen;
-    if (take > n) take = n;
-    memcpy(c->rbuf + c->rlen, buf, take);
-    c->rlen += take;
-    buf += take;
-    n -= take;
-    long used;
-    while ((used = one_response(c->rbuf, c->rlen, why, why_len)) > 0) {
-      memmove(c->rbuf, c->rbuf + used, c->rlen - (size_t)used);
-      c->rlen -= (size_t)used;
-      complete++;
+    size_t room = RBUF_CAP - c->rlen;
+    if (room > n) room = n;
+    memcpy(c->rbuf + c->rlen, buf, room);
+    c->rlen += room;
+    buf += room;
+    n -= room;
+    long k = take(c, complete, why, why_len);
+    if (k < 0) return -1;
+    complete += k;
+    if (c->rlen == RBUF_CAP) {
+      snprintf(why, why_len, "a reply over %d bytes", RBUF_CAP);
+      return -1;
     }
-    if (used < 0) return -1;
   }
   return complete;
+}
+
+long http_consume(struct conn *c, const uint8_t *buf, size_t n, char *why,
+                  size_t why_len) {
+  return rbuf_feed(c, buf, n, http_take, why, why_len);
 }
