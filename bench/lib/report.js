@@ -32,7 +32,8 @@ const COLUMNS = {
 };
 
 const LEGEND = [
-  'Medians over the rounds. xnet / xC: ratio to Node net (net raw HTTP for HTTP) / to the C epoll ceiling,',
+  'Medians over the rounds. xnet / xC (in the HTML, said in words under each figure): ratio to Node net (net raw HTTP',
+  'for HTTP, net key-value for key-value) / to the C epoll ceiling,',
   'both measured in the same run. srv CPU µs/op: server utime+stime over the window / operations (split in',
   'usr+sys). srv / lg cpu/wait: share of the window the server / load generator spent on a CPU / runnable',
   'but waiting for one (its main thread, from /proc/PID/schedstat): a high wait means other work on this',
@@ -71,7 +72,9 @@ function addRatios(sc) {
     for (const [key] of COLUMNS[sc.metric]) {
       row.ratios[key] = {
         net: base && base.median ? ratio(row.median[key], base.median[key]) : null,
-        c: ceil && ceil.median ? ratio(row.median[key], ceil.median[key]) : null,
+        /* the C server's memory is kernel socket buffers, which RSS does
+         * not count: a ratio to it would mean nothing */
+        c: ceil && ceil.median && sc.metric !== 'rss' ? ratio(row.median[key], ceil.median[key]) : null,
       };
     }
   }
@@ -124,7 +127,7 @@ function get(results, name, id) {
   return row && !row.failed && row.runs ? row : null;
 }
 
-/** [description, compute(results) -> {value, met} | null] */
+/** [description, compute(results) -> {value, met} | null, scenarios it needs] */
 const TARGETS = [
   ['echo 64 B @1k: throughput >= 1.5x node net, p99 no worse', (R) => {
     const a = get(R, 'echo-1k', 'ioreactor');
@@ -133,15 +136,15 @@ const TARGETS = [
     const x = a.median.ops_per_s / b.median.ops_per_s;
     const p = a.median.p99_ms / b.median.p99_ms;
     return { value: `${fmt(x, 'x')} throughput${perCpu(a, b)}, p99 ${fmt(p, 'x')}`, met: x >= 1.5 && p <= 1 };
-  }],
-  ['echo 64 B @1k: server CPU/op within 1.25x of C', (R) => pair(R, 'echo-1k', 'ioreactor', 'c', 'cpu_us_per_op', (x) => x <= 1.25)],
-  ['echo 64 B @1k: server user CPU <= 2 µs/op', (R) => single(R, 'echo-1k', 'ioreactor', 'user_us_per_op', 'us', (v) => v <= 2, 'net')],
-  ['pipelined: throughput >= 1.6x node net', (R) => pair(R, 'pipeline', 'ioreactor', 'net', 'ops_per_s', (x) => x >= 1.6)],
-  ['HTTP hello @1k: >= 1.3x node net raw responder', (R) => pair(R, 'http-1k', 'ioreactor-http', 'net-http', 'ops_per_s', (x) => x >= 1.3)],
-  ['HTTP hello @1k: >= 3x node http', (R) => pair(R, 'http-1k', 'ioreactor-http', 'node-http', 'ops_per_s', (x) => x >= 3)],
-  ['churn: >= 1.5x node net', (R) => pair(R, 'churn', 'ioreactor', 'net', 'ops_per_s', (x) => x >= 1.5)],
-  ['hot ramp: every new connection served in < 0.2 s', (R) => single(R, 'ramp', 'ioreactor', 'hot_all_served_s', 's', (v) => v < 0.2, 'c')],
-  ['hot ramp: batched accept ahead of acceptBatch 1 (by > 5%)', (R) => pair(R, 'ramp', 'ioreactor', 'ioreactor-ab1', 'hot_all_served_s', (x) => x < 0.95)],
+  }, ['echo-1k']],
+  ['echo 64 B @1k: server CPU/op within 1.25x of C', (R) => pair(R, 'echo-1k', 'ioreactor', 'c', 'cpu_us_per_op', (x) => x <= 1.25), ['echo-1k']],
+  ['echo 64 B @1k: server user CPU <= 2 µs/op', (R) => single(R, 'echo-1k', 'ioreactor', 'user_us_per_op', 'us', (v) => v <= 2, 'net'), ['echo-1k']],
+  ['pipelined: throughput >= 1.6x node net', (R) => pair(R, 'pipeline', 'ioreactor', 'net', 'ops_per_s', (x) => x >= 1.6), ['pipeline']],
+  ['HTTP hello @1k: >= 1.3x node net raw responder', (R) => pair(R, 'http-1k', 'ioreactor-http', 'net-http', 'ops_per_s', (x) => x >= 1.3), ['http-1k']],
+  ['HTTP hello @1k: >= 3x node http', (R) => pair(R, 'http-1k', 'ioreactor-http', 'node-http', 'ops_per_s', (x) => x >= 3), ['http-1k']],
+  ['churn: >= 1.5x node net', (R) => pair(R, 'churn', 'ioreactor', 'net', 'ops_per_s', (x) => x >= 1.5), ['churn']],
+  ['hot ramp: every new connection served in < 0.2 s', (R) => single(R, 'ramp', 'ioreactor', 'hot_all_served_s', 's', (v) => v < 0.2, 'c'), ['ramp']],
+  ['hot ramp: batched accept ahead of acceptBatch 1 (by > 5%)', (R) => pair(R, 'ramp', 'ioreactor', 'ioreactor-ab1', 'hot_all_served_s', (x) => x < 0.95), ['ramp']],
   ['fixed rate 50% of C @1k: server CPU/op <= 0.8x node net, p99 no worse', (R) => {
     const a = get(R, 'rate-50', 'ioreactor');
     const b = get(R, 'rate-50', 'net');
@@ -149,11 +152,11 @@ const TARGETS = [
     const cpu = a.median.cpu_us_per_op / b.median.cpu_us_per_op;
     const p = a.median.p99_ms / b.median.p99_ms;
     return { value: `CPU/op ${fmt(cpu, 'x')}, p99 ${fmt(p, 'x')} of net's`, met: cpu <= 0.8 && p <= 1 };
-  }],
-  ['fixed rate 90% of C @1k: p99 <= 0.7x node net', (R) => pair(R, 'rate-90', 'ioreactor', 'net', 'p99_ms', (x) => x <= 0.7)],
-  ['key-value pipelined x16: >= 1.5x node net', (R) => pair(R, 'kv-pipeline', 'ioreactor-kv', 'net-kv', 'ops_per_s', (x) => x >= 1.5)],
-  ['saturated echo @1k: >= 0.95x the C ceiling', (R) => pair(R, 'echo-1k', 'ioreactor', 'c', 'ops_per_s', (x) => x >= 0.95)],
-  ['10,000 idle: <= 1.5 KB RSS per connection', (R) => single(R, 'idle-10k', 'ioreactor', 'rss_per_conn_bytes', 'int', (v) => v <= 1536)],
+  }, ['rate-50']],
+  ['fixed rate 90% of C @1k: p99 <= 0.7x node net', (R) => pair(R, 'rate-90', 'ioreactor', 'net', 'p99_ms', (x) => x <= 0.7), ['rate-90']],
+  ['key-value pipelined x16: >= 1.5x node net', (R) => pair(R, 'kv-pipeline', 'ioreactor-kv', 'net-kv', 'ops_per_s', (x) => x >= 1.5), ['kv-pipeline']],
+  ['saturated echo @1k: >= 0.95x the C ceiling', (R) => pair(R, 'echo-1k', 'ioreactor', 'c', 'ops_per_s', (x) => x >= 0.95), ['echo-1k']],
+  ['10,000 idle: <= 1.5 KB RSS per connection', (R) => single(R, 'idle-10k', 'ioreactor', 'rss_per_conn_bytes', 'int', (v) => v <= 1536), ['idle-10k']],
   ['epoll: 100 active + 10k idle within 10% of 100 active alone (server CPU/op; throughput shown)', (R) => {
     const a = get(R, 'active-100-idle-10k', 'ioreactor-epoll');
     const b = get(R, 'active-100', 'ioreactor-epoll');
@@ -161,12 +164,12 @@ const TARGETS = [
     const cpu = a.median.cpu_us_per_op / b.median.cpu_us_per_op;
     const thr = a.median.ops_per_s / b.median.ops_per_s;
     return { value: `CPU/op ${fmt(cpu, 'x')} of alone, throughput ${fmt(thr, 'x')} (runs far apart: noisy)`, met: cpu <= 1.1 };
-  }],
+  }, ['active-100-idle-10k', 'active-100']],
   ['poll: cost per op grows with idle connections (shown)', (R) => {
     const xs = ['active-100', 'active-100-idle-1k', 'active-100-idle-10k'].map((n) => get(R, n, 'ioreactor-poll'));
     if (xs.some((x) => !x)) return null;
     return { value: xs.map((x) => `${fmt(x.median.cpu_us_per_op)}`).join(' -> ') + ' µs/op', met: xs[2].median.cpu_us_per_op > xs[0].median.cpu_us_per_op };
-  }],
+  }, ['active-100', 'active-100-idle-1k', 'active-100-idle-10k']],
 ];
 
 /** A target on one server's own figure (with a reference server's, if given). */
@@ -194,14 +197,18 @@ function pair(R, name, a, b, key, ok) {
   if (!x || !y) return null;
   const v = ratio(x.median[key], y.median[key]);
   if (v === null) return null;
-  return { value: `${fmt(v, 'x')}${key === 'ops_per_s' ? perCpu(x, y) : ''}`, met: ok(v) };
+  const lower = !['ops_per_s'].includes(key);
+  const words = phrase(v, lower, b);
+  return { value: `${fmt(v, 'x')}${words ? ` (${words[0]})` : ''}${key === 'ops_per_s' ? perCpu(x, y) : ''}`, met: ok(v) };
 }
 
 /** Where we stand against each target (printed, never asserted). */
 function targets(results) {
-  return TARGETS.map(([desc, f]) => {
+  return TARGETS.map(([desc, f, needs]) => {
     const r = f(results);
-    return r ? { target: desc, value: r.value, status: r.met ? 'met' : 'NOT met' } : { target: desc, value: '-', status: 'n/a (not run)' };
+    const run = `npx ioreactor-bench ${needs.join(' ')}`;
+    return r ? { target: desc, value: r.value, status: r.met ? 'met' : 'NOT met', run }
+      : { target: desc, value: `not run: ${run}`, status: 'n/a (not run)', run };
   });
 }
 
@@ -234,22 +241,87 @@ function bars(title, items, kind) {
 }
 
 /**
- * The whole HTML report.
+ * A ratio said in words, so its direction needs no guessing: throughput
+ * "N× faster" or "N× slower", times, CPU and memory "N× less" or "N×
+ * more". Returns [text, 'good' | 'bad' | ''] or null when there is none.
+ */
+function phrase(r, lowerIsBetter, ref) {
+  if (r === null || r === undefined || !Number.isFinite(r) || r <= 0) return null;
+  if (Math.abs(r - 1) < 0.005) return [`same as ${ref}`, ''];
+  const up = r > 1;
+  const n = up ? r : 1 / r;
+  const word = lowerIsBetter ? (up ? 'more' : 'less') : (up ? 'faster' : 'slower');
+  const times = n >= 100 ? Math.round(n) : n.toFixed(2);
+  return [`${times}× ${word} than ${ref}`, up === lowerIsBetter ? 'bad' : 'good'];
+}
+
+function ratioLines(row, key, lower, sc) {
+  const out = [];
+  for (const [which, ref] of [['net', sc.baseline], ['c', sc.ceiling]]) {
+    const p = row.ratios && row.ratios[key] && phrase(row.ratios[key][which], lower, which === 'c' ? 'C' : 'net');
+    if (p && ref && sc.rows[ref] !== row) out.push(`<div class="r ${p[1]}">${esc(p[0])}</div>`);
+  }
+  return out.join('');
+}
+
+/** The figures of one scenario as an HTML table, ratios in words under each figure. */
+function scenarioHtml(sc, labels) {
+  const cols = COLUMNS[sc.metric];
+  const head = ['server', ...cols.map(([, h, , lower]) => `${h}<div class="r">${lower ? 'lower' : 'higher'} is better</div>`)];
+  if (sc.metric === 'ops') head.push('p50 / p99.9 ms');
+  head.push('srv CPU usr+sys µs', 'srv / load generator on CPU / waiting', 'check');
+  const rows = Object.entries(sc.rows).map(([id, row]) => {
+    const m = row.median;
+    const cells = [`<th>${esc(labels[id] || id)}</th>`];
+    for (const [key, , kind, lower] of cols) cells.push(`<td class="n">${esc(fmt(m[key], kind))}${ratioLines(row, key, lower, sc)}</td>`);
+    if (sc.metric === 'ops') cells.push(`<td class="n">${esc(`${fmt(m.p50_ms, 'ms')} / ${fmt(m.p999_ms, 'ms')}`)}</td>`);
+    const split = m.user_us_per_op != null ? `${fmt(m.user_us_per_op)} + ${fmt(m.sys_us_per_op)}` : '-';
+    const lag = m.send_lag_p99_ms != null ? `<div class="r">send lag p99 ${fmt(m.send_lag_p99_ms, 'ms')} ms</div>` : '';
+    cells.push(`<td class="n">${esc(split)}</td>`,
+      `<td class="n">${esc(cpuWait(m.server_cpu_util, m.server_runq_wait))} / ${esc(cpuWait(m.loadgen_cpu_util, m.loadgen_runq_wait))}${lag}</td>`,
+      `<td>${esc(verdict(row))}</td>`);
+    const flag = !row.ok ? ' class="fail"' : row.loadgen_behind ? ' class="warn"' : '';
+    return `<tr${flag}>${cells.join('')}</tr>`;
+  });
+  return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+/** The summary at the top: every target, the ones not met highlighted. */
+function targetsHtml(list) {
+  const cls = { met: 'met', 'NOT met': 'notmet' };
+  const rows = list.map((t) => `<tr class="${cls[t.status] || 'notrun'}"><td class="st">${esc(t.status === 'n/a (not run)' ? 'not run' : t.status)}</td>` +
+    `<td>${esc(t.target)}</td><td>${t.status === 'n/a (not run)' ? `run <code>${esc(t.run)}</code>` : esc(t.value)}</td></tr>`);
+  const count = (st) => list.filter((t) => t.status === st).length;
+  return `<p class="sum"><b>${count('met')}</b> met, <b class="bad">${count('NOT met')}</b> not met, <b>${count('n/a (not run)')}</b> not run.</p>` +
+    `<table class="targets"><thead><tr><th>status</th><th>target</th><th>this run</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+const CSS = 'body{font-family:sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;color:#222}' +
+  'table{border-collapse:collapse;width:100%;font-size:13px;margin:0.5em 0 1em;table-layout:auto}' +
+  'th,td{padding:4px 6px;border-bottom:1px solid #ddd;vertical-align:top;text-align:left}' +
+  'thead th{background:#f0f0f0;font-weight:600}td.n{text-align:right;white-space:nowrap}' +
+  '.r{font-size:11px;color:#666;font-weight:normal}.r.good{color:#1a7a2a}.r.bad,.bad{color:#b3261e}' +
+  'tr.met td.st{color:#1a7a2a;font-weight:bold}tr.notmet{background:#fde8e6}tr.notmet td.st{color:#b3261e;font-weight:bold}' +
+  'tr.notrun{color:#777}tr.fail{background:#fde8e6}tr.warn{background:#fff6dc}' +
+  'code{background:#f3f3f3;padding:1px 4px;font-size:12px}.sum{font-size:15px}.legend{font-size:13px;color:#444}' +
+  'svg{max-width:49%;height:auto}';
+
+/**
+ * The whole HTML report: the targets first, then a chart pair and a table
+ * per scenario, then the legend.
  * @returns {string}
  */
 function html(doc, labels) {
   const parts = doc.scenarios.map((sc) => {
     const charts = COLUMNS[sc.metric].slice(0, 2).map(([key, head, kind, lower]) =>
       bars(`${head} (${lower ? 'lower' : 'higher'} is better)`, Object.entries(sc.rows).map(([id, row]) => ({ id, label: labels[id] || id, value: row.median[key] })), kind));
-    return `<section><h2>${esc(sc.name)}: ${esc(sc.title)}</h2><div>${charts.join(' ')}</div>` +
-      `<pre>${esc(scenarioTable(sc, labels))}</pre></section>`;
+    return `<section><h2>${esc(sc.name)}: ${esc(sc.title)} <span class="r">median of ${sc.repeat}</span></h2>` +
+      `<div>${charts.join(' ')}</div>${scenarioHtml(sc, labels)}</section>`;
   });
-  const t = doc.targets.map((x) => `<tr><td>${esc(x.target)}</td><td>${esc(x.value)}</td><td>${esc(x.status)}</td></tr>`).join('');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>ioreactor bench</title>` +
-    `<style>body{font-family:sans-serif;margin:2em;max-width:1200px}pre{font-size:12px;background:#f6f6f6;padding:8px;overflow-x:auto}` +
-    `td{padding:2px 10px;border-bottom:1px solid #ddd}</style></head><body>` +
-    `<h1>ioreactor C10K benchmark</h1><p>${esc(doc.meta.summary)}</p><p>${esc(LEGEND)}</p>${parts.join('')}` +
-    `<h2>Targets (reported, not asserted)</h2><table>${t}</table></body></html>\n`;
+  return `<!doctype html><html><head><meta charset="utf-8"><title>ioreactor bench</title><style>${CSS}</style></head><body>` +
+    `<h1>ioreactor benchmark</h1><p>${esc(doc.meta.summary)}</p>` +
+    `<h2>Targets (reported, never asserted)</h2>${targetsHtml(doc.targets)}${parts.join('')}` +
+    `<h2>How to read this</h2><p class="legend">${esc(LEGEND)}</p></body></html>\n`;
 }
 
-module.exports = { LEGEND, addRatios, scenarioTable, targets, html, fmt };
+module.exports = { LEGEND, addRatios, scenarioTable, targets, html, fmt, phrase };

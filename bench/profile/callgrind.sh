@@ -2,6 +2,9 @@
 # Instructions per operation of the ioreactor echo server, under callgrind.
 #   bench/profile/callgrind.sh echo  [conns=100] [round-trips-per-conn=300] [inflight=1]
 #   bench/profile/callgrind.sh churn [connections=1000]
+#   SERVER="node bench/servers/net-echo.js" bench/profile/callgrind.sh echo 1 3000
+# (SERVER: another server's command line, from the repository root, to compare;
+# echo 1 3000 is one connection, so every wake-up carries one event)
 # Builds the two bounded clients (rt.c, churn.c) into build-bench/, starts
 # bench/servers/ioreactor-echo.js under valgrind (dist/ and build/Release must
 # be built), runs the load twice to warm the JIT, zeroes the counters, runs it
@@ -24,7 +27,7 @@ fi
 mkfifo "$OUT.stdin"
 cd "$ROOT"
 valgrind --tool=callgrind --smc-check=all-non-file --dump-instr=no --callgrind-out-file="$OUT.%p" \
-  node bench/servers/ioreactor-echo.js < "$OUT.stdin" > "$OUT.port" 2> "$OUT.log" &
+  ${SERVER:-node bench/servers/ioreactor-echo.js} < "$OUT.stdin" > "$OUT.port" 2> "$OUT.log" &
 VG=$!
 exec 3> "$OUT.stdin"
 for _ in $(seq 600); do [ -s "$OUT.port" ] && break; sleep 0.2; done
