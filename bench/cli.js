@@ -141,7 +141,9 @@ async function main() {
   const reg = servers.registry(bins, o.backend);
   const pin = servers.pinning(!o.noPin, o.nice);
   const ok = availability(list, reg);
-  const plan = list.map((s) => ({ s, ids: s.servers.filter((id) => ok[id] && (!o.servers || o.servers.includes(id))) }));
+  /* the run that sets the fixed rates is kept whatever --servers says */
+  const wanted = (s, id) => !o.servers || o.servers.includes(id) || s.setsCeiling;
+  const plan = list.map((s) => ({ s, ids: s.servers.filter((id) => ok[id] && wanted(s, id)) }));
   const total = plan.reduce((a, p) => a + p.ids.length * roundsFor(p.s, o), 0);
   const estimate = (p) => p.ids.reduce((b, id) => b + roundsFor(p.s, o) * runSeconds(p.s, id, o) + 0.3, 0);
   const est = plan.reduce((a, p) => a + estimate(p), 0);
