@@ -168,7 +168,8 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   headReceived(head: RequestHead, length: number): number {
     if (!KNOWN_METHODS.has(head.method)) return 501;
     const request = new Request(this, head);
-    const expect = request.getHeader('expect');
+    const expects = head.headers.getLower('expect');
+    const expect = expects === undefined ? null : expects[expects.length - 1];
     if (expect !== null) {
       if (expect.toLowerCase() !== '100-continue') return 417;
       // Only the first request in line can be told to go on: a 100 cannot overtake earlier responses.
