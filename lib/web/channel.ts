@@ -324,7 +324,8 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     if (this.closing) return;
     const clock = this.site.reactor;
     this.deadline = clock.seconds() + this.site.timeout;
-    if (this.timer === null) this.timer = clock.callLater(this.site.timeout, () => this.timerFired());
+    // (a timer cancelled from outside, as reactor.stop() does, is replaced)
+    if (this.timer === null || !this.timer.active()) this.timer = clock.callLater(this.site.timeout, () => this.timerFired());
   }
 
   private disarm(): void {
