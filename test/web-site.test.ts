@@ -249,6 +249,18 @@ forEachBackend('web: Site', (backend) => {
       expect(responses(res.data).map((x) => x.status)).toEqual([200]);
     });
 
+    it('re-arms its timer after the clock cancelled it (as reactor.stop does)', async () => {
+      const port = serve({ reactor: clock, timeout: 5 });
+      const before = echoed;
+      const got = raw(port, ['GET /echo HTTP/1.1\r\n\r\n']);
+      await until(() => echoed === before + 1, 5000, 'the first response');
+      for (const call of clock.getDelayedCalls()) call.cancel();
+      channels[0].dataReceived(Buffer.from('GET /echo HTTP/1.1\r\n\r\n'));
+      clock.advance(5.1);
+      const res = await got;
+      expect(res.closed).toBe(true);
+    });
+
     it('answers 408 to a head still trickling in at the timeout, however recently a byte came', async () => {
       const port = serve({ reactor: clock, timeout: 5 });
       const got = raw(port, 'GET /echo HTTP/1.1\r\nX: 1\r\n', (d) => d.length > 0 && false);
