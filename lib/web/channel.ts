@@ -37,7 +37,7 @@ import { reasonPhrase } from './status';
 /** The transport features a channel uses beyond ITransport. */
 type ChannelTransport = ITransport &
   Partial<IPushProducer> &
-  Partial<IConsumer> & { setTcpNoDelay?(on: boolean): void; negotiatedProtocol?: unknown };
+  Partial<IConsumer> & { setTcpNoDelay?(on: boolean): void };
 
 /** Most response bytes gathered before they are sent (see send). */
 const CORK_LIMIT = 16 * 1024;
@@ -46,7 +46,7 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 
 /** The protocol serving HTTP/1.x on one connection for a Site. */
 export class HTTPChannel extends Protocol implements RequestChannel, IPushProducer {
-  /** True on a TLS connection. */
+  /** True on a TLS connection (set by handshakeCompleted). */
   secure = false;
   private readonly parser: RequestParser;
   /** Requests whose bodies are in and whose responses are not finished, oldest first. */
@@ -86,9 +86,13 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   override connectionMade(): void {
     const t = this.tx;
     if (typeof t.setTcpNoDelay === 'function') t.setTcpNoDelay(true);
-    this.secure = t.negotiatedProtocol !== undefined;
     if (typeof t.registerProducer === 'function') t.registerProducer(this, true);
     this.arm();
+  }
+
+  /** The TLS handshake completed (IHandshakeListener): requests on this connection are secure. */
+  handshakeCompleted(): void {
+    this.secure = true;
   }
 
   override dataReceived(data: Buffer): void {
