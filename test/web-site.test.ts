@@ -261,6 +261,21 @@ forEachBackend('web: Site', (backend) => {
       expect(res.closed).toBe(true);
     });
 
+    it('answers 408 to a stalled body only after the response before it', async () => {
+      const port = serve({ reactor: clock, timeout: 5 });
+      const got = raw(port, 'GET /slow HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nab');
+      await until(() => slow.waiting.length === 1 && channels.length === 1 && channels[0]['current'] !== null, 5000, 'the stalled body');
+      clock.advance(5.1);
+      slow.waiting[0].write('first');
+      slow.waiting[0].finish();
+      const res = await got;
+      expect(responses(res.data).map((x) => [x.status, x.body])).toEqual([
+        [200, 'first'],
+        [408, 'Request Timeout\n'],
+      ]);
+      expect(res.closed).toBe(true);
+    });
+
     it('answers 408 to a head still trickling in at the timeout, however recently a byte came', async () => {
       const port = serve({ reactor: clock, timeout: 5 });
       const got = raw(port, 'GET /echo HTTP/1.1\r\nX: 1\r\n', (d) => d.length > 0 && false);

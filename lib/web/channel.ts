@@ -347,8 +347,11 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
       return;
     }
     if (this.current === null && this.parser.betweenMessages) return this.close(); // idle keep-alive
+    // A head or body that stalled: 408, after the answers still owed to the requests before it.
     this.current = null;
-    this.sendError(408);
+    this.parser.halt();
+    if (this.queue.length === 0) this.sendError(408);
+    else this.failStatus = 408;
   }
 
   /** @internal Cancels the timer (the site stops). */
