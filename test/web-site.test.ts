@@ -193,7 +193,7 @@ forEachBackend('web: Site', (backend) => {
       const [ok, failed] = responses(res.data);
       expect(ok.body).toBe('fn:/fn/a/b');
       expect(failed.status).toBe(500);
-      expect(logged.events.map((e) => e.failure?.getErrorMessage())).toEqual(['nope']);
+      expect(logged.events.map((e) => (e.failure?.value as Error | undefined)?.message)).toEqual(['nope']);
     } finally {
       logged.stop();
     }
