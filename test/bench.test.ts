@@ -111,7 +111,7 @@ describe('ioreactor-bench --quick', () => {
     // every target not run here names the command that runs it
     const notRun = doc.targets.filter((t) => t.status === 'n/a (not run)');
     expect(notRun.length).toBeGreaterThan(0);
-    for (const t of notRun as { run: string }[]) {
+    for (const t of notRun as unknown as { run: string }[]) {
       expect(t.run).toMatch(/^npx ioreactor-bench [a-z0-9 -]+$/);
       expect(page).toContain(`run <code>${t.run}</code>`);
     }
