@@ -7,6 +7,8 @@
  * every backend.
  */
 import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { backendNames } from './helpers/backends';
 import { ROOT } from './helpers/child';
@@ -23,13 +25,31 @@ interface Run {
   left: number;
 }
 
+/**
+ * A world-readable copy of what the fixture needs (itself, dist/, the addon):
+ * nobody may not be able to reach the checkout (a clone under a 0700 temp dir).
+ */
+function stageForNobody(): { dir: string; fixture: string; env: NodeJS.ProcessEnv } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ioreactor-nobody-'));
+  fs.chmodSync(dir, 0o755);
+  fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const addon = process.env.IOREACTOR_ADDON ?? (require('node-gyp-build') as { path(d: string): string }).path(ROOT);
+  fs.copyFileSync(addon, path.join(dir, 'ioreactor.node'));
+  fs.copyFileSync(FIXTURE, path.join(dir, 'close-children.js'));
+  for (const f of ['ioreactor.node', 'close-children.js']) fs.chmodSync(path.join(dir, f), 0o755);
+  const env = { ...process.env, IOREACTOR_ADDON: path.join(dir, 'ioreactor.node'), IOREACTOR_ENTRY: path.join(dir, 'dist', 'index.js') };
+  return { dir, fixture: path.join(dir, 'close-children.js'), env };
+}
+
 /** Runs the fixture; as nobody when it must feel RLIMIT_NPROC and we are root (the limit does not bind root). */
 async function closeWithChildren(backend: string, limitThreads: boolean): Promise<Run> {
   const asNobody = limitThreads && process.getuid?.() === 0;
-  const child = spawn(process.execPath, [FIXTURE, backend, ...(limitThreads ? ['nproc'] : [])], {
-    cwd: ROOT,
+  const staged = asNobody ? stageForNobody() : null;
+  const child = spawn(process.execPath, [staged?.fixture ?? FIXTURE, backend, ...(limitThreads ? ['nproc'] : [])], {
+    cwd: staged?.dir ?? ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...(asNobody ? { uid: NOBODY, gid: NOBODY } : {}),
+    ...(staged ? { uid: NOBODY, gid: NOBODY, env: staged.env } : {}),
   });
   let stdout = '';
   let stderr = '';
@@ -40,6 +60,7 @@ async function closeWithChildren(backend: string, limitThreads: boolean): Promis
     child.on('close', (c, s) => resolve([c, s]));
   });
   clearTimeout(timer);
+  if (staged) fs.rmSync(staged.dir, { recursive: true, force: true });
   expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
   return JSON.parse(stdout) as Run;
 }
