@@ -1,6 +1,7 @@
 /*
  * c-echo: the ceiling. A plain single-threaded C epoll server that echoes
- * (or, with --http, answers every HTTP/1.1 request with "hello world\n").
+ * (or, with --http, answers every HTTP/1.1 request with "hello world\n";
+ * with --kv, speaks the key-value protocol of the kv scenarios: kv.c).
  *
  * It is what a reactor could at best cost per operation: level-triggered
  * epoll, accept4 in a loop until EAGAIN, one read into a static buffer, one
@@ -25,6 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "kv.h"
+
 static const char RESPONSE[] =
     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n"
     "Connection: keep-alive\r\n\r\nhello world\n";
@@ -37,7 +40,8 @@ struct conn {
 
 static struct conn *conns;
 static int max_fd;
-static int ep, http;
+static int ep, http, kv;
+static struct kv_out kv_out;
 static char buf[65536];
 static char out[65536];
 
@@ -48,6 +52,7 @@ static void set_events(int fd, uint32_t ev, int op) {
 
 static void drop(int fd) {
   free(conns[fd].pend);
+  if (kv) kv_drop(fd);
   memset(&conns[fd], 0, sizeof conns[fd]);
   close(fd);
 }
@@ -91,8 +96,16 @@ static void on_readable(int fd) {
   ssize_t n = read(fd, buf, sizeof buf);
   if (n == 0 || (n < 0 && errno != EAGAIN)) { drop(fd); return; }
   if (n < 0) return;
-  int rc = http ? answer_http(fd, count_requests(&conns[fd], buf, (size_t)n))
-                : send_all(fd, buf, (size_t)n);
+  int rc;
+  if (http) {
+    rc = answer_http(fd, count_requests(&conns[fd], buf, (size_t)n));
+  } else if (kv) {
+    kv_out.len = 0;
+    kv_feed(fd, buf, (size_t)n, &kv_out);
+    rc = kv_out.len ? send_all(fd, kv_out.buf, kv_out.len) : 0;
+  } else {
+    rc = send_all(fd, buf, (size_t)n);
+  }
   if (rc < 0) drop(fd);
 }
 
@@ -141,12 +154,14 @@ static int listen_any(void) {
 int main(int argc, char **argv) {
   struct rlimit rl;
   http = argc > 1 && strcmp(argv[1], "--http") == 0;
+  kv = argc > 1 && strcmp(argv[1], "--kv") == 0;
   signal(SIGPIPE, SIG_IGN);
   getrlimit(RLIMIT_NOFILE, &rl);
   rl.rlim_cur = rl.rlim_max;
   setrlimit(RLIMIT_NOFILE, &rl);
   max_fd = (int)rl.rlim_cur;
   conns = calloc((size_t)max_fd, sizeof *conns);
+  if (kv) kv_init(max_fd);
   ep = epoll_create1(EPOLL_CLOEXEC);
   int lfd = listen_any();
   set_events(lfd, EPOLLIN, EPOLL_CTL_ADD);

@@ -18,7 +18,7 @@
 const ECHO = ['ioreactor', 'net', 'c'];
 const HTTP = ['ioreactor-site', 'ioreactor-http', 'net-http', 'node-http', 'c-http'];
 const IDLE_ACTIVE = ['ioreactor-epoll', 'ioreactor-poll', 'net', 'c'];
-const KV = ['ioreactor-kv', 'net-kv']; // no C: a C hash map server is not written yet
+const KV = ['ioreactor-kv', 'net-kv', 'c-kv'];
 /** Requests a connection may have outstanding at a fixed rate before the
  * next ones due are owed (still timed from when they were due). */
 const RATE_INFLIGHT = 32;
@@ -80,7 +80,7 @@ const QUICK_SET = ['echo-1k', 'pipeline', 'http-1k', 'churn', 'ramp', 'idle-10k'
 for (const s of SCENARIOS) {
   s.metric = s.metric || 'ops';
   s.baseline = { http: 'net-http', kv: 'net-kv' }[s.load.mode] || 'net';
-  s.ceiling = s.load.mode === 'kv' ? null : s.load.mode === 'http' ? 'c-http' : 'c';
+  s.ceiling = { http: 'c-http', kv: 'c-kv' }[s.load.mode] || 'c';
 }
 
 /**

@@ -41,6 +41,7 @@ function registry(bins, backend) {
     'c-http': { label: 'C epoll HTTP (ceiling)', kind: 'http', cmd: [bins.cEcho, '--http'] },
     'ioreactor-kv': { label: `ioreactor key-value (LineReceiver)${beLabel}`, kind: 'kv', reactor: true, cmd: node('ioreactor-kv.js', ...be) },
     'net-kv': { label: 'node net key-value', kind: 'kv', cmd: node('net-kv.js') },
+    'c-kv': { label: 'C epoll key-value (ceiling)', kind: 'kv', cmd: [bins.cEcho, '--kv'] },
   };
 }
 
