@@ -161,7 +161,7 @@ describe('ioreactor-bench fixed-rate and key-value, tiny', () => {
         expect(row.median.p999_ms).toBeGreaterThan(0);
       }
     }
-    expect(Object.keys(doc.scenarios[3].rows)).toEqual(['ioreactor-kv', 'net-kv']);
+    expect(Object.keys(doc.scenarios[3].rows)).toEqual(['ioreactor-kv', 'net-kv', 'c-kv']);
     expect(doc.scenarios[3].load.inflight).toBe(16);
   });
 });
