@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import * as tls from 'tls';
 
 const ROOT = path.resolve(__dirname, '..');
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -166,6 +167,61 @@ describe('ioreactor-bench fixed-rate and key-value, tiny', () => {
   });
 });
 
+describe('ioreactor-bench tls, tiny', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-tls-'));
+  const json = path.join(dir, 'out.json');
+  let result: { code: number | null; out: string; err: string };
+  type TLSRow = Row & { tls?: { version: string; cipher: string; full: number; resumed: number } };
+  let doc: Doc & { scenarios: (Scenario & { rows: Record<string, TLSRow> })[] };
+
+  beforeAll(async () => {
+    const args = ['bench/cli.js', 'tls', '--quick', '--connections', '20', '--duration', '0.3', '--json', json, '--report', path.join(dir, 'r.html')];
+    result = await run(process.execPath, args, 90000);
+    doc = JSON.parse(fs.readFileSync(json, 'utf8'));
+  }, 100000);
+
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('every TLS server is spoken to in TLS 1.3 with the one suite, every byte checked', () => {
+    expect([result.code, result.err]).toEqual([0, expect.not.stringMatching(/FAILED/)]);
+    expect(doc.scenarios.map((s) => s.name)).toEqual(['tls-echo-1k', 'tls-handshake', 'tls-resume', 'https-1k', 'tls-idle-10k', 'tls-flood']);
+    for (const sc of doc.scenarios) {
+      expect([sc.name, sc.baseline]).toEqual([sc.name, sc.name === 'https-1k' ? 'node-https' : 'node-tls']);
+      for (const [id, row] of Object.entries(sc.rows)) {
+        expect([sc.name, id, row.ok, row.errors, row.verify_errors, row.stalled]).toEqual([sc.name, id, true, 0, 0, 0]);
+        if (id === 'ioreactor') {
+          expect(row.tls).toBeUndefined(); // the plaintext comparison stays plaintext
+          continue;
+        }
+        expect([sc.name, id, row.tls && row.tls.version, row.tls && row.tls.cipher]).toEqual([sc.name, id, 'TLSv1.3', 'TLS_AES_128_GCM_SHA256']);
+        if (sc.metric !== 'rss') expect(row.bytes_checked).toBeGreaterThan(0);
+      }
+    }
+    expect(Object.keys(doc.scenarios[0].rows)).toEqual(['ioreactor-tls', 'node-tls', 'ioreactor']);
+  });
+
+  test('handshake counts: none resumed without --tls-resume, nearly all resumed with it', () => {
+    const byName = (n: string) => doc.scenarios.find((s) => s.name === n) as Scenario & { rows: Record<string, TLSRow> };
+    for (const row of Object.values(byName('tls-handshake').rows)) {
+      expect(row.tls?.resumed).toBe(0);
+      expect(row.tls?.full).toBeGreaterThan(20); // the setup's, then one per operation
+    }
+    for (const row of Object.values(byName('tls-resume').rows)) {
+      expect(row.tls?.full).toBe(20); // each slot's first connect only
+      expect(row.tls?.resumed).toBeGreaterThan(0);
+    }
+    const flood = byName('tls-flood');
+    for (const row of Object.values(flood.rows)) {
+      expect(row.median.steady_p99_ms).toBeGreaterThan(0);
+      expect(row.median.flood_p99_ms).toBeGreaterThan(0);
+      expect(row.median.flood_over_steady).toBeCloseTo((row.median.flood_p99_ms as number) / (row.median.steady_p99_ms as number), 0);
+    }
+    const names = doc.targets.map((t) => t.target);
+    expect(names.filter((t) => /TLS|HTTPS/.test(t))).toHaveLength(7);
+    for (const t of doc.targets.filter((x) => /TLS|HTTPS/.test(x.target))) expect(t.status).not.toBe('n/a (not run)');
+  });
+});
+
 const sockets = new Set<net.Socket>();
 
 describe('ioreactor-bench arguments', () => {
@@ -185,10 +241,13 @@ describe('ioreactor-bench arguments', () => {
   });
 });
 
-/** An echo server that damages the stream (count: chunks so far on this connection). */
-function badServer(mangle: (data: Buffer, count: number) => Buffer | null): Promise<net.Server> {
+/** An echo server that damages the stream (count: chunks so far on this
+ * connection); over Node's tls on the harness's certificate when `secure`. */
+function badServer(mangle: (data: Buffer, count: number) => Buffer | null, secure = false): Promise<net.Server> {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { readCert } = require('../bench/lib/tls-cert') as { readCert: () => { key: Buffer; cert: Buffer } };
   return new Promise((resolve) => {
-    const server = net.createServer((s) => {
+    const onConnection = (s: net.Socket): void => {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
       let count = 0;
@@ -197,7 +256,8 @@ function badServer(mangle: (data: Buffer, count: number) => Buffer | null): Prom
         if (out) s.write(out);
       });
       s.on('error', () => s.destroy());
-    });
+    };
+    const server = secure ? tls.createServer(readCert(), onConnection) : net.createServer(onConnection);
     server.listen(0, '127.0.0.1', () => resolve(server));
   });
 }
@@ -286,6 +346,45 @@ describe('the load generator fails a server that', () => {
       const { code, json } = await loadgen((server.address() as net.AddressInfo).port, args);
       expect([code, json.ok, json.rate, json.stalled]).toEqual([0, true, 1000, 0]);
       expect((json.lat_us as { p99: number }).p99).toBeGreaterThanOrEqual(100000);
+    } finally {
+      server.close();
+    }
+  }, 30000);
+
+  test('corrupts an echoed byte inside TLS records (--tls)', async () => {
+    const server = await badServer((d, n) => {
+      if (n === 5) d[0] ^= 0x01;
+      return d;
+    }, true);
+    try {
+      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--tls']);
+      expect([code, json.ok]).toEqual([2, false]);
+      expect(String(json.first_error)).toMatch(/echoed bytes differ/);
+      expect(json.tls).toEqual({ version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', full: 4, resumed: 0 });
+    } finally {
+      server.close();
+    }
+  }, 30000);
+
+  test('does not speak TLS when --tls asks for it: the handshake fails with OpenSSL\'s reason', async () => {
+    const server = await badServer((d) => d); // a plaintext echo: our ClientHello comes back
+    try {
+      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--tls']);
+      expect([code, json.ok]).toEqual([2, false]);
+      expect(String(json.first_error)).toMatch(/conn \d+: TLS handshake: \S/);
+    } finally {
+      server.close();
+    }
+  }, 30000);
+
+  test('is clean against a correct TLS server, and resumes with --tls-resume', async () => {
+    const server = await badServer((d) => d, true);
+    try {
+      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--tls-resume', '--mode', 'churn']);
+      expect([code, json.ok, json.errors, json.stalled]).toEqual([0, true, 0, 0]);
+      const t = json.tls as { full: number; resumed: number };
+      expect(t.full).toBe(4);
+      expect(t.resumed).toBeGreaterThan(0);
     } finally {
       server.close();
     }

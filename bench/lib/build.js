@@ -14,8 +14,9 @@ const OUT = path.join(ROOT, 'build-bench');
 const CFLAGS = ['-O2', '-Wall', '-Wextra', '-D_GNU_SOURCE'];
 
 const TARGETS = {
-  loadgen: { dir: path.join(ROOT, 'bench', 'loadgen') },
-  'c-echo': { dir: path.join(ROOT, 'bench', 'cserver') },
+  /* the TLS mode links the system's OpenSSL (libssl-dev), not Node's */
+  loadgen: { dir: path.join(ROOT, 'bench', 'loadgen'), libs: ['-lssl', '-lcrypto'] },
+  'c-echo': { dir: path.join(ROOT, 'bench', 'cserver'), libs: [] },
 };
 
 function sourcesOf(dir) {
@@ -30,14 +31,14 @@ function mtime(file) {
   }
 }
 
-function buildOne(name, dir) {
+function buildOne(name, { dir, libs }) {
   const bin = path.join(OUT, name);
   const sources = sourcesOf(dir);
   const newest = Math.max(...sources.map(mtime));
   if (mtime(bin) >= newest) return bin;
   const tmp = `${bin}.${process.pid}.tmp`;
   const cfiles = sources.filter((f) => f.endsWith('.c'));
-  execFileSync('cc', [...CFLAGS, '-o', tmp, ...cfiles], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('cc', [...CFLAGS, '-o', tmp, ...cfiles, ...libs], { stdio: ['ignore', 'inherit', 'inherit'] });
   fs.renameSync(tmp, bin);
   return bin;
 }
@@ -49,8 +50,8 @@ function buildOne(name, dir) {
 function ensureBuilt() {
   fs.mkdirSync(OUT, { recursive: true });
   return {
-    loadgen: buildOne('loadgen', TARGETS.loadgen.dir),
-    cEcho: buildOne('c-echo', TARGETS['c-echo'].dir),
+    loadgen: buildOne('loadgen', TARGETS.loadgen),
+    cEcho: buildOne('c-echo', TARGETS['c-echo']),
   };
 }
 

@@ -29,7 +29,19 @@ const COLUMNS = {
     ['rss_per_conn_bytes', 'RSS B/conn', 'int', true],
     ['setup_s', 'setup s', 's', true],
   ],
+  flood: [
+    ['flood_p99_ms', 'flood p99 ms', 'ms', true],
+    ['steady_p99_ms', 'steady p99 ms', 'ms', true],
+    ['flood_over_steady', 'flood/steady p99', 'x', true],
+    ['hot_all_served_s', 'all served s', 's', true],
+  ],
 };
+
+/** The baseline's short name in ratios ("xnet" in the text table, "than net" in words). */
+const BASE_NAME = { 'node-tls': 'node tls', 'node-https': 'node https' };
+function baseName(sc) {
+  return BASE_NAME[sc.baseline] || 'net';
+}
 
 const LEGEND = [
   'Medians over the rounds. xnet / xC (in the HTML, said in words under each figure): ratio to Node net (net raw HTTP',
@@ -39,6 +51,10 @@ const LEGEND = [
   'but waiting for one (its main thread, from /proc/PID/schedstat): a high wait means other work on this',
   'shared machine held the CPU, and throughput then says little; CPU per op still holds. RSS B/conn: server',
   'VmRSS growth / connections (the C server keeps only kernel socket memory, which RSS does not count).',
+  'TLS scenarios (tls-*, https-1k): ratios are to Node tls / https (xtls / xhttps), every connection TLS 1.3',
+  'with TLS_AES_128_GCM_SHA256 on one RSA 2048 certificate; tls-handshake and tls-resume count handshakes',
+  '(each with one 64 B round trip) per second; tls-flood: p99 of the busy connections before the burst',
+  '(steady) and from the burst until the last new connection is served (flood).',
 ].join('\n');
 
 function fmt(v, kind) {
@@ -90,7 +106,9 @@ function verdict(row) {
   if (row.failed) return `FAILED: ${row.failed.split('\n')[0]}`;
   const behind = row.loadgen_behind ? `; load generator behind in ${row.loadgen_behind} of ${row.runs} runs` : '';
   const owed = row.median && row.median.owed_at_end ? `; ${fmt(row.median.owed_at_end, 'int')} requests still owed at the end (server behind)` : '';
-  if (row.ok) return `ok (${(row.bytes_checked / 1e6).toFixed(1)} MB checked${behind}${owed})`;
+  const t = row.tls;
+  const tls = t ? `; ${t.version} ${t.cipher}, ${fmt(t.full, 'int')} full + ${fmt(t.resumed, 'int')} resumed handshakes` : '';
+  if (row.ok) return `ok (${(row.bytes_checked / 1e6).toFixed(1)} MB checked${behind}${owed}${tls})`;
   return `ERRORS ${row.errors} verify ${row.verify_errors} stalled ${row.stalled}: ${row.first_error}`;
 }
 
@@ -101,15 +119,17 @@ function verdict(row) {
 function scenarioTable(sc, labels) {
   const cols = COLUMNS[sc.metric];
   const head = [pad('server', 32)];
-  for (const [, h] of cols) head.push(pad(h, 15, true), pad('xnet', 7, true), pad('xC', 7, true));
+  const xbase = `x${baseName(sc).replace('node ', '')}`;
+  const width = (h) => Math.max(15, h.length + 2);
+  for (const [, h] of cols) head.push(pad(h, width(h), true), pad(xbase, 7, true), pad('xC', 7, true));
   if (sc.metric === 'ops') head.push(pad('p50 / p99.9 ms', 16, true));
   head.push(pad('usr+sys µs', 13, true), pad('srv cpu/wait', 13, true), pad('lg cpu/wait', 12, true), '  check');
   const lines = [`${sc.name}: ${sc.title} (median of ${sc.repeat})`, head.join('')];
   for (const [id, row] of Object.entries(sc.rows)) {
     const cells = [pad(labels[id] || id, 32)];
-    for (const [key, , kind] of cols) {
+    for (const [key, h, kind] of cols) {
       const r = row.ratios[key];
-      cells.push(pad(fmt(row.median[key], kind), 15, true), pad(fmt(r.net, 'x'), 7, true), pad(fmt(r.c, 'x'), 7, true));
+      cells.push(pad(fmt(row.median[key], kind), width(h), true), pad(fmt(r.net, 'x'), 7, true), pad(fmt(r.c, 'x'), 7, true));
     }
     const m = row.median;
     const split = m.user_us_per_op != null ? `${fmt(m.user_us_per_op)}+${fmt(m.sys_us_per_op)}` : '-';
@@ -170,13 +190,41 @@ const TARGETS = [
     if (xs.some((x) => !x)) return null;
     return { value: xs.map((x) => `${fmt(x.median.cpu_us_per_op)}`).join(' -> ') + ' µs/op', met: xs[2].median.cpu_us_per_op > xs[0].median.cpu_us_per_op };
   }, ['active-100', 'active-100-idle-1k', 'active-100-idle-10k']],
+  ...tlsTargets(),
 ];
+
+/** Issue 14's targets (and issue 16's HTTPS one): the `tls` group. */
+function tlsTargets() {
+  return [
+    ['TLS echo 64 B @1k: >= 2x node tls throughput, server CPU/op <= 0.5x node tls', (R) => {
+      const a = get(R, 'tls-echo-1k', 'ioreactor-tls');
+      const b = get(R, 'tls-echo-1k', 'node-tls');
+      if (!a || !b) return null;
+      const x = a.median.ops_per_s / b.median.ops_per_s;
+      const cpu = a.median.cpu_us_per_op / b.median.cpu_us_per_op;
+      return { value: `${fmt(x, 'x')} throughput${perCpu(a, b)}, CPU/op ${fmt(cpu, 'x')} (${(phrase(cpu, true, 'node tls') || ['-'])[0]})`, met: x >= 2 && cpu <= 0.5 };
+    }, ['tls-echo-1k']],
+    ['TLS echo 64 B @1k: >= 0.6x ioreactor plaintext echo', (R) => pair(R, 'tls-echo-1k', 'ioreactor-tls', 'ioreactor', 'ops_per_s', (x) => x >= 0.6), ['tls-echo-1k']],
+    ['TLS full handshakes/s: >= 1.3x node tls', (R) => pair(R, 'tls-handshake', 'ioreactor-tls', 'node-tls', 'ops_per_s', (x) => x >= 1.3), ['tls-handshake']],
+    ['TLS resumed handshakes/s: >= 2x node tls', (R) => pair(R, 'tls-resume', 'ioreactor-tls', 'node-tls', 'ops_per_s', (x) => x >= 2), ['tls-resume']],
+    ['HTTPS hello through Site @1k: >= 4x node https', (R) => pair(R, 'https-1k', 'ioreactor-https', 'node-https', 'ops_per_s', (x) => x >= 4), ['https-1k']],
+    ['TLS idle @10k: <= 12 KB RSS per connection and <= 1/3 of node tls', (R) => {
+      const a = get(R, 'tls-idle-10k', 'ioreactor-tls');
+      const b = get(R, 'tls-idle-10k', 'node-tls');
+      if (!a || !b) return null;
+      const v = a.median.rss_per_conn_bytes;
+      const x = v / b.median.rss_per_conn_bytes;
+      return { value: `${fmt(v, 'int')} B (node tls ${fmt(b.median.rss_per_conn_bytes, 'int')} B: ${(phrase(x, true, 'node tls') || ['-'])[0]})`, met: v <= 12288 && x <= 1 / 3 };
+    }, ['tls-idle-10k']],
+    ['TLS handshake flood: busy connections\' p99 <= 2x their steady p99', (R) => single(R, 'tls-flood', 'ioreactor-tls', 'flood_over_steady', 'x', (v) => v <= 2, 'node-tls'), ['tls-flood']],
+  ];
+}
 
 /** A target on one server's own figure (with a reference server's, if given). */
 function single(R, name, id, key, kind, ok, ref) {
   const x = get(R, name, id);
   const v = x && x.median[key];
-  const unit = { us: ' µs', s: ' s', int: ' B' }[kind];
+  const unit = { us: ' µs', s: ' s', int: ' B' }[kind] || '';
   const r = ref && get(R, name, ref);
   const also = r && typeof r.median[key] === 'number' ? ` (${ref}: ${fmt(r.median[key], kind)}${unit})` : '';
   return typeof v === 'number' ? { value: `${fmt(v, kind)}${unit}${also}`, met: ok(v) } : null;
@@ -258,7 +306,7 @@ function phrase(r, lowerIsBetter, ref) {
 function ratioLines(row, key, lower, sc) {
   const out = [];
   for (const [which, ref] of [['net', sc.baseline], ['c', sc.ceiling]]) {
-    const p = row.ratios && row.ratios[key] && phrase(row.ratios[key][which], lower, which === 'c' ? 'C' : 'net');
+    const p = row.ratios && row.ratios[key] && phrase(row.ratios[key][which], lower, which === 'c' ? 'C' : baseName(sc));
     if (p && ref && sc.rows[ref] !== row) out.push(`<div class="r ${p[1]}">${esc(p[0])}</div>`);
   }
   return out.join('');

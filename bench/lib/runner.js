@@ -15,6 +15,7 @@ function loadgenArgs(load, server, opts) {
     '--size', String(load.size), '--inflight', String(load.inflight),
     '--duration', String(opts.duration), '--warmup', String(opts.warmup), '--setup-limit', String(opts.setupLimit)];
   if (load.rate) a.push('--rate', String(load.rate));
+  if (server.tls) a.push(load.tlsResume ? '--tls-resume' : '--tls');
   return a;
 }
 
@@ -67,7 +68,20 @@ const FIELDS = {
   rate: (r) => r.rate,
   send_lag_p99_ms: (r) => r.send_lag_us && r.send_lag_us.p99 / 1000,
   owed_at_end: (r) => r.owed_at_end,
+  steady_p99_ms: (r) => r.steady_lat_us && r.steady_lat_us.count > 0 ? r.steady_lat_us.p99 / 1000 : undefined,
+  flood_p99_ms: (r) => r.flood_lat_us && r.flood_lat_us.count > 0 ? r.flood_lat_us.p99 / 1000 : undefined,
+  /* per run, then the median: the two p99s of one run share its noise */
+  flood_over_steady: (r) => (r.flood_lat_us && r.steady_lat_us && r.flood_lat_us.count > 0 && r.steady_lat_us.p99 > 0
+    ? r.flood_lat_us.p99 / r.steady_lat_us.p99 : undefined),
 };
+
+/** What TLS the runs negotiated, and how many handshakes were resumed. */
+function tlsSummary(runs) {
+  const t = runs.map((r) => r.tls).filter(Boolean);
+  if (t.length === 0) return undefined;
+  const names = (k) => [...new Set(t.map((x) => x[k]).filter(Boolean))].join(' / ');
+  return { version: names('version'), cipher: names('cipher'), full: t.reduce((a, x) => a + x.full, 0), resumed: t.reduce((a, x) => a + x.resumed, 0) };
+}
 
 /** Medians of every figure over a server's runs, and the error totals. */
 function summarise(runs) {
@@ -82,6 +96,7 @@ function summarise(runs) {
     bytes_checked: sum('bytes'), connect_retries: sum('connect_retries'),
     loadgen_behind: runs.filter((r) => r.loadgen_behind).length,
     first_error: (runs.find((r) => r.first_error) || {}).first_error || '',
+    tls: tlsSummary(runs),
   };
 }
 
@@ -117,7 +132,7 @@ async function runScenario(s, ids, ctx) {
         live[id] = st.handle;
       }
       const h = live[id];
-      const r = await runLoadgen(ctx.bins.loadgen, load, h, opts, pin);
+      const r = await runLoadgen(ctx.bins.loadgen, load, { ...h, tls: reg[id].tls }, opts, pin);
       if (h.child.exitCode !== null || h.child.signalCode !== null) {
         r.ok = false;
         r.errors = (r.errors || 0) + 1;

@@ -63,6 +63,41 @@ const SCENARIOS = [
   { name: 'active-100-idle-10k', title: '100 active + 10,000 idle connections', load: { mode: 'echo', conns: 100, idle: 10000, size: 64 }, servers: IDLE_ACTIVE },
 ];
 
+/**
+ * TLS (issue 14) and HTTPS through Site (issue 16): every connection to a
+ * TLS server speaks TLS 1.3 with TLS_AES_128_GCM_SHA256 (the load
+ * generator's --tls; the server registry says which servers get it), on the
+ * harness's one RSA 2048 certificate. The ratios are against Node `tls`
+ * (`https` for HTTPS); tls-echo-1k also runs ioreactor's plaintext echo, the
+ * speed TLS is meant to keep most of. No C ceiling speaks TLS.
+ */
+const TLS_ECHO = ['ioreactor-tls', 'node-tls'];
+const TLS_SCENARIOS = [
+  { name: 'tls-echo-1k', title: 'TLS echo 64 B, 1,000 connections', load: { mode: 'echo', conns: 1000, size: 64 }, servers: [...TLS_ECHO, 'ioreactor'] },
+  {
+    name: 'tls-handshake', title: 'TLS full handshakes: connect, handshake, 64 B round trip, close; 100 at once, no resumption',
+    load: { mode: 'churn', conns: 100, size: 64 }, servers: TLS_ECHO,
+  },
+  {
+    name: 'tls-resume', title: 'TLS resumed handshakes (each slot offers its last ticket); 100 at once',
+    load: { mode: 'churn', conns: 100, size: 64, tlsResume: true }, servers: TLS_ECHO,
+  },
+  { name: 'https-1k', title: 'HTTPS keep-alive hello through Site, 1,000 connections', load: { mode: 'http', conns: 1000 }, servers: ['ioreactor-https', 'node-https'], baseline: 'node-https' },
+  {
+    name: 'tls-idle-10k', title: 'TLS idle hold: 10,000 connections, RSS per connection', metric: 'rss', fresh: true,
+    load: { mode: 'idle', conns: 10000 }, servers: TLS_ECHO, defaultRounds: 1,
+  },
+  {
+    name: 'tls-flood', title: 'TLS echo p99 of 1,000 busy connections while 2,000 new ones handshake', metric: 'flood',
+    load: { mode: 'ramp', conns: 1000, hot: 2000, size: 64 }, servers: TLS_ECHO,
+  },
+];
+for (const s of TLS_SCENARIOS) {
+  s.baseline = s.baseline || 'node-tls';
+  s.ceiling = null;
+}
+SCENARIOS.push(...TLS_SCENARIOS);
+
 /** What `npm run bench` runs: the C10K set on the default backend. */
 const DEFAULT_SET = ['echo-1k', 'echo-10k', 'pipeline', 'http-1k', 'churn', 'ramp', 'idle-10k'];
 /** Names that stand for several scenarios on the command line. */
@@ -73,14 +108,15 @@ const GROUPS = {
   http: ['http-100', 'http-1k', 'http-pipeline'],
   'fixed-rate': ['ceiling-1k', 'rate-25', 'rate-50', 'rate-75', 'rate-90'],
   kv: ['kv-1k', 'kv-pipeline'],
+  tls: TLS_SCENARIOS.map((s) => s.name),
 };
 /** What --quick runs (small: the jest test uses it). */
 const QUICK_SET = ['echo-1k', 'pipeline', 'http-1k', 'churn', 'ramp', 'idle-10k'];
 
 for (const s of SCENARIOS) {
   s.metric = s.metric || 'ops';
-  s.baseline = { http: 'net-http', kv: 'net-kv' }[s.load.mode] || 'net';
-  s.ceiling = { http: 'c-http', kv: 'c-kv' }[s.load.mode] || 'c';
+  s.baseline = s.baseline || { http: 'net-http', kv: 'net-kv' }[s.load.mode] || 'net';
+  if (s.ceiling === undefined) s.ceiling = { http: 'c-http', kv: 'c-kv' }[s.load.mode] || 'c';
 }
 
 /**

@@ -16,7 +16,8 @@ const SCRIPTS = path.join(ROOT, 'bench', 'servers');
 
 /**
  * The registry. `kind` is the protocol it speaks; `reactor` marks the ones
- * that need the built package.
+ * that need the built package; `tls` the ones spoken to over TLS (they use
+ * the harness's certificate, bench/lib/tls-cert.js).
  * @param {{cEcho: string}} bins
  * @param {string|undefined} backend the --backend option, if any
  */
@@ -42,6 +43,11 @@ function registry(bins, backend) {
     'ioreactor-kv': { label: `ioreactor key-value (LineReceiver)${beLabel}`, kind: 'kv', reactor: true, cmd: node('ioreactor-kv.js', ...be) },
     'net-kv': { label: 'node net key-value', kind: 'kv', cmd: node('net-kv.js') },
     'c-kv': { label: 'C epoll key-value (ceiling)', kind: 'kv', cmd: [bins.cEcho, '--kv'] },
+    /* tls: the load generator speaks TLS to these (--tls) */
+    'ioreactor-tls': { label: `ioreactor TLS (listenSSL)${beLabel}`, kind: 'echo', tls: true, reactor: true, cmd: node('ioreactor-echo.js', ...be, '--tls') },
+    'node-tls': { label: 'node tls', kind: 'echo', tls: true, cmd: node('node-tls-echo.js') },
+    'ioreactor-https': { label: `ioreactor Site over listenSSL${beLabel}`, kind: 'http', tls: true, reactor: true, cmd: node('ioreactor-site.js', ...be, '--tls') },
+    'node-https': { label: 'node https', kind: 'http', tls: true, cmd: node('node-https.js') },
   };
 }
 

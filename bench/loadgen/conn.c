@@ -24,6 +24,7 @@
 
 #include "loadgen.h"
 #include "loop.h"
+#include "tls.h"
 
 uint64_t now_ns(void) {
   struct timespec ts;
@@ -40,7 +41,7 @@ void note_error(struct stats *st, const char *fmt, ...) {
   va_end(ap);
 }
 
-static void set_interest(struct loop *l, struct conn *c, int out, int op) {
+void set_interest(struct loop *l, struct conn *c, int out, int op) {
   struct epoll_event ev;
   ev.events = EPOLLIN | (out ? EPOLLOUT : 0);
   ev.data.u64 = (uint64_t)c->generation << 32 | c->id;
@@ -49,6 +50,7 @@ static void set_interest(struct loop *l, struct conn *c, int out, int op) {
 }
 
 void conn_close(struct loop *l, struct conn *c) {
+  if (l->cfg->tls) tls_close(c);
   if (c->fd >= 0) close(c->fd); /* close() also drops it from epoll */
   if (c->state == ST_CONNECTING) l->connecting--;
   if (c->state == ST_READY) l->ready[c->role]--;
@@ -61,14 +63,29 @@ void conn_close(struct loop *l, struct conn *c) {
   c->owed = 0;
 }
 
-void conn_fail(struct loop *l, struct conn *c, const char *what, int err) {
-  note_error(l->st, "conn %u: %s: %s", c->id, what, strerror(err));
+void conn_fail_why(struct loop *l, struct conn *c, const char *why) {
+  note_error(l->st, "conn %u: %s", c->id, why);
   conn_close(l, c);
   if (l->cfg->mode == MODE_CHURN && c->role == ROLE_ACTIVE) queue_push(l, c->id, 0);
   else l->dead++;
 }
 
-static void retry_later(struct loop *l, struct conn *c) {
+void conn_fail(struct loop *l, struct conn *c, const char *what, int err) {
+  char why[128];
+  snprintf(why, sizeof why, "%s: %s", what, strerror(err));
+  conn_fail_why(l, c, why);
+}
+
+/* The socket calls, through TLS when the run has it. */
+static ssize_t conn_write(struct loop *l, struct conn *c, const void *p, size_t len) {
+  return l->cfg->tls ? tls_write(l, c, p, len) : write(c->fd, p, len);
+}
+
+static ssize_t conn_read(struct loop *l, struct conn *c, uint8_t *buf, size_t cap) {
+  return l->cfg->tls ? tls_read(l, c, buf, cap) : read(c->fd, buf, cap);
+}
+
+void retry_later(struct loop *l, struct conn *c) {
   conn_close(l, c);
   l->st->connect_retries++;
   int shift = c->retries < 6 ? c->retries : 6;
@@ -99,7 +116,7 @@ static uint64_t ts_pop(struct loop *l, struct conn *c) {
 static int flush_wbuf(struct loop *l, struct conn *c) {
   size_t off = 0;
   while (off < c->wlen) {
-    ssize_t n = write(c->fd, c->wbuf + off, c->wlen - off);
+    ssize_t n = conn_write(l, c, c->wbuf + off, c->wlen - off);
     if (n > 0) {
       off += (size_t)n;
       continue;
@@ -126,7 +143,7 @@ void conn_flush(struct loop *l, struct conn *c) {
   while (c->sent < c->want) {
     size_t len = (size_t)(c->want - c->sent);
     const uint8_t *p = tx_bytes(c, c->sent, &len);
-    ssize_t n = write(c->fd, p, len);
+    ssize_t n = conn_write(l, c, p, len);
     if (n > 0) {
       c->sent += (uint64_t)n;
       continue;
@@ -151,7 +168,7 @@ void conn_send(struct loop *l, struct conn *c, uint64_t t) {
   ts_push(l, c, t);
 }
 
-static void on_connected(struct loop *l, struct conn *c) {
+void on_connected(struct loop *l, struct conn *c) {
   uint64_t t = now_ns();
   l->connecting--;
   c->retries = 0;
@@ -223,6 +240,7 @@ static void message_done(struct loop *l, struct conn *c, uint64_t t) {
     hist_add(&st->hot_lat, t - sent_at);
     st->hot_done++;
     st->hot_last_ns = t;
+    if (st->hot_done >= (uint64_t)l->cfg->hot) st->phase = 2;
     c->state = ST_READY; /* served; it now only holds its place */
     l->ready[ROLE_HOT]++;
     return;
@@ -230,6 +248,8 @@ static void message_done(struct loop *l, struct conn *c, uint64_t t) {
   if (l->measuring) {
     st->ops++;
     hist_add(&st->lat, t - sent_at);
+    if (l->cfg->mode == MODE_RAMP && st->phase < 2)
+      hist_add(st->phase ? &st->flood_lat : &st->steady_lat, t - sent_at);
   }
   if (l->cfg->mode == MODE_CHURN) {
     conn_close(l, c);
@@ -276,7 +296,7 @@ static int conn_input(struct loop *l, struct conn *c, const uint8_t *buf, size_t
 
 static void conn_readable(struct loop *l, struct conn *c) {
   for (int i = 0; i < 4; i++) {
-    ssize_t n = read(c->fd, l->scratch, sizeof l->scratch);
+    ssize_t n = conn_read(l, c, l->scratch, sizeof l->scratch);
     if (n > 0) {
       if (conn_input(l, c, l->scratch, (size_t)n) < 0) return;
       if (c->fd < 0) return; /* churn: done and closed */
@@ -298,14 +318,16 @@ static void conn_connect_done(struct loop *l, struct conn *c) {
   int err = 0;
   socklen_t len = sizeof err;
   getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-  if (err == 0) on_connected(l, c);
+  if (err == 0 && l->cfg->tls) tls_begin(l, c);
+  else if (err == 0) on_connected(l, c);
   else if (retryable(err)) retry_later(l, c);
   else conn_fail(l, c, "connect", err);
 }
 
 void conn_event(struct loop *l, struct conn *c, uint32_t events) {
   if (c->state == ST_CONNECTING) {
-    conn_connect_done(l, c);
+    if (l->cfg->tls && tls_active(c)) tls_handshake(l, c);
+    else conn_connect_done(l, c);
     return;
   }
   if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) conn_readable(l, c);

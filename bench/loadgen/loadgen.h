@@ -13,6 +13,7 @@
  *   rate.c    fixed-rate (open-loop) sending: the schedule and its lag
  *   hist.c    log-linear latency histogram
  *   proc.c    the server's utime/stime and VmRSS from /proc
+ *   tls.c     --tls: OpenSSL over the same sockets and loop (tls.h)
  */
 #ifndef LOADGEN_H
 #define LOADGEN_H
@@ -47,6 +48,8 @@ struct config {
   double setup_limit; /* give up establishing after this many seconds */
   int max_connecting; /* connects in progress at once during setup */
   double rate;        /* > 0: requests/s in total, sent on a fixed schedule */
+  int tls;            /* every connection speaks TLS 1.3 (tls.c) */
+  int tls_resume;     /* TLS: each slot resumes its last session */
 };
 
 /* Log-linear histogram of nanosecond values: 64 exact buckets, then 32
@@ -93,6 +96,10 @@ struct stats {
   char first_error[160];
   struct hist lag;     /* fixed rate: how late we sent, against schedule */
   uint64_t owed_at_end; /* fixed rate: due in the window but never sent */
+  /* Ramp: the busy connections' latency before the burst (steady) and
+   * from the burst until the last hot connection is served (flood). */
+  int phase;           /* 0 steady, 1 flood, 2 after */
+  struct hist steady_lat, flood_lat;
 };
 
 struct proc_sample {

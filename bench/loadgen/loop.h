@@ -41,6 +41,11 @@ void conn_event(struct loop *l, struct conn *c, uint32_t events);
 void conn_activate(struct loop *l, struct conn *c);
 void conn_send(struct loop *l, struct conn *c, uint64_t t);
 void conn_flush(struct loop *l, struct conn *c);
+/* For tls.c: the steps a TLS handshake ends in. */
+void set_interest(struct loop *l, struct conn *c, int out, int op);
+void on_connected(struct loop *l, struct conn *c);
+void retry_later(struct loop *l, struct conn *c);
+void conn_fail_why(struct loop *l, struct conn *c, const char *why);
 
 /* rate.c */
 void rate_start(struct loop *l, uint64_t t0);

@@ -24,15 +24,19 @@
 
 #include "loadgen.h"
 #include "loop.h"
+#include "tls.h"
 
 static const char USAGE[] =
     "usage: loadgen --port P [--mode echo|churn|http|idle|ramp|kv] [--host 127.0.0.1]\n"
     "  [--pid SERVER_PID] [--conns N] [--idle N] [--hot N] [--size BYTES]\n"
     "  [--inflight K] [--duration S] [--warmup S] [--setup-limit S]\n"
-    "  [--max-connecting N] [--rate REQUESTS_PER_S]\n"
+    "  [--max-connecting N] [--rate REQUESTS_PER_S] [--tls] [--tls-resume]\n"
     "--rate: open loop; requests go out on a fixed schedule spread over the\n"
     "connections (at most --inflight outstanding on each), latency counted from\n"
-    "when each was due.\n";
+    "when each was due.\n"
+    "--tls: every connection speaks TLS 1.3 (" TLS_SUITE " only) and is\n"
+    "established by a full handshake; churn then measures handshakes. With\n"
+    "--tls-resume each connection slot resumes the session it was last given.\n";
 
 static int parse_mode(const char *s, enum mode *m) {
   static const char *names[] = {"echo", "churn", "http", "idle", "ramp", "kv"};
@@ -48,8 +52,9 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       {"hot", 1, 0, 'H'},   {"size", 1, 0, 's'},     {"inflight", 1, 0, 'k'},
       {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'}, {"setup-limit", 1, 0, 'S'},
       {"max-connecting", 1, 0, 'M'}, {"rate", 1, 0, 'r'}, {"help", 0, 0, 'u'},
+      {"tls", 0, 0, 'T'}, {"tls-resume", 0, 0, 'R'},
       {0, 0, 0, 0}};
-  *cfg = (struct config){MODE_ECHO, "127.0.0.1", 0, 0, 100, 0, 0, 64, 1, 3.0, 0.5, 60.0, 256, 0};
+  *cfg = (struct config){MODE_ECHO, "127.0.0.1", 0, 0, 100, 0, 0, 64, 1, 3.0, 0.5, 60.0, 256, 0, 0, 0};
   int o;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
@@ -67,6 +72,8 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       case 'S': cfg->setup_limit = atof(optarg); break;
       case 'M': cfg->max_connecting = atoi(optarg); break;
       case 'r': cfg->rate = atof(optarg); break;
+      case 'T': cfg->tls = 1; break;
+      case 'R': cfg->tls = cfg->tls_resume = 1; break;
       case 'u': fputs(USAGE, stdout); exit(0);
       default: return -1;
     }
@@ -135,6 +142,7 @@ static double phase_window(struct loop *l, const struct config *cfg, struct stat
   if (cfg->mode == MODE_RAMP && cfg->hot > 0) {
     loop_run_until(l, t0 + secs(cfg->duration / 4), NULL);
     st->hot_last_ns = now_ns(); /* burst start, until the last is served */
+    st->phase = 1;
     g_outstanding_hot_target = (uint64_t)cfg->hot;
     loop_set_connect_cap(l, cfg->hot + cfg->conns);
     loop_start_connecting(l, cfg->conns + cfg->idle, cfg->hot, ROLE_HOT);
@@ -212,6 +220,16 @@ static void print_rate(const struct config *cfg, const struct stats *st, const s
   print_latency("send_lag_us", &st->lag, 1e3);
 }
 
+static void print_tls(void) {
+  const struct tls_counts *t = tls_counts();
+  printf(",\"tls\":{\"version\":");
+  json_str(t->version);
+  printf(",\"cipher\":");
+  json_str(t->cipher);
+  printf(",\"full\":%llu,\"resumed\":%llu}", (unsigned long long)t->full,
+         (unsigned long long)t->resumed);
+}
+
 static void print_json(const struct config *cfg, const struct stats *st, const struct result *r) {
   printf("{\"ok\":%s,\"mode\":\"%s\",\"conns\":%d,\"idle\":%d,\"hot\":%d,\"size\":%zu,"
          "\"inflight\":%d,\"setup_s\":%.3f,\"duration_s\":%.3f,\"ops\":%llu,"
@@ -231,7 +249,10 @@ static void print_json(const struct config *cfg, const struct stats *st, const s
     printf(",\"hot_served\":%llu,\"hot_all_served_s\":%.4f",
            (unsigned long long)st->hot_done, (double)st->hot_last_ns / 1e9);
     print_latency("hot_lat_ms", &st->hot_lat, 1e6);
+    print_latency("steady_lat_us", &st->steady_lat, 1e3);
+    print_latency("flood_lat_us", &st->flood_lat, 1e3);
   }
+  if (cfg->tls) print_tls();
   if (cfg->server_pid > 0) print_server(cfg, st, r->a, r->b, r->rss_before, r->window_s);
   printf("}\n");
   fflush(stdout);
@@ -253,6 +274,10 @@ int main(int argc, char **argv) {
   static struct stats st;
   struct result r = {0};
   struct loop *l = loop_new(&cfg, &st);
+  if (cfg.tls && tls_init(&cfg, l->n) != 0) {
+    fputs("loadgen: OpenSSL refused the TLS client context\n", stderr);
+    return 1;
+  }
   g_cfg = &cfg;
   r.rss_before = proc_read(cfg.server_pid).rss_kb;
   r.setup_s = phase_setup(l, &cfg, &st);
@@ -280,5 +305,6 @@ int main(int argc, char **argv) {
   r.ok = st.errors == 0 && st.verify_errors == 0;
   print_json(&cfg, &st, &r);
   loop_free(l);
+  if (cfg.tls) tls_free();
   return r.ok ? 0 : 2;
 }

@@ -50,9 +50,10 @@ function responses(n) {
 }
 
 /**
- * Parses `--backend X --accept-batch N --check` style arguments.
+ * Parses `--backend X --accept-batch N --check --tls` style arguments
+ * (--tls: listen with listenSSL on the harness's certificate).
  * @param {string[]} argv
- * @returns {{backend?: string, acceptBatch?: number, check: boolean}}
+ * @returns {{backend?: string, acceptBatch?: number, check: boolean, tls?: boolean}}
  */
 function parseArgs(argv) {
   const out = { check: false };
@@ -60,6 +61,7 @@ function parseArgs(argv) {
     if (argv[i] === '--backend') out.backend = argv[++i];
     else if (argv[i] === '--accept-batch') out.acceptBatch = Number(argv[++i]);
     else if (argv[i] === '--check') out.check = true;
+    else if (argv[i] === '--tls') out.tls = true;
   }
   return out;
 }
@@ -104,7 +106,7 @@ function loadReactor() {
 
 /**
  * Creates the reactor and listens like every server here: 127.0.0.1,
- * port 0, backlog 1024; then announces the port (or exits 0 for --check).
+ * port 0, backlog 1024 (over TLS with --tls); then announces the port (or exits 0 for --check).
  * @param {{backend?: string, acceptBatch?: number, check: boolean}} opts
  * @param {any} io the package exports
  * @param {any} factory
@@ -118,7 +120,7 @@ function listenReactor(opts, io, factory) {
   }
   const listenOpts = { interface: '127.0.0.1', backlog: 1024 };
   if (opts.acceptBatch) listenOpts.acceptBatch = opts.acceptBatch;
-  const port = reactor.listenTCP(0, factory, listenOpts);
+  const port = opts.tls ? reactor.listenSSL(0, factory, reactorTLS(io), listenOpts) : reactor.listenTCP(0, factory, listenOpts);
   if (opts.check) {
     process.stdout.write(`OK ${reactor.backend || opts.backend || ''}\n`);
     process.exit(0);
@@ -126,4 +128,23 @@ function listenReactor(opts, io, factory) {
   announce(port.getHost().port);
 }
 
-module.exports = { BODY, HTTP_RESPONSE, RequestCounter, responses, parseArgs, announce, skip, loadReactor, listenReactor };
+/**
+ * The harness's certificate as ioreactor CertificateOptions (TLS 1.3 only,
+ * as the load generator offers; the suite is the client's one choice).
+ * @param {any} io the package exports
+ */
+function reactorTLS(io) {
+  const { readCert } = require('../lib/tls-cert');
+  const { key, cert } = readCert();
+  return new io.CertificateOptions({ privateKey: key, certificate: cert, raiseMinimumTo: 'TLSv1.3' });
+}
+
+/** The same for Node's tls and https servers. */
+function nodeTLS() {
+  const { readCert } = require('../lib/tls-cert');
+  return { ...readCert(), minVersion: 'TLSv1.3' };
+}
+
+module.exports = {
+  BODY, HTTP_RESPONSE, RequestCounter, responses, parseArgs, announce, skip, loadReactor, listenReactor, nodeTLS,
+};

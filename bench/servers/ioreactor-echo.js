@@ -1,7 +1,8 @@
 'use strict';
 /**
  * ioreactor echo server: a Protocol that writes back what it receives.
- * Arguments: [--backend epoll|poll] [--accept-batch N] [--check].
+ * Arguments: [--backend epoll|poll] [--accept-batch N] [--check] [--tls]
+ * (--tls: over listenSSL, the harness's certificate).
  */
 const { parseArgs, loadReactor, listenReactor } = require('./common');
 

@@ -2,7 +2,8 @@
 /**
  * ioreactor web layer: the hello answer through Site and a Resource's
  * render_GET (parsing, Request, headers, Date), as node-http.js through
- * node:http. Same body and Content-Type as the other HTTP servers.
+ * node:http. Same body and Content-Type as the other HTTP servers. With
+ * --tls: HTTPS, Site over listenSSL (against node-https.js).
  */
 const { parseArgs, loadReactor, listenReactor, BODY } = require('./common');
 
