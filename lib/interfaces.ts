@@ -265,6 +265,8 @@ export interface ISSLTransport extends ITCPTransport {
   readonly negotiatedProtocol: string | null;
   /** The peer's certificate once the handshake completed, else null. */
   getPeerCertificate(): PeerCertificate | null;
+  /** True when the handshake resumed an earlier session (a ticket) instead of a full handshake. */
+  isSessionReused(): boolean;
 }
 
 /** A protocol told when its TLS handshake completed. */

@@ -174,8 +174,12 @@ export interface NativeLoop {
   udpSetBatch(slot: number, gen: number, on: boolean): number;
 
   // ---- TLS (native/bridge_tls.cc) ----
-  /** Puts a stream under TLS (client side when the context is a client one); 0, -errno, or a reason code. */
-  tlsStart(slot: number, gen: number, context: NativeTLSContext, hostname: string): number | string;
+  /**
+   * Puts a stream under TLS (client side when the context is a client one);
+   * a client with a non-empty sessionKey (the peer's address and name)
+   * offers the session saved under it. 0, -errno, or a reason code.
+   */
+  tlsStart(slot: number, gen: number, context: NativeTLSContext, hostname: string, sessionKey: string): number | string;
   /** The stream's TLS state, or -errno. */
   tlsInfo(slot: number, gen: number): NativeTLSInfo | number;
   /** The peer's certificate (DER), null without one, or -errno. */

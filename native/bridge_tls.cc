@@ -2,7 +2,7 @@
 // methods added through the method registry (bridge_loop.h), each on one
 // stream's (slot, gen) handle:
 //   tlsContext(options)             -> a context handle, or a reason string (addon)
-//   tlsStart(slot, gen, ctx, host)  -> 0, -errno, or a reason string
+//   tlsStart(slot, gen, ctx, host, sessionKey) -> 0, -errno, or a reason string
 //   tlsInfo(slot, gen)              -> { established, alpn, version, error, verifyResult } or -errno
 //   tlsPeerCertificate(slot, gen)   -> Buffer (DER), null, or -errno
 // A context handle is a type-tagged External owning a shared_ptr, so a
@@ -108,14 +108,14 @@ Napi::Value tls_context_new(const Napi::CallbackInfo& info) {
 
 namespace {
 
-// tlsStart(slot, gen, context, hostname) -> 0 | -errno | OpenSSL reason code
+// tlsStart(slot, gen, context, hostname, sessionKey) -> 0 | -errno | OpenSSL reason code
 Napi::Value TlsStart(MethodCall& c) {
   const Napi::CallbackInfo& info = c.info;
-  std::string host;
+  std::string host, key;
   ContextRef ctx = info.Length() > c.arg(0) ? context_of(info[c.arg(0)]) : nullptr;
-  if (ctx == nullptr || !string_arg(info, c.arg(1), &host)) return c.num(-EINVAL);
+  if (ctx == nullptr || !string_arg(info, c.arg(1), &host) || !string_arg(info, c.arg(2), &key)) return c.num(-EINVAL);
   std::string err;
-  int r = c.loop->start_tls(c.slot, std::move(ctx), host, &err);
+  int r = c.loop->start_tls(c.slot, std::move(ctx), host, key, &err);
   if (r == -EPROTO) return Napi::String::New(info.Env(), err);
   return c.num(r);
 }

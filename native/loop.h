@@ -185,8 +185,11 @@ class Loop {
   static constexpr int kHandshakeBudget = 64;
   // Puts a stream (connected, or still connecting) under TLS: from now on
   // reads are decrypted and writes encrypted; a client sends its hello at
-  // once. Returns 0 or -errno (-EPROTO with *err set to the reason).
-  int start_tls(int32_t slot, std::shared_ptr<TlsContext> ctx, const std::string& host, std::string* err);
+  // once. A client with a non-empty `session_key` (its peer's address and
+  // name) offers the session saved under it and saves the ones it receives.
+  // Returns 0 or -errno (-EPROTO with *err set to the reason).
+  int start_tls(int32_t slot, std::shared_ptr<TlsContext> ctx, const std::string& host, const std::string& session_key,
+                std::string* err);
   // The stream's TLS state, or nullptr.
   const TlsStream* tls(int32_t slot) const;
 

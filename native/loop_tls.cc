@@ -28,12 +28,17 @@
 
 namespace ioreactor {
 
-int Loop::start_tls(int32_t slot, std::shared_ptr<TlsContext> ctx, const std::string& host, std::string* err) {
+int Loop::start_tls(int32_t slot, std::shared_ptr<TlsContext> ctx, const std::string& host,
+                    const std::string& session_key, std::string* err) {
   Slot* s = impl_->stream(slot);
   if (s == nullptr || ctx == nullptr || err == nullptr) return -EBADF;
   if (s->dead || s->tls || s->shut_pending || s->shut_done || !s->is_socket) return -EINVAL;
   auto t = TlsStream::create(std::move(ctx), host, err);
   if (!t) return -EPROTO;
+  if (t->reuse_sessions(session_key) != 0) {
+    *err = t->error_code();
+    return -EPROTO;
+  }
   s->tls.reset(t.release());
   // A client speaks first: its hello is queued (sent at once when connected,
   // else when the connect completes, as any early write).

@@ -73,7 +73,10 @@ std::shared_ptr<TlsContext> TlsContext::create(const TlsConfig& cfg, std::string
   return self;
 }
 
-TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+TlsContext::~TlsContext() {
+  for (auto& kv : sessions_) SSL_SESSION_free(kv.second);
+  SSL_CTX_free(ctx_);
+}
 
 int TlsContext::configure(const TlsConfig& cfg, std::string* err) {
   // No renegotiation at all (a client asking for one is refused), no
@@ -110,7 +113,14 @@ int TlsContext::configure(const TlsConfig& cfg, std::string* err) {
 // Server: the caller's session ticket keys, if any (else OpenSSL's random
 // ones), so processes given the same keys resume each other's sessions.
 int TlsContext::configure_sessions(const TlsConfig& cfg, std::string* err) {
-  if (!cfg.server || cfg.ticket_keys.empty()) return 0;
+  if (!cfg.server) {
+    // Sessions reach TlsStream's callback only; find_session() offers them.
+    SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_set_app_data(ctx_, this);
+    SSL_CTX_sess_set_new_cb(ctx_, &TlsContext::on_new_session);
+    return 0;
+  }
+  if (cfg.ticket_keys.empty()) return 0;
   void* keys = const_cast<char*>(cfg.ticket_keys.data());
   if (cfg.ticket_keys.size() != 80 || SSL_CTX_set_tlsext_ticket_keys(ctx_, keys, 80) != 1) {
     *err = tls_take_error("BAD_TICKET_KEYS");
@@ -164,6 +174,44 @@ int TlsContext::load_identity(const TlsConfig& cfg, std::string* err) {
 
 void TlsContext::add_sni(const std::string& name, std::shared_ptr<TlsContext> other) {
   sni_[lower(name)] = std::move(other);
+}
+
+SSL_SESSION* TlsContext::find_session(const std::string& key) {
+  std::lock_guard<std::mutex> hold(sessions_lock_);
+  auto it = sessions_.find(key);
+  if (it == sessions_.end()) return nullptr;
+  SSL_SESSION_up_ref(it->second);
+  return it->second;
+}
+
+void TlsContext::save_session(const std::string& key, SSL_SESSION* sess) {
+  // A bound, so a client visiting many servers does not grow without end;
+  // dropping an arbitrary one costs that peer one full handshake.
+  constexpr size_t kMaxSessions = 1024;
+  std::lock_guard<std::mutex> hold(sessions_lock_);
+  auto it = sessions_.find(key);
+  if (it != sessions_.end()) {
+    SSL_SESSION_free(it->second);
+    it->second = sess;
+    return;
+  }
+  if (sessions_.size() >= kMaxSessions) {
+    SSL_SESSION_free(sessions_.begin()->second);
+    sessions_.erase(sessions_.begin());
+  }
+  sessions_.emplace(key, sess);
+}
+
+// OpenSSL's new-session callback: returning 1 keeps the reference it
+// passes. The SSL's app data is its peer key (TlsStream::reuse_sessions),
+// absent when the connection does not reuse. A TLS 1.3 server may send
+// several tickets: the last one wins. Sessions that cannot resume are dropped.
+int TlsContext::on_new_session(SSL* ssl, SSL_SESSION* sess) {
+  auto* key = static_cast<const std::string*>(SSL_get_app_data(ssl));
+  auto* self = static_cast<TlsContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (key == nullptr || key->empty() || self == nullptr || SSL_SESSION_is_resumable(sess) != 1) return 0;
+  self->save_session(*key, sess);
+  return 1;
 }
 
 int TlsContext::on_servername(SSL* ssl, int*, void* arg) {

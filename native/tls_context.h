@@ -10,6 +10,13 @@
 // for (unknown names keep the default). Building fails with a typed reason
 // (the OpenSSL reason string, e.g. KEY_VALUES_MISMATCH) instead of a context
 // that would fail every handshake later.
+//
+// Client session reuse: a client context keeps the last resumable session
+// per peer (a key the caller makes of the server's address and name). TLS 1.3
+// tickets arrive after the handshake, in NewSessionTicket messages SSL_read
+// processes, so they are taken from OpenSSL's new-session callback (client
+// cache mode, no internal store) rather than read off the SSL when the
+// handshake completes: a session read then is not resumable yet.
 #ifndef IOREACTOR_TLS_CONTEXT_H
 #define IOREACTOR_TLS_CONTEXT_H
 
@@ -17,6 +24,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #if !defined(OPENSSL_VERSION_MAJOR) || OPENSSL_VERSION_MAJOR < 3
@@ -58,6 +66,10 @@ class TlsContext {
   bool server() const { return server_; }
   // SNI: connections asking for `name` (case-insensitive) use `other`.
   void add_sni(const std::string& name, std::shared_ptr<TlsContext> other);
+  // Client: the session saved for `key` (a reference the caller frees), or nullptr.
+  SSL_SESSION* find_session(const std::string& key);
+  // Client: keeps `sess` (its reference is taken) as the one to offer for `key`.
+  void save_session(const std::string& key, SSL_SESSION* sess);
 
  private:
   TlsContext(SSL_CTX* ctx, bool server) : ctx_(ctx), server_(server) {}
@@ -66,6 +78,7 @@ class TlsContext {
   int load_identity(const TlsConfig& cfg, std::string* err);
   int configure_alpn_sni(const TlsConfig& cfg, std::string* err);
   int configure_sessions(const TlsConfig& cfg, std::string* err);
+  static int on_new_session(SSL* ssl, SSL_SESSION* sess);
   static int on_servername(SSL* ssl, int* alert, void* arg);
   static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen,
                      const unsigned char* in, unsigned int inlen, void* arg);
@@ -74,6 +87,9 @@ class TlsContext {
   bool server_;
   std::string alpn_;
   std::map<std::string, std::shared_ptr<TlsContext>> sni_;
+  // Client sessions by peer; a context may serve loops on several threads.
+  std::mutex sessions_lock_;
+  std::map<std::string, SSL_SESSION*> sessions_;
 };
 
 }  // namespace ioreactor

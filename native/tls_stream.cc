@@ -65,7 +65,29 @@ std::unique_ptr<TlsStream> TlsStream::create(std::shared_ptr<TlsContext> ctx, co
 }
 
 
-TlsStream::~TlsStream() { SSL_free(ssl_); }  // frees both BIOs
+// OpenSSL marks the session of an SSL freed without a close_notify sent as
+// not resumable (SSL 3's rule; TLS 1.1 dropped it), and in TLS 1.3 that is
+// the last ticket's session, the one saved for reuse: a connection the peer
+// or a TCP reset ended would spoil it. Only a connection that failed inside
+// TLS (a bad record, an alert) keeps that verdict.
+TlsStream::~TlsStream() {
+  if (ssl_ != nullptr && !broken_) SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
+  SSL_free(ssl_);  // frees both BIOs
+}
+
+int TlsStream::reuse_sessions(const std::string& key) {
+  if (key.empty() || ctx_->server()) return 0;
+  session_key_ = key;
+  SSL_set_app_data(ssl_, &session_key_);  // where TlsContext's callback saves
+  SSL_SESSION* saved = ctx_->find_session(key);
+  if (saved == nullptr) return 0;
+  int ok = SSL_set_session(ssl_, saved);  // takes its own reference
+  SSL_SESSION_free(saved);
+  if (ok == 1) return 0;
+  error_ = tls_take_error("SESSION_REFUSED");
+  return -EPROTO;
+}
+
 
 void TlsStreamFree::operator()(TlsStream* t) const { delete t; }
 
@@ -85,6 +107,7 @@ int TlsStream::feed(const uint8_t* data, size_t len) {
 
 // Records why the call that returned `ret` failed; -EPROTO.
 int TlsStream::failed(int ret, const char* fallback) {
+  broken_ = true;
   int e = SSL_get_error(ssl_, ret);
   std::string reason = tls_take_error(fallback);
   if (error_.empty()) error_ = (e == SSL_ERROR_SYSCALL && reason == fallback) ? "UNEXPECTED_EOF_WHILE_READING" : reason;

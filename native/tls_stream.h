@@ -46,6 +46,10 @@ class TlsStream {
   // the certificate must match when the context verifies.
   static std::unique_ptr<TlsStream> create(std::shared_ptr<TlsContext> ctx, const std::string& host, std::string* err);
   ~TlsStream();
+  // Client: names the peer for session reuse (before the first handshake
+  // step): a session saved under `key` is offered, and the ones this
+  // connection receives are saved under it. Empty: no reuse. 0 or -EPROTO.
+  int reuse_sessions(const std::string& key);
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
 
@@ -92,7 +96,9 @@ class TlsStream {
   std::vector<uint8_t> out_buf_;
   std::vector<uint8_t> held_;
   std::string error_;
+  std::string session_key_;
   bool established_ = false;
+  bool broken_ = false;  // OpenSSL itself failed (not a TCP close): the session is not reused
   bool close_held_ = false;  // close_notify asked for before the handshake finished
 };
 

@@ -7,6 +7,7 @@
  * TLSError carrying OpenSSL's reason).
  */
 import { X509Certificate } from 'crypto';
+import type { IAddress } from '../address';
 import { TLSError } from '../errors';
 import type { NativeLoop, NativeTLSInfo } from '../native';
 import type { IOpenSSLContextFactory } from './options';
@@ -41,6 +42,13 @@ export interface TLSHost {
   readonly protocol: object | undefined;
   /** Drops the connection; connectionLost gets `reason`. */
   dropWith(reason: Error): void;
+  /** The peer's address (a client saves and offers sessions per peer). */
+  getPeer(): IAddress;
+}
+
+/** Which saved session a client offers: one per server address and name (the options are the context's). */
+function sessionKey(host: TLSHost, hostname: string): string {
+  return `${hostname}|${host.getPeer().toString()}`;
 }
 
 /** X509_V_ERR_* values worth a name (openssl/x509_vfy.h). */
@@ -83,7 +91,7 @@ export class TLSSession {
    */
   static start(host: TLSHost, native: NativeLoop, factory: IOpenSSLContextFactory, server: boolean): TLSSession {
     const ctx = factory.tlsContext(server);
-    const r = native.tlsStart(host.slot, host.gen, ctx, server ? '' : factory.hostname);
+    const r = native.tlsStart(host.slot, host.gen, ctx, server ? '' : factory.hostname, server ? '' : sessionKey(host, factory.hostname));
     if (typeof r === 'string') throw new TLSError(r);
     if (r < 0) throw new TLSError('START_FAILED', null, `startTLS failed (${r})`);
     const s = new TLSSession(host, native);

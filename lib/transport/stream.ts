@@ -208,6 +208,11 @@ export class StreamTransport extends Handler implements ISSLTransport {
     return this.tls !== null ? this.tls.peerCertificate() : null;
   }
 
+  /** True once a handshake that resumed an earlier session completed (false: a full one, or not TLS). */
+  isSessionReused(): boolean {
+    return this.tls !== null && this.tls.sessionReused;
+  }
+
   /** @internal The TLS handshake completed. */
   override onHandshake(): void {
     if (this.tls !== null) this.tls.handshakeDone();

@@ -81,7 +81,7 @@ bool open_conn(Loop& loop, const std::shared_ptr<TlsContext>& server_ctx, Conn* 
   check::eq(loop.adopt_stream(sv[0], &c->slot), 0, "adopt");
   c->peer = sv[1];
   std::string err;
-  check::eq(loop.start_tls(c->slot, server_ctx, "", &err), 0, "start_tls " + err);
+  check::eq(loop.start_tls(c->slot, server_ctx, "", "", &err), 0, "start_tls " + err);
   c->client = TlsStream::create(context(false), "", &err);
   c->client->handshake();  // the ClientHello
   client_send(*c);

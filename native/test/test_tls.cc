@@ -41,10 +41,11 @@ size_t transfer(TlsStream& from, TlsStream& to) {
 
 struct Pair {
   std::unique_ptr<TlsStream> client, server;
-  Pair() {
+  Pair() : Pair(context(true), context(false)) {}
+  Pair(std::shared_ptr<TlsContext> server_ctx, std::shared_ptr<TlsContext> client_ctx) {
     std::string err;
-    server = TlsStream::create(context(true), "", &err);
-    client = TlsStream::create(context(false), "localhost", &err);
+    server = TlsStream::create(std::move(server_ctx), "", &err);
+    client = TlsStream::create(std::move(client_ctx), "localhost", &err);
   }
   // Runs the handshake to the end; true when both sides are established.
   bool handshake() {
@@ -113,6 +114,23 @@ void test_close_notify() {
   check::eq(p.server->read(buf, sizeof buf), TlsStream::kClosed, "the server sees close_notify");
 }
 
+// A client context saves the ticket a connection receives after its
+// handshake and offers it on the next connection to the same peer key,
+// also when that connection ended without close_notify (freed here unshut).
+void test_client_session_reuse() {
+  auto server_ctx = context(true);
+  auto client_ctx = context(false);
+  for (int visit = 0; visit < 3; ++visit) {
+    Pair p(server_ctx, client_ctx);
+    check::eq(p.client->reuse_sessions(visit == 2 ? "other peer" : "peer"), 0, "reuse_sessions");
+    if (!check::that(p.handshake(), "handshake completes")) return;
+    check::that(p.client->session_reused() == (visit == 1), "resumed only on the second visit to the same peer");
+    transfer(*p.server, *p.client);  // the NewSessionTicket messages
+    drain(*p.client);
+  }
+  check::eq(static_cast<long long>(ERR_peek_error()), 0, "error queue empty");
+}
+
 void test_garbage_refused() {
   std::string err;
   auto server = TlsStream::create(context(true), "", &err);
@@ -143,6 +161,7 @@ int main(int argc, char** argv) {
                          {"writes held until the handshake", test_writes_held_until_handshake},
                          {"writev coalesced", test_writev_coalesced},
                          {"close_notify", test_close_notify},
+                         {"client session reuse", test_client_session_reuse},
                          {"garbage refused", test_garbage_refused},
                          {"bad identity refused", test_bad_identity_refused}},
                         argc, argv);
