@@ -1,12 +1,15 @@
 /**
- * Prebuild, pack and install: `npm run prebuildify` makes prebuilds/<platform>-<arch>/*.node,
- * `npm pack` ships it with dist/, lib/, the native sources and the bench
- * harness (and nothing a user does not need), and installing the tarball into
- * an empty folder with a PATH holding only node and npm (no compiler, no make)
- * works without compiling and loads the addon from the prebuild. A tarball
- * without the prebuild fails to install the same way, which proves the first
- * install really compiled nothing, and installs on a machine with a compiler
- * by building the addon from source. Neither install prints a warning of ours.
+ * Prebuild, pack and install: `npm run prebuildify:all` makes the linux-x64
+ * prebuild with node-gyp and cross-builds linux-arm64 and the musl ones with
+ * zig (link-checking those), `npm pack` ships them with dist/, lib/, the
+ * native sources and the bench harness (and nothing a user does not need), and
+ * installing the tarball into an empty folder with a PATH holding only node and
+ * npm (no compiler, no make) works without compiling and loads the addon from
+ * the prebuild. The same tarball installs on arm64: scripts/test-arm64.sh runs
+ * its arm64 prebuild under qemu with Debian's arm64 Node. A tarball without
+ * the prebuilds fails to install the same way, which proves the first install
+ * really compiled nothing, and installs on a machine with a compiler by
+ * building the addon from source. Neither install prints a warning of ours.
  *
  * Everything runs in a private copy under the temp dir, so the shared build/
  * and prebuilds/ of the working tree are never touched.
@@ -118,9 +121,10 @@ describe('prebuild, pack and install', () => {
     fs.writeFileSync(path.join(pkg, 'dist', 'tcp', 'moved.js'), '');
     fs.writeFileSync(path.join(pkg, 'dist', 'tcp', 'moved.js.map'), JSON.stringify({ version: 3, sources: ['../../lib/tcp/moved.ts'], mappings: '' }));
 
-    // The package's own scripts: prebuildify --napi --tag-uv --strip, then tsc.
-    run('npm', ['run', 'prebuildify'], pkg);
-    const built = fs.readdirSync(path.join(pkg, 'prebuilds', arch)).filter((f) => f.endsWith('.node'));
+    // The package's own scripts: every prebuild (zig's cache shared with the checkout's), then tsc.
+    const zigCache = path.join(ROOT, '.cache', 'zig');
+    run('npm', ['run', 'prebuildify:all'], pkg, { ...process.env, ZIG_GLOBAL_CACHE_DIR: zigCache }, 1500000);
+    const built = fs.readdirSync(path.join(pkg, 'prebuilds', arch)).filter((f) => f.endsWith('.node') && !f.includes('.musl.'));
     expect(built).toHaveLength(1);
     prebuilt = built[0];
     run('npm', ['run', 'build'], pkg);
@@ -129,7 +133,7 @@ describe('prebuild, pack and install', () => {
     fs.renameSync(path.join(pkg, 'prebuilds'), path.join(tmp, 'prebuilds-aside'));
     fs.mkdirSync(path.join(tmp, 'bare'));
     noPrebuild = pack(pkg, path.join(tmp, 'bare'));
-  }, 600000);
+  }, 1800000);
 
   afterAll(() => {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -168,6 +172,43 @@ describe('prebuild, pack and install', () => {
     }
     expect(missing).toEqual([]);
   });
+
+  it('ships a prebuild for linux x64 and arm64, each with glibc and musl, tagged for node-gyp-build', () => {
+    expect(full.files.filter((f) => f.startsWith('prebuilds/')).sort()).toEqual([
+      'prebuilds/linux-arm64/ioreactor.uv1.musl.node',
+      'prebuilds/linux-arm64/ioreactor.uv1.node',
+      'prebuilds/linux-x64/ioreactor.uv1.musl.node',
+      'prebuilds/linux-x64/ioreactor.uv1.node',
+    ]);
+    const gypBuild = require('node-gyp-build') as { parseTags(file: string): { uv?: string; libc?: string } };
+    expect(gypBuild.parseTags('ioreactor.uv1.musl.node')).toMatchObject({ uv: '1', libc: 'musl' });
+    expect(gypBuild.parseTags('ioreactor.uv1.node')).toMatchObject({ uv: '1' });
+  });
+
+  it('the musl prebuilds need nothing but musl and Node; the check fails on a glibc build', () => {
+    const check = path.join(ROOT, 'scripts', 'check-musl-links.sh');
+    const prebuilds = path.join(tmp, 'prebuilds-aside'); // moved there to pack the tarball without them
+    const musl = ['linux-x64', 'linux-arm64'].map((dir) => path.join(prebuilds, dir, 'ioreactor.uv1.musl.node'));
+    expect(run('bash', [check, ...musl], ROOT)).toMatch(/ok .*linux-arm64\/ioreactor\.uv1\.musl\.node/);
+    const glibc = spawnSync('bash', [check, path.join(prebuilds, 'linux-arm64', 'ioreactor.uv1.node')], { encoding: 'utf8' });
+    expect(glibc.status).toBe(1);
+    expect(glibc.stderr).toMatch(/in neither musl nor node: fcntl64/);
+    expect(glibc.stderr).toMatch(/needs a library besides libc: .*libc\.so\.6/s);
+  }, 60000);
+
+  it('the same tarball installs on arm64 and its prebuild runs there (Debian\'s Node 18 under qemu)', () => {
+    const script = path.join(ROOT, 'scripts', 'test-arm64.sh');
+    const out = run('bash', [script, full.tarball], ROOT, process.env, 900000);
+    expect(out).toMatch(/smoke: node v18\.\d+\.\d+ arm64/);
+    for (const backend of ['epoll', 'poll']) {
+      expect(out).toContain(`smoke: [${backend}] TLS both ways against Node's tls`);
+      expect(out).toContain(`smoke: [${backend}] UDP datagram there and back`);
+    }
+    expect(out).toMatch(/test-arm64: ok/);
+    const without = spawnSync('bash', [script, noPrebuild.tarball], { cwd: ROOT, encoding: 'utf8', timeout: 900000 });
+    expect(without.status).toBe(1);
+    expect(without.stderr).toMatch(/has no prebuilds\/linux-arm64\/ioreactor\.uv1\.node/);
+  }, 1000000);
 
   it('installs from the tarball without a compiler and loads the prebuilt addon', () => {
     const env = bareEnv(tmp);
