@@ -40,7 +40,7 @@ fetch_root() {
   [[ -f "$sysroot/.complete" ]] && return
   echo "test-arm64: fetching Debian's arm64 nodejs into $cache"
   rm -rf "$cache" && mkdir -p "$cache/lists/partial" "$cache/apt/archives/partial" "$cache/debs" "$sysroot"
-  apt_arm64 apt-get update || fail "apt-get update for arm64 failed (no access to the Debian archive?)"
+  apt_arm64 apt-get update --error-on=any || fail "apt-get update for arm64 failed (no access to the Debian archive?)"
   local packages
   packages=$(apt_arm64 apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
     --no-replaces --no-enhances nodejs | grep -v '^ ' | grep -v '^<' | sort -u) || fail "apt-cache depends nodejs failed"
