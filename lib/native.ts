@@ -182,6 +182,8 @@ export interface NativeLoop {
   tlsStart(slot: number, gen: number, context: NativeTLSContext, hostname: string, sessionKey: string): number | string;
   /** The stream's TLS state, or -errno. */
   tlsInfo(slot: number, gen: number): NativeTLSInfo | number;
+  /** Encrypts and sends the plaintext a TLS stream's writes left waiting: bytes still buffered, or -errno. */
+  tlsFlush(slot: number, gen: number): number;
   /** The peer's certificate (DER), null without one, or -errno. */
   tlsPeerCertificate(slot: number, gen: number): Buffer | null | number;
 }

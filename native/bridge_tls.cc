@@ -5,6 +5,7 @@
 //   tlsStart(slot, gen, ctx, host, sessionKey) -> 0, -errno, or a reason string
 //   tlsInfo(slot, gen)              -> { established, alpn, version, error, verifyResult } or -errno
 //   tlsPeerCertificate(slot, gen)   -> Buffer (DER), null, or -errno
+//   tlsFlush(slot, gen)             -> bytes still buffered, or -errno
 // A context handle is a type-tagged External owning a shared_ptr, so a
 // handle from anywhere else is refused rather than misread, and the context
 // lives as long as the handle or any connection using it.
@@ -143,12 +144,16 @@ Napi::Value TlsPeerCertificate(MethodCall& c) {
   return Napi::Buffer<char>::Copy(c.info.Env(), der.data(), der.size());
 }
 
+// tlsFlush(slot, gen) -> bytes still buffered | -errno
+Napi::Value TlsFlush(MethodCall& c) { return c.num(static_cast<double>(c.loop->flush_tls(c.slot))); }
+
 }  // namespace
 
 const LoopMethods tls_methods({
     {"tlsStart", Takes::kSlot, &TlsStart},
     {"tlsInfo", Takes::kSlot, &TlsInfo},
     {"tlsPeerCertificate", Takes::kSlot, &TlsPeerCertificate},
+    {"tlsFlush", Takes::kSlot, &TlsFlush},
 });
 
 }  // namespace ioreactor

@@ -190,6 +190,10 @@ class Loop {
   // Returns 0 or -errno (-EPROTO with *err set to the reason).
   int start_tls(int32_t slot, std::shared_ptr<TlsContext> ctx, const std::string& host, const std::string& session_key,
                 std::string* err);
+  // Encrypts and sends the plaintext writes left waiting (TlsStream::flush):
+  // called once at the end of a tick that wrote. Returns what write() does:
+  // bytes still buffered, or -errno (-EPROTO: the stream is dead).
+  int64_t flush_tls(int32_t slot);
   // The stream's TLS state, or nullptr.
   const TlsStream* tls(int32_t slot) const;
 

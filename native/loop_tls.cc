@@ -10,10 +10,14 @@
 // come. A peer's close_notify is an Eof record; a TCP close without one is a
 // TlsError (truncation is visible).
 //
-// Writing: plaintext is encrypted at once and the ciphertext sent at once;
-// only what the kernel refuses goes to the WriteBuffer, whose flush and
-// writable interest are the plain stream's. Before the handshake is done the
-// plaintext is held by the engine and Drained is withheld until it is sent.
+// Writing: a write hands plaintext to the engine, which encrypts whole
+// records at once and keeps the rest until flush_tls(), which JS calls once
+// at the end of the tick in which it wrote (lib/transport/stream.ts): the
+// writes of one tick become as few records as their size needs, and nothing
+// waits past the tick. Ciphertext is sent at once; only what the kernel
+// refuses goes to the WriteBuffer, whose flush and writable interest are the
+// plain stream's. Before the handshake is done the plaintext is held by the
+// engine and Drained is withheld until it is sent.
 //
 // Handshakes are rationed: at most kHandshakeBudget handshake steps per
 // wake-up. A stream over budget is simply not read this time; the poller is
@@ -181,6 +185,21 @@ int64_t Loop::Impl::write_tls(int32_t index, const struct iovec* iov, int count)
   int err = send_tls_output(index);
   if (err != 0) return err;
   s = slots.find(index);
+  return static_cast<int64_t>(s->pending() + s->tls->held());
+}
+
+int64_t Loop::flush_tls(int32_t slot) {
+  Slot* s = impl_->stream(slot);
+  if (s == nullptr || !s->tls) return -EBADF;
+  if (s->dead) return -EPIPE;
+  if (s->tls->flush() != 0) {
+    s->dead = true;
+    impl_->set_interest(slot, 0);
+    return -EPROTO;
+  }
+  int err = impl_->send_tls_output(slot);
+  if (err != 0) return err;
+  s = impl_->stream(slot);
   return static_cast<int64_t>(s->pending() + s->tls->held());
 }
 

@@ -19,6 +19,7 @@ namespace ioreactor {
 
 namespace {
 constexpr size_t kRecordPlaintext = 16 * 1024;  // the most one TLS record carries
+constexpr size_t kKeepPlain = 1024;              // plaintext buffer kept between flushes
 
 bool is_ip(const std::string& host) {
   unsigned char buf[sizeof(struct in6_addr)];
@@ -157,41 +158,50 @@ int TlsStream::encrypt(const uint8_t* data, size_t len) {
   return 0;
 }
 
-// Gathers small pieces into whole records: a writev of many small buffers
-// becomes as few SSL_write calls (and records) as its total size needs.
+// Plaintext waits in plain_ until flush() (the end of the JS tick), so
+// several writes in one tick become as few records as their total size
+// needs; whole records are encrypted at once (nothing gains from waiting).
+// Before the handshake everything waits for it.
 int TlsStream::writev(const struct iovec* iov, int count) {
-  uint8_t stage[kRecordPlaintext];
-  size_t used = 0;
   for (int i = 0; i < count; ++i) {
-    const auto* p = static_cast<const uint8_t*>(iov[i].iov_base);
-    size_t len = iov[i].iov_len;
-    if (!established_) {
-      held_.insert(held_.end(), p, p + len);
-      continue;
-    }
-    while (len > 0) {
-      if (used == 0 && len >= kRecordPlaintext) {  // big: straight through
-        if (encrypt(p, len) != 0) return -EPROTO;
-        break;
-      }
-      size_t take = std::min(len, kRecordPlaintext - used);
-      std::memcpy(stage + used, p, take);
-      used += take;
-      p += take;
-      len -= take;
-      if (used == kRecordPlaintext && encrypt(stage, used) != 0) return -EPROTO;
-      if (used == kRecordPlaintext) used = 0;
-    }
+    if (take(static_cast<const uint8_t*>(iov[i].iov_base), iov[i].iov_len) != 0) return -EPROTO;
   }
-  return used > 0 ? encrypt(stage, used) : 0;
+  return 0;
+}
+
+int TlsStream::take(const uint8_t* p, size_t len) {
+  if (!established_) {
+    plain_.insert(plain_.end(), p, p + len);
+    return 0;
+  }
+  if (!plain_.empty()) {  // complete the waiting record first
+    size_t fill = std::min(len, kRecordPlaintext - plain_.size());
+    plain_.insert(plain_.end(), p, p + fill);
+    p += fill;
+    len -= fill;
+    if (plain_.size() < kRecordPlaintext) return 0;
+    if (encrypt(plain_.data(), plain_.size()) != 0) return -EPROTO;
+    plain_.clear();
+  }
+  size_t whole = len - len % kRecordPlaintext;  // big writes go straight through
+  if (whole > 0 && encrypt(p, whole) != 0) return -EPROTO;
+  plain_.insert(plain_.end(), p + whole, p + len);
+  return 0;
+}
+
+int TlsStream::flush() {
+  if (!established_ || plain_.empty()) return 0;
+  int r = encrypt(plain_.data(), plain_.size());
+  plain_.clear();
+  // An idle connection keeps no plaintext buffer beyond a small one.
+  if (plain_.capacity() > kKeepPlain) std::vector<uint8_t>().swap(plain_);
+  return r;
 }
 
 // The handshake finished: plaintext written before it goes out now, then a
 // close_notify asked for meanwhile.
 int TlsStream::release_held() {
-  std::vector<uint8_t> held;
-  held.swap(held_);
-  if (!held.empty() && encrypt(held.data(), held.size()) != 0) return -EPROTO;
+  if (flush() != 0) return -EPROTO;
   if (close_held_) return close_notify();
   return 0;
 }
@@ -202,6 +212,7 @@ int TlsStream::close_notify() {
     return 0;
   }
   close_held_ = false;
+  if (flush() != 0) return -EPROTO;  // what was written goes before close_notify
   int r = SSL_shutdown(ssl_);
   if (r >= 0) return 0;
   int e = SSL_get_error(ssl_, r);

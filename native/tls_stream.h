@@ -15,8 +15,11 @@
 //
 // A write made before the handshake is done must wait for reads (the peer's
 // handshake messages): its plaintext is held here and encrypted the moment
-// the handshake completes. Writes are coalesced: a writev of small pieces is
-// gathered into records of up to 16 KiB, never one record per piece.
+// the handshake completes. Writes are coalesced: plaintext waits here until
+// flush(), which the loop's user calls once at the end of each JS tick, so
+// the small writes of one tick (and the pieces of a writev) become records
+// of up to 16 KiB, never one record per write; a whole record's worth is
+// encrypted at once.
 #ifndef IOREACTOR_TLS_STREAM_H
 #define IOREACTOR_TLS_STREAM_H
 
@@ -60,14 +63,18 @@ class TlsStream {
   bool established() const { return established_; }
   // Decrypts into out: bytes (> 0), kNoData, kClosed or kFailed.
   int64_t read(uint8_t* out, size_t room);
-  // Encrypts (or holds, before the handshake). 0, or -EPROTO with error_code() set.
+  // Takes plaintext: whole records are encrypted now, the rest waits for
+  // flush() (everything waits before the handshake). 0, or -EPROTO with error_code() set.
   int writev(const struct iovec* iov, int count);
+  // Encrypts what writev left waiting (nothing before the handshake). 0 or -EPROTO.
+  int flush();
   // Queues close_notify (after any held plaintext). 0 or -EPROTO.
   int close_notify();
   // Ciphertext waiting to be sent, and dropping it once taken.
   size_t output(const uint8_t** data) const;
   void consume_output();
-  size_t held() const { return held_.size(); }
+  // Plaintext held until the handshake completes (what waits for flush() after it is not counted).
+  size_t held() const { return established_ ? 0 : plain_.size(); }
 
   const std::string& error_code() const { return error_; }
   // Records a failure found outside OpenSSL (a TCP close without close_notify).
@@ -85,6 +92,7 @@ class TlsStream {
   int failed(int ret, const char* fallback);
   int encrypt(const uint8_t* data, size_t len);
   int release_held();
+  int take(const uint8_t* p, size_t len);
   static int sink_write(BIO* b, const char* data, int len);
   static long sink_ctrl(BIO* b, int cmd, long num, void* ptr);
   static BIO* new_sink(TlsStream* owner);
@@ -94,7 +102,7 @@ class TlsStream {
   BIO* in_ = nullptr;   // owned by ssl_
   BIO* out_ = nullptr;  // owned by ssl_; appends to out_buf_
   std::vector<uint8_t> out_buf_;
-  std::vector<uint8_t> held_;
+  std::vector<uint8_t> plain_;  // plaintext not encrypted yet
   std::string error_;
   std::string session_key_;
   bool established_ = false;

@@ -1,6 +1,6 @@
 // The TLS engine (tls_context / tls_stream) with no socket: a client and a
 // server TlsStream wired back to back in memory. Handshake, data both ways,
-// writes held until the handshake, writev coalesced into one record, close_notify,
+// writes held until the handshake, the writes before a flush coalesced into one record, close_notify,
 // garbage refused with a reason and an empty error queue, bad identities
 // refused when the context is built. Valgrind checks no SSL object leaks.
 #include <openssl/err.h>
@@ -75,6 +75,7 @@ void test_handshake_and_data() {
   check::that(!p.client->peer_certificate_der().empty(), "the client sees the server's certificate");
   struct iovec one = {const_cast<char*>("ping"), 4};
   check::eq(p.client->writev(&one, 1), 0, "client write");
+  check::eq(p.client->flush(), 0, "flush");
   transfer(*p.client, *p.server);
   check::that(drain(*p.server) == "ping", "server reads ping");
   check::eq(static_cast<long long>(ERR_peek_error()), 0, "error queue empty");
@@ -97,12 +98,22 @@ void test_writev_coalesced() {
   std::vector<struct iovec> iov(100);
   char piece[10] = {'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'};
   for (auto& v : iov) v = {piece, sizeof piece};
-  check::eq(p.client->writev(iov.data(), 100), 0, "writev");
+  check::eq(p.client->writev(iov.data(), 50), 0, "writev");
+  for (int i = 50; i < 100; ++i) check::eq(p.client->writev(&iov[static_cast<size_t>(i)], 1), 0, "write");
   const uint8_t* data = nullptr;
+  check::eq(static_cast<long long>(p.client->output(&data)), 0, "small writes wait for flush()");
+  check::eq(p.client->flush(), 0, "flush");
   // One TLS 1.3 record: 5-byte header, 1000 bytes, 1 content-type byte, 16-byte tag.
   check::eq(static_cast<long long>(p.client->output(&data)), 1000 + 22, "one record for 100 small pieces");
   transfer(*p.client, *p.server);
   check::eq(static_cast<long long>(drain(*p.server).size()), 1000, "all of it arrives");
+  // A whole record's worth goes at once; only the remainder waits.
+  std::vector<char> big(16 * 1024 + 10, 'b');
+  struct iovec large = {big.data(), big.size()};
+  check::eq(p.client->writev(&large, 1), 0, "big write");
+  check::eq(static_cast<long long>(p.client->output(&data)), 16 * 1024 + 22, "the full record is out at once");
+  check::eq(p.client->flush(), 0, "flush");
+  check::eq(static_cast<long long>(p.client->output(&data)), 16 * 1024 + 22 + 10 + 22, "then the rest");
 }
 
 void test_close_notify() {
