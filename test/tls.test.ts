@@ -312,8 +312,8 @@ forEachBackend('TLS with Node tls', (backend) => {
     await closeServer(server);
   });
 
-  it('20 MB each way with a sha256 check: a paused producer, a paused reader', async () => {
-    const SIZE = 20 * 1024 * 1024;
+  it('100 MB each way with a sha256 check: a paused producer, a paused reader', async () => {
+    const SIZE = 100 * 1024 * 1024;
     const payload = crypto.randomBytes(SIZE);
     const want = crypto.createHash('sha256').update(payload).digest('hex');
     // Server: hashes what it receives, pausing its transport now and then;
@@ -381,7 +381,7 @@ forEachBackend('TLS with Node tls', (backend) => {
     s.end();
     await closed(s);
     await port.stopListening();
-  }, 60000);
+  }, 120000);
 
   it('STARTTLS: plaintext first, then TLS on the same connection (server side)', async () => {
     class SMTPish extends TLSRecorder {
