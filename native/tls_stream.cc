@@ -6,6 +6,7 @@
 #include "slots.h"
 
 #include <arpa/inet.h>
+#include <openssl/buffer.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -19,7 +20,7 @@ namespace ioreactor {
 
 namespace {
 constexpr size_t kRecordPlaintext = 16 * 1024;  // the most one TLS record carries
-constexpr size_t kKeepPlain = 1024;              // plaintext buffer kept between flushes
+constexpr size_t kKeepBuffer = 256;              // buffer capacity an idle connection may keep
 
 bool is_ip(const std::string& host) {
   unsigned char buf[sizeof(struct in6_addr)];
@@ -131,7 +132,15 @@ TlsStream::Step TlsStream::handshake() {
   return Step::kFailed;
 }
 
+// With nothing new to decrypt, SSL_read is not called: it would set up its
+// 16 KiB record buffer only to free it again (SSL_MODE_RELEASE_BUFFERS) on
+// finding the input empty, once per wake-up. Instead the input BIO is
+// given back if a large feed grew it.
 int64_t TlsStream::read(uint8_t* out, size_t room) {
+  if (BIO_ctrl_pending(in_) == 0 && SSL_pending(ssl_) == 0) {
+    shrink_input();
+    return kNoData;
+  }
   int n = SSL_read(ssl_, out, static_cast<int>(std::min(room, static_cast<size_t>(INT_MAX))));
   if (n > 0) return n;
   int e = SSL_get_error(ssl_, n);
@@ -194,7 +203,7 @@ int TlsStream::flush() {
   int r = encrypt(plain_.data(), plain_.size());
   plain_.clear();
   // An idle connection keeps no plaintext buffer beyond a small one.
-  if (plain_.capacity() > kKeepPlain) std::vector<uint8_t>().swap(plain_);
+  if (plain_.capacity() > kKeepBuffer) std::vector<uint8_t>().swap(plain_);
   return r;
 }
 
@@ -229,9 +238,33 @@ size_t TlsStream::output(const uint8_t** data) const {
 }
 
 // An idle connection keeps no large output buffer.
+// Sent output's buffer is kept only when small (an echo's record), so a
+// connection that sent a handshake flight or bulk data holds none of it idle.
 void TlsStream::consume_output() {
   out_buf_.clear();
-  if (out_buf_.capacity() > 4 * kRecordPlaintext) std::vector<uint8_t>().swap(out_buf_);
+  if (out_buf_.capacity() > kKeepBuffer) std::vector<uint8_t>().swap(out_buf_);
+}
+
+size_t TlsStream::buffer_capacity() const {
+  BUF_MEM* bm = nullptr;
+  BIO_get_mem_ptr(in_, &bm);
+  return out_buf_.capacity() + plain_.capacity() + (bm != nullptr ? bm->max : 0);
+}
+
+// The input memory BIO keeps the capacity of the largest feed (a slab's
+// worth after bulk data); once it is empty a fresh one replaces it.
+void TlsStream::shrink_input() {
+  BUF_MEM* bm = nullptr;
+  BIO_get_mem_ptr(in_, &bm);
+  if (bm == nullptr || bm->max <= kKeepBuffer) return;
+  BIO* fresh = BIO_new(BIO_s_mem());
+  if (fresh == nullptr) {  // keep the old one: only memory is at stake
+    ERR_clear_error();
+    return;
+  }
+  BIO_set_mem_eof_return(fresh, -1);
+  SSL_set0_rbio(ssl_, fresh);  // frees the old one
+  in_ = fresh;
 }
 
 // ---- the output BIO: appends what OpenSSL writes to out_buf_ ----

@@ -75,6 +75,8 @@ class TlsStream {
   void consume_output();
   // Plaintext held until the handshake completes (what waits for flush() after it is not counted).
   size_t held() const { return established_ ? 0 : plain_.size(); }
+  // Bytes of capacity the engine's own buffers hold (output, plaintext, input BIO).
+  size_t buffer_capacity() const;
 
   const std::string& error_code() const { return error_; }
   // Records a failure found outside OpenSSL (a TCP close without close_notify).
@@ -93,6 +95,7 @@ class TlsStream {
   int encrypt(const uint8_t* data, size_t len);
   int release_held();
   int take(const uint8_t* p, size_t len);
+  void shrink_input();
   static int sink_write(BIO* b, const char* data, int len);
   static long sink_ctrl(BIO* b, int cmd, long num, void* ptr);
   static BIO* new_sink(TlsStream* owner);

@@ -142,6 +142,28 @@ void test_client_session_reuse() {
   check::eq(static_cast<long long>(ERR_peek_error()), 0, "error queue empty");
 }
 
+// An idle connection keeps none of the engine's buffers beyond a small
+// one: not the handshake flight's output, not the input BIO's high-water
+// capacity after a large feed, not a big write's plaintext.
+void test_idle_holds_no_buffers() {
+  Pair p;
+  if (!check::that(p.handshake(), "handshake completes")) return;
+  transfer(*p.server, *p.client);
+  drain(*p.client);
+  std::vector<char> big(100 * 1024 + 7, 'x');
+  struct iovec one = {big.data(), big.size()};
+  p.client->writev(&one, 1);
+  p.client->flush();
+  transfer(*p.client, *p.server);  // one feed of 100 KiB
+  check::eq(static_cast<long long>(drain(*p.server).size()), static_cast<long long>(big.size()), "data arrives");
+  p.server->writev(&one, 1);
+  p.server->flush();
+  transfer(*p.server, *p.client);
+  drain(*p.client);
+  check::that(p.server->buffer_capacity() <= 3 * 256, "idle server buffers: " + std::to_string(p.server->buffer_capacity()) + " B");
+  check::that(p.client->buffer_capacity() <= 3 * 256, "idle client buffers: " + std::to_string(p.client->buffer_capacity()) + " B");
+}
+
 void test_garbage_refused() {
   std::string err;
   auto server = TlsStream::create(context(true), "", &err);
@@ -173,6 +195,7 @@ int main(int argc, char** argv) {
                          {"writev coalesced", test_writev_coalesced},
                          {"close_notify", test_close_notify},
                          {"client session reuse", test_client_session_reuse},
+                         {"idle holds no buffers", test_idle_holds_no_buffers},
                          {"garbage refused", test_garbage_refused},
                          {"bad identity refused", test_bad_identity_refused}},
                         argc, argv);
