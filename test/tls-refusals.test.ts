@@ -15,7 +15,7 @@ import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { closed } from './helpers/checks';
 import { makeCerts, TestCerts } from './helpers/certs';
 import { keeping, until } from './helpers/tcp';
-import { TLSRecorder } from './helpers/tls';
+import { TLSEcho } from './helpers/tls';
 
 jest.setTimeout(20000);
 
@@ -24,13 +24,6 @@ beforeAll(() => {
   certs = makeCerts();
 });
 afterAll(() => certs.cleanup());
-
-class TLSEcho extends TLSRecorder {
-  override dataReceived(data: Buffer): void {
-    super.dataReceived(data);
-    this.transport!.write(data);
-  }
-}
 
 forEachBackend('TLS refusals', (backend) => {
   let r: Reactor;

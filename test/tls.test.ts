@@ -19,7 +19,7 @@ import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { closed } from './helpers/checks';
 import { makeCerts, TestCerts } from './helpers/certs';
 import { keeping, KeepingFactory, Recorder, recording, until } from './helpers/tcp';
-import { TLSRecorder } from './helpers/tls';
+import { TLSEcho, TLSRecorder } from './helpers/tls';
 
 jest.setTimeout(20000);
 
@@ -28,13 +28,6 @@ beforeAll(() => {
   certs = makeCerts();
 });
 afterAll(() => certs.cleanup());
-
-class TLSEcho extends TLSRecorder {
-  override dataReceived(data: Buffer): void {
-    super.dataReceived(data);
-    this.transport!.write(data);
-  }
-}
 
 /** The n-th protocol (0-based) the factory builds, once built. */
 async function nth<P extends Recorder>(f: KeepingFactory<P>, n: number): Promise<P> {

@@ -1,4 +1,4 @@
-/** Protocols for TLS tests: a Recorder that also records handshakeCompleted. */
+/** Protocols for TLS tests: a Recorder that also records handshakeCompleted, and an echo. */
 import { Recorder, signal } from './tcp';
 
 /** Records handshakeCompleted too (with a promise for it). */
@@ -14,5 +14,13 @@ export class TLSRecorder extends Recorder {
   handshakeCompleted(): void {
     this.handshakes++;
     this.hs.resolve();
+  }
+}
+
+/** Echoes what it receives (a TLSRecorder). */
+export class TLSEcho extends TLSRecorder {
+  override dataReceived(data: Buffer): void {
+    super.dataReceived(data);
+    this.transport!.write(data);
   }
 }
