@@ -2,10 +2,12 @@
 # Instructions per operation of the ioreactor echo server, under callgrind.
 #   bench/profile/callgrind.sh echo  [conns=100] [round-trips-per-conn=300] [inflight=1]
 #   bench/profile/callgrind.sh churn [connections=1000]
+#   bench/profile/callgrind.sh http  [conns=100] [requests-per-conn=300] [pipelined=1]
+#   SERVER="node bench/servers/ioreactor-site.js" bench/profile/callgrind.sh http 100 300 16
 #   SERVER="node bench/servers/net-echo.js" bench/profile/callgrind.sh echo 1 3000
 # (SERVER: another server's command line, from the repository root, to compare;
 # echo 1 3000 is one connection, so every wake-up carries one event)
-# Builds the two bounded clients (rt.c, churn.c) into build-bench/, starts
+# Builds the bounded clients (rt.c, churn.c, hrt.c) into build-bench/, starts
 # bench/servers/ioreactor-echo.js under valgrind (dist/ and build/Release must
 # be built), runs the load twice to warm the JIT, zeroes the counters, runs it
 # once more, dumps, and prints instructions per operation by function.
@@ -15,11 +17,14 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MODE=${1:-echo}
 OUT=${OUT:-/tmp/ioreactor-callgrind.$$}
 mkdir -p "$ROOT/build-bench"
-for c in rt churn; do
+for c in rt churn hrt; do
   [ "$ROOT/build-bench/$c" -nt "$ROOT/bench/profile/$c.c" ] || cc -O2 -o "$ROOT/build-bench/$c" "$ROOT/bench/profile/$c.c"
 done
 if [ "$MODE" = churn ]; then
   OPS=${2:-1000}; LOAD() { "$ROOT/build-bench/churn" "$1" "$OPS"; }
+elif [ "$MODE" = http ]; then
+  N=${2:-100}; K=${3:-300}; INFL=${4:-1}; OPS=$((N * K))
+  LOAD() { "$ROOT/build-bench/hrt" "$1" "$N" "$K" "$INFL"; }
 else
   N=${2:-100}; K=${3:-300}; INFL=${4:-1}; OPS=$((N * K))
   LOAD() { "$ROOT/build-bench/rt" "$1" "$N" "$K" 64 "$INFL"; }
