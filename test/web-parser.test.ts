@@ -39,7 +39,7 @@ class Sink implements ParserSink {
   }
 }
 
-const LIMITS: ParserLimits = { maxHeaderBytes: 1024, maxRequestLine: 256, maxBodyBytes: 4096 };
+const LIMITS: ParserLimits = { maxHeaderBytes: 1024, maxRequestLine: 256, maxBodyBytes: 4096, maxHeaders: 100 };
 
 function parse(text: string | Buffer, split = 0, limits = LIMITS): Sink {
   const sink = new Sink();
@@ -181,6 +181,22 @@ describe('RequestParser: refused requests', () => {
     expect(parse(big).failed).toBe(431);
     expect(parse(big, 3).failed).toBe(431);
     expect(parse(big + '\r\n').failed).toBe(431);
+  });
+
+  it('refuses more header fields than maxHeaders with 431, and takes exactly that many', () => {
+    const limits = { ...LIMITS, maxHeaders: 5 };
+    const head = (n: number): string => 'GET / HTTP/1.1\r\n' + 'X-N: 1\r\n'.repeat(n) + '\r\n';
+    expect(parse(head(5), 0, limits).failed).toBe(0);
+    expect(parse(head(5), 0, limits).messages).toHaveLength(1);
+    expect(parse(head(6), 0, limits).failed).toBe(431);
+    expect(parse(head(6), 2, limits).failed).toBe(431);
+  });
+
+  it('keeps a trickled head whole when its buffer holds an LF from earlier bytes past the end', () => {
+    // The partial head's buffer is reused as it grows; bytes past what was received must never count.
+    const text = 'GET /a HTTP/1.1\r\nHost: x\r\nX-Long: ' + 'v'.repeat(200) + '\r\n\r\n';
+    expect(parse(text, 1).messages).toEqual(parse(text).messages);
+    expect(parse(text, 33).messages).toEqual(parse(text).messages);
   });
 
   it('refuses a trailer section over maxHeaderBytes with 431', () => {

@@ -167,6 +167,15 @@ forEachBackend('web: Site', (backend) => {
     expect((await good).data).toMatch(/^HTTP\/1\.1 200 /);
   });
 
+  it('answers more header fields than maxHeaders 431 and closes; as many as the limit are served', async () => {
+    const port = serve({ maxHeaders: 3 });
+    const ok = await raw(port, 'GET /echo HTTP/1.1\r\nA: 1\r\nB: 2\r\nConnection: close\r\n\r\n');
+    expect(ok.data).toMatch(/^HTTP\/1\.1 200 /);
+    const bad = await raw(port, 'GET /echo HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n');
+    expect(bad.data).toMatch(/^HTTP\/1\.1 431 /);
+    expect(bad.closed).toBe(true);
+  });
+
   it('fires notifyFinish on finish, and fails it when the client goes away first', async () => {
     const port = serve();
     const got = raw(port, 'GET /slow HTTP/1.1\r\n\r\n', (d) => d.includes('\r\n\r\n'));

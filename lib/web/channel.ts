@@ -44,6 +44,17 @@ const CORK_LIMIT = 16 * 1024;
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 
+/** Node's Buffer.prototype method behind write(string, offset, 'latin1'), not in its typings. */
+type LatinBuffer = Buffer & { latin1Write(text: string, offset: number): number };
+
+/** `head` (latin1 text) and `body` as one Buffer. */
+function joined(head: string, body: Buffer | null): Buffer {
+  const out = Buffer.allocUnsafe(head.length + (body === null ? 0 : body.length));
+  (out as LatinBuffer).latin1Write(head, 0);
+  if (body !== null) out.set(body, head.length);
+  return out;
+}
+
 /** The protocol serving HTTP/1.x on one connection for a Site. */
 export class HTTPChannel extends Protocol implements RequestChannel, IPushProducer {
   /** True on a TLS connection (set by handshakeCompleted). */
@@ -60,8 +71,10 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   /** The transport's write buffer is over its high-water mark. */
   private writeBlocked = false;
   private feeding = false;
-  /** Response bytes gathered while feeding (see send). */
-  private corked: Buffer[] = [];
+  /** Response bytes gathered while feeding (see send): Buffers, and strings of latin1 text. */
+  private readonly corked: (Buffer | string | null)[] = [];
+  /** How many entries of `corked` are in use (the array is reused: a new one per read is garbage). */
+  private corkedN = 0;
   private corkedBytes = 0;
   /** The status to answer once the queue drains (a malformed request came in), or 0. */
   private failStatus = 0;
@@ -119,6 +132,18 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     else (request.pendingOut ??= []).push(data);
   }
 
+  /** Sends a whole response (head text, then body bytes), or keeps it until the responses before it are done. */
+  writeResponse(request: Request, head: string, body: Buffer | null): void {
+    if (this.queue[0] !== request) {
+      (request.pendingOut ??= []).push(joined(head, body));
+    } else if (!this.feeding) {
+      this.tx.write(joined(head, body));
+    } else {
+      this.send(head);
+      if (body !== null) this.send(body);
+    }
+  }
+
   /** `request`'s response is complete: send the next ones in line, or close, or wait for more. */
   requestDone(request: Request): void {
     if (this.queue[0] !== request) return; // finished early: it is sent when it reaches the front
@@ -172,7 +197,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   headReceived(head: RequestHead, length: number): number {
     if (!KNOWN_METHODS.has(head.method)) return 501;
     const request = new Request(this, head);
-    const expects = head.headers.getLower('expect');
+    const expects = head.expect;
     const expect = expects === undefined ? null : expects[expects.length - 1];
     if (expect !== null) {
       if (expect.toLowerCase() !== '100-continue') return 417;
@@ -180,8 +205,8 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
       if (length !== 0 && head.minor === 1 && this.queue.length === 0) this.send(CONTINUE);
     }
     this.current = request;
-    this.body.length = 0;
-    this.arm();
+    if (this.body.length !== 0) this.body = []; // (setting length is a runtime call)
+    if (length !== 0) this.arm(); // (with no body the message ends now, and messageEnded disarms)
     return 0;
   }
 
@@ -258,27 +283,44 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   }
 
   /**
-   * Response bytes out in order. While a read is being parsed they are
-   * gathered and sent together when it is done (one writev for 16 pipelined
-   * answers, not 16 sends).
+   * Response bytes out in order (a string is latin1 text). While a read is
+   * being parsed they are gathered and sent together when it is done: one
+   * Buffer and one write for 16 pipelined answers, not 16 of each.
    */
   private send(data: Buffer | string): void {
-    if (!this.feeding) return this.tx.write(data);
-    const b = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    this.corked.push(b);
-    this.corkedBytes += b.length;
+    if (!this.feeding) return this.tx.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+    this.corked[this.corkedN++] = data;
+    this.corkedBytes += data.length;
     // Past this, send now: the transport then says at once when its buffer is full (pauseProducing).
     if (this.corkedBytes >= CORK_LIMIT) this.flush();
   }
 
-  /** Sends what send() gathered. */
+  /** Sends what send() gathered, as one Buffer. */
   private flush(): void {
+    const n = this.corkedN;
+    if (n === 0) return;
     const c = this.corked;
-    if (c.length === 0) return;
-    this.corked = [];
+    const first = c[0]!;
+    let out: Buffer;
+    if (n === 1 && typeof first !== 'string') {
+      out = first;
+      c[0] = null;
+    } else {
+      out = Buffer.allocUnsafe(this.corkedBytes);
+      let at = 0;
+      for (let i = 0; i < n; i++) {
+        const d = c[i]!;
+        c[i] = null; // (kept no longer than this)
+        if (typeof d === 'string') at += (out as LatinBuffer).latin1Write(d, at);
+        else {
+          out.set(d, at);
+          at += d.length;
+        }
+      }
+    }
+    this.corkedN = 0;
     this.corkedBytes = 0;
-    if (c.length === 1) this.tx.write(c[0]);
-    else this.tx.writeSequence(c);
+    this.tx.write(out);
   }
 
   private pause(): void {

@@ -12,8 +12,8 @@ export const CHUNKED = -1;
 
 /** The body length in bytes, CHUNKED, or minus an HTTP status (-400, -501) when the framing is refused. */
 export function bodyLength(head: RequestHead): number {
-  const te = head.headers.getLower('transfer-encoding');
-  const cl = head.headers.getLower('content-length');
+  const te = head.transferEncoding;
+  const cl = head.contentLength;
   if (te !== undefined) {
     if (cl !== undefined || head.minor === 0) return -400;
     return transferCoding(te);

@@ -2,36 +2,90 @@
  * The request head (request line and header fields, RFC 9112 3 and 5),
  * parsed from bytes already known to end in an empty line whose every line
  * ends in CRLF (the parser's scan checked that). One pass of byte-table
- * checks over the Buffer; strings are made once per method, target, name and
- * value, never byte by byte. Returns an HTTP status (400, 505) for a head it
- * refuses.
+ * checks over the Buffer. Returns an HTTP status (400, 431, 505) for a head
+ * it refuses.
+ *
+ * Why it makes so few strings: a string cut from a Buffer costs a call into
+ * C++ (~60 ns), and a header name then costs a lower-casing and a hash
+ * before it can be a Map key; most requests are answered without anyone
+ * reading most of their headers. So the pass keeps each field as offsets
+ * into the received bytes (which the connection owns: received.ts) and makes
+ * strings only for the method (a known one is the interned constant), the
+ * target, and the values of the four fields the server itself acts on
+ * (Content-Length, Transfer-Encoding, Connection, Expect). The Headers map is
+ * built from the offsets the first time the application asks for it.
  */
 import { Ch, FIELD_VALUE, TARGET, TCHAR } from './chars';
 import { Headers } from './headers';
+import { methodAt } from './methods';
 
 /** A parsed request line and its header fields. */
-export interface RequestHead {
-  /** The method, case kept (methods are case-sensitive). */
-  method: string;
-  /** The request-target as sent. */
-  target: string;
-  /** The HTTP minor version: 0 or 1. */
-  minor: number;
-  /** The header fields. */
-  headers: Headers;
+export class RequestHead {
+  /** Values of Content-Length, in order (undefined when absent). */
+  contentLength: string[] | undefined = undefined;
+  /** Values of Transfer-Encoding. */
+  transferEncoding: string[] | undefined = undefined;
+  /** Values of Connection. */
+  connection: string[] | undefined = undefined;
+  /** Values of Expect. */
+  expect: string[] | undefined = undefined;
+  private built: Headers | null = null;
+
+  /** @internal Made by parseHead. */
+  constructor(
+    /** The method, case kept (methods are case-sensitive). */
+    readonly method: string,
+    /** The request-target as sent. */
+    readonly target: string,
+    /** The HTTP minor version: 0 or 1. */
+    readonly minor: number,
+    /** The bytes holding the fields. */
+    private readonly raw: Buffer,
+    /** Per field: name start, name end, value start, value end (trimmed) in `raw`. */
+    private readonly fields: number[],
+  ) {}
+
+  /** The header fields (names lower-cased), built on first use. */
+  get headers(): Headers {
+    if (this.built === null) {
+      const h = new Headers();
+      const b = this.raw;
+      const f = this.fields;
+      for (let i = 0; i < f.length; i += 4) h.addLower(latin1(b, f[i], f[i + 1]).toLowerCase(), latin1(b, f[i + 2], f[i + 3]));
+      this.built = h;
+    }
+    return this.built;
+  }
 }
 
-/** Parses the head in b[start, end) (end just past the blank line); a status number when it is refused. */
-export function parseHead(b: Buffer, start: number, end: number): RequestHead | number {
+/** Node's Buffer.prototype method behind toString('latin1'), not in its typings. */
+type SliceableBuffer = Buffer & { latin1Slice(start: number, end: number): string };
+
+/** b[start, end) as a string of latin1 characters. */
+export function latin1(b: Buffer, start: number, end: number): string {
+  // One character comes from V8's single-character table, with no call into C++.
+  if (end - start === 1) return String.fromCharCode(b[start]);
+  // latin1Slice is what toString('latin1', ...) calls after checking its arguments.
+  return end === start ? '' : (b as SliceableBuffer).latin1Slice(start, end);
+}
+
+/**
+ * Parses the head in b[start, end) (end just past the blank line), keeping
+ * at most `maxFields` fields; a status number when it is refused.
+ */
+export function parseHead(b: Buffer, start: number, end: number, maxFields: number): RequestHead | number {
   const versionAt = checkRequestLine(b, start);
   if (versionAt < 0) return -versionAt;
   const methodEnd = b.indexOf(Ch.SP, start);
-  const method = b.toString('latin1', start, methodEnd);
-  const target = b.toString('latin1', methodEnd + 1, versionAt - 1);
+  const method = methodAt(b, start, methodEnd) ?? latin1(b, start, methodEnd);
+  const target = latin1(b, methodEnd + 1, versionAt - 1);
   const minor = b[versionAt + 7] - 0x30;
-  const headers = new Headers();
-  const status = parseFields(b, versionAt + 10, end - 2, headers);
-  return status !== 0 ? status : { method, target, minor, headers };
+  const fields: number[] = [];
+  const status = parseFields(b, versionAt + 10, end - 2, fields, 4 * maxFields);
+  if (status !== 0) return status;
+  const head = new RequestHead(method, target, minor, b, fields);
+  for (let i = 0; i < fields.length; i += 4) noteField(head, b, fields[i], fields[i + 1], fields[i + 2], fields[i + 3]);
+  return head;
 }
 
 /**
@@ -60,23 +114,57 @@ function parseVersion(b: Buffer, i: number): number {
   return minor;
 }
 
-/** Header lines from i (a line start) to end (the start of the final CRLF); 0, or 400. */
-function parseFields(b: Buffer, i: number, end: number, headers: Headers): number {
+/** Header lines from i (a line start) to end (the start of the final CRLF) as offsets into `out`; 0, 400, or 431 past `max` offsets. */
+function parseFields(b: Buffer, i: number, end: number, out: number[], max: number): number {
   while (i < end) {
+    if (out.length >= max) return 431;
     const nameStart = i;
     while (TCHAR[b[i]] === 1) i++;
     // An empty name is either junk or obs-fold (a line starting with SP/HTAB): both refused (RFC 9112 5.2).
     if (i === nameStart || b[i] !== Ch.COLON) return 400;
-    const name = b.toString('latin1', nameStart, i).toLowerCase();
-    i++;
+    const nameEnd = i++;
     while (b[i] === Ch.SP || b[i] === Ch.HTAB) i++;
     const valueStart = i;
     while (FIELD_VALUE[b[i]] === 1) i++;
     if (b[i] !== Ch.CR || b[i + 1] !== Ch.LF) return 400; // a CR, LF or other control inside the value
     let valueEnd = i;
     while (valueEnd > valueStart && (b[valueEnd - 1] === Ch.SP || b[valueEnd - 1] === Ch.HTAB)) valueEnd--;
-    headers.addLower(name, b.toString('latin1', valueStart, valueEnd));
+    out.push(nameStart, nameEnd, valueStart, valueEnd);
     i += 2;
   }
   return 0;
+}
+
+// The names the server acts on, as lower-case bytes.
+const CONTENT_LENGTH = Buffer.from('content-length');
+const TRANSFER_ENCODING = Buffer.from('transfer-encoding');
+const CONNECTION = Buffer.from('connection');
+const EXPECT = Buffer.from('expect');
+
+/** Keeps the value of a field the server acts on (picked by the name's length, then compared). */
+function noteField(head: RequestHead, b: Buffer, ns: number, ne: number, vs: number, ve: number): void {
+  switch (ne - ns) {
+    case 6:
+      if (sameName(b, ns, EXPECT)) (head.expect ??= []).push(latin1(b, vs, ve));
+      return;
+    case 10:
+      if (sameName(b, ns, CONNECTION)) (head.connection ??= []).push(latin1(b, vs, ve));
+      return;
+    case 14:
+      if (sameName(b, ns, CONTENT_LENGTH)) (head.contentLength ??= []).push(latin1(b, vs, ve));
+      return;
+    case 17:
+      if (sameName(b, ns, TRANSFER_ENCODING)) (head.transferEncoding ??= []).push(latin1(b, vs, ve));
+      return;
+  }
+}
+
+/**
+ * Whether the token at b[at] equals `lower` (same length, letters and "-")
+ * case-insensitively. OR-ing 0x20 lower-cases a letter; no other tchar
+ * byte becomes a letter or "-" by it, so no other name can match.
+ */
+function sameName(b: Buffer, at: number, lower: Buffer): boolean {
+  for (let i = 0; i < lower.length; i++) if ((b[at + i] | 0x20) !== lower[i]) return false;
+  return true;
 }

@@ -4,6 +4,23 @@
  * holds its values in the order they came.
  */
 
+/** Names already lower-cased, by the spelling they were given in (bounded). */
+const lowered = new Map<string, string>();
+
+/**
+ * `name` lower-cased. The same few names (often string constants, whose
+ * hash V8 keeps) are set on every response: a lookup is cheaper than
+ * lower-casing them again.
+ */
+function lower(name: string): string {
+  let key = lowered.get(name);
+  if (key === undefined) {
+    key = name.toLowerCase();
+    if (lowered.size < 1000) lowered.set(name, key);
+  }
+  return key;
+}
+
 /** A case-insensitive multimap of header names to values. */
 export class Headers {
   private readonly map = new Map<string, string[]>();
@@ -15,22 +32,22 @@ export class Headers {
 
   /** True when a header of this name is present. */
   hasHeader(name: string): boolean {
-    return this.map.has(name.toLowerCase());
+    return this.map.has(lower(name));
   }
 
   /** Every value of `name` in order, or null when it is absent. */
   getRawHeaders(name: string): string[] | null {
-    return this.map.get(name.toLowerCase()) ?? null;
+    return this.map.get(lower(name)) ?? null;
   }
 
   /** Replaces every value of `name` with `values`. */
   setRawHeaders(name: string, values: readonly string[]): void {
-    this.map.set(name.toLowerCase(), values.slice());
+    this.map.set(lower(name), values.slice());
   }
 
   /** Adds one more value of `name`. */
   addRawHeader(name: string, value: string): void {
-    const key = name.toLowerCase();
+    const key = lower(name);
     const have = this.map.get(key);
     if (have === undefined) this.map.set(key, [value]);
     else have.push(value);
@@ -38,7 +55,7 @@ export class Headers {
 
   /** Removes every value of `name`. */
   removeHeader(name: string): void {
-    this.map.delete(name.toLowerCase());
+    this.map.delete(lower(name));
   }
 
   /** Every (lower-case name, values) pair, in the order names were first added. */
@@ -51,6 +68,21 @@ export class Headers {
     const have = this.map.get(key);
     if (have === undefined) this.map.set(key, [value]);
     else have.push(value);
+  }
+
+  /** @internal Sets `name` to the one value `value`. */
+  setOne(name: string, value: string): void {
+    this.map.set(lower(name), [value]);
+  }
+
+  /** @internal Calls `fn` with each lower-cased name and its values, in the order names were first added. */
+  forEachLower(fn: (values: string[], name: string) => void): void {
+    this.map.forEach(fn);
+  }
+
+  /** @internal Whether an already lower-cased name is present. */
+  hasLower(key: string): boolean {
+    return this.map.has(key);
   }
 
   /** @internal The values of an already lower-cased name. */

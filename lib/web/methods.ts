@@ -13,3 +13,23 @@ export const KNOWN_METHODS: ReadonlySet<string> = new Set([
   'REPORT', 'MKACTIVITY', 'CHECKOUT', 'MERGE', 'M-SEARCH', 'NOTIFY', 'SUBSCRIBE', 'UNSUBSCRIBE', 'PURGE', 'MKCALENDAR',
   'LINK', 'UNLINK', 'SOURCE', 'QUERY',
 ]);
+
+/** The known methods by length, as bytes and interned strings. */
+const BY_LENGTH: [Buffer, string][][] = [];
+for (const m of KNOWN_METHODS) (BY_LENGTH[m.length] ??= []).push([Buffer.from(m, 'latin1'), m]);
+
+/**
+ * The known method spelled by b[start, end), as the interned constant
+ * (a fresh string would be hashed again by every lookup keyed on it), or
+ * null when it is not one.
+ */
+export function methodAt(b: Uint8Array, start: number, end: number): string | null {
+  const candidates = BY_LENGTH[end - start];
+  if (candidates === undefined) return null;
+  for (const [bytes, name] of candidates) {
+    let i = 0;
+    while (i < bytes.length && b[start + i] === bytes[i]) i++;
+    if (i === bytes.length) return name;
+  }
+  return null;
+}

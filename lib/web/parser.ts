@@ -26,6 +26,8 @@ export interface ParserLimits {
   maxRequestLine: number;
   /** The body (after chunked decoding), in bytes: 413 beyond. */
   maxBodyBytes: number;
+  /** Header fields in one head: 431 beyond. */
+  maxHeaders: number;
 }
 
 /** Where the parser delivers what it found. */
@@ -167,9 +169,10 @@ export class RequestParser {
       head.copy(grown, 0, 0, before);
       head = this.head = grown;
     }
-    data.copy(head, before, off);
+    copyInto(head, before, data, off);
     this.headLen = before + n;
-    const end = this.scan(head, 0, this.lineStart, this.headLen);
+    // Only the new bytes can hold the next LF: a head trickled a byte at a time costs O(1) per byte.
+    const end = this.scan(head, 0, this.lineStart, this.headLen, before);
     if (end < 0) return this.fail(-end);
     if (end === 0) return this.checkPartial(head, 0);
     this.head = null;
@@ -195,13 +198,15 @@ export class RequestParser {
 
   /**
    * Looks for the empty line ending a head in b[start, end), resuming at the
-   * incomplete line at `line`: the offset past it, 0 when not there yet
-   * (lineStart is kept), or minus a status.
+   * incomplete line at `line`, whose bytes before `from` hold no LF: the
+   * offset past it, 0 when not there yet (lineStart is kept), or minus a
+   * status.
    */
-  private scan(b: Buffer, start: number, line: number, end: number): number {
+  private scan(b: Buffer, start: number, line: number, end: number, from = line): number {
+    let at = from;
     for (;;) {
-      const lf = b.indexOf(Ch.LF, line);
-      if (lf < 0 || lf >= end) {
+      const lf = findLF(b, at, end);
+      if (lf < 0) {
         this.lineStart = line;
         return 0;
       }
@@ -214,13 +219,14 @@ export class RequestParser {
         this.firstLine = false;
       }
       line = lf + 1;
+      at = line;
     }
   }
 
   private headDone(b: Buffer, start: number, end: number): number {
     this.firstLine = true;
     this.lineChecked = false;
-    const head = parseHead(b, start, end);
+    const head = parseHead(b, start, end, this.limits.maxHeaders);
     if (typeof head === 'number') return this.fail(head);
     const length = bodyLength(head);
     if (length < CHUNKED) return this.fail(-length);
@@ -329,6 +335,30 @@ export class RequestParser {
     this.trailerBytes += lf + 1 - start;
     if (this.trailerBytes > this.limits.maxHeaderBytes) return this.fail(431);
     return next;
+  }
+}
+
+/**
+ * The first LF in b[from, end), or -1. A few bytes are looked at in JS:
+ * Buffer.indexOf is a call into C++ and, having no end, would also scan the
+ * unused tail of a partial head's buffer.
+ */
+function findLF(b: Buffer, from: number, end: number): number {
+  if (end - from <= 32) {
+    for (let i = from; i < end; i++) if (b[i] === Ch.LF) return i;
+    return -1;
+  }
+  const lf = b.indexOf(Ch.LF, from);
+  return lf < end ? lf : -1;
+}
+
+/** Copies data[off, ...) to head[at, ...) (a short piece in JS: Buffer.copy's argument checks cost more than the bytes). */
+function copyInto(head: Buffer, at: number, data: Buffer, off: number): void {
+  const n = data.length - off;
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) head[at + i] = data[off + i];
+  } else {
+    head.set(off === 0 ? data : data.subarray(off), at);
   }
 }
 

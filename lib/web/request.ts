@@ -8,7 +8,7 @@
 import type { IAddress } from '../address';
 import { Deferred } from '../defer';
 import { Failure } from '../failure';
-import { httpDate } from './date';
+import { dateLine } from './date';
 import type { RequestHead } from './head';
 import { Headers } from './headers';
 import { checkHeader, responseHead } from './response-head';
@@ -18,6 +18,8 @@ import { bodyless, reasonPhrase } from './status';
 export interface RequestChannel {
   /** Sends bytes of `request`'s response, in request order. */
   writeFor(request: Request, data: Buffer): void;
+  /** Sends a whole response, `head` (latin1 text) then `body`, in request order. */
+  writeResponse(request: Request, head: string, body: Buffer | null): void;
   /** `request`'s response is complete. */
   requestDone(request: Request): void;
   /** The peer's address. */
@@ -41,8 +43,6 @@ export class Request {
   readonly path: string;
   /** "HTTP/1.1" or "HTTP/1.0". */
   readonly clientproto: string;
-  /** The request's header fields (case-insensitive names). */
-  readonly requestHeaders: Headers;
   /** The response's header fields, sent with the first write. */
   readonly responseHeaders = new Headers();
   /** The request body (empty when there is none). */
@@ -74,16 +74,20 @@ export class Request {
   constructor(
     /** @internal The connection. */
     readonly channel: RequestChannel,
-    head: RequestHead,
+    private readonly head: RequestHead,
   ) {
     this.method = head.method;
     this.uri = head.target;
     this.clientproto = head.minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0';
-    this.requestHeaders = head.headers;
     this.path = targetPath(head.target);
     this.postpath = segments(this.path);
     this.persistent = wantsPersistence(head);
     this.noBody = head.method === 'HEAD';
+  }
+
+  /** The request's header fields (case-insensitive names). */
+  get requestHeaders(): Headers {
+    return this.head.headers;
   }
 
   /** The query arguments (and, for a form POST, the form's), each name with its values in order. */
@@ -102,7 +106,7 @@ export class Request {
   setHeader(name: string, value: string | number): void {
     const v = typeof value === 'number' ? String(value) : value;
     checkHeader(name, v);
-    this.responseHeaders.setRawHeaders(name, [v]);
+    this.responseHeaders.setOne(name, v);
   }
 
   /** Sets the response status (and reason phrase); RangeError unless 100..999. */
@@ -173,17 +177,16 @@ export class Request {
     }
     const text = typeof body === 'string';
     const length = text ? Buffer.byteLength(body) : body.length;
-    const head = this.headText(length);
+    let head = this.headText(length);
     this.startedWriting = true;
-    const sent = this.noBody || bodyless(this.code) ? 0 : length;
-    // One Buffer for head and body: a single allocation, copy and write.
-    const out = Buffer.allocUnsafe(head.length + sent);
-    out.write(head, 0, 'latin1');
-    if (sent > 0) {
-      if (text) out.write(body, head.length, 'utf8');
-      else body.copy(out, head.length);
+    let rest: Buffer | null = null;
+    if (length > 0 && !this.noBody && !bodyless(this.code)) {
+      // An ASCII string (as many bytes as characters) joins the latin1 head text as it is.
+      if (!text) rest = body;
+      else if (length === body.length) head += body;
+      else rest = Buffer.from(body, 'utf8');
     }
-    this.channel.writeFor(this, out);
+    this.channel.writeResponse(this, head, rest);
     this.finish();
   }
 
@@ -210,11 +213,11 @@ export class Request {
   private headText(length: number): string {
     const h = this.responseHeaders;
     const noBody = bodyless(this.code);
-    let extra = h.hasHeader('date') ? '' : 'Date: ' + httpDate() + '\r\n';
-    if (!noBody && !h.hasHeader('content-type')) extra += 'Content-Type: text/html\r\n';
+    let extra = h.hasLower('date') ? '' : dateLine();
+    if (!noBody && !h.hasLower('content-type')) extra += 'Content-Type: text/html\r\n';
     if (noBody) {
       h.removeHeader('content-length');
-    } else if (h.hasHeader('content-length')) {
+    } else if (h.hasLower('content-length')) {
       // the application knows the length
     } else if (length >= 0) {
       extra += 'Content-Length: ' + length + '\r\n';
@@ -226,8 +229,8 @@ export class Request {
     } else {
       this.persistent = false; // an HTTP/1.0 body of unknown length ends when the connection does
     }
-    const asked = h.getRawHeaders('connection');
-    if (asked !== null) {
+    const asked = h.getLower('connection');
+    if (asked !== undefined) {
       if (asked.join(',').toLowerCase().includes('close')) this.persistent = false;
       h.removeHeader('connection');
     }
@@ -276,9 +279,9 @@ function unquote(s: string): string {
 
 /** Whether the client asked the connection to persist (RFC 9112 9.3). */
 function wantsPersistence(head: RequestHead): boolean {
-  const values = head.headers.getLower('connection');
+  const values = head.connection;
   if (values === undefined) return head.minor === 1;
-  const tokens = values === undefined ? [] : values.join(',').toLowerCase().split(',').map((t) => t.trim());
+  const tokens = values.join(',').toLowerCase().split(',').map((t) => t.trim());
   if (head.minor === 1) return !tokens.includes('close');
   return tokens.includes('keep-alive');
 }

@@ -15,6 +15,19 @@ export type RenderResult = Buffer | string | typeof NOT_DONE_YET;
 /** A render_<METHOD> method. */
 type RenderMethod = (request: Request) => RenderResult;
 
+/** "render_GET" by "GET", made once per method (bounded): a fresh key string would be hashed on every lookup. */
+const renderKeys = new Map<string, string>();
+
+function renderKey(method: string): string {
+  let key = renderKeys.get(method);
+  if (key === undefined) {
+    // A property name comes back from Object.keys interned, so later keyed loads with it skip the string table.
+    key = Object.keys({ ['render_' + method]: 0 })[0];
+    if (renderKeys.size < 100) renderKeys.set(method, key);
+  }
+  return key;
+}
+
 /** A node of the resource tree; subclasses add render_GET, render_POST, ... */
 export class Resource {
   /** True for a resource that handles every path below it itself (no child lookup). */
@@ -67,7 +80,7 @@ export class Resource {
   }
 
   private renderMethod(method: string): RenderMethod | null {
-    const fn = (this as unknown as Record<string, unknown>)['render_' + method];
+    const fn = (this as unknown as Record<string, unknown>)[renderKey(method)];
     return typeof fn === 'function' ? (fn as RenderMethod) : null;
   }
 }

@@ -2,38 +2,73 @@
  * The bytes of a response head: status line and header fields, with header
  * names in their usual capitalisation, and the checks that keep a header
  * set by the application from splitting the response (no CR, LF or NUL).
+ * The same few names recur on every response, so a name's "Name: " prefix
+ * and the fact that it is a valid token are each worked out once.
  */
 import type { Headers } from './headers';
+import { reasonPhrase } from './status';
 
-const canonical = new Map<string, string>();
+/** "Content-Type: " by "content-type" (bounded). */
+const prefixes = new Map<string, string>();
 
-/** "content-type" as "Content-Type" (remembered: the same few names recur). */
-function canonicalName(lower: string): string {
-  let name = canonical.get(lower);
-  if (name === undefined) {
-    name = lower.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
-    if (canonical.size < 1000) canonical.set(lower, name);
+/** The line prefix for lower-cased `lower`: its usual capitalisation, then ": ". */
+function prefix(lower: string): string {
+  let p = prefixes.get(lower);
+  if (p === undefined) {
+    p = lower.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase()) + ': ';
+    if (prefixes.size < 1000) prefixes.set(lower, p);
   }
-  return name;
+  return p;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\0\r\n]/;
+/** Names already found to be tokens (bounded). */
+const tokens = new Set<string>();
+
+/** Whether `value` holds no CR, LF or NUL (a loop: cheaper than a RegExp on short values). */
+function safeValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x0d || c === 0x0a || c === 0) return false;
+  }
+  return true;
+}
 
 /** Throws a TypeError unless `name` is a token and `value` holds no CR, LF or NUL. */
 export function checkHeader(name: unknown, value: unknown): void {
-  if (typeof name !== 'string' || !TOKEN.test(name)) throw new TypeError(`setHeader: invalid header name ${JSON.stringify(name)}`);
-  if (typeof value !== 'string' || BAD_VALUE.test(value)) {
+  if (typeof name !== 'string' || !tokens.has(name)) {
+    if (typeof name !== 'string' || !TOKEN.test(name)) throw new TypeError(`setHeader: invalid header name ${JSON.stringify(name)}`);
+    if (tokens.size < 1000) tokens.add(name);
+  }
+  if (typeof value !== 'string' || !safeValue(value)) {
     throw new TypeError(`setHeader: the value of ${name} must be a string without CR, LF or NUL`);
   }
 }
 
+/** Status lines with their usual reason phrase, by code (an array: a Map hashes the number each time). */
+const statusLines: (string | undefined)[] = new Array<string | undefined>(1000).fill(undefined);
+
+/** The phrase each remembered status line holds. */
+const statusMessages: (string | undefined)[] = new Array<string | undefined>(1000).fill(undefined);
+
+/** "HTTP/1.1 <code> <message>\r\n" (remembered for a code's standard phrase). */
+function statusLine(code: number, message: string): string {
+  const known = statusLines[code];
+  if (known !== undefined && message === statusMessages[code]) return known;
+  const line = 'HTTP/1.1 ' + code + ' ' + message + '\r\n';
+  if (message === reasonPhrase(code)) {
+    statusLines[code] = line;
+    statusMessages[code] = message;
+  }
+  return line;
+}
+
 /** "HTTP/1.1 <code> <message>", every header, `extra` (whole header lines), and the blank line, as one latin1 string. */
 export function responseHead(code: number, message: string, headers: Headers, extra: string): string {
-  let head = 'HTTP/1.1 ' + code + ' ' + message + '\r\n';
-  for (const [name, values] of headers.getAllRawHeaders()) {
-    const n = canonicalName(name);
-    for (let i = 0; i < values.length; i++) head += n + ': ' + values[i] + '\r\n';
-  }
+  let head = statusLine(code, message);
+  headers.forEachLower((values, name) => {
+    const p = prefix(name);
+    for (let i = 0; i < values.length; i++) head += p + values[i] + '\r\n';
+  });
   return head + extra + '\r\n';
 }

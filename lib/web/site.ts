@@ -22,6 +22,8 @@ export interface SiteOptions {
   maxRequestLine?: number;
   /** Most bytes of a request body (default 1 MiB): 413 beyond. */
   maxBodyBytes?: number;
+  /** Most header fields in a request head (default 100): 431 beyond. */
+  maxHeaders?: number;
   /** Most unanswered pipelined requests before reading stops until answers drain (default 32). */
   maxPipelined?: number;
   /** The clock for timeouts (default: the global reactor; tests pass a task.Clock or their reactor). */
@@ -61,6 +63,7 @@ export class Site extends Factory<HTTPChannel> {
       maxHeaderBytes: positive(opts, 'maxHeaderBytes', 16384, true),
       maxRequestLine: positive(opts, 'maxRequestLine', 8192, true),
       maxBodyBytes: opts.maxBodyBytes === 0 ? 0 : positive(opts, 'maxBodyBytes', 1 << 20, true),
+      maxHeaders: positive(opts, 'maxHeaders', 100, true),
     };
     this.maxPipelined = positive(opts, 'maxPipelined', 32, true);
     const clock = opts.reactor ?? defaultReactor;
