@@ -4,19 +4,28 @@
  * Attack: slowloris against a Site.
  *
  * N connections each send one byte of a request head a second and never
- * finish it, while one normal client does sequential GETs on its own
- * keep-alive connection. Prints the server's CPU (share of one core) and
- * the normal client's p50/p99 latency without and then with the slow
- * connections, and how many slow connections the header timeout cut.
+ * finish it (from a separate attacker process), while 100 normal clients
+ * each do sequential GETs on their own keep-alive connection. Prints the
+ * server's CPU (share of one core) and the normal clients' p50/p99 latency
+ * without and then with the slow connections, and how many slow
+ * connections the header timeout cut.
  *
- *   node bench/attacks/http-slowloris.js [--connections 5000] [--seconds 5] [--timeout 60] [--backend epoll|poll]
+ *   node bench/attacks/http-slowloris.js [--connections 5000] [--clients 100] [--seconds 5] [--burst]
+ *        [--control] [--against site|node] [--timeout 60] [--backend epoll|poll]
+ *
+ * On a machine with few cores the attacker's own CPU slows the normal
+ * clients whatever the server does; --control sends the same slow
+ * connections to a decoy server in another process instead, so the
+ * difference between a run and its control is what the Site itself loses.
  */
+const { fork } = require('child_process');
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
 const { serve, startServer, option } = require('./harness');
 
 function runServer() {
+  if (option('against', 'site') === 'node') return runNodeServer();
   const io = require(path.join(__dirname, '..', '..', 'dist'));
   const reactor = io.createReactor({ backend: option('backend', 'epoll') });
   class Hello extends io.Resource {
@@ -33,11 +42,25 @@ function runServer() {
   serve(port.getHost().port, () => ({}));
 }
 
+/** --against node: the same answer from node:http, for reference (its headersTimeout stands for our timeout). */
+function runNodeServer() {
+  const http = require('http');
+  const server = http.createServer((req, res) => res.end('hello\n'));
+  server.headersTimeout = Number(option('timeout', '60')) * 1000;
+  server.requestTimeout = 0;
+  server.listen(0, '127.0.0.1', 1024, () => serve(server.address().port, () => ({})));
+}
+
 /** The child's utime+stime in seconds (from /proc). */
 function cpuSeconds(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** `clients` connections each doing sequential GETs for `seconds`: every latency in ms. */
+function normalClients(port, clients, seconds) {
+  return Promise.all(Array.from({ length: clients }, () => normalClient(port, seconds))).then((all) => all.flat());
 }
 
 /** Sequential GETs on one connection for `seconds`: latencies in ms. */
@@ -57,6 +80,7 @@ function normalClient(port, seconds) {
       sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     };
     sock.on('connect', next);
+    sock.on('error', () => resolve(lat));
     sock.on('data', (d) => {
       buf += d.toString('latin1');
       if (!buf.endsWith('hello\n')) return;
@@ -64,6 +88,51 @@ function normalClient(port, seconds) {
       lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
       setTimeout(next, 1);
     });
+  });
+}
+
+/**
+ * The attacker, in a process of its own (so its writes never stall the
+ * normal clients' event loop, which is what the first version of this
+ * script measured): `n` connections each sending one byte of a head a
+ * second. By default each connection has its own phase in the second (the
+ * bytes arrive spread out, as from many machines); --burst sends all n
+ * bytes at once every second, the worst case for the server's batches.
+ */
+function runAttacker() {
+  const port = Number(option('port', '0'));
+  const n = Number(option('connections', '5000'));
+  const burst = process.argv.includes('--burst');
+  const head = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(10000));
+  const slow = [];
+  let open = 0;
+  let cut = 0;
+  for (let i = 0; i < n; i++) {
+    const s = net.connect(port, '127.0.0.1', () => {
+      if (++open === n) start();
+    });
+    s.on('error', () => undefined);
+    s.on('close', () => cut++);
+    s.sent = 0;
+    slow.push(s);
+  }
+  const send = (s) => {
+    if (!s.destroyed) s.write(head.subarray(s.sent, ++s.sent));
+  };
+  function start() {
+    if (burst) {
+      setInterval(() => slow.forEach(send), 1000);
+    } else {
+      // 100 ticks a second, each sending to the next n/100 connections.
+      let next = 0;
+      setInterval(() => {
+        for (let k = 0; k < Math.ceil(n / 100); k++) send(slow[next++ % n]);
+      }, 10);
+    }
+    process.send({ ready: true });
+  }
+  process.on('message', (m) => {
+    if (m === 'cut') process.send({ cut });
   });
 }
 
@@ -75,42 +144,57 @@ function pct(xs, p) {
 async function main() {
   const n = Number(option('connections', '5000'));
   const seconds = Number(option('seconds', '5'));
+  const clients = Number(option('clients', '100'));
   const server = await startServer(__filename, process.argv.slice(2));
   const pid = server.pid;
+  await normalClients(server.port, clients, 2); // warm-up: both JITs, so the baseline is not the cold window
   const base0 = cpuSeconds(pid);
-  const baseline = await normalClient(server.port, seconds);
+  const baseline = await normalClients(server.port, clients, seconds);
   const baseCpu = (cpuSeconds(pid) - base0) / seconds;
 
-  const head = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(10000));
-  const slow = [];
-  let cut = 0;
-  await new Promise((resolve) => {
-    let open = 0;
-    for (let i = 0; i < n; i++) {
-      const s = net.connect(server.port, '127.0.0.1', () => {
-        if (++open === n) resolve();
-      });
-      s.on('error', () => undefined);
-      s.on('close', () => cut++);
-      s.sent = 0;
-      slow.push(s);
-    }
-  });
-  const tick = setInterval(() => {
-    for (const s of slow) if (!s.destroyed) s.write(head.subarray(s.sent, ++s.sent));
-  }, 1000);
+  // --control: the same attacker, but against a decoy server in another process, so what the
+  // normal clients then lose is the machine's (the attacker's and the decoy's CPU), not the Site's.
+  const control = process.argv.includes('--control');
+  let target = server.port;
+  let decoy = null;
+  if (control) {
+    decoy = fork(__filename, ['--decoy']);
+    target = await new Promise((resolve) => decoy.on('message', (m) => resolve(m.port)));
+  }
+  const attacker = fork(__filename, ['--attacker', ...process.argv.slice(2), '--port', String(target)]);
+  await new Promise((resolve) => attacker.on('message', (m) => m.ready && resolve()));
+  const a0 = cpuSeconds(pid);
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const attackCpu = (cpuSeconds(pid) - a0) / seconds;
   const c0 = cpuSeconds(pid);
-  const under = await normalClient(server.port, seconds);
+  const under = await normalClients(server.port, clients, seconds);
   const slowCpu = (cpuSeconds(pid) - c0) / seconds;
-  clearInterval(tick);
-  for (const s of slow) s.destroy();
+  attacker.send('cut');
+  const cut = await new Promise((resolve) => attacker.on('message', (m) => m.cut !== undefined && resolve(m.cut)));
+  attacker.kill();
+  if (decoy !== null) decoy.kill();
   server.stop();
-  console.log(`slowloris against a Site: ${n} connections, one byte a second, ${seconds} s windows`);
-  console.log(`  server CPU (share of a core)   ${(100 * baseCpu).toFixed(2)}% -> ${(100 * slowCpu).toFixed(2)}%   (baseline includes the normal client)`);
+  const mode = process.argv.includes('--burst') ? 'all at once each second' : 'spread over each second';
+  if (control) console.log('CONTROL: the slow connections go to a decoy server in another process, not to the Site');
+  const victim = option('against', 'site') === 'node' ? 'node:http' : 'a Site';
+  console.log(`slowloris against ${victim}: ${n} connections, one byte a second (${mode}), ${clients} normal clients, ${seconds} s windows`);
+  console.log(`  server CPU of the attack alone ${(100 * attackCpu).toFixed(2)}% of a core (no normal clients in that window)`);
+  console.log(`  server CPU (share of a core)   ${(100 * baseCpu).toFixed(2)}% -> ${(100 * slowCpu).toFixed(2)}%   (both include the normal clients)`);
   console.log(`  normal client p50 / p99 (ms)   ${pct(baseline, 0.5)} / ${pct(baseline, 0.99)} -> ${pct(under, 0.5)} / ${pct(under, 0.99)}`);
   console.log(`  normal requests                ${baseline.length} -> ${under.length}`);
   console.log(`  slow connections cut by the server during the window: ${cut}`);
 }
 
+/** The decoy of --control: a node:net server that reads and drops, in a process of its own. */
+function runDecoy() {
+  const server = net.createServer((s) => {
+    s.on('data', () => undefined);
+    s.on('error', () => undefined);
+  });
+  server.listen(0, '127.0.0.1', 1024, () => process.send({ port: server.address().port }));
+}
+
 if (process.argv.includes('--server')) runServer();
+else if (process.argv.includes('--decoy')) runDecoy();
+else if (process.argv.includes('--attacker')) runAttacker();
 else main();
