@@ -146,6 +146,25 @@ forEachBackend('web: Site', (backend) => {
     expect(big.closed).toBe(true);
   });
 
+  it('sends 100 Continue to a pipelined request only once the responses before it are out', async () => {
+    const port = serve();
+    const sock = net.connect(port, '127.0.0.1');
+    let data = '';
+    sock.on('data', (d: Buffer) => (data += d.toString('latin1')));
+    sock.on('error', () => undefined);
+    sock.write('GET /slow/1 HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n');
+    await until(() => slow.waiting.length === 1 && channels[0]['current'] !== null, 5000, 'both heads');
+    expect(data).toBe('');
+    slow.waiting[0].write('one');
+    slow.waiting[0].finish();
+    await until(() => data.includes('100 Continue'), 5000, 'the 100');
+    expect(responses(data.slice(0, data.indexOf('HTTP/1.1 100')))[0].body).toBe('one');
+    expect(data.endsWith('HTTP/1.1 100 Continue\r\n\r\n')).toBe(true);
+    sock.write('ok');
+    await until(() => data.endsWith('\r\n\r\nok'), 5000, 'the echo');
+    sock.destroy();
+  });
+
   it('answers a smuggling attempt 400 after the responses before it, and closes', async () => {
     const port = serve();
     const res = await raw(port, 'GET /echo HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /echo HTTP/1.1\r\n\r\n');
@@ -283,6 +302,30 @@ forEachBackend('web: Site', (backend) => {
         [408, 'Request Timeout\n'],
       ]);
       expect(res.closed).toBe(true);
+    });
+
+    it('answers 408 to a body still trickling in requestTimeout after its head, though no gap reached the timeout', async () => {
+      const port = serve({ reactor: clock, timeout: 5, requestTimeout: 12 });
+      const sock = net.connect(port, '127.0.0.1');
+      let data = '';
+      sock.on('data', (d: Buffer) => (data += d.toString('latin1')));
+      sock.on('error', () => undefined);
+      const closed = new Promise((resolve) => sock.on('close', resolve));
+      sock.write('POST /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\n');
+      await until(() => channels.length === 1 && channels[0]['current'] !== null, 5000, 'the head');
+      let sent = 0;
+      for (let i = 0; i < 3; i++) {
+        // One byte every 4 s: each gap is under the 5 s timeout.
+        sock.write('x');
+        sent++;
+        await until(() => channels[0]['body'].length === sent, 5000, 'a body byte');
+        clock.advance(4);
+      }
+      expect(data).toBe('');
+      clock.advance(0.1); // 12.1 s after the head
+      await closed;
+      expect(data).toMatch(/^HTTP\/1\.1 408 /);
+      sock.destroy();
     });
 
     it('answers 408 to a head still trickling in at the timeout, however recently a byte came', async () => {

@@ -14,8 +14,10 @@
  * requests without reading the answers holds a bounded amount; one timer per
  * connection cuts a connection idle between requests, or whose head has not
  * all arrived, `timeout` seconds after it started waiting (bytes arriving do
- * not extend a head's time: that is the slowloris defence), and a body that
- * stalls for `timeout` seconds. Nothing here touches another connection.
+ * not extend a head's time: that is the slowloris defence), a body that
+ * stalls for `timeout` seconds, and one still arriving `requestTimeout`
+ * seconds after its head, however steadily it trickles. Nothing here
+ * touches another connection.
  *
  * As in Twisted, the channel is not half-closeable: a client's EOF ends the
  * connection (after what is already written is flushed), and requests still
@@ -82,6 +84,10 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   private timer: IDelayedCall | null = null;
   /** When the wait the timer guards runs out (reactor seconds), or -1 when nothing is guarded. */
   private deadline = -1;
+  /** When the body arriving must be complete (reactor seconds; requestTimeout after its head), or Infinity. */
+  private bodyDeadline = Infinity;
+  /** The current request asked for 100 Continue and has not had it: it is sent when the responses before it are done. */
+  private continueOwed = false;
 
   /** A channel for `site`. */
   constructor(
@@ -161,6 +167,11 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
       if (!next.persistent) return this.close();
     }
     if (this.failStatus !== 0) return this.sendError(this.failStatus);
+    if (this.continueOwed) {
+      // The request whose body is arriving is now first in line: tell it to go on.
+      this.continueOwed = false;
+      this.send(CONTINUE);
+    }
     if (this.current === null) this.arm();
     if (this.paused && !this.feeding && !this.writeBlocked) this.resume();
   }
@@ -201,12 +212,19 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     const expect = expects === undefined ? null : expects[expects.length - 1];
     if (expect !== null) {
       if (expect.toLowerCase() !== '100-continue') return 417;
-      // Only the first request in line can be told to go on: a 100 cannot overtake earlier responses.
-      if (length !== 0 && head.minor === 1 && this.queue.length === 0) this.send(CONTINUE);
+      // A 100 cannot overtake earlier responses: a request behind others gets it when they are done (requestDone).
+      if (length !== 0 && head.minor === 1) {
+        if (this.queue.length === 0) this.send(CONTINUE);
+        else this.continueOwed = true;
+      }
     }
     this.current = request;
     if (this.body.length !== 0) this.body = []; // (setting length is a runtime call)
-    if (length !== 0) this.arm(); // (with no body the message ends now, and messageEnded disarms)
+    if (length !== 0) {
+      // (with no body the message ends now, and messageEnded disarms)
+      this.bodyDeadline = this.site.reactor.seconds() + this.site.requestTimeout;
+      this.arm();
+    }
     return 0;
   }
 
@@ -220,6 +238,8 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   messageEnded(): boolean {
     const request = this.current!;
     this.current = null;
+    this.continueOwed = false;
+    this.bodyDeadline = Infinity;
     if (this.body.length > 0) {
       request.content = this.body.length === 1 ? this.body[0] : Buffer.concat(this.body);
       this.body = [];
@@ -234,6 +254,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   /** @internal */
   parseFailed(status: number): void {
     this.current = null;
+    this.continueOwed = false;
     if (this.queue.length === 0) this.sendError(status);
     else this.failStatus = status;
   }
@@ -369,9 +390,11 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   private arm(): void {
     if (this.closing) return;
     const clock = this.site.reactor;
-    this.deadline = clock.seconds() + this.site.timeout;
-    // (a timer cancelled from outside, as reactor.stop() does, is replaced)
-    if (this.timer === null || !this.timer.active()) this.timer = clock.callLater(this.site.timeout, () => this.timerFired());
+    const now = clock.seconds();
+    this.deadline = Math.min(now + this.site.timeout, this.bodyDeadline);
+    // (a timer cancelled from outside, as reactor.stop() does, is replaced; one due after an earlier deadline is brought forward)
+    if (this.timer === null || !this.timer.active()) this.timer = clock.callLater(this.deadline - now, () => this.timerFired());
+    else if (this.timer.getTime() > this.deadline) this.timer.reset(this.deadline - now);
   }
 
   private disarm(): void {
@@ -389,8 +412,9 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
       return;
     }
     if (this.current === null && this.parser.betweenMessages) return this.close(); // idle keep-alive
-    // A head or body that stalled: 408, after the answers still owed to the requests before it.
+    // A head or body that stalled (or a body past requestTimeout): 408, after the answers still owed to the requests before it.
     this.current = null;
+    this.continueOwed = false;
     this.parser.halt();
     if (this.queue.length === 0) this.sendError(408);
     else this.failStatus = 408;

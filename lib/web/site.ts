@@ -16,6 +16,12 @@ import { getChildForRequest, Resource } from './resource';
 export interface SiteOptions {
   /** Seconds a connection may sit idle between requests, take to send a whole head, or stall in a body (default 60). */
   timeout?: number;
+  /**
+   * Seconds a request body may take in all, however steadily it trickles
+   * (default 300): 408 beyond. (The head is already bounded by `timeout`,
+   * which its bytes do not extend.)
+   */
+  requestTimeout?: number;
   /** Most bytes of request line plus headers (default 16384): 431 beyond. */
   maxHeaderBytes?: number;
   /** Most bytes of a request line (default 8192): 400 beyond. */
@@ -45,6 +51,8 @@ export class Site extends Factory<HTTPChannel> {
   readonly resource: Resource;
   /** The timeout in seconds (see SiteOptions.timeout). */
   readonly timeout: number;
+  /** See SiteOptions.requestTimeout. */
+  readonly requestTimeout: number;
   /** The parser's size limits. */
   readonly limits: ParserLimits;
   /** See SiteOptions.maxPipelined. */
@@ -59,6 +67,7 @@ export class Site extends Factory<HTTPChannel> {
     if (opts === null || typeof opts !== 'object') throw new TypeError('Site: options must be an object');
     this.resource = resource;
     this.timeout = positive(opts, 'timeout', 60, false);
+    this.requestTimeout = positive(opts, 'requestTimeout', 300, false);
     this.limits = {
       maxHeaderBytes: positive(opts, 'maxHeaderBytes', 16384, true),
       maxRequestLine: positive(opts, 'maxRequestLine', 8192, true),
