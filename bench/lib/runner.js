@@ -16,6 +16,7 @@ function loadgenArgs(load, server, opts) {
     '--duration', String(opts.duration), '--warmup', String(opts.warmup), '--setup-limit', String(opts.setupLimit)];
   if (load.rate) a.push('--rate', String(load.rate));
   if (server.tls) a.push(load.tlsResume ? '--tls-resume' : '--tls');
+  if (load.body) a.push('--body', String(load.body));
   return a;
 }
 

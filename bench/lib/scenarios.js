@@ -42,6 +42,10 @@ const SCENARIOS = [
     name: 'http-pipeline', title: 'HTTP/1.1 hello, 16 pipelined, 100 connections',
     load: { mode: 'http', conns: 100, inflight: 16 }, servers: HTTP,
   },
+  {
+    name: 'http-post-64k', title: 'HTTP/1.1 POST of 64 KiB bodies, 100 connections',
+    load: { mode: 'http', conns: 100, body: 65536 }, servers: HTTP,
+  },
   { name: 'churn', title: 'churn: connect, 64 B round trip, close; 100 at once', load: { mode: 'churn', conns: 100, size: 64 }, servers: ECHO },
   {
     name: 'ramp', title: 'hot ramp: 1,000 new connections while 1,000 are busy', metric: 'ramp',
@@ -105,7 +109,7 @@ const GROUPS = {
   c10k: DEFAULT_SET,
   'poll-vs-epoll': ['active-100', 'active-100-idle-1k', 'active-100-idle-10k'],
   echo: ['echo-100', 'echo-1k', 'echo-10k', 'pipeline', 'bulk'],
-  http: ['http-100', 'http-1k', 'http-pipeline'],
+  http: ['http-100', 'http-1k', 'http-pipeline', 'http-post-64k'],
   'fixed-rate': ['ceiling-1k', 'rate-25', 'rate-50', 'rate-75', 'rate-90'],
   kv: ['kv-1k', 'kv-pipeline'],
   tls: TLS_SCENARIOS.map((s) => s.name),

@@ -123,6 +123,7 @@ void raise_nofile(void);
 /* proto.c */
 void proto_init(enum mode mode);
 void proto_set_size(size_t size);
+void proto_set_body(size_t bytes); /* http: POST bodies of this size (before proto_init) */
 const uint8_t *tx_bytes(const struct conn *c, uint64_t off, size_t *len);
 size_t msg_bytes(void); /* bytes one message puts on the wire */
 int echo_verify(const struct conn *c, const uint8_t *buf, size_t n);

@@ -31,12 +31,14 @@ static const char USAGE[] =
     "  [--pid SERVER_PID] [--conns N] [--idle N] [--hot N] [--size BYTES]\n"
     "  [--inflight K] [--duration S] [--warmup S] [--setup-limit S]\n"
     "  [--max-connecting N] [--rate REQUESTS_PER_S] [--tls] [--tls-resume]\n"
+    "  [--body BYTES]\n"
     "--rate: open loop; requests go out on a fixed schedule spread over the\n"
     "connections (at most --inflight outstanding on each), latency counted from\n"
     "when each was due.\n"
     "--tls: every connection speaks TLS 1.3 (" TLS_SUITE " only) and is\n"
     "established by a full handshake; churn then measures handshakes. With\n"
-    "--tls-resume each connection slot resumes the session it was last given.\n";
+    "--tls-resume each connection slot resumes the session it was last given.\n"
+    "--body: http mode sends POSTs with a body of that many bytes (default: GETs).\n";
 
 static int parse_mode(const char *s, enum mode *m) {
   static const char *names[] = {"echo", "churn", "http", "idle", "ramp", "kv"};
@@ -53,6 +55,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'}, {"setup-limit", 1, 0, 'S'},
       {"max-connecting", 1, 0, 'M'}, {"rate", 1, 0, 'r'}, {"help", 0, 0, 'u'},
       {"tls", 0, 0, 'T'}, {"tls-resume", 0, 0, 'R'},
+      {"body", 1, 0, 'b'},
       {0, 0, 0, 0}};
   *cfg = (struct config){MODE_ECHO, "127.0.0.1", 0, 0, 100, 0, 0, 64, 1, 3.0, 0.5, 60.0, 256, 0, 0, 0};
   int o;
@@ -74,6 +77,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       case 'r': cfg->rate = atof(optarg); break;
       case 'T': cfg->tls = 1; break;
       case 'R': cfg->tls = cfg->tls_resume = 1; break;
+      case 'b': proto_set_body((size_t)atol(optarg)); break;
       case 'u': fputs(USAGE, stdout); exit(0);
       default: return -1;
     }

@@ -10,7 +10,8 @@
  * straight from it and checking is a memcmp() against it. A server that
  * drops, reorders, corrupts or crosses bytes between connections fails.
  *
- * HTTP: the request is fixed; responses must be "HTTP/1.1 200" with a
+ * HTTP: the request is fixed (a GET, or with --body a POST whose body is
+ * that many 'x' bytes, so no body holds an empty line); responses must be "HTTP/1.1 200" with a
  * Content-Length and the body "hello world\n" that every server under test
  * sends. Partial responses wait in the connection's rbuf.
  */
@@ -31,6 +32,7 @@ static size_t tx_period;  /* offsets repeat with this period */
 static size_t tx_size;    /* bytes in tx */
 static size_t msg_size;
 static enum mode cur_mode;
+static size_t body_size; /* http: 0 for GET, else the POST body's length */
 
 static void fill_pattern(void) {
   uint64_t x = 0x9e3779b97f4a7c15ull;
@@ -44,13 +46,21 @@ static void fill_pattern(void) {
 }
 
 static void fill_request(void) {
-  size_t len = sizeof REQUEST - 1;
+  char head[128];
+  size_t hlen = body_size == 0 ? sizeof REQUEST - 1
+    : (size_t)snprintf(head, sizeof head, "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n\r\n", body_size);
+  size_t len = hlen + body_size;
   tx_period = len;
   tx_size = len * (65536 / len + 1);
   tx = malloc(tx_size);
-  for (size_t i = 0; i < tx_size; i += len) memcpy(tx + i, REQUEST, len);
+  for (size_t i = 0; i < tx_size; i += len) {
+    memcpy(tx + i, body_size == 0 ? REQUEST : head, hlen);
+    memset(tx + i + hlen, 'x', body_size);
+  }
   msg_size = len;
 }
+
+void proto_set_body(size_t bytes) { body_size = bytes; }
 
 void proto_init(enum mode mode) {
   cur_mode = mode;

@@ -21,6 +21,12 @@ class Hello extends io.Resource {
     request.setHeader('Content-Type', 'text/plain');
     return body;
   }
+
+  /** The http-post-64k scenario: the body is read whole (request.content), then the same answer. */
+  render_POST(request) {
+    request.setHeader('Content-Type', 'text/plain');
+    return body;
+  }
 }
 
 listenReactor(opts, io, new io.Site(new Hello()));
