@@ -73,6 +73,8 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   /** The transport's write buffer is over its high-water mark. */
   private writeBlocked = false;
   private feeding = false;
+  /** A response finished while feeding: the idle/head timer is armed when the read is parsed. */
+  private armOwed = false;
   /** Response bytes gathered while feeding (see send): Buffers, and strings of latin1 text. */
   private readonly corked: (Buffer | string | null)[] = [];
   /** How many entries of `corked` are in use (the array is reused: a new one per read is garbage). */
@@ -172,7 +174,11 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
       this.continueOwed = false;
       this.send(CONTINUE);
     }
-    if (this.current === null) this.arm();
+    if (this.current === null) {
+      // Waiting for the next request starts now; while a read is parsed, once at its end (feed), not per response.
+      if (this.feeding) this.armOwed = true;
+      else this.arm();
+    }
     if (this.paused && !this.feeding && !this.writeBlocked) this.resume();
   }
 
@@ -299,6 +305,10 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
       }
     } finally {
       this.feeding = false;
+      if (this.armOwed) {
+        this.armOwed = false;
+        if (this.current === null) this.arm();
+      }
       this.flush();
     }
   }
@@ -332,8 +342,12 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
       for (let i = 0; i < n; i++) {
         const d = c[i]!;
         c[i] = null; // (kept no longer than this)
-        if (typeof d === 'string') at += (out as LatinBuffer).latin1Write(d, at);
-        else {
+        if (typeof d === 'string') {
+          at += (out as LatinBuffer).latin1Write(d, at);
+        } else if (d.length <= 64) {
+          for (let k = 0; k < d.length; k++) out[at + k] = d[k]; // (TypedArray.set costs more than a few bytes)
+          at += d.length;
+        } else {
           out.set(d, at);
           at += d.length;
         }
