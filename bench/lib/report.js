@@ -211,7 +211,7 @@ function tlsTargets() {
     ['TLS idle @10k: <= 12 KB RSS per connection and <= 1/3 of node tls', (R) => {
       const a = get(R, 'tls-idle-10k', 'ioreactor-tls');
       const b = get(R, 'tls-idle-10k', 'node-tls');
-      if (!a || !b) return null;
+      if (!a || !b || !(b.median.rss_per_conn_bytes > 0)) return null;
       const v = a.median.rss_per_conn_bytes;
       const x = v / b.median.rss_per_conn_bytes;
       return { value: `${fmt(v, 'int')} B (node tls ${fmt(b.median.rss_per_conn_bytes, 'int')} B: ${(phrase(x, true, 'node tls') || ['-'])[0]})`, met: v <= 12288 && x <= 1 / 3 };

@@ -117,7 +117,8 @@ async function startOrFail(def, pin) {
  * @returns {Promise<object>} {name, title, load, rows: {id: summary}}
  */
 async function runScenario(s, ids, ctx) {
-  const { opts, reg, pin } = ctx;
+  const { reg, pin } = ctx;
+  const opts = s.setupLimit ? { ...ctx.opts, setupLimit: Math.max(ctx.opts.setupLimit, s.setupLimit) } : ctx.opts;
   const load = loadFor(s, { ...opts, ceilingRate: ctx.ceilingRate });
   const runs = Object.fromEntries(ids.map((id) => [id, []]));
   const failed = {};
