@@ -239,7 +239,7 @@ static void message_done(struct loop *l, struct conn *c, uint64_t t) {
   if (c->role == ROLE_HOT) {
     hist_add(&st->hot_lat, t - sent_at);
     st->hot_done++;
-    st->hot_last_ns = t;
+    if (st->phase == 1) st->hot_last_ns = t; /* main stops the clock at phase 2 */
     if (st->hot_done >= (uint64_t)l->cfg->hot) st->phase = 2;
     c->state = ST_READY; /* served; it now only holds its place */
     l->ready[ROLE_HOT]++;

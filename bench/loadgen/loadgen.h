@@ -99,6 +99,7 @@ struct stats {
   /* Ramp: the busy connections' latency before the burst (steady) and
    * from the burst until the last hot connection is served (flood). */
   int phase;           /* 0 steady, 1 flood, 2 after */
+  uint64_t hot_in_time; /* hot connections served within 15 s of the burst */
   struct hist steady_lat, flood_lat;
 };
 
