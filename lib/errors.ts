@@ -215,6 +215,30 @@ export class CannotListenError extends IOReactorError {
   }
 }
 
+/** Why adoptStreamPort/adoptStreamConnection refused an fd (CannotAdoptError.reason). */
+export type AdoptRefusal = 'closed' | 'not-socket' | 'not-stream' | 'wrong-family' | 'not-listening' | 'not-connected' | 'other';
+
+/**
+ * `adoptStreamPort` / `adoptStreamConnection` (or the `systemd:` endpoint)
+ * was given an fd it cannot take: closed, not a socket, not a stream socket,
+ * of another family than the one named, not listening (a port) or without a
+ * peer (a connection). The caller's fd is left as it was.
+ */
+export class CannotAdoptError extends IOReactorError {
+  /** The fd that was offered. */
+  readonly fd: number;
+  /** What was wrong with it. */
+  readonly reason: AdoptRefusal;
+  /** The OS error code behind it, such as `ENOTSOCK`. */
+  readonly code: string;
+  constructor(fd: number, reason: AdoptRefusal, code: string, message: string) {
+    super(`Cannot adopt fd ${fd}: ${message} (${code})`);
+    this.fd = fd;
+    this.reason = reason;
+    this.code = code;
+  }
+}
+
 // ---- protocols ----
 
 /** A protocol's `transport` was read before makeConnection() gave it one. */

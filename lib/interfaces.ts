@@ -9,6 +9,7 @@ import type { ProcessProtocol } from './process';
 import type { Factory } from './protocol';
 import type { TriggerId, TriggerPhase } from './reactor/triggers';
 import type { SpawnProcessOptions } from './spawn-options';
+import type { SocketFamily } from './tcp/adopt';
 import type { ConnectTCPOptions, ConnectUNIXOptions, ListenTCPOptions, ListenUNIXOptions } from './tcp/options';
 import type { IOpenSSLContextFactory } from './tls/options';
 import type { PeerCertificate } from './tls/session';
@@ -203,6 +204,18 @@ export interface IReactorUNIX {
   listenUNIX(path: string, factory: Factory, opts?: ListenUNIXOptions): IListeningPort<UNIXAddress>;
   /** Connects to a socket path; the factory hears how it went. Returns the attempt. */
   connectUNIX(path: string, factory: Factory, opts?: ConnectUNIXOptions): IConnector<UNIXAddress>;
+}
+
+/**
+ * Adopting sockets opened elsewhere (Twisted's IReactorSocket): the reactor
+ * dups `fd`, so the caller still owns (and should close) its own fd.
+ * `family` is 'INET', 'INET6' or 'UNIX' (Twisted's AF_* without the prefix).
+ */
+export interface IReactorSocket {
+  /** Accepts on an already-listening stream socket; CannotAdoptError when fd is not one of `family`. */
+  adoptStreamPort(fd: number, family: SocketFamily, factory: Factory): IListeningPort;
+  /** Runs a protocol from `factory` on a connected stream socket; CannotAdoptError when fd is not one. */
+  adoptStreamConnection(fd: number, family: SocketFamily, factory: Factory): void;
 }
 
 /** UDP (Twisted's IReactorUDP). */

@@ -132,6 +132,12 @@ export interface NativeLoop {
   /** Starts a non-blocking connect; a Connected record follows. Slot or -errno. */
   connect(family: number, host: string, port: number, bindHost: string | null, bindPort: number): number;
   adoptStream(fd: number): number;
+  /**
+   * A dup of a listening socket (listening: a listener slot) or a connected
+   * one (a stream slot) of family 0/4/6, after checking it is one. Slot or
+   * -errno; the fd passed in stays the caller's either way.
+   */
+  adoptSocket(fd: number, family: number, listening: boolean): number;
 
   /** Bytes still buffered after trying to send at once, or -errno. */
   write(slot: number, gen: number, data: Uint8Array): number;

@@ -4,6 +4,7 @@
 // Methods on one registration (Takes::kSlot) get their slot already checked
 // against the handle's generation; their own arguments start at call.arg(0).
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <climits>
@@ -13,6 +14,7 @@
 #include "bridge_args.h"
 #include "bridge_loop.h"
 #include "poller.h"
+#include "sockets.h"
 
 namespace ioreactor {
 namespace {
@@ -163,6 +165,25 @@ Napi::Value AdoptStream(MethodCall& c) {
   return slot_or_error(c, r, slot);
 }
 
+// adoptSocket(fd, family, listening) -> slot | -errno: a dup of someone's
+// listening socket (a kListener slot) or connection (a kStream slot); the
+// caller's fd is never closed by us, the dup never leaks on failure.
+Napi::Value AdoptSocket(MethodCall& c) {
+  int64_t fd = 0, family = 0;
+  bool listening = false;
+  if (!int_arg(c.info, c.arg(0), 0, INT32_MAX, &fd) || !int_arg(c.info, c.arg(1), 0, 6, &family) ||
+      !family_ok(family) || !bool_arg(c.info, c.arg(2), &listening)) {
+    return c.num(-EINVAL);
+  }
+  int own = -1;
+  int r = sockets::dup_adoptable(static_cast<int>(fd), static_cast<int>(family), listening, &own);
+  if (r != 0) return c.num(r);
+  int32_t slot = -1;
+  r = listening ? c.loop->adopt_listener(own, &slot) : c.loop->adopt_stream(own, &slot);
+  if (r != 0) ::close(own);
+  return slot_or_error(c, r, slot);
+}
+
 // writev(slot, gen, chunks) -> bytes still buffered | -errno
 Napi::Value Writev(MethodCall& c) {
   size_t at = c.arg(0);
@@ -206,6 +227,7 @@ const LoopMethods socket_methods({
     {"resumeAccepting", Takes::kSlot, &SlotOp<&Loop::resume_accepting>},
     {"connect", Takes::kLoop, &Connect},
     {"adoptStream", Takes::kLoop, &AdoptStream},
+    {"adoptSocket", Takes::kLoop, &AdoptSocket},
     {"writev", Takes::kSlot, &Writev},
     {"buffered", Takes::kSlot, &Buffered},
     {"shutdownWrite", Takes::kSlot, &SlotOp<&Loop::shutdown_write>},

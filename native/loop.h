@@ -129,6 +129,9 @@ class Loop {
   // ---- sockets ----
   // host is numeric ("127.0.0.1", "::"), or a path when family is 0.
   int listen(const SockAddr& addr, int backlog, bool reuse_port, int32_t* slot);
+  // A listening socket someone else made (adoptStreamPort, systemd): made
+  // non-blocking and close-on-exec, then ours; the caller keeps it on failure.
+  int adopt_listener(int fd, int32_t* slot);
   int set_accept_batch(int32_t slot, int max_batch);  // 1 = one accept per wake-up
   int resume_accepting(int32_t slot);
   int connect(const SockAddr& addr, const SockAddr* bind, int32_t* slot);

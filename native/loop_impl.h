@@ -81,6 +81,7 @@ struct Loop::Impl {
   // Listeners (loop_listener.cc).
   void on_listener(int32_t index, uint32_t gen);
   bool accept_error(int32_t index, uint32_t gen, int err);  // err: -errno
+  int register_listener(int fd, bool owned, int32_t* slot);
   void adapt_batch(Slot& s, int accepted);
 
   // Children and UDP (loop_child.cc, loop_dgram.cc).

@@ -107,15 +107,30 @@ int Loop::listen(const SockAddr& addr, int backlog, bool reuse_port, int32_t* sl
   int fd = -1;
   int err = sockets::open_listener(addr, backlog, reuse_port, &fd);
   if (err != 0) return err;
-  int32_t index = impl_->add_slot(Kind::kListener, fd);
-  Slot* s = impl_->slots.find(index);
+  return impl_->register_listener(fd, true, slot);
+}
+
+int Loop::adopt_listener(int fd, int32_t* slot) {
+  if (slot == nullptr) return -EINVAL;
+  if (fd < 0) return -EBADF;
+  int err = sockets::prepare_adopted(fd);
+  if (err != 0) return err;
+  return impl_->register_listener(fd, false, slot);
+}
+
+// A listening socket into a kListener slot armed for readable. On failure
+// the fd is closed when `owned`, else left to the caller (adopt_listener).
+int Loop::Impl::register_listener(int fd, bool owned, int32_t* slot) {
+  int32_t index = add_slot(Kind::kListener, fd);
+  Slot* s = slots.find(index);
   s->is_socket = true;
-  s->accept_batch = Impl::kAcceptStart;
-  s->accept_floor = Impl::kAcceptStart;
-  s->accept_max = Impl::kAcceptMax;
-  err = impl_->set_interest(index, kReadable);
+  s->accept_batch = kAcceptStart;
+  s->accept_floor = kAcceptStart;
+  s->accept_max = kAcceptMax;
+  int err = set_interest(index, kReadable);
   if (err != 0) {
-    impl_->free_slot(index);
+    if (!owned) slots.find(index)->kind = Kind::kRaw;  // free_slot leaves a kRaw fd open
+    free_slot(index);
     return err;
   }
   *slot = index;

@@ -226,5 +226,49 @@ int set_flag(int fd, int level, int name, bool on) {
 
 int prepare_adopted(int fd) { return set_fd_flags(fd); }
 
+namespace {
+
+int af_of(int family) { return family == 0 ? AF_UNIX : family == 6 ? AF_INET6 : AF_INET; }
+
+// 0 when fd is a stream socket of `family`, else what is wrong with it.
+int check_kind(int fd, int family) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  // A closed fd says EBADF, a pipe or file ENOTSOCK: both are the answer.
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return -errno;
+  if (type != SOCK_STREAM) return -EPROTOTYPE;
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<struct sockaddr*>(&ss), &sl) < 0) return -errno;
+  return ss.ss_family == af_of(family) ? 0 : -EAFNOSUPPORT;
+}
+
+}  // namespace
+
+int check_adoptable(int fd, int family, bool listening) {
+  if (fd < 0) return -EBADF;
+  int err = check_kind(fd, family);
+  if (err != 0) return err;
+  if (listening) {
+    int on = 0;
+    socklen_t len = sizeof on;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) < 0) return -errno;
+    return on != 0 ? 0 : -EINVAL;
+  }
+  // A connection has a peer; a listening or never-connected socket has none.
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  return ::getpeername(fd, reinterpret_cast<struct sockaddr*>(&ss), &sl) < 0 ? -errno : 0;
+}
+
+int dup_adoptable(int fd, int family, bool listening, int* out) {
+  int err = check_adoptable(fd, family, listening);
+  if (err != 0) return err;
+  int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) return -errno;
+  *out = own;
+  return 0;
+}
+
 }  // namespace sockets
 }  // namespace ioreactor

@@ -47,6 +47,14 @@ int pending_error(int fd);
 int set_flag(int fd, int level, int name, bool on);
 // Makes an fd we were given non-blocking and close-on-exec.
 int prepare_adopted(int fd);
+// Whether fd is an open stream socket of family (0 UNIX, 4, 6) that listens
+// (listening) or has a peer (!listening). 0, or what is wrong: -EBADF closed,
+// -ENOTSOCK not a socket, -EPROTOTYPE not a stream, -EAFNOSUPPORT another
+// family, -EINVAL not listening, -ENOTCONN no peer.
+int check_adoptable(int fd, int family, bool listening);
+// check_adoptable, then a close-on-exec dup in *out: the caller's fd stays
+// the caller's (Twisted's adoptStreamPort dups too).
+int dup_adoptable(int fd, int family, bool listening, int* out);
 
 }  // namespace sockets
 }  // namespace ioreactor

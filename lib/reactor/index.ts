@@ -27,6 +27,7 @@ export const reactor = new Reactor();
 export { Reactor, DEFAULT_SHUTDOWN_TIMEOUT } from './reactor';
 export type { ReactorOptions } from './reactor';
 export type { ListenTCPOptions, ConnectTCPOptions, ListenUNIXOptions, ConnectUNIXOptions } from '../tcp/options';
+export type { SocketFamily } from '../tcp/adopt';
 export type { ReactorStats } from './core';
 export type { IReadDescriptor, IWriteDescriptor } from '../interfaces';
 export type { TriggerId, TriggerPhase } from './triggers';

@@ -15,6 +15,7 @@ import type {
   IReactorFDSet,
   IReactorProcess,
   IReactorSSL,
+  IReactorSocket,
   IReactorTCP,
   IReactorTime,
   IReactorUDP,
@@ -34,6 +35,7 @@ import {
   unixConnectorConfig,
   unixPortConfig,
 } from '../tcp/options';
+import { adoptArgs, adoptStreamConnection, SocketFamily } from '../tcp/adopt';
 import { Port } from '../tcp/port';
 import { DEFAULT_HIGH_WATER } from '../transport/high-water';
 import { Process, ProcessProtocol, spawnProcess } from '../process';
@@ -66,7 +68,7 @@ const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 /** A Twisted-style reactor living inside Node's event loop. */
 export class Reactor
-  implements ReactorParts, IReactorCore, IReactorTime, IReactorTCP, IReactorUNIX, IReactorUDP, IReactorProcess, IReactorFDSet, IReactorSSL
+  implements ReactorParts, IReactorCore, IReactorTime, IReactorTCP, IReactorUNIX, IReactorSocket, IReactorUDP, IReactorProcess, IReactorFDSet, IReactorSSL
 {
   /** @internal The native loop and handler table. */
   readonly core: ReactorCore;
@@ -204,6 +206,35 @@ export class Reactor
     return c;
   }
 
+
+  // ---- IReactorSocket (lib/tcp/adopt.ts) ----
+
+  /**
+   * Accepts connections on an already-listening stream socket of `family`
+   * ('INET', 'INET6', 'UNIX'), such as one passed down by a supervisor or
+   * systemd. The reactor listens on a dup: close your `fd` when you like;
+   * stopListening closes only the dup (and never removes a UNIX socket file).
+   * CannotAdoptError when fd is closed, not a socket, not a stream socket,
+   * of another family or not listening; TypeError for malformed arguments.
+   */
+  adoptStreamPort(fd: number, family: SocketFamily, factory: Factory): Port {
+    const fam = adoptArgs(fd, family, 'adoptStreamPort');
+    if (factory === null || typeof factory !== 'object' || typeof factory.buildProtocol !== 'function') {
+      throw new TypeError('adoptStreamPort: factory must be a Factory (an object with buildProtocol)');
+    }
+    const p = new Port(this, { family: fam, host: '', port: 0, backlog: 0, reusePort: false, adoptFd: fd }, factory);
+    p.startListening();
+    return p;
+  }
+
+  /**
+   * Runs a protocol from `factory` on a dup of a connected stream socket of
+   * `family`, as if a port had accepted it; close your `fd` when you like.
+   * CannotAdoptError when fd is not a connected stream socket of that family.
+   */
+  adoptStreamConnection(fd: number, family: SocketFamily, factory: Factory): void {
+    adoptStreamConnection(this, fd, family, factory);
+  }
 
   // ---- IReactorSSL (lib/tls) ----
 

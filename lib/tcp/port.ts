@@ -10,13 +10,14 @@ import { CannotListenError } from '../errors';
 import { Failure } from '../failure';
 import type { IListeningPort } from '../interfaces';
 import { log } from '../log';
-import { errnoError, errnoName } from '../native';
+import { errnoError, errnoName, NativeLoop } from '../native';
 import type { Factory } from '../protocol';
 import type { DelayedCall } from '../timers';
 import type { ReactorParts } from '../reactor/core';
 import { Handler } from '../reactor/handler';
 import { Family, toAddress } from '../transport/addresses';
 import { StreamTransport, TransportOwner } from '../transport/stream';
+import { cannotAdopt } from './adopt';
 import { acquireLock, releaseLock } from './unix-lock';
 import { removeOwnSocket, removeStaleSocket, socketInode } from './unix-path';
 import type { IOpenSSLContextFactory } from '../tls/options';
@@ -50,6 +51,12 @@ export interface PortConfig {
   tls?: IOpenSSLContextFactory;
   /** UNIX only: hold `<path>.lock` with our pid while listening (Twisted's wantPID). */
   wantPID?: boolean;
+  /**
+   * adoptStreamPort: listen on a dup of this already-listening fd instead of
+   * binding (host, port, backlog and the UNIX options are then unused; the
+   * socket file of an adopted UNIX port is never removed: it is not ours).
+   */
+  adoptFd?: number;
 }
 
 const FIRST_BACKOFF = 0.01;
@@ -103,14 +110,10 @@ export class Port<A extends IAddress = IAddress> extends Handler implements ILis
     const c = this.config;
     const where = c.family === Family.Unix ? c.host : c.port;
     const native = this.reactor.core.nativeOr((e) => new CannotListenError(c.host, where, e.message, e.code));
-    let r = native.listen(c.family, c.host, c.port, c.backlog, c.reusePort);
-    if (r < 0 && errnoName(r) === 'EADDRINUSE' && c.family === Family.Unix && removeStaleSocket(c.host)) {
-      r = native.listen(c.family, c.host, c.port, c.backlog, c.reusePort);
-    }
-    if (r < 0) throw this.cannotListen(r);
+    const r = c.adoptFd !== undefined ? this.adopt(native, c.adoptFd) : this.listenOn(native);
     this.takeSlot(native, r);
     if (c.acceptBatch !== undefined) native.setAcceptBatch(r, this.gen, c.acceptBatch);
-    if (c.family === Family.Unix) {
+    if (c.family === Family.Unix && c.adoptFd === undefined) {
       this.inode = socketInode(c.host);
       if (c.mode !== undefined) {
         try {
@@ -174,7 +177,8 @@ export class Port<A extends IAddress = IAddress> extends Handler implements ILis
 
   /** Twisted's repr: `<Factory on 8080>`. */
   override toString(): string {
-    const where = this.host === null ? this.config.port : this.family === Family.Unix ? this.config.host : (this.host as { port: number }).port;
+    const h = this.host;
+    const where = h === null ? this.config.port : h instanceof UNIXAddress ? h.name ?? this.config.host : (h as { port: number }).port;
     return `<${this.factory.constructor.name} on ${where}>`;
   }
 
@@ -249,6 +253,24 @@ export class Port<A extends IAddress = IAddress> extends Handler implements ILis
     this.resumeCall = null;
     if (this.listening) this.loop!.resumeAccepting(this.slot, this.gen);
   };
+
+  /** A new listening socket's slot; CannotListenError when the address is taken or invalid. */
+  private listenOn(native: NativeLoop): number {
+    const c = this.config;
+    let r = native.listen(c.family, c.host, c.port, c.backlog, c.reusePort);
+    if (r < 0 && errnoName(r) === 'EADDRINUSE' && c.family === Family.Unix && removeStaleSocket(c.host)) {
+      r = native.listen(c.family, c.host, c.port, c.backlog, c.reusePort);
+    }
+    if (r < 0) throw this.cannotListen(r);
+    return r;
+  }
+
+  /** The slot of a dup of a listening fd; CannotAdoptError when it is not one of our family. */
+  private adopt(native: NativeLoop, fd: number): number {
+    const r = native.adoptSocket(fd, this.family, true);
+    if (r < 0) throw cannotAdopt(fd, r, this.family);
+    return r;
+  }
 
   private cannotListen(r: number): CannotListenError {
     const c = this.config;

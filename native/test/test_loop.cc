@@ -28,6 +28,7 @@
 #include "backends.h"
 #include "check.h"
 #include "loop.h"
+#include "sockets.h"
 #include "net.h"
 #include "reaper.h"
 #include "write_buffer.h"
@@ -734,6 +735,50 @@ void test_unix_and_dual_stack(Backend b) {
               "IPv4 client reaches the dual-stack listener");
 }
 
+// A listening socket made outside the loop (as systemd or a supervisor
+// would), adopted through a dup: the loop accepts on it, the original stays
+// open and ours after the loop lets go.
+void test_adopt_listener(Backend b) {
+  Env env(b);
+  int theirs = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  check::eq(bind(theirs, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0, "bind");
+  check::eq(sockets::check_adoptable(theirs, 4, true), -EINVAL, "bound, not listening");
+  check::eq(listen(theirs, 16), 0, "listen");
+  check::eq(sockets::check_adoptable(theirs, 6, true), -EAFNOSUPPORT, "not IPv6");
+  check::eq(sockets::check_adoptable(theirs, 4, false), -ENOTCONN, "a listener is no connection");
+  int own = -1;
+  check::eq(sockets::dup_adoptable(theirs, 4, true, &own), 0, "dup");
+  int32_t l = -1;
+  check::eq(env.loop->adopt_listener(own, &l), 0, "adopt_listener");
+  SockAddr local;
+  check::eq(env.loop->local_address(l, &local), 0, "local_address");
+  int client = plain_client(local.port);
+  check::that(client >= 0, "client connected");
+  check::that(env.pump([&] { return env.sink.find(kRecAccepted, l) != nullptr; }), "accepted on the adopted socket");
+  check::eq(env.loop->remove(l), 0, "remove");
+  check::that(fcntl(theirs, F_GETFD) >= 0, "the caller's fd is still open");
+  close(client);
+  close(theirs);
+}
+
+void test_adopt_refused(Backend) {
+  int p[2];
+  check::eq(pipe(p), 0, "pipe");
+  check::eq(sockets::check_adoptable(p[0], 4, true), -ENOTSOCK, "a pipe");
+  close(p[0]);
+  close(p[1]);
+  check::eq(sockets::check_adoptable(p[0], 4, true), -EBADF, "a closed fd");
+  int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  check::eq(sockets::check_adoptable(u, 4, true), -EPROTOTYPE, "a datagram socket");
+  close(u);
+  int own = 12345;
+  check::eq(sockets::dup_adoptable(-1, 4, true, &own), -EBADF, "a negative fd");
+  check::eq(own, 12345, "nothing dup'd on failure");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -762,6 +807,8 @@ int main(int argc, char** argv) {
       {"closed loop reaps child", test_closed_loop_reaps_child},
       {"close with 100 children", test_close_many_children},
       {"live handles", test_live_handles},
+      {"adopt listener", test_adopt_listener},
+      {"adopt refused", test_adopt_refused},
   });
   cases.push_back({"no fd leak", [fds_before] { check::eq(check::open_fds(), fds_before, "open fds"); }});
   return check::run_all(cases, argc, argv);
