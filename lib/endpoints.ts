@@ -5,7 +5,7 @@
 export { EndpointDescriptionError, parseDescription } from './endpoints/description';
 export type { ParsedDescription } from './endpoints/description';
 export { parseServerSpec, parseClientSpec } from './endpoints/specs';
-export type { ServerSpec, ClientSpec, TCPServerSpec, UNIXServerSpec, SSLServerSpec, TCPClientSpec, UNIXClientSpec, TLSClientSpec } from './endpoints/specs';
+export type { ServerSpec, ClientSpec, TCPServerSpec, UNIXServerSpec, SSLServerSpec, SystemdServerSpec, TCPClientSpec, UNIXClientSpec, TLSClientSpec } from './endpoints/specs';
 export type { IStreamServerEndpoint, IStreamClientEndpoint } from './endpoints/types';
 export { SSL4ServerEndpoint, SSL4ClientEndpoint } from './endpoints/ssl';
 export { TCP4ServerEndpoint, TCP6ServerEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint } from './endpoints/tcp';
@@ -15,5 +15,8 @@ export type { HostnameEndpointOptions, IReactorTCPTime } from './endpoints/hostn
 export { UNIXServerEndpoint, UNIXClientEndpoint } from './endpoints/unix';
 export type { UNIXServerOptions, UNIXClientOptions } from './endpoints/unix';
 export { connectProtocol, WrappingFactory } from './endpoints/connect';
+export { HAProxyServerEndpoint } from './endpoints/haproxy';
+export { SystemdServerEndpoint, SocketActivationError, listenFds, SD_LISTEN_FDS_START } from './endpoints/systemd';
+export type { ActivationSelector, ActivationEnvironment, ActivationRefusal } from './endpoints/systemd';
 export { serverFromString, clientFromString } from './endpoints/strings';
 export type { IReactorStreams } from './endpoints/strings';

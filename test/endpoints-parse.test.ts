@@ -65,7 +65,7 @@ describe('parseServerSpec', () => {
   });
 
   test.each([
-    ['ssh:443', /unknown endpoint type 'ssh' \(known: tcp, tcp6, unix, ssl\)/],
+    ['ssh:443', /unknown endpoint type 'ssh' \(known: tcp, tcp6, unix, ssl, systemd\)/],
     ['tcp', /missing port/],
     ['tcp:interface=127.0.0.1', /missing port/],
     ['tcp:http', /port must be an integer from 0 to 65535, got 'http'/],

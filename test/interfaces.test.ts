@@ -8,6 +8,7 @@ import type {
   IReactorCore,
   IReactorFDSet,
   IReactorProcess,
+  IReactorSocket,
   IReactorTCP,
   IReactorTime,
   IReactorUDP,
@@ -32,6 +33,7 @@ const tcp: Members<IReactorTCP> = { listenTCP: true, connectTCP: true };
 const unix: Members<IReactorUNIX> = { listenUNIX: true, connectUNIX: true };
 const udp: Members<IReactorUDP> = { listenUDP: true };
 const proc: Members<IReactorProcess> = { spawnProcess: true };
+const socket: Members<IReactorSocket> = { adoptStreamPort: true, adoptStreamConnection: true };
 const fdset: Members<IReactorFDSet> = {
   addReader: true,
   addWriter: true,
@@ -50,6 +52,7 @@ describe('Reactor provides the IReactor* interfaces', () => {
     ['IReactorUNIX', unix],
     ['IReactorUDP', udp],
     ['IReactorProcess', proc],
+    ['IReactorSocket', socket],
     ['IReactorFDSet', fdset],
   ];
 

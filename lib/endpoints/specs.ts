@@ -5,7 +5,7 @@
 import { EndpointDescriptionError, parseDescription } from './description';
 
 /** What a server description names. */
-export type ServerSpec = TCPServerSpec | UNIXServerSpec | SSLServerSpec;
+export type ServerSpec = TCPServerSpec | UNIXServerSpec | SSLServerSpec | SystemdServerSpec;
 
 /** What a client description names. */
 export type ClientSpec = TCPClientSpec | UNIXClientSpec | TLSClientSpec;
@@ -52,6 +52,18 @@ export interface SSLServerSpec {
   certKey: string;
   /** Path of a PEM file of intermediate certificates, or null. */
   extraCertChain: string | null;
+}
+
+/** A `systemd:` server description: a socket passed in by socket activation. */
+export interface SystemdServerSpec {
+  /** Always 'systemd'. */
+  type: 'systemd';
+  /** The passed socket's family. */
+  domain: 'INET' | 'INET6' | 'UNIX';
+  /** Its position among the passed sockets, when chosen by position. */
+  index: number | null;
+  /** Its FileDescriptorName (LISTEN_FDNAMES), when chosen by name. */
+  name: string | null;
 }
 
 /** A `tcp:` or `tcp6:` client description. */
@@ -166,7 +178,7 @@ class Fields {
   }
 }
 
-const SERVER_TYPES = ['tcp', 'tcp6', 'unix', 'ssl'];
+const SERVER_TYPES = ['tcp', 'tcp6', 'unix', 'ssl', 'systemd'];
 const CLIENT_TYPES = ['tcp', 'tcp6', 'unix', 'tls'];
 
 /** Parses and checks a server description such as `tcp:8080:interface=127.0.0.1`. */
@@ -194,6 +206,7 @@ export function parseServerSpec(description: string): ServerSpec {
     };
   }
   if (type === 'ssl') return sslServerSpec(description, args, kwargs);
+  if (type === 'systemd') return systemdServerSpec(description, args, kwargs);
   throw new EndpointDescriptionError(description, `unknown endpoint type '${type}' (known: ${SERVER_TYPES.join(', ')})`);
 }
 
@@ -211,6 +224,22 @@ function sslServerSpec(description: string, args: string[], kwargs: Map<string, 
     privateKey,
     certKey: nonEmpty(f, f.str('certKey', privateKey), 'certKey'),
     extraCertChain: f.has('extraCertChain') ? nonEmpty(f, f.str('extraCertChain'), 'extraCertChain') : null,
+  };
+}
+
+/** Twisted's `systemd:domain=INET|INET6|UNIX:index=N` or `...:name=NAME` (LISTEN_FDNAMES). */
+function systemdServerSpec(description: string, args: string[], kwargs: Map<string, string>): ServerSpec {
+  const names = ['domain', 'index', 'name'];
+  const f = new Fields(description, 'a systemd server', ['domain', 'index'], args, kwargs, names);
+  const raw = f.str('domain');
+  const domain = (['INET', 'INET6', 'UNIX'] as const).find((d) => d === raw);
+  if (domain === undefined) return f.fail(`domain must be INET, INET6 or UNIX, got '${raw}'`);
+  if (f.has('index') === f.has('name')) f.fail('give exactly one of index= and name=');
+  return {
+    type: 'systemd',
+    domain,
+    index: f.has('index') ? f.int('index', undefined, 0, 65535) : null,
+    name: f.has('name') ? nonEmpty(f, f.str('name'), 'name') : null,
   };
 }
 

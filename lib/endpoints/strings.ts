@@ -4,14 +4,25 @@
  */
 import { parseClientSpec, parseServerSpec } from './specs';
 import { TCP4ClientEndpoint, TCP4ServerEndpoint, TCP6ClientEndpoint, TCP6ServerEndpoint } from './tcp';
-import type { IReactorSSL, IReactorTCP, IReactorUNIX } from '../interfaces';
+import type { IReactorSocket, IReactorSSL, IReactorTCP, IReactorUNIX } from '../interfaces';
+import { HAProxyServerEndpoint } from './haproxy';
+import { SystemdServerEndpoint } from './systemd';
 import { EndpointDescriptionError } from './description';
 import { certificateOptionsFromFiles, clientOptionsFromFiles, SSL4ClientEndpoint, SSL4ServerEndpoint } from './ssl';
 import type { IStreamClientEndpoint, IStreamServerEndpoint } from './types';
 import { UNIXClientEndpoint, UNIXServerEndpoint } from './unix';
 
-/** A reactor that can do TCP and UNIX sockets (and TLS, for ssl: and tls: strings). */
-export type IReactorStreams = IReactorTCP & IReactorUNIX & Partial<IReactorSSL>;
+/** A reactor that can do TCP and UNIX sockets (and TLS, for ssl: and tls: strings; adopting, for systemd:). */
+export type IReactorStreams = IReactorTCP & IReactorUNIX & Partial<IReactorSSL> & Partial<IReactorSocket>;
+
+function socketReactor(reactor: IReactorStreams, description: string): IReactorSocket {
+  if (typeof reactor.adoptStreamPort !== 'function') {
+    throw new EndpointDescriptionError(description, 'this reactor cannot adopt sockets (adoptStreamPort)');
+  }
+  return reactor as IReactorSocket;
+}
+
+const HAPROXY = /^haproxy:/i;
 
 function sslReactor(reactor: IReactorStreams, description: string): IReactorSSL {
   if (typeof reactor.listenSSL !== 'function' || typeof reactor.connectSSL !== 'function') {
@@ -23,10 +34,21 @@ function sslReactor(reactor: IReactorStreams, description: string): IReactorSSL 
 /**
  * Builds a server endpoint from a description: `tcp:PORT[:interface=..][:backlog=..]`,
  * `tcp6:...`, `unix:ADDRESS[:mode=660][:backlog=..][:lockfile=0|1]`,
- * `ssl:PORT:privateKey=key.pem:certKey=cert.pem[:extraCertChain=chain.pem][:interface=..]`.
+ * `ssl:PORT:privateKey=key.pem:certKey=cert.pem[:extraCertChain=chain.pem][:interface=..]`,
+ * `systemd:domain=INET|INET6|UNIX:index=N` or `systemd:domain=..:name=NAME` (socket activation),
+ * and `haproxy:` before any of them (`haproxy:tcp:8080`: each connection starts with a PROXY header).
  * Throws EndpointDescriptionError (CertificateError for unusable key/certificate files).
  */
 export function serverFromString(reactor: IReactorStreams, description: string): IStreamServerEndpoint {
+  if (typeof description === 'string' && HAPROXY.test(description)) {
+    const inner = description.replace(HAPROXY, '');
+    if (HAPROXY.test(inner)) throw new EndpointDescriptionError(description, 'haproxy: wraps another endpoint, not itself');
+    if (/^ssl:/i.test(inner)) {
+      // The header comes in the clear before the TLS handshake, which listenSSL starts at accept.
+      throw new EndpointDescriptionError(description, 'haproxy:ssl: is not supported yet (the PROXY header precedes TLS); terminate TLS in the proxy');
+    }
+    return new HAProxyServerEndpoint(serverFromString(reactor, inner));
+  }
   const spec = parseServerSpec(description);
   switch (spec.type) {
     case 'tcp':
@@ -38,6 +60,10 @@ export function serverFromString(reactor: IReactorStreams, description: string):
     case 'ssl': {
       const ctx = certificateOptionsFromFiles(spec.privateKey, spec.certKey, spec.extraCertChain);
       return new SSL4ServerEndpoint(sslReactor(reactor, description), spec.port, ctx, { backlog: spec.backlog, interface: spec.interface });
+    }
+    case 'systemd': {
+      const selector = spec.index !== null ? { index: spec.index } : { name: spec.name ?? '' };
+      return new SystemdServerEndpoint(socketReactor(reactor, description), spec.domain, selector);
     }
   }
 }

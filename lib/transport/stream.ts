@@ -168,6 +168,15 @@ export class StreamTransport extends Handler implements ISSLTransport {
     return this.peer;
   }
 
+  /**
+   * @internal The addresses getPeer/getHost report from now on: the ones a
+   * PROXY protocol header carried (lib/protocols/haproxy), not the proxy's.
+   */
+  carriedAddresses(peer: IAddress, host: IAddress): void {
+    this.peer = peer;
+    this.host = host;
+  }
+
   /** The socket's fd number, or -1 once closed. */
   fileno(): number {
     return (this.state & S.Closed) !== 0 ? -1 : this.native.fdOf(this.slot, this.gen);

@@ -1,0 +1,24 @@
+/**
+ * The `haproxy:` endpoint prefix (Twisted's haproxy endpoint): any server
+ * endpoint whose connections each start with a PROXY protocol header, so
+ * protocols see the client's address behind HAProxy, a cloud load balancer
+ * or anything else speaking the PROXY protocol.
+ */
+import type { Deferred } from '../defer';
+import type { IListeningPort } from '../interfaces';
+import type { Factory } from '../protocol';
+import { HAProxyWrappingFactory } from '../protocols/haproxy/wrapper';
+import type { IStreamServerEndpoint } from './types';
+
+/** Listens on `wrappedEndpoint`; each connection's PROXY header is read before `factory`'s protocol sees a byte. */
+export class HAProxyServerEndpoint implements IStreamServerEndpoint {
+  constructor(
+    /** Where to listen (tcp:, unix:, systemd:, ...). */
+    readonly wrappedEndpoint: IStreamServerEndpoint,
+  ) {}
+
+  /** Listens with factory wrapped in HAProxyWrappingFactory; fires with the wrapped endpoint's port. */
+  listen(factory: Factory): Deferred<IListeningPort> {
+    return this.wrappedEndpoint.listen(new HAProxyWrappingFactory(factory));
+  }
+}

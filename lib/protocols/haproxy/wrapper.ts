@@ -1,0 +1,98 @@
+/**
+ * Twisted's twisted.protocols.haproxy for ioreactor: a factory wrapping
+ * another so that each connection first reads a PROXY protocol header (v1 or
+ * v2, parse.ts), then hands the connection to a protocol from the wrapped
+ * factory, built for the client's real address, whose transport.getPeer()
+ * and getHost() return the addresses the header carried.
+ *
+ * The wrapped protocol sees no byte before the header is complete: bytes are
+ * kept until it is (at most the longest header), and whatever came after it
+ * in the same read is the wrapped protocol's first dataReceived. Once handed
+ * over the wrapper is out of the path: the transport delivers straight to the
+ * wrapped protocol. A malformed, missing or over-long header drops that
+ * connection only, with one 'warn' log line naming the peer and why.
+ */
+import type { IAddress } from '../../address';
+import { log } from '../../log';
+import { AnyProtocol, Factory, Protocol } from '../../protocol';
+import { StreamTransport } from '../../transport/stream';
+import { parseProxyHeader, ProxyHeader } from './parse';
+
+/** Builds, per connection, a protocol that reads the PROXY header before handing over to `wrappedFactory`'s. */
+export class HAProxyWrappingFactory extends Factory {
+  constructor(
+    /** The factory whose protocols serve connections once their header is read. */
+    readonly wrappedFactory: Factory,
+  ) {
+    super();
+  }
+
+  /** Starts the wrapped factory with us. */
+  override startFactory(): void {
+    this.wrappedFactory.doStart();
+  }
+
+  /** Stops the wrapped factory with us. */
+  override stopFactory(): void {
+    this.wrappedFactory.doStop();
+  }
+
+  /** A header reader for this connection (addr is the proxy's address, not the client's). */
+  override buildProtocol(_addr: IAddress): AnyProtocol {
+    const p = new HAProxyProtocol();
+    p.factory = this;
+    return p;
+  }
+
+  /** Twisted's repr names the wrapped factory. */
+  override toString(): string {
+    return `HAProxyWrappingFactory(${this.wrappedFactory.constructor.name})`;
+  }
+}
+
+/** Reads the PROXY header of one connection, then steps aside (HAProxyWrappingFactory). */
+export class HAProxyProtocol extends Protocol<HAProxyWrappingFactory> {
+  /** The header once read (null before). */
+  header: ProxyHeader | null = null;
+  private kept: Buffer | null = null;
+
+  /** Bytes of a header still incomplete, held until the rest arrives. */
+  get heldBytes(): number {
+    return this.kept === null ? 0 : this.kept.length;
+  }
+
+  /** Gathers bytes until the header is complete, then hands the connection over. */
+  override dataReceived(data: Buffer): void {
+    if (this.header !== null) return; // handed over: the transport no longer calls us
+    const all = this.kept === null ? data : Buffer.concat([this.kept, data]);
+    const r = parseProxyHeader(all);
+    if (r.state === 'more') {
+      this.kept = Buffer.from(all); // a copy: the received slab is not ours to keep
+      return;
+    }
+    this.kept = null;
+    if (r.state === 'error') return this.refuse(r.reason);
+    this.header = r.header;
+    this.handOver(r.header, all.subarray(r.length));
+  }
+
+  private handOver(header: ProxyHeader, rest: Buffer): void {
+    const t = this.transport;
+    if (!(t instanceof StreamTransport)) return this.refuse('the transport is not one of the reactor\'s streams');
+    const peer = header.source ?? t.getPeer();
+    const host = header.destination ?? t.getHost();
+    t.carriedAddresses(peer, host);
+    const inner = this.factory.wrappedFactory.buildProtocol(peer);
+    if (inner === null || inner === undefined) {
+      t.loseConnection();
+      return;
+    }
+    t.attach(inner);
+    if (rest.length > 0 && t.connected && !t.disconnecting) inner.dataReceived(rest);
+  }
+
+  private refuse(why: string): void {
+    log.emit('warn', `PROXY protocol: dropping the connection from ${String(this.transport.getPeer())}: ${why}`, { system: 'haproxy' });
+    this.transport.abortConnection();
+  }
+}
