@@ -160,7 +160,8 @@ describe('properties', () => {
   it('every valid header gives back its addresses, whole or cut anywhere', () => {
     fc.assert(
       fc.property(pair, fc.boolean(), tlvs, fc.nat(), ([s, d], text, t, cut) => {
-        const h = text ? v1(s, d) : v2(s, d, { tlvs: t });
+        // A v1 line with two long IPv4-tailed IPv6 addresses can exceed 107 bytes: such a pair goes as v2.
+        const h = text && v1(s, d).length <= V1_MAX_LENGTH ? v1(s, d) : v2(s, d, { tlvs: t });
         const r = done(parseProxyHeader(Buffer.concat([h, Buffer.from('x')])));
         expect(r.length).toBe(h.length);
         const src = r.header.source as IPv4Address | IPv6Address;
