@@ -186,6 +186,8 @@ export interface NativeLoop {
    * offers the session saved under it. 0, -errno, or a reason code.
    */
   tlsStart(slot: number, gen: number, context: NativeTLSContext, hostname: string, sessionKey: string): number | string;
+  /** Ciphertext read before tlsStart, fed as if just received: 0, -errno or an OpenSSL reason. */
+  tlsFeed(slot: number, gen: number, data: Uint8Array): number | string;
   /** The stream's TLS state, or -errno. */
   tlsInfo(slot: number, gen: number): NativeTLSInfo | number;
   /** Encrypts and sends the plaintext a TLS stream's writes left waiting: bytes still buffered, or -errno. */

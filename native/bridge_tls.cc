@@ -22,6 +22,7 @@
 namespace ioreactor {
 namespace {
 
+using bridge::bytes_arg;
 using bridge::int_value;
 using bridge::string_arg;
 using ContextRef = std::shared_ptr<TlsContext>;
@@ -121,6 +122,17 @@ Napi::Value TlsStart(MethodCall& c) {
   return c.num(r);
 }
 
+// tlsFeed(slot, gen, bytes) -> 0 | -errno | OpenSSL reason code
+Napi::Value TlsFeed(MethodCall& c) {
+  const uint8_t* data = nullptr;
+  size_t len = 0;
+  if (c.info.Length() <= c.arg(0) || !bytes_arg(c.info[c.arg(0)], &data, &len)) return c.num(-EINVAL);
+  std::string err;
+  int r = c.loop->tls_feed(c.slot, data, len, &err);
+  if (r == -EPROTO) return Napi::String::New(c.info.Env(), err);
+  return c.num(r);
+}
+
 // tlsInfo(slot, gen) -> {established, alpn, version, error, verifyResult} | -errno
 Napi::Value TlsInfo(MethodCall& c) {
   const TlsStream* t = c.loop->tls(c.slot);
@@ -151,6 +163,7 @@ Napi::Value TlsFlush(MethodCall& c) { return c.num(static_cast<double>(c.loop->f
 
 const LoopMethods tls_methods({
     {"tlsStart", Takes::kSlot, &TlsStart},
+    {"tlsFeed", Takes::kSlot, &TlsFeed},
     {"tlsInfo", Takes::kSlot, &TlsInfo},
     {"tlsPeerCertificate", Takes::kSlot, &TlsPeerCertificate},
     {"tlsFlush", Takes::kSlot, &TlsFlush},

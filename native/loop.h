@@ -197,6 +197,9 @@ class Loop {
   // called once at the end of a tick that wrote. Returns what write() does:
   // bytes still buffered, or -errno (-EPROTO: the stream is dead).
   int64_t flush_tls(int32_t slot);
+  // Ciphertext read before start_tls (after a PROXY header), fed as if just
+  // read: before the handshake completes only. 0, -errno, or -EPROTO (*err).
+  int tls_feed(int32_t slot, const uint8_t* data, size_t len, std::string* err);
   // The stream's TLS state, or nullptr.
   const TlsStream* tls(int32_t slot) const;
 

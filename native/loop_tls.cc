@@ -55,6 +55,22 @@ int Loop::start_tls(int32_t slot, std::shared_ptr<TlsContext> ctx, const std::st
   return e;
 }
 
+// Ciphertext that reached JS in the clear before TLS started (the bytes
+// after a PROXY protocol header): fed to the engine as if just read. Only
+// the peer's first flight can be here (a server cannot finish before it has
+// spoken), so the handshake steps and answers, and the next read goes on.
+int Loop::tls_feed(int32_t slot, const uint8_t* data, size_t len, std::string* err) {
+  Slot* s = impl_->stream(slot);
+  if (s == nullptr || err == nullptr) return -EBADF;
+  if (!s->tls || s->tls->established() || s->dead) return -EINVAL;
+  if (len == 0) return 0;
+  if (s->tls->feed(data, len) != 0 || s->tls->handshake() == TlsStream::Step::kFailed) {
+    *err = s->tls->error_code();
+    return -EPROTO;
+  }
+  return impl_->send_tls_output(slot);
+}
+
 const TlsStream* Loop::tls(int32_t slot) const {
   const Slot* s = impl_->slots.find(slot);
   return (s != nullptr && s->kind == Kind::kStream) ? s->tls.get() : nullptr;

@@ -3,19 +3,23 @@
  * of an ioreactor server on a `haproxy:` endpoint, every backend: one
  * frontend sends PROXY v1 (send-proxy), one v2 (send-proxy-v2). The server
  * tells each client the address it sees; it must be the client's own
- * (127.0.0.1 and the client socket's local port), not HAProxy's.
+ * (127.0.0.1 and the client socket's local port), not HAProxy's. A third
+ * frontend passes TLS through untouched (TCP mode) to a `haproxy:ssl:`
+ * server, which reads the v2 header in the clear, then terminates TLS.
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import * as tls from 'tls';
 import type { IPv4Address } from '../lib/address';
 import { serverFromString } from '../lib/endpoints';
 import type { IListeningPort } from '../lib/interfaces';
 import { Factory, Protocol } from '../lib/protocol';
 import { createReactor, Reactor } from '../lib/reactor';
 import { forEachBackend } from './helpers/backends';
+import { makeCerts, TestCerts } from './helpers/certs';
 import { openFdCount } from './helpers/fds';
 
 jest.setTimeout(30000);
@@ -44,7 +48,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function config(server: number, v1: number, v2: number): string {
+function config(server: number, v1: number, v2: number, tlsServer: number, tlsFront: number): string {
   return [
     'global',
     '  maxconn 256',
@@ -63,6 +67,11 @@ function config(server: number, v1: number, v2: number): string {
     '  default_backend v2',
     'backend v2',
     `  server app 127.0.0.1:${server} send-proxy-v2`,
+    `frontend tls`,
+    `  bind 127.0.0.1:${tlsFront}`,
+    '  default_backend tls',
+    'backend tls',
+    `  server app 127.0.0.1:${tlsServer} send-proxy-v2`,
     '',
   ].join('\n');
 }
@@ -81,13 +90,13 @@ async function listening(port: number, child: ChildProcess, deadline = Date.now(
   }
 }
 
-/** Connects through HAProxy; resolves with the greeting line, the echo of `text`, and the client's own port. */
-function through(port: number, text: string): Promise<{ greeting: string; echo: string; local: number }> {
+/** Connects through HAProxy (over TLS when `ca` is given); resolves with the greeting line, the echo of `text`, and the client's own port. */
+function through(port: number, text: string, ca?: string): Promise<{ greeting: string; echo: string; local: number }> {
   return new Promise((resolve, reject) => {
     let got = '';
-    const s = net.connect(port, '127.0.0.1');
+    const s = ca === undefined ? net.connect(port, '127.0.0.1') : tls.connect({ port, host: '127.0.0.1', ca, servername: 'localhost' });
     s.setEncoding('utf8');
-    s.on('connect', () => s.write(text));
+    s.on(ca === undefined ? 'connect' : 'secureConnect', () => s.write(text));
     s.on('data', (d: string) => {
       got += d;
       const nl = got.indexOf('\n');
@@ -107,6 +116,9 @@ forEachBackend('behind a real HAProxy', (backend) => {
   let dir: string;
   let v1: number;
   let v2: number;
+  let tlsFront: number;
+  let tlsPort: IListeningPort;
+  let certs: TestCerts;
   let fdsBefore: number;
 
   beforeAll(async () => {
@@ -116,14 +128,19 @@ forEachBackend('behind a real HAProxy', (backend) => {
     fdsBefore = openFdCount();
     port = await serverFromString(r, 'haproxy:tcp:0:interface=127.0.0.1').listen(Factory.forProtocol(WhoAmI));
     const server = (port.getHost() as IPv4Address).port;
-    [v1, v2] = [await freePort(), await freePort()];
+    certs = makeCerts();
+    const ssl = `haproxy:ssl:0:interface=127.0.0.1:privateKey=${certs.server.keyPath}:certKey=${certs.server.certPath}`;
+    tlsPort = await serverFromString(r, ssl).listen(Factory.forProtocol(WhoAmI));
+    const tlsServer = (tlsPort.getHost() as IPv4Address).port;
+    [v1, v2, tlsFront] = [await freePort(), await freePort(), await freePort()];
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ioreactor-haproxy-'));
     const cfg = path.join(dir, 'haproxy.cfg');
-    fs.writeFileSync(cfg, config(server, v1, v2));
+    fs.writeFileSync(cfg, config(server, v1, v2, tlsServer, tlsFront));
     haproxy = spawn(HAPROXY, ['-f', cfg, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
     haproxy.stderr!.resume();
     await listening(v1, haproxy);
     await listening(v2, haproxy);
+    await listening(tlsFront, haproxy);
   });
 
   afterAll(async () => {
@@ -133,6 +150,8 @@ forEachBackend('behind a real HAProxy', (backend) => {
       await gone;
     }
     await port?.stopListening();
+    await tlsPort?.stopListening();
+    certs?.cleanup();
     r.disconnectAll();
     await new Promise((res) => setImmediate(res));
     expect(openFdCount()).toBeLessThanOrEqual(fdsBefore);
@@ -148,6 +167,14 @@ forEachBackend('behind a real HAProxy', (backend) => {
     for (const [i, { greeting, echo, local }] of results.entries()) {
       expect(greeting).toBe(`127.0.0.1 ${local} 127.0.0.1 ${front()}`);
       expect(echo).toBe(`hello ${i + 1}`);
+    }
+  });
+
+  it('TLS passed through in TCP mode to haproxy:ssl: (v2 header in the clear, then TLS)', async () => {
+    const results = await Promise.all([1, 2].map((i) => through(tlsFront, `secret ${i}`, certs.ca.cert)));
+    for (const [i, { greeting, echo, local }] of results.entries()) {
+      expect(greeting).toBe(`127.0.0.1 ${local} 127.0.0.1 ${tlsFront}`);
+      expect(echo).toBe(`secret ${i + 1}`);
     }
   });
 });

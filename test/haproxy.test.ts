@@ -161,10 +161,9 @@ forEachBackend('haproxy: endpoint', (backend) => {
     }
   });
 
-  it('descriptions: haproxy: wraps one other endpoint; haproxy:ssl: is refused for now', () => {
+  it('descriptions: haproxy: wraps one other endpoint', () => {
     expect(serverFromString(r, 'haproxy:tcp:0')).toBeInstanceOf(HAProxyServerEndpoint);
     expect(() => serverFromString(r, 'haproxy:haproxy:tcp:0')).toThrow(EndpointDescriptionError);
-    expect(() => serverFromString(r, 'haproxy:ssl:0:privateKey=k.pem')).toThrow(/haproxy:ssl: is not supported yet/);
     expect(() => serverFromString(r, 'haproxy:')).toThrow(EndpointDescriptionError);
   });
 

@@ -8,17 +8,20 @@ import type { Deferred } from '../defer';
 import type { IListeningPort } from '../interfaces';
 import type { Factory } from '../protocol';
 import { HAProxyWrappingFactory } from '../protocols/haproxy/wrapper';
+import type { IOpenSSLContextFactory } from '../tls/options';
 import type { IStreamServerEndpoint } from './types';
 
 /** Listens on `wrappedEndpoint`; each connection's PROXY header is read before `factory`'s protocol sees a byte. */
 export class HAProxyServerEndpoint implements IStreamServerEndpoint {
   constructor(
-    /** Where to listen (tcp:, unix:, systemd:, ...). */
+    /** Where to listen (tcp:, unix:, systemd:, ...), in the clear. */
     readonly wrappedEndpoint: IStreamServerEndpoint,
+    /** TLS to start after each header (`haproxy:ssl:`), or null. */
+    readonly tls: IOpenSSLContextFactory | null = null,
   ) {}
 
   /** Listens with factory wrapped in HAProxyWrappingFactory; fires with the wrapped endpoint's port. */
   listen(factory: Factory): Deferred<IListeningPort> {
-    return this.wrappedEndpoint.listen(new HAProxyWrappingFactory(factory));
+    return this.wrappedEndpoint.listen(new HAProxyWrappingFactory(factory, this.tls));
   }
 }

@@ -43,9 +43,11 @@ export function serverFromString(reactor: IReactorStreams, description: string):
   if (typeof description === 'string' && HAPROXY.test(description)) {
     const inner = description.replace(HAPROXY, '');
     if (HAPROXY.test(inner)) throw new EndpointDescriptionError(description, 'haproxy: wraps another endpoint, not itself');
-    if (/^ssl:/i.test(inner)) {
-      // The header comes in the clear before the TLS handshake, which listenSSL starts at accept.
-      throw new EndpointDescriptionError(description, 'haproxy:ssl: is not supported yet (the PROXY header precedes TLS); terminate TLS in the proxy');
+    const spec = parseServerSpec(inner);
+    if (spec.type === 'ssl') {
+      // The header comes in the clear before the TLS handshake: listen plain, start TLS after it.
+      const ctx = certificateOptionsFromFiles(spec.privateKey, spec.certKey, spec.extraCertChain);
+      return new HAProxyServerEndpoint(new TCP4ServerEndpoint(reactor, spec.port, { backlog: spec.backlog, interface: spec.interface }), ctx);
     }
     return new HAProxyServerEndpoint(serverFromString(reactor, inner));
   }

@@ -100,6 +100,18 @@ export class TLSSession {
     return s;
   }
 
+  /**
+   * Feeds the peer's first TLS bytes, already read in the clear (after a
+   * PROXY protocol header), to the engine as if just received; TLSError when
+   * they are not the start of a handshake.
+   */
+  feed(received: Buffer): void {
+    if (received.length === 0) return;
+    const r = this.native.tlsFeed(this.host.slot, this.host.gen, received);
+    if (typeof r === 'string') throw new TLSError(r);
+    if (r < 0) throw new TLSError('START_FAILED', null, `startTLS failed (${r})`);
+  }
+
   /** The peer's certificate, or null (none, or before the handshake). */
   peerCertificate(): PeerCertificate | null {
     const der = this.peerDer;

@@ -212,6 +212,16 @@ export class StreamTransport extends Handler implements ISSLTransport {
     return this.tls !== null ? this.tls.negotiatedProtocol : null;
   }
 
+  /**
+   * @internal startTLS as the server when the peer's first TLS bytes were
+   * already read in the clear (after a PROXY protocol header): they go to
+   * the TLS engine as if just received. TLSError when TLS cannot start.
+   */
+  startTLSWithReceived(contextFactory: IOpenSSLContextFactory, received: Buffer): void {
+    this.startTLS(contextFactory);
+    this.tls!.feed(received);
+  }
+
   /** The peer's certificate once the handshake completed, else null. */
   getPeerCertificate(): PeerCertificate | null {
     return this.tls !== null ? this.tls.peerCertificate() : null;

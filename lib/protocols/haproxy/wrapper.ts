@@ -15,6 +15,7 @@
 import type { IAddress } from '../../address';
 import { log } from '../../log';
 import { AnyProtocol, Factory, Protocol } from '../../protocol';
+import type { IOpenSSLContextFactory } from '../../tls/options';
 import { StreamTransport } from '../../transport/stream';
 import { parseProxyHeader, ProxyHeader } from './parse';
 
@@ -23,6 +24,11 @@ export class HAProxyWrappingFactory extends Factory {
   constructor(
     /** The factory whose protocols serve connections once their header is read. */
     readonly wrappedFactory: Factory,
+    /**
+     * Start TLS as the server right after the header (which comes in the
+     * clear, before the client's TLS bytes): `haproxy:ssl:`. null: plain.
+     */
+    readonly tls: IOpenSSLContextFactory | null = null,
   ) {
     super();
   }
@@ -82,6 +88,16 @@ export class HAProxyProtocol extends Protocol<HAProxyWrappingFactory> {
     const peer = header.source ?? t.getPeer();
     const host = header.destination ?? t.getHost();
     t.carriedAddresses(peer, host);
+    const tls = this.factory.tls;
+    if (tls !== null) {
+      // What followed the header is the client's first TLS flight: the engine's, not the protocol's.
+      try {
+        t.startTLSWithReceived(tls, rest);
+      } catch (e) {
+        return this.refuse(`TLS could not start: ${(e as Error).message}`);
+      }
+      rest = rest.subarray(rest.length);
+    }
     const inner = this.factory.wrappedFactory.buildProtocol(peer);
     if (inner === null || inner === undefined) {
       t.loseConnection();
