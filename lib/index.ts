@@ -18,7 +18,7 @@ export * from './timers';
 export * from './poller';
 export * from './protocols/basic';
 export * from './protocols/policies';
-export { HAProxyWrappingFactory, HAProxyProtocol } from './protocols/haproxy/wrapper';
+export { HAProxyWrappingFactory, HAProxyProtocol, DEFAULT_HEADER_TIMEOUT } from './protocols/haproxy/wrapper';
 export { parseProxyHeader, V1_MAX_LENGTH, V2_HEAD_LENGTH, V2_MAX_LENGTH, V2_SIGNATURE } from './protocols/haproxy/parse';
 export type { ProxyHeader, ProxyParse } from './protocols/haproxy/parse';
 export * from './task';

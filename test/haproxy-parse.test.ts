@@ -96,6 +96,12 @@ describe('PROXY v2', () => {
     expect(done(parseProxyHeader(v2(null, null))).header).toEqual({ version: 2, command: 'PROXY', source: null, destination: null });
   });
 
+  it('says how many bytes to wait for once the length is known', () => {
+    const h = v2(src4, dst4, { tlvs: Buffer.alloc(1000) });
+    expect(parseProxyHeader(h.subarray(0, 15))).toEqual({ state: 'more' });
+    expect(parseProxyHeader(h.subarray(0, 16))).toEqual({ state: 'more', need: h.length });
+  });
+
   it('waits for the rest of a header split anywhere', () => {
     const h = v2({ host: '::1', port: 1 }, { host: '::2', port: 2 }, { tlvs: Buffer.alloc(40) });
     for (let i = 0; i < h.length; i++) expect(parseProxyHeader(h.subarray(0, i)).state).toBe('more');

@@ -167,6 +167,22 @@ forEachBackend('haproxy: endpoint', (backend) => {
     expect(() => serverFromString(r, 'haproxy:')).toThrow(EndpointDescriptionError);
   });
 
+  it('a header not complete within headerTimeout drops the connection, logged once', async () => {
+    const f = keeping(Echo);
+    port = await new TCP4ServerEndpoint(r, 0, { interface: '127.0.0.1' }).listen(new HAProxyWrappingFactory(f, null, 0.05));
+    const p = (port.getHost() as IPv4Address).port;
+    const logs = captureLog();
+    try {
+      const { got } = await talk({ port: p, host: '127.0.0.1' }, [Buffer.from('PROXY TCP4 1.2.3.4')]);
+      expect(got.length).toBe(0);
+      expect(logs.events.map((e) => [e.level, e.message])).toEqual([['warn', expect.stringMatching(/no complete header within 0.05 s/)]]);
+    } finally {
+      logs.stop();
+    }
+    expect(f.built).toHaveLength(0);
+    expect(() => new HAProxyWrappingFactory(f, null, 0)).toThrow(TypeError);
+  });
+
   it('a wrapped factory that refuses (null) closes the connection', async () => {
     const f = new Factory();
     f.buildProtocol = () => null;

@@ -38,7 +38,7 @@ export interface ProxyHeader {
 
 /** The outcome of parsing the bytes received so far. */
 export type ProxyParse =
-  | { readonly state: 'more' }
+  | { readonly state: 'more'; readonly need?: number }
   | { readonly state: 'error'; readonly reason: string }
   | { readonly state: 'done'; readonly header: ProxyHeader; readonly length: number };
 
@@ -56,7 +56,8 @@ function startsLike(data: Buffer, whole: Buffer): boolean {
 
 /**
  * Parses the PROXY header at the start of `data`: 'more' when more bytes
- * are needed, 'error' (with why) when they can never form a header, or
+ * are needed (with `need`, the total to wait for, once the length is known),
+ * 'error' (with why) when they can never form a header, or
  * 'done' with the header and its length in bytes (what follows is the
  * connection's own data).
  */
@@ -124,7 +125,7 @@ function parseV2(data: Buffer): ProxyParse {
   if (cmd === 1 && family !== FAMILY_UNSPEC && total - V2_HEAD_LENGTH < ADDRESS_BYTES[family]) {
     return fail(`v2: address block of ${total - V2_HEAD_LENGTH} bytes is too short for its family`);
   }
-  if (data.length < total) return MORE;
+  if (data.length < total) return { state: 'more', need: total };
   const local: ProxyHeader = { version: 2, command: cmd === 0 ? 'LOCAL' : 'PROXY', source: null, destination: null };
   if (cmd === 0 || family === FAMILY_UNSPEC) return { state: 'done', header: local, length: total };
   const [source, destination] = v2Addresses(data.subarray(V2_HEAD_LENGTH, total), family);

@@ -10,7 +10,9 @@
  * in the same read is the wrapped protocol's first dataReceived. Once handed
  * over the wrapper is out of the path: the transport delivers straight to the
  * wrapped protocol. A malformed, missing or over-long header drops that
- * connection only, with one 'warn' log line naming the peer and why.
+ * connection only, with one 'warn' log line naming the peer and why; so
+ * does a header not complete within `headerTimeout` seconds (a proxy sends
+ * it at once, so a slow one is a client holding a connection open).
  */
 import type { IAddress } from '../../address';
 import { log } from '../../log';
@@ -18,6 +20,9 @@ import { AnyProtocol, Factory, Protocol } from '../../protocol';
 import type { IOpenSSLContextFactory } from '../../tls/options';
 import { StreamTransport } from '../../transport/stream';
 import { parseProxyHeader, ProxyHeader } from './parse';
+
+/** Seconds a connection may take to send its PROXY header, by default. */
+export const DEFAULT_HEADER_TIMEOUT = 10;
 
 /** Builds, per connection, a protocol that reads the PROXY header before handing over to `wrappedFactory`'s. */
 export class HAProxyWrappingFactory extends Factory {
@@ -29,8 +34,13 @@ export class HAProxyWrappingFactory extends Factory {
      * clear, before the client's TLS bytes): `haproxy:ssl:`. null: plain.
      */
     readonly tls: IOpenSSLContextFactory | null = null,
+    /** Seconds a connection may take to send its whole header (DEFAULT_HEADER_TIMEOUT). */
+    readonly headerTimeout: number = DEFAULT_HEADER_TIMEOUT,
   ) {
     super();
+    if (typeof headerTimeout !== 'number' || !(headerTimeout > 0) || !Number.isFinite(headerTimeout)) {
+      throw new TypeError(`HAProxyWrappingFactory: headerTimeout must be a positive number of seconds, got ${String(headerTimeout)}`);
+    }
   }
 
   /** Starts the wrapped factory with us. */
@@ -60,26 +70,55 @@ export class HAProxyWrappingFactory extends Factory {
 export class HAProxyProtocol extends Protocol<HAProxyWrappingFactory> {
   /** The header once read (null before). */
   header: ProxyHeader | null = null;
-  private kept: Buffer | null = null;
+  /** Bytes received so far, copies (a received slab is not ours to keep). */
+  private chunks: Buffer[] = [];
+  private have = 0;
+  /** Bytes to wait for before parsing again (a v2 header's whole length, once known). */
+  private need = 0;
+  private timer: NodeJS.Timeout | null = null;
 
   /** Bytes of a header still incomplete, held until the rest arrives. */
   get heldBytes(): number {
-    return this.kept === null ? 0 : this.kept.length;
+    return this.have;
+  }
+
+  /** Starts the clock on the header. */
+  override connectionMade(): void {
+    const seconds = this.factory.headerTimeout;
+    this.timer = setTimeout(() => this.refuse(`no complete header within ${seconds} s`), seconds * 1000);
+    this.timer.unref();
   }
 
   /** Gathers bytes until the header is complete, then hands the connection over. */
   override dataReceived(data: Buffer): void {
     if (this.header !== null) return; // handed over: the transport no longer calls us
-    const all = this.kept === null ? data : Buffer.concat([this.kept, data]);
+    this.chunks.push(Buffer.from(data));
+    this.have += data.length;
+    // A v2 header trickled in small reads is parsed once, not once per read.
+    if (this.have < this.need) return;
+    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
     const r = parseProxyHeader(all);
     if (r.state === 'more') {
-      this.kept = Buffer.from(all); // a copy: the received slab is not ours to keep
+      this.chunks = [all];
+      this.need = r.need ?? 0;
       return;
     }
-    this.kept = null;
+    this.stopTimer();
+    this.chunks = [];
+    this.have = 0;
     if (r.state === 'error') return this.refuse(r.reason);
     this.header = r.header;
     this.handOver(r.header, all.subarray(r.length));
+  }
+
+  /** Before the header was whole: nothing to pass on, only the clock to stop. */
+  override connectionLost(): void {
+    this.stopTimer();
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   private handOver(header: ProxyHeader, rest: Buffer): void {
@@ -108,6 +147,7 @@ export class HAProxyProtocol extends Protocol<HAProxyWrappingFactory> {
   }
 
   private refuse(why: string): void {
+    this.stopTimer();
     log.emit('warn', `PROXY protocol: dropping the connection from ${String(this.transport.getPeer())}: ${why}`, { system: 'haproxy' });
     this.transport.abortConnection();
   }
