@@ -20,9 +20,17 @@ import { Echo, keeping, signal } from './helpers/tcp';
 jest.setTimeout(15000);
 
 /** The fd under a Node socket or server (libuv's handle; Unix only, which is all we run on). */
-function fdOf(x: net.Server | net.Socket | dgram.Socket): number {
+function fdOf(x: net.Server | net.Socket): number {
   const fd = (x as unknown as { _handle: { fd: number } | null })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) throw new Error('no fd under this Node handle');
+  return fd;
+}
+
+/** The fd under a bound dgram socket (its state, read without the deprecated _handle getter). */
+function udpFd(u: dgram.Socket): number {
+  const state = Object.getOwnPropertySymbols(u).find((s) => s.description === 'state symbol');
+  const fd = state === undefined ? undefined : (u as unknown as Record<symbol, { handle: { fd: number } }>)[state].handle.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('no fd under this dgram socket');
   return fd;
 }
 
@@ -161,7 +169,7 @@ forEachBackend('adoptStreamPort / adoptStreamConnection', (backend) => {
       fs.closeSync(devnull);
       const udp = dgram.createSocket('udp4');
       await new Promise<void>((res) => udp.bind(0, '127.0.0.1', res));
-      expect(refusal(() => r.adoptStreamPort(fdOf(udp), 'INET', f))).toMatchObject({ reason: 'not-stream', code: 'EPROTOTYPE' });
+      expect(refusal(() => r.adoptStreamPort(udpFd(udp), 'INET', f))).toMatchObject({ reason: 'not-stream', code: 'EPROTOTYPE' });
       await new Promise<void>((res) => udp.close(res));
       expect(openFdCount()).toBe(before);
     });

@@ -3,7 +3,7 @@ import * as errors from '../lib/errors';
 import { Deferred } from '../lib/defer';
 
 /** Classes whose constructors take what their message is made of (tested where they are thrown). */
-const NEED_ARGUMENTS = ['FirstError', 'FailureGroup', 'CannotListenError', 'ProcessTerminated', 'PollerError', 'BackendUnavailableError', 'SpawnError', 'InvalidAddressError', 'ReactorLoopError', 'TLSError', 'CertificateError'];
+const NEED_ARGUMENTS = ['FirstError', 'FailureGroup', 'CannotListenError', 'CannotAdoptError', 'ProcessTerminated', 'PollerError', 'BackendUnavailableError', 'SpawnError', 'InvalidAddressError', 'ReactorLoopError', 'TLSError', 'CertificateError'];
 
 /** A class made here without arguments (the ones that need some are left out above). */
 type AnyErrorClass = new () => Error;
