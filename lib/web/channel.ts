@@ -19,12 +19,17 @@
  * seconds after its head, however steadily it trickles. Nothing here
  * touches another connection.
  *
+ * An Upgrade request (WebSocket) stops the parsing after its head: nothing
+ * behind it is HTTP until it is answered. upgrade() then hands the
+ * transport, and the bytes already read past the head, to another protocol;
+ * a normal answer resumes parsing.
+ *
  * As in Twisted, the channel is not half-closeable: a client's EOF ends the
  * connection (after what is already written is flushed), and requests still
  * being answered see notifyFinish fail.
  */
 import type { IAddress } from '../address';
-import type { IConsumer, IDelayedCall, IPushProducer, ITransport } from '../interfaces';
+import type { IConsumer, IDelayedCall, IProtocol, IPushProducer, ITransport } from '../interfaces';
 import { Failure } from '../failure';
 import { log } from '../log';
 import { Protocol } from '../protocol';
@@ -84,6 +89,10 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   private failStatus = 0;
   private closing = false;
   private timer: IDelayedCall | null = null;
+  /** An Upgrade request is being answered: bytes read meanwhile are held, not parsed. */
+  private upgrading = false;
+  /** The protocol taking the connection over (see upgrade), once the current read is parsed. */
+  private switchTo: IProtocol | null = null;
   /** When the wait the timer guards runs out (reactor seconds), or -1 when nothing is guarded. */
   private deadline = -1;
   /** When the body arriving must be complete (reactor seconds; requestTimeout after its head), or Infinity. */
@@ -117,6 +126,10 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   }
 
   override dataReceived(data: Buffer): void {
+    if (this.upgrading) {
+      this.held = this.held === null ? data : Buffer.concat([this.held, data]);
+      return;
+    }
     if (this.closing) return;
     this.feed(data);
   }
@@ -156,6 +169,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   requestDone(request: Request): void {
     if (this.queue[0] !== request) return; // finished early: it is sent when it reaches the front
     this.queue.shift();
+    this.upgrading = false;
     if (!request.persistent) return this.close();
     for (;;) {
       const next = this.queue[0];
@@ -180,6 +194,45 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
       else this.arm();
     }
     if (this.paused && !this.feeding && !this.writeBlocked) this.resume();
+  }
+
+  /**
+   * Gives the connection to `protocol` (a WebSocket): `response` (the 101
+   * head) is sent, the transport is handed over, and the bytes already read
+   * past `request`'s head are delivered to `protocol`. Only for the request
+   * first in line that asked to upgrade, before it is answered.
+   */
+  upgrade(request: Request, response: Buffer, protocol: IProtocol): void {
+    if (this.queue[0] !== request || !this.upgrading || this.closing || request.finished) {
+      throw new Error('HTTPChannel.upgrade: only an unanswered Upgrade request first in line can be upgraded');
+    }
+    this.queue.length = 0;
+    request.finished = true;
+    request.startedWriting = true;
+    this.closing = true;
+    this.parser.halt();
+    this.stopTimer();
+    this.send(response);
+    this.flush();
+    const t = this.tx;
+    if (typeof t.unregisterProducer === 'function') t.unregisterProducer();
+    this.switchTo = protocol;
+    if (!this.feeding) this.handOff();
+  }
+
+  /** The transport now delivers to the upgraded protocol, starting with the bytes held. */
+  private handOff(): void {
+    const protocol = this.switchTo!;
+    const rest = this.held;
+    this.switchTo = null;
+    this.held = null;
+    this.upgrading = false;
+    const t = this.tx as ChannelTransport & { protocol?: IProtocol };
+    t.protocol = protocol;
+    protocol.makeConnection(t);
+    if (this.paused && typeof t.resumeProducing === 'function') t.resumeProducing();
+    this.paused = false;
+    if (rest !== null && rest.length > 0 && (t as { connected?: boolean }).connected !== false) protocol.dataReceived(rest);
   }
 
   // ---- IPushProducer: the transport's write buffer is full, or has drained ----
@@ -253,7 +306,10 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     this.queue.push(request);
     this.disarm();
     if (!request.persistent) this.parser.halt();
+    // An Upgrade request: hold what follows until it is answered (upgrade() or a plain response).
+    this.upgrading = request.persistent && request.requestHeaders.getLower('upgrade') !== undefined;
     this.render(request);
+    if (this.upgrading && !request.finished) return false;
     return !this.closing && !this.writeBlocked && request.persistent && this.queue.length < this.site.maxPipelined;
   }
 
@@ -299,9 +355,9 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     this.feeding = true;
     try {
       const used = this.parser.feed(data);
-      if (used < data.length && !this.closing) {
+      if (used < data.length && (!this.closing || this.switchTo !== null)) {
         this.held = data.subarray(used);
-        this.pause();
+        if (this.switchTo === null) this.pause();
       }
     } finally {
       this.feeding = false;
@@ -310,6 +366,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
         if (this.current === null) this.arm();
       }
       this.flush();
+      if (this.switchTo !== null) this.handOff();
     }
   }
 
