@@ -31,3 +31,4 @@ export type { SpawnProcessOptions, ChildFDSpec } from './spawn-options';
 export { DatagramProtocol, UDPPort } from './udp';
 export type { UDPAddress, ListenUDPOptions } from './udp';
 export * from './web/index';
+export * from './websocket/index';

@@ -1,0 +1,173 @@
+/**
+ * The frame parser (RFC 6455 5.2), fed the received Buffers as they come.
+ *
+ * A header is decoded with a few indexed reads and readUInt16BE/32BE, never
+ * a loop over bytes. A frame whole in one read is handed on as a view of
+ * that read, unmasked in place (no copy); a frame spread over reads keeps
+ * its pieces (views) and joins them once, when its last byte arrives, so a
+ * peer announcing a huge frame holds only what it really sent. Only a header
+ * cut by a read boundary is copied (at most 13 bytes).
+ *
+ * What is checked here: reserved bits, opcodes, the mask bit required of one
+ * side and forbidden to the other, control frames (at most 125 bytes, never
+ * fragmented), lengths (minimal 64-bit form not required, but the top bit
+ * must be 0) and the frame size limit. A violation stops the parser for good
+ * and reports the close code: 1002, or 1009 for a frame over the limit.
+ */
+import { applyMask } from './mask';
+
+/** Where the parser delivers frames and errors. */
+export interface FrameSink {
+  /** A whole frame, payload unmasked; the Buffer is the sink's. */
+  frameReceived(fin: boolean, rsv1: boolean, opcode: number, payload: Buffer): void;
+  /** The stream broke the protocol: fail the connection with `code`. */
+  frameError(code: number, reason: string): void;
+}
+
+/** How a parser checks frames. */
+export interface FrameParserOptions {
+  /** True on a server: every frame must be masked; false on a client: none may be. */
+  expectMasked: boolean;
+  /** Most payload bytes of one frame (1009 beyond). */
+  maxFramePayload: number;
+  /** RSV1 may be set (permessage-deflate was negotiated). */
+  allowRsv1: boolean;
+}
+
+/** Close codes the parser reports. */
+export const PROTOCOL_ERROR = 1002;
+export const MESSAGE_TOO_BIG = 1009;
+
+const EMPTY = Buffer.alloc(0);
+
+/** Parses a stream of frames. */
+export class FrameParser {
+  /** Stopped (an error, or the connection is closing): everything fed is ignored. */
+  dead = false;
+  /** A header cut by a read boundary, or null. */
+  private partialHead: Buffer | null = null;
+  /** The frame whose payload is arriving: its pieces so far, or null. */
+  private pieces: Buffer[] | null = null;
+  private got = 0;
+  private want = 0;
+  private fin = false;
+  private rsv1 = false;
+  private opcode = 0;
+  private key: Buffer | null = null;
+
+  /** A parser delivering to `sink`. */
+  constructor(
+    private readonly sink: FrameSink,
+    /** The checks it makes (rsv1 may be turned on once an extension is agreed). */
+    readonly options: FrameParserOptions,
+  ) {}
+
+  /** Stops parsing for good. */
+  halt(): void {
+    this.dead = true;
+    this.pieces = null;
+    this.partialHead = null;
+  }
+
+  /** Parses `data` (it may be unmasked in place). */
+  feed(data: Buffer): void {
+    if (this.dead) return;
+    let off = 0;
+    if (this.pieces !== null) {
+      off = this.continuePayload(data);
+      if (off < 0) return;
+    } else if (this.partialHead !== null) {
+      data = Buffer.concat([this.partialHead, data]);
+      this.partialHead = null;
+    }
+    const end = data.length;
+    while (off < end && !this.dead) {
+      const next = this.frameAt(data, off, end);
+      if (next < 0) return;
+      off = next;
+    }
+  }
+
+  /** Reads the frame at `off`; returns where the next starts, or -1 when the read ended inside this one. */
+  private frameAt(data: Buffer, off: number, end: number): number {
+    if (end - off < 2) return this.keepHead(data, off);
+    const b0 = data[off];
+    const b1 = data[off + 1];
+    let len = b1 & 0x7f;
+    const masked = (b1 & 0x80) !== 0;
+    const head = 2 + (len === 126 ? 2 : len === 127 ? 8 : 0) + (masked ? 4 : 0);
+    if (end - off < head) return this.keepHead(data, off);
+    if (len === 126) len = data.readUInt16BE(off + 2);
+    else if (len === 127) {
+      const hi = data.readUInt32BE(off + 2);
+      if (hi > 0x1fffff) return this.fail(PROTOCOL_ERROR, 'frame length over 2^53');
+      len = hi * 0x100000000 + data.readUInt32BE(off + 6);
+    }
+    const opcode = b0 & 0x0f;
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const bad = this.check(b0, opcode, fin, rsv1, masked, len);
+    if (bad !== null) return bad;
+    const keyAt = off + head - 4;
+    const start = off + head;
+    if (end - start >= len) {
+      const payload = len === 0 ? EMPTY : data.subarray(start, start + len);
+      if (masked && len !== 0) applyMask(payload, 0, len, data, keyAt);
+      this.sink.frameReceived(fin, rsv1, opcode, payload);
+      return start + len;
+    }
+    this.fin = fin;
+    this.rsv1 = rsv1;
+    this.opcode = opcode;
+    this.key = masked ? Buffer.from(data.subarray(keyAt, keyAt + 4)) : null;
+    this.want = len;
+    this.got = end - start;
+    this.pieces = this.got === 0 ? [] : [data.subarray(start, end)];
+    return -1;
+  }
+
+  /** Frame checks; null when it is fine, else -1 after reporting. */
+  private check(b0: number, opcode: number, fin: boolean, rsv1: boolean, masked: boolean, len: number): number | null {
+    const o = this.options;
+    if ((b0 & 0x30) !== 0) return this.fail(PROTOCOL_ERROR, 'reserved bits RSV2/RSV3 set');
+    if (rsv1 && !o.allowRsv1) return this.fail(PROTOCOL_ERROR, 'reserved bit RSV1 set without an extension');
+    if (opcode >= 8) {
+      if (opcode > 10) return this.fail(PROTOCOL_ERROR, `unknown control opcode ${opcode}`);
+      if (!fin) return this.fail(PROTOCOL_ERROR, 'fragmented control frame');
+      if (len > 125) return this.fail(PROTOCOL_ERROR, 'control frame over 125 bytes');
+      if (rsv1) return this.fail(PROTOCOL_ERROR, 'RSV1 set on a control frame');
+    } else if (opcode > 2) {
+      return this.fail(PROTOCOL_ERROR, `unknown data opcode ${opcode}`);
+    }
+    if (masked !== o.expectMasked) return this.fail(PROTOCOL_ERROR, masked ? 'masked frame from the server' : 'unmasked frame from the client');
+    if (len > o.maxFramePayload) return this.fail(MESSAGE_TOO_BIG, `frame of ${len} bytes over the limit of ${o.maxFramePayload}`);
+    return null;
+  }
+
+  /** More of the payload in progress; returns where the data goes on after it, or -1 when it is all used. */
+  private continuePayload(data: Buffer): number {
+    const take = Math.min(this.want - this.got, data.length);
+    if (take > 0) this.pieces!.push(take === data.length ? data : data.subarray(0, take));
+    this.got += take;
+    if (this.got < this.want) return -1;
+    const pieces = this.pieces!;
+    this.pieces = null;
+    const payload = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, this.want);
+    if (this.key !== null) applyMask(payload, 0, payload.length, this.key, 0);
+    this.key = null;
+    this.sink.frameReceived(this.fin, this.rsv1, this.opcode, payload);
+    return take === data.length || this.dead ? -1 : take;
+  }
+
+  /** Keeps the start of a header cut by the end of the read. */
+  private keepHead(data: Buffer, off: number): number {
+    this.partialHead = Buffer.from(data.subarray(off));
+    return -1;
+  }
+
+  private fail(code: number, reason: string): number {
+    this.halt();
+    this.sink.frameError(code, reason);
+    return -1;
+  }
+}

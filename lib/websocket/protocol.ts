@@ -1,0 +1,334 @@
+/**
+ * WebSocketProtocol: what server and client connections share once the
+ * opening handshake is done (Autobahn's WebSocketProtocol): messages in and
+ * out, fragmentation, UTF-8 checks, ping/pong, the close handshake, the
+ * auto-ping that drops dead peers, and failing the connection with the
+ * right code when the peer breaks the protocol.
+ *
+ * Per connection it keeps a parser and a few fields; a fragmented message's
+ * pieces, the UTF-8 validator and the deflate state exist only while used.
+ * One timer at most runs per connection (the next ping, the pong awaited,
+ * or the close awaited). Nothing here reaches another connection: a peer's
+ * garbage closes its own connection, with 1002, 1007 or 1009.
+ */
+import { isUtf8 } from 'buffer';
+import type { IDelayedCall, ITCPTransport, ITransport } from '../interfaces';
+import type { Failure } from '../failure';
+import { Protocol } from '../protocol';
+import type { IProtocolFactory } from '../interfaces';
+import { checkSendClose, CloseCode, closePayload, parseClose } from './close';
+import type { PerMessageDeflate } from './deflate';
+import { encodeFrame, encodeMaskedFrame, firstByte, Opcode } from './frame-encoder';
+import { FrameParser, FrameSink } from './frame-parser';
+import type { WebSocketSettings } from './options';
+import { Utf8Validator } from './utf8';
+
+/** Connection states, as Autobahn's STATE_*. */
+export const enum WebSocketState {
+  Connecting = 0,
+  Open = 1,
+  Closing = 2,
+  Closed = 3,
+}
+
+/** What a WebSocket factory offers its protocols. */
+export interface WebSocketFactoryLike extends IProtocolFactory {
+  /** The normalised options. */
+  readonly settings: WebSocketSettings;
+}
+
+type Sendable = Buffer | Uint8Array | string;
+
+/** Bytes of a message payload given as Buffer, Uint8Array or string (UTF-8). */
+function toBuffer(payload: Sendable, what: string): Buffer {
+  if (typeof payload === 'string') return Buffer.from(payload, 'utf8');
+  if (Buffer.isBuffer(payload)) return payload;
+  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  throw new TypeError(`${what}: payload must be a Buffer, Uint8Array or string`);
+}
+
+/** A WebSocket connection after its opening handshake; subclassed by the server and client protocols. */
+export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSocketFactoryLike>
+  extends Protocol<F, ITransport>
+  implements FrameSink
+{
+  /** Where the connection is (WebSocketState). */
+  state: WebSocketState = WebSocketState.Connecting;
+  /** The subprotocol agreed in the handshake, or null. */
+  websocketProtocolInUse: string | null = null;
+  /** The close code the peer sent (1005: none), or null before its close frame. */
+  remoteCloseCode: number | null = null;
+  /** The reason the peer sent with its close frame. */
+  remoteCloseReason: string | null = null;
+  /** The close code this side sent (or failed the connection with), or null. */
+  localCloseCode: number | null = null;
+  /** The reason this side sent with its close frame. */
+  localCloseReason: string | null = null;
+  /** Why the connection did not close cleanly, or null. */
+  wasNotCleanReason: string | null = null;
+  /** @internal The permessage-deflate state, when agreed. */
+  deflate: PerMessageDeflate | null = null;
+  /** @internal */
+  protected parser: FrameParser | null = null;
+  /** True on the client side: frames sent are masked, frames received must not be. */
+  protected abstract readonly isClient: boolean;
+  private fragments: Buffer[] | null = null;
+  private fragmentBytes = 0;
+  private fragmentOpcode = 0;
+  private fragmentCompressed = false;
+  private validator: Utf8Validator | null = null;
+  private closeSent = false;
+  private closeReceived = false;
+  private timer: IDelayedCall | null = null;
+  private pingPayload: Buffer | null = null;
+  private pingCount = 0;
+
+  /** The options in force: the factory's. */
+  get settings(): WebSocketSettings {
+    return this.factory.settings;
+  }
+
+  // ---- hooks a subclass overrides (Autobahn's names) ----
+
+  /** The opening handshake is done: messages may be sent. */
+  onOpen(): void {}
+
+  /** A whole message arrived: text (valid UTF-8, `isBinary` false) or binary. */
+  onMessage(_payload: Buffer, _isBinary: boolean): void {}
+
+  /** The connection is closed: `wasClean` when the close handshake completed; the peer's code and reason (1006 when unclean). */
+  onClose(_wasClean: boolean, _code: number, _reason: string): void {}
+
+  /** A ping arrived; the default answers with a pong carrying the same payload. */
+  onPing(payload: Buffer): void {
+    this.sendPong(payload);
+  }
+
+  /** A pong arrived. */
+  onPong(_payload: Buffer): void {}
+
+  // ---- sending ----
+
+  /** Sends a message: a string or a Buffer as text (`isBinary` false, the default) or binary. Ignored unless open. */
+  sendMessage(payload: Sendable, isBinary = false): void {
+    const data = toBuffer(payload, 'sendMessage');
+    if (this.state !== WebSocketState.Open) return;
+    const d = this.deflate;
+    if (d !== null && data.length >= d.threshold) {
+      this.sendFrame(firstByte(true, true, isBinary ? Opcode.Binary : Opcode.Text), d.compress(data));
+    } else {
+      this.sendFrame(isBinary ? 0x82 : 0x81, data);
+    }
+  }
+
+  /** Sends a ping (at most 125 bytes of payload). Ignored unless open. */
+  sendPing(payload: Sendable = Buffer.alloc(0)): void {
+    const data = toBuffer(payload, 'sendPing');
+    if (data.length > 125) throw new RangeError('sendPing: payload must be at most 125 bytes');
+    if (this.state === WebSocketState.Open) this.sendFrame(0x80 | Opcode.Ping, data);
+  }
+
+  /** Sends a pong (at most 125 bytes of payload). Ignored unless open. */
+  sendPong(payload: Sendable = Buffer.alloc(0)): void {
+    const data = toBuffer(payload, 'sendPong');
+    if (data.length > 125) throw new RangeError('sendPong: payload must be at most 125 bytes');
+    if (this.state === WebSocketState.Open) this.sendFrame(0x80 | Opcode.Pong, data);
+  }
+
+  /**
+   * Starts the close handshake with `code` (1000 or 3000-4999; none: a close
+   * without code) and `reason` (at most 123 bytes); the peer's close then
+   * ends the connection, or closeHandshakeTimeout does. Ignored when closing.
+   */
+  sendClose(code?: number, reason?: string): void {
+    checkSendClose(code, reason);
+    if (this.state === WebSocketState.Connecting) return this.dropConnection(true, 'closed before the handshake completed');
+    if (this.state !== WebSocketState.Open) return;
+    this.startClosing(code, reason ?? '');
+    this.setTimer(this.settings.closeHandshakeTimeout, () => this.dropConnection(true, 'peer did not finish the close handshake in time'));
+  }
+
+  /** Closes the TCP connection without a close handshake (`abort`: at once, without flushing). */
+  dropConnection(abort = true, why = 'connection dropped'): void {
+    if (this.state === WebSocketState.Closed) return;
+    this.wasNotCleanReason ??= why;
+    this.state = WebSocketState.Closing;
+    this.parser?.halt();
+    const t = this.transport as ITCPTransport;
+    if (abort && typeof t.abortConnection === 'function') t.abortConnection();
+    else t.loseConnection();
+  }
+
+  // ---- receiving ----
+
+  /** @internal Frames come in: parse them. */
+  override dataReceived(data: Buffer): void {
+    if (this.parser !== null) this.parser.feed(data);
+  }
+
+  /** @internal The connection is gone: onClose, once. */
+  override connectionLost(_reason: Failure): void {
+    const wasOpen = this.state;
+    this.state = WebSocketState.Closed;
+    this.cancelTimer();
+    this.parser?.halt();
+    this.fragments = null;
+    if (wasOpen === WebSocketState.Closed) return;
+    const clean = this.closeSent && this.closeReceived && this.wasNotCleanReason === null;
+    if (clean) this.onClose(true, this.remoteCloseCode!, this.remoteCloseReason!);
+    else this.onClose(false, CloseCode.ABNORMAL, this.wasNotCleanReason ?? 'connection was closed uncleanly (peer dropped the TCP connection without previous WebSocket closing handshake)');
+  }
+
+  /** @internal Called once the handshake is done: frames flow, onOpen runs. */
+  protected startFraming(): void {
+    const s = this.settings;
+    this.parser = new FrameParser(this, { expectMasked: !this.isClient, maxFramePayload: s.maxFrame, allowRsv1: this.deflate !== null });
+    this.state = WebSocketState.Open;
+    if (s.autoPingInterval > 0) this.setTimer(s.autoPingInterval, () => this.autoPing());
+    this.onOpen();
+  }
+
+  /** @internal FrameSink: a frame arrived. */
+  frameReceived(fin: boolean, rsv1: boolean, opcode: number, payload: Buffer): void {
+    if (opcode >= Opcode.Close) return this.controlFrame(opcode, payload);
+    if (opcode === Opcode.Continuation) return this.continuation(fin, rsv1, payload);
+    if (this.fragments !== null) return this.failConnection(CloseCode.PROTOCOL_ERROR, 'new data frame while a fragmented message is unfinished');
+    if (fin) return this.deliver(opcode, rsv1, payload);
+    this.fragments = [payload];
+    this.fragmentBytes = payload.length;
+    this.fragmentOpcode = opcode;
+    this.fragmentCompressed = rsv1;
+    if (opcode === Opcode.Text && !rsv1) {
+      const v = (this.validator ??= new Utf8Validator());
+      v.reset();
+      if (!v.feed(payload, false)) this.failConnection(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8 in a text message');
+    }
+  }
+
+  /** @internal FrameSink: the stream broke the protocol. */
+  frameError(code: number, reason: string): void {
+    this.failConnection(code, reason);
+  }
+
+  private continuation(fin: boolean, rsv1: boolean, payload: Buffer): void {
+    const f = this.fragments;
+    if (f === null) return this.failConnection(CloseCode.PROTOCOL_ERROR, 'continuation frame without a message to continue');
+    if (rsv1) return this.failConnection(CloseCode.PROTOCOL_ERROR, 'RSV1 set on a continuation frame');
+    this.fragmentBytes += payload.length;
+    if (this.fragmentBytes > this.settings.maxMessage) return this.failConnection(CloseCode.MESSAGE_TOO_BIG, `message over ${this.settings.maxMessage} bytes`);
+    if (payload.length !== 0) f.push(payload);
+    if (this.fragmentOpcode === Opcode.Text && !this.fragmentCompressed && !this.validator!.feed(payload, fin)) {
+      return this.failConnection(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8 in a text message');
+    }
+    if (!fin) return;
+    this.fragments = null;
+    const whole = f.length === 1 ? f[0] : Buffer.concat(f, this.fragmentBytes);
+    if (this.fragmentCompressed) return this.deliver(this.fragmentOpcode, true, whole);
+    this.onMessage(whole, this.fragmentOpcode === Opcode.Binary);
+  }
+
+  /** A whole message: inflate it if compressed, check text, hand it on. */
+  private deliver(opcode: number, compressed: boolean, payload: Buffer): void {
+    let data = payload;
+    if (compressed) {
+      let out: Buffer | null;
+      try {
+        out = this.deflate!.decompress(payload, this.settings.maxMessage);
+      } catch {
+        return this.failConnection(CloseCode.INVALID_PAYLOAD, 'corrupt permessage-deflate data');
+      }
+      if (out === null) return this.failConnection(CloseCode.MESSAGE_TOO_BIG, `message over ${this.settings.maxMessage} bytes`);
+      data = out;
+    }
+    if (opcode === Opcode.Text && !isUtf8(data)) return this.failConnection(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8 in a text message');
+    this.onMessage(data, opcode === Opcode.Binary);
+  }
+
+  private controlFrame(opcode: number, payload: Buffer): void {
+    if (opcode === Opcode.Ping) {
+      if (this.state === WebSocketState.Open) this.onPing(payload);
+      return;
+    }
+    if (opcode === Opcode.Pong) return this.pongReceived(payload);
+    const parsed = parseClose(payload);
+    if ('error' in parsed) return this.failConnection(parsed.error, parsed.why);
+    this.closeReceived = true;
+    this.remoteCloseCode = parsed.code;
+    this.remoteCloseReason = parsed.reason;
+    this.parser!.halt(); // nothing after a close frame is read
+    this.fragments = null;
+    if (!this.closeSent) this.startClosing(parsed.code === CloseCode.NO_STATUS ? undefined : parsed.code, '');
+    this.closeHandshakeDone();
+  }
+
+  /** Both close frames went: the server closes TCP; the client waits for it to (a while). */
+  private closeHandshakeDone(): void {
+    if (!this.isClient) {
+      this.cancelTimer();
+      this.transport.loseConnection();
+      return;
+    }
+    this.setTimer(this.settings.serverConnectionDropTimeout, () => {
+      this.wasNotCleanReason = null; // the handshake was clean; only the server's TCP close was late
+      (this.transport as ITCPTransport).abortConnection();
+    });
+  }
+
+  private pongReceived(payload: Buffer): void {
+    const p = this.pingPayload;
+    if (p !== null && p.equals(payload)) {
+      this.pingPayload = null;
+      this.setTimer(this.settings.autoPingInterval, () => this.autoPing());
+    }
+    this.onPong(payload);
+  }
+
+  private autoPing(): void {
+    if (this.state !== WebSocketState.Open) return;
+    const p = Buffer.allocUnsafe(4);
+    p.writeUInt32BE(++this.pingCount >>> 0, 0);
+    this.pingPayload = p;
+    this.sendFrame(0x80 | Opcode.Ping, p);
+    this.setTimer(this.settings.autoPingTimeout, () => this.dropConnection(true, 'auto-ping: no pong within autoPingTimeout'));
+  }
+
+  /**
+   * Fails the connection (RFC 6455 7.1.7): a close frame with `code` (the
+   * peer may still read it), then the TCP connection is closed.
+   */
+  protected failConnection(code: number, reason: string): void {
+    this.parser?.halt();
+    this.fragments = null;
+    this.wasNotCleanReason ??= reason;
+    if (this.state === WebSocketState.Open) this.startClosing(code, reason.length > 123 ? reason.slice(0, 120) : reason);
+    this.dropConnection(false, reason);
+  }
+
+  /** Sends our close frame; the state becomes Closing. */
+  private startClosing(code: number | undefined, reason: string): void {
+    this.state = WebSocketState.Closing;
+    this.closeSent = true;
+    this.localCloseCode = code ?? null;
+    this.localCloseReason = reason;
+    this.sendFrame(0x80 | Opcode.Close, closePayload(code, reason));
+  }
+
+  /** Encodes and writes one frame (masked from a client). */
+  protected sendFrame(first: number, payload: Buffer): void {
+    if (this.isClient) return this.transport.write(encodeMaskedFrame(first, payload));
+    const f = encodeFrame(first, payload);
+    if (Buffer.isBuffer(f)) this.transport.write(f);
+    else this.transport.writeSequence(f);
+  }
+
+  private setTimer(seconds: number, fn: () => void): void {
+    this.cancelTimer();
+    if (seconds > 0) this.timer = this.settings.clock.callLater(seconds, fn);
+  }
+
+  private cancelTimer(): void {
+    const t = this.timer;
+    this.timer = null;
+    if (t !== null && t.active()) t.cancel();
+  }
+}

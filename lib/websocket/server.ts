@@ -1,0 +1,92 @@
+/**
+ * The server side (Autobahn's WebSocketServerProtocol): onConnect(request)
+ * sees the upgrade request before the handshake is answered, and may choose
+ * a subprotocol, add response headers, or refuse with ConnectionDeny.
+ */
+import type { IAddress } from '../address';
+import type { Request } from '../web/request';
+import { headerTokens } from './handshake';
+import { WebSocketProtocol, WebSocketFactoryLike } from './protocol';
+
+/** What onConnect learns of the upgrade request (Autobahn's ConnectionRequest). */
+export class ConnectionRequest {
+  /** The request path, e.g. "/chat". */
+  readonly path: string;
+  /** The query arguments. */
+  readonly params: Record<string, string[]>;
+  /** The Host header, or null. */
+  readonly host: string | null;
+  /** The Origin header, or null (non-browser clients often send none). */
+  readonly origin: string | null;
+  /** The subprotocols the client offered, in its order. */
+  readonly protocols: string[];
+  /** The extensions the client offered (raw tokens). */
+  readonly extensions: string[];
+  /** The WebSocket protocol version (13). */
+  readonly version = 13;
+
+  /** @internal Made by WebSocketResource. */
+  constructor(
+    /** The HTTP request carrying the upgrade (headers: request.requestHeaders). */
+    readonly request: Request,
+  ) {
+    this.path = request.path;
+    this.params = request.args;
+    this.host = request.getHeader('host');
+    this.origin = request.getHeader('origin');
+    this.protocols = headerTokens(request.requestHeaders, 'sec-websocket-protocol');
+    this.extensions = headerTokens(request.requestHeaders, 'sec-websocket-extensions');
+  }
+
+  /** The client's address. */
+  get peer(): IAddress {
+    return this.request.getClientAddress();
+  }
+}
+
+/** Thrown (or returned rejected) from onConnect to refuse the connection with an HTTP status (Autobahn's ConnectionDeny). */
+export class ConnectionDeny extends Error {
+  /** 400 */
+  static readonly BAD_REQUEST = 400;
+  /** 403 */
+  static readonly FORBIDDEN = 403;
+  /** 404 */
+  static readonly NOT_FOUND = 404;
+
+  /** A refusal with HTTP status `code` (400..599) and `reason`. */
+  constructor(
+    /** The HTTP status answered. */
+    readonly code: number,
+    /** The text sent as the response body. */
+    readonly reason = '',
+  ) {
+    super(`WebSocket connection denied: ${code} ${reason}`);
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = 'ConnectionDeny';
+    if (!Number.isInteger(code) || code < 400 || code > 599) throw new RangeError(`ConnectionDeny: code must be an HTTP error status 400..599, got ${String(code)}`);
+  }
+}
+
+/** What onConnect may return: a subprotocol (or null for none), optionally with extra response headers. */
+export type ConnectAnswer = string | null | undefined | void | [string | null, Record<string, string>];
+
+/** A server connection; subclass it and override onConnect, onOpen, onMessage, onClose. */
+export class WebSocketServerProtocol<F extends WebSocketFactoryLike = WebSocketFactoryLike> extends WebSocketProtocol<F> {
+  protected readonly isClient = false;
+  /** @internal The handshake was answered with 101 (set by WebSocketResource before the hand-over). */
+  upgraded = false;
+
+  /**
+   * The client asks to connect: return the subprotocol to speak (one of
+   * request.protocols) or null, optionally with response headers, or a
+   * Promise/Deferred of that; throw ConnectionDeny to refuse.
+   */
+  onConnect(_request: ConnectionRequest): ConnectAnswer | PromiseLike<ConnectAnswer> {
+    return null;
+  }
+
+  /** @internal */
+  override connectionMade(): void {
+    if (this.upgraded) this.startFraming();
+  }
+}
