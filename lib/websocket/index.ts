@@ -12,3 +12,5 @@ export { CloseCode } from './close';
 export type { WebSocketOptions } from './options';
 export type { DeflateOffer } from './deflate-params';
 export type { WsUrl } from './url';
+export { WebSocketClientProtocol, connectWS } from './client';
+export type { ConnectionResponse } from './client';

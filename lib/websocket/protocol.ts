@@ -321,12 +321,14 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     else this.transport.writeSequence(f);
   }
 
-  private setTimer(seconds: number, fn: () => void): void {
+  /** @internal Runs `fn` in `seconds` (0: never), replacing the timer running. */
+  protected setTimer(seconds: number, fn: () => void): void {
     this.cancelTimer();
     if (seconds > 0) this.timer = this.settings.clock.callLater(seconds, fn);
   }
 
-  private cancelTimer(): void {
+  /** @internal Cancels the timer running. */
+  protected cancelTimer(): void {
     const t = this.timer;
     this.timer = null;
     if (t !== null && t.active()) t.cancel();

@@ -1,0 +1,144 @@
+/**
+ * Our WebSocket client, on every backend: against the `ws` package's server
+ * (echo, subprotocol, closes from either side), against our own server over
+ * wss:// (connectSSL with optionsForClientTLS), and a refused handshake.
+ */
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import { WebSocketServer } from 'ws';
+import type { IPv4Address } from '../lib/address';
+import type { Reactor } from '../lib/reactor';
+import { CertificateOptions, optionsForClientTLS } from '../lib/tls';
+import { Resource, Site } from '../lib/web';
+import { connectWS, ConnectionResponse, WebSocketClientFactory, WebSocketClientProtocol, WebSocketOptions, WebSocketResource, WebSocketServerFactory } from '../lib/websocket';
+import { forEachBackend, reactorPerTest } from './helpers/backends';
+import { makeCerts, TestCerts } from './helpers/certs';
+import { until } from './helpers/tcp';
+import { EchoServer } from './helpers/websocket';
+
+jest.setTimeout(20000);
+
+/** Records everything a client connection sees. */
+class Recorder extends WebSocketClientProtocol {
+  static last: Recorder | null = null;
+  opened = false;
+  chosen: string | null = null;
+  messages: Array<[string, boolean]> = [];
+  closed: [boolean, number, string] | null = null;
+  override onConnect(response: ConnectionResponse): void {
+    this.chosen = response.protocol;
+  }
+  override onOpen(): void {
+    Recorder.last = this;
+    this.opened = true;
+  }
+  override onMessage(payload: Buffer, isBinary: boolean): void {
+    this.messages.push([isBinary ? payload.toString('hex') : payload.toString(), isBinary]);
+  }
+  override onClose(wasClean: boolean, code: number, reason: string): void {
+    this.closed = [wasClean, code, reason];
+  }
+}
+
+function clientFactory(r: Reactor, url: string, opts: WebSocketOptions = {}): WebSocketClientFactory {
+  const f = new WebSocketClientFactory(url, { reactor: r, ...opts });
+  f.protocol = Recorder as never;
+  return f;
+}
+
+let certs: TestCerts;
+beforeAll(() => (certs = makeCerts()));
+afterAll(() => certs.cleanup?.());
+
+forEachBackend('websocket: client', (backend) => {
+  let r: Reactor;
+  reactorPerTest(backend, (reactor) => (r = reactor), () => r);
+  let server: http.Server | null = null;
+  let wss: WebSocketServer | null = null;
+  /** Closes the ws server and its connections (before the fd check of reactorPerTest). */
+  async function stopWs(): Promise<void> {
+    wss?.close();
+    for (const c of wss?.clients ?? []) c.terminate();
+    if (server !== null) await new Promise((res) => server!.close(res));
+    server = null;
+    wss = null;
+  }
+
+  function wsServer(onConnection: (c: import('ws').WebSocket) => void): Promise<number> {
+    server = http.createServer();
+    wss = new WebSocketServer({ server, handleProtocols: (p) => (p.has('chat') ? 'chat' : false) });
+    wss.on('connection', onConnection);
+    return new Promise((res) => server!.listen(0, '127.0.0.1', () => res((server!.address() as AddressInfo).port)));
+  }
+
+  it('against the ws server: echo, the subprotocol, and a clean close from our side', async () => {
+    const port = await wsServer((c) => c.on('message', (d, isBinary) => c.send(d, { binary: isBinary })));
+    Recorder.last = null;
+    connectWS(clientFactory(r, `ws://127.0.0.1:${port}/x?y=1`, { protocols: ['chat'] }));
+    await until(() => Recorder.last !== null);
+    const p = Recorder.last!;
+    expect(p.chosen).toBe('chat');
+    p.sendMessage('hé');
+    p.sendMessage(Buffer.from([9, 8]), true);
+    p.sendMessage(Buffer.alloc(70000, 0x61));
+    await until(() => p.messages.length === 3);
+    expect(p.messages.slice(0, 2)).toEqual([['hé', false], ['0908', true]]);
+    expect(p.messages[2][0]).toBe('a'.repeat(70000));
+    p.sendClose(1000, 'done');
+    await until(() => p.closed !== null);
+    expect(p.closed).toEqual([true, 1000, 'done']);
+    await stopWs();
+  });
+
+  it('against the ws server: the server closes with 4001', async () => {
+    const port = await wsServer((c) => c.on('message', () => c.close(4001, 'server says bye')));
+    Recorder.last = null;
+    connectWS(clientFactory(r, `ws://127.0.0.1:${port}/`));
+    await until(() => Recorder.last !== null);
+    Recorder.last!.sendMessage('x');
+    await until(() => Recorder.last!.closed !== null);
+    expect(Recorder.last!.closed).toEqual([true, 4001, 'server says bye']);
+    await stopWs();
+  });
+
+  it('wss:// to our own server over TLS, the host name verified', async () => {
+    const factory = new WebSocketServerFactory(null, { reactor: r }) as WebSocketServerFactory & { log: unknown };
+    factory.protocol = EchoServer as never;
+    factory.log = { opened: 0, messages: [], closes: [], origins: [] };
+    const root = new Resource();
+    root.putChild('ws', new WebSocketResource(factory));
+    const options = new CertificateOptions({ privateKey: certs.server.key, certificate: certs.server.cert });
+    const port = (r.listenSSL(0, new Site(root, { reactor: r }), options, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    Recorder.last = null;
+    connectWS(clientFactory(r, `wss://localhost:${port}/ws`), optionsForClientTLS('localhost', { trustRoot: certs.ca.cert }));
+    await until(() => Recorder.last !== null);
+    Recorder.last!.sendMessage('over tls');
+    await until(() => Recorder.last!.messages.length === 1);
+    expect(Recorder.last!.messages[0]).toEqual(['over tls', false]);
+    Recorder.last!.sendClose();
+    await until(() => Recorder.last!.closed !== null);
+    expect(Recorder.last!.closed).toEqual([true, 1005, '']);
+  });
+
+  it('a server answering 404 fails the handshake: onClose(false, 1006, why)', async () => {
+    const port = (r.listenTCP(0, new Site(new Resource(), { reactor: r }), { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    const f = clientFactory(r, `ws://127.0.0.1:${port}/nothing`);
+    let proto: Recorder | null = null;
+    const build = f.buildProtocol.bind(f);
+    f.buildProtocol = (addr) => (proto = build(addr) as Recorder);
+    connectWS(f);
+    await until(() => proto !== null && proto.closed !== null);
+    expect(proto!.opened).toBe(false);
+    expect(proto!.closed![0]).toBe(false);
+    expect(proto!.closed![1]).toBe(1006);
+    expect(proto!.closed![2]).toMatch(/404/);
+  });
+
+  it('refuses bad URLs and options with a TypeError', () => {
+    expect(() => new WebSocketClientFactory('http://x/')).toThrow(/ws:\/\/ or wss:\/\//);
+    expect(() => new WebSocketClientFactory('ws://x/#frag')).toThrow(/fragment/);
+    expect(() => new WebSocketServerFactory(null, { maxMessagePayloadSize: -1 })).toThrow(/maxMessagePayloadSize/);
+    expect(() => new WebSocketServerFactory(null, { perMessageDeflate: { serverMaxWindowBits: 8 } })).toThrow(/9\.\.15/);
+    expect(() => connectWS(clientFactory(r, 'ws://127.0.0.1:1/'), optionsForClientTLS('x'))).toThrow(/ws:\/\//);
+  });
+});
