@@ -76,7 +76,7 @@ forEachBackend('websocket: server', (backend) => {
     c.send(Buffer.concat([clientFrame(1, text.subarray(0, 2), { fin: false }), clientFrame(9, 'p1'), clientFrame(0, text.subarray(2, 3), { fin: false })]));
     c.send(clientFrame(0, text.subarray(3), { fin: true }));
     await until(() => c.frames.length === 2);
-    expect(c.frames[0]).toEqual({ fin: true, opcode: 10, payload: Buffer.from('p1') });
+    expect(c.frames[0]).toEqual({ fin: true, rsv1: false, opcode: 10, payload: Buffer.from('p1') });
     expect(c.frames[1].payload.toString()).toBe('a€b');
     expect(log.messages).toEqual([['a€b', false]]);
   });

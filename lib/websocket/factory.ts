@@ -5,6 +5,7 @@
  */
 import { Factory, ClientFactory } from '../protocol';
 import type { AnyProtocol } from '../protocol';
+import { PreparedMessage } from './broadcast';
 import { normaliseOptions, WebSocketOptions, WebSocketSettings } from './options';
 import { parseWsUrl, WsUrl } from './url';
 
@@ -20,6 +21,11 @@ export class WebSocketServerFactory<P extends AnyProtocol = AnyProtocol> extends
     super();
     this.url = url === undefined || url === null ? null : parseWsUrl(url);
     this.settings = normaliseOptions(options);
+  }
+
+  /** Frames a message once, to send to many connections with sendPreparedMessage (see also broadcast). */
+  prepareMessage(payload: Buffer | Uint8Array | string, isBinary = false): PreparedMessage {
+    return new PreparedMessage(payload, isBinary);
   }
 }
 

@@ -14,3 +14,5 @@ export type { DeflateOffer } from './deflate-params';
 export type { WsUrl } from './url';
 export { WebSocketClientProtocol, connectWS } from './client';
 export type { ConnectionResponse } from './client';
+export { broadcast, PreparedMessage } from './broadcast';
+export type { PreparedMessageSink } from './broadcast';

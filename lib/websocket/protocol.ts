@@ -16,6 +16,7 @@ import type { IDelayedCall, ITCPTransport, ITransport } from '../interfaces';
 import type { Failure } from '../failure';
 import { Protocol } from '../protocol';
 import type { IProtocolFactory } from '../interfaces';
+import type { PreparedMessage } from './broadcast';
 import { checkSendClose, CloseCode, closePayload, parseClose } from './close';
 import type { PerMessageDeflate } from './deflate';
 import { encodeFrame, encodeMaskedFrame, firstByte, Opcode } from './frame-encoder';
@@ -119,6 +120,15 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     } else {
       this.sendFrame(isBinary ? 0x82 : 0x81, data);
     }
+  }
+
+  /** Sends a message framed once by prepareMessage (broadcast.ts); server side only. Ignored unless open. */
+  sendPreparedMessage(message: PreparedMessage): void {
+    if (this.isClient) throw new TypeError('sendPreparedMessage: a client masks each frame; use sendMessage');
+    if (this.state !== WebSocketState.Open) return;
+    const f = message.frame;
+    if (Buffer.isBuffer(f)) this.transport.write(f);
+    else this.transport.writeSequence(f);
   }
 
   /** Sends a ping (at most 125 bytes of payload). Ignored unless open. */

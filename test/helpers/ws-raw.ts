@@ -9,6 +9,8 @@ import * as net from 'net';
 /** A frame the server sent. */
 export interface ServerFrame {
   fin: boolean;
+  /** RSV1: the message is compressed (permessage-deflate). */
+  rsv1?: boolean;
   opcode: number;
   payload: Buffer;
 }
@@ -102,7 +104,7 @@ export class RawClient {
         at = 10;
       }
       if (this.buf.length < at + len) return;
-      this.frames.push({ fin: (this.buf[0] & 0x80) !== 0, opcode: this.buf[0] & 15, payload: Buffer.from(this.buf.subarray(at, at + len)) });
+      this.frames.push({ fin: (this.buf[0] & 0x80) !== 0, rsv1: (this.buf[0] & 0x40) !== 0, opcode: this.buf[0] & 15, payload: Buffer.from(this.buf.subarray(at, at + len)) });
       this.buf = this.buf.subarray(at + len);
     }
   }
