@@ -7,7 +7,9 @@ import WebSocket from 'ws';
 import type { Reactor } from '../lib/reactor';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { until } from './helpers/tcp';
-import { serveEcho } from './helpers/websocket';
+import { EchoServer, serveEcho } from './helpers/websocket';
+import { listenWS, WebSocketServerFactory } from '../lib/websocket';
+import type { IPv4Address } from '../lib/address';
 
 jest.setTimeout(20000);
 
@@ -73,6 +75,21 @@ forEachBackend('websocket: real peers', (backend) => {
       (e: Error) => e,
     );
     expect(String(err)).toMatch(/403/);
+  });
+
+  it('listenWS: a factory on its own port (any path upgrades)', async () => {
+    const factory = new WebSocketServerFactory('ws://127.0.0.1:0', { reactor: r }) as WebSocketServerFactory & { log: unknown };
+    factory.protocol = EchoServer as never;
+    factory.log = { opened: 0, messages: [], closes: [], origins: [] };
+    const port = (listenWS(factory, undefined, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    const c = await wsClient(`ws://127.0.0.1:${port}/any/path`);
+    const got = nextMessage(c);
+    c.send('direct');
+    expect((await got)[0].toString()).toBe('direct');
+    const done = closed(c);
+    c.close();
+    await done;
+    expect(() => listenWS(new WebSocketServerFactory(null, { reactor: r }))).toThrow(/needs a URL/);
   });
 
   it('Python websockets client: echo and close', async () => {

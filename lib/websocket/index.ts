@@ -16,3 +16,5 @@ export { WebSocketClientProtocol, connectWS } from './client';
 export type { ConnectionResponse } from './client';
 export { broadcast, PreparedMessage } from './broadcast';
 export type { PreparedMessageSink } from './broadcast';
+export { listenWS } from './listen';
+export type { ListenWSOptions } from './listen';
