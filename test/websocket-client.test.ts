@@ -139,6 +139,8 @@ forEachBackend('websocket: client', (backend) => {
     expect(() => new WebSocketClientFactory('ws://x/#frag')).toThrow(/fragment/);
     expect(() => new WebSocketServerFactory(null, { maxMessagePayloadSize: -1 })).toThrow(/maxMessagePayloadSize/);
     expect(() => new WebSocketServerFactory(null, { perMessageDeflate: { serverMaxWindowBits: 8 } })).toThrow(/9\.\.15/);
+    expect(() => new WebSocketClientFactory('ws://x/', { headers: { 'X-A': 'a\r\nInjected: 1' } })).toThrow(/CR, LF/);
+    expect(() => new WebSocketClientFactory('ws://x/', { origin: 'http://a\nb' })).toThrow(/CR, LF/);
     expect(() => connectWS(clientFactory(r, 'ws://127.0.0.1:1/'), optionsForClientTLS('x'))).toThrow(/ws:\/\//);
   });
 });

@@ -153,6 +153,31 @@ forEachBackend('websocket: server', (backend) => {
     }
   });
 
+  it.each([
+    ['a header that would split the response', [null, { 'X-Bad': 'a\r\nInjected: 1' }], /CR, LF/],
+    ['a subprotocol the client did not offer', 'nope', /did not offer/],
+    ['a throw that is not ConnectionDeny', new Error('onConnect broke'), /onConnect broke/],
+  ])('onConnect answering %s gets a logged 500, no upgrade', async (_what, answer, logged) => {
+    const cap = captureLog();
+    try {
+      const { port, factory, log } = serveEcho(r);
+      class Bad extends EchoServer {
+        override onConnect(): never {
+          if (answer instanceof Error) throw answer;
+          return answer as never;
+        }
+      }
+      factory.protocol = Bad as never;
+      const c = raw(port);
+      await until(() => c.ended, 5000, 'the server to close');
+      expect(c.head).toMatch(/^HTTP\/1\.1 500 /);
+      expect(log.opened).toBe(0);
+      expect(cap.events.some((e) => e.failure !== undefined && logged.test(String(e.failure.value)))).toBe(true);
+    } finally {
+      cap.stop();
+    }
+  });
+
   it('onConnect may answer later (a Promise); bytes sent meanwhile are kept', async () => {
     const { port, factory, log } = serveEcho(r);
     let release!: () => void;

@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'crypto';
 import type { Headers } from '../web/headers';
+import { checkHeader } from '../web/response-head';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -58,13 +59,16 @@ export function checkUpgradeRequest(method: string, clientproto: string, headers
   return null;
 }
 
-/** The 101 response head. */
+/** The 101 response head; TypeError for an extra header that could split it. */
 export function switchingProtocols(key: string, protocol: string | null, extensions: string | null, extra: Record<string, string>): Buffer {
   let head = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n';
   head += `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n`;
   if (protocol !== null) head += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
   if (extensions !== null) head += `Sec-WebSocket-Extensions: ${extensions}\r\n`;
-  for (const [name, value] of Object.entries(extra)) head += `${name}: ${value}\r\n`;
+  for (const [name, value] of Object.entries(extra)) {
+    checkHeader(name, value);
+    head += `${name}: ${value}\r\n`;
+  }
   return Buffer.from(head + '\r\n', 'latin1');
 }
 

@@ -5,6 +5,7 @@
  */
 import type { IReactorTime } from '../interfaces';
 import { reactor as defaultReactor } from '../reactor/index';
+import { checkHeader } from '../web/response-head';
 import { DeflateOffer, normaliseDeflate } from './deflate-params';
 
 /** Options of WebSocketServerFactory and WebSocketClientFactory. */
@@ -76,6 +77,9 @@ export function normaliseOptions(opts: WebSocketOptions): WebSocketSettings {
   if (!Array.isArray(protocols) || protocols.some((p) => typeof p !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(p))) {
     throw new TypeError('WebSocket option protocols must be an array of tokens');
   }
+  const headers = { ...(opts.headers ?? {}) };
+  for (const [name, value] of Object.entries(headers)) checkHeader(name, value);
+  if (opts.origin !== undefined) checkHeader('Origin', opts.origin);
   return {
     maxMessage,
     maxFrame: Math.min(maxMessage, size('maxFramePayloadSize', opts.maxFramePayloadSize, maxMessage)),
@@ -87,7 +91,7 @@ export function normaliseOptions(opts: WebSocketOptions): WebSocketSettings {
     deflate: normaliseDeflate(opts.perMessageDeflate),
     protocols,
     origin: opts.origin ?? null,
-    headers: { ...(opts.headers ?? {}) },
+    headers,
     clock,
   };
 }
