@@ -20,7 +20,7 @@ import type { PreparedMessage } from './broadcast';
 import { checkSendClose, CloseCode, closePayload, parseClose } from './close';
 import type { PerMessageDeflate } from './deflate';
 import { encodeFrame, encodeMaskedFrame, firstByte, Opcode } from './frame-encoder';
-import { FrameParser, FrameSink } from './frame-parser';
+import { FrameParser } from './frame-parser';
 import type { WebSocketSettings } from './options';
 import { Utf8Validator } from './utf8';
 
@@ -51,7 +51,6 @@ function toBuffer(payload: Sendable, what: string): Buffer {
 /** A WebSocket connection after its opening handshake; subclassed by the server and client protocols. */
 export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSocketFactoryLike>
   extends Protocol<F, ITransport>
-  implements FrameSink
 {
   /** Where the connection is (WebSocketState). */
   state: WebSocketState = WebSocketState.Connecting;
@@ -198,7 +197,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     this.onOpen();
   }
 
-  /** @internal FrameSink: a frame arrived. */
+  /** @internal A frame arrived (the parser's sink: FrameSink). */
   frameReceived(fin: boolean, rsv1: boolean, opcode: number, payload: Buffer): void {
     if (opcode >= Opcode.Close) return this.controlFrame(opcode, payload);
     if (opcode === Opcode.Continuation) return this.continuation(fin, rsv1, payload);
