@@ -11,6 +11,9 @@ import type { Reactor } from '../lib/reactor';
 import { CertificateOptions, optionsForClientTLS } from '../lib/tls';
 import { Resource, Site } from '../lib/web';
 import { connectWS, ConnectionResponse, WebSocketClientFactory, WebSocketClientProtocol, WebSocketOptions, WebSocketResource, WebSocketServerFactory } from '../lib/websocket';
+import { Factory, Protocol } from '../lib/protocol';
+import { Clock } from '../lib/task';
+import { acceptKey } from '../lib/websocket/handshake';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { makeCerts, TestCerts } from './helpers/certs';
 import { until } from './helpers/tcp';
@@ -132,6 +135,52 @@ forEachBackend('websocket: client', (backend) => {
     expect(proto!.closed![0]).toBe(false);
     expect(proto!.closed![1]).toBe(1006);
     expect(proto!.closed![2]).toMatch(/404/);
+  });
+
+  /** A TCP server on `r` answering the handshake with `answer(key)` (or nothing, for null). */
+  function rawServer(answer: ((key: string) => Buffer) | null): number {
+    class Raw extends Protocol {
+      override dataReceived(data: Buffer): void {
+        const key = /Sec-WebSocket-Key: (\S+)/i.exec(data.toString('latin1'));
+        if (answer !== null && key !== null) this.transport.write(answer(key[1]));
+      }
+    }
+    return (r.listenTCP(0, Factory.forProtocol(Raw), { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+  }
+
+  it('a server that never answers the handshake: dropped after openHandshakeTimeout', async () => {
+    const clock = new Clock();
+    const port = rawServer(null);
+    const f = new WebSocketClientFactory(`ws://127.0.0.1:${port}/`, { reactor: clock, openHandshakeTimeout: 3 });
+    f.protocol = Recorder as never;
+    let proto: Recorder | null = null;
+    const build = f.buildProtocol.bind(f);
+    f.buildProtocol = (addr) => (proto = build(addr) as Recorder);
+    r.connectTCP('127.0.0.1', port, f);
+    await until(() => proto !== null && proto.connected);
+    clock.advance(3);
+    await until(() => proto!.closed !== null);
+    expect(proto!.closed).toEqual([false, 1006, 'opening handshake timed out']);
+  });
+
+  it.each([
+    ['a masked frame from the server', Buffer.from([0x81, 0x81, 1, 2, 3, 4, 0x61 ^ 1]), 1002],
+    ['a wrong accept key', null, 1006],
+  ])('fails the connection on %s', async (_what, frame, code) => {
+    const port = rawServer((key) =>
+      Buffer.concat([
+        Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${frame === null ? 'wrong' : acceptKey(key)}\r\n\r\n`),
+        frame ?? Buffer.alloc(0),
+      ]),
+    );
+    const f = clientFactory(r, `ws://127.0.0.1:${port}/`);
+    let proto: Recorder | null = null;
+    const build = f.buildProtocol.bind(f);
+    f.buildProtocol = (addr) => (proto = build(addr) as Recorder);
+    connectWS(f);
+    await until(() => proto !== null && proto.closed !== null);
+    expect(proto!.closed![0]).toBe(false);
+    expect(proto!.localCloseCode ?? 1006).toBe(code);
   });
 
   it('refuses bad URLs and options with a TypeError', () => {
