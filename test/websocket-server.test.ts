@@ -220,6 +220,24 @@ forEachBackend('websocket: server', (backend) => {
     expect(log.closes[0][2]).toMatch(/auto-ping/);
   });
 
+  it('a failing peer that does not read what it is sent is aborted after closeHandshakeTimeout', async () => {
+    const clock = new Clock();
+    const { port, log } = serveEcho(r, { reactor: clock, closeHandshakeTimeout: 2 });
+    const c = raw(port);
+    await until(() => log.opened === 1);
+    c.socket.pause();
+    const big = clientFrame(2, Buffer.alloc(1 << 20, 1));
+    for (let i = 0; i < 8; i++) c.send(big); // 8 MiB of echoes the client never reads
+    c.send(clientFrame(1, 'x', { mask: false })); // then a protocol error
+    await until(() => log.messages.length === 8, 10000, 'the echoes to be queued');
+    await new Promise((res) => setImmediate(res));
+    expect(log.closes).toEqual([]); // loseConnection waits for the buffer to drain, which never happens
+    clock.advance(2);
+    await until(() => log.closes.length === 1, 5000, 'the abort');
+    expect(log.closes[0][0]).toBe(false);
+    c.destroy(); // paused, it may not have seen the reset yet
+  });
+
   it('sendClose: a peer that never answers the close is dropped after closeHandshakeTimeout', async () => {
     const clock = new Clock();
     const { port, log } = serveEcho(r, { reactor: clock, closeHandshakeTimeout: 2 });

@@ -165,7 +165,17 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     this.parser?.halt();
     const t = this.transport as ITCPTransport;
     if (abort && typeof t.abortConnection === 'function') t.abortConnection();
-    else t.loseConnection();
+    else this.flushAndClose();
+  }
+
+  /**
+   * Closes TCP after what is written has gone; a peer that does not read
+   * it (so the buffer never drains) is aborted after closeHandshakeTimeout.
+   */
+  private flushAndClose(): void {
+    const t = this.transport as ITCPTransport;
+    t.loseConnection();
+    this.setTimer(this.settings.closeHandshakeTimeout, () => t.abortConnection());
   }
 
   // ---- receiving ----
@@ -272,11 +282,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
 
   /** Both close frames went: the server closes TCP; the client waits for it to (a while). */
   private closeHandshakeDone(): void {
-    if (!this.isClient) {
-      this.cancelTimer();
-      this.transport.loseConnection();
-      return;
-    }
+    if (!this.isClient) return this.flushAndClose();
     this.setTimer(this.settings.serverConnectionDropTimeout, () => {
       this.wasNotCleanReason = null; // the handshake was clean; only the server's TCP close was late
       (this.transport as ITCPTransport).abortConnection();
