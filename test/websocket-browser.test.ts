@@ -12,10 +12,10 @@ import * as path from 'path';
 import type { IPv4Address } from '../lib/address';
 import type { Reactor } from '../lib/reactor';
 import { Request, Resource, Site } from '../lib/web';
-import { WebSocketResource, WebSocketServerFactory } from '../lib/websocket';
+import { WebSocketResource } from '../lib/websocket';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { until } from './helpers/tcp';
-import { EchoLog, EchoServer } from './helpers/websocket';
+import { echoFactory, EchoLog } from './helpers/websocket';
 
 jest.setTimeout(40000);
 
@@ -43,9 +43,7 @@ forEachBackend('websocket: headless Chromium', (backend) => {
   });
 
   async function run(deflate: boolean): Promise<{ report: Record<string, unknown>; log: EchoLog }> {
-    const factory = new WebSocketServerFactory(null, { reactor: r, perMessageDeflate: deflate }) as WebSocketServerFactory & { log: EchoLog };
-    factory.protocol = EchoServer as never;
-    factory.log = { opened: 0, messages: [], closes: [], origins: [] };
+    const factory = echoFactory(r, null, { perMessageDeflate: deflate });
     let report: string | null = null;
     class Page extends Resource {
       override isLeaf = true;

@@ -10,14 +10,14 @@ import type { IPv4Address } from '../lib/address';
 import type { Reactor } from '../lib/reactor';
 import { CertificateOptions, optionsForClientTLS } from '../lib/tls';
 import { Resource, Site } from '../lib/web';
-import { connectWS, ConnectionResponse, WebSocketClientFactory, WebSocketClientProtocol, WebSocketOptions, WebSocketResource, WebSocketServerFactory } from '../lib/websocket';
+import { connectWS, listenWS, ConnectionResponse, WebSocketClientFactory, WebSocketClientProtocol, WebSocketOptions, WebSocketResource, WebSocketServerFactory } from '../lib/websocket';
 import { Factory, Protocol } from '../lib/protocol';
 import { Clock } from '../lib/task';
 import { acceptKey } from '../lib/websocket/handshake';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { makeCerts, TestCerts } from './helpers/certs';
 import { until } from './helpers/tcp';
-import { EchoServer } from './helpers/websocket';
+import { echoFactory } from './helpers/websocket';
 
 jest.setTimeout(20000);
 
@@ -105,9 +105,7 @@ forEachBackend('websocket: client', (backend) => {
   });
 
   it('wss:// to our own server over TLS, the host name verified', async () => {
-    const factory = new WebSocketServerFactory(null, { reactor: r }) as WebSocketServerFactory & { log: unknown };
-    factory.protocol = EchoServer as never;
-    factory.log = { opened: 0, messages: [], closes: [], origins: [] };
+    const factory = echoFactory(r);
     const root = new Resource();
     root.putChild('ws', new WebSocketResource(factory));
     const options = new CertificateOptions({ privateKey: certs.server.key, certificate: certs.server.cert });
@@ -121,6 +119,21 @@ forEachBackend('websocket: client', (backend) => {
     Recorder.last!.sendClose();
     await until(() => Recorder.last!.closed !== null);
     expect(Recorder.last!.closed).toEqual([true, 1005, '']);
+  });
+
+  it('wss:// to listenWS with a wss:// URL (the factory answering the handshake itself over TLS)', async () => {
+    const factory = echoFactory(r, 'wss://127.0.0.1:0');
+    const options = new CertificateOptions({ privateKey: certs.server.key, certificate: certs.server.cert });
+    const port = (listenWS(factory, options, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    Recorder.last = null;
+    connectWS(clientFactory(r, `wss://localhost:${port}/`), optionsForClientTLS('localhost', { trustRoot: certs.ca.cert }));
+    await until(() => Recorder.last !== null);
+    Recorder.last!.sendMessage(Buffer.from([1, 2]), true);
+    await until(() => Recorder.last!.messages.length === 1);
+    expect(Recorder.last!.messages[0]).toEqual(['0102', true]);
+    Recorder.last!.sendClose(1000);
+    await until(() => Recorder.last!.closed !== null);
+    expect(Recorder.last!.closed).toEqual([true, 1000, '']);
   });
 
   it('a server answering 404 fails the handshake: onClose(false, 1006, why)', async () => {

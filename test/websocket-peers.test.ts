@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import type { Reactor } from '../lib/reactor';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { until } from './helpers/tcp';
-import { EchoServer, serveEcho } from './helpers/websocket';
+import { echoFactory, serveEcho } from './helpers/websocket';
 import { listenWS, WebSocketServerFactory } from '../lib/websocket';
 import type { IPv4Address } from '../lib/address';
 
@@ -77,10 +77,30 @@ forEachBackend('websocket: real peers', (backend) => {
     expect(String(err)).toMatch(/403/);
   });
 
+  it('a factory given straight to listenTCP answers the handshake itself (as Autobahn\'s); a bad one is refused (426)', async () => {
+    const factory = echoFactory(r);
+    const port = (r.listenTCP(0, factory, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    const c = await wsClient(`ws://127.0.0.1:${port}/`, {}, ['chat']);
+    expect(c.protocol).toBe('chat');
+    const got = nextMessage(c);
+    c.send('straight');
+    expect((await got)[0].toString()).toBe('straight');
+    const done = closed(c);
+    c.close(1000);
+    await done;
+    await until(() => factory.log.closes.length === 1);
+    expect(factory.log.closes[0]).toEqual([true, 1000, '']);
+    const bad = await wsClient(`ws://127.0.0.1:${port}/`, { protocolVersion: 8 }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(String(bad)).toMatch(/426/);
+    await until(() => factory.log.closes.length === 2);
+    expect(factory.log.closes[1][0]).toBe(false);
+  });
+
   it('listenWS: a factory on its own port (any path upgrades)', async () => {
-    const factory = new WebSocketServerFactory('ws://127.0.0.1:0', { reactor: r }) as WebSocketServerFactory & { log: unknown };
-    factory.protocol = EchoServer as never;
-    factory.log = { opened: 0, messages: [], closes: [], origins: [] };
+    const factory = echoFactory(r, 'ws://127.0.0.1:0');
     const port = (listenWS(factory, undefined, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
     const c = await wsClient(`ws://127.0.0.1:${port}/any/path`);
     const got = nextMessage(c);

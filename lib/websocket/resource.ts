@@ -21,6 +21,8 @@ import { ConnectAnswer, ConnectionDeny, ConnectionRequest, WebSocketServerProtoc
 /** A leaf resource upgrading every request to a WebSocket of `factory`. */
 export class WebSocketResource extends Resource {
   override isLeaf = true;
+  /** @internal Protocols already built for a connection (a factory listening straight on a port: direct.ts). */
+  readonly prebuilt = new WeakMap<object, WebSocketServerProtocol>();
 
   /** A resource for `factory` (it builds WebSocketServerProtocols). */
   constructor(
@@ -38,7 +40,7 @@ export class WebSocketResource extends Resource {
     const refusal = checkUpgradeRequest(request.method, request.clientproto, request.requestHeaders);
     if (refusal !== null) return refuse(request, refusal[0], refusal[1], refusal[2]);
     if (!(request.channel instanceof HTTPChannel)) return refuse(request, 500, 'this connection cannot be upgraded', {});
-    const protocol = this.factory.buildProtocol(request.getClientAddress()) as unknown;
+    const protocol = this.prebuilt.get(request.channel) ?? (this.factory.buildProtocol(request.getClientAddress()) as unknown);
     if (!(protocol instanceof WebSocketServerProtocol)) {
       log.failure('WebSocketResource: the factory did not build a WebSocketServerProtocol', new Failure(new TypeError(String(protocol))));
       return refuse(request, 500, 'Internal Server Error', {});

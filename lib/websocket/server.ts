@@ -4,7 +4,10 @@
  * a subprotocol, add response headers, or refuse with ConnectionDeny.
  */
 import type { IAddress } from '../address';
+import type { Failure } from '../failure';
+import type { HTTPChannel } from '../web/channel';
 import type { Request } from '../web/request';
+import { directHandshake } from './direct';
 import { headerTokens } from './handshake';
 import { WebSocketProtocol, WebSocketFactoryLike } from './protocol';
 
@@ -85,8 +88,34 @@ export class WebSocketServerProtocol<F extends WebSocketFactoryLike = WebSocketF
     return null;
   }
 
-  /** @internal */
+  /** @internal The HTTP handshake of a factory listening straight on a port, until the upgrade. */
+  private handshake: HTTPChannel | null = null;
+
+  /** @internal Frames start (after WebSocketResource's upgrade), or, straight on a port, the HTTP handshake does. */
   override connectionMade(): void {
-    if (this.upgraded) this.startFraming();
+    if (this.upgraded) {
+      this.handshake = null;
+      return this.startFraming();
+    }
+    this.handshake = directHandshake(this, this.transport);
+  }
+
+  /** @internal */
+  override dataReceived(data: Buffer): void {
+    if (this.handshake !== null) this.handshake.dataReceived(data);
+    else super.dataReceived(data);
+  }
+
+  /** @internal The TLS handshake finished: the HTTP handshake's requests are secure. */
+  handshakeCompleted(): void {
+    this.handshake?.handshakeCompleted();
+  }
+
+  /** @internal */
+  override connectionLost(reason: Failure): void {
+    const h = this.handshake;
+    this.handshake = null;
+    if (h !== null) h.connectionLost(reason);
+    super.connectionLost(reason);
   }
 }

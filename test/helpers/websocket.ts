@@ -35,11 +35,17 @@ export class EchoServer extends WebSocketServerProtocol<WebSocketServerFactory &
   }
 }
 
-/** An echo server at /ws (and a page at /), on `r`; returns its port and log. */
-export function serveEcho(r: Reactor, options: WebSocketOptions = {}, page = '<p>hi</p>'): { port: number; log: EchoLog; factory: WebSocketServerFactory } {
-  const factory = new WebSocketServerFactory(null, { reactor: r, ...options }) as WebSocketServerFactory & { log: EchoLog };
+/** A factory of EchoServers on `r` (for `url`), with an empty log. */
+export function echoFactory(r: Reactor, url: string | null = null, options: WebSocketOptions = {}): WebSocketServerFactory & { log: EchoLog } {
+  const factory = new WebSocketServerFactory(url, { reactor: r, ...options }) as WebSocketServerFactory & { log: EchoLog };
   factory.protocol = EchoServer as never;
   factory.log = { opened: 0, messages: [], closes: [], origins: [] };
+  return factory;
+}
+
+/** An echo server at /ws (and a page at /), on `r`; returns its port and log. */
+export function serveEcho(r: Reactor, options: WebSocketOptions = {}, page = '<p>hi</p>'): { port: number; log: EchoLog; factory: WebSocketServerFactory } {
+  const factory = echoFactory(r, null, options);
   const root = new Resource();
   root.putChild('ws', new WebSocketResource(factory));
   class Page extends Resource {
