@@ -29,7 +29,9 @@ export interface ConnectionResponse {
 
 /** A client connection; subclass it and override onConnect, onOpen, onMessage, onClose. */
 export class WebSocketClientProtocol<F extends WebSocketFactoryLike = WebSocketClientFactory> extends WebSocketProtocol<F> {
-  protected readonly isClient = true;
+  protected get isClient(): boolean {
+    return true;
+  }
   private key = '';
   private handshakeBytes: Buffer | null = null;
 
@@ -58,7 +60,7 @@ export class WebSocketClientProtocol<F extends WebSocketFactoryLike = WebSocketC
 
   /** @internal The handshake answer, then frames. */
   override dataReceived(data: Buffer): void {
-    if (this.parser !== null) return this.parser.feed(data);
+    if (this.frameParser !== null) return this.frameParser.feed(data);
     if (this.handshakeBytes === null || this.state !== WebSocketState.Connecting) return;
     const all = this.handshakeBytes.length === 0 ? data : Buffer.concat([this.handshakeBytes, data]);
     const got = readResponseHead(all);
@@ -86,7 +88,7 @@ export class WebSocketClientProtocol<F extends WebSocketFactoryLike = WebSocketC
     if (this.state !== WebSocketState.Connecting) return;
     this.startFraming();
     // (onOpen may have closed the connection already)
-    if (rest.length !== 0 && (this.state as WebSocketState) === WebSocketState.Open) this.parser!.feed(rest);
+    if (rest.length !== 0 && (this.state as WebSocketState) === WebSocketState.Open) this.frameParser!.feed(rest);
   }
 }
 

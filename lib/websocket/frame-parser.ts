@@ -40,32 +40,37 @@ export const MESSAGE_TOO_BIG = 1009;
 
 const EMPTY = Buffer.alloc(0);
 
+/** A frame whose payload is still arriving (kept apart: an idle connection has none). */
+interface PartialFrame {
+  pieces: Buffer[];
+  got: number;
+  want: number;
+  fin: boolean;
+  rsv1: boolean;
+  opcode: number;
+  key: Buffer | null;
+}
+
 /** Parses a stream of frames. */
 export class FrameParser {
   /** Stopped (an error, or the connection is closing): everything fed is ignored. */
   dead = false;
   /** A header cut by a read boundary, or null. */
   private partialHead: Buffer | null = null;
-  /** The frame whose payload is arriving: its pieces so far, or null. */
-  private pieces: Buffer[] | null = null;
-  private got = 0;
-  private want = 0;
-  private fin = false;
-  private rsv1 = false;
-  private opcode = 0;
-  private key: Buffer | null = null;
+  /** The frame whose payload is arriving, or null. */
+  private partial: PartialFrame | null = null;
 
   /** A parser delivering to `sink`. */
   constructor(
     private readonly sink: FrameSink,
-    /** The checks it makes (rsv1 may be turned on once an extension is agreed). */
-    readonly options: FrameParserOptions,
+    /** The checks it makes (may be shared by many parsers: never changed). */
+    readonly options: Readonly<FrameParserOptions>,
   ) {}
 
   /** Stops parsing for good. */
   halt(): void {
     this.dead = true;
-    this.pieces = null;
+    this.partial = null;
     this.partialHead = null;
   }
 
@@ -73,8 +78,8 @@ export class FrameParser {
   feed(data: Buffer): void {
     if (this.dead) return;
     let off = 0;
-    if (this.pieces !== null) {
-      off = this.continuePayload(data);
+    if (this.partial !== null) {
+      off = this.continuePayload(this.partial, data);
       if (off < 0) return;
     } else if (this.partialHead !== null) {
       data = Buffer.concat([this.partialHead, data]);
@@ -116,13 +121,8 @@ export class FrameParser {
       this.sink.frameReceived(fin, rsv1, opcode, payload);
       return start + len;
     }
-    this.fin = fin;
-    this.rsv1 = rsv1;
-    this.opcode = opcode;
-    this.key = masked ? Buffer.from(data.subarray(keyAt, keyAt + 4)) : null;
-    this.want = len;
-    this.got = end - start;
-    this.pieces = this.got === 0 ? [] : [data.subarray(start, end)];
+    const key = masked ? Buffer.from(data.subarray(keyAt, keyAt + 4)) : null;
+    this.partial = { pieces: end === start ? [] : [data.subarray(start, end)], got: end - start, want: len, fin, rsv1, opcode, key };
     return -1;
   }
 
@@ -145,17 +145,15 @@ export class FrameParser {
   }
 
   /** More of the payload in progress; returns where the data goes on after it, or -1 when it is all used. */
-  private continuePayload(data: Buffer): number {
-    const take = Math.min(this.want - this.got, data.length);
-    if (take > 0) this.pieces!.push(take === data.length ? data : data.subarray(0, take));
-    this.got += take;
-    if (this.got < this.want) return -1;
-    const pieces = this.pieces!;
-    this.pieces = null;
-    const payload = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, this.want);
-    if (this.key !== null) applyMask(payload, 0, payload.length, this.key, 0);
-    this.key = null;
-    this.sink.frameReceived(this.fin, this.rsv1, this.opcode, payload);
+  private continuePayload(f: PartialFrame, data: Buffer): number {
+    const take = Math.min(f.want - f.got, data.length);
+    if (take > 0) f.pieces.push(take === data.length ? data : data.subarray(0, take));
+    f.got += take;
+    if (f.got < f.want) return -1;
+    this.partial = null;
+    const payload = f.pieces.length === 1 ? f.pieces[0] : Buffer.concat(f.pieces, f.want);
+    if (f.key !== null) applyMask(payload, 0, payload.length, f.key, 0);
+    this.sink.frameReceived(f.fin, f.rsv1, f.opcode, payload);
     return take === data.length || this.dead ? -1 : take;
   }
 

@@ -20,7 +20,7 @@ import type { PreparedMessage } from './broadcast';
 import { checkSendClose, CloseCode, closePayload, parseClose } from './close';
 import type { PerMessageDeflate } from './deflate';
 import { encodeFrame, encodeMaskedFrame, firstByte, Opcode } from './frame-encoder';
-import { FrameParser } from './frame-parser';
+import { FrameParser, FrameParserOptions } from './frame-parser';
 import type { WebSocketSettings } from './options';
 import { Utf8Validator } from './utf8';
 
@@ -48,6 +48,40 @@ function toBuffer(payload: Sendable, what: string): Buffer {
   throw new TypeError(`${what}: payload must be a Buffer, Uint8Array or string`);
 }
 
+/** A fragmented message being reassembled. */
+interface Reassembly {
+  pieces: Buffer[];
+  bytes: number;
+  opcode: number;
+  compressed: boolean;
+  /** The UTF-8 check of an uncompressed text message. */
+  validator: Utf8Validator | null;
+}
+
+/** What the closing handshake has seen. */
+interface CloseState {
+  sent: boolean;
+  received: boolean;
+  remoteCode: number | null;
+  remoteReason: string | null;
+  localCode: number | null;
+  localReason: string | null;
+  notClean: string | null;
+}
+
+/** Parser options by settings, one object for each side and deflate choice, shared by the connections. */
+const sharedOptions = new WeakMap<WebSocketSettings, FrameParserOptions[]>();
+
+function parserOptions(s: WebSocketSettings, isClient: boolean, deflate: boolean): FrameParserOptions {
+  let list = sharedOptions.get(s);
+  if (list === undefined) sharedOptions.set(s, (list = []));
+  const i = (isClient ? 2 : 0) + (deflate ? 1 : 0);
+  return (list[i] ??= { expectMasked: !isClient, maxFramePayload: s.maxFrame, allowRsv1: deflate });
+}
+
+/** Auto-ping payloads: a counter shared by every connection. */
+let pingCount = 0;
+
 /** A WebSocket connection after its opening handshake; subclassed by the server and client protocols. */
 export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSocketFactoryLike>
   extends Protocol<F, ITransport>
@@ -56,32 +90,48 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   state: WebSocketState = WebSocketState.Connecting;
   /** The subprotocol agreed in the handshake, or null. */
   websocketProtocolInUse: string | null = null;
-  /** The close code the peer sent (1005: none), or null before its close frame. */
-  remoteCloseCode: number | null = null;
-  /** The reason the peer sent with its close frame. */
-  remoteCloseReason: string | null = null;
-  /** The close code this side sent (or failed the connection with), or null. */
-  localCloseCode: number | null = null;
-  /** The reason this side sent with its close frame. */
-  localCloseReason: string | null = null;
-  /** Why the connection did not close cleanly, or null. */
-  wasNotCleanReason: string | null = null;
   /** @internal The permessage-deflate state, when agreed. */
   deflate: PerMessageDeflate | null = null;
   /** @internal */
-  protected parser: FrameParser | null = null;
+  protected frameParser: FrameParser | null = null;
   /** True on the client side: frames sent are masked, frames received must not be. */
   protected abstract readonly isClient: boolean;
-  private fragments: Buffer[] | null = null;
-  private fragmentBytes = 0;
-  private fragmentOpcode = 0;
-  private fragmentCompressed = false;
-  private validator: Utf8Validator | null = null;
-  private closeSent = false;
-  private closeReceived = false;
-  private timer: IDelayedCall | null = null;
+  /** The fragmented message arriving, or null (kept apart: most connections never have one). */
+  private reassembly: Reassembly | null = null;
+  /** The closing handshake's state, or null while open (kept apart, as above). */
+  private closeInfo: CloseState | null = null;
+  private wsTimer: IDelayedCall | null = null;
   private pingPayload: Buffer | null = null;
-  private pingCount = 0;
+
+  /** The close code the peer sent (1005: none), or null before its close frame. */
+  get remoteCloseCode(): number | null {
+    return this.closeInfo?.remoteCode ?? null;
+  }
+
+  /** The reason the peer sent with its close frame, or null. */
+  get remoteCloseReason(): string | null {
+    return this.closeInfo?.remoteReason ?? null;
+  }
+
+  /** The close code this side sent (or failed the connection with), or null. */
+  get localCloseCode(): number | null {
+    return this.closeInfo?.localCode ?? null;
+  }
+
+  /** The reason this side sent with its close frame, or null. */
+  get localCloseReason(): string | null {
+    return this.closeInfo?.localReason ?? null;
+  }
+
+  /** Why the connection did not close cleanly, or null. */
+  get wasNotCleanReason(): string | null {
+    return this.closeInfo?.notClean ?? null;
+  }
+
+  /** The closing state, made when first needed. */
+  private get closeState(): CloseState {
+    return (this.closeInfo ??= { sent: false, received: false, remoteCode: null, remoteReason: null, localCode: null, localReason: null, notClean: null });
+  }
 
   /** The options in force: the factory's. */
   get settings(): WebSocketSettings {
@@ -160,9 +210,9 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   /** Closes the TCP connection without a close handshake (`abort`: at once, without flushing). */
   dropConnection(abort = true, why = 'connection dropped'): void {
     if (this.state === WebSocketState.Closed) return;
-    this.wasNotCleanReason ??= why;
+    this.closeState.notClean ??= why;
     this.state = WebSocketState.Closing;
-    this.parser?.halt();
+    this.frameParser?.halt();
     const t = this.transport as ITCPTransport;
     if (abort && typeof t.abortConnection === 'function') t.abortConnection();
     else this.flushAndClose();
@@ -182,7 +232,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
 
   /** @internal Frames come in: parse them. */
   override dataReceived(data: Buffer): void {
-    if (this.parser !== null) this.parser.feed(data);
+    if (this.frameParser !== null) this.frameParser.feed(data);
   }
 
   /** @internal The connection is gone: onClose, once. */
@@ -190,18 +240,18 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     const wasOpen = this.state;
     this.state = WebSocketState.Closed;
     this.cancelTimer();
-    this.parser?.halt();
-    this.fragments = null;
+    this.frameParser?.halt();
+    this.reassembly = null;
     if (wasOpen === WebSocketState.Closed) return;
-    const clean = this.closeSent && this.closeReceived && this.wasNotCleanReason === null;
-    if (clean) this.onClose(true, this.remoteCloseCode!, this.remoteCloseReason!);
-    else this.onClose(false, CloseCode.ABNORMAL, this.wasNotCleanReason ?? 'connection was closed uncleanly (peer dropped the TCP connection without previous WebSocket closing handshake)');
+    const c = this.closeInfo;
+    if (c !== null && c.sent && c.received && c.notClean === null) this.onClose(true, c.remoteCode!, c.remoteReason!);
+    else this.onClose(false, CloseCode.ABNORMAL, c?.notClean ?? 'connection was closed uncleanly (peer dropped the TCP connection without previous WebSocket closing handshake)');
   }
 
   /** @internal Called once the handshake is done: frames flow, onOpen runs. */
   protected startFraming(): void {
     const s = this.settings;
-    this.parser = new FrameParser(this, { expectMasked: !this.isClient, maxFramePayload: s.maxFrame, allowRsv1: this.deflate !== null });
+    this.frameParser = new FrameParser(this, parserOptions(s, this.isClient, this.deflate !== null));
     this.state = WebSocketState.Open;
     if (s.autoPingInterval > 0) this.setTimer(s.autoPingInterval, () => this.autoPing());
     this.onOpen();
@@ -211,17 +261,11 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   frameReceived(fin: boolean, rsv1: boolean, opcode: number, payload: Buffer): void {
     if (opcode >= Opcode.Close) return this.controlFrame(opcode, payload);
     if (opcode === Opcode.Continuation) return this.continuation(fin, rsv1, payload);
-    if (this.fragments !== null) return this.failConnection(CloseCode.PROTOCOL_ERROR, 'new data frame while a fragmented message is unfinished');
+    if (this.reassembly !== null) return this.failConnection(CloseCode.PROTOCOL_ERROR, 'new data frame while a fragmented message is unfinished');
     if (fin) return this.deliver(opcode, rsv1, payload);
-    this.fragments = [payload];
-    this.fragmentBytes = payload.length;
-    this.fragmentOpcode = opcode;
-    this.fragmentCompressed = rsv1;
-    if (opcode === Opcode.Text && !rsv1) {
-      const v = (this.validator ??= new Utf8Validator());
-      v.reset();
-      if (!v.feed(payload, false)) this.failConnection(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8 in a text message');
-    }
+    const validator = opcode === Opcode.Text && !rsv1 ? new Utf8Validator() : null;
+    this.reassembly = { pieces: [payload], bytes: payload.length, opcode, compressed: rsv1, validator };
+    if (validator !== null && !validator.feed(payload, false)) this.failConnection(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8 in a text message');
   }
 
   /** @internal FrameSink: the stream broke the protocol. */
@@ -230,20 +274,18 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   }
 
   private continuation(fin: boolean, rsv1: boolean, payload: Buffer): void {
-    const f = this.fragments;
-    if (f === null) return this.failConnection(CloseCode.PROTOCOL_ERROR, 'continuation frame without a message to continue');
+    const m = this.reassembly;
+    if (m === null) return this.failConnection(CloseCode.PROTOCOL_ERROR, 'continuation frame without a message to continue');
     if (rsv1) return this.failConnection(CloseCode.PROTOCOL_ERROR, 'RSV1 set on a continuation frame');
-    this.fragmentBytes += payload.length;
-    if (this.fragmentBytes > this.settings.maxMessage) return this.failConnection(CloseCode.MESSAGE_TOO_BIG, `message over ${this.settings.maxMessage} bytes`);
-    if (payload.length !== 0) f.push(payload);
-    if (this.fragmentOpcode === Opcode.Text && !this.fragmentCompressed && !this.validator!.feed(payload, fin)) {
-      return this.failConnection(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8 in a text message');
-    }
+    m.bytes += payload.length;
+    if (m.bytes > this.settings.maxMessage) return this.failConnection(CloseCode.MESSAGE_TOO_BIG, `message over ${this.settings.maxMessage} bytes`);
+    if (payload.length !== 0) m.pieces.push(payload);
+    if (m.validator !== null && !m.validator.feed(payload, fin)) return this.failConnection(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8 in a text message');
     if (!fin) return;
-    this.fragments = null;
-    const whole = f.length === 1 ? f[0] : Buffer.concat(f, this.fragmentBytes);
-    if (this.fragmentCompressed) return this.deliver(this.fragmentOpcode, true, whole);
-    this.onMessage(whole, this.fragmentOpcode === Opcode.Binary);
+    this.reassembly = null;
+    const whole = m.pieces.length === 1 ? m.pieces[0] : Buffer.concat(m.pieces, m.bytes);
+    if (m.compressed) return this.deliver(m.opcode, true, whole);
+    this.onMessage(whole, m.opcode === Opcode.Binary);
   }
 
   /** A whole message: inflate it if compressed, check text, hand it on. */
@@ -271,12 +313,13 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     if (opcode === Opcode.Pong) return this.pongReceived(payload);
     const parsed = parseClose(payload);
     if ('error' in parsed) return this.failConnection(parsed.error, parsed.why);
-    this.closeReceived = true;
-    this.remoteCloseCode = parsed.code;
-    this.remoteCloseReason = parsed.reason;
-    this.parser!.halt(); // nothing after a close frame is read
-    this.fragments = null;
-    if (!this.closeSent) this.startClosing(parsed.code === CloseCode.NO_STATUS ? undefined : parsed.code, '');
+    const c = this.closeState;
+    c.received = true;
+    c.remoteCode = parsed.code;
+    c.remoteReason = parsed.reason;
+    this.frameParser!.halt(); // nothing after a close frame is read
+    this.reassembly = null;
+    if (!c.sent) this.startClosing(parsed.code === CloseCode.NO_STATUS ? undefined : parsed.code, '');
     this.closeHandshakeDone();
   }
 
@@ -284,7 +327,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   private closeHandshakeDone(): void {
     if (!this.isClient) return this.flushAndClose();
     this.setTimer(this.settings.serverConnectionDropTimeout, () => {
-      this.wasNotCleanReason = null; // the handshake was clean; only the server's TCP close was late
+      this.closeState.notClean = null; // the handshake was clean; only the server's TCP close was late
       (this.transport as ITCPTransport).abortConnection();
     });
   }
@@ -301,7 +344,8 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   private autoPing(): void {
     if (this.state !== WebSocketState.Open) return;
     const p = Buffer.allocUnsafe(4);
-    p.writeUInt32BE(++this.pingCount >>> 0, 0);
+    pingCount = (pingCount + 1) >>> 0;
+    p.writeUInt32BE(pingCount, 0);
     this.pingPayload = p;
     this.sendFrame(0x80 | Opcode.Ping, p);
     this.setTimer(this.settings.autoPingTimeout, () => this.dropConnection(true, 'auto-ping: no pong within autoPingTimeout'));
@@ -312,9 +356,9 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
    * peer may still read it), then the TCP connection is closed.
    */
   protected failConnection(code: number, reason: string): void {
-    this.parser?.halt();
-    this.fragments = null;
-    this.wasNotCleanReason ??= reason;
+    this.frameParser?.halt();
+    this.reassembly = null;
+    this.closeState.notClean ??= reason;
     if (this.state === WebSocketState.Open) this.startClosing(code, reason.length > 123 ? reason.slice(0, 120) : reason);
     this.dropConnection(false, reason);
   }
@@ -322,9 +366,10 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   /** Sends our close frame; the state becomes Closing. */
   private startClosing(code: number | undefined, reason: string): void {
     this.state = WebSocketState.Closing;
-    this.closeSent = true;
-    this.localCloseCode = code ?? null;
-    this.localCloseReason = reason;
+    const c = this.closeState;
+    c.sent = true;
+    c.localCode = code ?? null;
+    c.localReason = reason;
     this.sendFrame(0x80 | Opcode.Close, closePayload(code, reason));
   }
 
@@ -339,13 +384,13 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   /** @internal Runs `fn` in `seconds` (0: never), replacing the timer running. */
   protected setTimer(seconds: number, fn: () => void): void {
     this.cancelTimer();
-    if (seconds > 0) this.timer = this.settings.clock.callLater(seconds, fn);
+    if (seconds > 0) this.wsTimer = this.settings.clock.callLater(seconds, fn);
   }
 
   /** @internal Cancels the timer running. */
   protected cancelTimer(): void {
-    const t = this.timer;
-    this.timer = null;
+    const t = this.wsTimer;
+    this.wsTimer = null;
     if (t !== null && t.active()) t.cancel();
   }
 }

@@ -75,7 +75,9 @@ export type ConnectAnswer = string | null | undefined | void | [string | null, R
 
 /** A server connection; subclass it and override onConnect, onOpen, onMessage, onClose. */
 export class WebSocketServerProtocol<F extends WebSocketFactoryLike = WebSocketFactoryLike> extends WebSocketProtocol<F> {
-  protected readonly isClient = false;
+  protected get isClient(): boolean {
+    return false;
+  }
   /** @internal The handshake was answered with 101 (set by WebSocketResource before the hand-over). */
   upgraded = false;
 
