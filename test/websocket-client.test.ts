@@ -53,6 +53,17 @@ let certs: TestCerts;
 beforeAll(() => (certs = makeCerts()));
 afterAll(() => certs.cleanup?.());
 
+describe('websocket: the built package', () => {
+  it('has the names at run time, as a JavaScript user gets them (no const enums)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pkg = require('../dist/index.js') as Record<string, unknown>;
+    for (const name of ['WebSocketServerProtocol', 'WebSocketServerFactory', 'WebSocketResource', 'WebSocketClientProtocol', 'WebSocketClientFactory', 'connectWS', 'listenWS', 'broadcast', 'ConnectionDeny']) {
+      expect(typeof pkg[name]).toBe('function');
+    }
+    expect((pkg.WebSocketState as Record<string, number>).Open).toBe(1);
+  });
+});
+
 forEachBackend('websocket: client', (backend) => {
   let r: Reactor;
   reactorPerTest(backend, (reactor) => (r = reactor), () => r);

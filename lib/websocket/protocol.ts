@@ -25,10 +25,14 @@ import type { WebSocketSettings } from './options';
 import { Utf8Validator } from './utf8';
 
 /** Connection states, as Autobahn's STATE_*. */
-export const enum WebSocketState {
+export enum WebSocketState {
+  /** The opening handshake is under way. */
   Connecting = 0,
+  /** Messages flow. */
   Open = 1,
+  /** A close frame went or the connection is being dropped. */
   Closing = 2,
+  /** The TCP connection is gone. */
   Closed = 3,
 }
 
