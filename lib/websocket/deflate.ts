@@ -10,7 +10,11 @@
  * plaintext windows (at most 32 KiB each way, nothing with
  * no_context_takeover); the zlib engines (~256 KiB to compress, ~40 KiB to
  * inflate) live for one call. The price is priming the dictionary on each
- * message, a few tens of microseconds for a full window.
+ * message. On the sending side we choose how much history to use (any
+ * suffix of it is valid), and 8 KiB of it compresses chat-sized messages as
+ * well as 32 KiB at about half the time (measured: 80-byte JSON messages
+ * went to 5 bytes either way, ~50 against ~90 us a message); the receiving
+ * side must keep the peer's whole window.
  *
  * A window of 8 bits is declined when offered for our sending side (zlib's
  * raw deflate cannot make 256-byte windows), so such a client gets no
@@ -20,6 +24,9 @@ import { constants, deflateRawSync, inflateRawSync } from 'zlib';
 import type { DeflateAgreement } from './deflate-params';
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/** Most history a message is compressed against (see above). */
+const SEND_HISTORY = 8 * 1024;
 
 /** One connection's compression state. */
 export class PerMessageDeflate {
@@ -41,7 +48,7 @@ export class PerMessageDeflate {
     const opts: { windowBits: number; finishFlush: number; dictionary?: Buffer } = { windowBits: this.sendBits, finishFlush: constants.Z_SYNC_FLUSH };
     if (this.sendWindow !== null) opts.dictionary = this.sendWindow;
     const out = deflateRawSync(data, opts);
-    if (this.sendTakeover) this.sendWindow = slide(this.sendWindow, data, 1 << this.sendBits);
+    if (this.sendTakeover) this.sendWindow = slide(this.sendWindow, data, Math.min(SEND_HISTORY, 1 << this.sendBits));
     return out.subarray(0, out.length - 4);
   }
 
