@@ -36,7 +36,15 @@ async function echoAll(c: WebSocket, messages: string[]): Promise<string[]> {
   return got;
 }
 
-const MESSAGES = ['tiny', 'a'.repeat(5000), 'the same text again and again '.repeat(50), 'the same text again and again '.repeat(50), 'ü€𝄞'.repeat(300)];
+/** Small and large, repeated (back-references into earlier messages), and over 64 KiB in all (the history windows slide). */
+const MESSAGES = [
+  'tiny',
+  'a'.repeat(5000),
+  'the same text again and again '.repeat(50),
+  'the same text again and again '.repeat(50),
+  'ü€𝄞'.repeat(300),
+  ...Array.from({ length: 24 }, (_, i) => `message ${i % 5} with some text `.repeat(100 + i)),
+];
 
 describe('websocket: permessage-deflate negotiation', () => {
   const ours = normaliseDeflate(true)!;
