@@ -3,6 +3,7 @@
  * (echo, subprotocol, closes from either side), against our own server over
  * wss:// (connectSSL with optionsForClientTLS), and a refused handshake.
  */
+import { spawn } from 'child_process';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { WebSocketServer } from 'ws';
@@ -113,6 +114,44 @@ forEachBackend('websocket: client', (backend) => {
     await until(() => Recorder.last!.closed !== null);
     expect(Recorder.last!.closed).toEqual([true, 4001, 'server says bye']);
     await stopWs();
+  });
+
+  it("against Python's websockets server: echo with permessage-deflate agreed, and a clean close", async () => {
+    const script = [
+      'import asyncio, sys, websockets',
+      'async def echo(ws):',
+      '    async for m in ws:',
+      '        await ws.send(m)',
+      'async def main():',
+      '    async with websockets.serve(echo, "127.0.0.1", 0) as server:',
+      '        print(server.sockets[0].getsockname()[1], flush=True)',
+      '        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)',
+      'asyncio.run(main())',
+    ].join('\n');
+    const py = spawn('/usr/bin/python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        py.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+        py.once('exit', (code) => reject(new Error(`python exited ${code}`)));
+      });
+      Recorder.last = null;
+      connectWS(clientFactory(r, `ws://127.0.0.1:${port}/`, { perMessageDeflate: true }));
+      await until(() => Recorder.last !== null);
+      const p = Recorder.last!;
+      expect(p.deflate).not.toBeNull();
+      const long = 'python '.repeat(2000);
+      p.sendMessage('from ioreactor');
+      p.sendMessage(long);
+      p.sendMessage(Buffer.from([7, 7]), true);
+      await until(() => p.messages.length === 3);
+      expect(p.messages).toEqual([['from ioreactor', false], [long, false], ['0707', true]]);
+      p.sendClose(1000, 'bye');
+      await until(() => p.closed !== null);
+      expect(p.closed).toEqual([true, 1000, 'bye']);
+    } finally {
+      py.stdin.end();
+      if (py.exitCode === null) await new Promise((res) => py.once('exit', res));
+    }
   });
 
   it('wss:// to our own server over TLS, the host name verified', async () => {
