@@ -7,6 +7,8 @@ export type { SiteOptions } from './site';
 export { Resource, NoResource, ErrorPage, NOT_DONE_YET, getChildForRequest } from './resource';
 export type { RenderResult } from './resource';
 export { FunctionResource } from './function-resource';
+export { File } from './static';
+export type { FileOptions } from './static';
 export type { RequestHandler, HandlerResult } from './function-resource';
 export { Request } from './request';
 export { Headers } from './headers';
