@@ -46,6 +46,7 @@ Groups: ${Object.entries(GROUPS).map(([g, l]) => `${g} (${l.join(' ')})`).join('
 Servers: ioreactor ioreactor-ab1 ioreactor-epoll ioreactor-poll net c
          ioreactor-site ioreactor-http net-http node-http c-http ioreactor-kv net-kv
          ioreactor-tls node-tls ioreactor-https node-https (spoken to over TLS)
+         ioreactor-ws ws
 Exit status: 0 when every run was clean (bytes verified, no errors), 1 otherwise.
 `;
 
@@ -103,7 +104,7 @@ function pickScenarios(o) {
 function runSeconds(s, id, o) {
   const load = loadFor(s, o);
   const conns = load.conns + load.idle + load.hot;
-  const node = ['net', 'net-http', 'node-http', 'net-kv', 'node-tls', 'node-https'].includes(id);
+  const node = ['net', 'net-http', 'node-http', 'net-kv', 'node-tls', 'node-https', 'ws'].includes(id);
   const tls = /tls|https/.test(id); /* a full handshake each: ~1,000/s for Node, ~2,500/s for us */
   return conns / (tls ? (node ? 1000 : 2500) : node ? 2000 : 8000) + o.warmup + o.duration + 0.2 + (s.metric === 'ramp' && node ? 0.6 : 0) + (s.fresh ? 0.3 : 0);
 }
@@ -129,6 +130,7 @@ function progressLine(total) {
       : s.metric === 'rss'
       ? `${Math.round((r.server && r.server.rss_per_conn_bytes) || 0)} B/conn`
       : s.metric === 'ramp' ? `all served in ${(r.hot_all_served_s || 0).toFixed(3)} s`
+      : s.metric === 'broadcast' ? `${r.ops || 0} broadcasts to ${r.bc_conns || 0}, all have it p50 ${((r.bc_all_us && r.bc_all_us.p50) / 1000 || 0).toFixed(2)} max ${((r.bc_all_us && r.bc_all_us.max) / 1000 || 0).toFixed(2)} ms`
         : `${Math.round(r.ops_per_s || 0).toLocaleString('en-US')} ops/s p99 ${((r.lat_us && r.lat_us.p99) / 1000 || 0).toFixed(2)} ms`;
     const line = `[${done}/${total}] ${s.name} round ${round} ${id}: ${fig}${r.ok ? '' : ` FAILED ${r.first_error}`}`;
     process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);

@@ -35,10 +35,17 @@ const COLUMNS = {
     ['flood_over_steady', 'flood/steady p99', 'x', true],
     ['hot_all_served_s', 'all served s', 's', true],
   ],
+  broadcast: [
+    ['bc_all_p50_ms', 'all p50 ms', 'ms', true],
+    ['bc_all_max_ms', 'all max ms', 'ms', true],
+    ['p99_ms', 'arrival p99 ms', 'ms', true],
+    ['cpu_us_per_op', 'srv µs/bcast', 'us', true],
+    ['ops_per_s', 'bcasts/s', 'int', false],
+  ],
 };
 
 /** The baseline's short name in ratios ("xnet" in the text table, "than net" in words). */
-const BASE_NAME = { 'node-tls': 'node tls', 'node-https': 'node https' };
+const BASE_NAME = { 'node-tls': 'node tls', 'node-https': 'node https', ws: 'ws' };
 function baseName(sc) {
   return BASE_NAME[sc.baseline] || 'net';
 }
@@ -55,6 +62,9 @@ const LEGEND = [
   'with TLS_AES_128_GCM_SHA256 on one RSA 2048 certificate; tls-handshake and tls-resume count handshakes',
   '(each with one 64 B round trip) per second; tls-flood: p99 of the busy connections before the burst',
   '(steady) and from the burst until the last new connection is served (flood).',
+  'WebSocket scenarios (ws-*): xws is the ratio to the `ws` package on Node http; no C ceiling. Broadcast: one',
+  'message to every connection, the next sent when all have it; "all p50/max" is the time from the trigger',
+  'until the last connection read its copy, arrival the time of each copy, CPU per broadcast.',
 ].join('\n');
 
 function fmt(v, kind) {
@@ -191,6 +201,7 @@ const TARGETS = [
     return { value: xs.map((x) => `${fmt(x.median.cpu_us_per_op)}`).join(' -> ') + ' µs/op', met: xs[2].median.cpu_us_per_op > xs[0].median.cpu_us_per_op };
   }, ['active-100', 'active-100-idle-1k', 'active-100-idle-10k']],
   ...tlsTargets(),
+  ...wsTargets(),
 ];
 
 /** Issue 14's targets (and issue 16's HTTPS one): the `tls` group. */
@@ -217,6 +228,24 @@ function tlsTargets() {
       return { value: `${fmt(v, 'int')} B (node tls ${fmt(b.median.rss_per_conn_bytes, 'int')} B: ${(phrase(x, true, 'node tls') || ['-'])[0]})`, met: v <= 12288 && x <= 1 / 3 };
     }, ['tls-idle-10k']],
     ['TLS handshake flood: busy connections\' p99 <= 2x their steady p99', (R) => single(R, 'tls-flood', 'ioreactor-tls', 'flood_over_steady', 'x', (v) => v <= 2, 'node-tls'), ['tls-flood']],
+  ];
+}
+
+/** Issue 17's WebSocket targets, against `ws` on Node http in the same run. */
+function wsTargets() {
+  return [
+    ['WebSocket echo 64 B @1k: >= 2x ws throughput', (R) => pair(R, 'ws-echo-1k', 'ioreactor-ws', 'ws', 'ops_per_s', (x) => x >= 2), ['ws-echo-1k']],
+    ['WebSocket echo 64 B @1k: server CPU per message <= 0.5x ws', (R) => pair(R, 'ws-echo-1k', 'ioreactor-ws', 'ws', 'cpu_us_per_op', (x) => x <= 0.5), ['ws-echo-1k']],
+    ['WebSocket broadcast to 10k: all have it >= 3x faster than ws (p50)', (R) => {
+      const a = get(R, 'ws-broadcast-10k', 'ioreactor-ws');
+      const b = get(R, 'ws-broadcast-10k', 'ws');
+      const v = a && b ? ratio(b.median.bc_all_p50_ms, a.median.bc_all_p50_ms) : null;
+      if (v === null) return null;
+      const words = phrase(v, false, 'ws');
+      return { value: `${words[0]}: ${fmt(a.median.bc_all_p50_ms, 'ms')} ms against ${fmt(b.median.bc_all_p50_ms, 'ms')} ms (max ${fmt(a.median.bc_all_max_ms, 'ms')} / ${fmt(b.median.bc_all_max_ms, 'ms')} ms; server CPU per broadcast ${fmt(ratio(a.median.cpu_us_per_op, b.median.cpu_us_per_op), 'x')} of ws's)`, met: v >= 3 };
+    }, ['ws-broadcast-10k']],
+    ['WebSocket idle @10k: RSS per connection <= 1/4 of ws', (R) => pair(R, 'ws-idle-10k', 'ioreactor-ws', 'ws', 'rss_per_conn_bytes', (x) => x <= 0.25), ['ws-idle-10k']],
+    ['WebSocket idle @10k: <= 2 KB RSS per connection (plaintext)', (R) => single(R, 'ws-idle-10k', 'ioreactor-ws', 'rss_per_conn_bytes', 'int', (v) => v <= 2048, 'ws'), ['ws-idle-10k']],
   ];
 }
 

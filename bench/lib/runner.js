@@ -17,6 +17,7 @@ function loadgenArgs(load, server, opts) {
   if (load.rate) a.push('--rate', String(load.rate));
   if (server.tls) a.push(load.tlsResume ? '--tls-resume' : '--tls');
   if (load.body) a.push('--body', String(load.body));
+  if (load.ws) a.push('--ws', '--ws-path', load.wsPath || '/');
   return a;
 }
 
@@ -74,6 +75,10 @@ const FIELDS = {
   /* per run, then the median: the two p99s of one run share its noise */
   flood_over_steady: (r) => (r.flood_lat_us && r.steady_lat_us && r.flood_lat_us.count > 0 && r.steady_lat_us.p99 > 0
     ? r.flood_lat_us.p99 / r.steady_lat_us.p99 : undefined),
+  arrival_max_ms: (r) => r.lat_us && r.lat_us.max / 1000,
+  bc_all_p50_ms: (r) => r.bc_all_us && r.bc_all_us.p50 / 1000,
+  bc_all_p99_ms: (r) => r.bc_all_us && r.bc_all_us.p99 / 1000,
+  bc_all_max_ms: (r) => r.bc_all_us && r.bc_all_us.max / 1000,
 };
 
 /** What TLS the runs negotiated, and how many handshakes were resumed. */

@@ -14,12 +14,19 @@
  * `setupLimit` raises the seconds allowed to open every connection.
  * `defaultRounds` caps the rounds when --repeat is not given and not --full
  * (to keep the default set under two minutes where a figure is steady).
+ * `load.ws` runs the load over WebSocket (upgrade at `load.wsPath`); the
+ * 'broadcast' metric leads with the time until every connection had the
+ * message.
  */
 
 const ECHO = ['ioreactor', 'net', 'c'];
 const HTTP = ['ioreactor-site', 'ioreactor-http', 'net-http', 'node-http', 'c-http'];
 const IDLE_ACTIVE = ['ioreactor-epoll', 'ioreactor-poll', 'net', 'c'];
 const KV = ['ioreactor-kv', 'net-kv', 'c-kv'];
+/** WebSocket: ioreactor's Site + WebSocketResource against `ws` on Node http
+ * (no C WebSocket server: no ceiling). */
+const WS = ['ioreactor-ws', 'ws'];
+const WS_PATH = '/ws';
 /** Requests a connection may have outstanding at a fixed rate before the
  * next ones due are owed (still timed from when they were due). */
 const RATE_INFLIGHT = 32;
@@ -66,6 +73,17 @@ const SCENARIOS = [
   { name: 'kv-1k', title: 'key-value GET/SET lines, 1,000 connections, 1 in flight', load: { mode: 'kv', conns: 1000, inflight: 1 }, servers: KV },
   { name: 'kv-pipeline', title: 'key-value GET/SET lines, 16 in flight, 100 connections', load: { mode: 'kv', conns: 100, inflight: 16 }, servers: KV },
   { name: 'active-100-idle-10k', title: '100 active + 10,000 idle connections', load: { mode: 'echo', conns: 100, idle: 10000, size: 64 }, servers: IDLE_ACTIVE },
+  // WebSocket (group ws): every connection upgrades (101 and accept checked) first
+  { name: 'ws-echo-1k', title: 'WebSocket echo 64 B binary, 1,000 connections', load: { mode: 'echo', ws: true, wsPath: WS_PATH, conns: 1000, size: 64 }, servers: WS },
+  { name: 'ws-echo-10k', title: 'WebSocket echo 64 B binary, 10,000 connections', load: { mode: 'echo', ws: true, wsPath: WS_PATH, conns: 10000, size: 64 }, servers: WS },
+  {
+    name: 'ws-broadcast-10k', title: 'WebSocket broadcast: one 64 B message to 10,000 connections, time until all have it', metric: 'broadcast',
+    load: { mode: 'broadcast', ws: true, wsPath: WS_PATH, conns: 10000, size: 64 }, servers: WS,
+  },
+  {
+    name: 'ws-idle-10k', title: 'WebSocket idle hold: 10,000 connections, RSS per connection', metric: 'rss', fresh: true,
+    load: { mode: 'idle', ws: true, wsPath: WS_PATH, conns: 10000 }, servers: WS, defaultRounds: 1,
+  },
 ];
 
 /**
@@ -115,14 +133,15 @@ const GROUPS = {
   'fixed-rate': ['ceiling-1k', 'rate-25', 'rate-50', 'rate-75', 'rate-90'],
   kv: ['kv-1k', 'kv-pipeline'],
   tls: TLS_SCENARIOS.map((s) => s.name),
+  ws: ['ws-echo-1k', 'ws-echo-10k', 'ws-broadcast-10k', 'ws-idle-10k'],
 };
 /** What --quick runs (small: the jest test uses it). */
 const QUICK_SET = ['echo-1k', 'pipeline', 'http-1k', 'churn', 'ramp', 'idle-10k'];
 
 for (const s of SCENARIOS) {
   s.metric = s.metric || 'ops';
-  s.baseline = s.baseline || { http: 'net-http', kv: 'net-kv' }[s.load.mode] || 'net';
-  if (s.ceiling === undefined) s.ceiling = { http: 'c-http', kv: 'c-kv' }[s.load.mode] || 'c';
+  s.baseline = s.baseline || (s.load.ws ? 'ws' : { http: 'net-http', kv: 'net-kv' }[s.load.mode] || 'net');
+  if (s.ceiling === undefined) s.ceiling = s.load.ws ? null : { http: 'c-http', kv: 'c-kv' }[s.load.mode] || 'c';
 }
 
 /**
@@ -156,7 +175,7 @@ function roundsFor(s, opts) {
 function describe(s, load) {
   if (s.rateOf) return `${s.title.split(',')[0]} (${Math.round(load.rate || 0).toLocaleString('en-US')} req/s), ${load.conns.toLocaleString('en-US')} connections (open loop)`;
   if (load.conns === s.load.conns && load.idle === (s.load.idle || 0) && load.hot === (s.load.hot || 0)) return s.title;
-  const parts = [`${load.mode}`, ['http', 'kv'].includes(load.mode) ? '' : `${load.size} B`, `${load.conns} conns`];
+  const parts = [`${load.ws ? 'WebSocket ' : ''}${load.mode}`, ['http', 'kv'].includes(load.mode) ? '' : `${load.size} B`, `${load.conns} conns`];
   if (load.inflight > 1) parts.push(`${load.inflight} in flight`);
   if (load.idle) parts.push(`+${load.idle} idle`);
   if (load.hot) parts.push(`+${load.hot} hot`);

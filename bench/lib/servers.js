@@ -48,6 +48,8 @@ function registry(bins, backend) {
     'node-tls': { label: 'node tls', kind: 'echo', tls: true, cmd: node('node-tls-echo.js') },
     'ioreactor-https': { label: `ioreactor Site over listenSSL${beLabel}`, kind: 'http', tls: true, reactor: true, cmd: node('ioreactor-site.js', ...be, '--tls') },
     'node-https': { label: 'node https', kind: 'http', tls: true, cmd: node('node-https.js') },
+    'ioreactor-ws': { label: `ioreactor WebSocketResource on Site${beLabel}`, kind: 'ws', reactor: true, cmd: node('ioreactor-ws.js', ...be) },
+    ws: { label: 'ws 8 on node http', kind: 'ws', cmd: node('ws-node.js') },
   };
 }
 

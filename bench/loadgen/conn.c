@@ -135,7 +135,7 @@ static int flush_wbuf(struct loop *l, struct conn *c) {
 
 /* Write what is owed; arm EPOLLOUT only while some of it is left. */
 void conn_flush(struct loop *l, struct conn *c) {
-  if (l->cfg->mode == MODE_KV) {
+  if (l->cfg->mode == MODE_KV || l->cfg->ws) {
     if (flush_wbuf(l, c) < 0) return;
     if ((c->wlen > 0) != c->out_armed) set_interest(l, c, c->wlen > 0, EPOLL_CTL_MOD);
     return;
@@ -163,6 +163,7 @@ void conn_flush(struct loop *l, struct conn *c) {
  * the next conn_flush). */
 void conn_send(struct loop *l, struct conn *c, uint64_t t) {
   if (l->cfg->mode == MODE_KV) kv_encode(c, (c->ts_head + c->ts_len) % l->cfg->inflight);
+  else if (l->cfg->ws) ws_encode(c, c->done + (uint64_t)c->ts_len);
   else c->want += msg_bytes();
   c->msgs++;
   ts_push(l, c, t);
@@ -172,7 +173,10 @@ void on_connected(struct loop *l, struct conn *c) {
   uint64_t t = now_ns();
   l->connecting--;
   c->retries = 0;
-  if (c->role == ROLE_HOT || l->cfg->mode == MODE_CHURN) {
+  if (l->cfg->ws) { /* the upgrade first; ws.c sends the warm-up after the 101 */
+    c->state = ST_WARMING;
+    ws_begin(l, c);
+  } else if (c->role == ROLE_HOT || l->cfg->mode == MODE_CHURN) {
     c->state = ST_ACTIVE;
     conn_send(l, c, c->started_ns);
   } else {
@@ -263,10 +267,11 @@ static void message_done(struct loop *l, struct conn *c, uint64_t t) {
 /* Feed n verified-or-not bytes; returns -1 if the connection was failed. */
 static int conn_input(struct loop *l, struct conn *c, const uint8_t *buf, size_t n) {
   uint64_t t = now_ns();
-  if (l->cfg->mode == MODE_HTTP || l->cfg->mode == MODE_KV) {
+  if (l->cfg->mode == MODE_HTTP || l->cfg->mode == MODE_KV || l->cfg->ws) {
     char why[128];
-    long k = l->cfg->mode == MODE_KV ? kv_consume(c, l->cfg->inflight, buf, n, why, sizeof why)
-                                     : http_consume(c, buf, n, why, sizeof why);
+    long k = l->cfg->ws ? ws_consume(l, c, buf, n, why, sizeof why)
+             : l->cfg->mode == MODE_KV ? kv_consume(c, l->cfg->inflight, buf, n, why, sizeof why)
+                                       : http_consume(c, buf, n, why, sizeof why);
     if (k < 0) {
       l->st->verify_errors++;
       note_error(l->st, "conn %u: %s", c->id, why);

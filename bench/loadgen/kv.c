@@ -30,7 +30,7 @@ void kv_init(void) {
   nonce = (unsigned)getpid() * 2654435761u ^ (unsigned)ts.tv_nsec;
 }
 
-static void wbuf_room(struct conn *c, size_t more) {
+void wbuf_room(struct conn *c, size_t more) {
   if (c->wlen + more <= c->wcap) return;
   c->wcap = (c->wlen + more) * 2;
   c->wbuf = realloc(c->wbuf, c->wcap);

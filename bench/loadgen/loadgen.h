@@ -10,6 +10,9 @@
  *   conn.c    connect with retries, read/verify, write, the event loop
  *   proto.c   the byte patterns, the echo and HTTP response checkers
  *   kv.c      the key-value mode: GET/SET lines and their expected replies
+ *   ws.c      WebSocket (--ws): the upgrade, framed messages, their checks
+ *   wskey.c   the handshake's Sec-WebSocket-Key and -Accept (SHA-1, base64)
+ *   wsbcast.c the broadcast mode: one message to every connection, timed
  *   rate.c    fixed-rate (open-loop) sending: the schedule and its lag
  *   hist.c    log-linear latency histogram
  *   proc.c    the server's utime/stime and VmRSS from /proc
@@ -21,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum mode { MODE_ECHO, MODE_CHURN, MODE_HTTP, MODE_IDLE, MODE_RAMP, MODE_KV };
+enum mode { MODE_ECHO, MODE_CHURN, MODE_HTTP, MODE_IDLE, MODE_RAMP, MODE_KV, MODE_BROADCAST };
 
 enum conn_state {
   ST_FREE,       /* no socket; waiting for (re)connect */
@@ -50,6 +53,9 @@ struct config {
   double rate;        /* > 0: requests/s in total, sent on a fixed schedule */
   int tls;            /* every connection speaks TLS 1.3 (tls.c) */
   int tls_resume;     /* TLS: each slot resumes its last session */
+  int ws;             /* messages are WebSocket frames after an upgrade */
+  int ws_text;        /* text frames rather than binary */
+  const char *ws_path; /* the upgrade request's path */
 };
 
 /* Log-linear histogram of nanosecond values: 64 exact buckets, then 32
@@ -137,12 +143,40 @@ typedef long (*reply_taker)(struct conn *c, long done, char *why, size_t why_len
 long rbuf_feed(struct conn *c, const uint8_t *buf, size_t n, reply_taker take,
                char *why, size_t why_len);
 
+/* kv.c: room for `more` bytes at the end of c->wbuf. */
+void wbuf_room(struct conn *c, size_t more);
+
 /* kv.c: a request line into c->wbuf (its expected reply into the ring at
  * slot), and replies checked against the ring. */
 void kv_init(void);
 void kv_encode(struct conn *c, int slot);
 long kv_consume(struct conn *c, int cap, const uint8_t *buf, size_t n,
                 char *why, size_t why_len);
+
+/* ws.c, wskey.c, wsbcast.c: WebSocket. ws_consume checks replies as
+ * kv_consume does; ws_encode puts message `index` into c->wbuf. */
+#define WS_KEY_LEN 24
+#define WS_ACCEPT_LEN 28
+struct loop;
+int ws_init(const struct config *cfg);
+void ws_begin(struct loop *l, struct conn *c);
+void ws_encode(struct conn *c, uint64_t index);
+void ws_frame(struct conn *c, int op, const uint8_t *payload, size_t len, uint32_t mask);
+uint32_t ws_mask(uint32_t id, uint64_t index);
+long ws_consume(struct loop *l, struct conn *c, const uint8_t *buf, size_t n, char *why,
+                size_t why_len);
+int ws_opened(uint32_t id);
+void ws_key(uint32_t id, uint32_t generation, char key[WS_KEY_LEN + 1]);
+void ws_accept(const char *key, char accept[WS_ACCEPT_LEN + 1]);
+int ws_bc_init(int total);
+void ws_bc_start(struct loop *l);
+int ws_bc_arrival(struct loop *l, struct conn *c, const uint8_t *p, size_t len, char *why,
+                  size_t why_len);
+void ws_bc_next(struct loop *l);
+int ws_bc_settled(void);
+uint64_t ws_bc_unfinished(void);
+int ws_bc_conns(void);
+const struct hist *ws_bc_totals(void);
 
 /* conn.c */
 struct loop;

@@ -27,24 +27,38 @@
 #include "tls.h"
 
 static const char USAGE[] =
-    "usage: loadgen --port P [--mode echo|churn|http|idle|ramp|kv] [--host 127.0.0.1]\n"
+    "usage: loadgen --port P [--mode echo|churn|http|idle|ramp|kv|broadcast] [--host 127.0.0.1]\n"
     "  [--pid SERVER_PID] [--conns N] [--idle N] [--hot N] [--size BYTES]\n"
     "  [--inflight K] [--duration S] [--warmup S] [--setup-limit S]\n"
     "  [--max-connecting N] [--rate REQUESTS_PER_S] [--tls] [--tls-resume]\n"
-    "  [--body BYTES]\n"
+    "  [--body BYTES] [--ws] [--ws-text] [--ws-path /P]\n"
     "--rate: open loop; requests go out on a fixed schedule spread over the\n"
     "connections (at most --inflight outstanding on each), latency counted from\n"
     "when each was due.\n"
     "--tls: every connection speaks TLS 1.3 (" TLS_SUITE " only) and is\n"
     "established by a full handshake; churn then measures handshakes. With\n"
     "--tls-resume each connection slot resumes the session it was last given.\n"
-    "--body: http mode sends POSTs with a body of that many bytes (default: GETs).\n";
+    "--body: http mode sends POSTs with a body of that many bytes (default: GETs).\n"
+    "--ws: echo, idle and --rate over WebSocket (upgrade checked, masked binary\n"
+    "frames, or text with --ws-text). --mode broadcast (implies --ws): one text\n"
+    "message \"bc:...\" at a time, which the server must send to every connection.\n";
 
 static int parse_mode(const char *s, enum mode *m) {
-  static const char *names[] = {"echo", "churn", "http", "idle", "ramp", "kv"};
-  for (int i = 0; i < 6; i++)
+  static const char *names[] = {"echo", "churn", "http", "idle", "ramp", "kv", "broadcast"};
+  for (int i = 0; i < 7; i++)
     if (strcmp(s, names[i]) == 0) { *m = (enum mode)i; return 0; }
   return -1;
+}
+
+/* What WebSocket does not combine with: churn and ramp (a handshake per
+ * timed connect is another benchmark), HTTP and key-value (other
+ * protocols); broadcast needs room for its "bc:<seq>:" payload and no rate. */
+static int ws_args_bad(const struct config *cfg) {
+  if (!cfg->ws) return 0;
+  if (cfg->mode == MODE_CHURN || cfg->mode == MODE_RAMP || cfg->mode == MODE_HTTP ||
+      cfg->mode == MODE_KV || cfg->size > 8000)
+    return 1;
+  return cfg->mode == MODE_BROADCAST && (cfg->size < 24 || cfg->rate > 0 || cfg->conns < 1);
 }
 
 static int parse_args(int argc, char **argv, struct config *cfg) {
@@ -56,8 +70,9 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       {"max-connecting", 1, 0, 'M'}, {"rate", 1, 0, 'r'}, {"help", 0, 0, 'u'},
       {"tls", 0, 0, 'T'}, {"tls-resume", 0, 0, 'R'},
       {"body", 1, 0, 'b'},
+      {"ws", 0, 0, 1001}, {"ws-text", 0, 0, 1002}, {"ws-path", 1, 0, 1003},
       {0, 0, 0, 0}};
-  *cfg = (struct config){MODE_ECHO, "127.0.0.1", 0, 0, 100, 0, 0, 64, 1, 3.0, 0.5, 60.0, 256, 0, 0, 0};
+  *cfg = (struct config){MODE_ECHO, "127.0.0.1", 0, 0, 100, 0, 0, 64, 1, 3.0, 0.5, 60.0, 256, 0, 0, 0, 0, 0, NULL};
   int o;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
@@ -78,13 +93,18 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       case 'T': cfg->tls = 1; break;
       case 'R': cfg->tls = cfg->tls_resume = 1; break;
       case 'b': proto_set_body((size_t)atol(optarg)); break;
+      case 1001: cfg->ws = 1; break; /* long-only codes: no clash with other modes' letters */
+      case 1002: cfg->ws = cfg->ws_text = 1; break;
+      case 1003: cfg->ws_path = optarg; break;
       case 'u': fputs(USAGE, stdout); exit(0);
       default: return -1;
     }
   }
   if (cfg->mode == MODE_IDLE) { cfg->idle += cfg->conns; cfg->conns = 0; }
   if (cfg->mode == MODE_CHURN) cfg->inflight = 1;
-  int bad = cfg->port <= 0 || cfg->conns < 0 || cfg->idle < 0 || cfg->hot < 0 ||
+  if (cfg->mode == MODE_BROADCAST) cfg->ws = 1;
+  if (!cfg->ws_path) cfg->ws_path = "/";
+  int bad = ws_args_bad(cfg) || cfg->port <= 0 || cfg->conns < 0 || cfg->idle < 0 || cfg->hot < 0 ||
             cfg->size < 1 || cfg->inflight < 1 || cfg->duration <= 0 ||
             cfg->max_connecting < 1 || cfg->conns + cfg->idle + cfg->hot < 1 ||
             cfg->rate < 0 || (cfg->rate > 0 && (cfg->mode == MODE_CHURN ||
@@ -109,6 +129,7 @@ static int hot_served(struct loop *l) {
 }
 
 static int drained(struct loop *l) {
+  if (!ws_bc_settled()) return 0;
   for (int i = 0; i < l->n; i++)
     if (l->conns[i].fd >= 0 && l->conns[i].ts_len > 0) return 0;
   return 1;
@@ -134,6 +155,8 @@ static void start_load(struct loop *l, const struct config *cfg) {
   if (cfg->mode == MODE_CHURN) {
     loop_set_connect_cap(l, cfg->conns);
     loop_start_connecting(l, 0, cfg->conns, ROLE_ACTIVE);
+  } else if (cfg->mode == MODE_BROADCAST) {
+    ws_bc_start(l);
   } else if (cfg->mode != MODE_IDLE) {
     loop_activate(l, ROLE_ACTIVE);
   }
@@ -203,7 +226,7 @@ static void print_latency(const char *name, const struct hist *h, double unit) {
 }
 
 static const char *mode_name(enum mode m) {
-  static const char *names[] = {"echo", "churn", "http", "idle", "ramp", "kv"};
+  static const char *names[] = {"echo", "churn", "http", "idle", "ramp", "kv", "broadcast"};
   return names[m];
 }
 
@@ -260,6 +283,11 @@ static void print_json(const struct config *cfg, const struct stats *st, const s
     print_latency("flood_lat_us", &st->flood_lat, 1e3);
   }
   if (cfg->tls) print_tls();
+  if (cfg->ws) printf(",\"ws\":true");
+  if (cfg->mode == MODE_BROADCAST) {
+    printf(",\"bc_conns\":%d", ws_bc_conns());
+    print_latency("bc_all_us", ws_bc_totals(), 1e3);
+  }
   if (cfg->server_pid > 0) print_server(cfg, st, r->a, r->b, r->rss_before, r->window_s);
   printf("}\n");
   fflush(stdout);
@@ -278,6 +306,7 @@ int main(int argc, char **argv) {
   proto_init(cfg.mode);
   proto_set_size(cfg.size);
   kv_init();
+  if (cfg.ws) ws_init(&cfg);
   static struct stats st;
   struct result r = {0};
   struct loop *l = loop_new(&cfg, &st);
@@ -303,7 +332,9 @@ int main(int argc, char **argv) {
   loop_set_measuring(l, 0);
   l->draining = 1;
   loop_run_until(l, now_ns() + secs(3), drained);
-  st.stalled = loop_check_stalls(l, 0);
+  st.stalled = loop_check_stalls(l, 0) + ws_bc_unfinished();
+  if (ws_bc_unfinished()) note_error(&st, "broadcast reached %d of %d connections",
+                                     ws_bc_conns() - (int)ws_bc_unfinished(), ws_bc_conns());
   if (st.stalled) note_error(&st, "%llu connections never got their replies",
                              (unsigned long long)st.stalled);
   if (cfg.mode == MODE_RAMP && st.hot_in_time < (uint64_t)cfg.hot)
