@@ -223,11 +223,13 @@ describe('ioreactor-bench ws, tiny', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test('runs every WebSocket scenario against ws and ioreactor, every message checked', () => {
+    // ioreactor's server runs as soon as lib/websocket exists: from then on a broken one fails here
+    const servers = fs.existsSync(path.join(ROOT, 'lib', 'websocket', 'index.ts')) ? ['ioreactor-ws', 'ws'] : ['ws'];
     expect([result.code, result.err]).toEqual([0, expect.not.stringMatching(/FAILED/)]);
     expect(doc.scenarios.map((s) => s.name)).toEqual(['ws-echo-1k', 'ws-echo-10k', 'ws-broadcast-10k', 'ws-idle-10k']);
     for (const sc of doc.scenarios) {
       expect(sc.baseline).toBe('ws');
-      expect(Object.keys(sc.rows)).toEqual(['ioreactor-ws', 'ws']);
+      expect(Object.keys(sc.rows)).toEqual(servers);
       for (const [id, row] of Object.entries(sc.rows)) {
         expect([sc.name, id, row.ok, row.failed]).toEqual([sc.name, id, true, undefined]);
         if (sc.name !== 'ws-idle-10k') expect(row.bytes_checked).toBeGreaterThan(0);
@@ -239,7 +241,7 @@ describe('ioreactor-bench ws, tiny', () => {
     expect(doc.scenarios[3].rows.ws.median.rss_per_conn_bytes).toEqual(expect.any(Number));
     const ws = doc.targets.filter((t) => t.target.startsWith('WebSocket'));
     expect(ws).toHaveLength(5);
-    for (const t of ws) expect(['met', 'NOT met']).toContain(t.status);
+    for (const t of ws) expect(['met', 'NOT met', ...(servers.length === 1 ? ['n/a (not run)'] : [])]).toContain(t.status);
     expect(result.out).toMatch(/ws-broadcast-10k: .*\n.*all p50 ms +xws/);
   });
 });
