@@ -46,7 +46,7 @@ Groups: ${Object.entries(GROUPS).map(([g, l]) => `${g} (${l.join(' ')})`).join('
 Servers: ioreactor ioreactor-ab1 ioreactor-epoll ioreactor-poll net c
          ioreactor-site ioreactor-http net-http node-http c-http ioreactor-kv net-kv
          ioreactor-tls node-tls ioreactor-https node-https (spoken to over TLS)
-         ioreactor-ws ws
+         ioreactor-ws ws ioreactor-wss wss (wss: over TLS)
 Exit status: 0 when every run was clean (bytes verified, no errors), 1 otherwise.
 `;
 
@@ -104,8 +104,8 @@ function pickScenarios(o) {
 function runSeconds(s, id, o) {
   const load = loadFor(s, o);
   const conns = load.conns + load.idle + load.hot;
-  const node = ['net', 'net-http', 'node-http', 'net-kv', 'node-tls', 'node-https', 'ws'].includes(id);
-  const tls = /tls|https/.test(id); /* a full handshake each: ~1,000/s for Node, ~2,500/s for us */
+  const node = ['net', 'net-http', 'node-http', 'net-kv', 'node-tls', 'node-https', 'ws', 'wss'].includes(id);
+  const tls = /tls|https|wss/.test(id); /* a full handshake each: ~1,000/s for Node, ~2,500/s for us */
   return conns / (tls ? (node ? 1000 : 2500) : node ? 2000 : 8000) + o.warmup + o.duration + 0.2 + (s.metric === 'ramp' && node ? 0.6 : 0) + (s.fresh ? 0.3 : 0);
 }
 

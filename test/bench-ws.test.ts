@@ -224,15 +224,16 @@ describe('ioreactor-bench ws, tiny', () => {
 
   test('runs every WebSocket scenario against ws and ioreactor, every message checked', () => {
     // ioreactor's server runs as soon as lib/websocket exists: from then on a broken one fails here
-    const servers = fs.existsSync(path.join(ROOT, 'lib', 'websocket', 'index.ts')) ? ['ioreactor-ws', 'ws'] : ['ws'];
+    const landed = fs.existsSync(path.join(ROOT, 'lib', 'websocket', 'index.ts'));
     expect([result.code, result.err]).toEqual([0, expect.not.stringMatching(/FAILED/)]);
-    expect(doc.scenarios.map((s) => s.name)).toEqual(['ws-echo-1k', 'ws-echo-10k', 'ws-broadcast-10k', 'ws-idle-10k']);
+    expect(doc.scenarios.map((s) => s.name)).toEqual(['ws-echo-1k', 'ws-echo-10k', 'ws-broadcast-10k', 'ws-idle-10k', 'wss-idle-10k']);
     for (const sc of doc.scenarios) {
-      expect(sc.baseline).toBe('ws');
-      expect(Object.keys(sc.rows)).toEqual(servers);
+      const base = sc.name.startsWith('wss') ? 'wss' : 'ws';
+      expect(sc.baseline).toBe(base);
+      expect(Object.keys(sc.rows)).toEqual(landed ? [`ioreactor-${base}`, base] : [base]);
       for (const [id, row] of Object.entries(sc.rows)) {
         expect([sc.name, id, row.ok, row.failed]).toEqual([sc.name, id, true, undefined]);
-        if (sc.name !== 'ws-idle-10k') expect(row.bytes_checked).toBeGreaterThan(0);
+        if (!sc.name.endsWith('idle-10k')) expect(row.bytes_checked).toBeGreaterThan(0);
       }
     }
     const bc = doc.scenarios[2].rows.ws.median;
@@ -240,8 +241,9 @@ describe('ioreactor-bench ws, tiny', () => {
     expect(bc.bc_all_max_ms).toBeGreaterThanOrEqual(bc.bc_all_p50_ms as number);
     expect(doc.scenarios[3].rows.ws.median.rss_per_conn_bytes).toEqual(expect.any(Number));
     const ws = doc.targets.filter((t) => t.target.startsWith('WebSocket'));
-    expect(ws).toHaveLength(5);
-    for (const t of ws) expect(['met', 'NOT met', ...(servers.length === 1 ? ['n/a (not run)'] : [])]).toContain(t.status);
+    expect(ws).toHaveLength(6);
+    for (const t of ws) expect(['met', 'NOT met', ...(landed ? [] : ['n/a (not run)'])]).toContain(t.status);
+    expect(doc.scenarios[4].rows.wss.median.rss_per_conn_bytes).toEqual(expect.any(Number));
     expect(result.out).toMatch(/ws-broadcast-10k: .*\n.*all p50 ms +xws/);
   });
 });

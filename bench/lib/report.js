@@ -45,7 +45,7 @@ const COLUMNS = {
 };
 
 /** The baseline's short name in ratios ("xnet" in the text table, "than net" in words). */
-const BASE_NAME = { 'node-tls': 'node tls', 'node-https': 'node https', ws: 'ws' };
+const BASE_NAME = { 'node-tls': 'node tls', 'node-https': 'node https', ws: 'ws', wss: 'wss' };
 function baseName(sc) {
   return BASE_NAME[sc.baseline] || 'net';
 }
@@ -62,7 +62,7 @@ const LEGEND = [
   'with TLS_AES_128_GCM_SHA256 on one RSA 2048 certificate; tls-handshake and tls-resume count handshakes',
   '(each with one 64 B round trip) per second; tls-flood: p99 of the busy connections before the burst',
   '(steady) and from the burst until the last new connection is served (flood).',
-  'WebSocket scenarios (ws-*): xws is the ratio to the `ws` package on Node http; no C ceiling. Broadcast: one',
+  'WebSocket scenarios (ws-*, wss-*): xws is the ratio to the `ws` package on Node http (xwss: on https); no C ceiling. Broadcast: one',
   'message to every connection, the next sent when all have it; "all p50/max" is the time from the trigger',
   'until the last connection read its copy, arrival the time of each copy, CPU per broadcast.',
 ].join('\n');
@@ -246,6 +246,8 @@ function wsTargets() {
     }, ['ws-broadcast-10k']],
     ['WebSocket idle @10k: RSS per connection <= 1/4 of ws', (R) => pair(R, 'ws-idle-10k', 'ioreactor-ws', 'ws', 'rss_per_conn_bytes', (x) => x <= 0.25), ['ws-idle-10k']],
     ['WebSocket idle @10k: <= 2 KB RSS per connection (plaintext)', (R) => single(R, 'ws-idle-10k', 'ioreactor-ws', 'rss_per_conn_bytes', 'int', (v) => v <= 2048, 'ws'), ['ws-idle-10k']],
+    // the issue names no figure for wss: the plaintext ratio, against ws on Node https
+    ['WebSocket over TLS idle @10k: RSS per connection <= 1/4 of ws on https', (R) => pair(R, 'wss-idle-10k', 'ioreactor-wss', 'wss', 'rss_per_conn_bytes', (x) => x <= 0.25), ['wss-idle-10k']],
   ];
 }
 

@@ -84,6 +84,10 @@ const SCENARIOS = [
     name: 'ws-idle-10k', title: 'WebSocket idle hold: 10,000 connections, RSS per connection', metric: 'rss', fresh: true,
     load: { mode: 'idle', ws: true, wsPath: WS_PATH, conns: 10000 }, servers: WS, defaultRounds: 1,
   },
+  {
+    name: 'wss-idle-10k', title: 'WebSocket over TLS (wss) idle hold: 10,000 connections, RSS per connection', metric: 'rss', fresh: true,
+    load: { mode: 'idle', ws: true, wsPath: WS_PATH, conns: 10000 }, servers: ['ioreactor-wss', 'wss'], baseline: 'wss', defaultRounds: 1,
+  },
 ];
 
 /**
@@ -133,7 +137,7 @@ const GROUPS = {
   'fixed-rate': ['ceiling-1k', 'rate-25', 'rate-50', 'rate-75', 'rate-90'],
   kv: ['kv-1k', 'kv-pipeline'],
   tls: TLS_SCENARIOS.map((s) => s.name),
-  ws: ['ws-echo-1k', 'ws-echo-10k', 'ws-broadcast-10k', 'ws-idle-10k'],
+  ws: ['ws-echo-1k', 'ws-echo-10k', 'ws-broadcast-10k', 'ws-idle-10k', 'wss-idle-10k'],
 };
 /** What --quick runs (small: the jest test uses it). */
 const QUICK_SET = ['echo-1k', 'pipeline', 'http-1k', 'churn', 'ramp', 'idle-10k'];

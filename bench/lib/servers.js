@@ -50,6 +50,8 @@ function registry(bins, backend) {
     'node-https': { label: 'node https', kind: 'http', tls: true, cmd: node('node-https.js') },
     'ioreactor-ws': { label: `ioreactor WebSocketResource on Site${beLabel}`, kind: 'ws', reactor: true, cmd: node('ioreactor-ws.js', ...be) },
     ws: { label: 'ws 8 on node http', kind: 'ws', cmd: node('ws-node.js') },
+    'ioreactor-wss': { label: `ioreactor WebSocketResource, Site over listenSSL${beLabel}`, kind: 'ws', tls: true, reactor: true, cmd: node('ioreactor-ws.js', ...be, '--tls') },
+    wss: { label: 'ws 8 on node https', kind: 'ws', tls: true, cmd: node('ws-node.js', '--tls') },
   };
 }
 

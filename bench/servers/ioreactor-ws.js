@@ -8,7 +8,8 @@
  * through the broadcast helper (framed once, the same Buffer written to
  * each). As in Autobahn's broadcast example, the factory keeps the open
  * connections: added in onOpen, removed in onClose.
- * Arguments: [--backend epoll|poll] [--check].
+ * Arguments: [--backend epoll|poll] [--tls] [--check] (--tls: wss://, the
+ * Site over listenSSL on the harness's certificate).
  */
 const { parseArgs, loadReactor, listenReactor, skip } = require('./common');
 

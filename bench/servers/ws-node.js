@@ -4,13 +4,16 @@
  * WebSocket servers run. One server for every WebSocket scenario: a binary
  * message (or a text one not starting "bc:") is echoed to its sender; a
  * text message starting "bc:" is sent to every client, with ws's usual
- * loop of send per client (the load generator's broadcast mode).
+ * loop of send per client (the load generator's broadcast mode). With
+ * --tls: the same over Node `https` (wss://) on the harness's certificate.
  */
 const http = require('http');
+const https = require('https');
 const { WebSocketServer } = require('ws');
-const { announce } = require('./common');
+const { announce, nodeTLS, parseArgs } = require('./common');
 
-const server = http.createServer((req, res) => {
+const { tls } = parseArgs(process.argv.slice(2));
+const server = (tls ? https.createServer.bind(null, nodeTLS()) : http.createServer)((req, res) => {
   res.writeHead(426, { 'Content-Type': 'text/plain' });
   res.end('WebSocket only\n');
 });
@@ -26,4 +29,5 @@ wss.on('connection', (ws) => {
   });
   ws.on('error', () => ws.terminate());
 });
+server.on('tlsClientError', () => {});
 server.listen({ port: 0, host: '127.0.0.1', backlog: 1024 }, () => announce(server.address().port));
