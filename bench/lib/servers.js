@@ -48,9 +48,9 @@ function registry(bins, backend) {
     'node-tls': { label: 'node tls', kind: 'echo', tls: true, cmd: node('node-tls-echo.js') },
     'ioreactor-https': { label: `ioreactor Site over listenSSL${beLabel}`, kind: 'http', tls: true, reactor: true, cmd: node('ioreactor-site.js', ...be, '--tls') },
     'node-https': { label: 'node https', kind: 'http', tls: true, cmd: node('node-https.js') },
-    'ioreactor-ws': { label: `ioreactor WebSocketResource on Site${beLabel}`, kind: 'ws', reactor: true, cmd: node('ioreactor-ws.js', ...be) },
+    'ioreactor-ws': { label: `ioreactor WebSocket (Site)${beLabel}`, kind: 'ws', reactor: true, cmd: node('ioreactor-ws.js', ...be) },
     ws: { label: 'ws 8 on node http', kind: 'ws', cmd: node('ws-node.js') },
-    'ioreactor-wss': { label: `ioreactor WebSocketResource, Site over listenSSL${beLabel}`, kind: 'ws', tls: true, reactor: true, cmd: node('ioreactor-ws.js', ...be, '--tls') },
+    'ioreactor-wss': { label: `ioreactor wss (Site, listenSSL)${beLabel}`, kind: 'ws', tls: true, reactor: true, cmd: node('ioreactor-ws.js', ...be, '--tls') },
     wss: { label: 'ws 8 on node https', kind: 'ws', tls: true, cmd: node('ws-node.js', '--tls') },
   };
 }
