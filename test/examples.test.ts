@@ -1,5 +1,7 @@
 /** The examples run as written (as child processes on port 0) and are talked to over real sockets. */
+import * as http from 'http';
 import * as net from 'net';
+import { WebSocket } from 'ws';
 import { run } from './helpers/examples';
 
 jest.setTimeout(60000);
@@ -133,5 +135,65 @@ describe('examples', () => {
     good.send('GET / HTTP/1.0\r\n\r\n');
     await good.closed;
     expect(good.received).toContain('Hello, world!');
+  });
+});
+
+/** A WebSocket client (the ws package) that keeps every text message it gets. */
+class WsPeer {
+  readonly ws: WebSocket;
+  readonly messages: string[] = [];
+  private waiters: (() => void)[] = [];
+  readonly closed: Promise<void>;
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.ws.on('message', (data: Buffer) => {
+      this.messages.push(data.toString('utf8'));
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.closed = new Promise((resolve) => this.ws.on('close', () => resolve()));
+  }
+
+  /** Resolves once a message equal to `text` has arrived. */
+  async waitFor(text: string): Promise<void> {
+    while (!this.messages.includes(text)) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  async send(text: string): Promise<void> {
+    if (this.ws.readyState !== WebSocket.OPEN) await new Promise((resolve) => this.ws.once('open', resolve));
+    this.ws.send(text);
+  }
+}
+
+describe('ws-chat example', () => {
+  test('serves its page, and two ws clients chat in one room through the broadcast helper', async () => {
+    const port = await startServer('ws-chat.js');
+    const page = await new Promise<string>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(`${res.statusCode} ${res.headers['content-type']}\n${body}`));
+      }).on('error', reject);
+    });
+    expect(page).toMatch(/^200 text\/html; charset=utf-8\n<!doctype html>/);
+    expect(page).toContain("new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws')");
+
+    const alice = new WsPeer(`ws://127.0.0.1:${port}/ws`);
+    const bob = new WsPeer(`ws://127.0.0.1:${port}/ws`);
+    await alice.send('alice');
+    await alice.waitFor('* Welcome, alice! 0 other(s) here.');
+    await bob.send('alice');
+    await bob.waitFor('* Sorry, alice is taken. Pick another name.');
+    await bob.send('bob');
+    await bob.waitFor('* Welcome, bob! 1 other(s) here.');
+    await alice.waitFor('* bob has joined');
+    await alice.send('hi bob');
+    await bob.waitFor('<alice> hi bob');
+    await alice.waitFor('<alice> hi bob');
+    bob.ws.close();
+    await alice.waitFor('* bob has left');
+    alice.ws.close();
+    await Promise.all([alice.closed, bob.closed]);
+    expect(bob.messages).toEqual(['* Hello! Send your name first.', '* Sorry, alice is taken. Pick another name.', '* Welcome, bob! 1 other(s) here.', '<alice> hi bob']);
+    expect(alice.messages).toEqual(['* Hello! Send your name first.', '* Welcome, alice! 0 other(s) here.', '* bob has joined', '<alice> hi bob', '* bob has left']);
   });
 });
