@@ -94,6 +94,20 @@ export interface IConnector<A extends IAddress = IAddress> {
   getDestination(): A;
 }
 
+/**
+ * What a protocol implements to hear that the server is shutting down
+ * gracefully (drainConnections; `ioreactor serve` on SIGTERM and SIGHUP):
+ * its port has stopped accepting, and it should finish the work in hand,
+ * take no new work, and close (a keep-alive HTTP channel closes when idle, a
+ * WebSocket sends its close frame). Connections still open when the grace
+ * period ends are dropped. Optional: a protocol without it is left to close
+ * on its own until then.
+ */
+export interface IGracefulShutdown {
+  /** The server is shutting down: finish what is in hand, then close. */
+  gracefulShutdown(): void;
+}
+
 /** A protocol that wants to hear about half-closed connections (Twisted's IHalfCloseableProtocol). */
 export interface IHalfCloseableProtocol {
   /** The peer shut down its write side; the connection stays open for writing. */

@@ -80,6 +80,7 @@ export class Port<A extends IAddress = IAddress> extends Handler implements ILis
   private connections = 0;
   private backoff = 0;
   private resumeCall: DelayedCall | null = null;
+  private idleWaiters: Deferred<void>[] = [];
 
   /** Made by listenTCP/listenUNIX; call startListening() to bind. */
   constructor(
@@ -230,9 +231,21 @@ export class Port<A extends IAddress = IAddress> extends Handler implements ILis
     this.resumeCall = this.reactor.clock.callLater(this.backoff, this.resume);
   }
 
+  /** Fires once no connection accepted by this port is open (at once when none is). */
+  whenConnectionsClosed(): Deferred<void> {
+    const d = new Deferred<void>();
+    if (this.connections === 0) d.callback(undefined);
+    else this.idleWaiters.push(d);
+    return d;
+  }
+
   /** @internal One of our connections closed. */
   transportLost(): void {
     this.connections--;
+    if (this.connections !== 0 || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const d of waiters) d.callback(undefined);
   }
 
   /** @internal Reactor shutdown: stop listening. */
