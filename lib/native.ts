@@ -250,6 +250,10 @@ export interface NativeBinding {
   fdLimits(): { original: number; current: number; hard: number };
   /** Connects to the UNIX socket at `path` and closes at once: 0 when a listener took it, else -errno. */
   probeUnix(path: string): number;
+  /** A listening TCP socket (family 4 or 6) no loop watches: its fd and bound port, or -errno. For the `serve` supervisor. */
+  listenSocket(family: number, host: string, port: number, backlog: number, reusePort: boolean): { fd: number; port: number } | number;
+  /** Closes an fd listenSocket returned: 0 or -errno. */
+  closeFd(fd: number): number;
   /** Builds a TLS context: the handle, an error code ('KEY_MISMATCH:...'), or -EINVAL. */
   tlsContext(config: NativeTLSConfig): NativeTLSContext | string | number;
   /** Fault builds only (native/fault.h): the next `count` (< 0: all) calls after `skip` fail with errno. 0 or -EINVAL. */

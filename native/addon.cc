@@ -99,6 +99,8 @@ class Addon : public Napi::Addon<Addon> {
                              InstanceMethod("backends", &Addon::Backends),
                              InstanceMethod("fdLimits", &Addon::Limits),
                              InstanceMethod("probeUnix", &Addon::ProbeUnix),
+                             InstanceMethod("listenSocket", &Addon::ListenSocket),
+                             InstanceMethod("closeFd", &Addon::CloseFd),
                              InstanceValue("NativeLoop", define_native_loop(env)),
                              InstanceValue("tlsContext", Napi::Function::New(env, &tls_context_new, "tlsContext")),
                          });
@@ -134,6 +136,51 @@ class Addon : public Napi::Addon<Addon> {
     if (info.Length() < 1 || !info[0].IsString()) return Napi::Number::New(info.Env(), -EINVAL);
     std::string path = info[0].As<Napi::String>().Utf8Value();
     return Napi::Number::New(info.Env(), sockets::probe_unix_listener(path));
+  }
+
+  // listenSocket(family, host, port, backlog, reusePort) -> {fd, port} | -errno: a
+  // listening socket no loop watches, for `ioreactor serve`'s supervisor to
+  // hold and hand to workers (they accept; it never does). Close-on-exec:
+  // a child gets it only where spawn's stdio puts it.
+  Napi::Value ListenSocket(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber() ||
+        !info[3].IsNumber() || !info[4].IsBoolean()) {
+      return Napi::Number::New(env, -EINVAL);
+    }
+    SockAddr addr;
+    addr.family = info[0].As<Napi::Number>().Int32Value();
+    addr.host = info[1].As<Napi::String>().Utf8Value();
+    addr.port = info[2].As<Napi::Number>().Int32Value();
+    int backlog = info[3].As<Napi::Number>().Int32Value();
+    if ((addr.family != 4 && addr.family != 6) || addr.port < 0 || addr.port > 65535 || backlog < 0) {
+      return Napi::Number::New(env, -EINVAL);
+    }
+    int fd = -1;
+    int err = sockets::open_listener(addr, backlog, info[4].As<Napi::Boolean>().Value(), &fd);
+    if (err != 0) return Napi::Number::New(env, err);
+    // The port the kernel chose for port 0: the other workers' sockets bind it.
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    SockAddr bound;
+    err = ::getsockname(fd, reinterpret_cast<struct sockaddr*>(&ss), &len) < 0 ? -errno : 0;
+    if (err == 0) err = sockets::from_sockaddr(reinterpret_cast<struct sockaddr*>(&ss), len, &bound);
+    if (err != 0) {
+      ::close(fd);
+      return Napi::Number::New(env, err);
+    }
+    auto out = Napi::Object::New(env);
+    out.Set("fd", fd);
+    out.Set("port", bound.port);
+    return out;
+  }
+
+  // closeFd(fd) -> 0 | -errno: closes what listenSocket returned.
+  Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsNumber()) return Napi::Number::New(info.Env(), -EINVAL);
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    if (fd < 0) return Napi::Number::New(info.Env(), -EBADF);
+    return Napi::Number::New(info.Env(), ::close(fd) == 0 ? 0 : -errno);
   }
 };
 
