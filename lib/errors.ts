@@ -505,3 +505,8 @@ export class MessageLengthError extends IOReactorError {
     super(message);
   }
 }
+
+// ---- ioreactor serve (lib/runner) ----
+
+/** `ioreactor serve` was given arguments it cannot use (Twisted's twist prints usage for these). */
+export class UsageError extends IOReactorError {}

@@ -1,0 +1,4 @@
+/** The program the `ioreactor serve` supervisor runs for each worker. */
+import { runWorker } from './worker';
+
+runWorker();
