@@ -29,7 +29,7 @@
  * being answered see notifyFinish fail.
  */
 import type { IAddress } from '../address';
-import type { IConsumer, IDelayedCall, IProtocol, IPushProducer, ITransport } from '../interfaces';
+import type { IConsumer, IDelayedCall, IGracefulShutdown, IProtocol, IPushProducer, ITransport } from '../interfaces';
 import { Failure } from '../failure';
 import { log } from '../log';
 import { Protocol } from '../protocol';
@@ -63,7 +63,7 @@ function joined(head: string, body: Buffer | null): Buffer {
 }
 
 /** The protocol serving HTTP/1.x on one connection for a Site. */
-export class HTTPChannel extends Protocol implements RequestChannel, IPushProducer {
+export class HTTPChannel extends Protocol implements RequestChannel, IPushProducer, IGracefulShutdown {
   /** True on a TLS connection (set by handshakeCompleted). */
   secure = false;
   private readonly parser: RequestParser;
@@ -434,6 +434,20 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   }
 
   // ---- ending ----
+
+  /**
+   * IGracefulShutdown (drainConnections, `ioreactor serve`): idle between
+   * requests, close now; else the last request in hand is answered with
+   * `Connection: close` (if its head is not out yet) and the channel closes
+   * after it, answering the ones before it first.
+   */
+  gracefulShutdown(): void {
+    if (this.closing) return;
+    const last = this.current ?? this.queue[this.queue.length - 1];
+    if (last === undefined) return this.close();
+    last.persistent = false;
+    if (this.current === null) this.parser.halt(); // no new request after the last one queued
+  }
 
   private sendError(status: number): void {
     const body = `${reasonPhrase(status)}\n`;
