@@ -26,6 +26,8 @@ export * from './reactor/index';
 export * from './endpoints';
 export * from './tls/index';
 export { ReconnectingClientFactory } from './reconnect';
+export { drainConnections } from './runner/drain';
+export type { DrainResult } from './runner/drain';
 export { ProcessProtocol, Process } from './process';
 export type { SpawnProcessOptions, ChildFDSpec } from './spawn-options';
 export { DatagramProtocol, UDPPort } from './udp';
