@@ -17,6 +17,7 @@ const servers = require('./lib/servers');
 const { SCENARIOS, DEFAULT_SET, QUICK_SET, GROUPS, loadFor, describe, roundsFor } = require('./lib/scenarios');
 const { runScenario } = require('./lib/runner');
 const report = require('./lib/report');
+const { withWorkers, workersReport } = require('./lib/workers');
 
 const HELP = `usage: ioreactor-bench [scenario...] [options]
 
@@ -26,6 +27,10 @@ const HELP = `usage: ioreactor-bench [scenario...] [options]
   --repeat R        rounds; servers alternate A B C A B C ... (default 3; --full 5)
   --backend B       epoll | poll: the backend of the "ioreactor" servers
   --servers a,b     only these servers (ids below)
+  --workers N       also run the echo throughput scenarios against ioreactor
+                    serve and Node cluster with N workers each (servers on CPUs
+                    0..N-1, loadgen on CPU N when there are N+1), reporting
+                    throughput against one process and each worker's share
   --no-pin          let the scheduler place server and load generator (taskset
                     pinning is the default with 2+ CPUs; on a busy machine a
                     pinned process waits for its CPU)
@@ -47,6 +52,7 @@ Servers: ioreactor ioreactor-ab1 ioreactor-epoll ioreactor-poll net c
          ioreactor-site ioreactor-http net-http node-http c-http ioreactor-kv net-kv
          ioreactor-tls node-tls ioreactor-https node-https (spoken to over TLS)
          ioreactor-ws ws ioreactor-wss wss (wss: over TLS)
+         ioreactor-serve net-cluster (with --workers)
 Exit status: 0 when every run was clean (bytes verified, no errors), 1 otherwise.
 `;
 
@@ -73,6 +79,7 @@ function parseArgs(argv) {
     }
     else if (a === '--backend') o.backend = argv[++i];
     else if (a === '--servers') o.servers = String(argv[++i]).split(',');
+    else if (a === '--workers') o.workers = Math.round(num(++i));
     else if (a === '--json') o.json = argv[++i];
     else if (a === '--report') o.report = argv[++i];
     else if (a.startsWith('-')) throw new Error(`unknown option ${a} (see --help)`);
@@ -142,8 +149,9 @@ async function main() {
   if (o.help) return void process.stdout.write(HELP);
   const list = pickScenarios(o);
   const bins = ensureBuilt();
-  const reg = servers.registry(bins, o.backend);
-  const pin = servers.pinning(!o.noPin, o.nice);
+  const reg = servers.registry(bins, o.backend, o.workers);
+  const pin = servers.pinning(!o.noPin, o.nice, o.workers);
+  for (const s of list) s.servers = withWorkers(s, s.servers, o.workers);
   const ok = availability(list, reg);
   /* the run that sets the fixed rates is kept whatever --servers says */
   const wanted = (s, id) => !o.servers || o.servers.includes(id) || s.setsCeiling;
@@ -176,6 +184,11 @@ async function main() {
   console.log(`\n${report.LEGEND}`);
   for (const sc of results) console.log(`\n${report.scenarioTable(sc, labels)}`);
   const doc = { meta: { summary, options: o, seconds: (Date.now() - t0) / 1000 }, scenarios: results, targets: report.targets(results) };
+  if (o.workers) {
+    const w = workersReport(results, o.workers);
+    doc.workers = w.json;
+    console.log(`\n${w.lines.join('\n')}`);
+  }
   console.log('\ntargets (where we stand; never asserted):');
   for (const t of doc.targets) console.log(`  ${t.status.padEnd(14)}${t.target}: ${t.value}`);
   fs.mkdirSync(path.dirname(path.resolve(o.report)), { recursive: true });

@@ -10,7 +10,8 @@ const { ensureBuilt } = require('./build');
 const { loadFor, roundsFor } = require('./scenarios');
 
 function loadgenArgs(load, server, opts) {
-  const a = ['--mode', load.mode, '--port', String(server.port), '--pid', String(server.pid),
+  // A multi-process server's CPU and memory are in its workers, not the pid we hold: not measured.
+  const a = ['--mode', load.mode, '--port', String(server.port), '--pid', String(server.multi ? 0 : server.pid),
     '--conns', String(load.conns), '--idle', String(load.idle), '--hot', String(load.hot),
     '--size', String(load.size), '--inflight', String(load.inflight),
     '--duration', String(opts.duration), '--warmup', String(opts.warmup), '--setup-limit', String(opts.setupLimit)];
@@ -139,7 +140,8 @@ async function runScenario(s, ids, ctx) {
         live[id] = st.handle;
       }
       const h = live[id];
-      const r = await runLoadgen(ctx.bins.loadgen, load, { ...h, tls: reg[id].tls }, opts, pin);
+      const r = await runLoadgen(ctx.bins.loadgen, load, { ...h, tls: reg[id].tls, multi: reg[id].multi }, opts, pin);
+      if (reg[id].multi) r.shares = await servers.shares(h);
       if (h.child.exitCode !== null || h.child.signalCode !== null) {
         r.ok = false;
         r.errors = (r.errors || 0) + 1;

@@ -20,8 +20,11 @@ const SCRIPTS = path.join(ROOT, 'bench', 'servers');
  * the harness's certificate, bench/lib/tls-cert.js).
  * @param {{cEcho: string}} bins
  * @param {string|undefined} backend the --backend option, if any
+ * @param {number} [workers] the --workers option: adds `ioreactor-serve`
+ *   (ioreactor serve, N workers) and `net-cluster` (Node cluster, N workers),
+ *   multi-process servers that report each worker's share of the connections
  */
-function registry(bins, backend) {
+function registry(bins, backend, workers) {
   const node = (script, ...args) => [process.execPath, path.join(SCRIPTS, script), ...args];
   const be = backend ? ['--backend', backend] : [];
   const beLabel = backend ? ` (${backend})` : '';
@@ -52,6 +55,13 @@ function registry(bins, backend) {
     ws: { label: 'ws 8 on node http', kind: 'ws', cmd: node('ws-node.js') },
     'ioreactor-wss': { label: `ioreactor wss (Site, listenSSL)${beLabel}`, kind: 'ws', tls: true, reactor: true, cmd: node('ioreactor-ws.js', ...be, '--tls') },
     wss: { label: 'ws 8 on node https', kind: 'ws', tls: true, cmd: node('ws-node.js', '--tls') },
+    ...(workers ? {
+      'ioreactor-serve': {
+        label: `ioreactor serve, ${workers} workers${beLabel}`, kind: 'echo', reactor: true, multi: true,
+        cmd: node('ioreactor-workers.js', '--workers', String(workers), ...be),
+      },
+      'net-cluster': { label: `node cluster, ${workers} workers`, kind: 'echo', multi: true, cmd: node('net-cluster.js', '--workers', String(workers)) },
+    } : {}),
   };
 }
 
@@ -60,15 +70,23 @@ function registry(bins, backend) {
  * (taskset) when there are two CPUs, and optionally both at a raised
  * priority (`nice -n N`, N < 0 needs root) so other work on a shared
  * machine takes less of their CPU.
+ * With --workers N, the servers get CPUs 0..N-1 and the load generator
+ * CPU N, when there are N+1 of them; else nothing is pinned.
  * @param {boolean} wanted pin at all
  * @param {number} [niceness]
+ * @param {number} [workers]
  */
-function pinning(wanted = true, niceness) {
+function pinning(wanted = true, niceness, workers) {
   const os = require('os');
   const cpus = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
   const has = spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).status === 0;
   const nice = niceness !== undefined ? ['nice', '-n', String(niceness)] : [];
   const niceNote = nice.length ? `, both at nice ${niceness}` : '';
+  if (workers && wanted && cpus > workers && has) {
+    const all = `0-${workers - 1}`;
+    return { on: true, server: [...nice, 'taskset', '-c', all], loadgen: [...nice, 'taskset', '-c', String(workers)], note: `servers on CPUs ${all}, loadgen on CPU ${workers} (taskset)${niceNote}` };
+  }
+  if (workers && wanted) return { on: false, server: nice, loadgen: nice, note: `not pinned: ${workers} workers and the loadgen need ${workers + 1} CPUs, ${cpus} here${niceNote}` };
   if (wanted && cpus >= 2 && has) {
     return { on: true, server: [...nice, 'taskset', '-c', '0'], loadgen: [...nice, 'taskset', '-c', '1'], note: `server on CPU 0, loadgen on CPU 1 (taskset)${niceNote}` };
   }
@@ -133,6 +151,29 @@ function stopChild(child) {
   });
 }
 
+/**
+ * A multi-process server's connections accepted per worker so far (it
+ * answers a "shares" line on stdin with `SHARES [n, ...]`), or null.
+ */
+function shares(handle, timeoutMs = 5000) {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = (v) => {
+      clearTimeout(timer);
+      handle.child.stdout.removeListener('data', onData);
+      resolve(v);
+    };
+    const onData = (d) => {
+      text += d;
+      const m = /^SHARES (.*)$/m.exec(text);
+      if (m) done(JSON.parse(m[1]));
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    handle.child.stdout.on('data', onData);
+    handle.child.stdin.write('shares\n');
+  });
+}
+
 /** utime+stime ticks of a process, or -1. */
 function cpuTicks(pid) {
   try {
@@ -160,4 +201,4 @@ async function waitQuiet(pid, maxMs = 3000) {
   }
 }
 
-module.exports = { registry, pinning, check, start, waitQuiet };
+module.exports = { registry, pinning, check, start, waitQuiet, shares };
