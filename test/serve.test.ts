@@ -7,6 +7,7 @@
  * backing off, and a graceful stop bounded by --grace.
  * SERVE_FIGURES=1 prints the measured figures (for the report).
  */
+import * as net from 'net';
 import { forEachBackend } from './helpers/backends';
 import { ECHO_APP, EchoLoad, EchoConn, LoadCounts, noCounts, Served } from './helpers/serve-load';
 
@@ -148,9 +149,22 @@ describe('ioreactor serve, without a reactor', () => {
       expect(delays).toEqual([0, 0.25, 0.5]);
       expect(s.matching(/worker 0 \(pid \d+\) exited with code 1/)).toHaveLength(3);
       expect(s.matching(/this app crashes/).length).toBeGreaterThanOrEqual(3);
+      expect(s.matching(/ready/)).toEqual([]); // a worker whose main threw never counts as ready
       expect(await s.stop()).toEqual({ code: 0, signal: null });
     } finally {
       s.child.kill('SIGKILL');
+    }
+  });
+
+  it('exits 1 saying why when it cannot listen', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const s = new Served([ECHO_APP, '--workers', '1', '--listen', `127.0.0.1:${(taken.address() as net.AddressInfo).port}`]);
+      expect(await s.exited).toEqual({ code: 1, signal: null });
+      expect(s.lines.join('\n')).toMatch(/EADDRINUSE/);
+    } finally {
+      taken.close();
     }
   });
 

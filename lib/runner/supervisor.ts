@@ -39,6 +39,8 @@ export interface WorkerStats {
 }
 
 const WORKER_MAIN = path.join(__dirname, 'worker-main.js');
+/** Seconds past --grace before a stopping worker is killed. */
+const KILL_AFTER = 5;
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal !== null ? `was killed by ${signal}` : `exited with code ${String(code)}`;
@@ -49,6 +51,7 @@ export class Supervisor {
   private readonly slots: (Worker | null)[];
   private readonly backoff: RestartBackoff[];
   private readonly restartTimers = new Map<number, NodeJS.Timeout>();
+  private readonly killTimers = new Map<Worker, NodeJS.Timeout>();
   /** held[slot][i]: slot's socket for listen spec i. */
   private held: number[][] = [];
   private stopping = false;
@@ -80,6 +83,9 @@ export class Supervisor {
     if (this.rolling || this.stopping) return;
     this.rolling = true;
     log.msg('ioreactor serve: rolling restart');
+    if (this.bound.length === 0) {
+      log.emit('warn', 'ioreactor serve: without --listen each worker owns its listening sockets: connections still queued on a stopping one are reset (see --listen)');
+    }
     try {
       for (let id = 0; id < this.slots.length && !this.stopping; id++) {
         const old = this.slots[id];
@@ -198,8 +204,19 @@ export class Supervisor {
   }
 
   private retire(w: Worker): void {
+    if (this.killTimers.has(w)) return; // already told
     w.retiring = true;
     w.child.kill('SIGTERM');
+    // A worker its reactor cannot stop (a busy loop) is not waited for forever.
+    const t = setTimeout(() => {
+      log.emit('warn', `ioreactor serve: worker ${w.id} (pid ${String(w.child.pid)}) still running ${KILL_AFTER} s after its grace; killing it`);
+      w.child.kill('SIGKILL');
+    }, (this.opts.grace + KILL_AFTER) * 1000);
+    this.killTimers.set(w, t);
+    void w.exited.then(() => {
+      clearTimeout(t);
+      this.killTimers.delete(w);
+    });
   }
 
   private exited(w: Worker, code: number | null, signal: NodeJS.Signals | null): void {

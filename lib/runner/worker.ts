@@ -81,12 +81,28 @@ export function runWorker(): void {
   });
   // The supervisor is gone (killed): stop as if it had said so.
   process.on('disconnect', () => {
-    if (reactor.running) reactor.stop();
+    try {
+      reactor.stop();
+    } catch {
+      // not running yet, or already stopping
+    }
   });
   loadMain(env[ENV.app] ?? '').then(
     (main) => {
-      react((r: Reactor) => main(r, args), [], reactor);
-      reactor.callWhenRunning(() => send({ t: 'ready' }));
+      let threw = false;
+      react(
+        (r: Reactor) => {
+          try {
+            return main(r, args);
+          } catch (e) {
+            threw = true; // react logs it and stops: this worker is not ready, it is dying
+            throw e;
+          }
+        },
+        [],
+        reactor,
+      );
+      if (!threw) reactor.callWhenRunning(() => send({ t: 'ready' }));
     },
     (e: unknown) => {
       log.failure(`worker ${env[ENV.id]}: cannot load ${env[ENV.app]}`, new Failure(e));
