@@ -21,7 +21,7 @@ import * as path from 'path';
 import { ROOT } from './helpers/child';
 
 const ROOT_FILES = ['package.json', 'README.md', 'binding.gyp', 'tsconfig.json', '.gitignore'];
-const TREES = ['lib/', 'native/', 'scripts/', 'bench/'];
+const TREES = ['lib/', 'native/', 'scripts/', 'bench/', 'bin/'];
 
 /** Runs a command with a hard timeout; throws with its output when it fails. */
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env, timeout = 240000): string {
@@ -153,7 +153,7 @@ describe('prebuild, pack and install', () => {
     expect(harness).toEqual(expect.arrayContaining(['bench/cli.js', 'bench/loadgen/main.c', 'bench/cserver/c-echo.c']));
     expect(files).toEqual(expect.arrayContaining([...nativeSources, ...harness, ...libSources]));
 
-    const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|scripts\/check-node-openssl\.js|dist\/.*|lib\/.*\.ts|native\/[^/]+\.(cc|h)|prebuilds\/.*|bench\/(?!out\/).*)$/;
+    const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|scripts\/check-node-openssl\.js|bin\/ioreactor\.js|dist\/.*|lib\/.*\.ts|native\/[^/]+\.(cc|h)|prebuilds\/.*|bench\/(?!out\/).*)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     expect(files.filter((f) => f.startsWith('bench/out/'))).toEqual([]);
     expect(files.filter((f) => f.startsWith('dist/tcp/moved'))).toEqual([]);
@@ -226,6 +226,18 @@ describe('prebuild, pack and install', () => {
     expect(out.addon).toBe(path.join(fs.realpathSync(installed), 'prebuilds', arch, prebuilt));
     const esm = run('node', ['--input-type=module', '-e', "import { Poller } from 'ioreactor'; console.log(typeof Poller);"], good.dir, env, 30000);
     expect(esm.trim()).toBe('function');
+
+    // The `ioreactor` command of the installed package serves an app: a worker starts, then stops it.
+    fs.writeFileSync(path.join(good.dir, 'app.js'), [
+      "const { Deferred, Factory, Protocol } = require('ioreactor');",
+      'exports.main = (reactor) => {',
+      "  reactor.listenTCP(0, Factory.forProtocol(Protocol), { interface: '127.0.0.1' });",
+      "  reactor.callLater(0.1, () => process.kill(process.ppid, 'SIGTERM'));",
+      '  return new Deferred();',
+      '};',
+    ].join('\n'));
+    const served = spawnSync(path.join(good.dir, 'node_modules', '.bin', 'ioreactor'), ['serve', 'app.js', '--workers', '1'], { cwd: good.dir, env, timeout: 60000, encoding: 'utf8' });
+    expect([served.status, served.stderr]).toEqual([0, expect.stringMatching(/worker 0 \(pid \d+\) ready[\s\S]*ioreactor serve: stopped/)]);
 
     // The same package without its prebuild cannot install here: it would have to compile.
     const bad = installInto(tmp, 'app-no-prebuild', noPrebuild.tarball, env);
