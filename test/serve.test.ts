@@ -83,13 +83,13 @@ forEachBackend('ioreactor serve', (backend) => {
     const theirs = conns.filter((c) => c.worker === victim);
     const ours = conns.filter((c) => c.worker !== victim);
     const killedAt = Date.now();
+    const mark2 = s.lines.length;
     process.kill(Number(stats[1]), 'SIGKILL');
-    await Promise.all(theirs.map((c) => c.closed));
-    // A new worker 0 serves new connections: some hash to its socket, queued there until it accepts.
+    // New connections right away: some hash to the dead worker's socket and wait there until its replacement accepts.
     let replacedAfter = -1;
     const probes: EchoConn[] = [];
     const probeCounts: LoadCounts = noCounts();
-    await new Promise<void>((resolve) => {
+    const replaced = new Promise<void>((resolve) => {
       const seen = (): void => {
         if (replacedAfter < 0 && probes.some((p) => p.worker?.startsWith('0:') === true && p.worker !== victim)) {
           replacedAfter = Date.now() - killedAt;
@@ -98,6 +98,9 @@ forEachBackend('ioreactor serve', (backend) => {
       };
       for (let i = 0; i < 20; i++) probes.push(new EchoConn(port, probeCounts, 16, 1, seen));
     });
+    await Promise.all(theirs.map((c) => c.closed));
+    await replaced;
+    const ready = await s.waitFor(/worker 0 \(pid \d+\) ready, (\d+) ms after the last one died/, mark2);
     await Promise.all(probes.map((p) => p.closed));
     expect(probeCounts.connectFailures + probeCounts.resets + probeCounts.corruptBytes).toBe(0);
     expect(s.matching(/worker 0 \(pid \d+\) was killed by SIGKILL/)).toHaveLength(1);
@@ -107,7 +110,7 @@ forEachBackend('ioreactor serve', (backend) => {
     await load.until(() => ours.every((c, i) => c.exchanges > survivorsBefore[i]));
     await load.stop();
     const lost = theirs.length;
-    figures(`sigkill[${backend}]`, { lost, victimHeld: theirs.length, survivors: ours.length, replacementServedAfterMs: replacedAfter, counts: load.counts });
+    figures(`sigkill[${backend}]`, { lost, survivors: ours.length, replacementReadyMs: Number(ready[1]), firstServedByReplacementMs: replacedAfter, counts: load.counts });
     // Only the victim's connections closed under the load (each replaced by a new one).
     expect(load.counts.corruptBytes).toBe(0);
     expect(load.counts.connectFailures).toBe(0);

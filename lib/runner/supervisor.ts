@@ -52,6 +52,8 @@ export class Supervisor {
   private readonly backoff: RestartBackoff[];
   private readonly restartTimers = new Map<number, NodeJS.Timeout>();
   private readonly killTimers = new Map<Worker, NodeJS.Timeout>();
+  /** When the worker of a slot died unasked (Date.now()), until its replacement is ready. */
+  private readonly diedAt = new Map<number, number>();
   /** held[slot][i]: slot's socket for listen spec i. */
   private held: number[][] = [];
   private stopping = false;
@@ -189,7 +191,10 @@ export class Supervisor {
     child.on('message', (m: unknown) => {
       if (isWorkerMessage(m) && m.t === 'ready' && !w.ready) {
         w.ready = true;
-        log.msg(`ioreactor serve: worker ${id} (pid ${String(child.pid)}) ready`, { worker: id, pid: child.pid });
+        const died = this.diedAt.get(id);
+        this.diedAt.delete(id);
+        const after = died === undefined ? '' : `, ${Date.now() - died} ms after the last one died`;
+        log.msg(`ioreactor serve: worker ${id} (pid ${String(child.pid)}) ready${after}`, { worker: id, pid: child.pid });
         markReady(true);
       }
     });
@@ -228,6 +233,7 @@ export class Supervisor {
     log.emit('error', `ioreactor serve: worker ${w.id} (pid ${String(w.child.pid)}) ${how}`, { worker: w.id, code, signal });
     if (this.slots[w.id] !== w || this.stopping) return; // a replacement that never got its slot
     this.slots[w.id] = null;
+    if (!this.diedAt.has(w.id)) this.diedAt.set(w.id, Date.now());
     const delay = this.backoff[w.id].died((Date.now() - w.started) / 1000);
     log.msg(`ioreactor serve: restarting worker ${w.id} in ${delay} s`, { worker: w.id, delay });
     const start = (): void => {
