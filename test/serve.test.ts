@@ -118,8 +118,11 @@ forEachBackend('ioreactor serve', (backend) => {
     expect(await s.stop()).toEqual({ code: 0, signal: null });
   });
 
-  it('hands a listenTCP on a held port the held socket (it could not bind it itself)', async () => {
-    const s = serve(ECHO_APP, '--workers', '2', '--listen', '127.0.0.1:0', '--', 'port');
+  it.each([
+    ['listenTCP on a held port (it could not bind the port itself)', 'port'],
+    ['the systemd: endpoint', 'systemd'],
+  ])('hands the held socket to %s', async (_what, how) => {
+    const s = serve(ECHO_APP, '--workers', '2', '--listen', '127.0.0.1:0', '--', how);
     const port = await s.started(2);
     const counts: LoadCounts = noCounts();
     const c = new EchoConn(port, counts, 100, 3, () => {});
