@@ -165,6 +165,15 @@ describe('ioreactor-bench fixed-rate and key-value, tiny', () => {
     expect(Object.keys(doc.scenarios[3].rows)).toEqual(['ioreactor-kv', 'net-kv', 'c-kv']);
     expect(doc.scenarios[3].load.inflight).toBe(16);
   });
+
+  test('the terminal table of a fixed-rate scenario fits 120 columns', () => {
+    const out = result.out;
+    const lines = out.slice(out.indexOf('\nrate-50: ') + 1).split('\n\n')[0].split('\n');
+    expect(lines[1]).toMatch(/^server +served\/s +p50 ms +p99 ms +p99\.9 ms +p99 xnet +CPU µs\/op/);
+    expect(lines.length).toBe(5);
+    // The title is prose and the check column says what went wrong at whatever length it needs; the figures fit.
+    for (const line of lines.slice(1)) expect([line, [...line.replace(/ {2}(check|ok|FAILED|ERRORS).*$/, '')].length <= 120]).toEqual([line, true]);
+  });
 });
 
 describe('ioreactor-bench tls, tiny', () => {

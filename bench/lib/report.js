@@ -65,6 +65,8 @@ const LEGEND = [
   'WebSocket scenarios (ws-*, wss-*): xws is the ratio to the `ws` package on Node http (xwss: on https); no C ceiling. Broadcast: one',
   'message to every connection, the next sent when all have it; "all p50/max" is the time from the trigger',
   'until the last connection read its copy, arrival the time of each copy, CPU per broadcast.',
+  'Fixed rate (rate-*): served/s is the offered rate unless the server fell behind; the text table shows p99 and',
+  'CPU ratios only (every ratio and the load generator\'s CPU are in the HTML report).',
 ].join('\n');
 
 function fmt(v, kind) {
@@ -127,6 +129,7 @@ function verdict(row) {
  * @returns {string}
  */
 function scenarioTable(sc, labels) {
+  if (sc.metric === 'rate') return rateTable(sc, labels);
   const cols = COLUMNS[sc.metric];
   const head = [pad('server', 32)];
   const xbase = `x${baseName(sc).replace('node ', '')}`;
@@ -149,6 +152,39 @@ function scenarioTable(sc, labels) {
     lines.push(cells.join(''));
   }
   return lines.join('\n');
+}
+
+/**
+ * The text table of a fixed-rate scenario, within ~120 columns: the served
+ * rate is the offered one unless the server fell behind (said in the check
+ * column), so it gets no ratios; latency gets one ratio (p99 to the
+ * baseline's) and CPU per request its two. The HTML report keeps every column.
+ * @returns {string}
+ */
+function rateTable(sc, labels) {
+  const xb = `x${baseName(sc).replace('node ', '')}`;
+  const widths = [22, 9, 8, 8, 9, 9, 10, 7, 7, 11, 13];
+  const row = (cells) => cells.slice(0, widths.length).map((c, i) => pad(c, widths[i], i > 0)).join('') + (cells.length > widths.length ? `  ${cells[widths.length]}` : '');
+  const lines = [`${sc.name}: ${sc.title} (median of ${sc.repeat})`,
+    row(['server', 'served/s', 'p50 ms', 'p99 ms', 'p99.9 ms', `p99 ${xb}`, 'CPU µs/op', xb, 'xC', 'usr+sys µs', 'srv cpu/wait', 'check'])];
+  for (const [id, r] of Object.entries(sc.rows)) {
+    const m = r.median || {};
+    const x = (key, base) => fmt(r.ratios && r.ratios[key] && r.ratios[key][base], 'x');
+    const split = m.user_us_per_op != null ? `${fmt(m.user_us_per_op)}+${fmt(m.sys_us_per_op)}` : '-';
+    const busy = cpuWait(m.server_cpu_util, m.server_runq_wait);
+    lines.push(row([labels[id] || id, fmt(m.ops_per_s, 'int'), fmt(m.p50_ms, 'ms'), fmt(m.p99_ms, 'ms'), fmt(m.p999_ms, 'ms'),
+      x('p99_ms', 'net'), fmt(m.cpu_us_per_op, 'us'), x('cpu_us_per_op', 'net'), x('cpu_us_per_op', 'c'), split, busy, rateVerdict(r)]));
+  }
+  return lines.join('\n');
+}
+
+/** The check column of a fixed-rate row: short, the details are in the HTML report. */
+function rateVerdict(row) {
+  if (row.failed || !row.ok) return verdict(row);
+  const notes = [];
+  if (row.loadgen_behind) notes.push(`lg behind ${row.loadgen_behind}/${row.runs}`);
+  if (row.median && row.median.owed_at_end) notes.push(`${fmt(row.median.owed_at_end, 'int')} owed`);
+  return notes.length ? `ok; ${notes.join('; ')}` : 'ok';
 }
 
 function get(results, name, id) {
