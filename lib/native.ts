@@ -25,6 +25,8 @@ export const enum Rec {
   Handshake = 11,
   /** TLS failed; tlsInfo(slot).error says why. The stream is dead. */
   TlsError = 12,
+  /** A short read the bridge copied out of the slab: a = offset in the keep chunk, b = length. */
+  DataKept = 13,
 }
 
 /** Ints per record in `NativeLoop.records` (`kRecordInts` in native/loop.h). */
@@ -70,8 +72,8 @@ export const enum Ev {
   All = 15,
 }
 
-/** Called once per wake-up with the number of records and the current slab. */
-export type RecordsCallback = (count: number, slab: Buffer) => void;
+/** Called once per wake-up (again when the keep chunk fills mid-batch) with the number of records, the current slab and keep chunk. */
+export type RecordsCallback = (count: number, slab: Buffer, keep: Buffer) => void;
 
 /** Counters kept by the native loop. */
 export interface NativeStats {

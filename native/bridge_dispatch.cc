@@ -1,5 +1,6 @@
 // NativeLoop dispatch: the LoopSink side (slabs, records delivered with one
-// napi_make_callback) and the uv callbacks that wait, process and drain.
+// napi_make_callback, short reads copied into keep chunks on the way) and the
+// uv callbacks that wait, process and drain.
 #include <uv.h>
 
 #include <algorithm>
@@ -29,23 +30,77 @@ uint8_t* NativeLoop::new_slab(size_t size) {
   if (slab_ref_ != nullptr) napi_delete_reference(env_, slab_ref_);
   slab_ref_ = nullptr;
   napi_create_reference(env_, buf, 1, &slab_ref_);
-  return static_cast<uint8_t*>(data);
+  slab_data_ = static_cast<uint8_t*>(data);
+  return slab_data_;
 }
 
+// Short reads go out as copies in a keep chunk, so a protocol that keeps one
+// holds the chunk alive and not the slab (lib/reactor/received.ts says why;
+// here the copy is a memcpy, in JS it was two typed arrays and a set). When
+// the chunk fills, the records copied so far go out with it, the rest with
+// the next chunk.
 void NativeLoop::deliver(const Record* records, int count) {
-  if (closed_ || count <= 0 || records_ == nullptr) return;
   count = std::min(count, Loop::kMaxRecords);
-  std::memcpy(records_, records, static_cast<size_t>(count) * sizeof(Record));
+  for (int from = 0; from < count && !closed_ && records_ != nullptr;) {
+    int n = copy_short_reads(records + from, count - from);
+    call_js(n);
+    from += n;
+  }
+}
+
+// Copies records into records_, short kRecData ones turned into kRecDataKept;
+// returns how many (at least one) share the current keep chunk.
+int NativeLoop::copy_short_reads(const Record* records, int count) {
+  int n = 0;
+  for (; n < count; ++n) {
+    Record r = records[n];
+    if (r.type == kRecData && r.b <= kKeepUpTo && slab_data_ != nullptr) {
+      auto len = static_cast<size_t>(r.b);
+      if (keep_data_ == nullptr || kKeepSize - keep_used_ < len) {
+        if (n > 0) break;  // the records so far go out with the full chunk
+        new_keep();
+      }
+      // Without a chunk (out of memory) the record stays a view of the slab.
+      if (keep_data_ != nullptr) {
+        std::memcpy(keep_data_ + keep_used_, slab_data_ + r.a, len);
+        r = Record{kRecDataKept, r.slot, r.gen, static_cast<int32_t>(keep_used_), r.b};
+        keep_used_ += len;
+      }
+    }
+    std::memcpy(records_ + static_cast<size_t>(n) * kRecordInts, &r, sizeof(Record));
+  }
+  return n;
+}
+
+// A fresh keep chunk, uninitialised: every byte handed out is written first.
+void NativeLoop::new_keep() {
+  if (keep_ref_ != nullptr) napi_delete_reference(env_, keep_ref_);
+  keep_ref_ = nullptr;
+  keep_data_ = nullptr;
+  keep_used_ = 0;
+  void* data = nullptr;
+  napi_value buf;
+  if (napi_create_buffer(env_, kKeepSize, &data, &buf) != napi_ok) return;
+  if (napi_create_reference(env_, buf, 1, &keep_ref_) != napi_ok) return;
+  keep_data_ = static_cast<uint8_t*>(data);
+}
+
+// One crossing into JS with the first `count` records of records_, the slab
+// and the keep chunk.
+void NativeLoop::call_js(int count) {
   napi_handle_scope scope;
   if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
-  napi_value fn = nullptr, self = nullptr, argv[2] = {nullptr, nullptr}, result;
+  napi_value fn = nullptr, self = nullptr, argv[3] = {nullptr, nullptr, nullptr}, result;
   napi_get_reference_value(env_, callback_, &fn);
   napi_get_reference_value(env_, static_cast<napi_ref>(*this), &self);
   napi_create_int32(env_, count, &argv[0]);
   if (slab_ref_ != nullptr) napi_get_reference_value(env_, slab_ref_, &argv[1]);
-  if (argv[1] == nullptr) napi_get_undefined(env_, &argv[1]);
+  if (keep_ref_ != nullptr) napi_get_reference_value(env_, keep_ref_, &argv[2]);
+  for (napi_value& v : argv) {
+    if (v == nullptr) napi_get_undefined(env_, &v);
+  }
   if (fn != nullptr && self != nullptr &&
-      napi_make_callback(env_, async_ctx_, self, fn, 2, argv, &result) != napi_ok) {
+      napi_make_callback(env_, async_ctx_, self, fn, 3, argv, &result) != napi_ok) {
     take_exception();
   }
   napi_close_handle_scope(env_, scope);

@@ -152,11 +152,13 @@ void NativeLoop::shutdown(napi_async_cleanup_hook_handle teardown) {
 }
 
 void NativeLoop::release_js() {
-  for (napi_ref* r : {&callback_, &records_ref_, &slab_ref_, &error_ref_}) {
+  for (napi_ref* r : {&callback_, &records_ref_, &slab_ref_, &keep_ref_, &error_ref_}) {
     if (*r != nullptr) napi_delete_reference(env_, *r);
     *r = nullptr;
   }
   records_ = nullptr;
+  slab_data_ = nullptr;
+  keep_data_ = nullptr;
   if (async_ctx_ != nullptr) napi_async_destroy(env_, async_ctx_);
   async_ctx_ = nullptr;
 }

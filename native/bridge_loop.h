@@ -117,6 +117,11 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   void dispatch_waiter();
   void after_dispatch(bool top_level);
   void take_exception();
+  void call_js(int count);
+
+  // ---- short reads copied out of the slab (bridge_dispatch.cc) ----
+  int copy_short_reads(const Record* records, int count);
+  void new_keep();
 
   // ---- shutdown ----
   static void on_teardown(napi_async_cleanup_hook_handle handle, void* arg);
@@ -133,6 +138,14 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   napi_ref callback_ = nullptr;   // weak: the function is kept by a property of this
   napi_ref records_ref_ = nullptr;
   napi_ref slab_ref_ = nullptr;
+  napi_ref keep_ref_ = nullptr;   // the chunk short reads are copied into
+  uint8_t* slab_data_ = nullptr;  // the slab last handed to the loop
+  uint8_t* keep_data_ = nullptr;
+  size_t keep_used_ = 0;
+  // Reads up to kKeepUpTo bytes go out as copies in kKeepSize chunks: a kept
+  // one holds 16 KiB alive, not a slab (lib/reactor/received.ts has the bound).
+  static constexpr size_t kKeepSize = 16 * 1024;
+  static constexpr int32_t kKeepUpTo = 4 * 1024;
   napi_ref error_ref_ = nullptr;  // first exception a callback threw in this dispatch
   napi_async_context async_ctx_ = nullptr;
   napi_async_cleanup_hook_handle hook_ = nullptr;

@@ -50,6 +50,9 @@ enum RecordType : int32_t {
   kRecExited = 10,      // a = exit code (-1 when signalled), b = signal number
   kRecHandshake = 11,   // a TLS handshake completed (loop_tls.cc)
   kRecTlsError = 12,    // TLS failed; Loop::tls(slot)->error_code() says why; the stream is dead
+  // Made by the bridge, not the loop: a short kRecData copied out of the slab
+  // (bridge_dispatch.cc). a = offset in the keep chunk passed with the batch.
+  kRecDataKept = 13,
 };
 
 struct Record {

@@ -9,7 +9,7 @@ import { ReactorLoopError } from '../errors';
 import { errnoName, loadNative, NativeLoop, NativeStats, Rec, RECORD_INTS, RecordField as F, recordOwner, thrownErrno } from '../native';
 import { resolveBackend } from '../poller';
 import type { Handler } from './handler';
-import { ReceivedCopier } from './received';
+import { ReceivedCopier, SlabView } from './received';
 import type { ReactorClock } from './time';
 
 /** What ports, connectors, UDP ports, processes and fd sets need of the reactor that owns them. */
@@ -30,6 +30,23 @@ export interface ReactorStats extends NativeStats {
   handlers: number;
 }
 
+/**
+ * A Buffer the native loop hands with a batch (the slab, the keep chunk),
+ * with its ArrayBuffer and offset read once: the same Buffer comes with batch
+ * after batch until it fills. None yet when no batch has had data.
+ */
+class BatchMemory {
+  buf: Buffer | undefined = undefined;
+  memory: ArrayBuffer | null = null;
+  base = 0;
+
+  see(buf: Buffer | undefined): void {
+    this.buf = buf;
+    this.memory = buf !== undefined ? (buf.buffer as ArrayBuffer) : null;
+    this.base = buf !== undefined ? buf.byteOffset : 0;
+  }
+}
+
 /** The handler table and the record dispatch for one NativeLoop. */
 export class ReactorCore {
   /** handlers[slot] for every live registration of the open loop; undefined when free. A new table per loop. */
@@ -41,6 +58,9 @@ export class ReactorCore {
   batches = 0;
   /** Copies short reads out of the slab (received.ts: what a kept Buffer holds alive). */
   readonly received = new ReceivedCopier();
+  /** The slab and keep chunk of the last batch, read through once per new Buffer (the getters cost ~100 instructions each). */
+  private readonly slab = new BatchMemory();
+  private readonly keep = new BatchMemory();
   private cursor = 0;
   private dispatching = false;
   private live = 0;
@@ -88,7 +108,7 @@ export class ReactorCore {
     try {
       // Each loop's records go with that loop, so a batch of a loop closed
       // mid-dispatch never reaches the handlers of the next one.
-      loop = new Loop(backend, (count, slab) => this.onBatch(loop, count, slab));
+      loop = new Loop(backend, (count, slab, keep) => this.onBatch(loop, count, slab, keep));
     } catch (e) {
       const errno = thrownErrno(e);
       if (errno === null) throw e;
@@ -188,14 +208,14 @@ export class ReactorCore {
     q.length = 0;
   };
 
-  private onBatch(loop: NativeLoop, count: number, slab: Buffer): void {
+  private onBatch(loop: NativeLoop, count: number, slab: Buffer, keep: Buffer): void {
     this.batches++;
     const wasDispatching = this.dispatching;
     this.dispatching = true;
     let i = 0;
     while (i < count) {
       try {
-        this.dispatch(loop, i, count, slab);
+        this.dispatch(loop, i, count, slab, keep);
         i = count;
       } catch (e) {
         i = this.cursor + 1;
@@ -211,12 +231,15 @@ export class ReactorCore {
     if (!wasDispatching && this.endOfStep.length !== 0) this.flushEndOfStep();
   }
 
-  private dispatch(loop: NativeLoop, from: number, count: number, slab: Buffer): void {
+  private dispatch(loop: NativeLoop, from: number, count: number, slab: Buffer, keep: Buffer): void {
     const rec = loop.records;
     const handlers = this.handlers;
-    // No slab yet when a batch has no data (accepts, errors, raw events).
-    const memory = slab !== undefined ? (slab.buffer as ArrayBuffer) : null;
-    const base = slab !== undefined ? slab.byteOffset : 0;
+    if (slab !== this.slab.buf) this.slab.see(slab);
+    if (keep !== this.keep.buf) this.keep.see(keep);
+    const memory = this.slab.memory;
+    const base = this.slab.base;
+    const kept = this.keep.memory;
+    const keptBase = this.keep.base;
     for (let i = from; i < count; i++) {
       this.cursor = i;
       const o = i * RECORD_INTS;
@@ -230,6 +253,9 @@ export class ReactorCore {
       switch (type) {
         case Rec.Data:
           h.onData(this.received.take(memory!, base + a, rec[o + F.B]));
+          break;
+        case Rec.DataKept:
+          h.onData(new SlabView(kept!, keptBase + a, rec[o + F.B]) as unknown as Buffer);
           break;
         case Rec.Drained:
           h.onDrained();

@@ -9,15 +9,20 @@
  * is copied into a chunk shared only with reads of its own size class, at
  * most 4x the class's largest read and at least 16 KiB. So a kept Buffer of
  * n bytes holds at most max(16 KiB, 8n) bytes alive, whatever the peer sends
- * around it.
+ * around it. Stream reads up to 4 KiB, the hot path, are copied by the native
+ * bridge into its own 16 KiB chunks as it hands the records over (a memcpy,
+ * no JS object: native/bridge_dispatch.cc) and arrive as Rec.DataKept; this
+ * class copies the rest: longer stream reads, and any the bridge could not
+ * (no memory for a chunk).
  *
  * Why chunks and not an exact-size copy per read (what Node's net does): an
  * ArrayBuffer costs about 1 us to allocate and collect, whatever its size,
  * against ~70 ns for the copy. Echo with 16 pipelined 64 B messages reads
  * ~1 KiB at a time at ~0.4 us of server CPU per message, so an ArrayBuffer
- * per read would cost ~15%; one per 16 reads costs ~1%, and the copy itself
- * (a second typed array and a set) ~2%. The 16 KiB floor is that trade: the
- * price of a kept short value is a chunk, not a slab.
+ * per read would cost ~15%; one per 16 reads costs ~1%. A copy here (a
+ * second typed array and a set) costs ~650 instructions, in the bridge ~50
+ * (bench/PERFORMANCE.md). The 16 KiB floor is that trade: the price of a kept
+ * short value is a chunk, not a slab.
  * The attack: bench/attacks/slab-retention.js; the cost: bench/RESULTS.md.
  */
 
