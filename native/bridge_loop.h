@@ -120,7 +120,7 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   void call_js(int count);
 
   // ---- short reads copied out of the slab (bridge_dispatch.cc) ----
-  int copy_short_reads(const Record* records, int count);
+  void copy_short_reads(const Record* records, int count);
   void new_keep();
 
   // ---- shutdown ----

@@ -83,8 +83,8 @@ forEachBackend('received Buffers', (backend) => {
   });
 
   test('short reads of many connections in one wake-up, filling more than one keep chunk, arrive whole', async () => {
-    // 8 reads of ~4 KiB in one batch are ~32 KiB: the bridge copies them into
-    // 16 KiB chunks, so the batch goes to JS in parts, each with its chunk.
+    // 8 reads of ~4 KiB in one batch are ~32 KiB: the bridge copies the first
+    // ones into its 16 KiB chunk and leaves the rest to the JS copier.
     const CONNS = 8;
     const SIZE = 4000;
     const message = (i: number): Buffer => Buffer.from(Array.from({ length: SIZE }, (_, j) => (i * 31 + j) & 0xff));
@@ -111,12 +111,8 @@ forEachBackend('received Buffers', (backend) => {
     try {
       await withTimeout(made8, 5000, 'connections made');
       // Client i's first byte is i * 31; all written in one tick, read in one wake-up.
-      const before = reactor.stats();
       peers.forEach((p, i) => p.write(message(i)));
       await withTimeout(in8, 5000, 'all data in');
-      const after = reactor.stats();
-      // The data went to JS in more parts than the loop delivered batches: the chunk filled mid-batch.
-      expect(after.batches - before.batches).toBeGreaterThan(after.deliveries - before.deliveries);
       const byClient = got.map((chunks) => Buffer.concat(chunks)).sort((a, b) => a[0] - b[0]);
       expect(byClient.map((b, i) => b.equals(message(i)))).toEqual(Array<boolean>(CONNS).fill(true));
       for (const b of got.flat()) expect(b.buffer.byteLength).toBeLessThanOrEqual(bound(b.length));
