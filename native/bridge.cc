@@ -1,7 +1,8 @@
 // NativeLoop: the only code that touches Node and libuv. It owns a Loop
 // (loop.h) and is its LoopSink: records are copied into an Int32Array made
 // once, slabs are Node Buffers kept alive by a reference, and each delivery is
-// one napi_make_callback, so promise continuations run after every batch.
+// one napi_call_function; promise continuations and nextTicks run after every
+// wake-up (bridge_dispatch.cc says how without a callback scope of our own).
 //
 // Integration with libuv:
 //  - a backend with a pollable fd (epoll) is watched by a uv_poll_t; its

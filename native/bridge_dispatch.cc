@@ -1,6 +1,19 @@
 // NativeLoop dispatch: the LoopSink side (slabs, records delivered with one
-// napi_make_callback, short reads copied into keep chunks on the way) and the
+// napi_call_function, short reads copied into keep chunks on the way) and the
 // uv callbacks that wait, process and drain.
+//
+// Why napi_call_function and not napi_make_callback: what protocol code
+// queues in a batch (process.nextTick, promise reactions, so Deferreds fired
+// from them) must run before the next I/O wake-up. napi_make_callback's
+// callback scope drains those queues as it closes, but so does the scope Node
+// opens in the check phase of every loop iteration (native immediates), which
+// follows the poll phase our uv callbacks run in: the second drain per
+// wake-up cost ~780 instructions of ~7,800 per one-event round trip
+// (bench/PERFORMANCE.md). What is lost: async_hooks see no resource of ours
+// around the callbacks (the project offers no async context). Between drain
+// rounds of one wake-up, when a wait came back full, drain_js_queues() opens a
+// scope just to drain, so a protocol's queued reaction (pauseProducing after
+// an await) still lands before the next wait.
 #include <uv.h>
 
 #include <algorithm>
@@ -98,10 +111,21 @@ void NativeLoop::call_js(int count) {
     if (v == nullptr) napi_get_undefined(env_, &v);
   }
   if (fn != nullptr && self != nullptr &&
-      napi_make_callback(env_, async_ctx_, self, fn, 3, argv, &result) != napi_ok) {
+      napi_call_function(env_, self, fn, 3, argv, &result) != napi_ok) {
     take_exception();
   }
   napi_close_handle_scope(env_, scope);
+}
+
+// Runs what JS queued (nextTicks, microtasks): a callback scope does it as it
+// closes; inside an outer scope (pollOnce from JS) that one does it later.
+void NativeLoop::drain_js_queues() {
+  napi_value self = nullptr;
+  napi_callback_scope scope;
+  if (napi_get_reference_value(env_, static_cast<napi_ref>(*this), &self) != napi_ok || self == nullptr) return;
+  if (napi_open_callback_scope(env_, self, async_ctx_, &scope) != napi_ok) return;
+  napi_close_callback_scope(env_, scope);
+  take_exception();
 }
 
 // Keeps the first exception a callback threw; later ones in the same
@@ -154,6 +178,7 @@ int NativeLoop::drain(int timeout_ms) {
     total += n;
     if (n < static_cast<int>(events_.size()) || closed_) break;
     timeout_ms = 0;
+    drain_js_queues();
   }
   --depth_;
   return total;

@@ -118,6 +118,7 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   void after_dispatch(bool top_level);
   void take_exception();
   void call_js(int count);
+  void drain_js_queues();
 
   // ---- short reads copied out of the slab (bridge_dispatch.cc) ----
   void copy_short_reads(const Record* records, int count);
