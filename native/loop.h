@@ -187,8 +187,15 @@ class Loop {
 
   // ---- TLS (loop_tls.cc) ----
   // New handshake steps per wake-up: a flood of handshakes waits its turn
-  // instead of starving established connections.
+  // instead of starving established connections. Steps are also rationed in
+  // time, since one step can cost from microseconds (a resumed session) to
+  // half a millisecond (an RSA signature): after the wake-up's first step,
+  // others start only within kHandshakeTimeBudgetNs of it, so a flood adds at
+  // most about that much to every established connection's round trip.
   static constexpr int kHandshakeBudget = 64;
+  static constexpr int64_t kHandshakeTimeBudgetNs = 2'000'000;
+  // Overrides kHandshakeTimeBudgetNs (the tests use 0 and "unbounded").
+  void set_handshake_time_budget(int64_t ns);
   // Puts a stream (connected, or still connecting) under TLS: from now on
   // reads are decrypted and writes encrypted; a client sends its hello at
   // once. A client with a non-empty `session_key` (its peer's address and

@@ -37,6 +37,8 @@ struct Loop::Impl {
   PollEvent events[kMaxEvents];
   uint64_t tls_wakeup = 0;  // the wake-up tls_handshakes counts for
   int tls_handshakes = 0;
+  int64_t tls_first_step_ns = 0;  // when this wake-up's first step started
+  int64_t tls_time_budget_ns = Loop::kHandshakeTimeBudgetNs;
 
   // Records and the slab (loop.cc).
   void push(int32_t type, int32_t index, uint32_t gen, int32_t a, int32_t b);

@@ -20,10 +20,12 @@
 // engine and Drained is withheld until it is sent.
 //
 // Handshakes are rationed: at most kHandshakeBudget handshake steps per
-// wake-up. A stream over budget is simply not read this time; the poller is
+// wake-up, started within kHandshakeTimeBudgetNs of its first (at least one
+// runs, so handshakes always progress). A stream over budget is simply not read this time; the poller is
 // level-triggered, so it is reported again on the next wake-up, after the
 // established connections have been served.
 #include <errno.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "loop_impl.h"
@@ -80,12 +82,29 @@ bool Loop::Impl::tls_holding(const Slot& s) const { return s.tls && s.tls->held(
 
 size_t Loop::Impl::tls_held(const Slot& s) const { return s.tls ? s.tls->held() : 0; }
 
+namespace {
+
+int64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+void Loop::set_handshake_time_budget(int64_t ns) { impl_->tls_time_budget_ns = ns; }
+
 bool Loop::Impl::handshake_allowed() {
-  if (tls_wakeup != stats.wakeups) {
+  int64_t now = monotonic_ns();
+  if (tls_wakeup != stats.wakeups || tls_handshakes == 0) {
     tls_wakeup = stats.wakeups;
     tls_handshakes = 0;
+    tls_first_step_ns = now;
+  } else if (tls_handshakes >= kHandshakeBudget || now - tls_first_step_ns >= tls_time_budget_ns) {
+    return false;
   }
-  return tls_handshakes++ < kHandshakeBudget;
+  ++tls_handshakes;
+  return true;
 }
 
 void Loop::Impl::read_tls(int32_t index, uint32_t gen) {

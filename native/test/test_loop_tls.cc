@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,10 +89,12 @@ bool open_conn(Loop& loop, const std::shared_ptr<TlsContext>& server_ctx, Conn* 
   return true;
 }
 
-void test_handshake_budget(Backend b) {
+// `budget_ns` is the time budget; `per_wakeup` the hellos one wake-up answers.
+void run_handshake_budget(Backend b, int64_t budget_ns, int per_wakeup) {
   Sink sink;
   int err = 0;
   auto loop = Loop::create(b, &sink, &err);
+  loop->set_handshake_time_budget(budget_ns);
   auto server_ctx = context(true);
   const int n = Loop::kHandshakeBudget + 36;
   std::vector<Conn> conns(static_cast<size_t>(n));
@@ -99,8 +102,8 @@ void test_handshake_budget(Backend b) {
   loop->poll_once(1000);  // every hello is waiting: one wake-up
   int answered = 0;
   for (Conn& c : conns) answered += client_recv(c) > 0 ? 1 : 0;
-  check::eq(answered, Loop::kHandshakeBudget, "one wake-up answers kHandshakeBudget hellos");
-  for (int i = 0; i < 5 && answered < n; ++i) {
+  check::eq(answered, per_wakeup, "hellos one wake-up answers");
+  for (int i = 0; i < n && answered < n; ++i) {
     loop->poll_once(1000);
     for (Conn& c : conns) answered += client_recv(c) > 0 ? 1 : 0;
   }
@@ -109,10 +112,16 @@ void test_handshake_budget(Backend b) {
     c.client->handshake();
     client_send(c);
   }
-  for (int i = 0; i < 10 && sink.count(kRecHandshake) < n; ++i) loop->poll_once(1000);
+  for (int i = 0; i < 2 * n && sink.count(kRecHandshake) < n; ++i) loop->poll_once(1000);
   check::eq(sink.count(kRecHandshake), n, "every server handshake completes");
   for (Conn& c : conns) ::close(c.peer);
 }
+
+// The step cap: with time to spare, one wake-up stops at kHandshakeBudget.
+void test_handshake_budget(Backend b) { run_handshake_budget(b, INT64_MAX, Loop::kHandshakeBudget); }
+
+// The time cap: with none to spare, one wake-up still moves one handshake on.
+void test_handshake_time_budget(Backend b) { run_handshake_budget(b, 0, 1); }
 
 void test_data_and_close_notify(Backend b) {
   Sink sink;
@@ -143,6 +152,7 @@ int main(int argc, char** argv) {
   check::raise_fd_limit();
   std::vector<check::Case> cases;
   check::add_backend_cases(&cases, {{"handshake budget per wake-up", test_handshake_budget},
+                                    {"handshake time budget per wake-up", test_handshake_time_budget},
                                     {"data and close_notify", test_data_and_close_notify}});
   return check::run_all(cases, argc, argv);
 }
