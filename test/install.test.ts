@@ -173,17 +173,24 @@ describe('prebuild, pack and install', () => {
     expect(missing).toEqual([]);
   });
 
-  it('ships a prebuild for linux x64 and arm64, each with glibc and musl, tagged for node-gyp-build', () => {
+  it('ships a prebuild for linux x64 and arm64, each with glibc and musl, each the one node-gyp-build picks there', () => {
     expect(full.files.filter((f) => f.startsWith('prebuilds/')).sort()).toEqual([
       'prebuilds/linux-arm64/ioreactor.uv1.musl.node',
       'prebuilds/linux-arm64/ioreactor.uv1.node',
       'prebuilds/linux-x64/ioreactor.uv1.musl.node',
       'prebuilds/linux-x64/ioreactor.uv1.node',
     ]);
-    const gypBuild = require('node-gyp-build') as { parseTags(file: string): { uv?: string; libc?: string } };
-    expect(gypBuild.parseTags('ioreactor.uv1.musl.node')).toMatchObject({ uv: '1', libc: 'musl' });
-    expect(gypBuild.parseTags('ioreactor.uv1.node')).toMatchObject({ uv: '1' });
-  });
+    // node-gyp-build, told the arch and libc as an arm64 or Alpine machine would tell it, picks each one.
+    const picker = path.join(tmp, 'picker');
+    fs.mkdirSync(picker);
+    fs.symlinkSync(path.join(tmp, 'prebuilds-aside'), path.join(picker, 'prebuilds'));
+    const pick = (cpu: string, libc: string): string =>
+      run('node', ['-p', `require('node-gyp-build').path(${JSON.stringify(picker)})`], ROOT, { ...process.env, npm_config_arch: cpu, LIBC: libc }).trim();
+    for (const cpu of ['x64', 'arm64']) {
+      expect(pick(cpu, 'glibc')).toBe(path.join(picker, 'prebuilds', `linux-${cpu}`, 'ioreactor.uv1.node'));
+      expect(pick(cpu, 'musl')).toBe(path.join(picker, 'prebuilds', `linux-${cpu}`, 'ioreactor.uv1.musl.node'));
+    }
+  }, 60000);
 
   it('the musl prebuilds need nothing but musl and Node; the check fails on a glibc build', () => {
     const check = path.join(ROOT, 'scripts', 'check-musl-links.sh');
