@@ -17,6 +17,6 @@ export type { UNIXServerOptions, UNIXClientOptions } from './endpoints/unix';
 export { connectProtocol, WrappingFactory } from './endpoints/connect';
 export { HAProxyServerEndpoint } from './endpoints/haproxy';
 export { SystemdServerEndpoint, SocketActivationError, listenFds, SD_LISTEN_FDS_START } from './endpoints/systemd';
-export type { ActivationSelector, ActivationEnvironment, ActivationRefusal } from './endpoints/systemd';
+export type { ActivationSelector, ActivationEnvironment, ActivationRefusal, ActivatedFd } from './endpoints/systemd';
 export { serverFromString, clientFromString } from './endpoints/strings';
 export type { IReactorStreams } from './endpoints/strings';

@@ -38,13 +38,32 @@ export class SocketActivationError extends IOReactorError {
 }
 
 /** Which passed socket: by position, or by its FileDescriptorName. */
-export type ActivationSelector = { index: number } | { name: string };
+export type ActivationSelector =
+  | {
+      /** Position among the passed sockets, from 0 (fd 3). */
+      index: number;
+    }
+  | {
+      /** The socket's name in LISTEN_FDNAMES (systemd's FileDescriptorName=). */
+      name: string;
+    };
 
 /** The variables systemd sets, as far as the endpoint reads them. */
 export interface ActivationEnvironment {
+  /** The pid the sockets were passed to. */
   LISTEN_PID?: string;
+  /** How many sockets were passed, from fd 3 on. */
   LISTEN_FDS?: string;
+  /** Their names, colon-separated. */
   LISTEN_FDNAMES?: string;
+}
+
+/** One socket passed by socket activation. */
+export interface ActivatedFd {
+  /** The descriptor (3 and up). */
+  fd: number;
+  /** Its name, 'unknown' without LISTEN_FDNAMES. */
+  name: string;
 }
 
 /**
@@ -53,7 +72,7 @@ export interface ActivationEnvironment {
  * says). SocketActivationError when the variables are absent, malformed, or
  * meant for another process.
  */
-export function listenFds(env: ActivationEnvironment, pid: number): { fd: number; name: string }[] {
+export function listenFds(env: ActivationEnvironment, pid: number): ActivatedFd[] {
   if (env.LISTEN_PID === undefined || env.LISTEN_FDS === undefined) {
     throw new SocketActivationError('not-activated', 'LISTEN_PID and LISTEN_FDS are not set (the process was not socket-activated)');
   }

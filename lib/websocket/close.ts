@@ -6,16 +6,27 @@ import { isUtf8 } from 'buffer';
 
 /** Close codes by name (RFC 6455 7.4.1). */
 export const CloseCode = {
+  /** The purpose of the connection was fulfilled. */
   NORMAL: 1000,
+  /** An endpoint is going away (a server shutting down, a page navigated away). */
   GOING_AWAY: 1001,
+  /** The peer broke the protocol. */
   PROTOCOL_ERROR: 1002,
+  /** A message of a type the endpoint cannot accept. */
   UNSUPPORTED_DATA: 1003,
+  /** A close frame without a code (never sent on the wire). */
   NO_STATUS: 1005,
+  /** The connection dropped without a close frame (never sent on the wire). */
   ABNORMAL: 1006,
+  /** Message data inconsistent with its type (text that is not UTF-8). */
   INVALID_PAYLOAD: 1007,
+  /** A message that violates the endpoint's policy. */
   POLICY_VIOLATION: 1008,
+  /** A message or frame over the configured limit. */
   MESSAGE_TOO_BIG: 1009,
+  /** The client needed an extension the server did not agree. */
   MANDATORY_EXTENSION: 1010,
+  /** The server met an unexpected condition. */
   INTERNAL_ERROR: 1011,
 } as const;
 

@@ -3,13 +3,13 @@
  * lives in its own file; this one re-exports them.
  */
 export { WebSocketProtocol, WebSocketState } from './protocol';
-export type { WebSocketFactoryLike } from './protocol';
+export type { WebSocketFactoryLike, Sendable } from './protocol';
 export { WebSocketServerProtocol, ConnectionRequest, ConnectionDeny } from './server';
 export type { ConnectAnswer } from './server';
 export { WebSocketServerFactory, WebSocketClientFactory } from './factory';
 export { WebSocketResource } from './resource';
 export { CloseCode } from './close';
-export type { WebSocketOptions } from './options';
+export type { WebSocketOptions, WebSocketSettings } from './options';
 export type { DeflateOffer } from './deflate-params';
 export type { WsUrl } from './url';
 export { WebSocketClientProtocol, connectWS } from './client';

@@ -38,17 +38,29 @@ export interface WebSocketOptions {
 
 /** The normalised options a connection reads. */
 export interface WebSocketSettings {
+  /** Largest message payload accepted, in bytes (1009 past it). */
   maxMessage: number;
+  /** Largest frame payload accepted, in bytes (1009 past it). */
   maxFrame: number;
+  /** Seconds between automatic pings (0: none). */
   autoPingInterval: number;
+  /** Seconds to wait for the pong before dropping the peer. */
   autoPingTimeout: number;
+  /** Seconds to wait for the close handshake to finish. */
   closeHandshakeTimeout: number;
+  /** Seconds the opening handshake may take. */
   openHandshakeTimeout: number;
+  /** Seconds a client waits for the server to drop TCP after the close handshake. */
   serverConnectionDropTimeout: number;
+  /** The permessage-deflate offer or limits, or null when it is off. */
   deflate: Required<DeflateOffer> | null;
+  /** Subprotocols offered or accepted, in order of preference. */
   protocols: string[];
+  /** The Origin a client sends, or null. */
   origin: string | null;
+  /** Extra headers for the handshake. */
   headers: Record<string, string>;
+  /** The clock timeouts run on. */
   clock: IReactorTime;
 }
 

@@ -42,7 +42,8 @@ export interface WebSocketFactoryLike extends IProtocolFactory {
   readonly settings: WebSocketSettings;
 }
 
-type Sendable = Buffer | Uint8Array | string;
+/** What sendMessage takes: bytes, or a string sent as UTF-8. */
+export type Sendable = Buffer | Uint8Array | string;
 
 /** Bytes of a message payload given as Buffer, Uint8Array or string (UTF-8). */
 function toBuffer(payload: Sendable, what: string): Buffer {

@@ -38,9 +38,26 @@ export interface ProxyHeader {
 
 /** The outcome of parsing the bytes received so far. */
 export type ProxyParse =
-  | { readonly state: 'more'; readonly need?: number }
-  | { readonly state: 'error'; readonly reason: string }
-  | { readonly state: 'done'; readonly header: ProxyHeader; readonly length: number };
+  | {
+      /** More bytes are needed. */
+      readonly state: 'more';
+      /** The header's whole length, once it is known. */
+      readonly need?: number;
+    }
+  | {
+      /** Not a valid PROXY header: drop the connection. */
+      readonly state: 'error';
+      /** What was wrong. */
+      readonly reason: string;
+    }
+  | {
+      /** The header is complete. */
+      readonly state: 'done';
+      /** What it carries. */
+      readonly header: ProxyHeader;
+      /** Its length in bytes; the connection's own data follows it. */
+      readonly length: number;
+    };
 
 const MORE: ProxyParse = { state: 'more' };
 
