@@ -12,7 +12,7 @@
  * garbage closes its own connection, with 1002, 1007 or 1009.
  */
 import { isUtf8 } from 'buffer';
-import type { IDelayedCall, ITCPTransport, ITransport } from '../interfaces';
+import type { IDelayedCall, IGracefulShutdown, ITCPTransport, ITransport } from '../interfaces';
 import type { Failure } from '../failure';
 import { Protocol } from '../protocol';
 import type { IProtocolFactory } from '../interfaces';
@@ -90,6 +90,7 @@ let pingCount = 0;
 /** A WebSocket connection after its opening handshake; subclassed by the server and client protocols. */
 export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSocketFactoryLike>
   extends Protocol<F, ITransport>
+  implements IGracefulShutdown
 {
   /** Where the connection is (WebSocketState). */
   state: WebSocketState = WebSocketState.Connecting;
@@ -206,9 +207,23 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
    */
   sendClose(code?: number, reason?: string): void {
     checkSendClose(code, reason);
-    if (this.state === WebSocketState.Connecting) return this.dropConnection(true, 'closed before the handshake completed');
+    this.beginClose(code, reason ?? '', 'closed before the handshake completed');
+  }
+
+  /**
+   * IGracefulShutdown (drainConnections, `ioreactor serve`): an open
+   * connection starts the close handshake with 1001 (going away), so the
+   * peer knows to reconnect elsewhere; one still in its opening handshake
+   * is dropped.
+   */
+  gracefulShutdown(): void {
+    this.beginClose(CloseCode.GOING_AWAY, 'server shutting down', 'server shutting down during the handshake');
+  }
+
+  private beginClose(code: number | undefined, reason: string, early: string): void {
+    if (this.state === WebSocketState.Connecting) return this.dropConnection(true, early);
     if (this.state !== WebSocketState.Open) return;
-    this.startClosing(code, reason ?? '');
+    this.startClosing(code, reason);
     this.setTimer(this.settings.closeHandshakeTimeout, () => this.dropConnection(true, 'peer did not finish the close handshake in time'));
   }
 
