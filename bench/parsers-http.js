@@ -18,11 +18,7 @@ const { RequestHead, latin1 } = require('../dist/web/head');
 const { methodAt } = require('../dist/web/methods');
 const native = require('../build-bench/heads.node');
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
+const { numberOption: opt } = require('./lib/options');
 const ROUNDS = opt('rounds', 7);
 const N = opt('n', 400000);
 const PIPE = 16;

@@ -10,11 +10,7 @@
 'use strict';
 const { LineReceiver, LineOnlyReceiver, Int32StringReceiver } = require('../dist');
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
+const { numberOption: opt } = require('./lib/options');
 const ROUNDS = Math.max(5, opt('rounds', 7));
 const MB = opt('mb', 32);
 const CHUNK = 64 * 1024;

@@ -17,11 +17,7 @@ const { spawn } = require('child_process');
 const { Factory, Protocol, createReactor } = require('../dist');
 const { loadNative } = require('../dist/native');
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
+const { stringOption: opt } = require('./lib/options');
 const CONNS = Number(opt('conns', 10000));
 
 // The client: opens connections when told how many to have, reports progress.

@@ -21,11 +21,7 @@ const { spawn } = require('child_process');
 const dgram = require('dgram');
 const { DatagramProtocol, ProcessProtocol, createReactor } = require('../dist');
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
+const { numberOption: opt } = require('./lib/options');
 const ROUNDS = Math.max(5, opt('rounds', 5));
 const SECS = opt('secs', 1);
 const WINDOW = opt('window', 32);

@@ -13,11 +13,7 @@
 const io = require('../dist');
 const { Clock } = require('../dist/task');
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
+const { numberOption: opt } = require('./lib/options');
 const PIPE = opt('pipeline', 1);
 const N = opt('n', 200000);
 const ROUNDS = opt('rounds', 5);
