@@ -7,10 +7,11 @@ import * as net from 'net';
 import type { IPv4Address } from '../lib/address';
 import type { Reactor } from '../lib/reactor';
 import { drainConnections, DrainResult } from '../lib/runner/drain';
-import { NOT_DONE_YET, Request, Resource, Site } from '../lib/web';
+import { Resource, Site } from '../lib/web';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { until } from './helpers/tcp';
 import { responses } from './web-raw';
+import { Slow } from './helpers/slow-resource';
 
 jest.setTimeout(15000);
 
@@ -18,15 +19,6 @@ class Hello extends Resource {
   override isLeaf = true;
   render_GET(): string {
     return 'hello';
-  }
-}
-
-class Slow extends Resource {
-  override isLeaf = true;
-  waiting: Request[] = [];
-  render_GET(request: Request): typeof NOT_DONE_YET {
-    this.waiting.push(request);
-    return NOT_DONE_YET;
   }
 }
 

@@ -9,10 +9,11 @@ import * as net from 'net';
 import type { IPv4Address } from '../lib/address';
 import type { Reactor } from '../lib/reactor';
 import { Clock } from '../lib/task';
-import { FunctionResource, HTTPChannel, NOT_DONE_YET, Request, Resource, Site, SiteOptions } from '../lib/web';
+import { FunctionResource, HTTPChannel, Request, Resource, Site, SiteOptions } from '../lib/web';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { captureLog, until } from './helpers/tcp';
 import { raw, responses } from './web-raw';
+import { Slow } from './helpers/slow-resource';
 
 jest.setTimeout(15000);
 
@@ -27,15 +28,6 @@ class Echo extends Resource {
   }
   render_POST(request: Request): Buffer {
     return request.content;
-  }
-}
-
-class Slow extends Resource {
-  override isLeaf = true;
-  waiting: Request[] = [];
-  render_GET(request: Request): typeof NOT_DONE_YET {
-    this.waiting.push(request);
-    return NOT_DONE_YET;
   }
 }
 
