@@ -13,6 +13,7 @@ import { EndpointDescriptionError, serverFromString, HAProxyServerEndpoint, TCP4
 import type { IListeningPort } from '../lib/interfaces';
 import { HAProxyProtocol, HAProxyWrappingFactory } from '../lib/protocols/haproxy/wrapper';
 import { Factory } from '../lib/protocol';
+import { Clock } from '../lib/task/clock';
 import type { Reactor } from '../lib/reactor';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { v1, v2 } from './helpers/proxy-header';
@@ -50,6 +51,18 @@ class EchoThenClose extends Echo {
   }
 }
 
+/** The header readers `wrapper` builds, in order, as it builds them. */
+function headerReaders(wrapper: HAProxyWrappingFactory): HAProxyProtocol[] {
+  const readers: HAProxyProtocol[] = [];
+  const build = wrapper.buildProtocol.bind(wrapper);
+  wrapper.buildProtocol = (a) => {
+    const h = build(a) as HAProxyProtocol;
+    readers.push(h);
+    return h;
+  };
+  return readers;
+}
+
 forEachBackend('haproxy: endpoint', (backend) => {
   let r: Reactor;
   reactorPerTest(backend, (x) => (r = x), () => r);
@@ -80,13 +93,7 @@ forEachBackend('haproxy: endpoint', (backend) => {
   it('v2 with TLVs, split across reads at every part of the header', async () => {
     const f = keeping(EchoThenClose);
     const wrapper = new HAProxyWrappingFactory(f);
-    const readers: HAProxyProtocol[] = [];
-    const build = wrapper.buildProtocol.bind(wrapper);
-    wrapper.buildProtocol = (a) => {
-      const h = build(a) as HAProxyProtocol;
-      readers.push(h);
-      return h;
-    };
+    const readers = headerReaders(wrapper);
     port = await new TCP4ServerEndpoint(r, 0, { interface: '127.0.0.1' }).listen(wrapper);
     const p = (port.getHost() as IPv4Address).port;
     const six = { host: '2001:db8::5', port: 1234 };
@@ -169,7 +176,7 @@ forEachBackend('haproxy: endpoint', (backend) => {
 
   it('a header not complete within headerTimeout drops the connection, logged once', async () => {
     const f = keeping(Echo);
-    port = await new TCP4ServerEndpoint(r, 0, { interface: '127.0.0.1' }).listen(new HAProxyWrappingFactory(f, null, 0.05));
+    port = await new TCP4ServerEndpoint(r, 0, { interface: '127.0.0.1' }).listen(new HAProxyWrappingFactory(f, null, 0.05, r));
     const p = (port.getHost() as IPv4Address).port;
     const logs = captureLog();
     try {
@@ -181,6 +188,33 @@ forEachBackend('haproxy: endpoint', (backend) => {
     }
     expect(f.built).toHaveLength(0);
     expect(() => new HAProxyWrappingFactory(f, null, 0)).toThrow(TypeError);
+  });
+
+  it('the header timeout runs on the given clock: due only when it advances, gone once the header is whole', async () => {
+    const f = keeping(EchoThenClose);
+    const clock = new Clock();
+    const wrapper = new HAProxyWrappingFactory(f, null, 5, clock);
+    const readers = headerReaders(wrapper);
+    port = await new TCP4ServerEndpoint(r, 0, { interface: '127.0.0.1' }).listen(wrapper);
+    const p = (port.getHost() as IPv4Address).port;
+    const logs = captureLog();
+    try {
+      // A slow client: half a header, then the clock passes 5 s (real time does not).
+      const slow = talk({ port: p, host: '127.0.0.1' }, [Buffer.from('PROXY TCP4 1.2.3.4')]);
+      await until(() => readers.length === 1 && readers[0].heldBytes > 0, 5000, 'the first header bytes');
+      expect(clock.getDelayedCalls()).toHaveLength(1);
+      clock.advance(4.9);
+      expect(readers[0].transport.connected).toBe(true);
+      clock.advance(0.1);
+      expect((await slow).got.length).toBe(0);
+      expect(logs.events.map((e) => e.message)).toEqual([expect.stringMatching(/no complete header within 5 s/)]);
+      // A whole header in time leaves nothing scheduled.
+      const { got } = await talk({ port: p, host: '127.0.0.1' }, [Buffer.concat([v1(client, front), Buffer.from('ping')])]);
+      expect(got.toString()).toBe('ping');
+      expect(clock.getDelayedCalls()).toHaveLength(0);
+    } finally {
+      logs.stop();
+    }
   });
 
   it('a wrapped factory that refuses (null) closes the connection', async () => {

@@ -5,7 +5,7 @@
  * or anything else speaking the PROXY protocol.
  */
 import type { Deferred } from '../defer';
-import type { IListeningPort } from '../interfaces';
+import type { IListeningPort, IReactorTime } from '../interfaces';
 import type { Factory } from '../protocol';
 import { HAProxyWrappingFactory } from '../protocols/haproxy/wrapper';
 import type { IOpenSSLContextFactory } from '../tls/options';
@@ -18,10 +18,12 @@ export class HAProxyServerEndpoint implements IStreamServerEndpoint {
     readonly wrappedEndpoint: IStreamServerEndpoint,
     /** TLS to start after each header (`haproxy:ssl:`), or null. */
     readonly tls: IOpenSSLContextFactory | null = null,
+    /** Where each connection's header timeout runs: the listening reactor (the default reactor unless given). */
+    readonly clock?: IReactorTime,
   ) {}
 
   /** Listens with factory wrapped in HAProxyWrappingFactory; fires with the wrapped endpoint's port. */
   listen(factory: Factory): Deferred<IListeningPort> {
-    return this.wrappedEndpoint.listen(new HAProxyWrappingFactory(factory, this.tls));
+    return this.wrappedEndpoint.listen(new HAProxyWrappingFactory(factory, this.tls, undefined, this.clock));
   }
 }

@@ -4,7 +4,7 @@
  */
 import { parseClientSpec, parseServerSpec } from './specs';
 import { TCP4ClientEndpoint, TCP4ServerEndpoint, TCP6ClientEndpoint, TCP6ServerEndpoint } from './tcp';
-import type { IReactorSocket, IReactorSSL, IReactorTCP, IReactorUNIX } from '../interfaces';
+import type { IReactorSocket, IReactorSSL, IReactorTCP, IReactorTime, IReactorUNIX } from '../interfaces';
 import { HAProxyServerEndpoint } from './haproxy';
 import { SystemdServerEndpoint } from './systemd';
 import { EndpointDescriptionError } from './description';
@@ -31,6 +31,12 @@ function sslReactor(reactor: IReactorStreams, description: string): IReactorSSL 
   return reactor as IReactorSSL;
 }
 
+/** The reactor's own clock when it has one, so timers of its connections run on its loop. */
+function clockOf(reactor: IReactorStreams): IReactorTime | undefined {
+  const r = reactor as Partial<IReactorTime>;
+  return typeof r.callLater === 'function' ? (reactor as unknown as IReactorTime) : undefined;
+}
+
 /**
  * Builds a server endpoint from a description: `tcp:PORT[:interface=..][:backlog=..]`,
  * `tcp6:...`, `unix:ADDRESS[:mode=660][:backlog=..][:lockfile=0|1]`,
@@ -47,9 +53,9 @@ export function serverFromString(reactor: IReactorStreams, description: string):
     if (spec.type === 'ssl') {
       // The header comes in the clear before the TLS handshake: listen plain, start TLS after it.
       const ctx = certificateOptionsFromFiles(spec.privateKey, spec.certKey, spec.extraCertChain);
-      return new HAProxyServerEndpoint(new TCP4ServerEndpoint(reactor, spec.port, { backlog: spec.backlog, interface: spec.interface }), ctx);
+      return new HAProxyServerEndpoint(new TCP4ServerEndpoint(reactor, spec.port, { backlog: spec.backlog, interface: spec.interface }), ctx, clockOf(reactor));
     }
-    return new HAProxyServerEndpoint(serverFromString(reactor, inner));
+    return new HAProxyServerEndpoint(serverFromString(reactor, inner), null, clockOf(reactor));
   }
   const spec = parseServerSpec(description);
   switch (spec.type) {

@@ -15,8 +15,10 @@
  * it at once, so a slow one is a client holding a connection open).
  */
 import type { IAddress } from '../../address';
+import type { IDelayedCall, IReactorTime } from '../../interfaces';
 import { log } from '../../log';
 import { AnyProtocol, Factory, Protocol } from '../../protocol';
+import { reactor } from '../../reactor/index';
 import type { IOpenSSLContextFactory } from '../../tls/options';
 import { StreamTransport } from '../../transport/stream';
 import { parseProxyHeader, ProxyHeader } from './parse';
@@ -36,6 +38,12 @@ export class HAProxyWrappingFactory extends Factory {
     readonly tls: IOpenSSLContextFactory | null = null,
     /** Seconds a connection may take to send its whole header (DEFAULT_HEADER_TIMEOUT). */
     readonly headerTimeout: number = DEFAULT_HEADER_TIMEOUT,
+    /**
+     * Where the header timeout is scheduled: the reactor the port listens
+     * on (the default reactor unless given; a task.Clock in tests), so the
+     * timer is the loop's own and goes when the reactor stops.
+     */
+    readonly clock: IReactorTime = reactor,
   ) {
     super();
     if (typeof headerTimeout !== 'number' || !(headerTimeout > 0) || !Number.isFinite(headerTimeout)) {
@@ -75,7 +83,7 @@ export class HAProxyProtocol extends Protocol<HAProxyWrappingFactory> {
   private have = 0;
   /** Bytes to wait for before parsing again (a v2 header's whole length, once known). */
   private need = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: IDelayedCall | null = null;
 
   /** Bytes of a header still incomplete, held until the rest arrives. */
   get heldBytes(): number {
@@ -85,8 +93,10 @@ export class HAProxyProtocol extends Protocol<HAProxyWrappingFactory> {
   /** Starts the clock on the header. */
   override connectionMade(): void {
     const seconds = this.factory.headerTimeout;
-    this.timer = setTimeout(() => this.refuse(`no complete header within ${seconds} s`), seconds * 1000);
-    this.timer.unref();
+    this.timer = this.factory.clock.callLater(seconds, () => {
+      this.timer = null;
+      this.refuse(`no complete header within ${seconds} s`);
+    });
   }
 
   /** Gathers bytes until the header is complete, then hands the connection over. */
@@ -117,7 +127,7 @@ export class HAProxyProtocol extends Protocol<HAProxyWrappingFactory> {
   }
 
   private stopTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null && this.timer.active()) this.timer.cancel();
     this.timer = null;
   }
 
