@@ -150,6 +150,8 @@ export interface NativeLoop {
   resumeReading(slot: number, gen: number): number;
   setNoDelay(slot: number, gen: number, on: boolean): number;
   setKeepAlive(slot: number, gen: number, on: boolean): number;
+  /** SO_RCVLOWAT: readable only once `bytes` are queued (or EOF/error); -ENOTSUP on TLS. 0 or -errno. */
+  setReadLowWater(slot: number, gen: number, bytes: number): number;
   localAddress(slot: number, gen: number): NativeAddress | number;
   peerAddress(slot: number, gen: number): NativeAddress | number;
   stats(): NativeStats;

@@ -126,6 +126,13 @@ Napi::Value SetAcceptBatch(MethodCall& c) {
   return c.num(c.loop->set_accept_batch(c.slot, static_cast<int>(batch)));
 }
 
+// setReadLowWater(slot, gen, bytes) -> 0 | -errno
+Napi::Value SetReadLowWater(MethodCall& c) {
+  int64_t bytes = 0;
+  if (!int_arg(c.info, c.arg(0), 1, INT32_MAX, &bytes)) return c.num(-EINVAL);
+  return c.num(c.loop->set_read_low_water(c.slot, static_cast<int>(bytes)));
+}
+
 // The optional bind address of connect(): (host|null, port) from argument 3.
 bool bind_args(const MethodCall& c, SockAddr* bind, bool* has_bind) {
   const Napi::CallbackInfo& info = c.info;
@@ -235,6 +242,7 @@ const LoopMethods socket_methods({
     {"resumeReading", Takes::kSlot, &SlotOp<&Loop::resume_reading>},
     {"setNoDelay", Takes::kSlot, &SlotBool<&Loop::set_nodelay>},
     {"setKeepAlive", Takes::kSlot, &SlotBool<&Loop::set_keepalive>},
+    {"setReadLowWater", Takes::kSlot, &SetReadLowWater},
     {"localAddress", Takes::kSlot, &Address<false>},
     {"peerAddress", Takes::kSlot, &Address<true>},
 });

@@ -150,6 +150,9 @@ class Loop {
   int resume_reading(int32_t slot);
   int set_nodelay(int32_t slot, bool on);
   int set_keepalive(int32_t slot, bool on);
+  // SO_RCVLOWAT: the poller reports the socket readable only once `bytes`
+  // are queued (or at EOF or an error). Not on TLS: it would count ciphertext.
+  int set_read_low_water(int32_t slot, int bytes);
   int local_address(int32_t slot, SockAddr* out) const;
   int peer_address(int32_t slot, SockAddr* out) const;
 

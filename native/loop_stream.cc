@@ -233,6 +233,19 @@ int Loop::set_keepalive(int32_t slot, bool on) {
   return sockets::set_flag(s->fd, SOL_SOCKET, SO_KEEPALIVE, on);
 }
 
+// A protocol that knows no reply can come of fewer than `bytes` more (an
+// HTTP head not yet complete: lib/web/channel.ts) is then woken once per that
+// many bytes, not once per byte a client trickles. The kernel wakes the
+// poller at once if what is queued already reaches a lowered mark.
+int Loop::set_read_low_water(int32_t slot, int bytes) {
+  Slot* s = impl_->stream(slot);
+  if (s == nullptr) return -EBADF;
+  if (!s->is_socket) return -ENOTSOCK;
+  if (s->tls) return -ENOTSUP;  // the mark would count ciphertext: a record split short of it would stall
+  if (bytes < 1) return -EINVAL;
+  return ::setsockopt(s->fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) < 0 ? -errno : 0;
+}
+
 namespace {
 using NameFn = int (*)(int, struct sockaddr*, socklen_t*);
 

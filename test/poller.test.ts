@@ -561,7 +561,7 @@ forEachBackend('NativeLoop bridge', (backend) => {
     ['pollOnce', 1], ['addRaw', 4], ['modifyRaw', 5], ['remove', 2], ['generation', 1], ['fdOf', 2],
     ['setRef', 3], ['listen', 5], ['setAcceptBatch', 3], ['resumeAccepting', 2], ['connect', 5],
     ['adoptStream', 1], ['write', 3], ['writev', 3], ['buffered', 2], ['shutdownWrite', 2],
-    ['pauseReading', 2], ['resumeReading', 2], ['setNoDelay', 3], ['setKeepAlive', 3],
+    ['pauseReading', 2], ['resumeReading', 2], ['setNoDelay', 3], ['setKeepAlive', 3], ['setReadLowWater', 3],
     ['localAddress', 2], ['peerAddress', 2],
   ];
 

@@ -192,6 +192,19 @@ export class StreamTransport extends Handler implements ISSLTransport {
     if ((this.state & S.Closed) === 0) this.native.setKeepAlive(this.slot, this.gen, !!enabled);
   }
 
+  /**
+   * Wakes for reads only once `bytes` are waiting (SO_RCVLOWAT), or at EOF
+   * or an error: for a protocol that knows nothing can come of fewer (an
+   * HTTP head still arriving), so a client trickling bytes costs one
+   * wake-up per `bytes`, not one per byte. 1 restores the default. Returns
+   * false where it cannot be done (TLS: the mark would count ciphertext; a
+   * pipe; closed), and reads then wake as before.
+   */
+  setReadLowWater(bytes: number): boolean {
+    if ((this.state & S.Closed) !== 0 || this.tls !== null) return false;
+    return this.native.setReadLowWater(this.slot, this.gen, bytes) === 0;
+  }
+
   // ---- ISSLTransport (lib/tls) ----
 
   /**

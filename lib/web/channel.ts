@@ -44,7 +44,7 @@ import { reasonPhrase } from './status';
 /** The transport features a channel uses beyond ITransport. */
 type ChannelTransport = ITransport &
   Partial<IPushProducer> &
-  Partial<IConsumer> & { setTcpNoDelay?(on: boolean): void };
+  Partial<IConsumer> & { setTcpNoDelay?(on: boolean): void; setReadLowWater?(bytes: number): boolean };
 
 /** Most response bytes gathered before they are sent (see send). */
 const CORK_LIMIT = 16 * 1024;
@@ -97,6 +97,8 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   private deadline = -1;
   /** When the body arriving must be complete (reactor seconds; requestTimeout after its head), or Infinity. */
   private bodyDeadline = Infinity;
+  /** The transport's read low-water mark as last set (1 at first), or 0 once it cannot be set (TLS, no such method). */
+  private lowWater = 1;
   /** The current request asked for 100 Continue and has not had it: it is sent when the responses before it are done. */
   private continueOwed = false;
 
@@ -228,6 +230,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     this.held = null;
     this.upgrading = false;
     const t = this.tx as ChannelTransport & { protocol?: IProtocol };
+    if (this.lowWater > 1) t.setReadLowWater!(1); // the next protocol reads every byte
     t.protocol = protocol;
     protocol.makeConnection(t);
     if (this.paused && typeof t.resumeProducing === 'function') t.resumeProducing();
@@ -367,7 +370,24 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
       }
       this.flush();
       if (this.switchTo !== null) this.handOff();
+      else if (!this.closing && this.lowWater !== 0) this.markLowWater();
     }
+  }
+
+  /**
+   * The slowloris defence's other half (the timer cuts; this makes the wait
+   * cheap): while a head is partial, the transport wakes us only once as many
+   * bytes have come as could complete it (parser.bytesToProgress: 4 in the
+   * middle of a line, up to 16 on the request line), not for every byte a
+   * client trickles; in a body, for every byte again. Between messages the
+   * mark is left as it is (it is at most the shortest head), so a client
+   * whose requests come whole never costs a system call here.
+   */
+  private markLowWater(): void {
+    const want = this.parser.bytesToProgress();
+    if (want === 0 || want === this.lowWater) return;
+    const t = this.tx;
+    this.lowWater = typeof t.setReadLowWater === 'function' && t.setReadLowWater(want) ? want : 0;
   }
 
   /**

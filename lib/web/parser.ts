@@ -56,6 +56,8 @@ const enum St {
 const MAX_SIZE_LINE = 4096;
 /** Chunk sizes beyond this many hex digits are refused (they exceed any body limit). */
 const MAX_SIZE_DIGITS = 12;
+/** The shortest request head there is, `A / HTTP/1.1` CRLF CRLF: 16 bytes. */
+export const SHORTEST_HEAD = 16;
 /** Returned by fail(): past the end of any Buffer, so feed's loop ends. */
 const STOP = Number.MAX_SAFE_INTEGER;
 
@@ -89,6 +91,27 @@ export class RequestParser {
   /** True between messages, before any byte of the next one. */
   get betweenMessages(): boolean {
     return this.st === St.Head && this.head === null;
+  }
+
+  /**
+   * The fewest bytes that, added to what was fed, could take the parser
+   * further (a head complete, a refusal it can only make at a line's end
+   * aside): while a head is partial, what its tail still lacks of
+   * CRLF CRLF, and on the request line what the shortest head still lacks;
+   * 0 between messages (any number up to SHORTEST_HEAD); 1 in a body, a
+   * trailer, or once dead. A channel sets its read low-water mark from it
+   * (channel.ts).
+   */
+  bytesToProgress(): number {
+    if (this.st !== St.Head) return 1;
+    const head = this.head;
+    if (head === null) return 0;
+    const n = this.headLen;
+    // The tail's CR LF CR, CR LF, CR, or none: 1, 2, 3 or 4 bytes to CRLF CRLF.
+    let need = 4;
+    if (head[n - 1] === Ch.CR) need = n >= 3 && head[n - 2] === Ch.LF && head[n - 3] === Ch.CR ? 1 : 3;
+    else if (head[n - 1] === Ch.LF) need = 2;
+    return this.firstLine ? Math.max(need, SHORTEST_HEAD - n) : need;
   }
 
   /** Stops parsing for good (the connection is closing). */

@@ -185,6 +185,33 @@ void test_echo(Backend b) {
   check::eq(env.loop->remove(c), -EBADF, "second remove");
 }
 
+// A read low-water mark: bytes short of it wake nobody (loopback queues a
+// write before it returns, so one non-blocking poll shows it), reaching it or
+// lowering the mark delivers them, and EOF is reported under a mark.
+void test_read_low_water(Backend b) {
+  Env env(b);
+  int32_t l, c, s;
+  if (!tcp_pair(env, &l, &c, &s)) return;
+  check::eq(env.loop->set_read_low_water(s, 4), 0, "set mark 4");
+  check::eq(env.loop->write(c, bytes("ab"), 2), 0, "client writes 2");
+  env.loop->poll_once(0);
+  check::that(env.got(s).empty(), "2 bytes under a mark of 4: no read");
+  check::eq(env.loop->write(c, bytes("cd"), 2), 0, "client writes 2 more");
+  check::that(env.pump([&] { return env.got(s) == "abcd"; }), "4 bytes reach the mark");
+  check::eq(env.loop->write(c, bytes("e"), 1), 0, "client writes 1");
+  env.loop->poll_once(0);
+  check::that(env.got(s) == "abcd", "1 byte under the mark: no read");
+  check::eq(env.loop->set_read_low_water(s, 1), 0, "lower the mark");
+  check::that(env.pump([&] { return env.got(s) == "abcde"; }), "lowering the mark delivers what waits");
+  check::eq(env.loop->set_read_low_water(s, 16), 0, "raise the mark");
+  check::eq(env.loop->write(c, bytes("f"), 1), 0, "client writes 1");
+  check::eq(env.loop->shutdown_write(c), 0, "client EOF");
+  check::that(env.pump([&] { return env.sink.count(kRecEof, s) == 1; }), "EOF under the mark is reported");
+  check::that(env.got(s) == "abcdef", "with the bytes before it");
+  check::eq(env.loop->set_read_low_water(s, 0), -EINVAL, "a mark of 0 is refused");
+  check::eq(env.loop->set_read_low_water(l, 4), -EBADF, "not a stream");
+}
+
 // How many connections the kernel queues for one listener (a burst larger
 // than this would wait on SYN retries, not on us).
 size_t somaxconn() {
@@ -787,6 +814,7 @@ int main(int argc, char** argv) {
   std::vector<check::Case> cases{{"write buffer", test_write_buffer}};
   check::add_backend_cases(&cases, {
       {"echo", test_echo},
+      {"read_low_water", test_read_low_water},
       {"accept burst", test_accept_burst},
       {"partial writes", test_partial_writes},
       {"eof", test_eof},
