@@ -180,7 +180,7 @@ describe('ioreactor-bench tls, tiny', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-tls-'));
   const json = path.join(dir, 'out.json');
   let result: { code: number | null; out: string; err: string };
-  type TLSRow = Row & { tls?: { version: string; cipher: string; full: number; resumed: number } };
+  type TLSRow = Row & { tls?: { version: string; cipher: string; full: number; resumed: number; tickets: number } };
   let doc: Doc & { scenarios: (Scenario & { rows: Record<string, TLSRow> })[] };
 
   beforeAll(async () => {
@@ -369,7 +369,7 @@ describe('the load generator fails a server that', () => {
       const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--tls']);
       expect([code, json.ok]).toEqual([2, false]);
       expect(String(json.first_error)).toMatch(/echoed bytes differ/);
-      expect(json.tls).toEqual({ version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', full: 4, resumed: 0 });
+      expect(json.tls).toEqual({ version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', full: 4, resumed: 0, tickets: 8 });
     } finally {
       server.close();
     }
@@ -391,9 +391,25 @@ describe('the load generator fails a server that', () => {
     try {
       const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--tls-resume', '--mode', 'churn']);
       expect([code, json.ok, json.errors, json.stalled]).toEqual([0, true, 0, 0]);
-      const t = json.tls as { full: number; resumed: number };
-      expect(t.full).toBe(4);
-      expect(t.resumed).toBeGreaterThan(0);
+      const t = json.tls as { full: number; resumed: number; tickets: number };
+      // Node sends two tickets after a full handshake and none after a
+      // resumed one: each slot resumes with the ticket it kept, every time
+      expect([t.full, t.tickets]).toEqual([4, 8]);
+      expect(t.resumed).toBeGreaterThan(4);
+    } finally {
+      server.close();
+    }
+  }, 30000);
+
+  test('with --tls (no resumption), a slot\'s reused SSL object never offers its old session', async () => {
+    const server = await badServer((d) => d, true);
+    try {
+      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--tls', '--mode', 'churn']);
+      expect([code, json.ok, json.errors]).toEqual([0, true, 0]);
+      const t = json.tls as { full: number; resumed: number; tickets: number };
+      expect(t.resumed).toBe(0);
+      expect(t.full).toBeGreaterThan(4);
+      expect(t.tickets).toBe(2 * t.full);
     } finally {
       server.close();
     }

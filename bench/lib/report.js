@@ -61,7 +61,9 @@ const LEGEND = [
   'TLS scenarios (tls-*, https-1k): ratios are to Node tls / https (xtls / xhttps), every connection TLS 1.3',
   'with TLS_AES_128_GCM_SHA256 on one RSA 2048 certificate; tls-handshake and tls-resume count handshakes',
   '(each with one 64 B round trip) per second; tls-flood: p99 of the busy connections before the burst',
-  '(steady) and from the burst until the last new connection is served (flood).',
+  '(steady) and from the burst until the last new connection is served (flood). The check column counts the',
+  'session tickets the server sent and gives the load generator\'s CPU per operation: a handshake costs the',
+  'client about what it costs a server, so with one core each the client can set the pace (lg cpu near 100%).',
   'WebSocket scenarios (ws-*, wss-*): xws is the ratio to the `ws` package on Node http (xwss: on https); no C ceiling. Broadcast: one',
   'message to every connection, the next sent when all have it; "all p50/max" is the time from the trigger',
   'until the last connection read its copy, arrival the time of each copy, CPU per broadcast.',
@@ -119,7 +121,8 @@ function verdict(row) {
   const behind = row.loadgen_behind ? `; load generator behind in ${row.loadgen_behind} of ${row.runs} runs` : '';
   const owed = row.median && row.median.owed_at_end ? `; ${fmt(row.median.owed_at_end, 'int')} requests still owed at the end (server behind)` : '';
   const t = row.tls;
-  const tls = t ? `; ${t.version} ${t.cipher}, ${fmt(t.full, 'int')} full + ${fmt(t.resumed, 'int')} resumed handshakes` : '';
+  const lg = row.median && row.median.loadgen_cpu_us_per_op;
+  const tls = t ? `; ${t.version} ${t.cipher}, ${fmt(t.full, 'int')} full + ${fmt(t.resumed, 'int')} resumed handshakes, ${fmt(t.tickets, 'int')} tickets; load generator ${fmt(lg, 'int')} µs/op` : '';
   if (row.ok) return `ok (${(row.bytes_checked / 1e6).toFixed(1)} MB checked${behind}${owed}${tls})`;
   return `ERRORS ${row.errors} verify ${row.verify_errors} stalled ${row.stalled}: ${row.first_error}`;
 }

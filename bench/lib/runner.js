@@ -62,6 +62,8 @@ const FIELDS = {
   sys_us_per_op: (r) => r.server && r.server.sys_us_per_op,
   server_cpu_util: (r) => r.server && r.server.cpu_util,
   loadgen_cpu_util: (r) => r.loadgen_cpu_util,
+  /* the client's own cost per operation: a TLS handshake's is near a server's */
+  loadgen_cpu_us_per_op: (r) => (r.ops > 0 && r.duration_s > 0 ? (r.loadgen_cpu_util * r.duration_s * 1e6) / r.ops : undefined),
   server_runq_wait: (r) => r.server && r.server.runq_wait,
   loadgen_runq_wait: (r) => r.loadgen_runq_wait,
   rss_per_conn_bytes: (r) => r.server && r.server.rss_per_conn_bytes,
@@ -82,12 +84,12 @@ const FIELDS = {
   bc_all_max_ms: (r) => r.bc_all_us && r.bc_all_us.max / 1000,
 };
 
-/** What TLS the runs negotiated, and how many handshakes were resumed. */
+/** What TLS the runs negotiated, how many handshakes were resumed, how many tickets the server sent. */
 function tlsSummary(runs) {
   const t = runs.map((r) => r.tls).filter(Boolean);
   if (t.length === 0) return undefined;
   const names = (k) => [...new Set(t.map((x) => x[k]).filter(Boolean))].join(' / ');
-  return { version: names('version'), cipher: names('cipher'), full: t.reduce((a, x) => a + x.full, 0), resumed: t.reduce((a, x) => a + x.resumed, 0) };
+  return { version: names('version'), cipher: names('cipher'), full: t.reduce((a, x) => a + x.full, 0), resumed: t.reduce((a, x) => a + x.resumed, 0), tickets: t.reduce((a, x) => a + (x.tickets || 0), 0) };
 }
 
 /** Medians of every figure over a server's runs, and the error totals. */

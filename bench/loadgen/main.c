@@ -256,8 +256,8 @@ static void print_tls(void) {
   json_str(t->version);
   printf(",\"cipher\":");
   json_str(t->cipher);
-  printf(",\"full\":%llu,\"resumed\":%llu}", (unsigned long long)t->full,
-         (unsigned long long)t->resumed);
+  printf(",\"full\":%llu,\"resumed\":%llu,\"tickets\":%llu}", (unsigned long long)t->full,
+         (unsigned long long)t->resumed, (unsigned long long)t->tickets);
 }
 
 static void print_json(const struct config *cfg, const struct stats *st, const struct result *r) {

@@ -12,13 +12,23 @@
  * on the same cipher. The certificate is not verified (it is the harness's
  * own throwaway); OpenSSL still checks the server's handshake signature.
  *
- * Resumption (--tls-resume): each connection slot keeps the newest session
- * ticket the server sent it and offers it on its next connect, so after the
- * slot's first full handshake every reconnect is a resumed one. Without it
- * the client keeps no session at all: every handshake is full.
+ * Each connection slot keeps one SSL object for the whole run: a close
+ * sends close_notify and SSL_clear()s it, the next connect on the slot
+ * reuses it. The client's cost per handshake is then the handshake and
+ * little else, so it stays well below the servers' (a resumed handshake
+ * costs the client about as much as it costs a server).
  *
- * The SSL objects live in an array beside the connections (indexed by slot),
- * so the connection struct and the plaintext path do not change.
+ * Resumption (--tls-resume): SSL_clear keeps the object's session, which
+ * OpenSSL replaces with the newest ticket whenever the server sends one,
+ * so each reconnect offers the slot's latest ticket, or again the one it
+ * resumed with when the server sent none (Node does not renew tickets on
+ * resumption). The client session cache stays off: with it, OpenSSL marks
+ * a TLS 1.3 session not resumable once used, which is why this file used
+ * to copy the session through DER (i2d/d2i) on every connect; decoding the
+ * peer certificate in that copy cost more than the handshake's crypto.
+ * Without --tls-resume the session is dropped at close: every handshake
+ * is full. Tickets received are counted (a message callback), so the
+ * report says how many each server sends per handshake.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,18 +43,19 @@
 #include "tls.h"
 
 static SSL_CTX *ctx;
-static SSL **ssl_of;          /* per slot: the live connection's TLS state */
-static SSL_SESSION **sess_of; /* per slot: the ticket to resume with */
-static int slots;
+static SSL **ssl_of;         /* per slot: its TLS state, kept between connections */
+static unsigned char *live;  /* per slot: a connection is using ssl_of[slot] */
+static int slots, resume;
 static struct tls_counts counts;
 
-/* OpenSSL hands us a new session (a ticket); keep it for the slot's next
- * connect. Returning 1 keeps our reference to it. */
-static int on_new_session(SSL *ssl, SSL_SESSION *sess) {
-  struct conn *c = SSL_get_app_data(ssl);
-  if (sess_of[c->id]) SSL_SESSION_free(sess_of[c->id]);
-  sess_of[c->id] = sess;
-  return 1;
+/* Counts the NewSessionTicket messages servers send (received handshake
+ * messages only; record headers and our own messages pass by). */
+static void on_message(int write_p, int version, int type, const void *buf, size_t len, SSL *ssl,
+                       void *arg) {
+  (void)version, (void)ssl, (void)arg;
+  if (!write_p && type == SSL3_RT_HANDSHAKE && len > 0 &&
+      ((const unsigned char *)buf)[0] == SSL3_MT_NEWSESSION_TICKET)
+    counts.tickets++;
 }
 
 /* Large runs (idle holds of 10,000) would keep ~34 KB of record buffers
@@ -62,29 +73,24 @@ int tls_init(const struct config *cfg, int n) {
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             buffer_mode(n));
   SSL_CTX_set_read_ahead(ctx, 1); /* one recv() takes every record waiting */
-  if (cfg->tls_resume) {
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-    SSL_CTX_sess_set_new_cb(ctx, on_new_session);
-  } else {
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  }
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* see the note at the top */
+  SSL_CTX_set_msg_callback(ctx, on_message);
+  resume = cfg->tls_resume;
   slots = n;
   ssl_of = calloc((size_t)n + 1, sizeof *ssl_of);
-  sess_of = calloc((size_t)n + 1, sizeof *sess_of);
-  return ssl_of && sess_of ? 0 : -1;
+  live = calloc((size_t)n + 1, 1);
+  return ssl_of && live ? 0 : -1;
 }
 
 void tls_free(void) {
-  for (int i = 0; i < slots; i++) {
+  for (int i = 0; i < slots; i++)
     if (ssl_of[i]) SSL_free(ssl_of[i]);
-    if (sess_of[i]) SSL_SESSION_free(sess_of[i]);
-  }
   free(ssl_of);
-  free(sess_of);
+  free(live);
   SSL_CTX_free(ctx);
 }
 
-int tls_active(const struct conn *c) { return ssl_of && ssl_of[c->id] != NULL; }
+int tls_active(const struct conn *c) { return live && live[c->id]; }
 
 /* The reason of the newest OpenSSL error, or of errno, for a message. */
 static const char *reason(int err, int saved_errno) {
@@ -97,13 +103,21 @@ static const char *reason(int err, int saved_errno) {
   return buf;
 }
 
+/* Ends the slot's connection and readies its SSL object for the next one.
+ * SSL_clear keeps the session only after a close_notify went out (a
+ * connection that failed is not resumed); without --tls-resume it is
+ * dropped first. */
 void tls_close(struct conn *c) {
   SSL *ssl = ssl_of[c->id];
-  if (!ssl) return;
+  if (!live[c->id]) return;
+  live[c->id] = 0;
   if (SSL_is_init_finished(ssl)) SSL_shutdown(ssl); /* close_notify, best effort */
-  SSL_free(ssl);
+  if (!resume) SSL_set_session(ssl, NULL);
+  if (SSL_clear(ssl) != 1) {
+    SSL_free(ssl);
+    ssl_of[c->id] = NULL;
+  }
   ERR_clear_error();
-  ssl_of[c->id] = NULL;
 }
 
 /* The first finished handshake says what was negotiated; later ones count. */
@@ -141,30 +155,14 @@ void tls_handshake(struct loop *l, struct conn *c) {
 }
 
 void tls_begin(struct loop *l, struct conn *c) {
-  SSL *ssl = SSL_new(ctx);
+  SSL *ssl = ssl_of[c->id] ? ssl_of[c->id] : SSL_new(ctx);
+  ssl_of[c->id] = ssl;
   if (!ssl || SSL_set_fd(ssl, c->fd) != 1) {
-    if (ssl) SSL_free(ssl);
     conn_fail_why(l, c, "TLS: SSL_new failed");
     return;
   }
-  SSL_set_app_data(ssl, c);
   SSL_set_connect_state(ssl);
-  if (sess_of[c->id]) {
-    /* a fresh copy each time: OpenSSL will not offer a TLS 1.3 ticket
-     * object twice, and servers that do not renew tickets on resumption
-     * (Node) would then alternate full and resumed handshakes */
-    unsigned char der[4096], *w = der;
-    const unsigned char *r = der;
-    int len = i2d_SSL_SESSION(sess_of[c->id], NULL);
-    SSL_SESSION *copy = NULL;
-    if (len > 0 && len <= (int)sizeof der && i2d_SSL_SESSION(sess_of[c->id], &w) == len)
-      copy = d2i_SSL_SESSION(NULL, &r, len);
-    if (copy) {
-      SSL_set_session(ssl, copy);
-      SSL_SESSION_free(copy);
-    }
-  }
-  ssl_of[c->id] = ssl;
+  live[c->id] = 1;
   tls_handshake(l, c);
 }
 

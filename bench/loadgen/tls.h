@@ -16,6 +16,7 @@ struct loop;
 
 struct tls_counts {
   uint64_t full, resumed; /* finished handshakes, over the whole run */
+  uint64_t tickets;       /* NewSessionTicket messages received, likewise */
   char version[16], cipher[48];
 };
 

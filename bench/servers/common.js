@@ -131,12 +131,16 @@ function listenReactor(opts, io, factory) {
 /**
  * The harness's certificate as ioreactor CertificateOptions (TLS 1.3 only,
  * as the load generator offers; the suite is the client's one choice).
+ * Tickets as Node's servers send them: two after a full handshake, none
+ * after a resumed one (renewSessionTickets: false; ioreactor's default
+ * renews), so a resumed handshake is the same work for both. The load
+ * generator counts the tickets each server sent.
  * @param {any} io the package exports
  */
 function reactorTLS(io) {
   const { readCert } = require('../lib/tls-cert');
   const { key, cert } = readCert();
-  return new io.CertificateOptions({ privateKey: key, certificate: cert, raiseMinimumTo: 'TLSv1.3' });
+  return new io.CertificateOptions({ privateKey: key, certificate: cert, raiseMinimumTo: 'TLSv1.3', renewSessionTickets: false });
 }
 
 /** The same for Node's tls and https servers. */
