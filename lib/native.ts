@@ -220,6 +220,8 @@ export interface NativeTLSConfig {
   ciphers?: string;
   /** Server: 80 bytes of session ticket keys, as latin1. */
   ticketKeys?: string;
+  /** Server: a resumed TLS 1.3 handshake sends a fresh ticket (default true). */
+  renewTickets?: boolean;
   /** SNI: name, context, name, context... (server contexts). */
   sni?: (string | NativeTLSContext)[];
 }

@@ -57,7 +57,7 @@ ContextRef context_of(Napi::Value v) {
   return *ext.Data();
 }
 
-// {server, key, cert, chain, ca, verify, requireCert, alpn, minVersion, ciphers}
+// {server, key, cert, chain, ca, verify, requireCert, alpn, minVersion, ciphers, ticketKeys, renewTickets}
 bool read_config(const Napi::Object& o, TlsConfig* cfg) {
   int64_t min_version = TLS1_2_VERSION;
   Napi::Value mv = o.Get("minVersion");
@@ -72,6 +72,7 @@ bool read_config(const Napi::Object& o, TlsConfig* cfg) {
   cfg->alpn = latin1(o, "alpn");
   cfg->ciphers = text(o, "ciphers");
   cfg->ticket_keys = latin1(o, "ticketKeys");
+  cfg->renew_tickets = o.Get("renewTickets").IsUndefined() || flag(o, "renewTickets");
   cfg->min_version = static_cast<int>(min_version);
   return true;
 }

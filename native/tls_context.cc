@@ -111,7 +111,8 @@ int TlsContext::configure(const TlsConfig& cfg, std::string* err) {
 }
 
 // Server: the caller's session ticket keys, if any (else OpenSSL's random
-// ones), so processes given the same keys resume each other's sessions.
+// ones), so processes given the same keys resume each other's sessions; and
+// whether a resumption earns the client a fresh ticket.
 int TlsContext::configure_sessions(const TlsConfig& cfg, std::string* err) {
   if (!cfg.server) {
     // Sessions reach TlsStream's callback only; find_session() offers them.
@@ -120,6 +121,7 @@ int TlsContext::configure_sessions(const TlsConfig& cfg, std::string* err) {
     SSL_CTX_sess_set_new_cb(ctx_, &TlsContext::on_new_session);
     return 0;
   }
+  if (!cfg.renew_tickets) SSL_CTX_set_session_ticket_cb(ctx_, nullptr, &TlsContext::on_ticket, nullptr);
   if (cfg.ticket_keys.empty()) return 0;
   void* keys = const_cast<char*>(cfg.ticket_keys.data());
   if (cfg.ticket_keys.size() != 80 || SSL_CTX_set_tlsext_ticket_keys(ctx_, keys, 80) != 1) {
@@ -212,6 +214,28 @@ int TlsContext::on_new_session(SSL* ssl, SSL_SESSION* sess) {
   if (key == nullptr || key->empty() || self == nullptr || SSL_SESSION_is_resumable(sess) != 1) return 0;
   self->save_session(*key, sess);
   return 1;
+}
+
+// Server with renewal off: OpenSSL's verdict on the ticket a client offered.
+// One that decrypted is used as it is: in TLS 1.3 OpenSSL would otherwise
+// renew every ticket made with its own keys, a NewSessionTicket (and its
+// encryption) per resumption that clients keeping their ticket never use.
+// A ticket that did not decrypt means a full handshake and new tickets, as
+// without this callback.
+SSL_TICKET_RETURN TlsContext::on_ticket(SSL*, SSL_SESSION*, const unsigned char*, size_t, SSL_TICKET_STATUS status,
+                                        void*) {
+  switch (status) {
+    case SSL_TICKET_SUCCESS:
+    case SSL_TICKET_SUCCESS_RENEW:
+      return SSL_TICKET_RETURN_USE;
+    case SSL_TICKET_EMPTY:
+    case SSL_TICKET_NO_DECRYPT:
+      return SSL_TICKET_RETURN_IGNORE_RENEW;
+    case SSL_TICKET_NONE:
+      return SSL_TICKET_RETURN_IGNORE;
+    default:
+      return SSL_TICKET_RETURN_ABORT;
+  }
 }
 
 int TlsContext::on_servername(SSL* ssl, int*, void* arg) {

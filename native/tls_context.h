@@ -47,6 +47,9 @@ struct TlsConfig {
   // Server: session ticket keys (80 bytes: name, HMAC and AES keys), shared
   // by processes that should resume each other's sessions; empty: random.
   std::string ticket_keys;
+  // Server, TLS 1.3: a resumed handshake sends a fresh ticket (OpenSSL's way
+  // with its own keys). Off: the client keeps the ticket it resumed with.
+  bool renew_tickets = true;
 };
 
 // The reason of the first error on OpenSSL's per-thread queue as a code
@@ -79,6 +82,8 @@ class TlsContext {
   int configure_alpn_sni(const TlsConfig& cfg, std::string* err);
   int configure_sessions(const TlsConfig& cfg, std::string* err);
   static int on_new_session(SSL* ssl, SSL_SESSION* sess);
+  static SSL_TICKET_RETURN on_ticket(SSL* ssl, SSL_SESSION* sess, const unsigned char* name, size_t name_len,
+                                     SSL_TICKET_STATUS status, void* arg);
   static int on_servername(SSL* ssl, int* alert, void* arg);
   static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen,
                      const unsigned char* in, unsigned int inlen, void* arg);

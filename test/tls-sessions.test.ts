@@ -59,6 +59,54 @@ forEachBackend('TLS sessions', (backend) => {
     expect((await visit(c, first.session)).reused).toBe(false);
   });
 
+  /** A Node tls client that offers `session` and counts the tickets it gets until the server's close. */
+  const countTickets = async (port: number, session?: Buffer): Promise<{ reused: boolean; tickets: Buffer[] }> => {
+    const s = tls.connect({ host: '127.0.0.1', port, ca: certs.ca.cert, servername: 'localhost', session });
+    const tickets: Buffer[] = [];
+    s.on('session', (t: Buffer) => tickets.push(t));
+    await new Promise<void>((res, rej) => {
+      s.once('secureConnect', () => res());
+      s.once('error', rej);
+    });
+    const reused = s.isSessionReused();
+    s.resume();
+    s.write('x');
+    s.once('data', () => s.end()); // tickets go out before the echo
+    await closed(s);
+    return { reused, tickets };
+  };
+
+  const listenRenewing = (renewSessionTickets?: boolean): number => {
+    const opts = new CertificateOptions({ privateKey: certs.server.key, certificate: certs.server.cert, raiseMinimumTo: 'TLSv1.3', renewSessionTickets });
+    return (r.listenSSL(0, Factory.forProtocol(Echo), opts, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+  };
+
+  it('a resumed TLS 1.3 handshake gets one fresh ticket by default, and that ticket resumes', async () => {
+    const port = listenRenewing();
+    const full = await countTickets(port);
+    expect([full.reused, full.tickets.length]).toEqual([false, 2]);
+    const again = await countTickets(port, full.tickets[1]);
+    expect([again.reused, again.tickets.length]).toEqual([true, 1]);
+    expect((await countTickets(port, again.tickets[0])).reused).toBe(true);
+  });
+
+  it('renewSessionTickets: false sends no ticket on resumption; the client resumes with the one it has, again', async () => {
+    const port = listenRenewing(false);
+    const full = await countTickets(port);
+    expect([full.reused, full.tickets.length]).toEqual([false, 2]);
+    for (let i = 0; i < 3; i++) {
+      const again = await countTickets(port, full.tickets[1]);
+      expect([again.reused, again.tickets.length]).toEqual([true, 0]);
+    }
+    // a ticket this context cannot decrypt: a full handshake, and new tickets as usual
+    const stranger = await countTickets(listenRenewing(false), full.tickets[1]);
+    expect([stranger.reused, stranger.tickets.length]).toEqual([false, 2]);
+  });
+
+  it('renewSessionTickets must be a boolean', () => {
+    expect(() => new CertificateOptions({ renewSessionTickets: 'no' as unknown as boolean })).toThrow(TypeError);
+  });
+
   it('sessionTicketKeys must be 80 bytes', () => {
     expect(() => new CertificateOptions({ sessionTicketKeys: Buffer.alloc(48) })).toThrow(TypeError);
   });

@@ -71,6 +71,16 @@ export interface CertificateOptionsInit {
    * context has random keys of its own.
    */
   sessionTicketKeys?: Buffer | Uint8Array;
+  /**
+   * Server, TLS 1.3: whether a resumed handshake sends the client a fresh
+   * ticket. Default true (OpenSSL's way), so a client that uses each ticket
+   * once, as browsers do, can resume again and again. false: the client
+   * keeps resuming with the ticket it has (as Node's tls server has it),
+   * which saves a message and its encryption on every resumption; a client
+   * that will not reuse a ticket then falls back to a full handshake once
+   * the tickets of its last full one are spent.
+   */
+  renewSessionTickets?: boolean;
 }
 
 function pemText(v: unknown, what: string): string {
@@ -125,6 +135,10 @@ function nativeConfig(init: CertificateOptionsInit, server: boolean): NativeTLSC
     const k = init.sessionTicketKeys;
     if (!(k instanceof Uint8Array) || k.length !== 80) throw new TypeError('CertificateOptions: sessionTicketKeys must be 80 bytes (a Buffer)');
     if (server) cfg.ticketKeys = Buffer.from(k).toString('latin1');
+  }
+  if (init.renewSessionTickets !== undefined) {
+    if (typeof init.renewSessionTickets !== 'boolean') throw new TypeError('CertificateOptions: renewSessionTickets must be a boolean');
+    if (server) cfg.renewTickets = init.renewSessionTickets;
   }
   if (init.cipherString !== undefined) {
     if (typeof init.cipherString !== 'string') throw new TypeError('CertificateOptions: cipherString must be a string');
