@@ -5,7 +5,8 @@
  * and answered, the mark following what the head still lacks; the shortest
  * requests are answered after a raised mark; a body after a raised mark is
  * read byte by byte; the header timeout still cuts a head whose last bytes
- * wait under the mark; and over TLS no mark is set.
+ * wait under the mark; a WebSocket after an upgrade head that came in
+ * pieces reads every byte again; and over TLS no mark is set.
  */
 import * as net from 'net';
 import * as tls from 'tls';
@@ -17,6 +18,9 @@ import { HTTPChannel, Request, Resource, Site, SiteOptions } from '../lib/web';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { makeCerts, TestCerts } from './helpers/certs';
 import { until } from './helpers/tcp';
+import { echoFactory } from './helpers/websocket';
+import { clientFrame, handshake } from './helpers/ws-raw';
+import { WebSocketResource } from '../lib/websocket';
 import { responses } from './web-raw';
 
 jest.setTimeout(15000);
@@ -76,8 +80,8 @@ forEachBackend('web: read low-water mark', (backend) => {
   beforeEach(() => (clients = []));
   afterEach(() => clients.forEach((c) => c.destroy()));
 
-  function site(opts: SiteOptions = {}): Site {
-    const s = new Site(new Echo(), { reactor: r, ...opts });
+  function site(opts: SiteOptions = {}, root: Resource = new Echo()): Site {
+    const s = new Site(root, { reactor: r, ...opts });
     channels = [];
     const build = s.buildProtocol.bind(s);
     s.buildProtocol = (addr) => {
@@ -181,6 +185,25 @@ forEachBackend('web: read low-water mark', (backend) => {
     clock.advance(5.1);
     await c.closedNow();
     expect(c.data).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('puts the mark back to 1 for the WebSocket an upgrade head in pieces hands the connection to', async () => {
+    const root = new Resource();
+    root.putChild('ws', new WebSocketResource(echoFactory(r)));
+    const port = (r.listenTCP(0, site({}, root), { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    const c = await connect(port);
+    const hs = handshake('/ws');
+    await step(c, hs.slice(0, -4), hs.length - 4, 4);
+    await c.send('\r\n\r\n');
+    await until(() => c.data.includes('\r\n\r\n'), 5000, 'the 101');
+    expect(c.data).toMatch(/^HTTP\/1\.1 101 /);
+    c.data = '';
+    const frame = clientFrame(1, 'hi'); // 8 bytes: 3 of them end under a mark of 4
+    await c.send(frame.subarray(0, 3).toString('latin1'));
+    const ws = (channels[0].transport as unknown as { protocol: { frameParser: { partialHead: Buffer | null } } }).protocol;
+    await until(() => ws.frameParser['partialHead']?.length === 3, 5000, 'the WebSocket to read 3 bytes');
+    await c.send(frame.subarray(3).toString('latin1'));
+    await until(() => c.data.endsWith('hi'), 5000, 'the echo');
   });
 
   it('sets no mark on a TLS connection, and answers a head sent in pieces', async () => {
