@@ -192,6 +192,7 @@ async function main() {
   // and one with it, so drift in what the machine's neighbours do falls on both sides alike.
   const without = { lat: [], cpu: 0 };
   const under = { lat: [], cpu: 0 };
+  const perRound = [];
   const pool = (into, w) => {
     for (const x of w.lat) into.lat.push(x); // (not push(...w.lat): a window's 100k latencies overflow the stack)
     into.cpu += w.cpu / rounds;
@@ -203,6 +204,7 @@ async function main() {
     const u = await window(server, clients, seconds);
     pool(without, w);
     pool(under, u);
+    perRound.push(`${pct(w.lat, 0.99)}/${pct(u.lat, 0.99)}`);
   }
   attacker.send('cut');
   const cut = await new Promise((resolve) => attacker.on('message', (m) => m.cut !== undefined && resolve(m.cut)));
@@ -218,7 +220,7 @@ async function main() {
   console.log(`  normal client p50 / p99 (ms)   ${pct(without.lat, 0.5)} / ${pct(without.lat, 0.99)} -> ${pct(under.lat, 0.5)} / ${pct(under.lat, 0.99)}`);
   console.log(`  normal requests                ${without.lat.length} -> ${under.lat.length}`);
   const ratio = Number(pct(under.lat, 0.99)) / Number(pct(without.lat, 0.99));
-  console.log(`  normal client p99 with the trickle / without: ${ratio.toFixed(2)}x (target <= 1.20x)`);
+  console.log(`  normal client p99 with the trickle / without: ${ratio.toFixed(2)}x (target <= 1.20x); by round (ms) ${perRound.join(' ')}`);
   console.log(`  attack alone: ${(100 * attackCpu).toFixed(2)}% of a core (target < 2%)`);
   console.log(`  slow connections cut by the server meanwhile: ${cut}`);
 }
