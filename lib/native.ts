@@ -89,6 +89,12 @@ export interface NativeStats {
   deliveries: number;
   /** Calls into the kernel's wait (epoll_wait, poll, kevent) that have returned. */
   kernelWaits: number;
+  /**
+   * Times this process gave the free pages TLS handshakes and closes left in
+   * the malloc heap back to the kernel (glibc only; 0 elsewhere). Process-wide:
+   * every loop reports the same count (native/heap_trim.h).
+   */
+  heapTrims: number;
 }
 
 /** A socket address as the addon reports it: family 4, 6, or 0 for UNIX. */

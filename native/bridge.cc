@@ -38,6 +38,7 @@
 
 #include "bridge_args.h"
 #include "bridge_loop.h"
+#include "heap_trim.h"
 #include "poller.h"
 
 namespace ioreactor {
@@ -218,6 +219,7 @@ Napi::Value Stats(MethodCall& call) {
   out.Set("acceptBatches", static_cast<double>(s.accept_batches));
   out.Set("deliveries", static_cast<double>(s.deliveries));
   out.Set("kernelWaits", static_cast<double>(kernel_waits));
+  out.Set("heapTrims", static_cast<double>(HeapTrim::trims()));  // process-wide
   return out;
 }
 

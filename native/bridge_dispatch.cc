@@ -235,6 +235,7 @@ void NativeLoop::keep_error(const char* what) {
 void NativeLoop::after_dispatch(bool top_level) {
   if (depth_ > 0) return;
   retired_waiter_.reset();
+  arm_trim();
   if (close_pending_) {
     close_pending_ = false;
     shutdown(nullptr);

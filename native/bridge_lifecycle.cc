@@ -30,6 +30,8 @@ void on_handle_closed(uv_handle_t* h) {
   auto* group = static_cast<CloseGroup*>(h->data);
   if (h->type == UV_POLL) {
     delete reinterpret_cast<uv_poll_t*>(h);
+  } else if (h->type == UV_TIMER) {
+    delete reinterpret_cast<uv_timer_t*>(h);
   } else {
     delete reinterpret_cast<uv_async_t*>(h);
   }
@@ -137,6 +139,7 @@ void NativeLoop::shutdown(napi_async_cleanup_hook_handle teardown) {
   }
   close_handle(&poll_, group);
   close_handle(&async_, group);
+  close_handle(&trim_timer_, group);
   if (group != nullptr && group->pending == 0) release_group(group);
   waiter_.reset();
   retired_waiter_.reset();

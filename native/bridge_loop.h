@@ -116,6 +116,9 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   void keep_error(const char* what);
   void dispatch_waiter();
   void after_dispatch(bool top_level);
+  // ---- heap trimming after TLS bursts (heap_trim.h; bridge_trim.cc) ----
+  void arm_trim();
+  static void on_trim(uv_timer_t* h);
   void take_exception();
   void call_js(int count);
   void drain_js_queues();
@@ -136,6 +139,7 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   std::unique_ptr<Waiter> retired_waiter_;  // stopped mid-dispatch; freed after it
   uv_poll_t* poll_ = nullptr;
   uv_async_t* async_ = nullptr;
+  uv_timer_t* trim_timer_ = nullptr;  // unref'd: never keeps Node alive
   napi_ref callback_ = nullptr;   // weak: the function is kept by a property of this
   napi_ref records_ref_ = nullptr;
   napi_ref slab_ref_ = nullptr;

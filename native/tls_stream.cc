@@ -3,16 +3,17 @@
 // just cleared for WANT_READ), so nothing is left on the thread's queue.
 #include "tls_stream.h"
 
+#include "heap_trim.h"
 #include "slots.h"
 
 #include <arpa/inet.h>
-#include <openssl/buffer.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstddef>
 #include <cstring>
 #include <new>
 
@@ -20,7 +21,6 @@ namespace ioreactor {
 
 namespace {
 constexpr size_t kRecordPlaintext = 16 * 1024;  // the most one TLS record carries
-constexpr size_t kKeepBuffer = 256;              // buffer capacity an idle connection may keep
 
 bool is_ip(const std::string& host) {
   unsigned char buf[sizeof(struct in6_addr)];
@@ -42,18 +42,12 @@ std::unique_ptr<TlsStream> TlsStream::create(std::shared_ptr<TlsContext> ctx, co
   bool server = ctx->server();
   std::unique_ptr<TlsStream> t(new TlsStream(std::move(ctx)));
   t->ssl_ = SSL_new(t->ctx_->ctx());
-  BIO* in = BIO_new(BIO_s_mem());
-  BIO* out = new_sink(t.get());
-  if (t->ssl_ == nullptr || in == nullptr || out == nullptr) {
-    BIO_free(in);
-    BIO_free(out);
+  BIO* bio = t->ssl_ != nullptr ? new_bio(t.get()) : nullptr;
+  if (bio == nullptr) {
     *err = tls_take_error("OUT_OF_MEMORY");
     return nullptr;
   }
-  BIO_set_mem_eof_return(in, -1);  // empty means "retry", not end of stream
-  SSL_set_bio(t->ssl_, in, out);
-  t->in_ = in;
-  t->out_ = out;
+  SSL_set_bio(t->ssl_, bio, bio);  // the same BIO both ways: one reference taken
   if (server) {
     SSL_set_accept_state(t->ssl_);
   } else {
@@ -74,7 +68,8 @@ std::unique_ptr<TlsStream> TlsStream::create(std::shared_ptr<TlsContext> ctx, co
 // TLS (a bad record, an alert) keeps that verdict.
 TlsStream::~TlsStream() {
   if (ssl_ != nullptr && !broken_) SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
-  SSL_free(ssl_);  // frees both BIOs
+  SSL_free(ssl_);  // frees the BIO
+  HeapTrim::note_release();  // ~14 KiB freed between other connections' memory
 }
 
 int TlsStream::reuse_sessions(const std::string& key) {
@@ -94,15 +89,15 @@ int TlsStream::reuse_sessions(const std::string& key) {
 void TlsStreamFree::operator()(TlsStream* t) const { delete t; }
 
 int TlsStream::feed(const uint8_t* data, size_t len) {
-  while (len > 0) {
-    int chunk = static_cast<int>(std::min(len, static_cast<size_t>(INT_MAX)));
-    int n = BIO_write(in_, data, chunk);
-    if (n <= 0) {
-      error_ = tls_take_error("OUT_OF_MEMORY");
-      return -ENOMEM;
-    }
-    data += n;
-    len -= static_cast<size_t>(n);
+  // What OpenSSL has read goes (it reads all it can, so this is rarely more
+  // than a record header); the rest moves to the front.
+  in_buf_.erase(in_buf_.begin(), in_buf_.begin() + static_cast<std::ptrdiff_t>(in_off_));
+  in_off_ = 0;
+  try {
+    in_buf_.insert(in_buf_.end(), data, data + len);
+  } catch (const std::bad_alloc&) {
+    error_ = "OUT_OF_MEMORY";
+    return -ENOMEM;
   }
   return 0;
 }
@@ -119,8 +114,10 @@ int TlsStream::failed(int ret, const char* fallback) {
 TlsStream::Step TlsStream::handshake() {
   if (established_) return Step::kDone;
   int r = SSL_do_handshake(ssl_);
+  shrink_input();  // a connection waiting for the peer's next flight holds no input
   if (r == 1) {
     established_ = true;
+    HeapTrim::note_release();  // the handshake's temporaries are free now
     return release_held() == 0 ? Step::kDone : Step::kFailed;
   }
   int e = SSL_get_error(ssl_, r);
@@ -137,7 +134,7 @@ TlsStream::Step TlsStream::handshake() {
 // finding the input empty, once per wake-up. Instead the input BIO is
 // given back if a large feed grew it.
 int64_t TlsStream::read(uint8_t* out, size_t room) {
-  if (BIO_ctrl_pending(in_) == 0 && SSL_pending(ssl_) == 0) {
+  if (input_pending() == 0 && SSL_pending(ssl_) == 0) {
     shrink_input();
     return kNoData;
   }
@@ -201,9 +198,8 @@ int TlsStream::take(const uint8_t* p, size_t len) {
 int TlsStream::flush() {
   if (!established_ || plain_.empty()) return 0;
   int r = encrypt(plain_.data(), plain_.size());
-  plain_.clear();
-  // An idle connection keeps no plaintext buffer beyond a small one.
-  if (plain_.capacity() > kKeepBuffer) std::vector<uint8_t>().swap(plain_);
+  // An idle connection keeps no plaintext buffer (see consume_output).
+  std::vector<uint8_t>().swap(plain_);
   return r;
 }
 
@@ -237,45 +233,36 @@ size_t TlsStream::output(const uint8_t** data) const {
   return out_buf_.size();
 }
 
-// An idle connection keeps no large output buffer.
-// Sent output's buffer is kept only when small (an echo's record), so a
-// connection that sent a handshake flight or bulk data holds none of it idle.
+// An idle connection keeps none of its output buffer: ten thousand idle
+// connections would otherwise each hold their last record. Giving it back
+// costs one small allocation per write, next to the two ~17 KiB record
+// buffers OpenSSL allocates and frees per call (SSL_MODE_RELEASE_BUFFERS).
 void TlsStream::consume_output() {
-  out_buf_.clear();
-  if (out_buf_.capacity() > kKeepBuffer) std::vector<uint8_t>().swap(out_buf_);
+  std::vector<uint8_t>().swap(out_buf_);
 }
 
-size_t TlsStream::buffer_capacity() const {
-  BUF_MEM* bm = nullptr;
-  BIO_get_mem_ptr(in_, &bm);
-  return out_buf_.capacity() + plain_.capacity() + (bm != nullptr ? bm->max : 0);
-}
+size_t TlsStream::buffer_capacity() const { return out_buf_.capacity() + plain_.capacity() + in_buf_.capacity(); }
 
-// The input memory BIO keeps the capacity of the largest feed (a slab's
-// worth after bulk data); once it is empty a fresh one replaces it.
+// Once OpenSSL has read all that was fed, the input buffer goes whatever its
+// size: OpenSSL takes a partial record into its own buffer, so this is
+// empty after every read, and an idle connection then holds none of it
+// (one small allocation per read, next to OpenSSL's own record buffers).
 void TlsStream::shrink_input() {
-  BUF_MEM* bm = nullptr;
-  BIO_get_mem_ptr(in_, &bm);
-  if (bm == nullptr || bm->max <= kKeepBuffer) return;
-  BIO* fresh = BIO_new(BIO_s_mem());
-  if (fresh == nullptr) {  // keep the old one: only memory is at stake
-    ERR_clear_error();
-    return;
-  }
-  BIO_set_mem_eof_return(fresh, -1);
-  SSL_set0_rbio(ssl_, fresh);  // frees the old one
-  in_ = fresh;
+  if (input_pending() != 0) return;
+  in_off_ = 0;
+  std::vector<uint8_t>().swap(in_buf_);
 }
 
-// ---- the output BIO: appends what OpenSSL writes to out_buf_ ----
+// ---- the BIO: reads in_buf_, appends what OpenSSL writes to out_buf_ ----
 
-BIO* TlsStream::new_sink(TlsStream* owner) {
+BIO* TlsStream::new_bio(TlsStream* owner) {
   // One method table per process, made on first use (thread-safe static).
   static BIO_METHOD* method = [] {
-    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "ioreactor tls out");
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "ioreactor tls");
     if (m != nullptr) {
-      BIO_meth_set_write(m, &TlsStream::sink_write);
-      BIO_meth_set_ctrl(m, &TlsStream::sink_ctrl);
+      BIO_meth_set_read(m, &TlsStream::bio_read);
+      BIO_meth_set_write(m, &TlsStream::bio_write);
+      BIO_meth_set_ctrl(m, &TlsStream::bio_ctrl);
     }
     return m;
   }();
@@ -287,8 +274,24 @@ BIO* TlsStream::new_sink(TlsStream* owner) {
   return b;
 }
 
-int TlsStream::sink_write(BIO* b, const char* data, int len) {
+// Nothing fed is "retry later" (WANT_READ), never the end of the stream:
+// the loop reports a TCP close itself.
+int TlsStream::bio_read(BIO* b, char* data, int len) {
   auto* self = static_cast<TlsStream*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  size_t n = std::min(self->input_pending(), static_cast<size_t>(std::max(len, 0)));
+  if (n == 0) {
+    BIO_set_retry_read(b);
+    return -1;
+  }
+  std::memcpy(data, self->in_buf_.data() + self->in_off_, n);
+  self->in_off_ += n;
+  return static_cast<int>(n);
+}
+
+int TlsStream::bio_write(BIO* b, const char* data, int len) {
+  auto* self = static_cast<TlsStream*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
   if (len <= 0) return 0;
   const auto* p = reinterpret_cast<const uint8_t*>(data);
   try {
@@ -299,9 +302,12 @@ int TlsStream::sink_write(BIO* b, const char* data, int len) {
   return len;
 }
 
-long TlsStream::sink_ctrl(BIO*, int cmd, long, void*) {
-  // Flush is all OpenSSL asks of a sink; everything else is "not supported".
-  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+long TlsStream::bio_ctrl(BIO* b, int cmd, long, void*) {
+  // Flush and the pending counts are all OpenSSL asks; the rest is "not supported".
+  auto* self = static_cast<TlsStream*>(BIO_get_data(b));
+  if (cmd == BIO_CTRL_FLUSH) return 1;
+  if (cmd == BIO_CTRL_PENDING) return static_cast<long>(std::min<size_t>(self->input_pending(), LONG_MAX));
+  return 0;
 }
 
 long TlsStream::verify_result() const { return SSL_get_verify_result(ssl_); }

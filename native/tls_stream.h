@@ -1,17 +1,20 @@
-// One TLS connection's state: an SSL object between a memory BIO (input) and a
-// sink BIO of ours (output).
+// One TLS connection's state: an SSL object over one BIO of ours that reads
+// ciphertext from a buffer the loop fills and appends what OpenSSL writes to
+// another.
 //
-// Why BIOs over memory rather than a BIO of our own on the socket: the engine
-// then never touches an fd, so the loop keeps doing all socket I/O with the
-// machinery plaintext streams already have (read into the slab, send at once,
-// only the remainder copied into the WriteBuffer, writable interest while it
-// is non-empty), and the engine is driven byte-for-byte by tests and a fuzz
+// Why BIOs over memory rather than a BIO on the socket: the engine then never
+// touches an fd, so the loop keeps doing all socket I/O with the machinery
+// plaintext streams already have (read into the slab, send at once, only the
+// remainder copied into the WriteBuffer, writable interest while it is
+// non-empty), and the engine is driven byte-for-byte by tests and a fuzz
 // target with no socket at all. The price is one memcpy of ciphertext each
-// way, small next to the cipher itself. The output side is a tiny BIO of
-// ours that appends to a vector the loop sends from directly (a memory BIO
-// would memset its whole buffer on every reset). A consequence: OpenSSL never
-// reports WANT_WRITE (the output BIO always takes a whole record); socket
-// back-pressure is the WriteBuffer's job. WANT_READ means "feed more ciphertext".
+// way, small next to the cipher itself. Why one BIO of ours rather than
+// OpenSSL's memory BIOs: each BIO costs ~190 bytes and a memory BIO ~100 more
+// for its BUF_MEM, for every idle connection (bench/PERFORMANCE.md counts
+// them); ours is two vectors in this object, and the output side needs no
+// memset on reset. A consequence: OpenSSL never reports WANT_WRITE (the
+// output always takes a whole record); socket back-pressure is the
+// WriteBuffer's job. WANT_READ means "feed more ciphertext".
 //
 // A write made before the handshake is done must wait for reads (the peer's
 // handshake messages): its plaintext is held here and encrypted the moment
@@ -96,14 +99,16 @@ class TlsStream {
   int release_held();
   int take(const uint8_t* p, size_t len);
   void shrink_input();
-  static int sink_write(BIO* b, const char* data, int len);
-  static long sink_ctrl(BIO* b, int cmd, long num, void* ptr);
-  static BIO* new_sink(TlsStream* owner);
+  size_t input_pending() const { return in_buf_.size() - in_off_; }
+  static int bio_read(BIO* b, char* data, int len);
+  static int bio_write(BIO* b, const char* data, int len);
+  static long bio_ctrl(BIO* b, int cmd, long num, void* ptr);
+  static BIO* new_bio(TlsStream* owner);
 
   std::shared_ptr<TlsContext> ctx_;
-  SSL* ssl_ = nullptr;
-  BIO* in_ = nullptr;   // owned by ssl_
-  BIO* out_ = nullptr;  // owned by ssl_; appends to out_buf_
+  SSL* ssl_ = nullptr;  // owns the one BIO (reads in_buf_, appends to out_buf_)
+  std::vector<uint8_t> in_buf_;  // ciphertext fed, from in_off_ on not read yet
+  size_t in_off_ = 0;
   std::vector<uint8_t> out_buf_;
   std::vector<uint8_t> plain_;  // plaintext not encrypted yet
   std::string error_;
