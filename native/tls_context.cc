@@ -83,7 +83,7 @@ int TlsContext::configure(const TlsConfig& cfg, std::string* err) {
   // compression, and a fresh ECDHE key per handshake.
   SSL_CTX_set_options(ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_SINGLE_ECDH_USE |
                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
-  // Records are written whole into a memory BIO: no partial writes to track.
+  // Records are written whole into our BIO (a vector): no partial writes to track.
   SSL_CTX_clear_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE);
   SSL_CTX_set_mode(ctx_, SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_set_min_proto_version(ctx_, cfg.min_version) != 1) {

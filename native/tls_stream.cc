@@ -1,4 +1,4 @@
-// The SSL object over two memory BIOs (tls_stream.h has the design note).
+// The SSL object over one BIO of ours (tls_stream.h has the design note).
 // After every call that fails, the error queue is drained into error_ (or
 // just cleared for WANT_READ), so nothing is left on the thread's queue.
 #include "tls_stream.h"
@@ -131,8 +131,8 @@ TlsStream::Step TlsStream::handshake() {
 
 // With nothing new to decrypt, SSL_read is not called: it would set up its
 // 16 KiB record buffer only to free it again (SSL_MODE_RELEASE_BUFFERS) on
-// finding the input empty, once per wake-up. Instead the input BIO is
-// given back if a large feed grew it.
+// finding the input empty, once per wake-up. Instead the input buffer,
+// all read, is given back.
 int64_t TlsStream::read(uint8_t* out, size_t room) {
   if (input_pending() == 0 && SSL_pending(ssl_) == 0) {
     shrink_input();

@@ -78,7 +78,7 @@ class TlsStream {
   void consume_output();
   // Plaintext held until the handshake completes (what waits for flush() after it is not counted).
   size_t held() const { return established_ ? 0 : plain_.size(); }
-  // Bytes of capacity the engine's own buffers hold (output, plaintext, input BIO).
+  // Bytes of capacity the engine's own buffers hold (output, plaintext, input).
   size_t buffer_capacity() const;
 
   const std::string& error_code() const { return error_; }
