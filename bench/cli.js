@@ -127,13 +127,24 @@ function availability(list, reg) {
   return ok;
 }
 
+/** A fixed-rate round: offered, sent and served rates, then the latency,
+ * or why there is none (the load generator's own send lag). */
+function rateProgress(r) {
+  const n = (v) => Math.round(v || 0).toLocaleString('en-US');
+  const ms = (v) => ((v || 0) / 1000).toFixed(2);
+  const lag = r.send_lag_us || {};
+  const lat = r.lat_us || {};
+  const rates = `offered ${n(r.rate)}, sent ${n(r.sent_per_s)}, served ${n(r.ops_per_s)} req/s`;
+  return r.loadgen_behind ? `${rates}; loadgen behind (send lag p99 ${ms(lag.p99)} ms): no latency`
+    : `${rates}; p50 ${ms(lat.p50)} p99 ${ms(lat.p99)} ms (send lag p99 ${ms(lag.p99)} ms)`;
+}
+
 function progressLine(total) {
   let done = 0;
   const tty = process.stderr.isTTY;
   return (s, id, round, r) => {
     done++;
-    const fig = s.metric === 'rate'
-      ? `${Math.round(r.ops_per_s || 0).toLocaleString('en-US')} of ${Math.round(r.rate || 0).toLocaleString('en-US')} req/s p50 ${((r.lat_us && r.lat_us.p50) / 1000 || 0).toFixed(2)} p99 ${((r.lat_us && r.lat_us.p99) / 1000 || 0).toFixed(2)} ms${r.loadgen_behind ? ' (loadgen behind)' : ''}`
+    const fig = s.metric === 'rate' ? rateProgress(r)
       : s.metric === 'rss'
       ? `${Math.round((r.server && r.server.rss_per_conn_bytes) || 0)} B/conn`
       : s.metric === 'ramp' ? `all served in ${(r.hot_all_served_s || 0).toFixed(3)} s`

@@ -134,6 +134,34 @@ describe('the report says ratios in words', () => {
   });
 });
 
+describe('a fixed-rate round in which the load generator fell behind', () => {
+  /* eslint-disable @typescript-eslint/no-var-requires */
+  const { summarise } = require('../bench/lib/runner') as { summarise: (runs: object[]) => Row & { loadgen_behind: number } };
+  const { targets } = require('../bench/lib/report') as { targets: (results: object[]) => { target: string; status: string; value: string }[] };
+  /* eslint-enable @typescript-eslint/no-var-requires */
+  const round = (p99Ms: number, behind: boolean): object => ({
+    ok: true, ops: 1000, ops_per_s: 1000, rate: 1000, sent_per_s: 1000, loadgen_behind: behind,
+    lat_us: { p50: 100, p99: p99Ms * 1000, p999: p99Ms * 1000, max: p99Ms * 1000 }, send_lag_us: { p99: behind ? 5000 : 10 },
+    server: { cpu_us_per_op: 10, user_us_per_op: 4, sys_us_per_op: 6 },
+  });
+
+  test('gives no latency: the median is over the rounds that kept to the schedule', () => {
+    const row = summarise([round(50, true), round(2, false), round(4, false)]);
+    expect([row.median.p99_ms, row.median.cpu_us_per_op, row.loadgen_behind]).toEqual([3, 10, 1]);
+    expect(summarise([round(50, true), round(60, true)]).median.p99_ms).toBeNull();
+  });
+
+  test('leaves a latency target not met, saying the load generator fell behind', () => {
+    const sc = (ioRounds: object[]): object => ({
+      name: 'rate-90', metric: 'rate', baseline: 'net', ceiling: 'c',
+      rows: { ioreactor: summarise(ioRounds), net: summarise([round(20, false)]) },
+    });
+    const t = (results: object[]) => targets(results).find((x) => x.target.startsWith('fixed rate 90%')) as { status: string; value: string };
+    expect(t([sc([round(5, true)])])).toMatchObject({ status: 'NOT met', value: expect.stringMatching(/^not measured: the load generator fell behind .* against ioreactor/) });
+    expect(t([sc([round(5, false)])])).toMatchObject({ status: 'met' });
+  });
+});
+
 describe('ioreactor-bench fixed-rate and key-value, tiny', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-rate-'));
   const json = path.join(dir, 'out.json');
@@ -159,9 +187,12 @@ describe('ioreactor-bench fixed-rate and key-value, tiny', () => {
       for (const [id, row] of Object.entries(sc.rows)) {
         expect([sc.name, id, row.ok, row.errors, row.verify_errors, row.stalled]).toEqual([sc.name, id, true, 0, 0, 0]);
         expect(row.bytes_checked).toBeGreaterThan(0);
-        expect(row.median.p999_ms).toBeGreaterThan(0);
+        // a fixed-rate row has latency unless the load generator fell behind in every round (a busy machine)
+        const behindAll = sc.name === 'rate-50' && (row as Row & { loadgen_behind: number }).loadgen_behind === row.runs;
+        if (!behindAll) expect(row.median.p999_ms).toBeGreaterThan(0);
       }
     }
+    expect(doc.scenarios[1].rows.c.median.sent_per_s).toBeGreaterThan(0);
     expect(Object.keys(doc.scenarios[3].rows)).toEqual(['ioreactor-kv', 'net-kv', 'c-kv']);
     expect(doc.scenarios[3].load.inflight).toBe(16);
   });
@@ -283,6 +314,23 @@ function loadgen(port: number, extra: string[]): Promise<{ code: number; json: R
   });
 }
 
+/** An echo server that sits on chunk `at` of its one connection for `ms`
+ * milliseconds (reading nothing meanwhile), then carries on. */
+function stallingServer(at: number, ms: number): Promise<net.Server> {
+  return badServer((d, n) => {
+    if (n !== at) return d;
+    const s = [...sockets][0];
+    s.pause();
+    setTimeout(() => { s.write(d); s.resume(); }, ms);
+    return null;
+  });
+}
+
+/** One connection at 1,000 requests/s, up to 32 outstanding, a short warm-up. */
+function rateArgs(duration: number): string[] {
+  return ['--conns', '1', '--rate', '1000', '--inflight', '32', '--duration', String(duration), '--warmup', '0.05'];
+}
+
 describe('the load generator fails a server that', () => {
   afterEach(() => {
     for (const s of sockets) s.destroy();
@@ -343,18 +391,32 @@ describe('the load generator fails a server that', () => {
     // One connection at 1,000/s; the server sits on the 250th chunk for 200 ms.
     // Open loop, ~200 requests fall due in that time, so p99 carries the stall;
     // a closed loop would have timed just one request that long.
-    const server = await badServer((d, n) => {
-      if (n !== 250) return d;
-      const s = [...sockets][0];
-      s.pause();
-      setTimeout(() => { s.write(d); s.resume(); }, 200);
-      return null;
-    });
+    const server = await stallingServer(250, 200);
     try {
-      const args = ['--conns', '1', '--rate', '1000', '--inflight', '32', '--duration', '0.6', '--warmup', '0.05'];
-      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, args);
+      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, rateArgs(0.6));
       expect([code, json.ok, json.rate, json.stalled]).toEqual([0, true, 1000, 0]);
       expect((json.lat_us as { p99: number }).p99).toBeGreaterThanOrEqual(100000);
+    } finally {
+      server.close();
+    }
+  }, 30000);
+
+  test('stalls across the end of the window, at a fixed rate: every request due in the window is timed, however late', async () => {
+    // One connection at 1,000/s, a 0.5 s window from 50 ms on. The server sits
+    // on the 300th chunk (due ~300 ms in) for 600 ms, past the window's end:
+    // the ~250 requests due from then until the window closes are answered
+    // only in the drain. They must be timed (from when they were due), not
+    // left out because their replies came late: counted by reply time, the
+    // run would time only the fast half and its p99 would hide the stall.
+    const server = await stallingServer(300, 600);
+    try {
+      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, rateArgs(0.5));
+      expect([code, json.ok, json.stalled]).toEqual([0, true, 0]);
+      const lat = json.lat_us as { p99: number; count: number };
+      const due = 1000 * (json.duration_s as number); // requests due in the window
+      expect(Math.abs(lat.count - due)).toBeLessThanOrEqual(2);
+      expect(lat.p99).toBeGreaterThanOrEqual(300000);
+      expect(json.owed_at_end).toBeGreaterThan(0);
     } finally {
       server.close();
     }

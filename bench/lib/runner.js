@@ -71,6 +71,7 @@ const FIELDS = {
   hot_p99_ms: (r) => r.hot_lat_ms && r.hot_lat_ms.p99,
   setup_s: (r) => r.setup_s,
   rate: (r) => r.rate,
+  sent_per_s: (r) => r.sent_per_s,
   send_lag_p99_ms: (r) => r.send_lag_us && r.send_lag_us.p99 / 1000,
   owed_at_end: (r) => r.owed_at_end,
   steady_p99_ms: (r) => r.steady_lat_us && r.steady_lat_us.count > 0 ? r.steady_lat_us.p99 / 1000 : undefined,
@@ -92,10 +93,23 @@ function tlsSummary(runs) {
   return { version: names('version'), cipher: names('cipher'), full: t.reduce((a, x) => a + x.full, 0), resumed: t.reduce((a, x) => a + x.resumed, 0), tickets: t.reduce((a, x) => a + (x.tickets || 0), 0) };
 }
 
-/** Medians of every figure over a server's runs, and the error totals. */
+/** Latency figures a fixed-rate run only has when the load generator kept
+ * to its schedule: its own lag is in every latency it timed. */
+const SCHEDULE_BOUND = new Set(['p50_ms', 'p99_ms', 'p999_ms', 'arrival_max_ms']);
+
+/** A run's figure, or undefined when the run cannot vouch for it. */
+function figure(r, k, f) {
+  if (r.ok === false && !r.ops) return undefined;
+  if (r.loadgen_behind && SCHEDULE_BOUND.has(k)) return undefined;
+  return f(r);
+}
+
+/** Medians of every figure over a server's runs, and the error totals. A
+ * fixed-rate run in which the load generator fell behind gives no latency:
+ * the median is over the other runs, or none when every run fell behind. */
 function summarise(runs) {
   const med = {};
-  for (const [k, f] of Object.entries(FIELDS)) med[k] = median(runs.map((r) => (r.ok === false && !r.ops ? undefined : f(r))));
+  for (const [k, f] of Object.entries(FIELDS)) med[k] = median(runs.map((r) => figure(r, k, f)));
   const sum = (k) => runs.reduce((a, r) => a + (r[k] || 0), 0);
   return {
     median: med,

@@ -249,8 +249,8 @@ static void message_done(struct loop *l, struct conn *c, uint64_t t) {
     l->ready[ROLE_HOT]++;
     return;
   }
-  if (l->measuring) {
-    st->ops++;
+  if (l->measuring) st->ops++;
+  if (l->rate_on ? rate_in_window(l, sent_at) : l->measuring) { /* rate.c: by due time */
     hist_add(&st->lat, t - sent_at);
     if (l->cfg->mode == MODE_RAMP && st->phase < 2)
       hist_add(st->phase ? &st->flood_lat : &st->steady_lat, t - sent_at);

@@ -101,7 +101,8 @@ struct stats {
   uint64_t hot_done, hot_last_ns;
   char first_error[160];
   struct hist lag;     /* fixed rate: how late we sent, against schedule */
-  uint64_t owed_at_end; /* fixed rate: due in the window but never sent */
+  uint64_t owed_at_end; /* fixed rate: due in the window, not yet sent at its end */
+  uint64_t sent;       /* fixed rate: messages written during the window */
   /* Ramp: the busy connections' latency before the burst (steady) and
    * from the burst until the last hot connection is served (flood). */
   int phase;           /* 0 steady, 1 flood, 2 after */

@@ -18,6 +18,7 @@ struct loop {
   int n;
   uint64_t *ts_slab;
   int measuring;
+  uint64_t win_t0, win_t1; /* the measured window (win_t1: UINT64_MAX while open) */
   int draining;       /* no new messages: wait for the replies owed */
   int connecting;     /* connects in progress */
   int connect_cap;    /* at most this many at once */
@@ -52,5 +53,6 @@ void rate_start(struct loop *l, uint64_t t0);
 uint64_t rate_tick(struct loop *l, uint64_t t);
 void rate_send_owed(struct loop *l, struct conn *c);
 uint64_t rate_owed(const struct loop *l);
+int rate_in_window(const struct loop *l, uint64_t due);
 
 #endif

@@ -13,6 +13,14 @@
  * the server is behind. Our own lag (how late a send that was free to go
  * went out) goes into its own histogram, so a run in which the load
  * generator fell behind says so.
+ *
+ * Which messages are measured goes by when they were due, not when they
+ * were answered: every message due inside the window is timed, however
+ * late its reply (the drain after the window still sends the owed and
+ * waits for their replies), and none due before it. Counting replies that
+ * arrive inside the window instead would leave out exactly the slowest
+ * requests of a server that falls behind, and count the backlog of the
+ * warm-up against it.
  */
 #include <stdint.h>
 
@@ -37,7 +45,8 @@ static void rate_issue(struct loop *l, struct conn *c, uint64_t g, uint64_t t) {
     return;
   }
   uint64_t due = due_at(l, g);
-  if (l->measuring) hist_add(&l->st->lag, t - due);
+  if (rate_in_window(l, due)) hist_add(&l->st->lag, t - due);
+  if (l->measuring) l->st->sent++;
   conn_send(l, c, due);
   conn_flush(l, c);
 }
@@ -53,13 +62,20 @@ uint64_t rate_tick(struct loop *l, uint64_t t) {
   return due - t;
 }
 
-/* A reply made room on c: the oldest owed request goes now. */
+/* A reply made room on c: the oldest owed request goes now (in the drain
+ * too: it was due in the window and must be timed). */
 void rate_send_owed(struct loop *l, struct conn *c) {
-  if (c->owed == 0 || l->draining) return;
-  uint64_t g = c->owed_g;
+  if (c->owed == 0) return;
+  uint64_t g = c->owed_g, due = due_at(l, g);
   c->owed--;
   c->owed_g += (uint64_t)l->cfg->conns;
-  conn_send(l, c, due_at(l, g));
+  if (l->measuring) l->st->sent++;
+  conn_send(l, c, due);
+}
+
+/* Was a message due at `due` inside the measured window? */
+int rate_in_window(const struct loop *l, uint64_t due) {
+  return l->win_t0 > 0 && due >= l->win_t0 && due < l->win_t1;
 }
 
 /* Requests due but never written, over every connection. */
