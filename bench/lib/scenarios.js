@@ -22,7 +22,9 @@
 const ECHO = ['ioreactor', 'net', 'c'];
 const HTTP = ['ioreactor-site', 'ioreactor-http', 'net-http', 'node-http', 'c-http'];
 const IDLE_ACTIVE = ['ioreactor-epoll', 'ioreactor-poll', 'net', 'c'];
-const KV = ['ioreactor-kv', 'net-kv', 'c-kv'];
+/** LineReceiver (a Buffer a line, as Twisted) and TextLineReceiver (one
+ * string a read, lines sliced from it) beside the same logic on `net`. */
+const KV = ['ioreactor-kv', 'ioreactor-kv-text', 'net-kv', 'c-kv'];
 /** WebSocket: ioreactor's Site + WebSocketResource against `ws` on Node http
  * (no C WebSocket server: no ceiling). */
 const WS = ['ioreactor-ws', 'ws'];

@@ -44,6 +44,7 @@ function registry(bins, backend, workers) {
     'node-http': { label: 'node http', kind: 'http', cmd: node('node-http.js') },
     'c-http': { label: 'C epoll HTTP (ceiling)', kind: 'http', cmd: [bins.cEcho, '--http'] },
     'ioreactor-kv': { label: `ioreactor key-value (LineReceiver)${beLabel}`, kind: 'kv', reactor: true, cmd: node('ioreactor-kv.js', ...be) },
+    'ioreactor-kv-text': { label: `ioreactor kv (TextLineReceiver)${beLabel}`, kind: 'kv', reactor: true, cmd: node('ioreactor-kv.js', ...be, '--text') },
     'net-kv': { label: 'node net key-value', kind: 'kv', cmd: node('net-kv.js') },
     'c-kv': { label: 'C epoll key-value (ceiling)', kind: 'kv', cmd: [bins.cEcho, '--kv'] },
     /* tls: the load generator speaks TLS to these (--tls) */

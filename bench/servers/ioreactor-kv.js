@@ -1,17 +1,20 @@
 'use strict';
 /**
  * ioreactor key-value server: a LineReceiver answering GET/SET lines
- * (kv-store.js). The replies to the lines of one read are gathered and
- * written once, as a pipelining server would.
- * Arguments: [--backend epoll|poll] [--check].
+ * (kv-store.js), each line a Buffer the handler decodes; with --text a
+ * TextLineReceiver, each read decoded once and each line a slice of that
+ * string (as net-kv.js splits by hand). The replies to the lines of one
+ * read are gathered and written once, as a pipelining server would.
+ * Arguments: [--backend epoll|poll] [--check] [--text].
  */
 const { parseArgs, loadReactor, listenReactor } = require('./common');
 const { answer } = require('./kv-store');
 
 const opts = parseArgs(process.argv.slice(2));
+const text = process.argv.includes('--text');
 const io = loadReactor();
 
-class KV extends io.LineReceiver {
+class KV extends (text ? io.TextLineReceiver : io.LineReceiver) {
   connectionMade() {
     this.transport.setTcpNoDelay(true);
     this.out = '';
@@ -26,7 +29,7 @@ class KV extends io.LineReceiver {
   }
 
   lineReceived(line) {
-    this.out += answer(line.toString('latin1'));
+    this.out += answer(text ? line : line.toString('latin1'));
   }
 }
 

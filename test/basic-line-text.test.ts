@@ -1,0 +1,132 @@
+/** TextLineReceiver: lines as strings, one decode per read, the same limits as LineOnlyReceiver. */
+import { TextLineReceiver } from '../lib/protocols/line-text';
+import type { Recorder } from './helpers/recorders';
+import { chunk, feed } from './helpers/recorders';
+import { StringTransport } from './helpers/string-transport';
+
+const b = (s: string, enc: BufferEncoding = 'latin1'): Buffer => Buffer.from(s, enc);
+
+/** Records every line (as received) and every length error (with the bytes handed over). */
+class TextRecorder extends TextLineReceiver implements Recorder {
+  events: string[] = [];
+
+  override lineReceived(line: string): void {
+    this.events.push(`line:${line}`);
+  }
+
+  override lineLengthExceeded(line: Buffer): void {
+    this.events.push(`exceeded:${line.toString(this.encoding)}`);
+    super.lineLengthExceeded(line);
+  }
+}
+
+describe('TextLineReceiver', () => {
+  test('splits lines on CRLF whatever the chunk size, as strings', () => {
+    const input = b('first\r\nsecond line\r\n\r\nlast\r\npartial');
+    for (let size = 1; size <= input.length; size++) {
+      const r = new TextRecorder();
+      feed(r, chunk(input, [size]));
+      expect([size, r.events]).toEqual([size, ['line:first', 'line:second line', 'line:', 'line:last']]);
+      expect(r.bufferedSize).toBe(7);
+    }
+  });
+
+  test('latin1 hands over one character a byte; utf8 decodes characters split across reads', () => {
+    const lat = new TextRecorder();
+    feed(lat, [Buffer.from([0x61, 0xe9, 0xff, 13, 10])]);
+    expect(lat.events).toEqual(['line:a\u00e9\u00ff']);
+
+    const input = b('h\u00e9llo w\u00f6rld \u20ac\r\n\u{1f600} two\r\n', 'utf8');
+    for (let size = 1; size <= input.length; size++) {
+      const r = new TextRecorder();
+      r.encoding = 'utf8';
+      feed(r, chunk(input, [size]));
+      expect([size, r.events]).toEqual([size, ['line:h\u00e9llo w\u00f6rld \u20ac', 'line:\u{1f600} two']]);
+    }
+  });
+
+  test('a delimiter split across reads, or one that overlaps itself, splits left to right', () => {
+    const r = new TextRecorder();
+    r.delimiter = 'aab';
+    feed(r, [b('xaa'), b('ab'), b('ya'), b('a'), b('bz')]);
+    expect(r.events).toEqual(['line:xa', 'line:y']);
+    for (let size = 1; size <= 5; size++) {
+      const s = new TextRecorder();
+      s.delimiter = 'aa';
+      feed(s, chunk(b('xaaaby'), [size]));
+      expect([size, s.events, s.bufferedSize]).toEqual([size, ['line:x'], 3]);
+    }
+  });
+
+  test('a delimiter set on the instance is used from the next read on', () => {
+    const r = new TextRecorder();
+    r.delimiter = '\n';
+    feed(r, [b('a\nb\r\nc')]);
+    expect(r.events).toEqual(['line:a', 'line:b\r']);
+    r.delimiter = 'XY';
+    r.dataReceived(b('dXYe'));
+    expect(r.events).toEqual(['line:a', 'line:b\r', 'line:cd']);
+    r.delimiter = '';
+    expect(() => r.dataReceived(b('f'))).toThrow(TypeError);
+  });
+
+  test('a line of exactly MAX_LENGTH bytes is delivered; one byte more drops the connection', () => {
+    const ok = new TextRecorder();
+    ok.MAX_LENGTH = 8;
+    expect(feed(ok, [b('12345678\r\n')]).disconnecting).toBe(false);
+    expect(ok.events).toEqual(['line:12345678']);
+
+    for (const sizes of [[100], [1], [3]]) {
+      const bad = new TextRecorder();
+      bad.MAX_LENGTH = 8;
+      const t = feed(bad, chunk(b('ok\r\n123456789\r\nnever\r\n'), sizes));
+      expect([sizes, bad.events.slice(0, 2), t.disconnecting]).toEqual([sizes, ['line:ok', expect.stringMatching(/^exceeded:1234/)], true]);
+      expect(bad.events.length).toBe(2);
+    }
+  });
+
+  test('MAX_LENGTH counts encoded bytes: three-byte characters reach it three times sooner', () => {
+    const r = new TextRecorder();
+    r.encoding = 'utf8';
+    r.MAX_LENGTH = 9;
+    const t = feed(r, [b('\u20ac\u20ac\u20ac\r\n\u20ac\u20ac\u20acx\r\nafter\r\n', 'utf8')]);
+    expect(r.events).toEqual(['line:\u20ac\u20ac\u20ac', 'exceeded:\u20ac\u20ac\u20acx\r\nafter\r\n']);
+    expect(t.disconnecting).toBe(true);
+  });
+
+  test('an endless line without delimiter is cut off at MAX_LENGTH + delimiter length, whatever the reads', () => {
+    for (const sizes of [[1], [7], [1000]]) {
+      const r = new TextRecorder();
+      r.MAX_LENGTH = 16;
+      const t = feed(r, chunk(b('y'.repeat(40)), sizes));
+      expect([sizes, r.events.length, t.disconnecting]).toEqual([sizes, 1, true]);
+      expect(r.events[0]).toMatch(/^exceeded:y{18,}$/);
+    }
+  });
+
+  test('stops delivering lines once the protocol drops the connection', () => {
+    const got: string[] = [];
+    class R extends TextLineReceiver {
+      override lineReceived(line: string): void {
+        got.push(line);
+        if (line === 'quit') this.transport.loseConnection();
+      }
+    }
+    const r = new R();
+    r.makeConnection(new StringTransport());
+    r.dataReceived(b('a\r\nquit\r\nb\r\n'));
+    r.dataReceived(b('c\r\n'));
+    expect(got).toEqual(['a', 'quit']);
+  });
+
+  test('sendLine writes the line and the delimiter, encoded, in one write', () => {
+    const r = new TextLineReceiver();
+    const t = new StringTransport();
+    r.makeConnection(t);
+    r.sendLine('hi \u00e9');
+    r.encoding = 'utf8';
+    r.delimiter = '\n';
+    r.sendLine('\u20ac');
+    expect(t.writes).toEqual([b('hi \u00e9\r\n'), b('\u20ac\n', 'utf8')]);
+  });
+});
