@@ -76,8 +76,10 @@ void Loop::process(const PollEvent* events, int count) {
   Impl& m = *impl_;
   ++m.stats.wakeups;
   m.stats.events += static_cast<uint64_t>(count);
+  m.begin_wakeup();
   for (int i = 0; i < count; ++i) m.dispatch(events[i]);
   m.flush();
+  m.end_wakeup();
 }
 
 void Loop::Impl::dispatch(const PollEvent& ev) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "handshake_ration.h"
 #include "poller.h"
 #include "process.h"
 
@@ -189,15 +190,14 @@ class Loop {
   int udp_set_batch(int32_t slot, bool batch);
 
   // ---- TLS (loop_tls.cc) ----
-  // New handshake steps per wake-up: a flood of handshakes waits its turn
-  // instead of starving established connections. Steps are also rationed in
-  // time, since one step can cost from microseconds (a resumed session) to
-  // half a millisecond (an RSA signature): after the wake-up's first step,
-  // others start only within kHandshakeTimeBudgetNs of it, so a flood adds at
-  // most about that much to every established connection's round trip.
-  static constexpr int kHandshakeBudget = 64;
-  static constexpr int64_t kHandshakeTimeBudgetNs = 2'000'000;
-  // Overrides kHandshakeTimeBudgetNs (the tests use 0 and "unbounded").
+  // New handshake steps are rationed per wake-up so that a flood of them
+  // waits its turn instead of starving established connections: a wake-up's
+  // steps may take about half the time recent wake-ups spent on everything
+  // else, and at least one step (handshake_ration.h has the rules and why).
+  static constexpr int kHandshakeBudget = HandshakeRation::kMaxSteps;
+  // A fixed step time per wake-up instead of the share (the tests use 0, one
+  // step per wake-up, and INT64_MAX, kHandshakeBudget steps); negative
+  // restores the share.
   void set_handshake_time_budget(int64_t ns);
   // Puts a stream (connected, or still connecting) under TLS: from now on
   // reads are decrypted and writes encrypted; a client sends its hello at

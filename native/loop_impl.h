@@ -35,10 +35,10 @@ struct Loop::Impl {
   size_t slab_used = 0;
   Record records[kMaxRecords];
   PollEvent events[kMaxEvents];
-  uint64_t tls_wakeup = 0;  // the wake-up tls_handshakes counts for
-  int tls_handshakes = 0;
-  int64_t tls_first_step_ns = 0;  // when this wake-up's first step started
-  int64_t tls_time_budget_ns = Loop::kHandshakeTimeBudgetNs;
+  // Handshake steps per wake-up (loop_tls.cc); wake-ups are timed for it
+  // only once a stream has started TLS, so plaintext loops pay nothing.
+  HandshakeRation ration;
+  bool tls_seen = false;
 
   // Records and the slab (loop.cc).
   void push(int32_t type, int32_t index, uint32_t gen, int32_t a, int32_t b);
@@ -69,8 +69,10 @@ struct Loop::Impl {
   Slot* stream(int32_t index);
 
   // TLS streams (loop_tls.cc).
-  bool handshake_allowed();
+  void begin_wakeup();
+  void end_wakeup();
   void read_tls(int32_t index, uint32_t gen);
+  void read_tls_now(int32_t index, uint32_t gen);
   void pump_tls(int32_t index, uint32_t gen);
   void decrypt_tls(int32_t index, uint32_t gen);
   int send_tls_output(int32_t index);

@@ -19,11 +19,12 @@
 // plain stream's. Before the handshake is done the plaintext is held by the
 // engine and Drained is withheld until it is sent.
 //
-// Handshakes are rationed: at most kHandshakeBudget handshake steps per
-// wake-up, started within kHandshakeTimeBudgetNs of its first (at least one
-// runs, so handshakes always progress). A stream over budget is simply not read this time; the poller is
-// level-triggered, so it is reported again on the next wake-up, after the
-// established connections have been served.
+// Handshakes are rationed (handshake_ration.h): a wake-up's handshake steps
+// may take about half the time recent wake-ups spent on established traffic,
+// and at least one step. A stream over the ration is simply not read this
+// time; the poller is level-triggered, so it is reported again on the next
+// wake-up, after the established connections have been served. Wake-ups are
+// timed only once some stream has started TLS.
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +47,7 @@ int Loop::start_tls(int32_t slot, std::shared_ptr<TlsContext> ctx, const std::st
     return -EPROTO;
   }
   s->tls.reset(t.release());
+  impl_->tls_seen = true;
   // A client speaks first: its hello is queued (sent at once when connected,
   // else when the connect completes, as any early write).
   if (s->tls->handshake() == TlsStream::Step::kFailed) {
@@ -92,23 +94,26 @@ int64_t monotonic_ns() {
 
 }  // namespace
 
-void Loop::set_handshake_time_budget(int64_t ns) { impl_->tls_time_budget_ns = ns; }
+void Loop::set_handshake_time_budget(int64_t ns) { impl_->ration.set_fixed_budget(ns); }
 
-bool Loop::Impl::handshake_allowed() {
-  int64_t now = monotonic_ns();
-  if (tls_wakeup != stats.wakeups || tls_handshakes == 0) {
-    tls_wakeup = stats.wakeups;
-    tls_handshakes = 0;
-    tls_first_step_ns = now;
-  } else if (tls_handshakes >= kHandshakeBudget || now - tls_first_step_ns >= tls_time_budget_ns) {
-    return false;
-  }
-  ++tls_handshakes;
-  return true;
+void Loop::Impl::begin_wakeup() {
+  if (tls_seen) ration.begin(monotonic_ns());
 }
 
+void Loop::Impl::end_wakeup() {
+  if (tls_seen) ration.end(monotonic_ns());
+}
+
+// A stream still handshaking is read only if the ration allows a step now;
+// otherwise it stays unread, and the level-triggered poller reports it again.
 void Loop::Impl::read_tls(int32_t index, uint32_t gen) {
-  if (!slots.find(index, gen)->tls->established() && !handshake_allowed()) return;
+  if (slots.find(index, gen)->tls->established()) return read_tls_now(index, gen);
+  if (!ration.allow(monotonic_ns())) return;
+  read_tls_now(index, gen);
+  ration.step_done(monotonic_ns());
+}
+
+void Loop::Impl::read_tls_now(int32_t index, uint32_t gen) {
   size_t room = 0;
   uint8_t* p = ensure_slab(&room);
   Slot* s = slots.find(index, gen);  // ensure_slab may have delivered
