@@ -15,7 +15,7 @@ const CFLAGS = ['-O2', '-Wall', '-Wextra', '-D_GNU_SOURCE'];
 
 const TARGETS = {
   /* the TLS mode links the system's OpenSSL (libssl-dev), not Node's */
-  loadgen: { dir: path.join(ROOT, 'bench', 'loadgen'), libs: ['-lssl', '-lcrypto'] },
+  loadgen: { dir: path.join(ROOT, 'bench', 'loadgen'), libs: ['-lssl', '-lcrypto', '-pthread'] },
   'c-echo': { dir: path.join(ROOT, 'bench', 'cserver'), libs: [] },
 };
 

@@ -243,8 +243,8 @@ static void message_done(struct loop *l, struct conn *c, uint64_t t) {
   if (c->role == ROLE_HOT) {
     hist_add(&st->hot_lat, t - sent_at);
     st->hot_done++;
-    if (st->phase == 1) st->hot_last_ns = t; /* main stops the clock at phase 2 */
-    if (st->hot_done >= (uint64_t)l->cfg->hot) st->phase = 2;
+    if (ramp_phase() == RAMP_FLOOD) st->hot_last_ns = t;
+    if (st->hot_done >= (uint64_t)l->cfg->hot) ramp_set_phase(RAMP_AFTER);
     c->state = ST_READY; /* served; it now only holds its place */
     l->ready[ROLE_HOT]++;
     return;
@@ -252,8 +252,8 @@ static void message_done(struct loop *l, struct conn *c, uint64_t t) {
   if (l->measuring) st->ops++;
   if (l->rate_on ? rate_in_window(l, sent_at) : l->measuring) { /* rate.c: by due time */
     hist_add(&st->lat, t - sent_at);
-    if (l->cfg->mode == MODE_RAMP && st->phase < 2)
-      hist_add(st->phase ? &st->flood_lat : &st->steady_lat, t - sent_at);
+    enum ramp_phase ph = l->cfg->mode == MODE_RAMP ? ramp_phase() : RAMP_AFTER;
+    if (ph != RAMP_AFTER) hist_add(ph == RAMP_FLOOD ? &st->flood_lat : &st->steady_lat, t - sent_at);
   }
   if (l->cfg->mode == MODE_CHURN) {
     conn_close(l, c);

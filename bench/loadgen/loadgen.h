@@ -17,6 +17,7 @@
  *   hist.c    log-linear latency histogram
  *   proc.c    the server's utime/stime and VmRSS from /proc
  *   tls.c     --tls: OpenSSL over the same sockets and loop (tls.h)
+ *   hot.c     ramp: the burst of new connections on a thread of its own
  */
 #ifndef LOADGEN_H
 #define LOADGEN_H
@@ -105,9 +106,13 @@ struct stats {
   uint64_t sent;       /* fixed rate: messages written during the window */
   /* Ramp: the busy connections' latency before the burst (steady) and
    * from the burst until the last hot connection is served (flood). */
-  int phase;           /* 0 steady, 1 flood, 2 after */
   uint64_t hot_in_time; /* hot connections served within 15 s of the burst */
   struct hist steady_lat, flood_lat;
+  /* Ramp: how long each of our own dispatch batches took (steady, flood),
+   * and the time spent on hot connections' events: our own share of the
+   * latency we measure. */
+  struct hist steady_batch, flood_batch;
+  uint64_t hot_work_ns;
 };
 
 struct proc_sample {
@@ -178,6 +183,17 @@ int ws_bc_settled(void);
 uint64_t ws_bc_unfinished(void);
 int ws_bc_conns(void);
 const struct hist *ws_bc_totals(void);
+
+/* hot.c: ramp mode's phases (0 steady, 1 flood, 2 after: every hot one
+ * served), read by both threads; the burst on its own thread. */
+enum ramp_phase { RAMP_STEADY, RAMP_FLOOD, RAMP_AFTER };
+enum ramp_phase ramp_phase(void);
+void ramp_set_phase(enum ramp_phase p);
+struct loop;
+int ramp_burst_over(struct loop *l); /* a loop_run_until stop: every hot one served */
+void hot_start(const struct config *cfg, uint64_t burst_ns);
+void hot_finish(struct stats *st, uint64_t burst_ns);
+void hot_free(void); /* closes the burst's connections (before tls_free) */
 
 /* conn.c */
 struct loop;

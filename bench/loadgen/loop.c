@@ -121,14 +121,25 @@ void loop_activate(struct loop *l, enum conn_role role) {
 #define TICK_EVERY 16
 
 static void dispatch(struct loop *l, struct epoll_event *evs, int n) {
+  uint64_t t0 = now_ns();
+  struct stats *st = l->st;
   for (int i = 0; i < n; i++) {
     if (i > 0 && i % TICK_EVERY == 0) rate_tick(l, now_ns());
     uint32_t id = (uint32_t)evs[i].data.u64;
     uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
     struct conn *c = &l->conns[id];
     if (c->fd < 0 || c->generation != gen) continue;
+    if (c->role != ROLE_HOT) {
+      conn_event(l, c, evs[i].events);
+      continue;
+    }
+    uint64_t h0 = now_ns();
     conn_event(l, c, evs[i].events);
+    if (l->measuring) st->hot_work_ns += now_ns() - h0;
   }
+  enum ramp_phase ph = l->cfg->mode == MODE_RAMP ? ramp_phase() : RAMP_AFTER;
+  if (l->measuring && !l->hot_only && ph != RAMP_AFTER)
+    hist_add(ph == RAMP_FLOOD ? &st->flood_batch : &st->steady_batch, now_ns() - t0);
 }
 
 /* Is the server still there? Checked every 100 ms: without it, setup

@@ -19,6 +19,7 @@ struct loop {
   uint64_t *ts_slab;
   int measuring;
   uint64_t win_t0, win_t1; /* the measured window (win_t1: UINT64_MAX while open) */
+  int hot_only;       /* ramp: the burst's own loop (hot.c) */
   int draining;       /* no new messages: wait for the replies owed */
   int connecting;     /* connects in progress */
   int connect_cap;    /* at most this many at once */

@@ -113,7 +113,6 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
 }
 
 static const struct config *g_cfg;
-static uint64_t g_outstanding_hot_target;
 
 static int setup_target(void) {
   return (g_cfg->mode == MODE_CHURN ? 0 : g_cfg->conns) + g_cfg->idle;
@@ -122,10 +121,6 @@ static int setup_target(void) {
 /* Setup is over when every connection is ready or has failed for good. */
 static int all_ready(struct loop *l) {
   return loop_ready(l, ROLE_ACTIVE) + loop_ready(l, ROLE_IDLE) + l->dead >= setup_target();
-}
-
-static int hot_served(struct loop *l) {
-  return l->st->hot_done >= g_outstanding_hot_target;
 }
 
 static int drained(struct loop *l) {
@@ -168,18 +163,11 @@ static double phase_window(struct loop *l, const struct config *cfg, struct stat
   loop_set_measuring(l, 1);
   if (cfg->mode == MODE_RAMP && cfg->hot > 0) {
     loop_run_until(l, t0 + secs(cfg->duration / 4), NULL);
-    st->hot_last_ns = now_ns(); /* burst start, until the last is served */
-    st->phase = 1;
-    g_outstanding_hot_target = (uint64_t)cfg->hot;
-    loop_set_connect_cap(l, cfg->hot + cfg->conns);
-    loop_start_connecting(l, cfg->conns + cfg->idle, cfg->hot, ROLE_HOT);
-    uint64_t burst = st->hot_last_ns;
+    uint64_t burst = now_ns(); /* from here until the last hot one is served */
+    hot_start(cfg, burst);
     loop_run_until(l, end, NULL);
-    loop_run_until(l, burst + secs(15), hot_served);
-    /* any served later (in the drain) were not served in time */
-    st->hot_in_time = st->hot_done;
-    st->phase = 2;
-    st->hot_last_ns -= burst;
+    loop_run_until(l, burst + secs(15), ramp_burst_over);
+    hot_finish(st, burst);
   } else {
     loop_run_until(l, end, NULL);
   }
@@ -283,6 +271,9 @@ static void print_json(const struct config *cfg, const struct stats *st, const s
     print_latency("hot_lat_ms", &st->hot_lat, 1e6);
     print_latency("steady_lat_us", &st->steady_lat, 1e3);
     print_latency("flood_lat_us", &st->flood_lat, 1e3);
+    print_latency("steady_batch_us", &st->steady_batch, 1e3);
+    print_latency("flood_batch_us", &st->flood_batch, 1e3);
+    printf(",\"hot_work_s\":%.4f", (double)st->hot_work_ns / 1e9);
   }
   if (cfg->tls) print_tls();
   if (cfg->ws) printf(",\"ws\":true");
@@ -345,6 +336,7 @@ int main(int argc, char **argv) {
   r.ok = st.errors == 0 && st.verify_errors == 0;
   print_json(&cfg, &st, &r);
   loop_free(l);
+  hot_free();
   if (cfg.tls) tls_free();
   return r.ok ? 0 : 2;
 }
