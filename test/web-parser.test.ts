@@ -4,7 +4,7 @@
  * bytes are split across reads.
  */
 import { CHUNKED } from '../lib/web/framing';
-import type { RequestHead } from '../lib/web/head';
+import { parseHead, RequestHead } from '../lib/web/head';
 import { ParserLimits, ParserSink, RequestParser } from '../lib/web/parser';
 
 interface Message {
@@ -203,5 +203,53 @@ describe('RequestParser: refused requests', () => {
     const t = 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n' + 'X-T: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n'.repeat(40);
     expect(parse(t).failed).toBe(431);
     expect(parse(t, 5).failed).toBe(431);
+  });
+});
+
+describe('RequestParser: what the server reads without building the Headers map', () => {
+  it('notes Upgrade (any case) with the other fields the server acts on, and builds no map for them', () => {
+    const text = 'GET /ws HTTP/1.1\r\nHost: x\r\nuPgRaDe: websocket\r\nConnection: Upgrade\r\nX-Seven: 7\r\n\r\n';
+    const b = Buffer.from(text, 'latin1');
+    const head = parseHead(b, 0, b.length, 100) as RequestHead;
+    expect(head.upgrade).toEqual(['websocket']);
+    expect(head.connection).toEqual(['Upgrade']);
+    expect(head['built']).toBeNull();
+    const plain = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nX-Seven: 7\r\n\r\n', 'latin1');
+    expect((parseHead(plain, 0, plain.length, 100) as RequestHead).upgrade).toBeUndefined();
+  });
+});
+
+describe('RequestParser.bytesToProgress (the read low-water mark)', () => {
+  /** What the parser says after being fed `text` in one piece. */
+  function after(text: string): number {
+    const p = new RequestParser(new Sink(), LIMITS);
+    p.feed(Buffer.from(text, 'latin1'));
+    return p.bytesToProgress();
+  }
+
+  it('is what the tail of a partial head lacks of CRLF CRLF, and on the request line what the shortest head lacks', () => {
+    expect(after('G')).toBe(15);
+    expect(after('GET / HTTP/1.1')).toBe(4);
+    expect(after('GET / HTTP/1.1\r')).toBe(3);
+    expect(after('GET / HTTP/1.1\r\n')).toBe(2);
+    expect(after('GET / HTTP/1.1\r\nX: 1')).toBe(4);
+    expect(after('GET / HTTP/1.1\r\nX: 1\r')).toBe(3);
+    expect(after('GET / HTTP/1.1\r\nX: 1\r\n')).toBe(2);
+    expect(after('GET / HTTP/1.1\r\nX: 1\r\n\r')).toBe(1);
+    expect(after('A / HTTP/1.1\r')).toBe(3);
+    expect(after('A / HT')).toBe(10);
+  });
+
+  it('is 0 between messages, and 1 in a body or once dead', () => {
+    expect(after('')).toBe(0);
+    expect(after('GET / HTTP/1.1\r\n\r\n')).toBe(0);
+    expect(after('POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab')).toBe(1);
+    expect(after('POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n')).toBe(1);
+    expect(after('GET / HTTP/1.1\r\nX: 1\n')).toBe(1); // a bare LF: refused, dead
+  });
+
+  it('never exceeds what the shortest well-formed head needs: A / HTTP/1.1 CRLF CRLF fed in any two pieces', () => {
+    const text = 'A / HTTP/1.1\r\n\r\n';
+    for (let i = 1; i < text.length; i++) expect(after(text.slice(0, i))).toBeLessThanOrEqual(text.length - i);
   });
 });

@@ -310,7 +310,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     this.disarm();
     if (!request.persistent) this.parser.halt();
     // An Upgrade request: hold what follows until it is answered (upgrade() or a plain response).
-    this.upgrading = request.persistent && request.requestHeaders.getLower('upgrade') !== undefined;
+    this.upgrading = request.persistent && request.asksUpgrade;
     this.render(request);
     if (this.upgrading && !request.finished) return false;
     return !this.closing && !this.writeBlocked && request.persistent && this.queue.length < this.site.maxPipelined;

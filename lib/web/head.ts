@@ -11,8 +11,8 @@
  * reading most of their headers. So the pass keeps each field as offsets
  * into the received bytes (which the connection owns: received.ts) and makes
  * strings only for the method (a known one is the interned constant), the
- * target, and the values of the four fields the server itself acts on
- * (Content-Length, Transfer-Encoding, Connection, Expect). The Headers map is
+ * target, and the values of the five fields the server itself acts on
+ * (Content-Length, Transfer-Encoding, Connection, Expect, Upgrade). The Headers map is
  * built from the offsets the first time the application asks for it.
  */
 import { Ch, FIELD_VALUE, TARGET, TCHAR } from './chars';
@@ -29,6 +29,8 @@ export class RequestHead {
   connection: string[] | undefined = undefined;
   /** Values of Expect. */
   expect: string[] | undefined = undefined;
+  /** Values of Upgrade (every request asks whether there is one: the Headers map is not built for that). */
+  upgrade: string[] | undefined = undefined;
   private built: Headers | null = null;
 
   /** @internal Made by parseHead. */
@@ -140,12 +142,16 @@ const CONTENT_LENGTH = Buffer.from('content-length');
 const TRANSFER_ENCODING = Buffer.from('transfer-encoding');
 const CONNECTION = Buffer.from('connection');
 const EXPECT = Buffer.from('expect');
+const UPGRADE = Buffer.from('upgrade');
 
 /** Keeps the value of a field the server acts on (picked by the name's length, then compared). */
 function noteField(head: RequestHead, b: Buffer, ns: number, ne: number, vs: number, ve: number): void {
   switch (ne - ns) {
     case 6:
       if (sameName(b, ns, EXPECT)) (head.expect ??= []).push(latin1(b, vs, ve));
+      return;
+    case 7:
+      if (sameName(b, ns, UPGRADE)) (head.upgrade ??= []).push(latin1(b, vs, ve));
       return;
     case 10:
       if (sameName(b, ns, CONNECTION)) (head.connection ??= []).push(latin1(b, vs, ve));

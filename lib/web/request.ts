@@ -61,6 +61,8 @@ export class Request {
   startedWriting = false;
   /** @internal The connection persists after this response. */
   persistent: boolean;
+  /** @internal The head has an Upgrade field (the channel then holds what follows until it is answered). */
+  readonly asksUpgrade: boolean;
   /** @internal Response bytes waiting for earlier responses (pipelining). */
   pendingOut: Buffer[] | null = null;
   /** @internal The connection was lost before the response finished. */
@@ -83,6 +85,7 @@ export class Request {
     this.postpath = segments(this.path);
     this.persistent = wantsPersistence(head);
     this.noBody = head.method === 'HEAD';
+    this.asksUpgrade = head.upgrade !== undefined;
   }
 
   /** The request's header fields (case-insensitive names). */
