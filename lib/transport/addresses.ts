@@ -13,10 +13,29 @@ export const enum Family {
   V6 = 6,
 }
 
+/**
+ * Host strings of recent addresses, each kept once. The native side makes
+ * a new string for every address read, and a server's peers often share a
+ * few hosts (a proxy, a load balancer, a benchmark's clients): every
+ * accepted connection keeps its peer's address, so ten thousand copies of
+ * "127.0.0.1" would be kept where one does. Bounded: emptied when full.
+ */
+const hosts = new Map<string, string>();
+const MAX_HOSTS = 1024;
+
+/** `host`, or the equal string already kept. */
+function sharedHost(host: string): string {
+  const kept = hosts.get(host);
+  if (kept !== undefined) return kept;
+  if (hosts.size >= MAX_HOSTS) hosts.clear();
+  hosts.set(host, host);
+  return host;
+}
+
 /** A native address as the matching IAddress class. */
 export function toAddress(a: NativeAddress): IAddress {
-  if (a.family === Family.V6) return new IPv6Address('TCP', a.host, a.port);
-  if (a.family === Family.V4) return new IPv4Address('TCP', a.host, a.port);
+  if (a.family === Family.V6) return new IPv6Address('TCP', sharedHost(a.host), a.port);
+  if (a.family === Family.V4) return new IPv4Address('TCP', sharedHost(a.host), a.port);
   return new UNIXAddress(a.host === '' ? null : a.host);
 }
 

@@ -80,8 +80,8 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   private feeding = false;
   /** A response finished while feeding: the idle/head timer is armed when the read is parsed. */
   private armOwed = false;
-  /** Response bytes gathered while feeding (see send): Buffers, and strings of latin1 text. */
-  private readonly corked: (Buffer | string | null)[] = [];
+  /** Response bytes gathered while feeding (see send): Buffers, and strings of latin1 text; made on first use. */
+  private corked: (Buffer | string | null)[] | null = null;
   /** How many entries of `corked` are in use (the array is reused: a new one per read is garbage). */
   private corkedN = 0;
   private corkedBytes = 0;
@@ -214,9 +214,9 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     this.closing = true;
     this.parser.halt();
     this.stopTimer();
-    this.send(response);
-    this.flush();
+    this.flush(); // (a 100 Continue gathered before it)
     const t = this.tx;
+    t.write(response);
     if (typeof t.unregisterProducer === 'function') t.unregisterProducer();
     this.switchTo = protocol;
     if (!this.feeding) this.handOff();
@@ -397,7 +397,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
    */
   private send(data: Buffer | string): void {
     if (!this.feeding) return this.tx.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
-    this.corked[this.corkedN++] = data;
+    (this.corked ??= [])[this.corkedN++] = data;
     this.corkedBytes += data.length;
     // Past this, send now: the transport then says at once when its buffer is full (pauseProducing).
     if (this.corkedBytes >= CORK_LIMIT) this.flush();
@@ -407,7 +407,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   private flush(): void {
     const n = this.corkedN;
     if (n === 0) return;
-    const c = this.corked;
+    const c = this.corked!;
     const first = c[0]!;
     let out: Buffer;
     if (n === 1 && typeof first !== 'string') {

@@ -12,8 +12,10 @@
  * into the received bytes (which the connection owns: received.ts) and makes
  * strings only for the method (a known one is the interned constant), the
  * target, and the values of the five fields the server itself acts on
- * (Content-Length, Transfer-Encoding, Connection, Expect, Upgrade). The Headers map is
- * built from the offsets the first time the application asks for it.
+ * (Content-Length, Transfer-Encoding, Connection, Expect, Upgrade). The
+ * Headers map is built from the offsets the first time the application asks
+ * for it; one field's values can be read without it (fieldValues: a
+ * WebSocket handshake reads five fields of a head it then drops).
  */
 import { Ch, FIELD_VALUE, TARGET, TCHAR } from './chars';
 import { Headers } from './headers';
@@ -29,7 +31,7 @@ export class RequestHead {
   connection: string[] | undefined = undefined;
   /** Values of Expect. */
   expect: string[] | undefined = undefined;
-  /** Values of Upgrade (every request asks whether there is one: the Headers map is not built for that). */
+  /** Values of Upgrade. */
   upgrade: string[] | undefined = undefined;
   private built: Headers | null = null;
 
@@ -58,6 +60,43 @@ export class RequestHead {
     }
     return this.built;
   }
+
+  /**
+   * The values of field `lower` (a lower-case name), in order, or undefined
+   * when absent: from the Headers once built (the application may have
+   * changed them), else read from the bytes, making strings only for the
+   * values asked for.
+   */
+  fieldValues(lower: string): string[] | undefined {
+    if (this.built !== null) return this.built.getLower(lower);
+    const b = this.raw;
+    const f = this.fields;
+    let out: string[] | undefined;
+    for (let i = 0; i < f.length; i += 4) {
+      if (f[i + 1] - f[i] === lower.length && nameIs(b, f[i], lower)) out = addValue(out, latin1(b, f[i + 2], f[i + 3]));
+    }
+    return out;
+  }
+}
+
+/**
+ * `values` with `value` added: a new one-element array for the first (an
+ * empty array grown by push would reserve room for 17), else pushed.
+ */
+function addValue(values: string[] | undefined, value: string): string[] {
+  if (values === undefined) return [value];
+  values.push(value);
+  return values;
+}
+
+/** Whether the name at b[at] (as long as `lower`) is `lower`, ASCII letters compared case-insensitively. */
+function nameIs(b: Buffer, at: number, lower: string): boolean {
+  for (let k = 0; k < lower.length; k++) {
+    let c = b[at + k];
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== lower.charCodeAt(k)) return false;
+  }
+  return true;
 }
 
 /** Node's Buffer.prototype method behind toString('latin1'), not in its typings. */
@@ -82,9 +121,10 @@ export function parseHead(b: Buffer, start: number, end: number, maxFields: numb
   const method = methodAt(b, start, methodEnd) ?? latin1(b, start, methodEnd);
   const target = latin1(b, methodEnd + 1, versionAt - 1);
   const minor = b[versionAt + 7] - 0x30;
-  const fields: number[] = [];
-  const status = parseFields(b, versionAt + 10, end - 2, fields, 4 * maxFields);
-  if (status !== 0) return status;
+  const n = parseFields(b, versionAt + 10, end - 2, 4 * maxFields);
+  if (n < 0) return -n;
+  // (a copy of exactly the offsets found: an array grown by push would keep room for 17, then 41)
+  const fields = SCRATCH.slice(0, n);
   const head = new RequestHead(method, target, minor, b, fields);
   for (let i = 0; i < fields.length; i += 4) noteField(head, b, fields[i], fields[i + 1], fields[i + 2], fields[i + 3]);
   return head;
@@ -116,25 +156,34 @@ function parseVersion(b: Buffer, i: number): number {
   return minor;
 }
 
-/** Header lines from i (a line start) to end (the start of the final CRLF) as offsets into `out`; 0, 400, or 431 past `max` offsets. */
-function parseFields(b: Buffer, i: number, end: number, out: number[], max: number): number {
+/** Where parseFields puts the offsets it finds (reused: parsing is never re-entered). */
+const SCRATCH: number[] = [];
+
+/** Header lines from i (a line start) to end (the start of the final CRLF) as offsets into SCRATCH: how many, or -400, or -431 past `max` offsets. */
+function parseFields(b: Buffer, i: number, end: number, max: number): number {
+  const out = SCRATCH;
+  let n = 0;
   while (i < end) {
-    if (out.length >= max) return 431;
+    if (n >= max) return -431;
     const nameStart = i;
     while (TCHAR[b[i]] === 1) i++;
     // An empty name is either junk or obs-fold (a line starting with SP/HTAB): both refused (RFC 9112 5.2).
-    if (i === nameStart || b[i] !== Ch.COLON) return 400;
+    if (i === nameStart || b[i] !== Ch.COLON) return -400;
     const nameEnd = i++;
     while (b[i] === Ch.SP || b[i] === Ch.HTAB) i++;
     const valueStart = i;
     while (FIELD_VALUE[b[i]] === 1) i++;
-    if (b[i] !== Ch.CR || b[i + 1] !== Ch.LF) return 400; // a CR, LF or other control inside the value
+    if (b[i] !== Ch.CR || b[i + 1] !== Ch.LF) return -400; // a CR, LF or other control inside the value
     let valueEnd = i;
     while (valueEnd > valueStart && (b[valueEnd - 1] === Ch.SP || b[valueEnd - 1] === Ch.HTAB)) valueEnd--;
-    out.push(nameStart, nameEnd, valueStart, valueEnd);
+    out[n] = nameStart;
+    out[n + 1] = nameEnd;
+    out[n + 2] = valueStart;
+    out[n + 3] = valueEnd;
+    n += 4;
     i += 2;
   }
-  return 0;
+  return n;
 }
 
 // The names the server acts on, as lower-case bytes.
@@ -148,19 +197,19 @@ const UPGRADE = Buffer.from('upgrade');
 function noteField(head: RequestHead, b: Buffer, ns: number, ne: number, vs: number, ve: number): void {
   switch (ne - ns) {
     case 6:
-      if (sameName(b, ns, EXPECT)) (head.expect ??= []).push(latin1(b, vs, ve));
+      if (sameName(b, ns, EXPECT)) head.expect = addValue(head.expect, latin1(b, vs, ve));
       return;
     case 7:
-      if (sameName(b, ns, UPGRADE)) (head.upgrade ??= []).push(latin1(b, vs, ve));
+      if (sameName(b, ns, UPGRADE)) head.upgrade = addValue(head.upgrade, latin1(b, vs, ve));
       return;
     case 10:
-      if (sameName(b, ns, CONNECTION)) (head.connection ??= []).push(latin1(b, vs, ve));
+      if (sameName(b, ns, CONNECTION)) head.connection = addValue(head.connection, latin1(b, vs, ve));
       return;
     case 14:
-      if (sameName(b, ns, CONTENT_LENGTH)) (head.contentLength ??= []).push(latin1(b, vs, ve));
+      if (sameName(b, ns, CONTENT_LENGTH)) head.contentLength = addValue(head.contentLength, latin1(b, vs, ve));
       return;
     case 17:
-      if (sameName(b, ns, TRANSFER_ENCODING)) (head.transferEncoding ??= []).push(latin1(b, vs, ve));
+      if (sameName(b, ns, TRANSFER_ENCODING)) head.transferEncoding = addValue(head.transferEncoding, latin1(b, vs, ve));
       return;
   }
 }

@@ -8,11 +8,11 @@
 const lowered = new Map<string, string>();
 
 /**
- * `name` lower-cased. The same few names (often string constants, whose
+ * @internal `name` lower-cased. The same few names (often string constants, whose
  * hash V8 keeps) are set on every response: a lookup is cheaper than
  * lower-casing them again.
  */
-function lower(name: string): string {
+export function lower(name: string): string {
   let key = lowered.get(name);
   if (key === undefined) {
     key = name.toLowerCase();

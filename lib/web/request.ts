@@ -10,9 +10,10 @@ import { Deferred } from '../defer';
 import { Failure } from '../failure';
 import { dateLine } from './date';
 import type { RequestHead } from './head';
-import { Headers } from './headers';
+import { Headers, lower } from './headers';
 import { checkHeader, responseHead } from './response-head';
 import { bodyless, reasonPhrase } from './status';
+import { hasToken } from './tokens';
 
 /** What a Request needs of its connection: HTTPChannel implements it. */
 export interface RequestChannel {
@@ -43,8 +44,6 @@ export class Request {
   readonly path: string;
   /** "HTTP/1.1" or "HTTP/1.0". */
   readonly clientproto: string;
-  /** The response's header fields, sent with the first write. */
-  readonly responseHeaders = new Headers();
   /** The request body (empty when there is none). */
   content: Buffer = EMPTY;
   /** Path segments already used to find the resource. */
@@ -71,6 +70,8 @@ export class Request {
   private noBody: boolean;
   private finishWaiters: Deferred<void>[] | null = null;
   private argsCache: Record<string, string[]> | null = null;
+  /** The response's header fields, made when first used (an upgrade never has them). */
+  private responseFields: Headers | null = null;
 
   /** @internal Made by the channel for each request head. */
   constructor(
@@ -93,6 +94,16 @@ export class Request {
     return this.head.headers;
   }
 
+  /** The response's header fields, sent with the first write. */
+  get responseHeaders(): Headers {
+    return (this.responseFields ??= new Headers());
+  }
+
+  /** @internal The values of request header `lowerName` (lower-cased already), read without building requestHeaders; undefined when absent. */
+  getLower(lowerName: string): string[] | undefined {
+    return this.head.fieldValues(lowerName);
+  }
+
   /** The query arguments (and, for a form POST, the form's), each name with its values in order. */
   get args(): Record<string, string[]> {
     if (this.argsCache === null) this.argsCache = parseArgs(this);
@@ -101,8 +112,8 @@ export class Request {
 
   /** The last value of request header `name`, or null. */
   getHeader(name: string): string | null {
-    const values = this.requestHeaders.getRawHeaders(name);
-    return values === null ? null : values[values.length - 1];
+    const values = this.head.fieldValues(lower(name));
+    return values === undefined ? null : values[values.length - 1];
   }
 
   /** Sets response header `name` (replacing its values); TypeError for a name or value that could split the response. */
@@ -260,13 +271,15 @@ function targetPath(target: string): string {
 
 /** The %-decoded segments of `path` after its leading "/" ("/a/b" gives ["a", "b"], "/" gives [""]). */
 function segments(path: string): string[] {
+  let slash = path.indexOf('/', 1);
+  if (slash < 0) return [unquote(path.slice(1))]; // (the usual one segment: an array of one, not one grown by push)
   const out: string[] = [];
   let start = 1;
   for (;;) {
-    const slash = path.indexOf('/', start);
     out.push(unquote(slash < 0 ? path.slice(start) : path.slice(start, slash)));
     if (slash < 0) return out;
     start = slash + 1;
+    slash = path.indexOf('/', start);
   }
 }
 
@@ -284,9 +297,8 @@ function unquote(s: string): string {
 function wantsPersistence(head: RequestHead): boolean {
   const values = head.connection;
   if (values === undefined) return head.minor === 1;
-  const tokens = values.join(',').toLowerCase().split(',').map((t) => t.trim());
-  if (head.minor === 1) return !tokens.includes('close');
-  return tokens.includes('keep-alive');
+  if (head.minor === 1) return !hasToken(values, 'close');
+  return hasToken(values, 'keep-alive');
 }
 
 /** Query arguments, plus the body's for an application/x-www-form-urlencoded request. */

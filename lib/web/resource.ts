@@ -121,7 +121,9 @@ export class NoResource extends ErrorPage {
 export function getChildForRequest(resource: Resource, request: Request): Resource {
   while (request.postpath.length > 0 && !resource.isLeaf) {
     const segment = request.postpath.shift()!;
-    request.prepath.push(segment);
+    // (an empty array grown by push reserves room for 17: most paths have one or two segments)
+    if (request.prepath.length === 0) request.prepath = [segment];
+    else request.prepath.push(segment);
     resource = resource.getChildWithDefault(segment, request);
   }
   return resource;

@@ -60,8 +60,8 @@ export class WebSocketClientProtocol<F extends WebSocketFactoryLike = WebSocketC
 
   /** @internal The handshake answer, then frames. */
   override dataReceived(data: Buffer): void {
-    if (this.frameParser !== null) return this.frameParser.feed(data);
-    if (this.handshakeBytes === null || this.state !== WebSocketState.Connecting) return;
+    if (this.state !== WebSocketState.Connecting) return this.framesIn(data);
+    if (this.handshakeBytes === null) return;
     const all = this.handshakeBytes.length === 0 ? data : Buffer.concat([this.handshakeBytes, data]);
     const got = readResponseHead(all);
     if (got === 'more') {
@@ -88,7 +88,7 @@ export class WebSocketClientProtocol<F extends WebSocketFactoryLike = WebSocketC
     if (this.state !== WebSocketState.Connecting) return;
     this.startFraming();
     // (onOpen may have closed the connection already)
-    if (rest.length !== 0 && (this.state as WebSocketState) === WebSocketState.Open) this.frameParser!.feed(rest);
+    if (rest.length !== 0 && (this.state as WebSocketState) === WebSocketState.Open) this.framesIn(rest);
   }
 }
 

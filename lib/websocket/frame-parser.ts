@@ -13,6 +13,11 @@
  * fragmented), lengths (minimal 64-bit form not required, but the top bit
  * must be 0) and the frame size limit. A violation stops the parser for good
  * and reports the close code: 1002, or 1009 for a frame over the limit.
+ *
+ * Between frames a parser holds nothing, so a connection need not keep one:
+ * borrowParser/returnParser lend one for a read, and a connection keeps it
+ * only while a frame is cut by the end of a read. Ten thousand idle
+ * WebSockets then hold no parser at all (see WebSocketProtocol.framesIn).
  */
 import { applyMask } from './mask';
 
@@ -62,10 +67,24 @@ export class FrameParser {
 
   /** A parser delivering to `sink`. */
   constructor(
-    private readonly sink: FrameSink,
+    private sink: FrameSink,
     /** The checks it makes (may be shared by many parsers: never changed). */
-    readonly options: Readonly<FrameParserOptions>,
+    public options: Readonly<FrameParserOptions>,
   ) {}
+
+  /** True between frames (or once halted): the parser holds nothing of the stream. */
+  get idle(): boolean {
+    return this.partial === null && this.partialHead === null;
+  }
+
+  /** @internal Starts over for another stream (see borrowParser). */
+  reuse(sink: FrameSink, options: Readonly<FrameParserOptions>): void {
+    this.sink = sink;
+    this.options = options;
+    this.dead = false;
+    this.partial = null;
+    this.partialHead = null;
+  }
 
   /** Stops parsing for good. */
   halt(): void {
@@ -168,4 +187,27 @@ export class FrameParser {
     this.sink.frameError(code, reason);
     return -1;
   }
+}
+
+/** A sink for a parser waiting in the pool: it is never fed there. */
+const NO_SINK: FrameSink = {
+  frameReceived(): void {},
+  frameError(): void {},
+};
+
+/** Idle parsers, lent for one read at a time (more than one only when a read is handled inside another's callback). */
+const spare: FrameParser[] = [];
+
+/** A parser for `sink`: an idle one from the pool, or a new one. Give it back with returnParser once idle. */
+export function borrowParser(sink: FrameSink, options: Readonly<FrameParserOptions>): FrameParser {
+  const p = spare.pop();
+  if (p === undefined) return new FrameParser(sink, options);
+  p.reuse(sink, options);
+  return p;
+}
+
+/** Takes back an idle (or halted) parser; it forgets its sink. */
+export function returnParser(p: FrameParser): void {
+  p.reuse(NO_SINK, p.options);
+  if (spare.length < 8) spare.push(p);
 }

@@ -5,8 +5,10 @@
  * auto-ping that drops dead peers, and failing the connection with the
  * right code when the peer breaks the protocol.
  *
- * Per connection it keeps a parser and a few fields; a fragmented message's
- * pieces, the UTF-8 validator and the deflate state exist only while used.
+ * Per connection it keeps a few fields; the frame parser (lent for each
+ * read, kept only while a frame is cut by a read boundary), a fragmented
+ * message's pieces, the UTF-8 validator, the closing state and the deflate
+ * state exist only while used.
  * One timer at most runs per connection (the next ping, the pong awaited,
  * or the close awaited). Nothing here reaches another connection: a peer's
  * garbage closes its own connection, with 1002, 1007 or 1009.
@@ -20,7 +22,7 @@ import type { PreparedMessage } from './broadcast';
 import { checkSendClose, CloseCode, closePayload, parseClose } from './close';
 import type { PerMessageDeflate } from './deflate';
 import { encodeFrame, encodeMaskedFrame, firstByte, Opcode } from './frame-encoder';
-import { FrameParser, FrameParserOptions } from './frame-parser';
+import { borrowParser, FrameParser, FrameParserOptions, returnParser } from './frame-parser';
 import type { WebSocketSettings } from './options';
 import { Utf8Validator } from './utf8';
 
@@ -77,9 +79,15 @@ interface CloseState {
 /** Parser options by settings, one object for each side and deflate choice, shared by the connections. */
 const sharedOptions = new WeakMap<WebSocketSettings, FrameParserOptions[]>();
 
+/** The last settings looked up, and their options: a read looks them up, and almost always for the same factory. */
+let lastSettings: WebSocketSettings | null = null;
+let lastList: FrameParserOptions[] = [];
+
 function parserOptions(s: WebSocketSettings, isClient: boolean, deflate: boolean): FrameParserOptions {
-  let list = sharedOptions.get(s);
+  let list = s === lastSettings ? lastList : sharedOptions.get(s);
   if (list === undefined) sharedOptions.set(s, (list = []));
+  lastSettings = s;
+  lastList = list;
   const i = (isClient ? 2 : 0) + (deflate ? 1 : 0);
   return (list[i] ??= { expectMasked: !isClient, maxFramePayload: s.maxFrame, allowRsv1: deflate });
 }
@@ -98,7 +106,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   websocketProtocolInUse: string | null = null;
   /** @internal The permessage-deflate state, when agreed. */
   deflate: PerMessageDeflate | null = null;
-  /** @internal */
+  /** @internal The parser while a read is parsed or a frame is cut by a read boundary, else null (see framesIn). */
   protected frameParser: FrameParser | null = null;
   /** True on the client side: frames sent are masked, frames received must not be. */
   protected abstract readonly isClient: boolean;
@@ -252,7 +260,33 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
 
   /** @internal Frames come in: parse them. */
   override dataReceived(data: Buffer): void {
-    if (this.frameParser !== null) this.frameParser.feed(data);
+    this.framesIn(data);
+  }
+
+  /**
+   * @internal Parses received frames, with a parser borrowed for the read
+   * and given back once it holds nothing (an idle connection keeps none).
+   * Nothing is read before the handshake is done, after the peer's close
+   * frame, or once the connection failed or is being dropped.
+   */
+  protected framesIn(data: Buffer): void {
+    let p = this.frameParser;
+    if (p === null) {
+      if (!this.reading) return;
+      p = this.frameParser = borrowParser(this, parserOptions(this.settings, this.isClient, this.deflate !== null));
+    }
+    p.feed(data);
+    if (p.idle && this.frameParser === p) {
+      this.frameParser = null;
+      returnParser(p);
+    }
+  }
+
+  /** Frames are read: open, or closing after our close frame and waiting for the peer's. */
+  private get reading(): boolean {
+    if (this.state === WebSocketState.Open) return true;
+    const c = this.closeInfo;
+    return this.state === WebSocketState.Closing && c !== null && !c.received && c.notClean === null;
   }
 
   /** @internal The connection is gone: onClose, once. */
@@ -261,6 +295,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     this.state = WebSocketState.Closed;
     this.cancelTimer();
     this.frameParser?.halt();
+    this.frameParser = null;
     this.reassembly = null;
     if (wasOpen === WebSocketState.Closed) return;
     const c = this.closeInfo;
@@ -271,7 +306,6 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   /** @internal Called once the handshake is done: frames flow, onOpen runs. */
   protected startFraming(): void {
     const s = this.settings;
-    this.frameParser = new FrameParser(this, parserOptions(s, this.isClient, this.deflate !== null));
     this.state = WebSocketState.Open;
     if (s.autoPingInterval > 0) this.setTimer(s.autoPingInterval, () => this.autoPing());
     this.onOpen();
@@ -337,7 +371,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     c.received = true;
     c.remoteCode = parsed.code;
     c.remoteReason = parsed.reason;
-    this.frameParser!.halt(); // nothing after a close frame is read
+    this.frameParser?.halt(); // nothing after a close frame is read
     this.reassembly = null;
     if (!c.sent) this.startClosing(parsed.code === CloseCode.NO_STATUS ? undefined : parsed.code, '');
     this.closeHandshakeDone();

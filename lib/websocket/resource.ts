@@ -37,7 +37,7 @@ export class WebSocketResource extends Resource {
 
   /** Performs the upgrade, or answers why it cannot. */
   override render(request: Request): RenderResult {
-    const refusal = checkUpgradeRequest(request.method, request.clientproto, request.requestHeaders);
+    const refusal = checkUpgradeRequest(request.method, request.clientproto, request);
     if (refusal !== null) return refuse(request, refusal[0], refusal[1], refusal[2]);
     if (!(request.channel instanceof HTTPChannel)) return refuse(request, 500, 'this connection cannot be upgraded', {});
     const protocol = this.prebuilt.get(request.channel) ?? (this.factory.buildProtocol(request.getClientAddress()) as unknown);
@@ -68,14 +68,19 @@ export class WebSocketResource extends Resource {
   /** onConnect answered: agree on the rest and switch protocols. */
   private finish(request: Request, protocol: WebSocketServerProtocol, info: ConnectionRequest, answer: ConnectAnswer): void {
     if (request.lostReason !== null || request.finished) return;
-    const [chosen, headers] = Array.isArray(answer) ? answer : [answer ?? null, {}];
+    let chosen: string | null = null;
+    let headers: Record<string, string> | null = null;
+    if (Array.isArray(answer)) {
+      chosen = answer[0] ?? null;
+      headers = answer[1] ?? null;
+    } else if (typeof answer === 'string') chosen = answer;
     if (chosen !== null && !info.protocols.includes(chosen)) {
       return connectFailed(request, new TypeError(`onConnect chose subprotocol ${JSON.stringify(chosen)}, which the client did not offer`));
     }
     const s = this.factory.settings;
     let extensions: string | null = null;
     if (s.deflate !== null) {
-      const offers = parseExtensions(request.requestHeaders.getRawHeaders('sec-websocket-extensions') ?? []);
+      const offers = parseExtensions(request.getLower('sec-websocket-extensions') ?? []);
       const agreed = offers === null ? null : acceptOffer(offers, s.deflate);
       if (agreed !== null) {
         protocol.deflate = new PerMessageDeflate(agreed[0], true, s.deflate.threshold);
@@ -84,7 +89,7 @@ export class WebSocketResource extends Resource {
     }
     let head: Buffer;
     try {
-      head = switchingProtocols(request.getHeader('sec-websocket-key')!.trim(), chosen, extensions, { ...s.headers, ...headers });
+      head = switchingProtocols(request.getLower('sec-websocket-key')![0].trim(), chosen, extensions, s.headers, headers);
     } catch (e) {
       return connectFailed(request, e);
     }

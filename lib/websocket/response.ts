@@ -4,7 +4,8 @@
  * into a status and Headers, and checked against what was asked.
  */
 import { Headers } from '../web/headers';
-import { acceptKey, headerTokens, MAX_RESPONSE_HEAD, ParsedResponse } from './handshake';
+import { hasToken } from '../web/tokens';
+import { acceptKey, MAX_RESPONSE_HEAD, ParsedResponse } from './handshake';
 
 /** The head if `data` holds all of it: [response, bytes after it]; 'more' if not yet; or an error message. */
 export function readResponseHead(data: Buffer): [ParsedResponse, Buffer] | 'more' | string {
@@ -26,8 +27,8 @@ export function readResponseHead(data: Buffer): [ParsedResponse, Buffer] | 'more
 export function checkResponse(r: ParsedResponse, key: string, offered: readonly string[]): string | null {
   if (r.code !== 101) return `the server answered ${r.code}, not 101`;
   const h = r.headers;
-  if (!headerTokens(h, 'upgrade').some((t) => t.toLowerCase() === 'websocket')) return 'Upgrade: websocket missing in the response';
-  if (!headerTokens(h, 'connection').some((t) => t.toLowerCase() === 'upgrade')) return 'Connection: Upgrade missing in the response';
+  if (!hasToken(h.getLower('upgrade'), 'websocket')) return 'Upgrade: websocket missing in the response';
+  if (!hasToken(h.getLower('connection'), 'upgrade')) return 'Connection: Upgrade missing in the response';
   const accept = h.getRawHeaders('sec-websocket-accept');
   if (accept === null || accept.length !== 1 || accept[0] !== acceptKey(key)) return 'wrong Sec-WebSocket-Accept';
   const protocol = h.getRawHeaders('sec-websocket-protocol');

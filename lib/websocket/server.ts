@@ -11,20 +11,13 @@ import { directHandshake } from './direct';
 import { headerTokens } from './handshake';
 import { WebSocketProtocol, WebSocketFactoryLike } from './protocol';
 
-/** What onConnect learns of the upgrade request (Autobahn's ConnectionRequest). */
+/**
+ * What onConnect learns of the upgrade request (Autobahn's
+ * ConnectionRequest). Each field is read from the request when asked for:
+ * most servers look at one or two, and whatever is read is garbage once the
+ * handshake is answered.
+ */
 export class ConnectionRequest {
-  /** The request path, e.g. "/chat". */
-  readonly path: string;
-  /** The query arguments. */
-  readonly params: Record<string, string[]>;
-  /** The Host header, or null. */
-  readonly host: string | null;
-  /** The Origin header, or null (non-browser clients often send none). */
-  readonly origin: string | null;
-  /** The subprotocols the client offered, in its order. */
-  readonly protocols: string[];
-  /** The extensions the client offered (raw tokens). */
-  readonly extensions: string[];
   /** The WebSocket protocol version (13). */
   readonly version = 13;
 
@@ -32,13 +25,36 @@ export class ConnectionRequest {
   constructor(
     /** The HTTP request carrying the upgrade (headers: request.requestHeaders). */
     readonly request: Request,
-  ) {
-    this.path = request.path;
-    this.params = request.args;
-    this.host = request.getHeader('host');
-    this.origin = request.getHeader('origin');
-    this.protocols = headerTokens(request.requestHeaders, 'sec-websocket-protocol');
-    this.extensions = headerTokens(request.requestHeaders, 'sec-websocket-extensions');
+  ) {}
+
+  /** The request path, e.g. "/chat". */
+  get path(): string {
+    return this.request.path;
+  }
+
+  /** The query arguments. */
+  get params(): Record<string, string[]> {
+    return this.request.args;
+  }
+
+  /** The Host header, or null. */
+  get host(): string | null {
+    return this.request.getHeader('host');
+  }
+
+  /** The Origin header, or null (non-browser clients often send none). */
+  get origin(): string | null {
+    return this.request.getHeader('origin');
+  }
+
+  /** The subprotocols the client offered, in its order. */
+  get protocols(): string[] {
+    return headerTokens(this.request, 'sec-websocket-protocol');
+  }
+
+  /** The extensions the client offered (raw tokens). */
+  get extensions(): string[] {
+    return headerTokens(this.request, 'sec-websocket-extensions');
   }
 
   /** The client's address. */
