@@ -24,6 +24,10 @@ const HELP = `usage: ioreactor-bench [scenario...] [options]
   --connections N   override every scenario's connection count
   --duration S      measured seconds per run (default 0.5; --full 3)
   --warmup S        loaded but unmeasured seconds before each window (default 0.2)
+  --settle S        idle-hold scenarios (RSS per connection): also sample RSS
+                    after the connections sat idle S more seconds, for every
+                    server alike (default 0: only at the window's end; see
+                    bench/README.md for what V8 does with an idle heap)
   --repeat R        rounds; servers alternate A B C A B C ... (default 3; --full 5)
   --backend B       epoll | poll: the backend of the "ioreactor" servers
   --servers a,b     only these servers (ids below)
@@ -57,7 +61,7 @@ Exit status: 0 when every run was clean (bytes verified, no errors), 1 otherwise
 `;
 
 function parseArgs(argv) {
-  const o = { names: [], repeat: null, duration: null, warmup: 0.2, setupLimit: 30, report: path.join(ROOT, 'bench', 'out', 'report.html') };
+  const o = { names: [], repeat: null, duration: null, warmup: 0.2, settle: null, setupLimit: 30, report: path.join(ROOT, 'bench', 'out', 'report.html') };
   const num = (i) => {
     const v = Number(argv[i]);
     if (!Number.isFinite(v) || v <= 0) throw new Error(`${argv[i - 1]} needs a positive number, got ${argv[i]}`);
@@ -73,6 +77,10 @@ function parseArgs(argv) {
     else if (a === '--connections') o.connections = Math.round(num(++i));
     else if (a === '--duration') o.duration = num(++i);
     else if (a === '--warmup') o.warmup = num(++i);
+    else if (a === '--settle') {
+      o.settle = Number(argv[++i]);
+      if (!(o.settle >= 0) || !Number.isFinite(o.settle)) throw new Error(`--settle needs a number of seconds >= 0, got ${argv[i]}`);
+    }
     else if (a === '--repeat') {
       o.repeat = Math.round(num(++i));
       o.repeatGiven = true;
@@ -91,6 +99,7 @@ function parseArgs(argv) {
   o.repeat = o.repeat || preset.repeat;
   o.duration = o.duration || preset.duration;
   if (preset.warmup && !argv.includes('--warmup')) o.warmup = preset.warmup;
+  if (o.settle === null) o.settle = 0;
   return o;
 }
 
@@ -113,7 +122,7 @@ function runSeconds(s, id, o) {
   const conns = load.conns + load.idle + load.hot;
   const node = ['net', 'net-http', 'node-http', 'net-kv', 'node-tls', 'node-https', 'ws', 'wss'].includes(id);
   const tls = /tls|https|wss/.test(id); /* a full handshake each: ~1,000/s for Node, ~2,500/s for us */
-  return conns / (tls ? (node ? 1000 : 2500) : node ? 2000 : 8000) + o.warmup + o.duration + 0.2 + (s.metric === 'ramp' && node ? 0.6 : 0) + (s.fresh ? 0.3 : 0);
+  return conns / (tls ? (node ? 1000 : 2500) : node ? 2000 : 8000) + o.warmup + o.duration + 0.2 + (s.metric === 'ramp' && node ? 0.6 : 0) + (s.fresh ? 0.3 : 0) + (load.settle || 0);
 }
 
 function availability(list, reg) {

@@ -27,6 +27,7 @@ const COLUMNS = {
   ],
   rss: [
     ['rss_per_conn_bytes', 'RSS B/conn', 'int', true],
+    ['rss_settled_per_conn_bytes', 'after settle', 'int', true],
     ['setup_s', 'setup s', 's', true],
   ],
   flood: [
@@ -57,7 +58,8 @@ const LEGEND = [
   'usr+sys). srv / lg cpu/wait: share of the window the server / load generator spent on a CPU / runnable',
   'but waiting for one (its main thread, from /proc/PID/schedstat): a high wait means other work on this',
   'shared machine held the CPU, and throughput then says little; CPU per op still holds. RSS B/conn: server',
-  'VmRSS growth / connections (the C server keeps only kernel socket memory, which RSS does not count).',
+  'VmRSS growth / connections at the end of the window (after settle: once the connections sat idle --settle',
+  'more seconds, when given). The C server keeps only kernel socket memory, which RSS does not count.',
   'TLS scenarios (tls-*, https-1k): ratios are to Node tls / https (xtls / xhttps), every connection TLS 1.3',
   'with TLS_AES_128_GCM_SHA256 on one RSA 2048 certificate; tls-handshake and tls-resume count handshakes',
   '(each with one 64 B round trip) per second; tls-flood: p99 of the busy connections before the burst',

@@ -19,6 +19,7 @@ function loadgenArgs(load, server, opts) {
   if (server.tls) a.push(load.tlsResume ? '--tls-resume' : '--tls');
   if (load.body) a.push('--body', String(load.body));
   if (load.ws) a.push('--ws', '--ws-path', load.wsPath || '/');
+  if (load.settle > 0) a.push('--settle', String(load.settle));
   return a;
 }
 
@@ -28,7 +29,7 @@ function loadgenArgs(load, server, opts) {
  */
 function runLoadgen(bin, load, server, opts, pin) {
   const args = [...pin.loadgen, bin, ...loadgenArgs(load, server, opts)];
-  const timeout = (opts.setupLimit + opts.warmup + opts.duration + 25) * 1000;
+  const timeout = (opts.setupLimit + opts.warmup + opts.duration + (load.settle || 0) + 25) * 1000;
   return new Promise((resolve) => {
     execFile(args[0], args.slice(1), { timeout, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       const line = stdout.trim().split('\n').pop();
@@ -67,6 +68,7 @@ const FIELDS = {
   server_runq_wait: (r) => r.server && r.server.runq_wait,
   loadgen_runq_wait: (r) => r.loadgen_runq_wait,
   rss_per_conn_bytes: (r) => r.server && r.server.rss_per_conn_bytes,
+  rss_settled_per_conn_bytes: (r) => r.server && r.server.rss_settled_per_conn_bytes,
   hot_all_served_s: (r) => r.hot_all_served_s,
   hot_p99_ms: (r) => r.hot_lat_ms && r.hot_lat_ms.p99,
   setup_s: (r) => r.setup_s,

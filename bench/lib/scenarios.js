@@ -153,12 +153,14 @@ for (const s of SCENARIOS) {
 /**
  * A scenario's load with the run's options applied.
  * @param {object} s scenario
- * @param {{connections?: number, quick?: boolean}} opts
+ * @param {{connections?: number, quick?: boolean, settle?: number}} opts
  */
 function loadFor(s, opts) {
   const load = { inflight: 1, idle: 0, hot: 0, size: 64, ...s.load };
   if (s.rateOf && opts.ceilingRate) load.rate = Math.max(1, Math.round(s.rateOf * opts.ceilingRate));
   if (opts.connections) load.conns = opts.connections;
+  /* RSS is sampled after the connections sat idle this long (see bench/README.md) */
+  if (s.metric === 'rss' && opts.settle > 0) load.settle = opts.settle;
   if (opts.quick) {
     load.conns = Math.min(load.conns, s.load.mode === 'idle' ? 300 : 200);
     load.idle = Math.min(load.idle, 300);

@@ -57,6 +57,7 @@ struct config {
   int ws;             /* messages are WebSocket frames after an upgrade */
   int ws_text;        /* text frames rather than binary */
   const char *ws_path; /* the upgrade request's path */
+  double settle;      /* after the window: hold every connection this long, then sample RSS */
 };
 
 /* Log-linear histogram of nanosecond values: 64 exact buckets, then 32

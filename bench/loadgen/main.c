@@ -31,7 +31,7 @@ static const char USAGE[] =
     "  [--pid SERVER_PID] [--conns N] [--idle N] [--hot N] [--size BYTES]\n"
     "  [--inflight K] [--duration S] [--warmup S] [--setup-limit S]\n"
     "  [--max-connecting N] [--rate REQUESTS_PER_S] [--tls] [--tls-resume]\n"
-    "  [--body BYTES] [--ws] [--ws-text] [--ws-path /P]\n"
+    "  [--body BYTES] [--ws] [--ws-text] [--ws-path /P] [--settle S]\n"
     "--rate: open loop; requests go out on a fixed schedule spread over the\n"
     "connections (at most --inflight outstanding on each), latency counted from\n"
     "when each was due.\n"
@@ -41,7 +41,10 @@ static const char USAGE[] =
     "--body: http mode sends POSTs with a body of that many bytes (default: GETs).\n"
     "--ws: echo, idle and --rate over WebSocket (upgrade checked, masked binary\n"
     "frames, or text with --ws-text). --mode broadcast (implies --ws): one text\n"
-    "message \"bc:...\" at a time, which the server must send to every connection.\n";
+    "message \"bc:...\" at a time, which the server must send to every connection.\n"
+    "--settle: after the window, hold every connection S more seconds with no\n"
+    "traffic, then sample the server's RSS again (rss_settled_kb): what an idle\n"
+    "server keeps once its runtime had time to shrink its heap.\n";
 
 static int parse_mode(const char *s, enum mode *m) {
   static const char *names[] = {"echo", "churn", "http", "idle", "ramp", "kv", "broadcast"};
@@ -71,8 +74,9 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       {"tls", 0, 0, 'T'}, {"tls-resume", 0, 0, 'R'},
       {"body", 1, 0, 'b'},
       {"ws", 0, 0, 1001}, {"ws-text", 0, 0, 1002}, {"ws-path", 1, 0, 1003},
+      {"settle", 1, 0, 1004},
       {0, 0, 0, 0}};
-  *cfg = (struct config){MODE_ECHO, "127.0.0.1", 0, 0, 100, 0, 0, 64, 1, 3.0, 0.5, 60.0, 256, 0, 0, 0, 0, 0, NULL};
+  *cfg = (struct config){MODE_ECHO, "127.0.0.1", 0, 0, 100, 0, 0, 64, 1, 3.0, 0.5, 60.0, 256, 0, 0, 0, 0, 0, NULL, 0.0};
   int o;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
@@ -96,6 +100,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       case 1001: cfg->ws = 1; break; /* long-only codes: no clash with other modes' letters */
       case 1002: cfg->ws = cfg->ws_text = 1; break;
       case 1003: cfg->ws_path = optarg; break;
+      case 1004: cfg->settle = atof(optarg); break;
       case 'u': fputs(USAGE, stdout); exit(0);
       default: return -1;
     }
@@ -104,7 +109,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
   if (cfg->mode == MODE_CHURN) cfg->inflight = 1;
   if (cfg->mode == MODE_BROADCAST) cfg->ws = 1;
   if (!cfg->ws_path) cfg->ws_path = "/";
-  int bad = ws_args_bad(cfg) || cfg->port <= 0 || cfg->conns < 0 || cfg->idle < 0 || cfg->hot < 0 ||
+  int bad = ws_args_bad(cfg) || !(cfg->settle >= 0) || cfg->port <= 0 || cfg->conns < 0 || cfg->idle < 0 || cfg->hot < 0 ||
             cfg->size < 1 || cfg->inflight < 1 || cfg->duration <= 0 ||
             cfg->max_connecting < 1 || cfg->conns + cfg->idle + cfg->hot < 1 ||
             cfg->rate < 0 || (cfg->rate > 0 && (cfg->mode == MODE_CHURN ||
@@ -189,20 +194,26 @@ static double per_op_us(double seconds, uint64_t ops) {
   return ops ? seconds * 1e6 / (double)ops : 0;
 }
 
+/* The server's CPU over the window and its RSS growth per held connection
+ * at the window's end; with --settle, also after the settle (rss_settled). */
 static void print_server(const struct config *cfg, const struct stats *st,
                          struct proc_sample a, struct proc_sample b,
-                         long rss_before, double window) {
+                         long rss_before, long rss_settled, double window) {
   double ut = b.utime_s - a.utime_s, stime = b.stime_s - a.stime_s;
   int held = cfg->conns + cfg->idle + cfg->hot;
   printf(",\"server\":{\"pid\":%d,\"ok\":%s,\"utime_s\":%.3f,\"stime_s\":%.3f,"
          "\"user_us_per_op\":%.3f,\"sys_us_per_op\":%.3f,\"cpu_us_per_op\":%.3f,"
          "\"cpu_util\":%.3f,\"rss_before_kb\":%ld,\"rss_after_kb\":%ld,"
-         "\"rss_per_conn_bytes\":%.1f,\"runq_wait\":%.3f}",
+         "\"rss_per_conn_bytes\":%.1f,\"runq_wait\":%.3f",
          cfg->server_pid, (a.ok && b.ok) ? "true" : "false", ut, stime,
          per_op_us(ut, st->ops), per_op_us(stime, st->ops), per_op_us(ut + stime, st->ops),
          window > 0 ? (ut + stime) / window : 0, rss_before, b.rss_kb,
          held ? (double)(b.rss_kb - rss_before) * 1024.0 / held : 0,
          window > 0 ? (b.runq_wait_s - a.runq_wait_s) / window : 0);
+  if (cfg->settle > 0)
+    printf(",\"settle_s\":%.1f,\"rss_settled_kb\":%ld,\"rss_settled_per_conn_bytes\":%.1f",
+           cfg->settle, rss_settled, held ? (double)(rss_settled - rss_before) * 1024.0 / held : 0);
+  printf("}");
 }
 
 static void print_latency(const char *name, const struct hist *h, double unit) {
@@ -221,7 +232,7 @@ static const char *mode_name(enum mode m) {
 struct result {
   double setup_s, window_s, self_cpu, self_wait;
   struct proc_sample a, b;
-  long rss_before;
+  long rss_before, rss_settled;
   int ok;
 };
 
@@ -281,7 +292,7 @@ static void print_json(const struct config *cfg, const struct stats *st, const s
     printf(",\"bc_conns\":%d", ws_bc_conns());
     print_latency("bc_all_us", ws_bc_totals(), 1e3);
   }
-  if (cfg->server_pid > 0) print_server(cfg, st, r->a, r->b, r->rss_before, r->window_s);
+  if (cfg->server_pid > 0) print_server(cfg, st, r->a, r->b, r->rss_before, r->rss_settled, r->window_s);
   printf("}\n");
   fflush(stdout);
 }
@@ -333,6 +344,11 @@ int main(int argc, char **argv) {
   if (cfg.mode == MODE_RAMP && st.hot_in_time < (uint64_t)cfg.hot)
     note_error(&st, "only %llu of %d hot connections served within 15 s of the burst",
                (unsigned long long)st.hot_in_time, cfg.hot);
+  if (cfg.settle > 0) {
+    /* Idle, every connection still held: the server's runtime may shrink what it took. */
+    loop_run_until(l, now_ns() + secs(cfg.settle), NULL);
+    r.rss_settled = proc_read(cfg.server_pid).rss_kb;
+  }
   r.ok = st.errors == 0 && st.verify_errors == 0;
   print_json(&cfg, &st, &r);
   loop_free(l);
