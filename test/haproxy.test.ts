@@ -204,7 +204,7 @@ forEachBackend('haproxy: endpoint', (backend) => {
       await until(() => readers.length === 1 && readers[0].heldBytes > 0, 5000, 'the first header bytes');
       expect(clock.getDelayedCalls()).toHaveLength(1);
       clock.advance(4.9);
-      expect(readers[0].transport.connected).toBe(true);
+      expect(readers[0].connected).toBe(true);
       clock.advance(0.1);
       expect((await slow).got.length).toBe(0);
       expect(logs.events.map((e) => e.message)).toEqual([expect.stringMatching(/no complete header within 5 s/)]);
