@@ -10,6 +10,12 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as tls from 'tls';
+import type { IPv4Address } from '../lib/address';
+import { Factory } from '../lib/protocol';
+import { Reactor } from '../lib/reactor';
+import { CertificateOptions } from '../lib/tls';
+import { forEachBackend, reactorPerTest } from './helpers/backends';
+import { Echo } from './helpers/tcp';
 
 const ROOT = path.resolve(__dirname, '..');
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -486,5 +492,24 @@ describe('the load generator fails a server that', () => {
     } finally {
       server.close();
     }
+  }, 30000);
+});
+
+forEachBackend('the load generator against a server that renews tickets', (backend) => {
+  let r: Reactor;
+  reactorPerTest(backend, (reactor) => (r = reactor), () => r);
+
+  test('--tls-resume offers each slot\'s newest ticket: every reconnect resumes, one fresh ticket each', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { readCert } = require('../bench/lib/tls-cert') as { readCert: () => { key: Buffer; cert: Buffer } };
+    const { key, cert } = readCert();
+    const opts = new CertificateOptions({ privateKey: key, certificate: cert, raiseMinimumTo: 'TLSv1.3' }); // renews (the default)
+    const port = (r.listenSSL(0, Factory.forProtocol(Echo), opts, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    const { code, json } = await loadgen(port, ['--tls-resume', '--mode', 'churn']);
+    expect([code, json.ok, json.errors]).toEqual([0, true, 0]);
+    const t = json.tls as { full: number; resumed: number; tickets: number };
+    expect(t.full).toBe(4);
+    expect(t.resumed).toBeGreaterThan(4);
+    expect(t.tickets).toBe(2 * t.full + t.resumed);
   }, 30000);
 });
