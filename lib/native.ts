@@ -200,8 +200,13 @@ export interface NativeLoop {
   tlsFeed(slot: number, gen: number, data: Uint8Array): number | string;
   /** The stream's TLS state, or -errno. */
   tlsInfo(slot: number, gen: number): NativeTLSInfo | number;
-  /** Encrypts and sends the plaintext a TLS stream's writes left waiting: bytes still buffered, or -errno. */
-  tlsFlush(slot: number, gen: number): number;
+  /**
+   * Encrypts and sends the plaintext every TLS stream written since the last
+   * call left waiting: 0 when none needs attention, else [slot, gen, result,
+   * ...] for those whose result (bytes still buffered, or -errno) is not 0;
+   * -errno when the loop is closed.
+   */
+  tlsFlushAll(): number | number[];
   /** The peer's certificate (DER), null without one, or -errno. */
   tlsPeerCertificate(slot: number, gen: number): Buffer | null | number;
 }

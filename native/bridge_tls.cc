@@ -1,17 +1,18 @@
 // TLS for JS, typed in lib/native.ts: the addon's tlsContext() and NativeLoop
-// methods added through the method registry (bridge_loop.h), each on one
-// stream's (slot, gen) handle:
+// methods added through the method registry (bridge_loop.h), each but
+// tlsFlushAll on one stream's (slot, gen) handle:
 //   tlsContext(options)             -> a context handle, or a reason string (addon)
 //   tlsStart(slot, gen, ctx, host, sessionKey) -> 0, -errno, or a reason string
 //   tlsInfo(slot, gen)              -> { established, alpn, version, error, verifyResult } or -errno
 //   tlsPeerCertificate(slot, gen)   -> Buffer (DER), null, or -errno
-//   tlsFlush(slot, gen)             -> bytes still buffered, or -errno
+//   tlsFlushAll()                   -> 0, or [slot, gen, result, ...] (Loop::flush_tls_all)
 // A context handle is a type-tagged External owning a shared_ptr, so a
 // handle from anywhere else is refused rather than misread, and the context
 // lives as long as the handle or any connection using it.
 #include <cerrno>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bridge_args.h"
 #include "bridge_loop.h"
@@ -157,8 +158,23 @@ Napi::Value TlsPeerCertificate(MethodCall& c) {
   return Napi::Buffer<char>::Copy(c.info.Env(), der.data(), der.size());
 }
 
-// tlsFlush(slot, gen) -> bytes still buffered | -errno
-Napi::Value TlsFlush(MethodCall& c) { return c.num(static_cast<double>(c.loop->flush_tls(c.slot))); }
+// tlsFlushAll() -> 0 | [slot, gen, result, ...] for the streams whose result
+// is not 0 (bytes still buffered, or -errno). The common answer, 0, makes no
+// array and allocates nothing.
+Napi::Value TlsFlushAll(MethodCall& c) {
+  std::vector<Loop::TlsFlushed> attention;
+  c.loop->flush_tls_all(&attention);
+  if (attention.empty()) return c.num(0);
+  Napi::Env env = c.info.Env();
+  auto out = Napi::Array::New(env, attention.size() * 3);
+  uint32_t i = 0;
+  for (const auto& a : attention) {
+    out.Set(i++, static_cast<double>(a.slot));
+    out.Set(i++, static_cast<double>(a.gen));
+    out.Set(i++, static_cast<double>(a.result));
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -167,7 +183,7 @@ const LoopMethods tls_methods({
     {"tlsFeed", Takes::kSlot, &TlsFeed},
     {"tlsInfo", Takes::kSlot, &TlsInfo},
     {"tlsPeerCertificate", Takes::kSlot, &TlsPeerCertificate},
-    {"tlsFlush", Takes::kSlot, &TlsFlush},
+    {"tlsFlushAll", Takes::kLoop, &TlsFlushAll},
 });
 
 }  // namespace ioreactor

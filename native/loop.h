@@ -206,10 +206,20 @@ class Loop {
   // Returns 0 or -errno (-EPROTO with *err set to the reason).
   int start_tls(int32_t slot, std::shared_ptr<TlsContext> ctx, const std::string& host, const std::string& session_key,
                 std::string* err);
-  // Encrypts and sends the plaintext writes left waiting (TlsStream::flush):
-  // called once at the end of a tick that wrote. Returns what write() does:
-  // bytes still buffered, or -errno (-EPROTO: the stream is dead).
+  // Encrypts and sends the plaintext writes left waiting (TlsStream::flush).
+  // Returns what write() does: bytes still buffered, or -errno (-EPROTO: the
+  // stream is dead).
   int64_t flush_tls(int32_t slot);
+  // flush_tls() on every TLS stream written since the last call (the end of
+  // a JS tick, one call for all of them). Streams whose result is not 0
+  // (bytes still buffered, or -errno) are appended to *attention: the rest
+  // need nothing from JS.
+  struct TlsFlushed {
+    int32_t slot;
+    uint32_t gen;
+    int64_t result;
+  };
+  void flush_tls_all(std::vector<TlsFlushed>* attention);
   // Ciphertext read before start_tls (after a PROXY header), fed as if just
   // read: before the handshake completes only. 0, -errno, or -EPROTO (*err).
   int tls_feed(int32_t slot, const uint8_t* data, size_t len, std::string* err);

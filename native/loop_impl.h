@@ -13,6 +13,9 @@
 
 #include <sys/uio.h>
 
+#include <utility>
+#include <vector>
+
 #include "loop.h"
 #include "slots.h"
 
@@ -39,6 +42,8 @@ struct Loop::Impl {
   // only once a stream has started TLS, so plaintext loops pay nothing.
   HandshakeRation ration;
   bool tls_seen = false;
+  // TLS streams written since the last flush_tls_all(), as (index, gen).
+  std::vector<std::pair<int32_t, uint32_t>> tls_unflushed;
 
   // Records and the slab (loop.cc).
   void push(int32_t type, int32_t index, uint32_t gen, int32_t a, int32_t b);

@@ -11,13 +11,15 @@
 // TlsError (truncation is visible).
 //
 // Writing: a write hands plaintext to the engine, which encrypts whole
-// records at once and keeps the rest until flush_tls(), which JS calls once
-// at the end of the tick in which it wrote (lib/transport/stream.ts): the
-// writes of one tick become as few records as their size needs, and nothing
-// waits past the tick. Ciphertext is sent at once; only what the kernel
-// refuses goes to the WriteBuffer, whose flush and writable interest are the
-// plain stream's. Before the handshake is done the plaintext is held by the
-// engine and Drained is withheld until it is sent.
+// records at once and keeps the rest until flush_tls_all(), which JS calls
+// once at the end of each tick in which TLS streams wrote (lib/reactor/core.ts),
+// for all of them: the writes of one tick become as few records as their
+// size needs, nothing waits past the tick, and a batch of echoes costs one
+// crossing into native for all its flushes, not one per stream. Ciphertext
+// is sent at once; only what the kernel refuses goes to the WriteBuffer,
+// whose flush and writable interest are the plain stream's. Before the
+// handshake is done the plaintext is held by the engine and Drained is
+// withheld until it is sent.
 //
 // Handshakes are rationed (handshake_ration.h): a wake-up's handshake steps
 // may take about half the time recent wake-ups spent on established traffic,
@@ -216,6 +218,10 @@ void Loop::Impl::tls_failed(int32_t index, uint32_t gen) {
 
 int64_t Loop::Impl::write_tls(int32_t index, const struct iovec* iov, int count) {
   Slot* s = slots.find(index);
+  if (!s->tls_unflushed) {  // flush_tls_all() will see to it
+    tls_unflushed.emplace_back(index, s->gen);
+    s->tls_unflushed = true;
+  }
   if (s->tls->writev(iov, count) != 0) {
     // The byte stream is broken: the stream is dead, the caller learns it now.
     s->dead = true;
@@ -241,6 +247,24 @@ int64_t Loop::flush_tls(int32_t slot) {
   if (err != 0) return err;
   s = impl_->stream(slot);
   return static_cast<int64_t>(s->pending() + s->tls->held());
+}
+
+// One call from JS per tick for every stream written in it, instead of one
+// per stream: the list is taken first, so nothing flushing does can change
+// it under the loop; streams removed since (a stale gen) are skipped.
+void Loop::flush_tls_all(std::vector<TlsFlushed>* attention) {
+  std::vector<std::pair<int32_t, uint32_t>> written;
+  written.swap(impl_->tls_unflushed);
+  for (const auto& w : written) {
+    Slot* s = impl_->slots.find(w.first, w.second);
+    if (s == nullptr || s->kind != Kind::kStream || !s->tls_unflushed) continue;
+    s->tls_unflushed = false;
+    int64_t r = flush_tls(w.first);
+    if (r != 0) attention->push_back({w.first, w.second, r});
+  }
+  // The list's capacity serves the next tick (no allocation per tick).
+  written.clear();
+  if (impl_->tls_unflushed.empty()) impl_->tls_unflushed.swap(written);
 }
 
 // TLS half-close: close_notify (after anything held) and no further writes.

@@ -42,6 +42,7 @@ struct Slot {
   bool dead = false;      // an error ended it; it waits for remove()
   bool shut_pending = false;
   bool shut_done = false;
+  bool tls_unflushed = false;  // listed in Loop::Impl::tls_unflushed (written since the last flush)
   // Listener state.
   bool accept_paused = false;
   int accept_batch = 0;

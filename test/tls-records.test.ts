@@ -3,13 +3,16 @@
  * relay between a Node tls client and listenSSL reads the record headers
  * going to the client and counts the application_data records: many small
  * write() calls in one tick (inside a record batch, or from a timer) must
- * arrive as ⌈bytes / 16 KiB⌉ records, not one record per write.
+ * arrive as ⌈bytes / 16 KiB⌉ records, not one record per write. And the
+ * writes of many connections in one tick are flushed by one call into
+ * native, not one per connection.
  */
 import * as net from 'net';
 import * as tls from 'tls';
 import type { IPv4Address } from '../lib/address';
 import { Factory, Protocol } from '../lib/protocol';
 import { Reactor } from '../lib/reactor';
+import type { ReactorCore } from '../lib/reactor/core';
 import { CertificateOptions } from '../lib/tls';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { closed } from './helpers/checks';
@@ -113,4 +116,62 @@ forEachBackend('TLS records per tick', (backend) => {
       });
     }
   }
+});
+
+/** Answers every read with one byte; `all` holds every connection, so a test can write to all of them at once. */
+class Kept extends Protocol {
+  static all: Kept[] = [];
+
+  override connectionMade(): void {
+    Kept.all.push(this);
+  }
+
+  override dataReceived(): void {
+    this.transport!.write('M');
+  }
+}
+
+forEachBackend('TLS flush per tick', (backend) => {
+  let r: Reactor;
+  reactorPerTest(backend, (reactor) => (r = reactor), () => r);
+
+  it('the writes of 8 connections in one tick go out with one tlsFlushAll call into native', async () => {
+    const kept: Kept[] = (Kept.all = []);
+    const opts = new CertificateOptions({ privateKey: certs.server.key, certificate: certs.server.cert });
+    const port = (r.listenSSL(0, Factory.forProtocol(Kept), opts, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    const clients: tls.TLSSocket[] = [];
+    const got: string[] = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        const s = tls.connect({ host: '127.0.0.1', port, ca: certs.ca.cert, servername: 'localhost' });
+        const k = clients.push(s) - 1;
+        got.push('');
+        s.on('data', (d: Buffer) => (got[k] += d.toString()));
+        s.write('hello'); // answered once the handshake is done: every connection is established
+      }
+      await until(() => got.every((g) => g === 'M'), 10000, 'every marker');
+      const loop = (r as unknown as { core: ReactorCore }).core.native;
+      const flushAll = loop.tlsFlushAll;
+      let calls = 0;
+      loop.tlsFlushAll = function (this: typeof loop) {
+        calls++;
+        return flushAll.call(this);
+      };
+      try {
+        setTimeout(() => {
+          for (const p of kept) {
+            p.transport!.write('a');
+            p.transport!.write('b');
+          }
+        }, 1);
+        await until(() => got.every((g) => g === 'Mab'), 10000, 'every burst');
+      } finally {
+        delete (loop as Partial<typeof loop>).tlsFlushAll;
+      }
+      expect(calls).toBe(1);
+    } finally {
+      for (const s of clients) s.destroy();
+      await Promise.all(clients.map((s) => closed(s)));
+    }
+  });
 });

@@ -67,6 +67,8 @@ export class ReactorCore {
   private readonly endOfStep: (() => void)[] = [];
   private readonly unknownTypes = new Set<number>();
   private flushQueued = false;
+  /** A TLS stream wrote since the last tlsFlushAll (its plaintext waits in native for the end of the step). */
+  private tlsUnflushed = false;
 
   /** `backend` is already checked (resolveBackend), or undefined for the default. */
   constructor(private readonly backendName: string | undefined) {}
@@ -160,6 +162,19 @@ export class ReactorCore {
     }
   }
 
+  /**
+   * A TLS stream wrote: what it wrote waits in native for the end of the
+   * step, when one tlsFlushAll flushes every stream written in it.
+   */
+  tlsWritten(): void {
+    if (this.tlsUnflushed) return;
+    this.tlsUnflushed = true;
+    if (!this.dispatching && !this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushEndOfStep);
+    }
+  }
+
   /** Native counters plus batches and live handlers. */
   stats(): ReactorStats {
     const n: NativeStats = this.loop !== null ? this.loop.stats() : { wakeups: 0, events: 0, accepts: 0, acceptBatches: 0, deliveries: 0, kernelWaits: 0, heapTrims: 0 };
@@ -197,16 +212,41 @@ export class ReactorCore {
   private readonly flushEndOfStep = (): void => {
     this.flushQueued = false;
     const q = this.endOfStep;
-    // Callbacks may queue more; run until empty.
-    for (let i = 0; i < q.length; i++) {
+    // Callbacks may queue more and write; the TLS flush may call back (a
+    // producer paused): run until neither has anything left.
+    let i = 0;
+    for (;;) {
+      for (; i < q.length; i++) {
+        try {
+          q[i]();
+        } catch (e) {
+          log.failure('Unhandled error at the end of a reactor step', new Failure(e));
+        }
+      }
+      if (!this.tlsUnflushed) break;
+      this.flushTLS();
+    }
+    q.length = 0;
+  };
+
+  /** Flushes every TLS stream written this step; the few whose result is not 0 hear it (onTlsFlushed). */
+  private flushTLS(): void {
+    this.tlsUnflushed = false;
+    const loop = this.loop;
+    if (loop === null) return;
+    const r = loop.tlsFlushAll();
+    if (typeof r === 'number') return;
+    const handlers = this.handlers;
+    for (let k = 0; k < r.length; k += 3) {
+      const h = handlers[r[k]];
+      if (h === undefined || h.gen !== r[k + 1]) continue;
       try {
-        q[i]();
+        h.onTlsFlushed(r[k + 2]);
       } catch (e) {
         log.failure('Unhandled error at the end of a reactor step', new Failure(e));
       }
     }
-    q.length = 0;
-  };
+  }
 
   private onBatch(loop: NativeLoop, count: number, slab: Buffer, keep: Buffer): void {
     this.batches++;
@@ -228,7 +268,7 @@ export class ReactorCore {
       }
     }
     this.dispatching = wasDispatching;
-    if (!wasDispatching && this.endOfStep.length !== 0) this.flushEndOfStep();
+    if (!wasDispatching && (this.endOfStep.length !== 0 || this.tlsUnflushed)) this.flushEndOfStep();
   }
 
   private dispatch(loop: NativeLoop, from: number, count: number, slab: Buffer, keep: Buffer): void {

@@ -61,6 +61,8 @@ export abstract class Handler {
   onHandshake(): void {}
   /** @internal TLS stream: TLS failed (the reason is on the native stream); its slot waits for remove(). */
   onTlsError(): void {}
+  /** @internal TLS stream: the end-of-step flush of what it wrote left `r` (bytes still buffered, or -errno; never 0). */
+  onTlsFlushed(_r: number): void {}
 
   /** @internal A user callback threw while this handler ran (already logged): drop what it belongs to. */
   abstract failed(failure: Failure): void;

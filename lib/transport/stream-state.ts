@@ -29,8 +29,6 @@ export const enum StreamState {
   Silent = 0x400,
   /** EOF arrived while paused: handled after the held data. */
   EofHeld = 0x800,
-  /** TLS: plaintext written this tick waits for the end-of-tick flush (queued). */
-  TLSFlushQueued = 0x1000,
   /** Any of these set: received data is held, not handed to the protocol now (the low four bits). */
   NoDeliver = 0xf,
 }

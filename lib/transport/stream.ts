@@ -403,37 +403,30 @@ export class StreamTransport extends Handler implements ISSLTransport {
 
   // ---- the write path: a transport that does not write the slot directly overrides these ----
 
-  /** Writes `data` to the slot now: bytes left buffered (0 = all sent), or a negative errno. */
+  /**
+   * Writes `data` to the slot now: bytes left buffered (0 = all sent), or a
+   * negative errno. Under TLS, native encrypts whole records at once and
+   * keeps the rest of what this tick wrote; the core flushes every TLS
+   * stream written in the tick with one call at the end of the step (after
+   * the record batch, or in a microtask outside dispatch), so several writes
+   * in one tick share records instead of making one each.
+   */
   protected sendBytes(data: Uint8Array): number {
     const r = this.native.write(this.slot, this.gen, data);
-    if (this.tls !== null) this.queueTLSFlush();
+    if (this.tls !== null) this.core.tlsWritten();
     return r;
   }
 
   /** Writes `chunks` with one writev: as sendBytes. */
   protected sendChunks(chunks: Uint8Array[]): number {
     const r = this.native.writev(this.slot, this.gen, chunks);
-    if (this.tls !== null) this.queueTLSFlush();
+    if (this.tls !== null) this.core.tlsWritten();
     return r;
   }
 
-  /**
-   * Under TLS, native encrypts whole records at once and keeps the rest of
-   * what this tick wrote; it goes out at the end of the step (after the
-   * record batch, or in a microtask outside dispatch), so several writes in
-   * one tick share records instead of making one each.
-   */
-  private queueTLSFlush(): void {
-    if ((this.state & S.TLSFlushQueued) !== 0) return;
-    this.state |= S.TLSFlushQueued;
-    this.core.atEndOfStep(() => this.flushTLS());
-  }
-
-  private flushTLS(): void {
-    this.state &= ~S.TLSFlushQueued;
-    if ((this.state & S.Closed) !== 0) return;
-    const r = this.native.tlsFlush(this.slot, this.gen);
-    if (r !== 0) this.afterWrite(r);
+  /** @internal The end-of-step TLS flush left `r` (bytes still buffered, or -errno). */
+  override onTlsFlushed(r: number): void {
+    if ((this.state & S.Closed) === 0) this.afterWrite(r);
   }
 
   /** Bytes written but not yet taken by the kernel (negative errno when the slot is gone). */
