@@ -166,7 +166,7 @@ void Loop::Impl::decrypt_tls(int32_t index, uint32_t gen) {
     if (p == nullptr) return stream_failed(index, gen, -ENOMEM);
     int64_t n = s->tls->read(p, room);
     // Reading may have produced output (a TLS 1.3 key update answer, an alert).
-    int err = send_tls_output(index);
+    int err = s->tls->has_output() ? send_tls_output(index) : 0;
     if (n == TlsStream::kFailed) return tls_failed(index, gen);
     if (err != 0) return stream_failed(index, gen, err);
     if (n == TlsStream::kNoData) return;
@@ -175,9 +175,13 @@ void Loop::Impl::decrypt_tls(int32_t index, uint32_t gen) {
       update_stream(index);
       return push(kRecEof, index, gen, 0, 0);
     }
+    // The usual case, all fed ciphertext decrypted, ends here without
+    // another turn to find that out.
+    bool more = s->tls->has_input();
     auto offset = static_cast<int32_t>(slab_used);
     slab_used += static_cast<size_t>(n);
     push(kRecData, index, gen, offset, static_cast<int32_t>(n));
+    if (!more) return;
   }
 }
 

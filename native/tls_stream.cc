@@ -139,7 +139,10 @@ int64_t TlsStream::read(uint8_t* out, size_t room) {
     return kNoData;
   }
   int n = SSL_read(ssl_, out, static_cast<int>(std::min(room, static_cast<size_t>(INT_MAX))));
-  if (n > 0) return n;
+  if (n > 0) {
+    shrink_input();  // all read: the loop asks no more (has_input())
+    return n;
+  }
   int e = SSL_get_error(ssl_, n);
   if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
     ERR_clear_error();

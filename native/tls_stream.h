@@ -66,6 +66,9 @@ class TlsStream {
   bool established() const { return established_; }
   // Decrypts into out: bytes (> 0), kNoData, kClosed or kFailed.
   int64_t read(uint8_t* out, size_t room);
+  // Something is left for read(): ciphertext not decrypted, or plaintext of
+  // a record that did not fit.
+  bool has_input() const { return input_pending() != 0 || SSL_pending(ssl_) != 0; }
   // Takes plaintext: whole records are encrypted now, the rest waits for
   // flush() (everything waits before the handshake). 0, or -EPROTO with error_code() set.
   int writev(const struct iovec* iov, int count);
@@ -75,6 +78,7 @@ class TlsStream {
   int close_notify();
   // Ciphertext waiting to be sent, and dropping it once taken.
   size_t output(const uint8_t** data) const;
+  bool has_output() const { return !out_buf_.empty(); }
   void consume_output();
   // Plaintext held until the handshake completes (what waits for flush() after it is not counted).
   size_t held() const { return established_ ? 0 : plain_.size(); }
