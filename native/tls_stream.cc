@@ -156,7 +156,25 @@ int64_t TlsStream::read(uint8_t* out, size_t room) {
   return kFailed;
 }
 
+// Under SSL_MODE_RELEASE_BUFFERS OpenSSL allocates its record buffer for
+// every write and frees it after, sized by the send fragment limit: ~16.7 KiB
+// by default, a size glibc serves slowly (no thread cache). A write that
+// makes one small record (an echo, a short reply) lowers the limit to the
+// smallest OpenSSL allows, so the buffer comes from the thread cache; larger
+// writes raise it again. The records are the same either way.
+void TlsStream::size_record_buffer(size_t len) {
+  bool small = len <= kSmallRecord;
+  if (small == small_records_) return;
+  long limit = static_cast<long>(small ? kSmallRecord : kRecordPlaintext);
+  SSL_set_max_send_fragment(ssl_, limit);
+  // Lowering the limit lowered the split size too (OpenSSL cuts writes
+  // into records of that size); it must come back up with the limit.
+  SSL_set_split_send_fragment(ssl_, limit);
+  small_records_ = small;
+}
+
 int TlsStream::encrypt(const uint8_t* data, size_t len) {
+  size_record_buffer(len);
   while (len > 0) {
     int chunk = static_cast<int>(std::min(len, static_cast<size_t>(INT_MAX / 2)));
     int n = SSL_write(ssl_, data, chunk);

@@ -99,6 +99,8 @@ class TlsStream {
  private:
   explicit TlsStream(std::shared_ptr<TlsContext> ctx) : ctx_(std::move(ctx)) {}
   int failed(int ret, const char* fallback);
+  static constexpr size_t kSmallRecord = 512;  // OpenSSL's smallest send fragment limit
+  void size_record_buffer(size_t len);
   int encrypt(const uint8_t* data, size_t len);
   int release_held();
   int take(const uint8_t* p, size_t len);
@@ -120,6 +122,7 @@ class TlsStream {
   bool established_ = false;
   bool broken_ = false;  // OpenSSL itself failed (not a TCP close): the session is not reused
   bool close_held_ = false;  // close_notify asked for before the handshake finished
+  bool small_records_ = false;  // the send fragment limit is kSmallRecord (size_record_buffer)
 };
 
 }  // namespace ioreactor
