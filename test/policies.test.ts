@@ -1,12 +1,11 @@
 /** TimeoutMixin (twisted.protocols.policies) on real loopback sockets, every backend, time from task.Clock. */
-import { IPv4Address } from '../lib/address';
 import { ConnectionAborted } from '../lib/errors';
 import { TimeoutMixin } from '../lib/protocols/policies';
 import { LineReceiver } from '../lib/protocols/line';
 import { reactor as defaultReactor, Reactor } from '../lib/reactor';
 import { Clock } from '../lib/task';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
-import { keeping, Recorder, recording } from './helpers/tcp';
+import { connectedPair, Recorder } from './helpers/tcp';
 
 jest.setTimeout(15000);
 
@@ -34,14 +33,8 @@ forEachBackend('TimeoutMixin', (backend) => {
   });
 
   async function pair(): Promise<{ server: Idle; client: Recorder }> {
-    const sf = keeping(Idle);
-    const port = r.listenTCP(0, sf, { interface: '127.0.0.1' });
-    const client = new Recorder();
-    const cf = recording(Recorder);
-    cf.buildProtocol = () => client;
-    r.connectTCP('127.0.0.1', (port.getHost() as IPv4Address).port, cf);
-    const server = await sf.nextProtocol();
-    await Promise.all([server.made, client.made]);
+    const { port, server, client } = await connectedPair(r, Idle);
+    await server.made;
     await port.stopListening();
     return { server, client };
   }

@@ -8,13 +8,12 @@
  * Node callback drains the queues for it: a missed drain leaves the reply
  * unsent and the round trip below times out.
  */
-import { IPv4Address } from '../lib/address';
 import { Deferred } from '../lib/defer';
 import { Protocol } from '../lib/protocol';
 import { Reactor } from '../lib/reactor';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { withTimeout } from './helpers/checks';
-import { keeping, Recorder, recording, tcpOf } from './helpers/tcp';
+import { connectedPair, tcpOf } from './helpers/tcp';
 
 jest.setTimeout(15000);
 
@@ -53,14 +52,7 @@ forEachBackend('work queued by protocol code during a batch', (backend) => {
   reactorPerTest(backend, (reactor) => (r = reactor), () => r);
 
   it('nextTick, await and Deferred callbacks run before the next wake-up, every round trip', async () => {
-    const sf = keeping(Deferring);
-    const port = r.listenTCP(0, sf, { interface: '127.0.0.1' });
-    const client = new Recorder();
-    const cf = recording(Recorder);
-    cf.buildProtocol = () => client;
-    r.connectTCP('127.0.0.1', (port.getHost() as IPv4Address).port, cf);
-    const server = await sf.nextProtocol();
-    await withTimeout(client.made, 5000, 'connected');
+    const { port, server, client } = await connectedPair(r, Deferring);
     const rounds = 20;
     for (let i = 1; i <= rounds; i++) {
       client.transport!.write('x');

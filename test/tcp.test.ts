@@ -19,7 +19,7 @@ import {
 import { Factory, Protocol } from '../lib/protocol';
 import { createReactor, Reactor } from '../lib/reactor';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
-import { captureLog, Echo, keeping, KeepingFactory, Recorder, recording, signal, tcpOf } from './helpers/tcp';
+import { captureLog, connectedPair, Echo, keeping, KeepingFactory, Recorder, recording, signal, tcpOf } from './helpers/tcp';
 
 jest.setTimeout(15000);
 
@@ -28,14 +28,7 @@ forEachBackend('TCP', (backend) => {
   reactorPerTest(backend, (reactor) => (r = reactor), () => r);
 
   async function echoPair(): Promise<{ server: Echo; client: Recorder; sf: KeepingFactory<Echo> }> {
-    const sf = keeping(Echo);
-    const port = r.listenTCP(0, sf, { interface: '127.0.0.1' });
-    const cf = recording(Recorder);
-    const client = new Recorder();
-    cf.buildProtocol = () => client;
-    r.connectTCP('127.0.0.1', (port.getHost() as IPv4Address).port, cf);
-    const server = await sf.nextProtocol();
-    await client.made;
+    const { server, client, sf } = await connectedPair(r, Echo);
     return { server, client, sf };
   }
 

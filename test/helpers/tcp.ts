@@ -4,9 +4,12 @@
  * received bytes and connectionLost, and a client factory that records failures.
  */
 import type { Failure } from '../../lib/failure';
-import type { IConnector, ITCPTransport } from '../../lib/interfaces';
+import type { IPv4Address } from '../../lib/address';
+import type { IConnector, IListeningPort, ITCPTransport } from '../../lib/interfaces';
 import { log, LogEvent } from '../../lib/log';
 import { ClientFactory, Factory, Protocol } from '../../lib/protocol';
+import type { Reactor } from '../../lib/reactor';
+import { withTimeout } from './checks';
 
 /** A promise with its resolve function outside. */
 export function signal<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
@@ -103,6 +106,25 @@ export function recording<P extends Protocol>(protocol: new () => P): RecordingC
   const f = new RecordingClientFactory<P>();
   f.protocol = protocol;
   return f;
+}
+
+/**
+ * A connected TCP pair on 127.0.0.1: `r` listens with a KeepingFactory of
+ * `server`, a Recorder connects; resolves once both ends are made (5 s bound).
+ */
+export async function connectedPair<P extends Protocol>(
+  r: Reactor,
+  server: new () => P,
+): Promise<{ port: IListeningPort; sf: KeepingFactory<P>; server: P; client: Recorder }> {
+  const sf = keeping(server);
+  const port = r.listenTCP(0, sf, { interface: '127.0.0.1' });
+  const client = new Recorder();
+  const cf = recording(Recorder);
+  cf.buildProtocol = () => client;
+  r.connectTCP('127.0.0.1', (port.getHost() as IPv4Address).port, cf);
+  const made = await sf.nextProtocol();
+  await withTimeout(client.made, 5000, 'connected');
+  return { port, sf, server: made, client };
 }
 
 /** The transport of a connected protocol, with the full TCP transport interface (NotConnectedError before). */
