@@ -186,40 +186,30 @@ function parseFields(b: Buffer, i: number, end: number, max: number): number {
   return n;
 }
 
-// The names the server acts on, as lower-case bytes.
-const CONTENT_LENGTH = Buffer.from('content-length');
-const TRANSFER_ENCODING = Buffer.from('transfer-encoding');
-const CONNECTION = Buffer.from('connection');
-const EXPECT = Buffer.from('expect');
-const UPGRADE = Buffer.from('upgrade');
+// The names the server acts on, lower-case.
+const CONTENT_LENGTH = 'content-length';
+const TRANSFER_ENCODING = 'transfer-encoding';
+const CONNECTION = 'connection';
+const EXPECT = 'expect';
+const UPGRADE = 'upgrade';
 
 /** Keeps the value of a field the server acts on (picked by the name's length, then compared). */
 function noteField(head: RequestHead, b: Buffer, ns: number, ne: number, vs: number, ve: number): void {
   switch (ne - ns) {
     case 6:
-      if (sameName(b, ns, EXPECT)) head.expect = addValue(head.expect, latin1(b, vs, ve));
+      if (nameIs(b, ns, EXPECT)) head.expect = addValue(head.expect, latin1(b, vs, ve));
       return;
     case 7:
-      if (sameName(b, ns, UPGRADE)) head.upgrade = addValue(head.upgrade, latin1(b, vs, ve));
+      if (nameIs(b, ns, UPGRADE)) head.upgrade = addValue(head.upgrade, latin1(b, vs, ve));
       return;
     case 10:
-      if (sameName(b, ns, CONNECTION)) head.connection = addValue(head.connection, latin1(b, vs, ve));
+      if (nameIs(b, ns, CONNECTION)) head.connection = addValue(head.connection, latin1(b, vs, ve));
       return;
     case 14:
-      if (sameName(b, ns, CONTENT_LENGTH)) head.contentLength = addValue(head.contentLength, latin1(b, vs, ve));
+      if (nameIs(b, ns, CONTENT_LENGTH)) head.contentLength = addValue(head.contentLength, latin1(b, vs, ve));
       return;
     case 17:
-      if (sameName(b, ns, TRANSFER_ENCODING)) head.transferEncoding = addValue(head.transferEncoding, latin1(b, vs, ve));
+      if (nameIs(b, ns, TRANSFER_ENCODING)) head.transferEncoding = addValue(head.transferEncoding, latin1(b, vs, ve));
       return;
   }
-}
-
-/**
- * Whether the token at b[at] equals `lower` (same length, letters and "-")
- * case-insensitively. OR-ing 0x20 lower-cases a letter; no other tchar
- * byte becomes a letter or "-" by it, so no other name can match.
- */
-function sameName(b: Buffer, at: number, lower: Buffer): boolean {
-  for (let i = 0; i < lower.length; i++) if ((b[at + i] | 0x20) !== lower[i]) return false;
-  return true;
 }
