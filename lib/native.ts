@@ -207,8 +207,13 @@ export interface NativeLoop {
    * -errno when the loop is closed.
    */
   tlsFlushAll(): number | number[];
-  /** The peer's certificate (DER), null without one, or -errno. */
-  tlsPeerCertificate(slot: number, gen: number): Buffer | null | number;
+  /**
+   * What a completed handshake settled, in one call: flags (bit 0 resumed,
+   * bits 8-11 the version: TLS 1.x is x + 1), or [flags, ALPN ('' when none),
+   * peer certificate DER or null] when there is an ALPN protocol or a peer
+   * certificate; -errno when the slot is gone.
+   */
+  tlsSettled(slot: number, gen: number): number | [number, string, Buffer | null];
 }
 
 /** An SSL_CTX made by `NativeBinding.tlsContext`; opaque to JS. */

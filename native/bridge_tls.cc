@@ -4,7 +4,7 @@
 //   tlsContext(options)             -> a context handle, or a reason string (addon)
 //   tlsStart(slot, gen, ctx, host, sessionKey) -> 0, -errno, or a reason string
 //   tlsInfo(slot, gen)              -> { established, alpn, version, error, verifyResult } or -errno
-//   tlsPeerCertificate(slot, gen)   -> Buffer (DER), null, or -errno
+//   tlsSettled(slot, gen)           -> flags, [flags, alpn, DER or null], or -errno
 //   tlsFlushAll()                   -> 0, or [slot, gen, result, ...] (Loop::flush_tls_all)
 // A context handle is a type-tagged External owning a shared_ptr, so a
 // handle from anywhere else is refused rather than misread, and the context
@@ -149,13 +149,34 @@ Napi::Value TlsInfo(MethodCall& c) {
   return out;
 }
 
-// tlsPeerCertificate(slot, gen) -> DER Buffer | null | -errno
-Napi::Value TlsPeerCertificate(MethodCall& c) {
+// The protocol version as a small number (TLS 1.x is x + 1, 0 unknown),
+// from the name OpenSSL gives it; lib/tls/session.ts has the names back.
+int version_index(const std::string& name) {
+  static const char* const kNames[] = {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
+  for (int i = 0; i < 4; ++i) {
+    if (name == kNames[i]) return i + 1;
+  }
+  return 0;
+}
+
+// tlsSettled(slot, gen): what a completed handshake settled, in one call.
+// Every handshake asks, so the common answer (no ALPN, no peer certificate:
+// most servers) is one number and allocates nothing in JS: bit 0 the
+// session was resumed, bits 8-11 the version index; otherwise
+// [flags, alpn, DER or null]. tlsInfo is the full (slower) picture.
+Napi::Value TlsSettled(MethodCall& c) {
   const TlsStream* t = c.loop->tls(c.slot);
   if (t == nullptr) return c.num(-EBADF);
+  double flags = (t->session_reused() ? 1 : 0) + 256 * version_index(t->version());
+  std::string alpn = t->alpn();
   std::string der = t->peer_certificate_der();
-  if (der.empty()) return c.info.Env().Null();
-  return Napi::Buffer<char>::Copy(c.info.Env(), der.data(), der.size());
+  if (alpn.empty() && der.empty()) return c.num(flags);
+  Napi::Env env = c.info.Env();
+  auto out = Napi::Array::New(env, 3);
+  out.Set(0u, flags);
+  out.Set(1u, alpn);
+  out.Set(2u, der.empty() ? env.Null() : Napi::Buffer<char>::Copy(env, der.data(), der.size()).As<Napi::Value>());
+  return out;
 }
 
 // tlsFlushAll() -> 0 | [slot, gen, result, ...] for the streams whose result
@@ -182,7 +203,7 @@ const LoopMethods tls_methods({
     {"tlsStart", Takes::kSlot, &TlsStart},
     {"tlsFeed", Takes::kSlot, &TlsFeed},
     {"tlsInfo", Takes::kSlot, &TlsInfo},
-    {"tlsPeerCertificate", Takes::kSlot, &TlsPeerCertificate},
+    {"tlsSettled", Takes::kSlot, &TlsSettled},
     {"tlsFlushAll", Takes::kLoop, &TlsFlushAll},
 });
 

@@ -93,6 +93,9 @@ forEachBackend('TLS with Node tls', (backend) => {
       const server = await nth(f, 0);
       await server.waitForBytes(14);
       expect(server.handshakes).toBe(1);
+      // What the handshake settled, as the server's session recorded it.
+      const session = (server.transport as StreamTransport).tls!;
+      expect([session.version, session.sessionReused, session.negotiatedProtocol, sslOf(server).getPeerCertificate()]).toEqual([version, false, null, null]);
       s.end();
       expect((await got).toString()).toBe('hello over tls');
       expect((await server.lost).value).toBeInstanceOf(ConnectionDone);

@@ -67,6 +67,9 @@ const VERIFY_NAMES: Record<number, string> = {
   64: 'IP_ADDRESS_MISMATCH',
 };
 
+/** Protocol names by the index tlsSettled reports (TLS 1.x is x + 1), as OpenSSL names them. */
+const VERSIONS: readonly (string | null)[] = [null, 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
 /** One TLS connection's JS-side state. */
 export class TLSSession {
   /** True once the handshake completed. */
@@ -140,20 +143,28 @@ export class TLSSession {
     return typeof i === 'number' ? null : i;
   }
 
-  /** @internal The handshake completed: cache what it settled, then tell the protocol. */
+  /**
+   * @internal The handshake completed: cache what it settled (one native
+   * call, a plain number for most servers), then tell the protocol.
+   */
   handshakeDone(): void {
     this.close();
     this.established = true;
-    const i = this.info();
-    if (i !== null) {
-      this.negotiatedProtocol = i.alpn === '' ? null : i.alpn;
-      this.version = i.version;
-      this.sessionReused = i.sessionReused;
+    const s = this.native.tlsSettled(this.host.slot, this.host.gen);
+    if (typeof s === 'number') {
+      if (s >= 0) this.settle(s);
+    } else {
+      this.settle(s[0]);
+      this.negotiatedProtocol = s[1] === '' ? null : s[1];
+      this.peerDer = s[2];
     }
-    const der = this.native.tlsPeerCertificate(this.host.slot, this.host.gen);
-    if (Buffer.isBuffer(der)) this.peerDer = der;
     const p = this.host.protocol as { handshakeCompleted?: () => void } | undefined;
     if (p !== undefined && typeof p.handshakeCompleted === 'function') p.handshakeCompleted();
+  }
+
+  private settle(flags: number): void {
+    this.sessionReused = (flags & 1) !== 0;
+    this.version = VERSIONS[(flags >> 8) & 0xf] ?? null;
   }
 
   /** @internal Why the native stream failed, as a TLSError. */
