@@ -3,11 +3,15 @@
 #   bench/profile/callgrind.sh echo  [conns=100] [round-trips-per-conn=300] [inflight=1]
 #   bench/profile/callgrind.sh churn [connections=1000]
 #   bench/profile/callgrind.sh http  [conns=100] [requests-per-conn=300] [pipelined=1]
+#   bench/profile/callgrind.sh ws    [conns=100] [messages-per-conn=300]
 #   SERVER="node bench/servers/ioreactor-site.js" bench/profile/callgrind.sh http 100 300 16
 #   SERVER="node bench/servers/net-echo.js" bench/profile/callgrind.sh echo 1 3000
 # (SERVER: another server's command line, from the repository root, to compare;
 # echo 1 3000 is one connection, so every wake-up carries one event)
-# Builds the bounded clients (rt.c, churn.c, hrt.c) into build-bench/, starts
+#   SERVER="node bench/servers/ws-node.js" bench/profile/callgrind.sh ws
+# (ws: 64 B binary messages echoed over WebSocket, by default to
+# bench/servers/ioreactor-ws.js; the upgrades happen before the count)
+# Builds the bounded clients (rt.c, churn.c, hrt.c, wsrt.c) into build-bench/, starts
 # bench/servers/ioreactor-echo.js under valgrind (dist/ and build/Release must
 # be built), runs the load twice to warm the JIT, zeroes the counters, runs it
 # once more, dumps, and prints instructions per operation by function.
@@ -17,11 +21,14 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MODE=${1:-echo}
 OUT=${OUT:-/tmp/ioreactor-callgrind.$$}
 mkdir -p "$ROOT/build-bench"
-for c in rt churn hrt; do
+for c in rt churn hrt wsrt; do
   [ "$ROOT/build-bench/$c" -nt "$ROOT/bench/profile/$c.c" ] || cc -O2 -o "$ROOT/build-bench/$c" "$ROOT/bench/profile/$c.c"
 done
 if [ "$MODE" = churn ]; then
   OPS=${2:-1000}; LOAD() { "$ROOT/build-bench/churn" "$1" "$OPS"; }
+elif [ "$MODE" = ws ]; then
+  N=${2:-100}; K=${3:-300}; OPS=$((N * K)); SERVER=${SERVER:-node bench/servers/ioreactor-ws.js}
+  LOAD() { "$ROOT/build-bench/wsrt" "$1" "$N" "$K" 64; }
 elif [ "$MODE" = http ]; then
   N=${2:-100}; K=${3:-300}; INFL=${4:-1}; OPS=$((N * K))
   LOAD() { "$ROOT/build-bench/hrt" "$1" "$N" "$K" "$INFL"; }

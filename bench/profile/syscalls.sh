@@ -3,6 +3,9 @@
 #   bench/profile/syscalls.sh [conns=1] [round-trips-per-conn=5000] -- SERVER COMMAND...
 #   bench/profile/syscalls.sh 1 5000 -- node bench/servers/ioreactor-echo.js
 #   bench/profile/syscalls.sh 1 5000 -- build-bench/c-echo
+#   CLIENT=wsrt bench/profile/syscalls.sh 1 5000 -- node bench/servers/ioreactor-ws.js
+# (CLIENT=wsrt: 64 B binary WebSocket messages on /ws, bench/profile/wsrt.c;
+# its upgrade falls in the count, one per connection)
 # Starts the server (it prints its port, exits when its stdin closes), warms it
 # with rt (bench/profile/rt.c), attaches strace to every thread, runs conns x
 # round-trips one at a time per connection, and prints each syscall's count
@@ -15,7 +18,9 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do shift; done
 shift || true
 [ $# -gt 0 ] || { echo "usage: $0 [conns] [round-trips] -- server command" >&2; exit 1; }
 mkdir -p "$ROOT/build-bench"
-[ "$ROOT/build-bench/rt" -nt "$ROOT/bench/profile/rt.c" ] || cc -O2 -o "$ROOT/build-bench/rt" "$ROOT/bench/profile/rt.c"
+CLIENT=${CLIENT:-rt}
+[ "$ROOT/build-bench/$CLIENT" -nt "$ROOT/bench/profile/$CLIENT.c" ] || cc -O2 -o "$ROOT/build-bench/$CLIENT" "$ROOT/bench/profile/$CLIENT.c"
+INFL=1; [ "$CLIENT" = rt ] || INFL=""
 OUT=$(mktemp -d)
 cd "$ROOT"
 mkfifo "$OUT/stdin"
@@ -24,11 +29,11 @@ SP=$!
 exec 3> "$OUT/stdin"
 for _ in $(seq 100); do [ -s "$OUT/port" ] && break; sleep 0.1; done
 PORT=$(head -1 "$OUT/port")
-"$ROOT/build-bench/rt" "$PORT" 10 100 64 1 > /dev/null
+"$ROOT/build-bench/$CLIENT" "$PORT" 10 100 64 $INFL > /dev/null
 strace -c -f -p "$SP" -o "$OUT/strace" 2> /dev/null &
 ST=$!
 sleep 1
-"$ROOT/build-bench/rt" "$PORT" "$N" "$K" 64 1 > /dev/null
+"$ROOT/build-bench/$CLIENT" "$PORT" "$N" "$K" 64 $INFL > /dev/null
 sleep 0.5
 kill -INT "$ST"; wait "$ST" 2> /dev/null || true
 exec 3>&-
