@@ -13,7 +13,7 @@
  * or the close awaited). Nothing here reaches another connection: a peer's
  * garbage closes its own connection, with 1002, 1007 or 1009.
  */
-import { isUtf8 } from 'buffer';
+import { Buffer, isUtf8 } from 'buffer';
 import type { IDelayedCall, IGracefulShutdown, ITCPTransport, ITransport } from '../interfaces';
 import type { Failure } from '../failure';
 import { Protocol } from '../protocol';
@@ -25,6 +25,7 @@ import { encodeFrame, encodeMaskedFrame, firstByte, Opcode } from './frame-encod
 import { borrowParser, FrameParser, FrameParserOptions, returnParser } from './frame-parser';
 import type { WebSocketSettings } from './options';
 import { Utf8Validator } from './utf8';
+import { endLend, lend, openWholeFrame, replyInPlace, wholeFrameHead } from './whole-frame';
 
 /** Connection states, as Autobahn's STATE_*. */
 export enum WebSocketState {
@@ -175,6 +176,10 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
 
   /** Sends a message: a string or a Buffer as text (`isBinary` false, the default) or binary. Ignored unless open. */
   sendMessage(payload: Sendable, isBinary = false): void {
+    if (this.state === WebSocketState.Open && this.deflate === null && !this.isClient) {
+      const frame = replyInPlace(payload, isBinary ? 0x82 : 0x81); // the payload onMessage got: framed where it lies
+      if (frame !== null) return this.transport.write(frame);
+    }
     const data = toBuffer(payload, 'sendMessage');
     if (this.state !== WebSocketState.Open) return;
     const d = this.deflate;
@@ -272,6 +277,10 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   protected framesIn(data: Buffer): void {
     let p = this.frameParser;
     if (p === null) {
+      if (this.state === WebSocketState.Open && this.reassembly === null) {
+        const head = wholeFrameHead(data, !this.isClient, this.settings.maxFrame);
+        if (head >= 0) return this.wholeMessage(data, head);
+      }
       if (!this.reading) return;
       p = this.frameParser = borrowParser(this, parserOptions(this.settings, this.isClient, this.deflate !== null));
     }
@@ -279,6 +288,24 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     if (p.idle && this.frameParser === p) {
       this.frameParser = null;
       returnParser(p);
+    }
+  }
+
+  /**
+   * The read is one whole unfragmented data frame (whole-frame.ts): unmasked
+   * in place and handed to onMessage as a view, lent meanwhile so that
+   * sendMessage of it can frame the reply in place.
+   */
+  private wholeMessage(data: Buffer, head: number): void {
+    const isClient = this.isClient;
+    const payload = openWholeFrame(data, head, !isClient);
+    const isBinary = data[0] === 0x82;
+    if (!isBinary && !isUtf8(payload)) return this.failConnection(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8 in a text message');
+    const was = lend(payload, isClient ? 0 : head);
+    try {
+      this.onMessage(payload, isBinary);
+    } finally {
+      endLend(was);
     }
   }
 

@@ -1,0 +1,197 @@
+/**
+ * The per-message fast path (lib/websocket/whole-frame.ts): which reads it
+ * takes (exactly one whole unfragmented data frame) and which it leaves to
+ * the frame parser; its unmasking at every alignment and length; and, on
+ * every backend against a raw client, messages of every header form echoed
+ * with the reply framed in place, sendMessage of the payload twice, of a
+ * part of it, with the other type, after onMessage returned, invalid UTF-8
+ * on the fast path, a frame over the limit, and reads that are not one
+ * whole frame (two frames, a frame cut in two, fragments) mixed in.
+ */
+import fc from 'fast-check';
+import type { Reactor } from '../lib/reactor';
+import { SlabView } from '../lib/reactor/received';
+import { WebSocketServerProtocol } from '../lib/websocket';
+import { openWholeFrame, wholeFrameHead } from '../lib/websocket/whole-frame';
+import { forEachBackend, reactorPerTest } from './helpers/backends';
+import { until } from './helpers/tcp';
+import { serveEcho } from './helpers/websocket';
+import { clientFrame, RawClient } from './helpers/ws-raw';
+
+jest.setTimeout(20000);
+
+describe('websocket whole-frame fast path: recognising and unmasking', () => {
+  const ok = (b: Buffer, masked = true, max = 1 << 20): number => wholeFrameHead(b, masked, max);
+
+  it('takes exactly one whole text or binary frame, with a 7- or 16-bit length', () => {
+    expect(ok(clientFrame(2, Buffer.alloc(0)))).toBe(6);
+    expect(ok(clientFrame(1, 'hi'))).toBe(6);
+    expect(ok(clientFrame(2, Buffer.alloc(125)))).toBe(6);
+    expect(ok(clientFrame(2, Buffer.alloc(126)))).toBe(8);
+    expect(ok(clientFrame(2, Buffer.alloc(65535)))).toBe(8);
+    expect(ok(clientFrame(2, 'hi', { mask: false }), false)).toBe(2);
+    expect(ok(clientFrame(2, Buffer.alloc(300), { mask: false }), false)).toBe(4);
+  });
+
+  it.each([
+    ['an empty read', Buffer.alloc(0)],
+    ['one byte', Buffer.from([0x82])],
+    ['a 16-bit length cut', clientFrame(2, Buffer.alloc(200)).subarray(0, 3)],
+    ['a frame missing its last byte', clientFrame(2, 'hello').subarray(0, 10)],
+    ['two frames', Buffer.concat([clientFrame(2, 'a'), clientFrame(2, 'b')])],
+    ['a frame and the start of another', Buffer.concat([clientFrame(2, 'a'), Buffer.from([0x82])])],
+    ['a first fragment', clientFrame(1, 'a', { fin: false })],
+    ['a continuation', clientFrame(0, 'a')],
+    ['a ping', clientFrame(9, 'a')],
+    ['a close', clientFrame(8, Buffer.from([3, 232]))],
+    ['RSV1 (compressed)', clientFrame(1, 'a', { rsv: 4 })],
+    ['RSV2', clientFrame(2, 'a', { rsv: 2 })],
+    ['an unknown opcode', clientFrame(3, 'a')],
+    ['an unmasked frame to a server', clientFrame(2, 'a', { mask: false })],
+    ['a 64-bit length', clientFrame(2, Buffer.alloc(70000))],
+  ])('leaves %s to the frame parser', (_what, b) => {
+    expect(ok(b)).toBe(-1);
+  });
+
+  it('leaves a masked frame to a client, and a frame over the limit, to the parser', () => {
+    expect(ok(clientFrame(2, 'a'), false)).toBe(-1);
+    expect(ok(clientFrame(2, Buffer.alloc(100)), true, 99)).toBe(-1);
+    expect(ok(clientFrame(2, Buffer.alloc(100)), true, 100)).toBe(6);
+  });
+
+  it('unmasks in place at every alignment and length, and hands a view of the payload', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.nat(7), (data, shift) => {
+        const frame = clientFrame(2, Buffer.from(data));
+        const memory = new ArrayBuffer(frame.length + 8);
+        const view = new SlabView(memory, shift, frame.length) as unknown as Buffer;
+        view.set(frame);
+        const head = wholeFrameHead(view, true, 1 << 20);
+        const payload = openWholeFrame(view, head, true);
+        expect(Buffer.from(payload).equals(Buffer.from(data))).toBe(true);
+        expect(payload.buffer).toBe(memory);
+        expect(payload.byteOffset).toBe(shift + head);
+      }),
+      { numRuns: 900 },
+    );
+  });
+});
+
+/** Echoes as told by the message's first bytes (text), else echoes it; records what it got. */
+class Scripted extends WebSocketServerProtocol {
+  static later: Array<() => void> = [];
+  override onMessage(payload: Buffer, isBinary: boolean): void {
+    const text = isBinary ? '' : payload.toString('latin1', 0, Math.min(6, payload.length));
+    const is = (word: string): boolean => text.startsWith(word);
+    if (is('twice:')) {
+      this.sendMessage(payload, isBinary);
+      this.sendMessage(payload, isBinary);
+    } else if (is('part:')) {
+      this.sendMessage(payload.subarray(2), isBinary);
+    } else if (is('flip:')) {
+      this.sendMessage(payload, !isBinary);
+    } else if (is('later')) {
+      Scripted.later.push(() => this.sendMessage(payload, isBinary));
+    } else if (is('keep:')) {
+      const kept = payload;
+      this.sendMessage(kept, isBinary);
+      kept[0] = 0x4b; // 'K': the handler owns its payload; the frame already went
+      this.sendMessage(kept, isBinary);
+    } else {
+      this.sendMessage(payload, isBinary);
+    }
+  }
+}
+
+forEachBackend('websocket whole-frame fast path: echo', (backend) => {
+  let r: Reactor;
+  reactorPerTest(backend, (reactor) => (r = reactor), () => r);
+  const clients: RawClient[] = [];
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.destroy();
+    Scripted.later = [];
+  });
+
+  function open(maxFrame?: number): RawClient {
+    const { port, factory } = serveEcho(r, maxFrame === undefined ? {} : { maxFramePayloadSize: maxFrame });
+    factory.protocol = Scripted as never;
+    const c = new RawClient(port);
+    clients.push(c);
+    return c;
+  }
+
+  /** Sends `frame` alone and waits for `replies` more frames. */
+  async function exchange(c: RawClient, frame: Buffer, replies = 1): Promise<Buffer[]> {
+    const before = c.frames.length;
+    c.send(frame);
+    await until(() => c.frames.length >= before + replies || c.ended, 5000, 'the echo');
+    return c.frames.slice(before).map((f) => Buffer.concat([Buffer.from([f.opcode]), f.payload]));
+  }
+
+  it('echoes binary and text messages of every header form, one per read', async () => {
+    const c = open();
+    for (const n of [0, 1, 2, 3, 4, 5, 7, 63, 64, 65, 125, 126, 127, 1000, 4093, 4099, 65535, 65536, 70000]) {
+      const body = Buffer.from(Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xff));
+      const [got] = await exchange(c, clientFrame(2, body));
+      expect(got[0]).toBe(2);
+      expect(got.subarray(1).equals(body)).toBe(true);
+      const text = Buffer.from('é'.repeat(n >> 1) + 'x'.repeat(n & 1));
+      const [t] = await exchange(c, clientFrame(1, text));
+      expect(t[0]).toBe(1);
+      expect(t.subarray(1).equals(text)).toBe(true);
+    }
+  });
+
+  it('sendMessage of the payload twice, of a part, with the other type, after a change, and after onMessage returned', async () => {
+    const c = open();
+    expect(await exchange(c, clientFrame(1, 'twice: hello'), 2)).toEqual([Buffer.from('\x01twice: hello'), Buffer.from('\x01twice: hello')]);
+    expect(await exchange(c, clientFrame(1, 'part: hello'))).toEqual([Buffer.from('\x01rt: hello')]);
+    expect(await exchange(c, clientFrame(1, 'flip: hello'))).toEqual([Buffer.from('\x02flip: hello')]);
+    expect(await exchange(c, clientFrame(1, 'keep: hello'), 2)).toEqual([Buffer.from('\x01keep: hello'), Buffer.from('\x01Keep: hello')]);
+    const big = Buffer.concat([Buffer.from('twice:'), Buffer.alloc(300, 0x61)]);
+    expect(await exchange(c, clientFrame(1, big), 2)).toEqual([Buffer.concat([Buffer.from([1]), big]), Buffer.concat([Buffer.from([1]), big])]);
+    c.send(clientFrame(1, 'later, then another message'));
+    await until(() => Scripted.later.length === 1, 5000, 'the message kept');
+    expect(await exchange(c, clientFrame(2, Buffer.from([9, 9, 9])))).toEqual([Buffer.from([2, 9, 9, 9])]);
+    Scripted.later[0]();
+    await until(() => c.frames.length === 10, 5000, 'the late echo');
+    expect(c.frames[9].payload.toString()).toBe('later, then another message');
+  });
+
+  it('reads that are not one whole frame go through the parser, between fast ones', async () => {
+    const c = open();
+    expect(await exchange(c, Buffer.concat([clientFrame(2, Buffer.from([1])), clientFrame(2, Buffer.from([2]))]), 2)).toEqual([Buffer.from([2, 1]), Buffer.from([2, 2])]);
+    const frame = clientFrame(1, 'split across two reads');
+    await exchange(c, Buffer.concat([clientFrame(9, 'p'), frame.subarray(0, 5)])); // the pong: the server has read the cut frame's start
+    expect(await exchange(c, frame.subarray(5))).toEqual([Buffer.from('\x01split across two reads')]);
+    expect(await exchange(c, Buffer.concat([clientFrame(1, 'frag', { fin: false }), clientFrame(0, 'mented')]))).toEqual([Buffer.from('\x01fragmented')]);
+    expect(await exchange(c, clientFrame(2, Buffer.from([7])))).toEqual([Buffer.from([2, 7])]);
+  });
+
+  it('a first fragment read alone, then a whole data frame: 1002, not a fast-path message', async () => {
+    const c = open();
+    await exchange(c, clientFrame(2, Buffer.from([1])));
+    await exchange(c, Buffer.concat([clientFrame(1, 'frag', { fin: false }), clientFrame(9, 'p')])); // the pong: the fragment was read
+    c.send(clientFrame(1, 'whole'));
+    await until(() => c.ended, 5000, 'the close');
+    expect(c.closeCode()).toBe(1002);
+    expect(c.frames.filter((f) => f.opcode !== 8 && f.opcode !== 10)).toHaveLength(1);
+  });
+
+  it('invalid UTF-8 in a whole text frame closes with 1007; the message is not delivered', async () => {
+    const c = open();
+    await exchange(c, clientFrame(1, 'fine'));
+    c.send(clientFrame(1, Buffer.from([0x61, 0xc3, 0x28])));
+    await until(() => c.ended, 5000, 'the close');
+    expect(c.closeCode()).toBe(1007);
+    expect(c.frames.filter((f) => f.opcode !== 8)).toHaveLength(1);
+  });
+
+  it('a whole frame over maxFramePayloadSize closes with 1009', async () => {
+    const c = open(100);
+    await exchange(c, clientFrame(2, Buffer.alloc(100)));
+    c.send(clientFrame(2, Buffer.alloc(101)));
+    await until(() => c.ended, 5000, 'the close');
+    expect(c.closeCode()).toBe(1009);
+  });
+});
