@@ -18,7 +18,7 @@ import type { IProcessTransport, IPullProducer, IPushProducer } from './interfac
 import { log } from './log';
 import { errnoError, loadNative, NativeSpawned } from './native';
 import { Protocol } from './protocol';
-import type { ReactorParts } from './reactor/core';
+import type { ReactorCore, ReactorParts } from './reactor/core';
 import { Handler } from './reactor/handler';
 import { Family } from './transport/addresses';
 import type { Bytes } from './transport/bytes';
@@ -129,6 +129,11 @@ export class Process extends Handler implements IProcessTransport, TransportOwne
   private ended = false;
 
   /** Made by spawnProcess, never by user code. */
+  /** @internal TransportOwner: the handler table of the reactor that spawned it. */
+  get reactorCore(): ReactorCore {
+    return this.parts.core;
+  }
+
   constructor(
     private readonly parts: ReactorParts,
     /** The protocol told about this child. */

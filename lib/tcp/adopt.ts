@@ -11,7 +11,7 @@ import { Failure } from '../failure';
 import { log } from '../log';
 import { errnoName } from '../native';
 import type { AnyProtocol, Factory } from '../protocol';
-import type { ReactorParts } from '../reactor/core';
+import type { ReactorCore, ReactorParts } from '../reactor/core';
 import { Family } from '../transport/addresses';
 import { StreamTransport, TransportOwner } from '../transport/stream';
 
@@ -54,7 +54,10 @@ export function cannotAdopt(fd: number, ret: number, family: Family): CannotAdop
 
 /** Owner of an adopted connection: no port or connector to tell when it ends. */
 class AdoptedConnection implements TransportOwner {
-  constructor(readonly family: Family) {}
+  constructor(
+    readonly family: Family,
+    readonly reactorCore: ReactorCore,
+  ) {}
   transportLost(): void {}
 }
 
@@ -73,7 +76,7 @@ export function adoptStreamConnection(reactor: ReactorParts, fd: number, family:
   const native = core.nativeOr((e) => e);
   const slot = native.adoptSocket(fd, fam, false);
   if (slot < 0) throw cannotAdopt(fd, slot, fam);
-  const t = new StreamTransport(core, native, slot, native.generation(slot), new AdoptedConnection(fam), reactor.highWaterMark);
+  const t = new StreamTransport(core, native, slot, native.generation(slot), new AdoptedConnection(fam, core), reactor.highWaterMark);
   core.register(t);
   let protocol: AnyProtocol | null | undefined;
   try {

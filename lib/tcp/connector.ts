@@ -14,7 +14,7 @@ import { errnoName, type NativeLoop } from '../native';
 import { ClientFactory, Factory, Protocol } from '../protocol';
 import type { AnyProtocol } from '../protocol';
 import type { DelayedCall } from '../timers';
-import type { ReactorParts } from '../reactor/core';
+import type { ReactorCore, ReactorParts } from '../reactor/core';
 import { Family } from '../transport/addresses';
 import { StreamTransport, TransportOwner } from '../transport/stream';
 import type { IOpenSSLContextFactory } from '../tls/options';
@@ -64,6 +64,11 @@ export class Connector<A extends IAddress = IAddress> implements IConnector<A>, 
   private next = 0;
 
   /** Made by connectTCP/connectUNIX, which then call connect(). */
+  /** @internal TransportOwner: the handler table of this connector's reactor. */
+  get reactorCore(): ReactorCore {
+    return this.reactor.core;
+  }
+
   constructor(
     /** The reactor this connector belongs to. */
     protected readonly reactor: ReactorParts,

@@ -13,7 +13,7 @@ import { log } from '../log';
 import { errnoError, errnoName, NativeLoop } from '../native';
 import type { Factory } from '../protocol';
 import type { DelayedCall } from '../timers';
-import type { ReactorParts } from '../reactor/core';
+import type { ReactorCore, ReactorParts } from '../reactor/core';
 import { Handler } from '../reactor/handler';
 import { Family, toAddress } from '../transport/addresses';
 import { StreamTransport, TransportOwner } from '../transport/stream';
@@ -83,6 +83,11 @@ export class Port<A extends IAddress = IAddress> extends Handler implements ILis
   private idleWaiters: Deferred<void>[] = [];
 
   /** Made by listenTCP/listenUNIX; call startListening() to bind. */
+  /** @internal TransportOwner: the handler table of this port's reactor. */
+  get reactorCore(): ReactorCore {
+    return this.reactor.core;
+  }
+
   constructor(
     /** The reactor this port belongs to. */
     protected readonly reactor: ReactorParts,

@@ -24,7 +24,7 @@ const hosts = new Map<string, string>();
 const MAX_HOSTS = 1024;
 
 /** `host`, or the equal string already kept. */
-function sharedHost(host: string): string {
+export function sharedHost(host: string): string {
   const kept = hosts.get(host);
   if (kept !== undefined) return kept;
   if (hosts.size >= MAX_HOSTS) hosts.clear();
@@ -37,6 +37,20 @@ export function toAddress(a: NativeAddress): IAddress {
   if (a.family === Family.V6) return new IPv6Address('TCP', sharedHost(a.host), a.port);
   if (a.family === Family.V4) return new IPv4Address('TCP', sharedHost(a.host), a.port);
   return new UNIXAddress(a.host === '' ? null : a.host);
+}
+
+/**
+ * An IP address's port with its family above bit 16: with the host string,
+ * all a transport keeps of its peer (unpackAddress makes the IAddress).
+ */
+export function packedPort(a: NativeAddress): number {
+  return (a.family << 16) | a.port;
+}
+
+/** The IAddress of a host and a packedPort (a TCP address: IPv4Address or IPv6Address). */
+export function unpackAddress(host: string, packed: number): IAddress {
+  const port = packed & 0xffff;
+  return packed >>> 16 === Family.V6 ? new IPv6Address('TCP', host, port) : new IPv4Address('TCP', host, port);
 }
 
 /** An address for a socket whose native address could not be read. */

@@ -15,7 +15,7 @@
 import type { IAddress } from '../address';
 import { ConnectionAborted, ConnectionDone, ConnectionLost } from '../errors';
 import { Failure } from '../failure';
-import type { IHalfCloseableProtocol, IPullProducer, IPushProducer, ISSLTransport } from '../interfaces';
+import type { IHalfCloseableProtocol, IPushProducer, ISSLTransport } from '../interfaces';
 import { log } from '../log';
 import type { NativeAddress, NativeLoop } from '../native';
 import type { AnyProtocol } from '../protocol';
@@ -23,9 +23,11 @@ import type { ReactorCore } from '../reactor/core';
 import { Handler } from '../reactor/handler';
 import type { IOpenSSLContextFactory } from '../tls/options';
 import { PeerCertificate, TLSSession } from '../tls/session';
-import { Family, toAddress, unknownAddress } from './addresses';
+import { Family, packedPort, sharedHost, toAddress, unknownAddress, unpackAddress } from './addresses';
 import { Bytes, toBytes } from './bytes';
 import { endReason, lostReason } from './end-reasons';
+import { DEFAULT_HIGH_WATER } from './high-water';
+import { Producer, StreamExtras } from './stream-extras';
 import { StreamState as S } from './stream-state';
 import { WRITE_CHUNK, WriteBacklog } from './write-backlog';
 
@@ -33,6 +35,8 @@ import { WRITE_CHUNK, WriteBacklog } from './write-backlog';
 export interface TransportOwner {
   /** @internal Address family of the connection (for addresses that cannot be read). */
   readonly family: Family;
+  /** @internal The handler table the transport is registered in (a transport asks its owner: one field less per connection). */
+  readonly reactorCore: ReactorCore;
   /** @internal Runs after the protocol's connectionLost. */
   transportLost(t: StreamTransport, reason: Failure): void;
   /** @internal A connect finished: errno 0 or the failure. */
@@ -43,7 +47,6 @@ export interface TransportOwner {
 
 /** A protocol that may implement IHalfCloseableProtocol's hooks. */
 type HalfCloseable = Partial<IHalfCloseableProtocol>;
-type Producer = IPushProducer | IPullProducer;
 
 /** A connected stream (TCP, UNIX, a pipe): ITCPTransport (ISSLTransport once startTLS ran), IConsumer and IPushProducer. */
 export class StreamTransport extends Handler implements ISSLTransport {
@@ -51,25 +54,23 @@ export class StreamTransport extends Handler implements ISSLTransport {
   state = 0;
   /** The protocol this transport delivers to (set once connected). */
   protocol!: AnyProtocol;
-  /** Write-buffer size above which a streaming producer is paused. */
-  highWaterMark: number;
-  /** The registered producer, if any. */
-  protected producer: Producer | null = null;
-  private host: IAddress | null = null;
-  private peer: IAddress | null = null;
-  /** Data received while paused, delivered on resumeProducing(). */
-  protected held: Buffer[] | null = null;
-  /** Bytes beyond what one call hands to native (see write-backlog.ts); null when none wait. */
-  private backlog: WriteBacklog | null = null;
-  /** @internal TLS state once startTLS ran (lib/tls/session.ts), else null. */
-  tls: TLSSession | null = null;
+  /**
+   * The peer once read: its host (a shared string, addresses.ts) with
+   * `peerPort` holding port and family, or its IAddress (UNIX, unknown,
+   * carried by a PROXY header). Two words instead of an address object
+   * kept by every connection.
+   */
+  private peer: IAddress | string | null = null;
+  private peerPort = 0;
+  /** What few connections use (TLS, a producer, held data, a backlog, the local address, a high-water mark of their own): stream-extras.ts. */
+  private extra: StreamExtras | null = null;
 
   /** Made by ports, connectors and spawnProcess, never by user code. */
   constructor(
-    /** The handler table this transport is registered in. */
-    protected readonly core: ReactorCore,
-    /** The native loop owning the slot. */
-    protected readonly native: NativeLoop,
+    /** The handler table this transport is registered in (the owner's reactorCore; kept there). */
+    _core: ReactorCore,
+    /** The native loop owning the slot (kept as the handler's `loop`). */
+    native: NativeLoop,
     slot: number,
     gen: number,
     /** The port, connector or Process that made this transport. */
@@ -78,7 +79,81 @@ export class StreamTransport extends Handler implements ISSLTransport {
   ) {
     super();
     this.takeSlot(native, slot, gen);
-    this.highWaterMark = highWaterMark;
+    if (highWaterMark !== DEFAULT_HIGH_WATER) this.extras().highWaterMark = highWaterMark;
+  }
+
+  /** @internal TLS state once startTLS ran (lib/tls/session.ts), else null. */
+  get tls(): TLSSession | null {
+    const x = this.extra;
+    return x === null ? null : x.tls;
+  }
+
+  /** The handler table this transport is registered in. */
+  protected get core(): ReactorCore {
+    return this.owner.reactorCore;
+  }
+
+  /** The native loop owning the slot. */
+  protected get native(): NativeLoop {
+    return this.loop as NativeLoop;
+  }
+
+  /** Write-buffer size above which a streaming producer is paused. */
+  get highWaterMark(): number {
+    const x = this.extra;
+    return x === null ? DEFAULT_HIGH_WATER : x.highWaterMark;
+  }
+
+  /** Sets this transport's high-water mark (kept apart only when not the default). */
+  set highWaterMark(bytes: number) {
+    if (bytes !== DEFAULT_HIGH_WATER || this.extra !== null) this.extras().highWaterMark = bytes;
+  }
+
+  /** The registered producer, if any. */
+  protected get producer(): Producer | null {
+    const x = this.extra;
+    return x === null ? null : x.producer;
+  }
+
+  /** Sets or clears the registered producer. */
+  protected set producer(p: Producer | null) {
+    if (p !== null) this.extras().producer = p;
+    else if (this.extra !== null) this.clearExtra('producer');
+  }
+
+  /** Data received while paused, delivered on resumeProducing(). */
+  private get held(): Buffer[] | null {
+    const x = this.extra;
+    return x === null ? null : x.held;
+  }
+
+  /** Sets or clears the held data. */
+  private set held(h: Buffer[] | null) {
+    if (h !== null) this.extras().held = h;
+    else if (this.extra !== null) this.clearExtra('held');
+  }
+
+  /** Bytes beyond what one call hands to native (see write-backlog.ts); null when none wait. */
+  private get backlog(): WriteBacklog | null {
+    const x = this.extra;
+    return x === null ? null : x.backlog;
+  }
+
+  /** Sets or clears the backlog. */
+  private set backlog(b: WriteBacklog | null) {
+    if (b !== null) this.extras().backlog = b;
+    else if (this.extra !== null) this.clearExtra('backlog');
+  }
+
+  private extras(): StreamExtras {
+    return (this.extra ??= new StreamExtras());
+  }
+
+  /** Clears one of the extras; drops them all once none is left (a Site's channel registers as producer, then unregisters at the upgrade). */
+  private clearExtra(name: 'producer' | 'held' | 'backlog'): void {
+    const x = this.extra!;
+    x[name] = null;
+    if (x.isEmpty()) this.extra = null;
   }
 
   /** True until the connection is closed. */
@@ -105,9 +180,10 @@ export class StreamTransport extends Handler implements ISSLTransport {
   write(data: Bytes): void {
     if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0) return;
     const bytes = toBytes(data, 'write');
-    if (this.backlog !== null || bytes.length > WRITE_CHUNK) return this.queueWrite([bytes]);
+    const x = this.extra;
+    if (bytes.length > WRITE_CHUNK || (x !== null && x.backlog !== null)) return this.queueWrite([bytes]);
     const r = this.sendBytes(bytes);
-    if (r !== 0 || this.producer !== null) this.afterWrite(r);
+    if (r !== 0 || (x !== null && x.producer !== null)) this.afterWrite(r);
   }
 
   /** Writes several buffers with one writev. Ignored once closing. */
@@ -158,14 +234,24 @@ export class StreamTransport extends Handler implements ISSLTransport {
 
   /** Local address (computed on first use; after the close, only if read before). */
   getHost(): IAddress {
-    if (this.host === null) this.host = this.readAddress(this.native.localAddress(this.slot, this.gen));
-    return this.host;
+    const x = this.extra;
+    if (x !== null && x.host !== null) return x.host;
+    return (this.extras().host = this.readAddress(this.native.localAddress(this.slot, this.gen)));
   }
 
-  /** Remote address (computed on first use). */
+  /** Remote address (read on first use, when a port builds the protocol; a new IAddress each call, as Twisted's). */
   getPeer(): IAddress {
-    if (this.peer === null) this.peer = this.readAddress(this.native.peerAddress(this.slot, this.gen));
-    return this.peer;
+    let p = this.peer;
+    if (p === null) {
+      const a = this.native.peerAddress(this.slot, this.gen);
+      if (typeof a === 'number' || a.family === Family.Unix) {
+        p = this.peer = this.readAddress(a);
+      } else {
+        this.peerPort = packedPort(a);
+        p = this.peer = sharedHost(a.host);
+      }
+    }
+    return typeof p === 'string' ? unpackAddress(p, this.peerPort) : p;
   }
 
   /**
@@ -174,7 +260,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
    */
   carriedAddresses(peer: IAddress, host: IAddress): void {
     this.peer = peer;
-    this.host = host;
+    this.extras().host = host;
   }
 
   /** The socket's fd number, or -1 once closed. */
@@ -217,7 +303,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     if (this.tls !== null) throw new Error('startTLS: TLS is already started on this connection');
     if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0) throw new Error('startTLS: the connection is closing');
     const server = typeof this.owner.connectFinished !== 'function';
-    this.tls = TLSSession.start(this, this.native, contextFactory, server);
+    this.extras().tls = TLSSession.start(this, this.native, contextFactory, server);
   }
 
   /** The ALPN protocol the handshake chose, or null (none, not TLS, or not yet). */
