@@ -56,7 +56,7 @@ function connection(): { p: WebSocketServerProtocol; out: Buffer[]; closed: () =
     getPeer: () => ({}),
     getHost: () => ({}),
   };
-  p.upgraded = true;
+  p.acceptUpgrade();
   p.makeConnection(transport as never);
   return { p, out, closed: () => closed, messages };
 }

@@ -5,12 +5,13 @@
  * that what is now made lazily still works: frames cut anywhere, bad frames
  * after an idle spell, the peer's address.
  */
-import type { IPv4Address } from '../lib/address';
+import { IPv4Address, IPv6Address, UNIXAddress } from '../lib/address';
 import type { Reactor } from '../lib/reactor';
+import { HTTPChannel, Request } from '../lib/web';
 import { ConnectionRequest } from '../lib/websocket';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { until } from './helpers/tcp';
-import { EchoServer, serveEcho } from './helpers/websocket';
+import { EchoServer, echoFactory, serveEcho } from './helpers/websocket';
 import { clientFrame, RawClient } from './helpers/ws-raw';
 
 jest.setTimeout(20000);
@@ -29,6 +30,34 @@ class Kept extends EchoServer {
   }
 }
 
+/** An echo server that keeps its protocols (not their requests) and each peer address read in onClose. */
+class Plain extends EchoServer {
+  static all: Plain[] = [];
+  static closedPeers: IPv4Address[] = [];
+  override onOpen(): void {
+    super.onOpen();
+    Plain.all.push(this);
+  }
+  override onClose(wasClean: boolean, code: number, reason: string): void {
+    super.onClose(wasClean, code, reason);
+    Plain.closedPeers.push(this.transport.getPeer() as IPv4Address);
+  }
+}
+
+/**
+ * The objects `o`'s own fields reach that an idle connection should not
+ * keep: the upgrade's HTTP request or channel, an address object, any
+ * object of the rarely used state (each field named).
+ */
+function keptOf(o: object): string[] {
+  const kept: string[] = [];
+  for (const [name, v] of Object.entries(o)) {
+    if (v instanceof Request || v instanceof HTTPChannel || v instanceof IPv4Address || v instanceof IPv6Address || v instanceof UNIXAddress) kept.push(name);
+    else if (name === 'extra' && v !== null) kept.push(name);
+  }
+  return kept;
+}
+
 function parserOf(p: Kept): unknown {
   return (p as unknown as { frameParser: unknown }).frameParser;
 }
@@ -40,6 +69,8 @@ forEachBackend('websocket: idle connections', (backend) => {
   afterEach(() => {
     for (const c of clients.splice(0)) c.destroy();
     Kept.all = [];
+    Plain.all = [];
+    Plain.closedPeers = [];
   });
   function open(): { c: RawClient; log: ReturnType<typeof serveEcho>['log'] } {
     const { port, log, factory } = serveEcho(r);
@@ -112,5 +143,33 @@ forEachBackend('websocket: idle connections', (backend) => {
     expect(peers.map((x) => x.type)).toEqual(['TCP', 'TCP']);
     // (closed here, not left to the fd check's disconnect: two clients' FINs may take longer than one step)
     await Promise.all([a, b].map((x) => new Promise((done) => (x.socket.once('close', done), x.destroy()))));
+  });
+
+  it.each([
+    ['on a Site', (): number => {
+      const { port, factory } = serveEcho(r);
+      factory.protocol = Plain as never;
+      return port;
+    }],
+    ['straight on a port', (): number => {
+      const factory = echoFactory(r);
+      factory.protocol = Plain as never;
+      return (r.listenTCP(0, factory, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    }],
+  ])('once open (%s), keeps no request, channel, address or rarely used state; the peer is still right in onClose', async (_where, listen) => {
+    const c = new RawClient(listen());
+    clients.push(c);
+    await until(() => Plain.all.length === 1);
+    c.send(clientFrame(1, 'hello'));
+    await until(() => c.frames.length === 1);
+    const p = Plain.all[0];
+    expect(keptOf(p)).toEqual([]);
+    expect(keptOf(p.transport)).toEqual([]);
+    expect(p.websocketProtocolInUse).toBeNull();
+    await until(() => c.socket.localPort !== undefined);
+    const port = c.socket.localPort;
+    await new Promise((done) => (c.socket.once('close', done), c.destroy()));
+    await until(() => Plain.closedPeers.length === 1);
+    expect([Plain.closedPeers[0].host, Plain.closedPeers[0].port, Plain.closedPeers[0].type]).toEqual(['127.0.0.1', port, 'TCP']);
   });
 });

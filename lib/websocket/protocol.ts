@@ -6,9 +6,10 @@
  * right code when the peer breaks the protocol.
  *
  * Per connection it keeps a few fields; the frame parser (lent for each
- * read, kept only while a frame is cut by a read boundary), a fragmented
- * message's pieces, the UTF-8 validator, the closing state and the deflate
- * state exist only while used.
+ * read, kept only while a frame is cut by a read boundary) exists only while
+ * used, and the rest (ConnectionExtras: a fragmented message's pieces and
+ * UTF-8 validator, the closing state, deflate, the timer) in one object made
+ * on first use.
  * One timer at most runs per connection (the next ping, the pong awaited,
  * or the close awaited). Nothing here reaches another connection: a peer's
  * garbage closes its own connection, with 1002, 1007 or 1009.
@@ -77,6 +78,27 @@ interface CloseState {
   notClean: string | null;
 }
 
+/**
+ * A connection's state that is rarely there: the server's opening handshake
+ * (until frames start), a subprotocol, permessage-deflate, a fragmented
+ * message, the closing handshake, the one timer (auto-ping, pong or close
+ * awaited) and the ping payload awaiting its pong. One object made on first
+ * use instead of seven fields on every idle connection: V8 counts each kept
+ * byte twice (copied, then promoted) in deciding to grow its young
+ * generation, so a connection's size shows in RSS about four times over
+ * (bench/PERFORMANCE.md, "WebSocket idle memory").
+ */
+interface ConnectionExtras {
+  /** The server's opening handshake until frames start (server.ts). */
+  handshake: object | symbol | null;
+  subprotocol: string | null;
+  deflate: PerMessageDeflate | null;
+  reassembly: Reassembly | null;
+  close: CloseState | null;
+  timer: IDelayedCall | null;
+  pingPayload: Buffer | null;
+}
+
 /** Parser options by settings, one object for each side and deflate choice, shared by the connections. */
 const sharedOptions = new WeakMap<WebSocketSettings, FrameParserOptions[]>();
 
@@ -103,49 +125,102 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
 {
   /** Where the connection is (WebSocketState). */
   state: WebSocketState = WebSocketState.Connecting;
-  /** The subprotocol agreed in the handshake, or null. */
-  websocketProtocolInUse: string | null = null;
-  /** @internal The permessage-deflate state, when agreed. */
-  deflate: PerMessageDeflate | null = null;
   /** @internal The parser while a read is parsed or a frame is cut by a read boundary, else null (see framesIn). */
   protected frameParser: FrameParser | null = null;
   /** True on the client side: frames sent are masked, frames received must not be. */
   protected abstract readonly isClient: boolean;
-  /** The fragmented message arriving, or null (kept apart: most connections never have one). */
-  private reassembly: Reassembly | null = null;
-  /** The closing handshake's state, or null while open (kept apart, as above). */
-  private closeInfo: CloseState | null = null;
-  private wsTimer: IDelayedCall | null = null;
-  private pingPayload: Buffer | null = null;
+  /** What few connections have at a time (ConnectionExtras), made on first use: an idle connection keeps none. */
+  private extra: ConnectionExtras | null = null;
+
+  /** The subprotocol agreed in the handshake, or null. */
+  get websocketProtocolInUse(): string | null {
+    const x = this.extra;
+    return x === null ? null : x.subprotocol;
+  }
+
+  /** Sets the subprotocol in use (the handshake does). */
+  set websocketProtocolInUse(p: string | null) {
+    if (p !== null || this.extra !== null) this.extras().subprotocol = p;
+  }
+
+  /** @internal The permessage-deflate state, when agreed. */
+  get deflate(): PerMessageDeflate | null {
+    const x = this.extra;
+    return x === null ? null : x.deflate;
+  }
+
+  /** @internal Sets the permessage-deflate state (the handshake does). */
+  set deflate(d: PerMessageDeflate | null) {
+    if (d !== null || this.extra !== null) this.extras().deflate = d;
+  }
 
   /** The close code the peer sent (1005: none), or null before its close frame. */
   get remoteCloseCode(): number | null {
-    return this.closeInfo?.remoteCode ?? null;
+    return this.extra?.close?.remoteCode ?? null;
   }
 
   /** The reason the peer sent with its close frame, or null. */
   get remoteCloseReason(): string | null {
-    return this.closeInfo?.remoteReason ?? null;
+    return this.extra?.close?.remoteReason ?? null;
   }
 
   /** The close code this side sent (or failed the connection with), or null. */
   get localCloseCode(): number | null {
-    return this.closeInfo?.localCode ?? null;
+    return this.extra?.close?.localCode ?? null;
   }
 
   /** The reason this side sent with its close frame, or null. */
   get localCloseReason(): string | null {
-    return this.closeInfo?.localReason ?? null;
+    return this.extra?.close?.localReason ?? null;
   }
 
   /** Why the connection did not close cleanly, or null. */
   get wasNotCleanReason(): string | null {
-    return this.closeInfo?.notClean ?? null;
+    return this.extra?.close?.notClean ?? null;
+  }
+
+  private extras(): ConnectionExtras {
+    return (this.extra ??= { handshake: null, subprotocol: null, deflate: null, reassembly: null, close: null, timer: null, pingPayload: null });
+  }
+
+  /** @internal The server's opening handshake until frames start (server.ts), else null. */
+  protected get openingHandshake(): object | symbol | null {
+    const x = this.extra;
+    return x === null ? null : x.handshake;
+  }
+
+  /** @internal Sets or clears it; the extras go once nothing else is in them (most connections). */
+  protected set openingHandshake(h: object | symbol | null) {
+    if (h !== null) {
+      this.extras().handshake = h;
+      return;
+    }
+    const x = this.extra;
+    if (x === null) return;
+    x.handshake = null;
+    if (x.subprotocol === null && x.deflate === null && x.reassembly === null && x.close === null && x.timer === null && x.pingPayload === null) this.extra = null;
+  }
+
+  /** The closing handshake's state, or null while open. */
+  private get closeInfo(): CloseState | null {
+    const x = this.extra;
+    return x === null ? null : x.close;
   }
 
   /** The closing state, made when first needed. */
   private get closeState(): CloseState {
-    return (this.closeInfo ??= { sent: false, received: false, remoteCode: null, remoteReason: null, localCode: null, localReason: null, notClean: null });
+    return (this.extras().close ??= { sent: false, received: false, remoteCode: null, remoteReason: null, localCode: null, localReason: null, notClean: null });
+  }
+
+  /** The fragmented message arriving, or null. */
+  private get reassembly(): Reassembly | null {
+    const x = this.extra;
+    return x === null ? null : x.reassembly;
+  }
+
+  /** Sets or clears the fragmented message. */
+  private set reassembly(r: Reassembly | null) {
+    if (r !== null || this.extra !== null) this.extras().reassembly = r;
   }
 
   /** The options in force: the factory's. */
@@ -414,9 +489,10 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   }
 
   private pongReceived(payload: Buffer): void {
-    const p = this.pingPayload;
+    const x = this.extra;
+    const p = x === null ? null : x.pingPayload;
     if (p !== null && p.equals(payload)) {
-      this.pingPayload = null;
+      x!.pingPayload = null;
       this.setTimer(this.settings.autoPingInterval, () => this.autoPing());
     }
     this.onPong(payload);
@@ -427,7 +503,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     const p = Buffer.allocUnsafe(4);
     pingCount = (pingCount + 1) >>> 0;
     p.writeUInt32BE(pingCount, 0);
-    this.pingPayload = p;
+    this.extras().pingPayload = p;
     this.sendFrame(0x80 | Opcode.Ping, p);
     this.setTimer(this.settings.autoPingTimeout, () => this.dropConnection(true, 'auto-ping: no pong within autoPingTimeout'));
   }
@@ -465,13 +541,15 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   /** @internal Runs `fn` in `seconds` (0: never), replacing the timer running. */
   protected setTimer(seconds: number, fn: () => void): void {
     this.cancelTimer();
-    if (seconds > 0) this.wsTimer = this.settings.clock.callLater(seconds, fn);
+    if (seconds > 0) this.extras().timer = this.settings.clock.callLater(seconds, fn);
   }
 
   /** @internal Cancels the timer running. */
   protected cancelTimer(): void {
-    const t = this.wsTimer;
-    this.wsTimer = null;
+    const x = this.extra;
+    if (x === null) return;
+    const t = x.timer;
+    x.timer = null;
     if (t !== null && t.active()) t.cancel();
   }
 }

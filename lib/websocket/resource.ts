@@ -94,7 +94,7 @@ export class WebSocketResource extends Resource {
       return connectFailed(request, e);
     }
     protocol.websocketProtocolInUse = chosen;
-    protocol.upgraded = true;
+    protocol.acceptUpgrade();
     (request.channel as HTTPChannel).upgrade(request, head, protocol);
   }
 }

@@ -63,6 +63,9 @@ export class ConnectionRequest {
   }
 }
 
+/** WebSocketServerProtocol.handshake once the 101 went out, before the hand-off. */
+const UPGRADED: unique symbol = Symbol('upgraded');
+
 /** Thrown (or returned rejected) from onConnect to refuse the connection with an HTTP status (Autobahn's ConnectionDeny). */
 export class ConnectionDeny extends Error {
   /** 400 */
@@ -94,9 +97,6 @@ export class WebSocketServerProtocol<F extends WebSocketFactoryLike = WebSocketF
   protected get isClient(): boolean {
     return false;
   }
-  /** @internal The handshake was answered with 101 (set by WebSocketResource before the hand-over). */
-  upgraded = false;
-
   /**
    * The client asks to connect: return the subprotocol to speak (one of
    * request.protocols) or null, optionally with response headers, or a
@@ -106,12 +106,33 @@ export class WebSocketServerProtocol<F extends WebSocketFactoryLike = WebSocketF
     return null;
   }
 
-  /** @internal The HTTP handshake of a factory listening straight on a port, until the upgrade. */
-  private handshake: HTTPChannel | null = null;
+  /**
+   * @internal Until frames start, openingHandshake holds the HTTPChannel
+   * running the HTTP handshake of a factory listening straight on a port,
+   * or UPGRADED once WebSocketResource answered 101 on a Site's channel
+   * (in the connection's extras: an idle connection keeps neither).
+   */
+  private get handshake(): HTTPChannel | typeof UPGRADED | null {
+    return this.openingHandshake as HTTPChannel | typeof UPGRADED | null;
+  }
+
+  /** @internal Sets or clears the opening handshake's state. */
+  private set handshake(h: HTTPChannel | typeof UPGRADED | null) {
+    this.openingHandshake = h;
+  }
+
+  /**
+   * @internal WebSocketResource answered 101: the channel's hand-off
+   * (makeConnection) starts the frames. Straight on a port the channel
+   * already sits in `handshake`, which says as much.
+   */
+  acceptUpgrade(): void {
+    if (this.handshake === null) this.handshake = UPGRADED;
+  }
 
   /** @internal Frames start (after WebSocketResource's upgrade), or, straight on a port, the HTTP handshake does. */
   override connectionMade(): void {
-    if (this.upgraded) {
+    if (this.handshake !== null) {
       this.handshake = null;
       return this.startFraming();
     }
@@ -120,20 +141,22 @@ export class WebSocketServerProtocol<F extends WebSocketFactoryLike = WebSocketF
 
   /** @internal */
   override dataReceived(data: Buffer): void {
-    if (this.handshake !== null) this.handshake.dataReceived(data);
+    const h = this.handshake;
+    if (h !== null && h !== UPGRADED) h.dataReceived(data);
     else super.dataReceived(data);
   }
 
   /** @internal The TLS handshake finished: the HTTP handshake's requests are secure. */
   handshakeCompleted(): void {
-    this.handshake?.handshakeCompleted();
+    const h = this.handshake;
+    if (h !== null && h !== UPGRADED) h.handshakeCompleted();
   }
 
   /** @internal */
   override connectionLost(reason: Failure): void {
     const h = this.handshake;
     this.handshake = null;
-    if (h !== null) h.connectionLost(reason);
+    if (h !== null && h !== UPGRADED) h.connectionLost(reason);
     super.connectionLost(reason);
   }
 }
