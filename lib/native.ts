@@ -254,6 +254,8 @@ export interface NativeTLSInfo {
   verifyResult: number;
   /** The handshake resumed a session. */
   sessionReused: boolean;
+  /** Whose record layer carries the connection: ours (TLS 1.3 servers after the handshake) or OpenSSL's. */
+  recordLayer: 'own' | 'openssl';
 }
 
 /** What NativeLoop.spawn returns: the child's pid and slot, and a stream slot per pipe (-1 when passed through). */

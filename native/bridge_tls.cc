@@ -3,7 +3,7 @@
 // tlsFlushAll on one stream's (slot, gen) handle:
 //   tlsContext(options)             -> a context handle, or a reason string (addon)
 //   tlsStart(slot, gen, ctx, host, sessionKey) -> 0, -errno, or a reason string
-//   tlsInfo(slot, gen)              -> { established, alpn, version, error, verifyResult } or -errno
+//   tlsInfo(slot, gen)              -> { established, alpn, version, error, verifyResult, sessionReused, recordLayer } or -errno
 //   tlsSettled(slot, gen)           -> flags, [flags, alpn, DER or null], or -errno
 //   tlsFlushAll()                   -> 0, or [slot, gen, result, ...] (Loop::flush_tls_all)
 // A context handle is a type-tagged External owning a shared_ptr, so a
@@ -135,7 +135,7 @@ Napi::Value TlsFeed(MethodCall& c) {
   return c.num(r);
 }
 
-// tlsInfo(slot, gen) -> {established, alpn, version, error, verifyResult} | -errno
+// tlsInfo(slot, gen) -> {established, alpn, version, error, verifyResult, sessionReused, recordLayer} | -errno
 Napi::Value TlsInfo(MethodCall& c) {
   const TlsStream* t = c.loop->tls(c.slot);
   if (t == nullptr) return c.num(-EBADF);
@@ -146,6 +146,7 @@ Napi::Value TlsInfo(MethodCall& c) {
   out.Set("error", t->error_code());
   out.Set("verifyResult", static_cast<double>(t->verify_result()));
   out.Set("sessionReused", t->session_reused());
+  out.Set("recordLayer", t->record_layer());
   return out;
 }
 

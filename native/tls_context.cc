@@ -3,6 +3,7 @@
 // is drained by tls_take_error() on the way out, so a worker thread's queue
 // never carries one connection's failure into another's.
 #include "tls_context.h"
+#include "tls_stream.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -52,14 +53,27 @@ int each_cert(const std::string& pem, Fn fn) {
 
 }  // namespace
 
+namespace {
+
+// "decryption failed or bad record mac" -> DECRYPTION_FAILED_OR_BAD_RECORD_MAC
+std::string as_code(const char* reason) {
+  std::string code(reason);
+  for (char& c : code) c = c == ' ' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return code;
+}
+
+}  // namespace
+
 std::string tls_take_error(const char* fallback) {
   unsigned long e = ERR_get_error();
   ERR_clear_error();
   const char* reason = e != 0 ? ERR_reason_error_string(e) : nullptr;
-  if (reason == nullptr) return fallback;
-  std::string code(reason);
-  for (char& c : code) c = c == ' ' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return code;
+  return reason == nullptr ? fallback : as_code(reason);
+}
+
+std::string tls_reason_code(int reason) {
+  const char* text = ERR_reason_error_string(ERR_PACK(ERR_LIB_SSL, 0, reason));
+  return text == nullptr ? "SSL_REASON_" + std::to_string(reason) : as_code(text);
 }
 
 std::shared_ptr<TlsContext> TlsContext::create(const TlsConfig& cfg, std::string* err) {
@@ -121,6 +135,8 @@ int TlsContext::configure_sessions(const TlsConfig& cfg, std::string* err) {
     SSL_CTX_sess_set_new_cb(ctx_, &TlsContext::on_new_session);
     return 0;
   }
+  // Hands TLS 1.3 traffic secrets to the stream that leaves OpenSSL's record layer.
+  TlsStream::install_keylog(ctx_);
   if (!cfg.renew_tickets) SSL_CTX_set_session_ticket_cb(ctx_, nullptr, &TlsContext::on_ticket, nullptr);
   if (cfg.ticket_keys.empty()) return 0;
   void* keys = const_cast<char*>(cfg.ticket_keys.data());

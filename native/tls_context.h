@@ -56,6 +56,9 @@ struct TlsConfig {
 // ("CERTIFICATE_VERIFY_FAILED"), or `fallback` when the queue is empty. The
 // queue is cleared either way, so a failure never leaks into the next call.
 std::string tls_take_error(const char* fallback);
+// OpenSSL's reason code for an SSL_R_* reason (or SSL_AD_REASON_OFFSET plus
+// an alert received), as tls_take_error() would report it.
+std::string tls_reason_code(int reason);
 
 class TlsContext {
  public:

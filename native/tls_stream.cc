@@ -5,6 +5,7 @@
 
 #include "heap_trim.h"
 #include "slots.h"
+#include "tls13_session.h"
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
@@ -37,6 +38,8 @@ int set_peer_name(SSL* ssl, const std::string& host) {
 }
 }  // namespace
 
+TlsStream::TlsStream(std::shared_ptr<TlsContext> ctx) : ctx_(std::move(ctx)) {}
+
 std::unique_ptr<TlsStream> TlsStream::create(std::shared_ptr<TlsContext> ctx, const std::string& host,
                                              std::string* err) {
   bool server = ctx->server();
@@ -50,6 +53,9 @@ std::unique_ptr<TlsStream> TlsStream::create(std::shared_ptr<TlsContext> ctx, co
   SSL_set_bio(t->ssl_, bio, bio);  // the same BIO both ways: one reference taken
   if (server) {
     SSL_set_accept_state(t->ssl_);
+    // Where the keylog callback finds this stream (tls_stream_tls13.cc).
+    t->handoff_.reset(new (std::nothrow) Tls13Handoff());
+    SSL_set_app_data(t->ssl_, t.get());
   } else {
     SSL_set_connect_state(t->ssl_);
     if (set_peer_name(t->ssl_, host) != 1) {
@@ -90,9 +96,12 @@ void TlsStreamFree::operator()(TlsStream* t) const { delete t; }
 
 int TlsStream::feed(const uint8_t* data, size_t len) {
   // What OpenSSL has read goes (it reads all it can, so this is rarely more
-  // than a record header); the rest moves to the front.
-  in_buf_.erase(in_buf_.begin(), in_buf_.begin() + static_cast<std::ptrdiff_t>(in_off_));
-  in_off_ = 0;
+  // than a record header); the rest moves to the front. Our record layer
+  // may still have decrypted content to deliver before in_off_.
+  size_t keep = own_ && own_->plain_left != 0 ? std::min(own_->plain_at, in_off_) : in_off_;
+  in_buf_.erase(in_buf_.begin(), in_buf_.begin() + static_cast<std::ptrdiff_t>(keep));
+  in_off_ -= keep;
+  if (own_) own_->plain_at -= std::min(own_->plain_at, keep);
   try {
     in_buf_.insert(in_buf_.end(), data, data + len);
   } catch (const std::bad_alloc&) {
@@ -116,6 +125,7 @@ TlsStream::Step TlsStream::handshake() {
   int r = SSL_do_handshake(ssl_);
   shrink_input();  // a connection waiting for the peer's next flight holds no input
   if (r == 1) {
+    if (handoff_) switch_over();
     established_ = true;
     HeapTrim::note_release();  // the handshake's temporaries are free now
     return release_held() == 0 ? Step::kDone : Step::kFailed;
@@ -134,6 +144,7 @@ TlsStream::Step TlsStream::handshake() {
 // finding the input empty, once per wake-up. Instead the input buffer,
 // all read, is given back.
 int64_t TlsStream::read(uint8_t* out, size_t room) {
+  if (own_) return own_read(out, room);
   if (input_pending() == 0 && SSL_pending(ssl_) == 0) {
     shrink_input();
     return kNoData;
@@ -163,6 +174,7 @@ int64_t TlsStream::read(uint8_t* out, size_t room) {
 // smallest OpenSSL allows, so the buffer comes from the thread cache; larger
 // writes raise it again. The records are the same either way.
 void TlsStream::size_record_buffer(size_t len) {
+  if (ssl_ == nullptr) return;
   bool small = len <= kSmallRecord;
   if (small == small_records_) return;
   long limit = static_cast<long>(small ? kSmallRecord : kRecordPlaintext);
@@ -174,6 +186,7 @@ void TlsStream::size_record_buffer(size_t len) {
 }
 
 int TlsStream::encrypt(const uint8_t* data, size_t len) {
+  if (own_) return own_encrypt(data, len);
   size_record_buffer(len);
   while (len > 0) {
     int chunk = static_cast<int>(std::min(len, static_cast<size_t>(INT_MAX / 2)));
@@ -239,6 +252,7 @@ int TlsStream::close_notify() {
   }
   close_held_ = false;
   if (flush() != 0) return -EPROTO;  // what was written goes before close_notify
+  if (own_) return own_close_notify();
   int r = SSL_shutdown(ssl_);
   if (r >= 0) return 0;
   int e = SSL_get_error(ssl_, r);
@@ -269,7 +283,7 @@ size_t TlsStream::buffer_capacity() const { return out_buf_.capacity() + plain_.
 // empty after every read, and an idle connection then holds none of it
 // (one small allocation per read, next to OpenSSL's own record buffers).
 void TlsStream::shrink_input() {
-  if (input_pending() != 0) return;
+  if (input_pending() != 0 || (own_ && own_->plain_left != 0)) return;
   in_off_ = 0;
   std::vector<uint8_t>().swap(in_buf_);
 }
@@ -306,6 +320,7 @@ int TlsStream::bio_read(BIO* b, char* data, int len) {
     return -1;
   }
   std::memcpy(data, self->in_buf_.data() + self->in_off_, n);
+  if (self->handoff_) self->handoff_->rx.feed(self->in_buf_.data() + self->in_off_, n);
   self->in_off_ += n;
   return static_cast<int>(n);
 }
@@ -315,6 +330,7 @@ int TlsStream::bio_write(BIO* b, const char* data, int len) {
   BIO_clear_retry_flags(b);
   if (len <= 0) return 0;
   const auto* p = reinterpret_cast<const uint8_t*>(data);
+  if (self->handoff_) self->handoff_->tx.feed(p, static_cast<size_t>(len));
   try {
     self->out_buf_.insert(self->out_buf_.end(), p, p + len);
   } catch (const std::bad_alloc&) {
@@ -331,9 +347,17 @@ long TlsStream::bio_ctrl(BIO* b, int cmd, long, void*) {
   return 0;
 }
 
-long TlsStream::verify_result() const { return SSL_get_verify_result(ssl_); }
+bool TlsStream::has_input() const {
+  if (input_pending() != 0) return true;
+  // An ended connection has its close or failure still to report.
+  if (own_) return own_->plain_left != 0 || own_->ended();
+  return SSL_pending(ssl_) != 0;
+}
+
+long TlsStream::verify_result() const { return own_ ? own_->verify_result : SSL_get_verify_result(ssl_); }
 
 std::string TlsStream::alpn() const {
+  if (own_) return own_->alpn;
   const unsigned char* p = nullptr;
   unsigned int len = 0;
   SSL_get0_alpn_selected(ssl_, &p, &len);
@@ -341,6 +365,7 @@ std::string TlsStream::alpn() const {
 }
 
 std::string TlsStream::peer_certificate_der() const {
+  if (own_) return own_->peer_der;
   X509* x = SSL_get1_peer_certificate(ssl_);
   if (x == nullptr) return std::string();
   unsigned char* der = nullptr;
@@ -353,8 +378,8 @@ std::string TlsStream::peer_certificate_der() const {
   return out;
 }
 
-std::string TlsStream::version() const { return SSL_get_version(ssl_); }
+std::string TlsStream::version() const { return own_ ? "TLSv1.3" : SSL_get_version(ssl_); }
 
-bool TlsStream::session_reused() const { return SSL_session_reused(ssl_) == 1; }
+bool TlsStream::session_reused() const { return own_ ? own_->session_reused : SSL_session_reused(ssl_) == 1; }
 
 }  // namespace ioreactor

@@ -23,6 +23,14 @@
 // the small writes of one tick (and the pieces of a writev) become records
 // of up to 16 KiB, never one record per write; a whole record's worth is
 // encrypted at once.
+//
+// A TLS 1.3 server connection leaves OpenSSL once its handshake is done: the
+// traffic secrets come from the keylog callback, the SSL object is freed
+// (about 10 KB of an idle connection's memory) and our own record layer
+// (tls13_records.h) carries the connection from then on; tls_stream_tls13.cc
+// explains how the sequence numbers are known. Clients, TLS 1.2 and other
+// suites stay on OpenSSL, and so does any connection where something does
+// not add up. The API below is the same either way.
 #ifndef IOREACTOR_TLS_STREAM_H
 #define IOREACTOR_TLS_STREAM_H
 
@@ -38,6 +46,10 @@
 #include "tls_context.h"
 
 namespace ioreactor {
+
+struct Tls13Suite;
+struct Tls13Handoff;
+struct Tls13Session;
 
 class TlsStream {
  public:
@@ -68,7 +80,7 @@ class TlsStream {
   int64_t read(uint8_t* out, size_t room);
   // Something is left for read(): ciphertext not decrypted, or plaintext of
   // a record that did not fit.
-  bool has_input() const { return input_pending() != 0 || SSL_pending(ssl_) != 0; }
+  bool has_input() const;
   // Takes plaintext: whole records are encrypted now, the rest waits for
   // flush() (everything waits before the handshake). 0, or -EPROTO with error_code() set.
   int writev(const struct iovec* iov, int count);
@@ -95,9 +107,18 @@ class TlsStream {
   std::string peer_certificate_der() const;
   std::string version() const;
   bool session_reused() const;
+  // "own" once the connection runs on our TLS 1.3 record layer, else "openssl".
+  const char* record_layer() const { return own_ ? "own" : "openssl"; }
+  // Server contexts: the keylog callback that hands the traffic secrets over.
+  static void install_keylog(SSL_CTX* ctx);
+  // The SSL object, nullptr once our record layer runs (tests drive OpenSSL
+  // directly through it: key updates, ticket counts, groups).
+  SSL* ssl() const { return ssl_; }
+  // Tests: the sequence numbers the record layer continues from (no-op on OpenSSL).
+  void set_sequence_for_test(uint64_t read_seq, uint64_t write_seq);
 
  private:
-  explicit TlsStream(std::shared_ptr<TlsContext> ctx) : ctx_(std::move(ctx)) {}
+  explicit TlsStream(std::shared_ptr<TlsContext> ctx);
   int failed(int ret, const char* fallback);
   static constexpr size_t kSmallRecord = 512;  // OpenSSL's smallest send fragment limit
   void size_record_buffer(size_t len);
@@ -110,9 +131,25 @@ class TlsStream {
   static int bio_write(BIO* b, const char* data, int len);
   static long bio_ctrl(BIO* b, int cmd, long num, void* ptr);
   static BIO* new_bio(TlsStream* owner);
+  // Our TLS 1.3 record layer (tls_stream_tls13.cc).
+  static void on_keylog(const SSL* ssl, const char* line);
+  void note_secret(const char* line);
+  bool can_switch(const Tls13Suite** suite, uint64_t* write_seq) const;
+  void switch_over();
+  int64_t own_read(uint8_t* out, size_t room);
+  int own_open_next();
+  int own_alert(const uint8_t* p, size_t len);
+  int own_handshake(const uint8_t* p, size_t len);
+  int own_encrypt(const uint8_t* data, size_t len);
+  int own_seal(uint8_t type, const uint8_t* data, size_t len);
+  int own_key_update(bool request);
+  int own_close_notify();
+  int own_fail(uint8_t alert, int reason, bool send_alert);
 
   std::shared_ptr<TlsContext> ctx_;
-  SSL* ssl_ = nullptr;  // owns the one BIO (reads in_buf_, appends to out_buf_)
+  SSL* ssl_ = nullptr;  // owns the one BIO (reads in_buf_, appends to out_buf_); null once own_ runs
+  std::unique_ptr<Tls13Handoff> handoff_;  // TLS 1.3 server, during the handshake
+  std::unique_ptr<Tls13Session> own_;  // after the switch to our record layer
   std::vector<uint8_t> in_buf_;  // ciphertext fed, from in_off_ on not read yet
   size_t in_off_ = 0;
   std::vector<uint8_t> out_buf_;
