@@ -2,20 +2,27 @@
 // on the server side. The input is cut into chunks of sizes it chooses, so
 // records arrive whole, split anywhere, or several at once; its first byte
 // picks whether the bytes meet a fresh server (ClientHello parsing) or one
-// that has completed a real handshake with an in-memory client (the
-// application-data path: bad MACs, oversized and truncated records, alerts).
+// that has completed a real TLS 1.3 handshake with an in-memory client, so
+// runs on our own record layer (tls_stream_tls13.cc: bad tags, oversized and
+// truncated records, alerts). In a third mode each chunk is sealed with the
+// client's real key first (its first byte picks the inner content type), so
+// the bytes get past the tag and reach what opens the content: alerts,
+// KeyUpdates, other handshake messages, padding.
 // Properties: no crash or sanitizer report, a failure always carries a
 // reason, nothing is left on OpenSSL's error queue after any call, and a
 // failed stream stays failed.
 #include <openssl/err.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "../test/tls_certs.h"
 #include "fuzz_common.h"
+#include "tls13_records.h"
 #include "tls_context.h"
 #include "tls_stream.h"
 
@@ -25,12 +32,46 @@ using fuzz::require;
 
 namespace {
 
+std::string g_client_secret;  // CLIENT_TRAFFIC_SECRET_0's hex, from the client's keylog
+
+void client_keylog(const SSL*, const char* line) {
+  static const char kLabel[] = "CLIENT_TRAFFIC_SECRET_0 ";
+  std::string l(line);
+  if (l.compare(0, sizeof kLabel - 1, kLabel) == 0) g_client_secret = l.substr(l.rfind(' ') + 1);
+}
+
 std::shared_ptr<TlsContext> make_context(bool server) {
   std::string err;
   auto ctx = testcerts::context(server, &err);
   require(ctx != nullptr, "test context builds");
+  if (!server) SSL_CTX_set_keylog_callback(ctx->ctx(), &client_keylog);
   return ctx;
 }
+
+// Seals chunks as the client would have: the record layer's own sealer on
+// the client's secret, its sequence continuing from 0.
+struct Sealer {
+  RecordCipher cipher;
+  bool ready = false;
+  void key(const Tls13Suite* suite) {
+    uint8_t secret[kTls13MaxSecret];
+    size_t n = g_client_secret.size() / 2;
+    if (suite == nullptr || n != suite->hash_len) return;
+    for (size_t i = 0; i < n; ++i) secret[i] = static_cast<uint8_t>(std::stoi(g_client_secret.substr(2 * i, 2), nullptr, 16));
+    ready = cipher.init(*suite, secret, true);
+  }
+  // The chunk's first byte picks the inner type (handshake, alert, data or another).
+  std::string seal(const std::string& chunk) {
+    static const uint8_t kTypes[] = {kTypeHandshake, kTypeAlert, kTypeApplicationData, 0};
+    uint8_t type = chunk.empty() ? kTypeApplicationData : kTypes[static_cast<uint8_t>(chunk[0]) % 4];
+    std::string body = chunk.empty() ? chunk : chunk.substr(1);
+    if (type == 0) type = body.empty() ? 1 : static_cast<uint8_t>(body[0]);
+    std::vector<uint8_t> rec;
+    size_t len = std::min(body.size(), kTls13MaxPlain);
+    cipher.seal(type, reinterpret_cast<const uint8_t*>(body.data()), len, &rec);
+    return std::string(rec.begin(), rec.end());
+  }
+};
 
 void move_output(TlsStream& from, TlsStream& to) {
   const uint8_t* data = nullptr;
@@ -41,7 +82,7 @@ void move_output(TlsStream& from, TlsStream& to) {
 
 // A server that has finished a handshake with an in-memory client.
 std::unique_ptr<TlsStream> established_server(const std::shared_ptr<TlsContext>& server_ctx,
-                                              const std::shared_ptr<TlsContext>& client_ctx) {
+                                              const std::shared_ptr<TlsContext>& client_ctx, Sealer* sealer) {
   std::string err;
   auto server = TlsStream::create(server_ctx, "", &err);
   auto client = TlsStream::create(client_ctx, "", &err);
@@ -52,6 +93,10 @@ std::unique_ptr<TlsStream> established_server(const std::shared_ptr<TlsContext>&
     move_output(*server, *client);
   }
   require(server->established(), "the in-memory handshake completes");
+  require(std::string(server->record_layer()) == "own", "a TLS 1.3 server runs on our record layer");
+  const SSL_CIPHER* c = SSL_get_current_cipher(client->ssl());
+  sealer->key(c != nullptr ? tls13_suite(SSL_CIPHER_get_protocol_id(c)) : nullptr);
+  require(sealer->ready, "the client's key is known");
   return server;
 }
 
@@ -79,13 +124,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto server_ctx = make_context(true);
   static const auto client_ctx = make_context(false);
   Input in(data, size);
-  bool after_handshake = (in.byte() & 1) != 0;
+  uint8_t mode = in.byte();
+  bool after_handshake = (mode & 1) != 0;
+  bool sealed = after_handshake && (mode & 2) != 0;
   std::string err;
-  std::unique_ptr<TlsStream> s = after_handshake ? established_server(server_ctx, client_ctx)
+  Sealer sealer;
+  std::unique_ptr<TlsStream> s = after_handshake ? established_server(server_ctx, client_ctx, &sealer)
                                                  : TlsStream::create(server_ctx, "", &err);
   while (!in.empty()) {
     size_t len = 1 + in.byte() % 64u * 64u + in.byte() % 64u;
-    if (!step(*s, in.take(len))) {
+    std::string chunk = in.take(len);
+    if (!step(*s, sealed ? sealer.seal(chunk) : chunk)) {
       require(!s->error_code().empty(), "a failure carries a reason");
       uint8_t buf[64];
       require(s->read(buf, sizeof buf) <= 0, "a failed stream yields no plaintext");
