@@ -9,6 +9,7 @@
 
 #include <climits>
 #include <cstring>
+#include <new>
 
 namespace ioreactor {
 
@@ -89,7 +90,11 @@ RecordError RecordCipher::seal(uint8_t type, const uint8_t* data, size_t len, st
   if (!next_nonce(nonce)) return error(kAlertInternal, SSL_R_INVALID_SEQUENCE_NUMBER);
   size_t body = len + 1 + kTls13TagLen;
   size_t at = out->size();
-  out->resize(at + kTls13Header + body);  // the caller keeps the capacity across records
+  try {
+    out->resize(at + kTls13Header + body);  // the caller keeps the capacity across records
+  } catch (const std::bad_alloc&) {
+    return error(kAlertInternal, ERR_R_MALLOC_FAILURE);
+  }
   uint8_t* h = out->data() + at;
   h[0] = kTypeApplicationData;
   h[1] = h[2] = 0x03;

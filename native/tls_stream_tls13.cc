@@ -240,12 +240,15 @@ int TlsStream::own_handshake(const uint8_t* p, size_t len) {
 // ---- writing ----
 
 int TlsStream::own_encrypt(const uint8_t* data, size_t len) {
-  if (own_->sent_close) {
+  if (own_->sent_close || own_->failed) {
     if (error_.empty()) error_ = tls_reason_code(SSL_R_PROTOCOL_IS_SHUTDOWN);
     return -EPROTO;
   }
   size_t records = (len + kTls13MaxPlain - 1) / kTls13MaxPlain;
-  out_buf_.reserve(out_buf_.size() + len + records * (kTls13Header + 1 + kTls13TagLen));
+  try {  // one allocation for a large write's records (seal() copes if this fails)
+    out_buf_.reserve(out_buf_.size() + len + records * (kTls13Header + 1 + kTls13TagLen));
+  } catch (const std::bad_alloc&) {
+  }
   while (len > 0) {
     size_t n = std::min(len, kTls13MaxPlain);
     if (own_seal(kTypeApplicationData, data, n) != 0) return -EPROTO;
