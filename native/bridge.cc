@@ -5,9 +5,12 @@
 // wake-up (bridge_dispatch.cc says how without a callback scope of our own).
 //
 // Integration with libuv:
-//  - a backend with a pollable fd (epoll) is watched by a uv_poll_t; its
-//    callback waits with timeout 0 and processes, again while batches come back
-//    full, but a bounded number of times (see drain());
+//  - a backend with a pollable fd (epoll) waits in its own set, which holds
+//    libuv's epoll fd, from a uv_prepare_t callback (bridge_wait.cc: one epoll
+//    call less per wake-up than being a member of libuv's set); a second loop
+//    on the same thread is watched by a uv_poll_t instead. Either way, what
+//    is ready is processed, again while batches come back full, but a bounded
+//    number of times (see drain());
 //  - a backend without one (poll; kqueue on macOS) gets a Waiter thread
 //    (bridge_waiter.h) that wakes a uv_async_t; the batch is processed here, on
 //    the loop thread, while the waiter sleeps.

@@ -7,7 +7,7 @@
 // from them) must run before the next I/O wake-up. napi_make_callback's
 // callback scope drains those queues as it closes, but so does the scope Node
 // opens in the check phase of every loop iteration (native immediates), which
-// follows the poll phase our uv callbacks run in: the second drain per
+// follows the prepare and poll phases our uv callbacks run in: the second drain per
 // wake-up cost ~780 instructions of ~7,800 per one-event round trip
 // (bench/PERFORMANCE.md). What is lost: async_hooks see no resource of ours
 // around the callbacks (the project offers no async context). Between drain
@@ -174,14 +174,27 @@ int NativeLoop::drain(int timeout_ms) {
       total = total > 0 ? total : n;
       break;
     }
-    process_batch(events_.data(), n);
-    total += n;
+    int ours = without_libuv(events_.data(), n);
+    if (ours > 0) process_batch(events_.data(), ours);
+    total += ours;
     if (n < static_cast<int>(events_.size()) || closed_) break;
     timeout_ms = 0;
     drain_js_queues();
   }
   --depth_;
   return total;
+}
+
+// Drops libuv's own event (bridge_wait.cc) from a batch: it only ended the
+// wait, and counted it would make every timer or Node socket a wake-up of
+// the loop's. Returns how many events are left.
+int NativeLoop::without_libuv(PollEvent* events, int n) const {
+  if (prepare_ == nullptr) return n;
+  int kept = 0;
+  for (int i = 0; i < n; ++i) {
+    if (events[i].token != kLibuvWakeToken) events[kept++] = events[i];
+  }
+  return kept;
 }
 
 void NativeLoop::dispatch_waiter() {
@@ -257,8 +270,10 @@ void NativeLoop::after_dispatch(bool top_level) {
 
 void NativeLoop::refresh_ref() {
   bool want = started_ && !closed_ && loop_ && loop_->refcount() > 0;
-  uv_handle_t* h = poll_ != nullptr ? reinterpret_cast<uv_handle_t*>(poll_)
-                                    : reinterpret_cast<uv_handle_t*>(async_);
+  uv_handle_t* h = prepare_ != nullptr && uv_is_active(reinterpret_cast<uv_handle_t*>(prepare_))
+                      ? reinterpret_cast<uv_handle_t*>(prepare_)
+                  : poll_ != nullptr ? reinterpret_cast<uv_handle_t*>(poll_)
+                                     : reinterpret_cast<uv_handle_t*>(async_);
   if (h != nullptr) {
     if (want) {
       uv_ref(h);

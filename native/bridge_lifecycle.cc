@@ -30,6 +30,10 @@ void on_handle_closed(uv_handle_t* h) {
   auto* group = static_cast<CloseGroup*>(h->data);
   if (h->type == UV_POLL) {
     delete reinterpret_cast<uv_poll_t*>(h);
+  } else if (h->type == UV_PREPARE) {
+    delete reinterpret_cast<uv_prepare_t*>(h);
+  } else if (h->type == UV_IDLE) {
+    delete reinterpret_cast<uv_idle_t*>(h);
   } else if (h->type == UV_TIMER) {
     delete reinterpret_cast<uv_timer_t*>(h);
   } else {
@@ -55,7 +59,10 @@ void close_handle(H** handle, CloseGroup* group) {
 int NativeLoop::start() {
   if (started_) return 0;
   int fd = loop_->poller().pollable_fd();
-  int r = fd >= 0 ? start_poll(fd) : start_waiter();
+  // A pollable backend waits in its own set when it can (bridge_wait.cc),
+  // else inside libuv's.
+  int r = fd < 0 ? start_waiter() : start_own_wait();
+  if (fd >= 0 && r < 0) r = start_poll(fd);
   if (r < 0) return r;
   started_ = true;
   return 0;
@@ -92,6 +99,7 @@ int NativeLoop::stop() {
   if (!started_) return 0;
   started_ = false;
   if (poll_ != nullptr) uv_poll_stop(poll_);
+  stop_own_wait();
   if (waiter_) {
     waiter_->stop();
     // Loop::process may still be reading this waiter's events.
@@ -128,6 +136,7 @@ void NativeLoop::shutdown(napi_async_cleanup_hook_handle teardown) {
   closed_ = true;
   started_ = false;
   if (waiter_) waiter_->stop();
+  stop_own_wait();
   // nothrow: this runs from the destructor and from Node's cleanup hook,
   // where an exception would abort. Without memory for the group the hook
   // is released now rather than when the handles are closed.
@@ -138,6 +147,8 @@ void NativeLoop::shutdown(napi_async_cleanup_hook_handle teardown) {
     napi_remove_async_cleanup_hook(teardown);
   }
   close_handle(&poll_, group);
+  close_handle(&prepare_, group);
+  close_handle(&idle_, group);
   close_handle(&async_, group);
   close_handle(&trim_timer_, group);
   if (group != nullptr && group->pending == 0) release_group(group);

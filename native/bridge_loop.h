@@ -30,6 +30,11 @@ namespace ioreactor {
 
 class NativeLoop;
 
+// The token of libuv's epoll fd in our set while we wait there (bridge_wait.cc):
+// slot 0 with generation 0, which no registration ever has. Its event only
+// ends the wait; drain() drops it before the loop sees the batch.
+constexpr uint64_t kLibuvWakeToken = 0;
+
 // What the registry checks before a method runs.
 enum class Takes : uint8_t {
   kAnyState,  // nothing: runs on a closed loop too (close, stats); call.loop may be null
@@ -108,10 +113,16 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // ---- watching and dispatch ----
   int start_poll(int fd);
   int start_waiter();
+  // ---- our own wait in libuv's prepare phase (bridge_wait.cc) ----
+  int start_own_wait();
+  void stop_own_wait();
+  static void on_prepare(uv_prepare_t* h);
+  void wait_here();
   static void on_poll(uv_poll_t* h, int status, int events);
   static void on_async(uv_async_t* h);
   void dispatch_ready();
   int drain(int timeout_ms);
+  int without_libuv(PollEvent* events, int n) const;
   void process_batch(const PollEvent* events, int count);
   void keep_error(const char* what);
   void dispatch_waiter();
@@ -138,6 +149,8 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   std::unique_ptr<Waiter> waiter_;
   std::unique_ptr<Waiter> retired_waiter_;  // stopped mid-dispatch; freed after it
   uv_poll_t* poll_ = nullptr;
+  uv_prepare_t* prepare_ = nullptr;  // our own wait (bridge_wait.cc); ref'd as poll_ would be
+  uv_idle_t* idle_ = nullptr;        // started with prepare_: keeps libuv's poll from blocking
   uv_async_t* async_ = nullptr;
   uv_timer_t* trim_timer_ = nullptr;  // unref'd: never keeps Node alive
   napi_ref callback_ = nullptr;   // weak: the function is kept by a property of this

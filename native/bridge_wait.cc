@@ -1,0 +1,102 @@
+// NativeLoop: the one wait per wake-up. Watched by a uv_poll_t, our poller's
+// epoll fd sits inside libuv's epoll set, and every wake-up costs three
+// epoll calls: libuv's zero-timeout poll (Node measures loop idle time, so
+// libuv polls once with timeout 0 before every blocking poll), libuv's
+// blocking poll, which reports only that our set is ready, and our own wait
+// that says what in it is. The blocking one is the dearest (~0.9 µs here:
+// polling a nested epoll polls each of its ready sockets again). At one
+// event per wake-up, which is what a server below saturation sees, that was
+// ~2 µs of ~11 µs of server CPU per request (bench/PERFORMANCE.md).
+//
+// So the nesting is turned inside out: libuv's epoll fd goes into our set,
+// and we block in our own wait from a uv_prepare_t callback, the last thing
+// libuv runs before it polls, for as long as libuv itself would have
+// blocked (uv_backend_timeout: the next timer, or 0 when something is
+// pending). Our sockets wake us directly; anything of libuv's (another
+// handle's fd, a thread's uv_async, a signal) makes its fd readable and
+// ends our wait, and libuv's own poll then finds it. An always-started
+// uv_idle_t makes that poll non-blocking (libuv never blocks while an idle
+// handle runs), so a wake-up costs our wait and libuv's zero-timeout poll.
+//
+// Order within a turn of Node's loop is kept: timers, then our I/O (now in
+// the prepare phase, before libuv's other I/O instead of among it), then
+// setImmediate and the check phase's drain of nextTicks and microtasks.
+//
+// One loop per thread does this (epoll refuses a cycle, and a second loop
+// blocking in its own set would not see the first's sockets); any other
+// NativeLoop on the thread is watched by a uv_poll_t in libuv's set, which
+// the owner's set contains through libuv's fd. Backends without a pollable
+// fd keep the waiter thread (bridge_waiter.h).
+//
+// Caveat: uv_run(UV_RUN_NOWAIT) does not tell its prepare callbacks, so a
+// NOWAIT turn may wait here until the next timer or event; Node runs its
+// loop in UV_RUN_DEFAULT.
+#include <uv.h>
+
+#include <cerrno>
+
+#include "bridge_loop.h"
+#include "poller.h"
+
+namespace ioreactor {
+namespace {
+
+// The loop of this thread that waits in its own set (one uv loop a thread).
+thread_local NativeLoop* wait_owner = nullptr;
+
+void on_idle(uv_idle_t*) {}
+
+template <typename H>
+H* new_handle(uv_loop_t* loop, int (*init)(uv_loop_t*, H*), void* data) {
+  auto* h = new H;
+  if (init(loop, h) < 0) {
+    delete h;
+    return nullptr;
+  }
+  h->data = data;
+  uv_unref(reinterpret_cast<uv_handle_t*>(h));  // refresh_ref() refs the prepare
+  return h;
+}
+
+}  // namespace
+
+// Takes the wait for this thread when no other loop has it. Returns 0,
+// -EBUSY (another loop waits: use a uv_poll_t) or -errno.
+int NativeLoop::start_own_wait() {
+  if (wait_owner != nullptr && wait_owner != this) return -EBUSY;
+  if (prepare_ == nullptr) prepare_ = new_handle<uv_prepare_t>(uv_loop_, uv_prepare_init, this);
+  if (idle_ == nullptr) idle_ = new_handle<uv_idle_t>(uv_loop_, uv_idle_init, this);
+  if (prepare_ == nullptr || idle_ == nullptr) return -ENOMEM;
+  int r = loop_->poller().add(uv_backend_fd(uv_loop_), kReadable, Mode{}, kLibuvWakeToken);
+  if (r < 0) return r;
+  uv_prepare_start(prepare_, on_prepare);
+  uv_idle_start(idle_, on_idle);
+  wait_owner = this;
+  return 0;
+}
+
+void NativeLoop::stop_own_wait() {
+  if (wait_owner != this) return;
+  wait_owner = nullptr;
+  if (prepare_ != nullptr) uv_prepare_stop(prepare_);
+  if (idle_ != nullptr) uv_idle_stop(idle_);
+  if (loop_) loop_->poller().remove(uv_backend_fd(uv_loop_));
+}
+
+void NativeLoop::on_prepare(uv_prepare_t* h) { static_cast<NativeLoop*>(h->data)->wait_here(); }
+
+// Waits as long as libuv would have (its timeout is computed with our idle
+// handle stopped, which would force 0), then processes what came.
+void NativeLoop::wait_here() {
+  if (closed_ || !loop_ || depth_ > 0) return;
+  uv_idle_stop(idle_);
+  int timeout = uv_backend_timeout(uv_loop_);
+  uv_idle_start(idle_, on_idle);
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
+  drain(timeout);
+  after_dispatch(true);
+  napi_close_handle_scope(env_, scope);
+}
+
+}  // namespace ioreactor

@@ -1,0 +1,123 @@
+/**
+ * Where a started reactor blocks (native/bridge_wait.cc). On epoll the loop
+ * waits in its own set from libuv's prepare phase, with libuv's epoll fd
+ * inside that set, instead of libuv waiting on a set that holds ours: one
+ * epoll call less per wake-up. What that must not break, on every backend:
+ * whatever else Node waits for while the reactor blocks (a timer, a thread
+ * pool completion, Node's own sockets, a second reactor on the same thread)
+ * still ends the wait at once.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import type { IPv4Address } from '../lib/address';
+import { Factory, Protocol } from '../lib/protocol';
+import { createReactor, Reactor } from '../lib/reactor';
+import { forEachBackend, reactorPerTest } from './helpers/backends';
+import { withTimeout } from './helpers/checks';
+import { connectedPair } from './helpers/tcp';
+
+jest.setTimeout(20000);
+
+class Echo extends Protocol {
+  override dataReceived(data: Buffer): void {
+    this.transport!.write(data);
+  }
+}
+
+/** A listening echo port on `r`; its port number. */
+function echoPort(r: Reactor): number {
+  return (r.listenTCP(0, Factory.forProtocol(Echo), { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+}
+
+/** One round trip through a Node client to `port`, then the client closes. */
+function nodeRoundTrip(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1', () => c.write('ping'));
+    c.on('data', (d) => {
+      c.destroy();
+      resolve(d.toString());
+    });
+    c.on('error', reject);
+  });
+}
+
+/**
+ * In a fresh process (one reactor on the thread, so it is the one that
+ * waits): which epoll sets hold which. libuv's set is the one holding a Node
+ * server's fd.
+ */
+function nesting(backend: string): { libuvHoldsEpoll: boolean; libuvHeld: boolean } {
+  const reg = path.join(__dirname, 'helpers', 'ts-register.js');
+  const lib = path.join(__dirname, '..', 'lib', 'index.ts');
+  const script = `
+    const fs = require('fs'), net = require('net');
+    const { createReactor, Factory, Protocol } = require(${JSON.stringify(lib)});
+    const r = createReactor({ backend: ${JSON.stringify(backend)} });
+    r.listenTCP(0, Factory.forProtocol(Protocol), { interface: '127.0.0.1' });
+    // libuv adds a watched fd to its set at its next poll: look a turn later.
+    const srv = net.createServer().listen(0, '127.0.0.1', () => setTimeout(() => {
+      const epolls = fs.readdirSync('/proc/self/fd').map(Number)
+        .filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === 'anon_inode:[eventpoll]'; } catch { return false; } });
+      const holds = (e) => [...fs.readFileSync('/proc/self/fdinfo/' + e, 'utf8').matchAll(/^tfd:\\s*(\\d+)/gm)].map((m) => Number(m[1]));
+      const libuv = epolls.find((e) => holds(e).includes(srv._handle.fd));
+      console.log(JSON.stringify({
+        libuvHoldsEpoll: holds(libuv).some((fd) => epolls.includes(fd)),
+        libuvHeld: epolls.some((e) => e !== libuv && holds(e).includes(libuv)),
+      }));
+      srv.close();
+      r.disconnectAll();
+      r.close();
+    }, 20));`;
+  const res = spawnSync(process.execPath, ['-r', reg, '-e', script], { encoding: 'utf8', timeout: 15000 });
+  if (res.status !== 0) throw new Error(`child failed: ${res.stderr}`);
+  return JSON.parse(res.stdout.trim()) as { libuvHoldsEpoll: boolean; libuvHeld: boolean };
+}
+
+const linux = process.platform === 'linux';
+
+forEachBackend('where the reactor blocks', (backend) => {
+  let r: Reactor;
+  reactorPerTest(backend, (reactor) => (r = reactor), () => r);
+
+  (linux ? it : it.skip)('libuv never waits on a set that holds the reactor\'s (epoll: the reactor\'s holds libuv\'s)', () => {
+    // Linux only: /proc/self/fdinfo is how the sets are seen.
+    expect(nesting(backend)).toEqual({ libuvHoldsEpoll: false, libuvHeld: backend === 'epoll' });
+  });
+
+  it('a Node timer fires while the reactor holds a listening port and nothing else happens', async () => {
+    echoPort(r);
+    await withTimeout(new Promise((res) => setTimeout(res, 30)), 5000, 'a 30 ms timer');
+  });
+
+  it('a thread pool completion (fs.readFile) is delivered while the reactor blocks', async () => {
+    echoPort(r);
+    const text = await withTimeout(fs.promises.readFile(__filename, 'utf8'), 2000, 'readFile');
+    expect(text).toContain('thread pool completion');
+  });
+
+  it('Node sockets and the reactor\'s are both served, turn after turn', async () => {
+    const port = echoPort(r);
+    for (let i = 0; i < 5; i++) expect(await withTimeout(nodeRoundTrip(port), 2000, `round trip ${i}`)).toBe('ping');
+  });
+
+  it('a second reactor on the same thread is served while the first blocks', async () => {
+    const second = createReactor({ backend });
+    try {
+      echoPort(r);
+      const { server, client } = await connectedPair(second, Echo);
+      for (let i = 1; i <= 5; i++) {
+        client.transport!.write('x');
+        await withTimeout(client.waitForBytes(i), 2000, `second reactor, round trip ${i}`);
+      }
+      expect(server.transport).toBeDefined();
+      const port = echoPort(second);
+      expect(await withTimeout(nodeRoundTrip(port), 2000, 'a Node client of the second reactor')).toBe('ping');
+    } finally {
+      second.disconnectAll();
+      await new Promise((res) => setImmediate(res));
+      second.close();
+    }
+  });
+});
