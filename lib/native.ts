@@ -114,8 +114,14 @@ export interface NativeLoop {
   readonly backend: string;
   /** Shared with native code: `RECORD_INTS` ints per record, read during the callback only. */
   readonly records: Int32Array;
-  /** Starts dispatching records to the callback from inside Node's loop; 0 or -errno. */
-  start(): number;
+  /**
+   * Starts dispatching records to the callback from inside Node's loop; 0 or
+   * -errno. An epoll loop waits in its own set, which holds libuv's
+   * (native/bridge_wait.cc), unless `inLibuv`: then it is watched inside
+   * libuv's set, one epoll call more per wake-up, and Node's loop idle time
+   * (performance.eventLoopUtilization) counts its waits as idle.
+   */
+  start(inLibuv?: boolean): number;
   /** Stops watching (the loop stays usable through pollOnce). */
   stop(): number;
   /** Closes the poller and every fd the loop owns (a second close is a no-op); inside a dispatch, once it unwinds. Further calls fail with EBADF. */

@@ -6,6 +6,7 @@
 #include <memory>
 #include <new>
 
+#include "bridge_args.h"
 #include "bridge_loop.h"
 #include "poller.h"
 
@@ -56,12 +57,12 @@ void close_handle(H** handle, CloseGroup* group) {
 
 // ---- watching ----
 
-int NativeLoop::start() {
+int NativeLoop::start(bool in_libuv) {
   if (started_) return 0;
   int fd = loop_->poller().pollable_fd();
-  // A pollable backend waits in its own set when it can (bridge_wait.cc),
-  // else inside libuv's.
-  int r = fd < 0 ? start_waiter() : start_own_wait();
+  // A pollable backend waits in its own set when it can and may
+  // (bridge_wait.cc), else inside libuv's.
+  int r = fd < 0 ? start_waiter() : in_libuv ? -EBUSY : start_own_wait();
   if (fd >= 0 && r < 0) r = start_poll(fd);
   if (r < 0) return r;
   started_ = true;
@@ -181,8 +182,16 @@ void NativeLoop::release_js() {
 
 namespace {
 
-// start() -> 0 | -errno: dispatch records from inside Node's loop.
-Napi::Value Start(MethodCall& call) { return call.num(call.self.start()); }
+// start(inLibuv?: boolean) -> 0 | -errno: dispatch records from inside
+// Node's loop; inLibuv keeps an epoll loop inside libuv's set.
+Napi::Value Start(MethodCall& call) {
+  bool in_libuv = false;
+  size_t i = call.arg(0);
+  if (call.info.Length() > i && !call.info[i].IsUndefined() && !bridge::bool_arg(call.info, i, &in_libuv)) {
+    return call.num(-EINVAL);
+  }
+  return call.num(call.self.start(in_libuv));
+}
 
 // stop() -> 0 | -errno: stop watching; pollOnce still works.
 Napi::Value Stop(MethodCall& call) { return call.num(call.self.stop()); }

@@ -89,7 +89,9 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
 
   // ---- lifecycle, for the methods that bridge_lifecycle.cc and
   // bridge_dispatch.cc register: 0 or -errno ----
-  int start();
+  // in_libuv: be watched inside libuv's set even when this loop could wait
+  // in its own (bridge_wait.cc), so that Node's loop idle time stays exact.
+  int start(bool in_libuv = false);
   int stop();
   int close();
   int poll_once(int timeout_ms);

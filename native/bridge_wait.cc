@@ -28,6 +28,11 @@
 // the owner's set contains through libuv's fd. Backends without a pollable
 // fd keep the waiter thread (bridge_waiter.h).
 //
+// What it costs: Node counts as idle only the time libuv blocks in its own
+// poll, so performance.eventLoopUtilization() reads ~1 while we block here.
+// createReactor({ exactLoopUtilization: true }) starts the loop in libuv's
+// set instead (start(true)), for those who act on that figure.
+//
 // Caveat: uv_run(UV_RUN_NOWAIT) does not tell its prepare callbacks, so a
 // NOWAIT turn may wait here until the next timer or event; Node runs its
 // loop in UV_RUN_DEFAULT.

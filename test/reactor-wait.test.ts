@@ -48,13 +48,13 @@ function nodeRoundTrip(port: number): Promise<string> {
  * waits): which epoll sets hold which. libuv's set is the one holding a Node
  * server's fd.
  */
-function nesting(backend: string): { libuvHoldsEpoll: boolean; libuvHeld: boolean } {
+function nesting(backend: string, exact = false): { libuvHoldsEpoll: boolean; libuvHeld: boolean } {
   const reg = path.join(__dirname, 'helpers', 'ts-register.js');
   const lib = path.join(__dirname, '..', 'lib', 'index.ts');
   const script = `
     const fs = require('fs'), net = require('net');
     const { createReactor, Factory, Protocol } = require(${JSON.stringify(lib)});
-    const r = createReactor({ backend: ${JSON.stringify(backend)} });
+    const r = createReactor({ backend: ${JSON.stringify(backend)}, exactLoopUtilization: ${String(exact)} });
     r.listenTCP(0, Factory.forProtocol(Protocol), { interface: '127.0.0.1' });
     // libuv adds a watched fd to its set at its next poll: look a turn later.
     const srv = net.createServer().listen(0, '127.0.0.1', () => setTimeout(() => {
@@ -75,6 +75,27 @@ function nesting(backend: string): { libuvHoldsEpoll: boolean; libuvHeld: boolea
   return JSON.parse(res.stdout.trim()) as { libuvHoldsEpoll: boolean; libuvHeld: boolean };
 }
 
+/** In a fresh process, Node's event loop utilization over 200 ms while one reactor holds a listening port and waits. */
+function idleUtilization(backend: string, exact: boolean): number {
+  const reg = path.join(__dirname, 'helpers', 'ts-register.js');
+  const lib = path.join(__dirname, '..', 'lib', 'index.ts');
+  const script = `
+    const { performance } = require('perf_hooks');
+    const { createReactor, Factory, Protocol } = require(${JSON.stringify(lib)});
+    const r = createReactor({ backend: ${JSON.stringify(backend)}, exactLoopUtilization: ${String(exact)} });
+    r.listenTCP(0, Factory.forProtocol(Protocol), { interface: '127.0.0.1' });
+    setTimeout(() => {
+      const before = performance.eventLoopUtilization();
+      setTimeout(() => {
+        console.log(performance.eventLoopUtilization(before).utilization);
+        r.close();
+      }, 200);
+    }, 50);`;
+  const res = spawnSync(process.execPath, ['-r', reg, '-e', script], { encoding: 'utf8', timeout: 15000 });
+  if (res.status !== 0) throw new Error(`child failed: ${res.stderr}`);
+  return Number(res.stdout.trim());
+}
+
 const linux = process.platform === 'linux';
 
 forEachBackend('where the reactor blocks', (backend) => {
@@ -84,6 +105,19 @@ forEachBackend('where the reactor blocks', (backend) => {
   (linux ? it : it.skip)('libuv never waits on a set that holds the reactor\'s (epoll: the reactor\'s holds libuv\'s)', () => {
     // Linux only: /proc/self/fdinfo is how the sets are seen.
     expect(nesting(backend)).toEqual({ libuvHoldsEpoll: false, libuvHeld: backend === 'epoll' });
+  });
+
+  (linux ? it : it.skip)('exactLoopUtilization: the reactor is polled inside libuv\'s set (epoll: libuv\'s holds the reactor\'s)', () => {
+    expect(nesting(backend, true)).toEqual({ libuvHoldsEpoll: backend === 'epoll', libuvHeld: false });
+  });
+
+  it('exactLoopUtilization: Node counts the reactor\'s waits as idle', () => {
+    // In a fresh process: another reactor waiting in its own set would read as busy.
+    expect(idleUtilization(backend, true)).toBeLessThan(0.5); // blocked nearly all the time (busy reads ~1)
+  });
+
+  it('createReactor refuses an exactLoopUtilization that is not a boolean', () => {
+    expect(() => createReactor({ exactLoopUtilization: 'yes' as unknown as boolean })).toThrow(TypeError);
   });
 
   it('a Node timer fires while the reactor holds a listening port and nothing else happens', async () => {

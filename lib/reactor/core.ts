@@ -70,8 +70,14 @@ export class ReactorCore {
   /** A TLS stream wrote since the last tlsFlushAll (its plaintext waits in native for the end of the step). */
   private tlsUnflushed = false;
 
-  /** `backend` is already checked (resolveBackend), or undefined for the default. */
-  constructor(private readonly backendName: string | undefined) {}
+  /**
+   * `backend` is already checked (resolveBackend), or undefined for the
+   * default; `exactLoopUtilization`: ReactorOptions says.
+   */
+  constructor(
+    private readonly backendName: string | undefined,
+    private readonly exactLoopUtilization = false,
+  ) {}
 
   /** The backend in use; loads the addon when not loaded yet. */
   get backend(): string {
@@ -116,7 +122,7 @@ export class ReactorCore {
       if (errno === null) throw e;
       throw new ReactorLoopError(backend, errno, errnoName(errno));
     }
-    const started = loop.start();
+    const started = loop.start(this.exactLoopUtilization);
     if (started < 0) {
       loop.close();
       throw new ReactorLoopError(backend, started, errnoName(started));

@@ -18,7 +18,11 @@ export function createReactor(opts: ReactorOptions = {}): Reactor {
   if (st !== undefined && (typeof st !== 'number' || !Number.isFinite(st) || st < 0)) {
     throw new TypeError(`createReactor: shutdownTimeout must be a finite number of seconds >= 0, got ${String(st)}`);
   }
-  return new Reactor({ backend, highWaterMark: hwm, shutdownTimeout: st });
+  const exact = opts.exactLoopUtilization;
+  if (exact !== undefined && typeof exact !== 'boolean') {
+    throw new TypeError(`createReactor: exactLoopUtilization must be a boolean, got ${String(exact)}`);
+  }
+  return new Reactor({ backend, highWaterMark: hwm, shutdownTimeout: st, exactLoopUtilization: exact });
 }
 
 /** The process-wide reactor on the default backend (the addon loads on first I/O). */

@@ -59,6 +59,15 @@ export interface ReactorOptions {
    * a Deferred or Promise before it goes on without them (10).
    */
   shutdownTimeout?: number;
+  /**
+   * Keep Node's `performance.eventLoopUtilization()` exact (false). By
+   * default an epoll reactor blocks in its own epoll set, which holds
+   * libuv's, one kernel call less per wake-up than being polled inside
+   * libuv's set; but Node counts only time blocked in libuv's own poll as
+   * idle, so its event loop utilization then reads as busy while the
+   * reactor waits. True waits inside libuv's poll instead.
+   */
+  exactLoopUtilization?: boolean;
 }
 
 /** The default of ReactorOptions.shutdownTimeout, in seconds. */
@@ -91,7 +100,7 @@ export class Reactor
 
   /** Prefer createReactor(); `backend` must already be a checked name. */
   constructor(opts: ReactorOptions = {}) {
-    this.core = new ReactorCore(opts.backend);
+    this.core = new ReactorCore(opts.backend, opts.exactLoopUtilization === true);
     this.highWaterMark = opts.highWaterMark ?? DEFAULT_HIGH_WATER;
     this.shutdownTimeout = opts.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
     this.fds = new FDSet(this.core);
