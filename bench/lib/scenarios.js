@@ -62,6 +62,14 @@ const SCENARIOS = [
     load: { mode: 'ramp', conns: 1000, hot: 1000, size: 64 }, servers: ['ioreactor', 'ioreactor-ab1', 'net', 'c'],
   },
   {
+    /* tls-flood's control: the same ramp with no TLS, so no server has a
+     * handshake to ration; what "flood p99 / steady p99" the harness itself
+     * imposes (the burst's connects and first round trips on the load
+     * generator's CPU, the accepts on the server's). */
+    name: 'flood-plain', title: 'plaintext control for tls-flood: echo p99 of 1,000 busy connections while 2,000 new ones connect', metric: 'flood',
+    load: { mode: 'ramp', conns: 1000, hot: 2000, size: 64 }, servers: ['c', 'ioreactor', 'net'],
+  },
+  {
     name: 'idle-10k', title: 'idle hold: 10,000 connections, RSS per connection', metric: 'rss', fresh: true,
     load: { mode: 'idle', conns: 10000 }, servers: ECHO, defaultRounds: 1, // RSS varies by ~5% between rounds
   },
