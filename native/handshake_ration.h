@@ -19,6 +19,15 @@
 // A step that has started runs to its end (an RSA signature is ~0.5 ms and
 // cannot be split), so a wake-up may overrun its budget by one step.
 //
+// What is a step (native/loop_tls.cc): a handshake stream's read and the
+// handshake work it makes, or, in a loop that speaks TLS, one accept with the
+// JS that sets the connection up (transport, startTLS, protocol: ~40-70 us,
+// a tenth of a full handshake's server work). Both are new-connection work:
+// counted as established work, a burst of 256 accepts per wake-up held the
+// busy connections for 15-40 ms and raised the budget it was part of. Both
+// run at the end of the wake-up, after the established connections' records
+// have gone to JS, and the JS the steps start is charge()d to them.
+//
 // Pure arithmetic on times the caller passes in (monotonic ns), so the rules
 // are tested without a clock (native/test/test_handshake_ration.cc).
 #ifndef IOREACTOR_HANDSHAKE_RATION_H
@@ -42,6 +51,9 @@ class HandshakeRation {
   // must follow when it ends.
   bool allow(int64_t now);
   void step_done(int64_t now);
+  // New-connection work done outside allow()/step_done() (the JS that steps
+  // started): counted as step time, never as established work.
+  void charge(int64_t ns) { steps_ns_ += ns > 0 ? ns : 0; }
   // The wake-up ends: its time less its steps' is established work, which
   // feeds the average. Without a begin() since the last end(): nothing.
   void end(int64_t now);

@@ -42,6 +42,10 @@ struct Loop::Impl {
   // only once a stream has started TLS, so plaintext loops pay nothing.
   HandshakeRation ration;
   bool tls_seen = false;
+  // New-connection work a TLS loop's wake-up leaves for its end (loop_tls.cc):
+  // listeners to accept from, handshaking streams reported readable.
+  std::vector<std::pair<int32_t, uint32_t>> new_listeners;
+  std::vector<std::pair<int32_t, uint32_t>> new_handshakes;
   // TLS streams written since the last flush_tls_all(), as (index, gen).
   std::vector<std::pair<int32_t, uint32_t>> tls_unflushed;
 
@@ -74,8 +78,12 @@ struct Loop::Impl {
   Slot* stream(int32_t index);
 
   // TLS streams (loop_tls.cc).
+  static int64_t clock_ns();  // monotonic, for the ration
   void begin_wakeup();
   void end_wakeup();
+  void serve_new_connections();
+  void accept_new(std::vector<std::pair<int32_t, uint32_t>>* listeners);
+  void step_handshakes(std::vector<std::pair<int32_t, uint32_t>>* ready);
   void read_tls(int32_t index, uint32_t gen);
   void read_tls_now(int32_t index, uint32_t gen);
   void pump_tls(int32_t index, uint32_t gen);
@@ -89,6 +97,9 @@ struct Loop::Impl {
 
   // Listeners (loop_listener.cc).
   void on_listener(int32_t index, uint32_t gen);
+  enum class Took { kTaken, kSkipped, kStop };  // one accept: a stream, none this time, no more
+  void accept_batch(int32_t index, uint32_t gen, bool rationed);
+  Took take_connection(int32_t index, uint32_t gen);
   bool accept_error(int32_t index, uint32_t gen, int err);  // err: -errno
   int register_listener(int fd, bool owned, int32_t* slot);
   void adapt_batch(Slot& s, int accepted);

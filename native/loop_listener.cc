@@ -2,6 +2,9 @@
 // spirit of Twisted's numberAccepts. A wake-up that used its whole batch
 // doubles the next one (up to the slot's max); one that used less than half
 // halves it (down to the floor). max 1 pins it to one accept per wake-up.
+// In a loop that speaks TLS, accepting waits for the end of the wake-up and
+// each accept is a step of the handshake ration (loop_tls.cc), within the
+// same batch limit.
 //
 // Running out of fds (EMFILE/ENFILE) or kernel memory must not spin: the
 // listener leaves the poller (level-triggered readiness would otherwise come
@@ -48,36 +51,59 @@ bool report_and_continue(int err) { return err == -EPERM; }
 }  // namespace
 
 void Loop::Impl::on_listener(int32_t index, uint32_t gen) {
-  Slot* s = slots.find(index, gen);
-  if (s->accept_paused) return;
-  const int batch = s->accept_batch;
-  const int lfd = s->fd;
+  if (slots.find(index, gen)->accept_paused) return;
+  // A TLS loop accepts at the end of the wake-up, within the handshake
+  // ration (loop_tls.cc).
+  if (tls_seen) {
+    new_listeners.emplace_back(index, gen);
+    return;
+  }
+  accept_batch(index, gen, false);
+}
+
+// Accepts up to the listener's batch. `rationed`: each accept is a step of
+// the handshake ration, and its record goes to JS at once, so that the
+// step's time includes the connection's setup there.
+void Loop::Impl::accept_batch(int32_t index, uint32_t gen, bool rationed) {
+  const int batch = slots.find(index, gen)->accept_batch;
   int accepted = 0;
   for (int i = 0; i < batch; ++i) {
-    int fd = sockets::accept_one(lfd);
-    if (fd < 0) {
-      if (skip_connection(fd)) continue;
-      if (fd != -EAGAIN && fd != -EWOULDBLOCK) accept_error(index, gen, fd);
-      break;
-    }
-    int32_t child = add_slot(Kind::kStream, fd);
-    slots.find(child)->is_socket = true;
-    int err = set_interest(child, kReadable);
-    if (err != 0) {
-      free_slot(child);
-      accept_error(index, gen, err);
-      break;
-    }
-    ++accepted;
-    ++stats.accepts;
-    push(kRecAccepted, index, gen, child, static_cast<int32_t>(slots.generation(child)));
-    // The push may have delivered: JS may have closed or paused the listener.
-    s = slots.find(index, gen);
+    // A delivery may have run JS, which may have closed or paused the listener.
+    Slot* s = slots.find(index, gen);
     if (s == nullptr || s->accept_paused) break;
+    if (rationed && !ration.allow(clock_ns())) break;
+    Took took = take_connection(index, gen);
+    if (rationed) {
+      flush();
+      ration.step_done(clock_ns());
+    }
+    if (took == Took::kStop) break;
+    if (took == Took::kTaken) ++accepted;
   }
   if (accepted > 0) ++stats.accept_batches;
-  s = slots.find(index, gen);
+  Slot* s = slots.find(index, gen);
   if (s != nullptr) adapt_batch(*s, accepted);
+}
+
+// One connection from the listen queue into a stream slot, reported to JS.
+Loop::Impl::Took Loop::Impl::take_connection(int32_t index, uint32_t gen) {
+  int fd = sockets::accept_one(slots.find(index, gen)->fd);
+  if (fd < 0) {
+    if (skip_connection(fd)) return Took::kSkipped;
+    if (fd != -EAGAIN && fd != -EWOULDBLOCK) accept_error(index, gen, fd);
+    return Took::kStop;
+  }
+  int32_t child = add_slot(Kind::kStream, fd);
+  slots.find(child)->is_socket = true;
+  int err = set_interest(child, kReadable);
+  if (err != 0) {
+    free_slot(child);
+    accept_error(index, gen, err);
+    return Took::kStop;
+  }
+  ++stats.accepts;
+  push(kRecAccepted, index, gen, child, static_cast<int32_t>(slots.generation(child)));
+  return Took::kTaken;
 }
 
 void Loop::Impl::adapt_batch(Slot& s, int accepted) {

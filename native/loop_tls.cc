@@ -21,12 +21,15 @@
 // handshake is done the plaintext is held by the engine and Drained is
 // withheld until it is sent.
 //
-// Handshakes are rationed (handshake_ration.h): a wake-up's handshake steps
-// may take about half the time recent wake-ups spent on established traffic,
-// and at least one step. A stream over the ration is simply not read this
-// time; the poller is level-triggered, so it is reported again on the next
-// wake-up, after the established connections have been served. Wake-ups are
-// timed only once some stream has started TLS.
+// New connections are rationed (handshake_ration.h): a wake-up's accepts
+// and handshake steps may take about half the time recent wake-ups spent on
+// established traffic, and at least one step. They wait for the end of the
+// wake-up, after the established connections' records have gone to JS (so
+// those replies are written first): accepts first, then handshake steps. A
+// listener or stream over the ration is simply not served this time; the
+// poller is level-triggered, so it is reported again on the next wake-up.
+// Wake-ups are timed, and accepts rationed, only once some stream has
+// started TLS: a plaintext loop accepts in batches as before.
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,33 +89,72 @@ bool Loop::Impl::tls_holding(const Slot& s) const { return s.tls && s.tls->held(
 
 size_t Loop::Impl::tls_held(const Slot& s) const { return s.tls ? s.tls->held() : 0; }
 
-namespace {
-
-int64_t monotonic_ns() {
+int64_t Loop::Impl::clock_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-}  // namespace
-
 void Loop::set_handshake_time_budget(int64_t ns) { impl_->ration.set_fixed_budget(ns); }
 
 void Loop::Impl::begin_wakeup() {
-  if (tls_seen) ration.begin(monotonic_ns());
+  if (tls_seen) ration.begin(clock_ns());
 }
 
+// process() has delivered the wake-up's established work to JS (its
+// replies are written): now the new connections' turn, within the ration.
 void Loop::Impl::end_wakeup() {
-  if (tls_seen) ration.end(monotonic_ns());
+  if (!tls_seen) return;
+  serve_new_connections();
+  ration.end(clock_ns());
 }
 
-// A stream still handshaking is read only if the ration allows a step now;
-// otherwise it stays unread, and the level-triggered poller reports it again.
+// Accepts first: they are cheap next to a handshake step, and the kernel's
+// listen queue overflows (dropped SYNs, retried a second later) if it is
+// left to fill while steps take the ration. Then handshake steps in the
+// order the poller reported them. What either leaves undone is reported
+// again on the next wake-up (level-triggered). The lists are taken first:
+// a delivery runs JS, which may re-enter the loop.
+void Loop::Impl::serve_new_connections() {
+  std::vector<std::pair<int32_t, uint32_t>> listeners, ready;
+  listeners.swap(new_listeners);
+  ready.swap(new_handshakes);
+  accept_new(&listeners);
+  step_handshakes(&ready);
+  // The JS the steps started (handshakeCompleted, held writes) is theirs too.
+  int64_t t0 = clock_ns();
+  flush();
+  ration.charge(clock_ns() - t0);
+  // Their capacity serves the next wake-up (no allocation per wake-up).
+  listeners.clear();
+  ready.clear();
+  if (new_listeners.empty()) new_listeners.swap(listeners);
+  if (new_handshakes.empty()) new_handshakes.swap(ready);
+}
+
+void Loop::Impl::accept_new(std::vector<std::pair<int32_t, uint32_t>>* listeners) {
+  for (const auto& l : *listeners) {
+    Slot* s = slots.find(l.first, l.second);
+    if (s != nullptr && s->kind == Kind::kListener && !s->accept_paused) accept_batch(l.first, l.second, true);
+  }
+}
+
+void Loop::Impl::step_handshakes(std::vector<std::pair<int32_t, uint32_t>>* ready) {
+  for (const auto& h : *ready) {
+    Slot* s = slots.find(h.first, h.second);
+    // JS may have closed or paused it since it was reported.
+    if (s == nullptr || s->kind != Kind::kStream || s->dead || s->eof || s->paused || !s->tls) continue;
+    if (!ration.allow(clock_ns())) return;
+    read_tls_now(h.first, h.second);
+    ration.step_done(clock_ns());
+  }
+}
+
+// A stream still handshaking waits for the end of the wake-up: its step
+// runs after the established connections' work has gone to JS.
 void Loop::Impl::read_tls(int32_t index, uint32_t gen) {
   if (slots.find(index, gen)->tls->established()) return read_tls_now(index, gen);
-  if (!ration.allow(monotonic_ns())) return;
-  read_tls_now(index, gen);
-  ration.step_done(monotonic_ns());
+  new_handshakes.emplace_back(index, gen);
 }
 
 void Loop::Impl::read_tls_now(int32_t index, uint32_t gen) {

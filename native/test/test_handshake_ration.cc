@@ -1,7 +1,7 @@
 // The handshake ration's arithmetic (handshake_ration.h), on made-up times:
-// the share of recent established work, the floors (one step, kFloorNs), the
-// step cap, the average's slow reaction to one long wake-up, and the fixed
-// budgets the loop tests use.
+// the share of recent established work, charged work counted as the steps',
+// the floors (one step, kFloorNs), the step cap, the average's slow reaction
+// to one long wake-up, and the fixed budgets the loop tests use.
 #include <cstdint>
 
 #include "check.h"
@@ -65,6 +65,27 @@ void test_steps_do_not_count_as_established() {
   }
   check::that(r.established_ns() >= before - kMs / 100 && r.established_ns() <= before + kMs / 100,
               "a wake-up's steps are not counted as established work");
+}
+
+// Work charged to the new connections (the JS their steps started) is step
+// time: it uses the wake-up's budget and is not established work.
+void test_charged_work() {
+  HandshakeRation r;
+  int64_t now = 0;
+  settle(r, &now, 4 * kMs);
+  int64_t before = r.established_ns();
+  r.begin(now);
+  check::that(r.allow(now), "the first step");
+  now += kMs / 10;
+  r.step_done(now);
+  now += 3 * kMs;
+  r.charge(3 * kMs);  // its JS: more than the 2 ms budget
+  check::that(!r.allow(now), "the budget is used up by what was charged");
+  r.charge(-5);  // a clock that went backwards charges nothing
+  now += 4 * kMs;
+  r.end(now);
+  check::that(r.established_ns() >= before - kMs / 100 && r.established_ns() <= before + kMs / 100,
+              "the charged time is not counted as established work");
 }
 
 void test_floors_when_idle() {
@@ -133,6 +154,7 @@ void test_end_without_begin() {
 int main(int argc, char** argv) {
   return check::run_all({{"a share of recent established work", test_share_of_established_work},
                          {"steps do not count as established work", test_steps_do_not_count_as_established},
+                         {"charged work is step time", test_charged_work},
                          {"the floors when nothing else is busy", test_floors_when_idle},
                          {"one step however busy", test_one_step_however_busy},
                          {"the step cap", test_step_cap},

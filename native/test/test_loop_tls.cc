@@ -1,9 +1,12 @@
 // TLS in the loop (loop_tls.cc), on every backend, over socketpairs whose far
 // ends are driven by in-memory client TlsStreams: the handshake ration (a
 // burst of ClientHellos larger than kHandshakeBudget is answered over several
-// wake-ups, not one, and every one is answered), decrypted data arriving as
-// ordinary Data records, and close_notify arriving as Eof. Valgrind checks
-// nothing leaks.
+// wake-ups, not one, and every one is answered; a wake-up serves its
+// established connections before any handshake step; in a loop that speaks
+// TLS each accept is a step of the ration, in a plaintext one accepts are
+// batched as before), decrypted data arriving as ordinary Data records, and
+// close_notify arriving as Eof. Valgrind checks nothing leaks.
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@
 #include "backends.h"
 #include "check.h"
 #include "loop.h"
+#include "net.h"
 #include "tls_certs.h"
 #include "tls_context.h"
 #include "tls_stream.h"
@@ -29,6 +33,9 @@ struct Sink : LoopSink {
   uint8_t* current = nullptr;
   std::vector<Record> records;
   std::string data;
+  // Peers whose answers are watched: had any been answered when Data arrived?
+  std::vector<int> watch;
+  bool answered_before_data = false;
   uint8_t* new_slab(size_t size) override {
     slabs.emplace_back(new uint8_t[size]);
     current = slabs.back().get();
@@ -37,7 +44,12 @@ struct Sink : LoopSink {
   void deliver(const Record* recs, int count) override {
     for (int i = 0; i < count; ++i) {
       records.push_back(recs[i]);
-      if (recs[i].type == kRecData) data.append(reinterpret_cast<char*>(current + recs[i].a), static_cast<size_t>(recs[i].b));
+      if (recs[i].type != kRecData) continue;
+      data.append(reinterpret_cast<char*>(current + recs[i].a), static_cast<size_t>(recs[i].b));
+      for (int fd : watch) {
+        char c;
+        if (::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0) answered_before_data = true;
+      }
     }
   }
   int count(int32_t type) const {
@@ -133,18 +145,99 @@ void test_handshake_time_budget(Backend b) { run_handshake_budget(b, 0, 1); }
 // keep every wake-up moving handshakes on until all are done.
 void test_handshake_share_idle(Backend b) { run_handshake_budget(b, -1, -1); }
 
+// Runs the loop until c's handshake is done on both ends.
+void finish_handshake(Loop& loop, Conn& c) {
+  auto done = [&] { return c.client->established() && loop.tls(c.slot)->established(); };
+  for (int i = 0; i < 10 && !done(); ++i) {
+    loop.poll_once(100);
+    client_recv(c);
+    c.client->handshake();
+    client_send(c);
+  }
+  check::that(done(), "handshake done");
+}
+
+// A wake-up with an established connection's data and waiting ClientHellos
+// hands the data to JS (whose reply would go out at once) before it runs
+// any handshake step, whatever order the poller reported them in.
+void test_established_first(Backend b) {
+  Sink sink;
+  int err = 0;
+  auto loop = Loop::create(b, &sink, &err);
+  loop->set_handshake_time_budget(INT64_MAX);
+  auto server_ctx = context(true);
+  Conn busy;
+  if (!open_conn(*loop, server_ctx, &busy)) return;
+  finish_handshake(*loop, busy);
+  std::vector<Conn> hellos(3);
+  for (Conn& c : hellos) open_conn(*loop, server_ctx, &c);
+  for (Conn& c : hellos) sink.watch.push_back(c.peer);
+  struct iovec one = {const_cast<char*>("ping"), 4};
+  busy.client->writev(&one, 1);
+  busy.client->flush();
+  client_send(busy);
+  loop->poll_once(1000);  // the hellos and the data are all waiting: one wake-up
+  check::that(sink.data == "ping", "the established connection's data arrives: " + sink.data);
+  check::that(!sink.answered_before_data, "no hello was answered before the data went to JS");
+  int answered = 0;
+  for (Conn& c : hellos) answered += client_recv(c) > 0 ? 1 : 0;
+  check::eq(answered, 3, "the same wake-up answers the hellos after it");
+  for (Conn& c : hellos) ::close(c.peer);
+  ::close(busy.peer);
+}
+
+// n blocking TCP connections to 127.0.0.1:port; each completes in the
+// kernel's listen queue before the loop accepts it.
+std::vector<int> tcp_clients(int port, int n) {
+  std::vector<int> fds;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < n; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    check::eq(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0, "connect");
+    fds.push_back(fd);
+  }
+  return fds;
+}
+
+// Five connections wait in a listener's queue. In a loop that speaks TLS
+// each accept is a step of the handshake ration, so with no time to spare a
+// wake-up accepts one (and runs no step: the hello waiting beside them
+// waits); a plaintext loop takes all five in its first batch, as before.
+void run_accepts(Backend b, bool tls) {
+  Sink sink;
+  int err = 0;
+  auto loop = Loop::create(b, &sink, &err);
+  loop->set_handshake_time_budget(0);
+  Conn hello;
+  if (tls && !open_conn(*loop, context(true), &hello)) return;
+  int32_t listener = -1;
+  check::eq(loop->listen(addr(4, "127.0.0.1", 0), 16, false, &listener), 0, "listen");
+  SockAddr local;
+  loop->local_address(listener, &local);
+  std::vector<int> fds = tcp_clients(local.port, 5);
+  loop->poll_once(1000);
+  check::eq(sink.count(kRecAccepted), tls ? 1 : 5, "accepts in the first wake-up");
+  if (tls) check::eq(static_cast<long long>(client_recv(hello)), -1LL, "the hello waits: the accept was the step");
+  for (int i = 0; i < 10 && sink.count(kRecAccepted) < 5; ++i) loop->poll_once(1000);
+  check::eq(sink.count(kRecAccepted), 5, "every connection is accepted");
+  for (int fd : fds) ::close(fd);
+  if (tls) ::close(hello.peer);
+}
+
+void test_accepts_rationed(Backend b) { run_accepts(b, true); }
+
+void test_accepts_batched_plaintext(Backend b) { run_accepts(b, false); }
+
 void test_data_and_close_notify(Backend b) {
   Sink sink;
   int err = 0;
   auto loop = Loop::create(b, &sink, &err);
   Conn c;
   if (!open_conn(*loop, context(true), &c)) return;
-  for (int i = 0; i < 10 && !c.client->established(); ++i) {
-    loop->poll_once(100);
-    client_recv(c);
-    c.client->handshake();
-    client_send(c);
-  }
+  finish_handshake(*loop, c);
   struct iovec one = {const_cast<char*>("secret"), 6};
   c.client->writev(&one, 1);
   c.client->close_notify();
@@ -164,6 +257,9 @@ int main(int argc, char** argv) {
   check::add_backend_cases(&cases, {{"handshake budget per wake-up", test_handshake_budget},
                                     {"handshake time budget per wake-up", test_handshake_time_budget},
                                     {"handshake share, nothing else busy", test_handshake_share_idle},
+                                    {"established connections before handshake steps", test_established_first},
+                                    {"accepts are ration steps in a TLS loop", test_accepts_rationed},
+                                    {"accepts batched in a plaintext loop", test_accepts_batched_plaintext},
                                     {"data and close_notify", test_data_and_close_notify}});
   return check::run_all(cases, argc, argv);
 }
