@@ -11,6 +11,7 @@ import { Failure } from '../failure';
 import { dateLine } from './date';
 import type { RequestHead } from './head';
 import { Headers, lower } from './headers';
+import { cacheable, cachedResponse, Framing, rememberResponse } from './response-cache';
 import { checkHeader, responseHead } from './response-head';
 import { bodyless, reasonPhrase } from './status';
 import { hasToken } from './tokens';
@@ -32,6 +33,8 @@ export interface RequestChannel {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Entries of Request.setFields (two per field) beyond which the fields move to a Headers map. */
+const MAX_SET_FIELDS = 32;
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 /** An HTTP request being answered. */
@@ -72,6 +75,12 @@ export class Request {
   private argsCache: Record<string, string[]> | null = null;
   /** The response's header fields, made when first used (an upgrade never has them). */
   private responseFields: Headers | null = null;
+  /**
+   * Fields set with setHeader before anything asked for responseHeaders:
+   * lower-cased name, value, ... (a Map per response costs more than a scan
+   * of the few a response has; see response-cache.ts for what they key).
+   */
+  private setFields: string[] | null = null;
 
   /** @internal Made by the channel for each request head. */
   constructor(
@@ -96,7 +105,14 @@ export class Request {
 
   /** The response's header fields, sent with the first write. */
   get responseHeaders(): Headers {
-    return (this.responseFields ??= new Headers());
+    if (this.responseFields === null) {
+      const h = new Headers();
+      const set = this.setFields;
+      this.setFields = null;
+      if (set !== null) for (let i = 0; i < set.length; i += 2) h.addLower(set[i], set[i + 1]);
+      this.responseFields = h;
+    }
+    return this.responseFields;
   }
 
   /** @internal The values of request header `lowerName` (lower-cased already), read without building requestHeaders; undefined when absent. */
@@ -120,7 +136,20 @@ export class Request {
   setHeader(name: string, value: string | number): void {
     const v = typeof value === 'number' ? String(value) : value;
     checkHeader(name, v);
-    this.responseHeaders.setOne(name, v);
+    const set = this.setFields;
+    if (this.responseFields !== null || (set !== null && set.length >= MAX_SET_FIELDS)) return this.responseHeaders.setOne(name, v);
+    const key = lower(name);
+    if (set === null) {
+      this.setFields = [key, v];
+      return;
+    }
+    for (let i = 0; i < set.length; i += 2) {
+      if (set[i] === key) {
+        set[i + 1] = v;
+        return;
+      }
+    }
+    set.push(key, v);
   }
 
   /** Sets the response status (and reason phrase); RangeError unless 100..999. */
@@ -189,6 +218,11 @@ export class Request {
       this.finished = true;
       return;
     }
+    if (this.responseFields === null && !this.noBody && !bodyless(this.code) && cacheable(this.setFields, body)) {
+      this.startedWriting = true;
+      this.channel.writeFor(this, this.cachedBytes(body));
+      return this.finish();
+    }
     const text = typeof body === 'string';
     const length = text ? Buffer.byteLength(body) : body.length;
     let head = this.headText(length);
@@ -202,6 +236,19 @@ export class Request {
     }
     this.channel.writeResponse(this, head, rest);
     this.finish();
+  }
+
+  /** The whole response with `body`, as response-cache.ts remembers it (made and remembered when it does not). */
+  private cachedBytes(body: Buffer | string): Buffer {
+    const fields = this.setFields;
+    const framing = (this.persistent ? Framing.Persistent : 0) | (this.clientproto === 'HTTP/1.1' ? 0 : Framing.Http10);
+    const date = dateLine();
+    const known = cachedResponse(this.code, this.codeMessage, fields, date, framing, body);
+    if (known !== null) return known;
+    const text = typeof body === 'string' ? body : null;
+    const bytes = text === null ? (body as Buffer) : Buffer.from(text, 'utf8');
+    const head = this.headText(bytes.length);
+    return rememberResponse(this.code, this.codeMessage, fields, date, framing, head, bytes.length === 0 ? null : bytes, text);
   }
 
   /** @internal The connection was lost: later writes are dropped and notifyFinish fails. */
