@@ -268,7 +268,8 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
 
   /** @internal */
   headReceived(head: RequestHead, length: number): number {
-    if (!KNOWN_METHODS.has(head.method)) return 501;
+    // (GET first: the parser hands a known method as the interned constant, which compares by identity)
+    if (head.method !== 'GET' && !KNOWN_METHODS.has(head.method)) return 501;
     const request = new Request(this, head);
     const expects = head.expect;
     const expect = expects === undefined ? null : expects[expects.length - 1];

@@ -117,18 +117,88 @@ export function latin1(b: Buffer, start: number, end: number): string {
 export function parseHead(b: Buffer, start: number, end: number, maxFields: number): RequestHead | number {
   const versionAt = checkRequestLine(b, start);
   if (versionAt < 0) return -versionAt;
-  const methodEnd = b.indexOf(Ch.SP, start);
+  const n = parseFields(b, versionAt + 10, end - 2, 4 * maxFields);
+  if (n < 0) return -n;
+  let methodEnd = start;
+  while (b[methodEnd] !== Ch.SP) methodEnd++;
+  return madeHead(b, start, methodEnd, versionAt, n);
+}
+
+/**
+ * The head at b[start], in one pass, when all of it is there, it is well
+ * formed and within the limits: the offset just past its blank line, with
+ * what madeHead needs left in SCRATCH and `found`. Else 0, and nothing is
+ * said about why: the parser then takes the careful path (scan, then
+ * parseHead), which refuses with the right status or waits for more bytes.
+ * That path looks at every byte twice (once for the line ends, once for
+ * their content); a head that arrives whole needs only this one look.
+ */
+export function wholeHead(b: Buffer, start: number, maxFields: number, maxRequestLine: number, maxHeaderBytes: number): number {
+  // (the tables as locals: an imported binding is a property load on the module object at every use)
+  const tchar = TCHAR;
+  const value = FIELD_VALUE;
+  let i = start;
+  while (tchar[b[i]] === 1) i++;
+  if (i === start || b[i] !== Ch.SP) return 0;
+  const methodEnd = i++;
+  const targetStart = i;
+  const target = TARGET;
+  while (target[b[i]] === 1) i++;
+  if (i === targetStart || b[i] !== Ch.SP) return 0;
+  const versionAt = i + 1;
+  if (parseVersion(b, versionAt) < 0 || b[versionAt + 9] !== Ch.LF || versionAt + 9 - start > maxRequestLine) return 0;
+  const out = SCRATCH;
+  const max = 4 * maxFields;
+  let n = 0;
+  i = versionAt + 10;
+  while (b[i] !== Ch.CR) {
+    if (n >= max) return 0;
+    const nameStart = i;
+    while (tchar[b[i]] === 1) i++;
+    if (i === nameStart || b[i] !== Ch.COLON) return 0;
+    const nameEnd = i++;
+    while (b[i] === Ch.SP || b[i] === Ch.HTAB) i++;
+    const valueStart = i;
+    while (value[b[i]] === 1) i++;
+    if (b[i] !== Ch.CR || b[i + 1] !== Ch.LF) return 0;
+    let valueEnd = i;
+    while (valueEnd > valueStart && (b[valueEnd - 1] === Ch.SP || b[valueEnd - 1] === Ch.HTAB)) valueEnd--;
+    out[n] = nameStart;
+    out[n + 1] = nameEnd;
+    out[n + 2] = valueStart;
+    out[n + 3] = valueEnd;
+    n += 4;
+    i += 2;
+  }
+  if (b[i + 1] !== Ch.LF || i + 2 - start > maxHeaderBytes) return 0;
+  found.methodEnd = methodEnd;
+  found.versionAt = versionAt;
+  found.n = n;
+  return i + 2;
+}
+
+/** What wholeHead found beyond SCRATCH (parsing is never re-entered). */
+const found = { methodEnd: 0, versionAt: 0, n: 0 };
+
+/** The head wholeHead just found at b[start]. */
+export function wholeHeadMade(b: Buffer, start: number): RequestHead {
+  return madeHead(b, start, found.methodEnd, found.versionAt, found.n);
+}
+
+/** The RequestHead of a checked head at b[start]: its request line's parts, and its `n` field offsets in SCRATCH. */
+function madeHead(b: Buffer, start: number, methodEnd: number, versionAt: number, n: number): RequestHead {
   const method = methodAt(b, start, methodEnd) ?? latin1(b, start, methodEnd);
   const target = latin1(b, methodEnd + 1, versionAt - 1);
   const minor = b[versionAt + 7] - 0x30;
-  const n = parseFields(b, versionAt + 10, end - 2, 4 * maxFields);
-  if (n < 0) return -n;
   // (a copy of exactly the offsets found: an array grown by push would keep room for 17, then 41)
-  const fields = SCRATCH.slice(0, n);
+  const fields = n === 0 ? NO_FIELDS : SCRATCH.slice(0, n);
   const head = new RequestHead(method, target, minor, b, fields);
-  for (let i = 0; i < fields.length; i += 4) noteField(head, b, fields[i], fields[i + 1], fields[i + 2], fields[i + 3]);
+  for (let i = 0; i < n; i += 4) noteField(head, b, fields[i], fields[i + 1], fields[i + 2], fields[i + 3]);
   return head;
 }
+
+/** The offsets of a head without fields (never written to). */
+const NO_FIELDS: number[] = [];
 
 /**
  * Checks the request line starting at b[start] (known to end in CRLF):

@@ -16,7 +16,11 @@ export function lower(name: string): string {
   let key = lowered.get(name);
   if (key === undefined) {
     key = name.toLowerCase();
-    if (lowered.size < 1000) lowered.set(name, key);
+    if (lowered.size < 1000) {
+      // Kept internalized (a property name comes back from Object.keys so): comparing it with a constant is then a pointer test.
+      key = Object.keys({ [key]: 0 })[0];
+      lowered.set(name, key);
+    }
   }
   return key;
 }

@@ -16,7 +16,7 @@
  */
 import { Ch, HEX, TCHAR } from './chars';
 import { bodyLength, CHUNKED } from './framing';
-import { checkRequestLine, parseHead, RequestHead } from './head';
+import { checkRequestLine, parseHead, RequestHead, wholeHead, wholeHeadMade } from './head';
 
 /** The sizes the parser refuses beyond. */
 export interface ParserLimits {
@@ -172,6 +172,9 @@ export class RequestParser {
     if (this.head !== null) return this.readMoreHead(data, off);
     while (off < data.length && (data[off] === Ch.CR || data[off] === Ch.LF)) off++; // empty lines before a request (RFC 9112 2.2)
     if (off === data.length) return off;
+    const lim = this.limits;
+    const whole = wholeHead(data, off, lim.maxHeaders, lim.maxRequestLine, lim.maxHeaderBytes);
+    if (whole > 0) return this.headParsed(wholeHeadMade(data, off), whole);
     const end = this.scan(data, off, off, data.length);
     if (end > 0) return this.headDone(data, off, end);
     if (end < 0) return this.fail(-end);
@@ -251,6 +254,11 @@ export class RequestParser {
     this.lineChecked = false;
     const head = parseHead(b, start, end, this.limits.maxHeaders);
     if (typeof head === 'number') return this.fail(head);
+    return this.headParsed(head, end);
+  }
+
+  /** A head parsed, ending at `end`: its body's framing, then the sink. */
+  private headParsed(head: RequestHead, end: number): number {
     const length = bodyLength(head);
     if (length < CHUNKED) return this.fail(-length);
     if (length > this.limits.maxBodyBytes) return this.fail(413);

@@ -43,16 +43,11 @@ export class Request {
   readonly method: string;
   /** The request-target as sent, e.g. "/a/b?x=1". */
   readonly uri: string;
-  /** The target's path, without the query. */
-  readonly path: string;
+
   /** "HTTP/1.1" or "HTTP/1.0". */
   readonly clientproto: string;
   /** The request body (empty when there is none). */
   content: Buffer = EMPTY;
-  /** Path segments already used to find the resource. */
-  prepath: string[] = [];
-  /** Path segments still to be used (decoded). */
-  postpath: string[];
   /** The response status code. */
   code = 200;
   /** The response reason phrase. */
@@ -75,6 +70,10 @@ export class Request {
   private argsCache: Record<string, string[]> | null = null;
   /** The response's header fields, made when first used (an upgrade never has them). */
   private responseFields: Headers | null = null;
+  // path, prepath and postpath are made when first asked for: a leaf resource at the root never needs them.
+  private pathMade: string | null = null;
+  private prepathMade: string[] | null = null;
+  private postpathMade: string[] | null = null;
   /**
    * Fields set with setHeader before anything asked for responseHeaders:
    * lower-cased name, value, ... (a Map per response costs more than a scan
@@ -91,11 +90,32 @@ export class Request {
     this.method = head.method;
     this.uri = head.target;
     this.clientproto = head.minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0';
-    this.path = targetPath(head.target);
-    this.postpath = segments(this.path);
     this.persistent = wantsPersistence(head);
     this.noBody = head.method === 'HEAD';
     this.asksUpgrade = head.upgrade !== undefined;
+  }
+
+  /** The target's path, without the query. */
+  get path(): string {
+    return (this.pathMade ??= targetPath(this.uri));
+  }
+
+  /** Path segments already used to find the resource. */
+  get prepath(): string[] {
+    return (this.prepathMade ??= []);
+  }
+
+  set prepath(value: string[]) {
+    this.prepathMade = value;
+  }
+
+  /** Path segments still to be used (decoded). */
+  get postpath(): string[] {
+    return (this.postpathMade ??= segments(this.path));
+  }
+
+  set postpath(value: string[]) {
+    this.postpathMade = value;
   }
 
   /** The request's header fields (case-insensitive names). */
@@ -218,10 +238,13 @@ export class Request {
       this.finished = true;
       return;
     }
-    if (this.responseFields === null && !this.noBody && !bodyless(this.code) && cacheable(this.setFields, body)) {
-      this.startedWriting = true;
-      this.channel.writeFor(this, this.cachedBytes(body));
-      return this.finish();
+    if (this.responseFields === null && !this.noBody && !bodyless(this.code)) {
+      const bytes = this.cachedBytes(body);
+      if (bytes !== null) {
+        this.startedWriting = true;
+        this.channel.writeFor(this, bytes);
+        return this.finish();
+      }
     }
     const text = typeof body === 'string';
     const length = text ? Buffer.byteLength(body) : body.length;
@@ -238,13 +261,14 @@ export class Request {
     this.finish();
   }
 
-  /** The whole response with `body`, as response-cache.ts remembers it (made and remembered when it does not). */
-  private cachedBytes(body: Buffer | string): Buffer {
+  /** The whole response with `body`, as response-cache.ts remembers it (made and remembered when it does not); null when it may not be kept. */
+  private cachedBytes(body: Buffer | string): Buffer | null {
     const fields = this.setFields;
-    const framing = (this.persistent ? Framing.Persistent : 0) | (this.clientproto === 'HTTP/1.1' ? 0 : Framing.Http10);
+    const framing = (this.persistent ? Framing.Persistent : 0) | (this.head.minor === 1 ? 0 : Framing.Http10);
     const date = dateLine();
     const known = cachedResponse(this.code, this.codeMessage, fields, date, framing, body);
     if (known !== null) return known;
+    if (!cacheable(fields, body)) return null;
     const text = typeof body === 'string' ? body : null;
     const bytes = text === null ? (body as Buffer) : Buffer.from(text, 'utf8');
     const head = this.headText(bytes.length);

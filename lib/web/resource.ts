@@ -119,7 +119,7 @@ export class NoResource extends ErrorPage {
 
 /** The resource for the request's path under `resource`, moving segments from postpath to prepath. */
 export function getChildForRequest(resource: Resource, request: Request): Resource {
-  while (request.postpath.length > 0 && !resource.isLeaf) {
+  while (!resource.isLeaf && request.postpath.length > 0) {
     const segment = request.postpath.shift()!;
     // (an empty array grown by push reserves room for 17: most paths have one or two segments)
     if (request.prepath.length === 0) request.prepath = [segment];

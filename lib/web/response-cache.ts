@@ -55,6 +55,8 @@ interface Entry {
 const entries: Entry[] = [];
 /** The slot the next entry replaces. */
 let nextSlot = 0;
+/** The entry found last (looked at first). */
+let last: Entry | null = null;
 
 function sameFields(a: string[] | null, b: string[] | null): boolean {
   if (a === b) return true;
@@ -81,20 +83,19 @@ export function cachedResponse(
   framing: number,
   body: Buffer | string,
 ): Buffer | null {
+  if (last !== null && matches(last, code, message, fields, date, framing, body)) return last.bytes;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
-    if (
-      e.code === code &&
-      e.date === date &&
-      e.framing === framing &&
-      e.message === message &&
-      sameFields(e.fields, fields) &&
-      sameBody(e, body)
-    ) {
+    if (e !== last && matches(e, code, message, fields, date, framing, body)) {
+      last = e;
       return e.bytes;
     }
   }
   return null;
+}
+
+function matches(e: Entry, code: number, message: string, fields: string[] | null, date: string, framing: number, body: Buffer | string): boolean {
+  return e.code === code && e.date === date && e.framing === framing && e.message === message && sameFields(e.fields, fields) && sameBody(e, body);
 }
 
 /** Whether a response with these fields and this body may be kept (see the file's note). */
@@ -128,6 +129,7 @@ export function rememberResponse(
     code, message, fields: fields === null ? null : fields.slice(), date, framing, text, bodyAt: head.length, bodyLength, bytes,
   };
   entries[nextSlot] = entry;
+  last = entry;
   nextSlot = (nextSlot + 1) % SLOTS;
   return bytes;
 }
