@@ -1,7 +1,7 @@
 /**
- * Byte classes of RFC 9110/9112 as lookup tables, so the request parser
- * checks each byte of a method, target, header name or value with one array
- * read instead of comparisons or a regular expression over a string.
+ * Byte classes of RFC 9110/9112, so the request parser checks each byte of
+ * a method, target, header name or value with one array read or a couple of
+ * comparisons instead of a regular expression over a string.
  */
 
 function table(accept: (c: number) => boolean): Uint8Array {
@@ -18,11 +18,20 @@ export const TCHAR = table(
     (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || TCHAR_SYMBOLS.includes(String.fromCharCode(c)),
 );
 
-/** Bytes of a request-target: visible US-ASCII (no space, no control, no obs-text). */
-export const TARGET = table((c) => c > 0x20 && c < 0x7f);
+/**
+ * A byte of a request-target: visible US-ASCII (no space, no control, no
+ * obs-text). (Comparisons, not a table: these classes are ranges, and a
+ * second typed-array read per byte costs more. Out of range, undefined, is
+ * not one.)
+ */
+export function isTargetByte(c: number): boolean {
+  return c > 0x20 && c < 0x7f;
+}
 
-/** field-vchar, SP and HTAB (RFC 9110 5.5): the bytes a header value may hold (obs-text included). */
-export const FIELD_VALUE = table((c) => c === 0x09 || (c >= 0x20 && c !== 0x7f));
+/** field-vchar, SP or HTAB (RFC 9110 5.5): a byte a header value may hold (obs-text included). */
+export function isValueByte(c: number): boolean {
+  return c > 0x1f ? c !== 0x7f : c === 0x09;
+}
 
 /** Hex digit values, or 255 for a byte that is not one. */
 export const HEX = (() => {

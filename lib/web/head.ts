@@ -17,7 +17,7 @@
  * for it; one field's values can be read without it (fieldValues: a
  * WebSocket handshake reads five fields of a head it then drops).
  */
-import { Ch, FIELD_VALUE, TARGET, TCHAR } from './chars';
+import { Ch, isTargetByte, isValueByte, TCHAR } from './chars';
 import { Headers } from './headers';
 import { methodAt } from './methods';
 
@@ -117,10 +117,9 @@ export function latin1(b: Buffer, start: number, end: number): string {
 export function parseHead(b: Buffer, start: number, end: number, maxFields: number): RequestHead | number {
   const versionAt = checkRequestLine(b, start);
   if (versionAt < 0) return -versionAt;
+  const methodEnd = found.methodEnd;
   const n = parseFields(b, versionAt + 10, end - 2, 4 * maxFields);
   if (n < 0) return -n;
-  let methodEnd = start;
-  while (b[methodEnd] !== Ch.SP) methodEnd++;
   return madeHead(b, start, methodEnd, versionAt, n);
 }
 
@@ -134,50 +133,24 @@ export function parseHead(b: Buffer, start: number, end: number, maxFields: numb
  * their content); a head that arrives whole needs only this one look.
  */
 export function wholeHead(b: Buffer, start: number, maxFields: number, maxRequestLine: number, maxHeaderBytes: number): number {
-  // (the tables as locals: an imported binding is a property load on the module object at every use)
-  const tchar = TCHAR;
-  const value = FIELD_VALUE;
-  let i = start;
-  while (tchar[b[i]] === 1) i++;
-  if (i === start || b[i] !== Ch.SP) return 0;
-  const methodEnd = i++;
-  const targetStart = i;
-  const target = TARGET;
-  while (target[b[i]] === 1) i++;
-  if (i === targetStart || b[i] !== Ch.SP) return 0;
-  const versionAt = i + 1;
-  if (parseVersion(b, versionAt) < 0 || b[versionAt + 9] !== Ch.LF || versionAt + 9 - start > maxRequestLine) return 0;
-  const out = SCRATCH;
+  const versionAt = checkRequestLine(b, start);
+  if (versionAt < 0 || b[versionAt + 9] !== Ch.LF || versionAt + 9 - start > maxRequestLine) return 0;
   const max = 4 * maxFields;
   let n = 0;
-  i = versionAt + 10;
+  let i = versionAt + 10;
   while (b[i] !== Ch.CR) {
     if (n >= max) return 0;
-    const nameStart = i;
-    while (tchar[b[i]] === 1) i++;
-    if (i === nameStart || b[i] !== Ch.COLON) return 0;
-    const nameEnd = i++;
-    while (b[i] === Ch.SP || b[i] === Ch.HTAB) i++;
-    const valueStart = i;
-    while (value[b[i]] === 1) i++;
-    if (b[i] !== Ch.CR || b[i + 1] !== Ch.LF) return 0;
-    let valueEnd = i;
-    while (valueEnd > valueStart && (b[valueEnd - 1] === Ch.SP || b[valueEnd - 1] === Ch.HTAB)) valueEnd--;
-    out[n] = nameStart;
-    out[n + 1] = nameEnd;
-    out[n + 2] = valueStart;
-    out[n + 3] = valueEnd;
+    i = fieldLine(b, i, n);
+    if (i < 0) return 0;
     n += 4;
-    i += 2;
   }
   if (b[i + 1] !== Ch.LF || i + 2 - start > maxHeaderBytes) return 0;
-  found.methodEnd = methodEnd;
   found.versionAt = versionAt;
   found.n = n;
   return i + 2;
 }
 
-/** What wholeHead found beyond SCRATCH (parsing is never re-entered). */
+/** What checkRequestLine and wholeHead found beyond SCRATCH (parsing is never re-entered). */
 const found = { methodEnd: 0, versionAt: 0, n: 0 };
 
 /** The head wholeHead just found at b[start]. */
@@ -206,11 +179,14 @@ const NO_FIELDS: number[] = [];
  * calls it as soon as the line is in, so junk is refused before any header.
  */
 export function checkRequestLine(b: Buffer, start: number): number {
+  // (the tables as locals: an imported binding is a property load on the module object at every use)
+  const tchar = TCHAR;
   let i = start;
-  while (TCHAR[b[i]] === 1) i++;
+  while (tchar[b[i]] === 1) i++;
   if (i === start || b[i] !== Ch.SP) return -400;
+  found.methodEnd = i;
   const targetStart = ++i;
-  while (TARGET[b[i]] === 1) i++;
+  while (isTargetByte(b[i])) i++;
   if (i === targetStart || b[i] !== Ch.SP) return -400;
   const minor = parseVersion(b, i + 1);
   return minor < 0 ? minor : i + 1;
@@ -231,29 +207,40 @@ const SCRATCH: number[] = [];
 
 /** Header lines from i (a line start) to end (the start of the final CRLF) as offsets into SCRATCH: how many, or -400, or -431 past `max` offsets. */
 function parseFields(b: Buffer, i: number, end: number, max: number): number {
-  const out = SCRATCH;
   let n = 0;
   while (i < end) {
     if (n >= max) return -431;
-    const nameStart = i;
-    while (TCHAR[b[i]] === 1) i++;
-    // An empty name is either junk or obs-fold (a line starting with SP/HTAB): both refused (RFC 9112 5.2).
-    if (i === nameStart || b[i] !== Ch.COLON) return -400;
-    const nameEnd = i++;
-    while (b[i] === Ch.SP || b[i] === Ch.HTAB) i++;
-    const valueStart = i;
-    while (FIELD_VALUE[b[i]] === 1) i++;
-    if (b[i] !== Ch.CR || b[i + 1] !== Ch.LF) return -400; // a CR, LF or other control inside the value
-    let valueEnd = i;
-    while (valueEnd > valueStart && (b[valueEnd - 1] === Ch.SP || b[valueEnd - 1] === Ch.HTAB)) valueEnd--;
-    out[n] = nameStart;
-    out[n + 1] = nameEnd;
-    out[n + 2] = valueStart;
-    out[n + 3] = valueEnd;
+    i = fieldLine(b, i, n);
+    if (i < 0) return -400;
     n += 4;
-    i += 2;
   }
   return n;
+}
+
+/**
+ * The field line at b[i] (one that ends in CRLF): its name and trimmed
+ * value's offsets into SCRATCH[n, n + 4), and the offset past its CRLF; -1
+ * when it is malformed.
+ */
+function fieldLine(b: Buffer, i: number, n: number): number {
+  const tchar = TCHAR;
+  const nameStart = i;
+  while (tchar[b[i]] === 1) i++;
+  // An empty name is either junk or obs-fold (a line starting with SP/HTAB): both refused (RFC 9112 5.2).
+  if (i === nameStart || b[i] !== Ch.COLON) return -1;
+  const nameEnd = i++;
+  while (b[i] === Ch.SP || b[i] === Ch.HTAB) i++;
+  const valueStart = i;
+  while (isValueByte(b[i])) i++;
+  if (b[i] !== Ch.CR || b[i + 1] !== Ch.LF) return -1; // a CR, LF or other control inside the value
+  let valueEnd = i;
+  while (valueEnd > valueStart && (b[valueEnd - 1] === Ch.SP || b[valueEnd - 1] === Ch.HTAB)) valueEnd--;
+  const out = SCRATCH;
+  out[n] = nameStart;
+  out[n + 1] = nameEnd;
+  out[n + 2] = valueStart;
+  out[n + 3] = valueEnd;
+  return i + 2;
 }
 
 // The names the server acts on, lower-case.

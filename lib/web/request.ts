@@ -12,7 +12,7 @@ import { dateLine } from './date';
 import type { RequestHead } from './head';
 import { Headers, lower } from './headers';
 import { cacheable, cachedResponse, Framing, rememberResponse } from './response-cache';
-import { checkHeader, responseHead } from './response-head';
+import { checkedKey, responseHead } from './response-head';
 import { bodyless, reasonPhrase } from './status';
 import { hasToken } from './tokens';
 
@@ -155,10 +155,9 @@ export class Request {
   /** Sets response header `name` (replacing its values); TypeError for a name or value that could split the response. */
   setHeader(name: string, value: string | number): void {
     const v = typeof value === 'number' ? String(value) : value;
-    checkHeader(name, v);
+    const key = checkedKey(name, v);
     const set = this.setFields;
-    if (this.responseFields !== null || (set !== null && set.length >= MAX_SET_FIELDS)) return this.responseHeaders.setOne(name, v);
-    const key = lower(name);
+    if (this.responseFields !== null || (set !== null && set.length >= MAX_SET_FIELDS)) return this.responseHeaders.setOne(key, v);
     if (set === null) {
       this.setFields = [key, v];
       return;

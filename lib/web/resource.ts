@@ -18,13 +18,20 @@ type RenderMethod = (request: Request) => RenderResult;
 /** "render_GET" by "GET", made once per method (bounded): a fresh key string would be hashed on every lookup. */
 const renderKeys = new Map<string, string>();
 
+/** The method renderKey was last asked for, and its key. */
+let lastMethod = 'GET';
+let lastKey = 'render_GET';
+
 function renderKey(method: string): string {
+  if (method === lastMethod) return lastKey;
   let key = renderKeys.get(method);
   if (key === undefined) {
     // A property name comes back from Object.keys interned, so later keyed loads with it skip the string table.
     key = Object.keys({ ['render_' + method]: 0 })[0];
     if (renderKeys.size < 100) renderKeys.set(method, key);
   }
+  lastMethod = method;
+  lastKey = key;
   return key;
 }
 

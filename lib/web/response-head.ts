@@ -5,7 +5,7 @@
  * The same few names recur on every response, so a name's "Name: " prefix
  * and the fact that it is a valid token are each worked out once.
  */
-import type { Headers } from './headers';
+import { lower, type Headers } from './headers';
 import { reasonPhrase } from './status';
 
 /** "Content-Type: " by "content-type" (bounded). */
@@ -22,8 +22,13 @@ function prefix(lower: string): string {
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Names already found to be tokens (bounded). */
-const tokens = new Set<string>();
+/** The lower-cased key of each name already found to be a token (bounded). */
+const tokenKeys = new Map<string, string>();
+/** The name fieldKey was last asked for and its key (most responses set the same one or two names). */
+let lastName = 'content-type';
+let lastKey = 'content-type';
+/** The value last found safe. */
+let lastValue = '';
 
 /** Whether `value` holds no CR, LF or NUL (a loop: cheaper than a RegExp on short values). */
 function safeValue(value: string): boolean {
@@ -36,13 +41,32 @@ function safeValue(value: string): boolean {
 
 /** Throws a TypeError unless `name` is a token and `value` holds no CR, LF or NUL. */
 export function checkHeader(name: unknown, value: unknown): void {
-  if (typeof name !== 'string' || !tokens.has(name)) {
-    if (typeof name !== 'string' || !TOKEN.test(name)) throw new TypeError(`setHeader: invalid header name ${JSON.stringify(name)}`);
-    if (tokens.size < 1000) tokens.add(name);
+  checkedKey(name, value);
+}
+
+/** `name` lower-cased, once checked as checkHeader does with `value`. */
+export function checkedKey(name: unknown, value: unknown): string {
+  let key = lastKey;
+  if (name !== lastName) {
+    if (typeof name !== 'string') throw new TypeError(`setHeader: invalid header name ${JSON.stringify(name)}`);
+    const known = tokenKeys.get(name);
+    if (known !== undefined) {
+      key = known;
+    } else {
+      if (!TOKEN.test(name)) throw new TypeError(`setHeader: invalid header name ${JSON.stringify(name)}`);
+      key = lower(name);
+      if (tokenKeys.size < 1000) tokenKeys.set(name, key);
+    }
+    lastName = name;
+    lastKey = key;
   }
-  if (typeof value !== 'string' || !safeValue(value)) {
-    throw new TypeError(`setHeader: the value of ${name} must be a string without CR, LF or NUL`);
+  if (value !== lastValue) {
+    if (typeof value !== 'string' || !safeValue(value)) {
+      throw new TypeError(`setHeader: the value of ${String(name)} must be a string without CR, LF or NUL`);
+    }
+    lastValue = value;
   }
+  return key;
 }
 
 /** Status lines with their usual reason phrase, by code (an array: a Map hashes the number each time). */
