@@ -183,6 +183,23 @@ describe('RequestParser: refused requests', () => {
     expect(parse(big + '\r\n').failed).toBe(431);
   });
 
+  it('draws each limit at the same byte for a head read whole (one pass) and trickled (the careful path)', () => {
+    // The request line may be maxRequestLine bytes with its CR; the head maxHeaderBytes in all.
+    const line = (n: number): string => 'GET /' + 'a'.repeat(n - 15) + ' HTTP/1.1\r\n\r\n';
+    const head = (n: number): string => 'GET / HTTP/1.1\r\nX: ' + 'v'.repeat(n - 23) + '\r\n\r\n';
+    expect(Buffer.byteLength(head(LIMITS.maxHeaderBytes))).toBe(LIMITS.maxHeaderBytes);
+    for (const [text, status] of [
+      [line(LIMITS.maxRequestLine), 0],
+      [line(LIMITS.maxRequestLine + 1), 400],
+      [head(LIMITS.maxHeaderBytes), 0],
+      [head(LIMITS.maxHeaderBytes + 1), 431],
+    ] as [string, number][]) {
+      expect(parse(text).failed).toBe(status);
+      expect(parse(text, 1).failed).toBe(status);
+      expect(parse(text, 100).failed).toBe(status);
+    }
+  });
+
   it('refuses more header fields than maxHeaders with 431, and takes exactly that many', () => {
     const limits = { ...LIMITS, maxHeaders: 5 };
     const head = (n: number): string => 'GET / HTTP/1.1\r\n' + 'X-N: 1\r\n'.repeat(n) + '\r\n';

@@ -3,8 +3,11 @@
  * they are received, handing heads, body pieces and message ends to a sink.
  *
  * Why it looks like this:
- * - Heads are found with Buffer.indexOf over LF, one call per line; a head
- *   that arrives whole in one read is parsed in place. A partial head is
+ * - A head that arrives whole in one read (the usual case) is checked and
+ *   cut in one pass, in place (head.ts wholeHead). Anything else, a partial
+ *   head or one that pass does not accept, takes the careful path: the end
+ *   is found line by line (Buffer.indexOf over LF for long lines), then the
+ *   head is parsed and refused with its exact status. A partial head is
  *   copied into one growing buffer (amortised O(n), so a client trickling a
  *   byte at a time costs O(1) per byte), and the scan resumes at the line it
  *   stopped in.
