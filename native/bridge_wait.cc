@@ -30,8 +30,9 @@
 //
 // What it costs: Node counts as idle only the time libuv blocks in its own
 // poll, so performance.eventLoopUtilization() reads ~1 while we block here.
-// createReactor({ exactLoopUtilization: true }) starts the loop in libuv's
-// set instead (start(true)), for those who act on that figure.
+// So this wait is opt-in, createReactor({ exactLoopUtilization: false });
+// by default the loop starts in libuv's set (start(true)), since load
+// shedding and autoscaling act on that figure.
 //
 // Caveat: uv_run(UV_RUN_NOWAIT) does not tell its prepare callbacks, so a
 // NOWAIT turn may wait here until the next timer or event; Node runs its

@@ -76,7 +76,7 @@ export class ReactorCore {
    */
   constructor(
     private readonly backendName: string | undefined,
-    private readonly exactLoopUtilization = false,
+    private readonly exactLoopUtilization = true,
   ) {}
 
   /** The backend in use; loads the addon when not loaded yet. */

@@ -24,11 +24,16 @@ export function forEachBackend(name: string, body: (backend: string) => void): v
  * replaced it), every connection is dropped, the fds opened since are checked
  * to be closed again, and the reactor is closed.
  */
-export function reactorPerTest(backend: string, set: (r: Reactor) => void, get: () => Reactor): void {
+export function reactorPerTest(
+  backend: string,
+  set: (r: Reactor) => void,
+  get: () => Reactor,
+  opts: { exactLoopUtilization?: boolean } = {},
+): void {
   let fdsBefore: number;
 
   beforeEach(() => {
-    const r = createReactor({ backend });
+    const r = createReactor({ backend, ...opts });
     r.backend; // open the native loop before counting fds
     set(r);
     fdsBefore = openFdCount();
