@@ -105,6 +105,7 @@ export class Request {
     return (this.prepathMade ??= []);
   }
 
+  /** Replaces the segments already used (as Twisted's traversal does when it moves one over). */
   set prepath(value: string[]) {
     this.prepathMade = value;
   }
@@ -114,6 +115,7 @@ export class Request {
     return (this.postpathMade ??= segments(this.path));
   }
 
+  /** Replaces the segments still to be used. */
   set postpath(value: string[]) {
     this.postpathMade = value;
   }
