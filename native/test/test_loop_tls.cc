@@ -21,6 +21,7 @@
 #include "loop.h"
 #include "net.h"
 #include "tls_certs.h"
+#include "tls_memory.h"
 #include "tls_context.h"
 #include "tls_stream.h"
 
@@ -59,12 +60,7 @@ struct Sink : LoopSink {
   }
 };
 
-std::shared_ptr<TlsContext> context(bool server) {
-  std::string err;
-  auto ctx = testcerts::context(server, &err);
-  check::that(ctx != nullptr, "context: " + err);
-  return ctx;
-}
+using tlsmemory::context;
 
 // One connection: our server stream in the loop, a client engine on the far fd.
 struct Conn {

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "heap_trim.h"
 #include "tls_certs.h"
+#include "tls_memory.h"
 #include "tls_context.h"
 #include "tls_stream.h"
 
@@ -24,21 +25,9 @@ const testcerts::Pem& identity() {
   return pem;
 }
 
-std::shared_ptr<TlsContext> context(bool server) {
-  std::string err;
-  auto ctx = testcerts::context(server, &err);
-  check::that(ctx != nullptr, "context: " + err);
-  return ctx;
-}
-
-// Moves what `from` has to send into `to`; returns the bytes moved.
-size_t transfer(TlsStream& from, TlsStream& to) {
-  const uint8_t* data = nullptr;
-  size_t n = from.output(&data);
-  if (n > 0) check::eq(to.feed(data, n), 0, "feed");
-  from.consume_output();
-  return n;
-}
+using tlsmemory::context;
+using tlsmemory::drain;
+using tlsmemory::transfer;
 
 struct Pair {
   std::unique_ptr<TlsStream> client, server;
@@ -60,14 +49,6 @@ struct Pair {
     return false;
   }
 };
-
-std::string drain(TlsStream& t) {
-  std::string out;
-  uint8_t buf[4096];
-  int64_t n;
-  while ((n = t.read(buf, sizeof buf)) > 0) out.append(reinterpret_cast<char*>(buf), static_cast<size_t>(n));
-  return out;
-}
 
 void test_handshake_and_data() {
   Pair p;

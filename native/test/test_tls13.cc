@@ -18,6 +18,7 @@
 #include "tls13_keys.h"
 #include "tls13_records.h"
 #include "tls_certs.h"
+#include "tls_memory.h"
 #include "tls_context.h"
 #include "tls_stream.h"
 
@@ -140,30 +141,9 @@ void test_sequence_never_wraps() {
 
 // ---- the switch-over, against an OpenSSL client ----
 
-std::shared_ptr<TlsContext> context(bool server) {
-  std::string err;
-  auto ctx = testcerts::context(server, &err);
-  check::that(ctx != nullptr, "context: " + err);
-  return ctx;
-}
-
-size_t transfer(TlsStream& from, TlsStream& to) {
-  const uint8_t* data = nullptr;
-  size_t n = from.output(&data);
-  if (n > 0) check::eq(to.feed(data, n), 0, "feed");
-  from.consume_output();
-  return n;
-}
-
-// Reads all there is; *end gets what the last read returned (kNoData, kClosed...).
-std::string drain(TlsStream& t, size_t room = 4096, int64_t* end = nullptr) {
-  std::string out;
-  std::vector<uint8_t> buf(room);
-  int64_t n;
-  while ((n = t.read(buf.data(), buf.size())) > 0) out.append(reinterpret_cast<char*>(buf.data()), static_cast<size_t>(n));
-  if (end != nullptr) *end = n;
-  return out;
-}
+using tlsmemory::context;
+using tlsmemory::drain;
+using tlsmemory::transfer;
 
 void send(TlsStream& from, const std::string& text) {
   struct iovec one = {const_cast<char*>(text.data()), text.size()};
