@@ -10,7 +10,6 @@
 import { ChildProcess, spawn } from 'child_process';
 import * as net from 'net';
 import * as tls from 'tls';
-import type { IPv4Address } from '../lib/address';
 import { ConnectionDone, TLSError } from '../lib/errors';
 import type { ISSLTransport } from '../lib/interfaces';
 import type { NativeLoop } from '../lib/native';
@@ -20,8 +19,8 @@ import { CertificateOptions } from '../lib/tls';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { closed } from './helpers/checks';
 import { makeCerts, TestCerts } from './helpers/certs';
-import { keeping, until } from './helpers/tcp';
-import { TLSEcho } from './helpers/tls';
+import { until } from './helpers/tcp';
+import { listenTLSEcho } from './helpers/tls';
 
 jest.setTimeout(30000);
 
@@ -63,12 +62,7 @@ forEachBackend('TLS 1.3 on our own record layer', (backend) => {
   let r: Reactor;
   reactorPerTest(backend, (reactor) => (r = reactor), () => r);
 
-  function listen(extra: ConstructorParameters<typeof CertificateOptions>[0] = {}) {
-    const f = keeping(TLSEcho);
-    const opts = new CertificateOptions({ privateKey: certs.server.key, certificate: certs.server.cert, ...extra });
-    const port = r.listenSSL(0, f, opts, { interface: '127.0.0.1' });
-    return { f, port, num: (port.getHost() as IPv4Address).port };
-  }
+  const listen = (extra: ConstructorParameters<typeof CertificateOptions>[0] = {}) => listenTLSEcho(r, certs.server, extra);
 
   async function echoOnce(num: number, opts: tls.ConnectionOptions, f: ReturnType<typeof listen>['f'], n: number) {
     const s = await nodeClient(num, opts);

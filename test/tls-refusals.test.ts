@@ -7,15 +7,14 @@
  */
 import { spawn } from 'child_process';
 import * as tls from 'tls';
-import type { IPv4Address } from '../lib/address';
 import { TLSError } from '../lib/errors';
 import { Reactor } from '../lib/reactor';
 import { CertificateOptions } from '../lib/tls';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { closed } from './helpers/checks';
 import { makeCerts, TestCerts } from './helpers/certs';
-import { keeping, until } from './helpers/tcp';
-import { TLSEcho } from './helpers/tls';
+import { until } from './helpers/tcp';
+import { listenTLSEcho } from './helpers/tls';
 
 jest.setTimeout(20000);
 
@@ -29,12 +28,7 @@ forEachBackend('TLS refusals', (backend) => {
   let r: Reactor;
   reactorPerTest(backend, (reactor) => (r = reactor), () => r);
 
-  function listen(extra: ConstructorParameters<typeof CertificateOptions>[0] = {}) {
-    const f = keeping(TLSEcho);
-    const opts = new CertificateOptions({ privateKey: certs.server.key, certificate: certs.server.cert, ...extra });
-    const port = r.listenSSL(0, f, opts, { interface: '127.0.0.1' });
-    return { f, num: (port.getHost() as IPv4Address).port };
-  }
+  const listen = (extra: ConstructorParameters<typeof CertificateOptions>[0] = {}) => listenTLSEcho(r, certs.server, extra);
 
   it('a Node client asking to renegotiate (TLS 1.2) is refused; no second handshake happens', async () => {
     const { f, num } = listen();
