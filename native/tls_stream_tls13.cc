@@ -33,7 +33,6 @@
 // records, below AES-GCM's limit (RFC 8446 §5.5).
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -70,17 +69,6 @@ size_t parse_secret(const char* line, uint8_t* out) {
 }
 
 bool starts_with(const char* s, const char* prefix) { return std::strncmp(s, prefix, std::strlen(prefix)) == 0; }
-
-std::string der_of(SSL* ssl) {
-  X509* x = SSL_get0_peer_certificate(ssl);
-  if (x == nullptr) return std::string();
-  unsigned char* der = nullptr;
-  int len = i2d_X509(x, &der);
-  std::string out;
-  if (len > 0) out.assign(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  return out;
-}
 
 }  // namespace
 
@@ -150,10 +138,11 @@ void TlsStream::switch_over() {
   std::unique_ptr<Tls13Session> o(ok ? new (std::nothrow) Tls13Session() : nullptr);
   if (!o || !o->rx.init(*suite, h->client_secret, false) || !o->tx.init(*suite, h->server_secret, true)) return;
   o->tx.start_at(write_seq);
-  o->verify_result = SSL_get_verify_result(ssl_);
+  // The getters still read the SSL (own_ is not set yet): their answers are kept.
+  o->verify_result = verify_result();
   o->alpn = alpn();
-  o->peer_der = der_of(ssl_);
-  o->session_reused = SSL_session_reused(ssl_) == 1;
+  o->peer_der = peer_certificate_der();
+  o->session_reused = session_reused();
   // As ~TlsStream does: the session stays resumable.
   SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
   SSL_free(ssl_);
