@@ -32,7 +32,8 @@ function runChild(body: string): string {
     };
     (async () => { ${body} })().then(() => process.stderr.write('BODY-DONE\\n'));
   `;
-  const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { cwd: root, encoding: 'utf8', timeout: 15000 });
+  // 60 s: the child transpiles lib/defer.ts with TypeScript first, which took over 15 s on a machine at load 15-20
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60000 });
   if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
   return r.stderr;
 }
