@@ -41,6 +41,7 @@
 
 #include "loop.h"
 #include "tls.h"
+#include "tls_pubkey.h"
 
 static SSL_CTX *ctx;
 static SSL **ssl_of;         /* per slot: its TLS state, kept between connections */
@@ -64,6 +65,7 @@ static void on_message(int write_p, int version, int type, const void *buf, size
 static long buffer_mode(int n) { return n > 4000 ? SSL_MODE_RELEASE_BUFFERS : 0; }
 
 int tls_init(const struct config *cfg, int n) {
+  if (tls_pubkey_fast() != 0) ERR_clear_error(); /* slower certificate parsing, nothing else */
   ctx = SSL_CTX_new(TLS_client_method());
   if (!ctx) return -1;
   SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
