@@ -140,6 +140,50 @@ describe('the report says ratios in words', () => {
   });
 });
 
+describe("issue 16's HTTP targets are read from the Site, not the raw responder", () => {
+  /* eslint-disable @typescript-eslint/no-var-requires */
+  const { summarise } = require('../bench/lib/runner') as { summarise: (runs: object[]) => Row };
+  const { targets } = require('../bench/lib/report') as { targets: (results: object[]) => { target: string; status: string; value: string }[] };
+  /* eslint-enable @typescript-eslint/no-var-requires */
+  const round = (opsPerS: number, p99Ms: number, cpuUs: number): object => ({
+    ok: true, ops: opsPerS, ops_per_s: opsPerS, lat_us: { p50: 100, p99: p99Ms * 1000, p999: p99Ms * 1000, max: p99Ms * 1000 },
+    server: { cpu_us_per_op: cpuUs, user_us_per_op: cpuUs / 4, sys_us_per_op: (cpuUs * 3) / 4 },
+  });
+  // the raw responder meets every line, the Site none: each Site line must say NOT met
+  const scenario = (name: string): object => ({
+    name, metric: 'ops', baseline: 'net-http', ceiling: 'c-http',
+    rows: {
+      'ioreactor-site': summarise([round(60000, 20, 10)]),
+      'ioreactor-http': summarise([round(200000, 5, 6)]),
+      'node-http': summarise([round(30000, 30, 20)]),
+      'net-http': summarise([round(50000, 20, 12)]),
+      'c-http': summarise([round(200000, 5, 6)]),
+    },
+  });
+  const all = targets([scenario('http-1k'), scenario('http-pipeline')]);
+  const find = (start: string): { status: string; value: string } => {
+    const t = all.find((x) => x.target.startsWith(start));
+    if (t === undefined) throw new Error(`no target line starting "${start}"`);
+    return t;
+  };
+
+  test('hello @1k: 3x node http and p99 through Site', () => {
+    expect(find('HTTP hello through Site @1k: >= 3x node http')).toMatchObject({ status: 'NOT met', value: expect.stringMatching(/^2\.00x throughput/) });
+  });
+
+  test('hello @1k: CPU per request against the C ceiling, through Site', () => {
+    expect(find('HTTP hello through Site @1k: server CPU/request')).toMatchObject({ status: 'NOT met', value: expect.stringMatching(/^1\.67x/) });
+  });
+
+  test('pipelined x16 through Site against node http', () => {
+    expect(find('HTTP pipelined x16 through Site')).toMatchObject({ status: 'NOT met', value: expect.stringMatching(/^2\.00x/) });
+  });
+
+  test('the raw responder keeps a line of its own, marked as shown', () => {
+    expect(find('HTTP hello @1k, raw responder')).toMatchObject({ status: 'met', value: expect.stringMatching(/^6\.67x/) });
+  });
+});
+
 describe('a fixed-rate round in which the load generator fell behind', () => {
   /* eslint-disable @typescript-eslint/no-var-requires */
   const { summarise } = require('../bench/lib/runner') as { summarise: (runs: object[]) => Row & { loadgen_behind: number } };
