@@ -5,6 +5,7 @@
  */
 import { CHUNKED } from '../lib/web/framing';
 import { parseHead, RequestHead } from '../lib/web/head';
+import { KNOWN_METHODS, methodAt } from '../lib/web/methods';
 import { ParserLimits, ParserSink, RequestParser } from '../lib/web/parser';
 
 interface Message {
@@ -233,6 +234,35 @@ describe('RequestParser: what the server reads without building the Headers map'
     expect(head['built']).toBeNull();
     const plain = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nX-Seven: 7\r\n\r\n', 'latin1');
     expect((parseHead(plain, 0, plain.length, 100) as RequestHead).upgrade).toBeUndefined();
+  });
+});
+
+describe('methodAt: a known method is its interned constant, anything else is not one', () => {
+  const at = (text: string): string | null => {
+    const b = Buffer.from(`xx${text}yy`, 'latin1');
+    return methodAt(b, 2, 2 + text.length);
+  };
+
+  it('finds every known method, each as the constant in KNOWN_METHODS', () => {
+    for (const m of KNOWN_METHODS) expect([m, at(m)]).toEqual([m, m]);
+  });
+
+  it('finds none for another case, a prefix, a longer name, or a near miss of the same length', () => {
+    for (const m of ['get', 'GEt', 'GE', 'GETS', 'GEX', 'XET', 'PUTT', 'POSt', 'M-SEARCh', '', 'BREW']) expect([m, at(m)]).toEqual([m, null]);
+  });
+
+  it('keeps the fields of heads with none, one and many of them, whole or split, in order', () => {
+    for (const fields of ['', 'Host: a\r\n', 'Host: a\r\nB: 2\r\nC:3\r\nD: four \r\n']) {
+      const text = `GET / HTTP/1.1\r\n${fields}\r\n`;
+      const want = [...fields.matchAll(/([A-Za-z]+): ?(\S+) ?\r\n/g)].map((m) => [m[1].toLowerCase(), [m[2]]]);
+      for (const split of [text.length, 5]) {
+        const s = new Sink();
+        const p = new RequestParser(s, LIMITS);
+        p.feed(Buffer.from(text.slice(0, split), 'latin1'));
+        p.feed(Buffer.from(text.slice(split), 'latin1'));
+        expect(s.messages.map((m) => m.headers)).toEqual([want]);
+      }
+    }
   });
 });
 

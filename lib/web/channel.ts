@@ -28,6 +28,8 @@
  * connection (after what is already written is flushed), and requests still
  * being answered see notifyFinish fail.
  */
+// (imported: the global Buffer is a getter on globalThis, called at every use in a hot path)
+import { Buffer } from 'buffer';
 import type { IAddress } from '../address';
 import type { IConsumer, IDelayedCall, IGracefulShutdown, IProtocol, IPushProducer, ITransport } from '../interfaces';
 import { Failure } from '../failure';

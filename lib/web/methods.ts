@@ -14,22 +14,27 @@ export const KNOWN_METHODS: ReadonlySet<string> = new Set([
   'LINK', 'UNLINK', 'SOURCE', 'QUERY',
 ]);
 
-/** The known methods by length, as bytes and interned strings. */
-const BY_LENGTH: [Buffer, string][][] = [];
-for (const m of KNOWN_METHODS) (BY_LENGTH[m.length] ??= []).push([Buffer.from(m, 'latin1'), m]);
+/** The known methods by length (interned strings, whose characters are their bytes). */
+const BY_LENGTH: string[][] = [];
+for (const m of KNOWN_METHODS) (BY_LENGTH[m.length] ??= []).push(m);
 
 /**
  * The known method spelled by b[start, end), as the interned constant
  * (a fresh string would be hashed again by every lookup keyed on it), or
- * null when it is not one.
+ * null when it is not one. GET is looked at first, by its three bytes: most
+ * requests are GETs. (Index loops over plain strings: a for-of over
+ * [Buffer, string] pairs, destructured, cost ~200 instructions a GET.)
  */
 export function methodAt(b: Uint8Array, start: number, end: number): string | null {
-  const candidates = BY_LENGTH[end - start];
+  const n = end - start;
+  if (n === 3 && b[start] === 0x47 && b[start + 1] === 0x45 && b[start + 2] === 0x54) return 'GET';
+  const candidates = BY_LENGTH[n];
   if (candidates === undefined) return null;
-  for (const [bytes, name] of candidates) {
+  for (let k = 0; k < candidates.length; k++) {
+    const name = candidates[k];
     let i = 0;
-    while (i < bytes.length && b[start + i] === bytes[i]) i++;
-    if (i === bytes.length) return name;
+    while (i < n && b[start + i] === name.charCodeAt(i)) i++;
+    if (i === n) return name;
   }
   return null;
 }

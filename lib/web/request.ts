@@ -5,6 +5,8 @@
  * response is framed by Content-Length when the length is known before the
  * first write, else chunked (HTTP/1.1) or ended by closing (HTTP/1.0).
  */
+// (imported: the global Buffer is a getter on globalThis, called at every use in a hot path)
+import { Buffer } from 'buffer';
 import type { IAddress } from '../address';
 import { Deferred } from '../defer';
 import { Failure } from '../failure';
