@@ -1,13 +1,14 @@
 // One direction of a TLS 1.3 record layer (RFC 8446 §5): seal and open
-// application-key records with OpenSSL's EVP AEAD, nothing of the cipher
-// written here. TlsStream uses two of these for a server connection once
+// application-key records with OpenSSL's AEAD (tls13_aead.h: the provider's
+// implementation, without EVP's per-call parameter lookups), nothing of the
+// cipher written here. TlsStream uses two of these for a server connection once
 // OpenSSL's handshake is over and the SSL object is freed (tls_stream.h).
 //
 // Per record: nonce = IV XOR the 64-bit sequence number (big-endian, left
 // padded to the IV's 12 bytes); AAD = the 5-byte record header; the inner
-// plaintext is content | content type | zero padding. The cipher context is
-// built once per key and reused: a record sets only its nonce, so the hot
-// path makes no allocation and no parameter lookup by name.
+// plaintext is content | content type | zero padding, sealed in place in the
+// output as one piece. The cipher context is built once per key and reused:
+// a record sets only its nonce, so the hot path makes no allocation.
 //
 // Checks on input, each with the alert RFC 8446 asks for and OpenSSL's
 // reason code (the same codes the OpenSSL path reports): an outer type other
@@ -18,12 +19,11 @@
 #ifndef IOREACTOR_TLS13_RECORDS_H
 #define IOREACTOR_TLS13_RECORDS_H
 
-#include <openssl/evp.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "tls13_aead.h"
 #include "tls13_keys.h"
 
 namespace ioreactor {
@@ -69,9 +69,9 @@ class RecordCipher {
  private:
   bool key(const uint8_t* secret);
   bool next_nonce(uint8_t* nonce);
-  bool start(const uint8_t* nonce, const uint8_t* header);
 
-  EVP_CIPHER_CTX* ctx_ = nullptr;
+  Tls13Aead aead_;
+  bool keyed_ = false;
   const Tls13Suite* suite_ = nullptr;
   uint8_t secret_[kTls13MaxSecret] = {};
   uint8_t iv_[kTls13IvLen] = {};
