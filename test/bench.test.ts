@@ -352,6 +352,30 @@ function badServer(mangle: (data: Buffer, count: number) => Buffer | null, secur
   });
 }
 
+/** A TCP relay in front of `target` (a TLS echo server): the client's bytes
+ * go through as they come, the server's are handed to `down` (count: chunks
+ * so far on this connection), which passes them on to the client its way. */
+function relay(target: net.Server, down: (d: Buffer, count: number, client: net.Socket) => void): Promise<net.Server> {
+  const port = (target.address() as net.AddressInfo).port;
+  return new Promise((resolve) => {
+    const server = net.createServer((client) => {
+      const up = net.connect(port, '127.0.0.1');
+      for (const s of [client, up]) {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+      }
+      let count = 0;
+      client.on('data', (d) => up.write(d));
+      up.on('data', (d) => down(Buffer.from(d), count++, client));
+      client.on('close', () => up.destroy());
+      up.on('close', () => client.destroy());
+      client.on('error', () => client.destroy());
+      up.on('error', () => up.destroy());
+    });
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
 function loadgen(port: number, extra: string[]): Promise<{ code: number; json: Record<string, unknown> }> {
   const { loadgen: bin } = ensureBuilt();
   const args = ['--port', String(port), '--conns', '4', '--duration', '0.5', '--warmup', '0.1', ...extra];
@@ -523,6 +547,43 @@ describe('the load generator fails a server that', () => {
       expect(t.full).toBeGreaterThan(4);
       expect(t.tickets).toBe(2 * t.full);
     } finally {
+      server.close();
+    }
+  }, 30000);
+
+  test('--tls after the handshake: records cut anywhere are put together, every byte checked, tickets counted', async () => {
+    const server = await badServer((d) => d, true);
+    // the server's bytes reach the client ten at a time, each piece on a later turn of the relay's loop
+    let queue = Promise.resolve();
+    const cut = await relay(server, (d, _n, client) => {
+      for (let at = 0; at < d.length; at += 10) {
+        const piece = d.subarray(at, at + 10);
+        queue = queue.then(() => new Promise((done) => setTimeout(() => client.write(piece, () => done()), 0)));
+      }
+    });
+    try {
+      const { code, json } = await loadgen((cut.address() as net.AddressInfo).port, ['--tls', '--duration', '1']);
+      expect([code, json.ok, json.errors, json.stalled, json.first_error]).toEqual([0, true, 0, 0, '']);
+      expect(json.ops).toBeGreaterThan(0);
+      expect(json.tls).toEqual({ version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', full: 4, resumed: 0, tickets: 8 });
+    } finally {
+      cut.close();
+      server.close();
+    }
+  }, 30000);
+
+  test('--tls after the handshake: a record whose ciphertext was changed on the way is refused by our record layer', async () => {
+    const server = await badServer((d) => d, true);
+    const flip = await relay(server, (d, _n, client) => {
+      if (d.length === 5 + 64 + 1 + 16) d[10] ^= 0x01; // an echoed 64 B record
+      client.write(d);
+    });
+    try {
+      const { code, json } = await loadgen((flip.address() as net.AddressInfo).port, ['--tls']);
+      expect([code, json.ok]).toEqual([2, false]);
+      expect(String(json.first_error)).toMatch(/conn \d+: TLS read: a record that does not decrypt/);
+    } finally {
+      flip.close();
       server.close();
     }
   }, 30000);

@@ -17,6 +17,7 @@
  *   hist.c    log-linear latency histogram
  *   proc.c    the server's utime/stime and VmRSS from /proc
  *   tls.c     --tls: OpenSSL over the same sockets and loop (tls.h)
+ *   tls13.c   --tls after the handshake: a TLS 1.3 record layer of its own (tls13.h)
  *   hot.c     ramp: the burst of new connections on a thread of its own
  */
 #ifndef LOADGEN_H
