@@ -44,6 +44,8 @@ struct Tls13Handoff {
   }
 };
 
+constexpr size_t kTls13SmallWrites = 256;
+
 // A connection on our own record layer: the two directions' keys and what
 // the SSL object answered before it was freed.
 struct Tls13Session {
@@ -55,6 +57,11 @@ struct Tls13Session {
   // Decrypted content not delivered yet (it did not fit the caller's room):
   // it sits in TlsStream's input buffer at plain_at.
   size_t plain_at = 0, plain_left = 0;
+  // A tick's writes while they are few and small (an echo, a short reply)
+  // wait here until the flush instead of in TlsStream's plaintext vector
+  // (tls_stream_tls13.cc, own_take_small).
+  uint8_t small[kTls13SmallWrites];
+  size_t small_len = 0;
   bool got_close = false;  // the peer's close_notify
   bool sent_close = false;  // close_notify or a fatal alert sent: no more records
   bool failed = false;

@@ -214,6 +214,7 @@ int TlsStream::take(const uint8_t* p, size_t len) {
     plain_.insert(plain_.end(), p, p + len);
     return 0;
   }
+  if (own_ && own_take_small(p, len)) return 0;
   if (!plain_.empty()) {  // complete the waiting record first
     size_t fill = std::min(len, kRecordPlaintext - plain_.size());
     plain_.insert(plain_.end(), p, p + fill);
@@ -230,6 +231,7 @@ int TlsStream::take(const uint8_t* p, size_t len) {
 }
 
 int TlsStream::flush() {
+  if (own_ && established_ && own_flush_small() != 0) return -EPROTO;
   if (!established_ || plain_.empty()) return 0;
   int r = encrypt(plain_.data(), plain_.size());
   // An idle connection keeps no plaintext buffer (see consume_output).

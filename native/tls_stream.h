@@ -141,6 +141,8 @@ class TlsStream {
   int own_alert(const uint8_t* p, size_t len);
   int own_handshake(const uint8_t* p, size_t len);
   int own_encrypt(const uint8_t* data, size_t len);
+  bool own_take_small(const uint8_t* p, size_t len);
+  int own_flush_small();
   int own_seal(uint8_t type, const uint8_t* data, size_t len);
   int own_key_update(bool request);
   int own_close_notify();

@@ -247,6 +247,30 @@ int TlsStream::own_encrypt(const uint8_t* data, size_t len) {
   return 0;
 }
 
+// A tick's small writes wait in the session (a few hundred bytes it always
+// has) rather than in plain_: a heap buffer per write, held until the end of
+// the tick, was the echo round trip's costliest allocation (the batch's
+// buffers are all live at once, more than glibc's per-size cache holds).
+// Only while plain_ is empty; a write that does not fit moves what waits
+// here into plain_ first, so the order stays.
+bool TlsStream::own_take_small(const uint8_t* p, size_t len) {
+  Tls13Session& o = *own_;
+  if (plain_.empty() && len <= sizeof o.small - o.small_len) {
+    if (len > 0) std::memcpy(o.small + o.small_len, p, len);
+    o.small_len += len;
+    return true;
+  }
+  plain_.insert(plain_.end(), o.small, o.small + o.small_len);
+  o.small_len = 0;
+  return false;
+}
+
+int TlsStream::own_flush_small() {
+  size_t n = own_->small_len;
+  own_->small_len = 0;
+  return n > 0 ? own_encrypt(own_->small, n) : 0;
+}
+
 int TlsStream::own_seal(uint8_t type, const uint8_t* data, size_t len) {
   if (own_->tx.seq() >= kRekeyAfter && own_key_update(false) != 0) return -EPROTO;
   RecordError e = own_->tx.seal(type, data, len, &out_buf_);

@@ -264,6 +264,36 @@ void test_switches_on_tls13_only() {
   q.talk("1.2");
 }
 
+// A tick's small writes wait in the session, bigger ones in the plaintext
+// vector: whichever way they go, they leave in the order written, the small
+// ones of a tick as one record.
+void test_small_writes_coalesce_in_order() {
+  Pair p;
+  if (!check::that(p.handshake(), "handshake")) return;
+  p.talk("first");
+  std::string a(10, 'a'), b(20, 'b');
+  struct iovec two[2] = {{a.data(), a.size()}, {b.data(), b.size()}};
+  check::eq(p.server->writev(two, 2), 0, "two small writes");
+  check::eq(p.server->flush(), 0, "flush");
+  const uint8_t* out = nullptr;
+  check::eq(static_cast<long long>(p.server->output(&out)), 5 + 30 + 1 + 16, "one record for the tick's 30 bytes");
+  transfer(*p.server, *p.client);
+  check::that(drain(*p.client) == a + b, "small writes in order");
+  for (size_t first : {size_t{100}, size_t{256}}) {  // some room left, and none
+    std::string text;
+    for (size_t len : {first, size_t{256} - first, size_t{1}, size_t{300}, size_t{20000}, size_t{3}}) {
+      std::string piece(len, static_cast<char>('c' + text.size() % 23));
+      struct iovec one = {piece.data(), piece.size()};
+      check::eq(p.server->writev(&one, 1), 0, "write " + std::to_string(len));
+      text += piece;
+    }
+    check::eq(p.server->flush(), 0, "flush");
+    transfer(*p.server, *p.client);
+    check::that(drain(*p.client) == text, "small, then spilled, then large writes in order after " + std::to_string(first));
+  }
+  p.talk("after");
+}
+
 void test_each_suite() {
   for (const char* suite : {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}) {
     Pair p;
@@ -505,6 +535,7 @@ int main(int argc, char** argv) {
                          {"nonces match a reference", test_nonces_match_reference},
                          {"switches on TLS 1.3 only", test_switches_on_tls13_only},
                          {"each suite", test_each_suite},
+                         {"small writes coalesce in order", test_small_writes_coalesce_in_order},
                          {"ticket counts", test_ticket_counts},
                          {"hello retry request", test_hello_retry_request},
                          {"resumption", test_resumption},
