@@ -53,9 +53,11 @@ std::unique_ptr<TlsStream> TlsStream::create(std::shared_ptr<TlsContext> ctx, co
   SSL_set_bio(t->ssl_, bio, bio);  // the same BIO both ways: one reference taken
   if (server) {
     SSL_set_accept_state(t->ssl_);
-    // Where the keylog callback finds this stream (tls_stream_tls13.cc).
+    // Where the keylog callback finds this stream, and the steps that switch
+    // it on and off (tls_stream_tls13.cc).
     t->handoff_.reset(new (std::nothrow) Tls13Handoff());
     SSL_set_app_data(t->ssl_, t.get());
+    SSL_set_info_callback(t->ssl_, &TlsStream::on_state);
   } else {
     SSL_set_connect_state(t->ssl_);
     if (set_peer_name(t->ssl_, host) != 1) {
@@ -122,6 +124,7 @@ int TlsStream::failed(int ret, const char* fallback) {
 
 TlsStream::Step TlsStream::handshake() {
   if (established_) return Step::kDone;
+  if (handoff_) keylog(ssl_, true);  // the client's Finished may be in this input
   int r = SSL_do_handshake(ssl_);
   shrink_input();  // a connection waiting for the peer's next flight holds no input
   if (r == 1) {

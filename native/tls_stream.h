@@ -111,6 +111,8 @@ class TlsStream {
   const char* record_layer() const { return own_ ? "own" : "openssl"; }
   // Server contexts: the keylog callback that hands the traffic secrets over.
   static void install_keylog(SSL_CTX* ctx);
+  // Tests: how many secrets OpenSSL has logged to server connections (this thread).
+  static uint64_t keylog_lines_for_test() { return keylog_lines_; }
   // The SSL object, nullptr once our record layer runs (tests drive OpenSSL
   // directly through it: key updates, ticket counts, groups).
   SSL* ssl() const { return ssl_; }
@@ -133,6 +135,9 @@ class TlsStream {
   static BIO* new_bio(TlsStream* owner);
   // Our TLS 1.3 record layer (tls_stream_tls13.cc).
   static void on_keylog(const SSL* ssl, const char* line);
+  static void keylog(const SSL* ssl, bool on);
+  static void on_state(const SSL* ssl, int where, int ret);
+  static thread_local uint64_t keylog_lines_;
   void note_secret(const char* line);
   bool can_switch(const Tls13Suite** suite, uint64_t* write_seq) const;
   void switch_over();

@@ -364,6 +364,46 @@ void test_resumption() {
   }
 }
 
+// OpenSSL formats every secret it logs (tls_stream_tls13.cc); a server
+// handshake has it log only the two application secrets and the exporter
+// secret that comes with the server's (three, not five), also after a
+// HelloRetryRequest, when resumed, and when two handshakes on one context
+// take turns step by step (each still gets both secrets: both switch).
+void test_three_secrets_logged() {
+  auto logged = [](Pair& p, const std::string& what) {
+    uint64_t before = TlsStream::keylog_lines_for_test();
+    if (!check::that(p.handshake(), "handshake " + what)) return;
+    check::eq(TlsStream::keylog_lines_for_test() - before, uint64_t{3}, "secrets logged: " + what);
+    check::that(std::string(p.server->record_layer()) == "own", "own layer: " + what);
+    p.talk(what);
+  };
+  Pair full;
+  logged(full, "full");
+  Pair hrr;
+  SSL_CTX_set1_groups_list(hrr.server_ctx->ctx(), "P-256");
+  SSL_CTX_set1_groups_list(hrr.client_ctx->ctx(), "X25519:P-256");
+  logged(hrr, "after HRR");
+  Pair first(context(true), context(false)), again(first.server_ctx, first.client_ctx);
+  first.start("peer");
+  logged(first, "first visit");
+  again.start("peer");
+  logged(again, "resumed");
+  check::that(again.server->session_reused(), "it was resumed");
+  Pair a, b(a.server_ctx, context(false));
+  a.start();
+  b.start();
+  for (int round = 0; round < 10 && !(a.server->established() && b.server->established()); ++round) {
+    for (Pair* p : {&a, &b}) {
+      p->client->handshake();
+      transfer(*p->client, *p->server);
+    }
+    for (Pair* p : {&a, &b}) p->server->handshake();
+    for (Pair* p : {&a, &b}) transfer(*p->server, *p->client);
+  }
+  check::that(std::string(a.server->record_layer()) == "own" && std::string(b.server->record_layer()) == "own",
+              "interleaved handshakes on one context both switch");
+}
+
 // The client asks for a key update, with and without a request for ours; and
 // ours after 2^24 records.
 void test_key_updates() {
@@ -539,6 +579,7 @@ int main(int argc, char** argv) {
                          {"ticket counts", test_ticket_counts},
                          {"hello retry request", test_hello_retry_request},
                          {"resumption", test_resumption},
+                         {"three secrets logged", test_three_secrets_logged},
                          {"key updates", test_key_updates},
                          {"rekey after 2^24 records", test_rekey_after_many_records},
                          {"tampered record", test_tampered_record_fails_with_alert},
