@@ -110,11 +110,16 @@ void NativeLoop::call_js(int count) {
   for (napi_value& v : argv) {
     if (v == nullptr) napi_get_undefined(env_, &v);
   }
-  if (fn != nullptr && self != nullptr &&
-      napi_call_function(env_, self, fn, 3, argv, &result) != napi_ok) {
-    take_exception();
-  }
+  if (fn != nullptr && self != nullptr && call(self, fn, argv, &result) != napi_ok) take_exception();
   napi_close_handle_scope(env_, scope);
+}
+
+// The crossing itself: in a callback scope of ours, which drains the JS
+// queues as it closes, while wait_here() may wait again before libuv's check
+// phase would drain them (bridge_wait.cc); otherwise without.
+napi_status NativeLoop::call(napi_value self, napi_value fn, napi_value* argv, napi_value* result) {
+  if (scoped_calls_) return napi_make_callback(env_, async_ctx_, self, fn, 3, argv, result);
+  return napi_call_function(env_, self, fn, 3, argv, result);
 }
 
 // Runs what JS queued (nextTicks, microtasks): a callback scope does it as it
@@ -187,12 +192,16 @@ int NativeLoop::drain(int timeout_ms) {
 
 // Drops libuv's own event (bridge_wait.cc) from a batch: it only ended the
 // wait, and counted it would make every timer or Node socket a wake-up of
-// the loop's. Returns how many events are left.
-int NativeLoop::without_libuv(PollEvent* events, int n) const {
+// the loop's; libuv_ready_ says it came. Returns how many events are left.
+int NativeLoop::without_libuv(PollEvent* events, int n) {
   if (prepare_ == nullptr) return n;
   int kept = 0;
   for (int i = 0; i < n; ++i) {
-    if (events[i].token != kLibuvWakeToken) events[kept++] = events[i];
+    if (events[i].token != kLibuvWakeToken) {
+      events[kept++] = events[i];
+    } else {
+      libuv_ready_ = true;
+    }
   }
   return kept;
 }

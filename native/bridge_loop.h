@@ -120,11 +120,13 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   void stop_own_wait();
   static void on_prepare(uv_prepare_t* h);
   void wait_here();
+  int libuv_timeout();
+  bool wait_again(int* timeout_ms);
   static void on_poll(uv_poll_t* h, int status, int events);
   static void on_async(uv_async_t* h);
   void dispatch_ready();
   int drain(int timeout_ms);
-  int without_libuv(PollEvent* events, int n) const;
+  int without_libuv(PollEvent* events, int n);
   void process_batch(const PollEvent* events, int count);
   void keep_error(const char* what);
   void dispatch_waiter();
@@ -134,6 +136,7 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   static void on_trim(uv_timer_t* h);
   void take_exception();
   void call_js(int count);
+  napi_status call(napi_value self, napi_value fn, napi_value* argv, napi_value* result);
   void drain_js_queues();
 
   // ---- short reads copied out of the slab (bridge_dispatch.cc) ----
@@ -153,6 +156,11 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   uv_poll_t* poll_ = nullptr;
   uv_prepare_t* prepare_ = nullptr;  // our own wait (bridge_wait.cc); ref'd as poll_ would be
   uv_idle_t* idle_ = nullptr;        // started with prepare_: keeps libuv's poll from blocking
+  bool libuv_ready_ = false;         // libuv's fd ended the last wait (bridge_wait.cc)
+  bool scoped_calls_ = false;        // crossings into JS drain the JS queues (wait_here)
+  // Wake-ups served in one prepare callback before libuv gets a whole turn
+  // (bridge_wait.cc): bounds how long an unref'd setImmediate can wait.
+  static constexpr int kWaitsPerTurn = 64;
   uv_async_t* async_ = nullptr;
   uv_timer_t* trim_timer_ = nullptr;  // unref'd: never keeps Node alive
   napi_ref callback_ = nullptr;   // weak: the function is kept by a property of this

@@ -16,11 +16,24 @@
 // handle's fd, a thread's uv_async, a signal) makes its fd readable and
 // ends our wait, and libuv's own poll then finds it. An always-started
 // uv_idle_t makes that poll non-blocking (libuv never blocks while an idle
-// handle runs), so a wake-up costs our wait and libuv's zero-timeout poll.
+// handle runs), so a turn costs our wait and libuv's zero-timeout poll.
 //
 // Order within a turn of Node's loop is kept: timers, then our I/O (now in
 // the prepare phase, before libuv's other I/O instead of among it), then
 // setImmediate and the check phase's drain of nextTicks and microtasks.
+//
+// A wake-up that was ours alone (libuv's fd not among the events) needs no
+// rest of the turn: libuv's poll would find nothing, and what its check phase
+// does (a callback scope on a new object, ~1,900 instructions: the drain of
+// nextTicks and microtasks) the crossing into JS does as it returns, with
+// napi_make_callback (~700). So the callback waits again, for as long as
+// nothing of Node's is due:
+// a timer (the time is updated first), a setImmediate or a pending callback
+// (libuv's timeout is then 0), a watcher libuv has not yet put in its set,
+// or anything that makes libuv's fd ready. At most kWaitsPerTurn waits, so an
+// unref'd setImmediate (which would not make the timeout 0) still runs. At
+// one event per wake-up: 3 syscalls instead of 4 (no zero-timeout
+// epoll_pwait), ~1,600 instructions fewer (bench/PERFORMANCE.md).
 //
 // One loop per thread does this (epoll refuses a cycle, and a second loop
 // blocking in its own set would not see the first's sockets); any other
@@ -51,6 +64,17 @@ namespace {
 thread_local NativeLoop* wait_owner = nullptr;
 
 void on_idle(uv_idle_t*) {}
+
+// True while libuv holds watchers it has not yet added to its epoll set (it
+// does that in its poll). The queue is a private field of uv_loop_t, read
+// through the header of the libuv Node was built with; 1.46 made it a struct.
+bool libuv_watchers_pending(const uv_loop_t* loop) {
+#if UV_VERSION_HEX >= ((1 << 16) | (46 << 8))
+  return loop->watcher_queue.next != &loop->watcher_queue;
+#else
+  return loop->watcher_queue[0] != static_cast<const void*>(&loop->watcher_queue);
+#endif
+}
 
 template <typename H>
 H* new_handle(uv_loop_t* loop, int (*init)(uv_loop_t*, H*), void* data) {
@@ -91,18 +115,50 @@ void NativeLoop::stop_own_wait() {
 
 void NativeLoop::on_prepare(uv_prepare_t* h) { static_cast<NativeLoop*>(h->data)->wait_here(); }
 
-// Waits as long as libuv would have (its timeout is computed with our idle
-// handle stopped, which would force 0), then processes what came.
+// Waits as long as libuv would have, processes what came, and while only our
+// sockets woke us and nothing of Node's is due, waits again (wait_again).
+// The crossings into JS drain the JS queues as they return (scoped_calls_),
+// as the check phase would have before the next wait; after an error the
+// turn goes on to libuv's check phase instead.
 void NativeLoop::wait_here() {
   if (closed_ || !loop_ || depth_ > 0) return;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
+  scoped_calls_ = true;
+  int timeout = libuv_timeout();
+  for (int waits = 1;; ++waits) {
+    libuv_ready_ = false;
+    int n = drain(timeout);
+    bool failed = error_ref_ != nullptr;
+    after_dispatch(true);
+    if (n <= 0 || failed || waits == kWaitsPerTurn || !wait_again(&timeout)) break;
+  }
+  scoped_calls_ = false;
+  napi_close_handle_scope(env_, scope);
+}
+
+// How long libuv would block: its timeout computed with our idle handle
+// stopped (which would force 0), and 0 while it holds watchers it has not
+// yet put in its epoll set (a Node socket that JS just opened: libuv adds it
+// in its poll, and until then its fd cannot end our wait).
+int NativeLoop::libuv_timeout() {
+  if (libuv_watchers_pending(uv_loop_)) return 0;
   uv_idle_stop(idle_);
   int timeout = uv_backend_timeout(uv_loop_);
   uv_idle_start(idle_, on_idle);
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
-  drain(timeout);
-  after_dispatch(true);
-  napi_close_handle_scope(env_, scope);
+  return timeout;
+}
+
+// After a wake-up that was ours alone: whether the rest of libuv's turn can
+// be skipped and the loop wait again. Its poll would find nothing (libuv's fd
+// was not ready), its check phase would drain the JS queues, which the
+// scoped crossings did, and the timers and setImmediate callbacks wait for a
+// timeout of 0. Sets the next wait's timeout.
+bool NativeLoop::wait_again(int* timeout_ms) {
+  if (libuv_ready_ || closed_ || !loop_ || !uv_is_active(reinterpret_cast<uv_handle_t*>(prepare_))) return false;
+  uv_update_time(uv_loop_);
+  *timeout_ms = libuv_timeout();
+  return *timeout_ms != 0;
 }
 
 }  // namespace ioreactor

@@ -11,11 +11,13 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
+import { performance } from 'perf_hooks';
 import type { IPv4Address } from '../lib/address';
 import { Factory, Protocol } from '../lib/protocol';
 import { createReactor, Reactor } from '../lib/reactor';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { withTimeout } from './helpers/checks';
+import { runNode } from './helpers/child';
 import { connectedPair } from './helpers/tcp';
 
 jest.setTimeout(20000);
@@ -41,6 +43,29 @@ function nodeRoundTrip(port: number): Promise<string> {
     });
     c.on('error', reject);
   });
+}
+
+/**
+ * A client outside this process (so that its traffic wakes only the
+ * reactor's set, never libuv's): `rounds` round trips of one byte to `port`,
+ * one at a time, or until the server closes when rounds is 0. Resolves with
+ * the round trips made once the client has exited.
+ */
+async function childRoundTrips(port: number, rounds: number): Promise<number> {
+  const script = `
+    const c = require('net').connect(${port}, '127.0.0.1', () => c.write('x'));
+    let n = 0;
+    c.on('data', () => { n++; if (n === ${rounds}) c.end(); else c.write('x'); });
+    c.on('close', () => console.log(n));
+    c.on('error', () => {});`;
+  const res = await runNode(script, [], 15000);
+  if (res.code !== 0 || res.timedOut) throw new Error(`client failed (timed out: ${String(res.timedOut)}): ${res.stderr}`);
+  return Number(res.stdout.trim());
+}
+
+/** Node's count of its loop's turns (libuv's loop_count). */
+function loopTurns(): number {
+  return performance.nodeTiming.uvMetricsInfo.loopCount;
 }
 
 /**
@@ -126,6 +151,63 @@ forEachBackend('where the reactor blocks', (backend) => {
   it('a Node timer fires while the reactor holds a listening port and nothing else happens', async () => {
     echoPort(r);
     await withTimeout(new Promise((res) => setTimeout(res, 30)), 5000, 'a 30 ms timer');
+  });
+
+  it('wake-ups that are the reactor\'s alone are served without a whole turn of Node\'s loop each', async () => {
+    const port = echoPort(r);
+    const before = loopTurns();
+    expect(await childRoundTrips(port, 2000)).toBe(2000);
+    // Each round trip is a wake-up with one event; the child's start and exit
+    // add a few turns. poll has no fd to wait on: its waiter thread wakes
+    // libuv (a turn) for each batch.
+    if (backend !== 'poll') expect(loopTurns() - before).toBeLessThan(1000);
+  });
+
+  it('what a protocol queues in one wake-up (a nextTick, a promise reaction, a setImmediate) runs before the next', async () => {
+    let n = 0;
+    class Deferred extends Protocol {
+      override dataReceived(data: Buffer): void {
+        const reply = (): void => void this.transport!.write(data);
+        const way = n++ % 3;
+        if (way === 0) process.nextTick(reply);
+        else if (way === 1) void Promise.resolve().then(reply);
+        else setImmediate(reply);
+      }
+    }
+    const port = (r.listenTCP(0, Factory.forProtocol(Deferred), { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    // Nothing else wakes the loop: a queue left undrained would stall the client.
+    expect(await childRoundTrips(port, 300)).toBe(300);
+  });
+
+  it('a Node timer fires while the reactor\'s sockets keep waking it', async () => {
+    class CloseOnTimer extends Protocol {
+      override connectionMade(): void {
+        setTimeout(() => this.transport!.loseConnection(), 30);
+      }
+      override dataReceived(data: Buffer): void {
+        this.transport!.write(data);
+      }
+    }
+    const port = (r.listenTCP(0, Factory.forProtocol(CloseOnTimer), { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    expect(await childRoundTrips(port, 0)).toBeGreaterThan(0); // the client runs until the timer closes it
+  });
+
+  it('Node sockets that a protocol opens in a wake-up are served: libuv registers them before the reactor blocks', async () => {
+    class Relay extends Protocol {
+      override dataReceived(data: Buffer): void {
+        // A Node server and client both opened here: neither fd is in libuv's set yet.
+        const srv = net.createServer((s) => s.pipe(s)).listen(0, '127.0.0.1', () => {
+          const c = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1', () => c.write(data));
+          c.on('data', (d) => {
+            c.destroy();
+            srv.close();
+            this.transport!.write(d);
+          });
+        });
+      }
+    }
+    const port = (r.listenTCP(0, Factory.forProtocol(Relay), { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    expect(await childRoundTrips(port, 5)).toBe(5);
   });
 
   it('a thread pool completion (fs.readFile) is delivered while the reactor blocks', async () => {
