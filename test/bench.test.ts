@@ -449,6 +449,40 @@ describe('the load generator fails a server that', () => {
     }
   }, 30000);
 
+  test('sends key-value lines of the documented form and takes a right store\'s replies', async () => {
+    // A store that answers right: the generator must pass it (exit 0), and
+    // every line it wrote must be one of the two documented forms.
+    const lines: string[] = [];
+    const server = net.createServer((s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      const map = new Map<string, string>();
+      let partial = '';
+      s.on('data', (d) => {
+        const got = (partial + d.toString('latin1')).split('\r\n');
+        partial = got.pop()!;
+        s.write(got.map((l) => {
+          lines.push(l);
+          const [verb, key, value] = l.split(' ');
+          if (verb === 'SET') map.set(key, value);
+          return verb === 'SET' ? 'STORED' : map.has(key) ? `VALUE ${map.get(key)!}` : 'NOT_FOUND';
+        }).map((r) => r + '\r\n').join(''));
+      });
+      s.on('error', () => s.destroy());
+    });
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    try {
+      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--mode', 'kv', '--inflight', '16']);
+      expect([code, json.ok, json.verify_errors]).toEqual([0, true, 0]);
+      expect(lines.length).toBeGreaterThan(100);
+      const form = /^(SET k[0-9a-f]+\.(\d+)\.(\d+) v\2-\d+|GET k[0-9a-f]+\.\d+\.\d+)$/;
+      expect(lines.filter((l) => !form.test(l))).toEqual([]);
+      expect(lines.some((l) => l.startsWith('SET'))).toBe(true);
+    } finally {
+      server.close();
+    }
+  }, 30000);
+
   test('gives a key-value GET the wrong value', async () => {
     const server = await badServer((d) => Buffer.from(d.toString().split('\r\n').filter(Boolean)
       .map((l) => (l.startsWith('SET') ? 'STORED' : 'VALUE v0-1')).join('\r\n') + '\r\n'));
