@@ -184,7 +184,7 @@ int NativeLoop::drain(int timeout_ms) {
     total += ours;
     if (n < static_cast<int>(events_.size()) || closed_) break;
     timeout_ms = 0;
-    drain_js_queues();
+    if (!scoped_calls_) drain_js_queues();  // scoped crossings drained already
   }
   --depth_;
   return total;
