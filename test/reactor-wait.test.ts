@@ -63,9 +63,11 @@ async function childRoundTrips(port: number, rounds: number): Promise<number> {
   return Number(res.stdout.trim());
 }
 
-/** Node's count of its loop's turns (libuv's loop_count). */
+/** Node's count of its loop's turns (libuv's loop_count; Node 20.18 and 22.8 on). */
 function loopTurns(): number {
-  return performance.nodeTiming.uvMetricsInfo.loopCount;
+  const info = (performance.nodeTiming as { uvMetricsInfo?: { loopCount: number } }).uvMetricsInfo;
+  if (info === undefined) throw new Error(`performance.nodeTiming.uvMetricsInfo is missing from Node ${process.version}: the turn count cannot be read`);
+  return info.loopCount;
 }
 
 /**
