@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "buffer_pool.h"
 #include "loop.h"
 #include "slots.h"
 
@@ -28,6 +29,9 @@ struct Loop::Impl {
   static constexpr int kAcceptStart = 16;
   static constexpr int kAcceptMax = 256;
 
+  // The buffers TLS streams borrow (buffer_pool.h): first, so that it
+  // outlives the streams in `slots`.
+  BufferPool tls_buffers;
   std::unique_ptr<Poller> poller;
   LoopSink* sink = nullptr;
   SlotTable slots;
@@ -86,6 +90,7 @@ struct Loop::Impl {
   void step_handshakes(std::vector<std::pair<int32_t, uint32_t>>* ready);
   void read_tls(int32_t index, uint32_t gen);
   void read_tls_now(int32_t index, uint32_t gen);
+  void open_tls_in_place(int32_t index, uint32_t gen, uint8_t* p, size_t n);
   void pump_tls(int32_t index, uint32_t gen);
   void decrypt_tls(int32_t index, uint32_t gen);
   int send_tls_output(int32_t index);

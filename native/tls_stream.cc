@@ -104,6 +104,7 @@ int TlsStream::feed(const uint8_t* data, size_t len) {
   in_buf_.erase(in_buf_.begin(), in_buf_.begin() + static_cast<std::ptrdiff_t>(keep));
   in_off_ -= keep;
   if (own_) own_->plain_at -= std::min(own_->plain_at, keep);
+  borrow(&in_buf_);
   try {
     in_buf_.insert(in_buf_.end(), data, data + len);
   } catch (const std::bad_alloc&) {
@@ -213,6 +214,7 @@ int TlsStream::writev(const struct iovec* iov, int count) {
 }
 
 int TlsStream::take(const uint8_t* p, size_t len) {
+  borrow(&plain_);
   if (!established_) {
     plain_.insert(plain_.end(), p, p + len);
     return 0;
@@ -238,7 +240,7 @@ int TlsStream::flush() {
   if (!established_ || plain_.empty()) return 0;
   int r = encrypt(plain_.data(), plain_.size());
   // An idle connection keeps no plaintext buffer (see consume_output).
-  std::vector<uint8_t>().swap(plain_);
+  release(&plain_);
   return r;
 }
 
@@ -274,11 +276,15 @@ size_t TlsStream::output(const uint8_t** data) const {
 }
 
 // An idle connection keeps none of its output buffer: ten thousand idle
-// connections would otherwise each hold their last record. Giving it back
-// costs one small allocation per write, next to the two ~17 KiB record
-// buffers OpenSSL allocates and frees per call (SSL_MODE_RELEASE_BUFFERS).
-void TlsStream::consume_output() {
-  std::vector<uint8_t>().swap(out_buf_);
+// connections would otherwise each hold their last record. In a loop the
+// buffer goes back to its pool, so the next write anywhere reuses it.
+void TlsStream::consume_output() { release(&out_buf_); }
+
+// A buffer emptied goes back to the loop's pool (or is freed): either way
+// this stream keeps none of it.
+void TlsStream::release(std::vector<uint8_t>* v) {
+  if (pool_ != nullptr) return pool_->give_back(v);
+  std::vector<uint8_t>().swap(*v);
 }
 
 size_t TlsStream::buffer_capacity() const { return out_buf_.capacity() + plain_.capacity() + in_buf_.capacity(); }
@@ -286,11 +292,11 @@ size_t TlsStream::buffer_capacity() const { return out_buf_.capacity() + plain_.
 // Once OpenSSL has read all that was fed, the input buffer goes whatever its
 // size: OpenSSL takes a partial record into its own buffer, so this is
 // empty after every read, and an idle connection then holds none of it
-// (one small allocation per read, next to OpenSSL's own record buffers).
+// (in a loop it goes back to the pool for the next read).
 void TlsStream::shrink_input() {
   if (input_pending() != 0 || (own_ && own_->plain_left != 0)) return;
   in_off_ = 0;
-  std::vector<uint8_t>().swap(in_buf_);
+  release(&in_buf_);
 }
 
 // ---- the BIO: reads in_buf_, appends what OpenSSL writes to out_buf_ ----
@@ -336,6 +342,7 @@ int TlsStream::bio_write(BIO* b, const char* data, int len) {
   if (len <= 0) return 0;
   const auto* p = reinterpret_cast<const uint8_t*>(data);
   if (self->handoff_) self->handoff_->tx.feed(p, static_cast<size_t>(len));
+  self->borrow(&self->out_buf_);
   try {
     self->out_buf_.insert(self->out_buf_.end(), p, p + len);
   } catch (const std::bad_alloc&) {

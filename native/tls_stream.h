@@ -43,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "buffer_pool.h"
 #include "tls_context.h"
 
 namespace ioreactor {
@@ -68,11 +69,25 @@ class TlsStream {
   // step): a session saved under `key` is offered, and the ones this
   // connection receives are saved under it. Empty: no reuse. 0 or -EPROTO.
   int reuse_sessions(const std::string& key);
+  // Where the engine borrows its buffers from and gives them back to once
+  // empty (buffer_pool.h); without one (nullptr) each is allocated and
+  // freed. The pool must outlive this stream.
+  void set_pool(BufferPool* pool) { pool_ = pool; }
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
 
   // Ciphertext received from the peer. 0 or -ENOMEM.
   int feed(const uint8_t* data, size_t len);
+  // The read path without a copy, for a connection on our record layer with
+  // nothing fed and not read yet (can_open_in_place()): the whole records at
+  // the front of the len bytes of ciphertext at buf are opened where they
+  // lie and their content moved together to buf's start. Returns the
+  // content's length; *used is the ciphertext taken, and the rest (a record
+  // not all there yet) is the caller's to feed(). After a close or a failure
+  // nothing more is taken (*used is len) and has_input() says so, so read()
+  // reports it next, after the content.
+  bool can_open_in_place() const;
+  size_t open_in_place(uint8_t* buf, size_t len, size_t* used);
   // Advances the handshake; kDone once (and on every later call).
   Step handshake();
   bool established() const { return established_; }
@@ -128,6 +143,10 @@ class TlsStream {
   int release_held();
   int take(const uint8_t* p, size_t len);
   void shrink_input();
+  void borrow(std::vector<uint8_t>* v) {
+    if (pool_ != nullptr && v->capacity() == 0) pool_->lend(v);
+  }
+  void release(std::vector<uint8_t>* v);
   size_t input_pending() const { return in_buf_.size() - in_off_; }
   static int bio_read(BIO* b, char* data, int len);
   static int bio_write(BIO* b, const char* data, int len);
@@ -142,6 +161,7 @@ class TlsStream {
   bool can_switch(const Tls13Suite** suite, uint64_t* write_seq) const;
   void switch_over();
   int64_t own_read(uint8_t* out, size_t room);
+  int own_open(uint8_t* rec, size_t avail, size_t* size, size_t* content);
   int own_open_next();
   int own_alert(const uint8_t* p, size_t len);
   int own_handshake(const uint8_t* p, size_t len);
@@ -154,6 +174,7 @@ class TlsStream {
   int own_fail(uint8_t alert, int reason, bool send_alert);
 
   std::shared_ptr<TlsContext> ctx_;
+  BufferPool* pool_ = nullptr;
   SSL* ssl_ = nullptr;  // owns the one BIO (reads in_buf_, appends to out_buf_); null once own_ runs
   std::unique_ptr<Tls13Handoff> handoff_;  // TLS 1.3 server, during the handshake
   std::unique_ptr<Tls13Session> own_;  // after the switch to our record layer

@@ -211,26 +211,58 @@ int64_t TlsStream::own_read(uint8_t* out, size_t room) {
   return o.got_close ? kClosed : kNoData;
 }
 
-// Opens the next whole record in the input: 1 when one was handled, 0 when
-// no whole record is there yet, -1 when the connection failed.
-int TlsStream::own_open_next() {
-  size_t avail = input_pending();
+// Opens the record at the front of the avail bytes at rec, in place: 1 with
+// *size the bytes it took and *content the length of its application data
+// (at rec + 5; 0 for an alert or a KeyUpdate, handled here), 0 when it has
+// not all arrived, -1 when the connection failed.
+int TlsStream::own_open(uint8_t* rec, size_t avail, size_t* size, size_t* content) {
+  *content = 0;
   if (avail < kTls13Header) return 0;
-  uint8_t* rec = in_buf_.data() + in_off_;
   size_t body = 0;
   RecordError e = tls13_check_header(rec, &body);  // refused before its body arrives
   if (e) return own_fail(e.alert, e.reason, true), -1;
   if (avail < kTls13Header + body) return 0;
-  in_off_ += kTls13Header + body;
+  *size = kTls13Header + body;
   uint8_t type = 0;
   size_t len = 0;
   e = own_->rx.open(rec, body, &type, &len);
   if (e) return own_fail(e.alert, e.reason, true), -1;
   if (type == kTypeAlert) return own_alert(rec + kTls13Header, len);
   if (type == kTypeHandshake) return own_handshake(rec + kTls13Header, len);
-  own_->plain_at = static_cast<size_t>(rec + kTls13Header - in_buf_.data());
-  own_->plain_left = len;  // zero-length application data is allowed (RFC 8446 §5.1)
+  *content = len;  // zero-length application data is allowed (RFC 8446 §5.1)
   return 1;
+}
+
+// Opens the next whole record in the input buffer; its content is delivered
+// from there by own_read. As own_open.
+int TlsStream::own_open_next() {
+  uint8_t* rec = in_buf_.data() + in_off_;
+  size_t size = 0, content = 0;
+  int r = own_open(rec, input_pending(), &size, &content);
+  if (r <= 0) return r;
+  in_off_ += size;
+  own_->plain_at = static_cast<size_t>(rec + kTls13Header - in_buf_.data());
+  own_->plain_left = content;
+  return 1;
+}
+
+bool TlsStream::can_open_in_place() const {
+  return own_ && input_pending() == 0 && own_->plain_left == 0 && !own_->ended();
+}
+
+// Each record's content is moved down over the headers and tags before it,
+// so what the caller hands on is one run of bytes, as own_read makes.
+size_t TlsStream::open_in_place(uint8_t* buf, size_t len, size_t* used) {
+  size_t at = 0, out = 0;
+  while (!own_->ended()) {
+    size_t size = 0, content = 0;
+    if (own_open(buf + at, len - at, &size, &content) <= 0) break;
+    std::memmove(buf + out, buf + at + kTls13Header, content);
+    out += content;
+    at += size;
+  }
+  *used = own_->ended() ? len : at;
+  return out;
 }
 
 // One alert per record, two bytes; in TLS 1.3 the description decides.
@@ -265,6 +297,7 @@ int TlsStream::own_encrypt(const uint8_t* data, size_t len) {
     return -EPROTO;
   }
   size_t records = (len + kTls13MaxPlain - 1) / kTls13MaxPlain;
+  borrow(&out_buf_);
   try {  // one allocation for a large write's records (seal() copes if this fails)
     out_buf_.reserve(out_buf_.size() + len + records * (kTls13Header + 1 + kTls13TagLen));
   } catch (const std::bad_alloc&) {
