@@ -7,7 +7,9 @@
 // truncated records, alerts). In a third mode each chunk is sealed with the
 // client's real key first (its first byte picks the inner content type), so
 // the bytes get past the tag and reach what opens the content: alerts,
-// KeyUpdates, other handshake messages, padding.
+// KeyUpdates, other handshake messages, padding. A fourth bit has the
+// chunks opened in place when the stream can (open_in_place, the loop's
+// usual read), the rest of a cut record fed.
 // Properties: no crash or sanitizer report, a failure always carries a
 // reason, nothing is left on OpenSSL's error queue after any call, and a
 // failed stream stays failed.
@@ -100,9 +102,25 @@ std::unique_ptr<TlsStream> established_server(const std::shared_ptr<TlsContext>&
   return server;
 }
 
-// Feeds one chunk and drives the stream; false once it has failed.
-bool step(TlsStream& s, const std::string& chunk) {
-  if (s.feed(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()) != 0) return false;
+// As the loop reads when nothing waits in the engine: whole records opened
+// where they lie, only the rest fed. False when feeding fails.
+bool open_in_place(TlsStream& s, std::string chunk) {
+  auto* p = reinterpret_cast<uint8_t*>(&chunk[0]);
+  size_t used = 0;
+  size_t n = s.open_in_place(p, chunk.size(), &used);
+  require(n <= used && used <= chunk.size(), "in place: the content fits in what was taken");
+  require(ERR_peek_error() == 0, "error queue empty after open_in_place()");
+  return used == chunk.size() || s.feed(p + used, chunk.size() - used) == 0;
+}
+
+// Feeds one chunk (in place when `in_place` and the stream can) and drives
+// the stream; false once it has failed.
+bool step(TlsStream& s, const std::string& chunk, bool in_place) {
+  if (in_place && s.can_open_in_place()) {
+    if (!open_in_place(s, chunk)) return false;
+  } else if (s.feed(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()) != 0) {
+    return false;
+  }
   if (!s.established()) {
     TlsStream::Step st = s.handshake();
     require(ERR_peek_error() == 0, "error queue empty after handshake()");
@@ -127,6 +145,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint8_t mode = in.byte();
   bool after_handshake = (mode & 1) != 0;
   bool sealed = after_handshake && (mode & 2) != 0;
+  bool in_place = (mode & 4) != 0;
   std::string err;
   Sealer sealer;
   std::unique_ptr<TlsStream> s = after_handshake ? established_server(server_ctx, client_ctx, &sealer)
@@ -134,7 +153,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   while (!in.empty()) {
     size_t len = 1 + in.byte() % 64u * 64u + in.byte() % 64u;
     std::string chunk = in.take(len);
-    if (!step(*s, sealed ? sealer.seal(chunk) : chunk)) {
+    if (!step(*s, sealed ? sealer.seal(chunk) : chunk, in_place)) {
       require(!s->error_code().empty(), "a failure carries a reason");
       uint8_t buf[64];
       require(s->read(buf, sizeof buf) <= 0, "a failed stream yields no plaintext");

@@ -209,11 +209,7 @@ using tlsmemory::context;
 using tlsmemory::drain;
 using tlsmemory::transfer;
 
-void send(TlsStream& from, const std::string& text) {
-  struct iovec one = {const_cast<char*>(text.data()), text.size()};
-  check::eq(from.writev(&one, 1), 0, "write");
-  check::eq(from.flush(), 0, "flush");
-}
+using tlsmemory::send;
 
 struct Pair {
   std::shared_ptr<TlsContext> server_ctx, client_ctx;
