@@ -213,9 +213,11 @@ int TlsStream::writev(const struct iovec* iov, int count) {
   return 0;
 }
 
+// (A buffer is borrowed only right before bytes go into it, so a stream
+// whose writes all go elsewhere never holds one.)
 int TlsStream::take(const uint8_t* p, size_t len) {
-  borrow(&plain_);
   if (!established_) {
+    borrow(&plain_);
     plain_.insert(plain_.end(), p, p + len);
     return 0;
   }
@@ -231,15 +233,18 @@ int TlsStream::take(const uint8_t* p, size_t len) {
   }
   size_t whole = len - len % kRecordPlaintext;  // big writes go straight through
   if (whole > 0 && encrypt(p, whole) != 0) return -EPROTO;
+  if (whole == len) return 0;
+  borrow(&plain_);
   plain_.insert(plain_.end(), p + whole, p + len);
   return 0;
 }
 
 int TlsStream::flush() {
-  if (own_ && established_ && own_flush_small() != 0) return -EPROTO;
-  if (!established_ || plain_.empty()) return 0;
-  int r = encrypt(plain_.data(), plain_.size());
-  // An idle connection keeps no plaintext buffer (see consume_output).
+  if (!established_) return 0;
+  if (own_ && own_flush_small() != 0) return -EPROTO;
+  int r = plain_.empty() ? 0 : encrypt(plain_.data(), plain_.size());
+  // An idle connection keeps no plaintext buffer (see consume_output), even
+  // an empty one: a write that completed a record leaves it emptied.
   release(&plain_);
   return r;
 }

@@ -324,6 +324,7 @@ bool TlsStream::own_take_small(const uint8_t* p, size_t len) {
     o.small_len += len;
     return true;
   }
+  borrow(&plain_);
   plain_.insert(plain_.end(), o.small, o.small + o.small_len);
   o.small_len = 0;
   return false;

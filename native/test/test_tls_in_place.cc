@@ -164,6 +164,24 @@ void test_streams_borrow_from_the_pool() {
   check::that(drain(*p.client) == "onetwo", "the client reads both");
 }
 
+// A write that completes the record waiting and ends on a record boundary
+// leaves the plaintext buffer empty: the flush gives it back all the same.
+void test_no_buffer_kept_after_a_whole_record() {
+  for (BufferPool* pool : {static_cast<BufferPool*>(nullptr), new BufferPool()}) {
+    std::unique_ptr<BufferPool> owned(pool);
+    Pair p;
+    if (!p.start(pool)) return;
+    std::string head(100, 'h'), rest(16 * 1024 - 100 + 16 * 1024, 'r');
+    struct iovec two[2] = {{&head[0], head.size()}, {&rest[0], rest.size()}};
+    check::eq(p.server->writev(&two[0], 1), 0, "a short write waits");
+    check::eq(p.server->writev(&two[1], 1), 0, "then one completing two records");
+    check::eq(p.server->flush(), 0, "flush");
+    transfer(*p.server, *p.client);
+    check::eq(static_cast<long long>(p.server->buffer_capacity()), 0, pool ? "no buffer kept (pool)" : "no buffer kept");
+    check::that(drain(*p.client, 64 * 1024) == head + rest, "the client reads it all");
+  }
+}
+
 void test_pool_bounds() {
   BufferPool pool;
   std::vector<uint8_t> v(100);
@@ -201,6 +219,7 @@ int main(int argc, char** argv) {
                          {"content then close_notify", test_content_then_close_notify},
                          {"content then a tampered record", test_content_then_tampered_record},
                          {"streams borrow from the pool", test_streams_borrow_from_the_pool},
+                         {"no buffer kept after a whole record", test_no_buffer_kept_after_a_whole_record},
                          {"pool bounds", test_pool_bounds}},
                         argc, argv);
 }
