@@ -64,11 +64,13 @@ function serverFrame(op: number, payload: Buffer): Buffer {
 /**
  * A hand-made WebSocket server that can get things wrong: `accept` turns
  * the right Sec-WebSocket-Accept into what it sends; `reply` turns each
- * client frame (raw, and its unmasked payload) into what goes back.
+ * client frame (raw, and its unmasked payload) into what goes back, sent in
+ * two pieces when `split`.
  */
-function rawServer(accept: (right: string) => string, reply: (raw: Buffer, op: number, payload: Buffer, n: number) => Buffer | null): net.Server {
+function rawServer(accept: (right: string) => string, reply: (raw: Buffer, op: number, payload: Buffer, n: number) => Buffer | null, split = false): net.Server {
   return net.createServer((s) => {
     sockets.add(s);
+    s.setNoDelay(true);
     s.on('close', () => sockets.delete(s));
     s.on('error', () => s.destroy());
     let buf = Buffer.alloc(0);
@@ -88,7 +90,13 @@ function rawServer(accept: (right: string) => string, reply: (raw: Buffer, op: n
       let f;
       while ((f = unmask(buf)) !== null) {
         const out = reply(buf.subarray(0, f.len), f.op, f.payload, n++);
-        if (out) s.write(out);
+        if (out && split) {
+          // its first 3 bytes, then the rest on the next turn: the client reads a part of a frame first
+          s.write(out.subarray(0, 3));
+          setImmediate(() => s.writable && s.write(out.subarray(3)));
+        } else if (out) {
+          s.write(out);
+        }
         buf = buf.subarray(f.len);
       }
     });
@@ -135,6 +143,25 @@ describe('the WebSocket load generator fails a server that', () => {
     }
   }, 30000);
 
+  // 64 B binary: the size whose replies the load generator checks in place, without rbuf (ws.c, whole_reply)
+  test('corrupts a 64-byte echoed payload, or echoes it as text', async () => {
+    const wrongs: [(op: number, payload: Buffer) => Buffer, RegExp][] = [
+      [(op, payload) => serverFrame(op, Buffer.concat([payload.subarray(0, 63), Buffer.from([payload[63] ^ 1])])), /echoed WebSocket message \d+ differs \(64 bytes, want 64\)/],
+      [(op, payload) => serverFrame(1, payload), /unexpected WebSocket opcode 1/],
+    ];
+    for (const [wrong, why] of wrongs) {
+      const server = rawServer((right) => right, (raw, op, payload, n) => (n === 20 ? wrong(op, payload) : serverFrame(op, payload)));
+      try {
+        const { code, json } = await loadgen(await listen(server), ['--size', '64']);
+        expect(code).toBe(2);
+        expect(json.verify_errors).toBeGreaterThan(0);
+        expect(String(json.first_error)).toMatch(why);
+      } finally {
+        await close(server);
+      }
+    }
+  }, 30000);
+
   test('leaves one connection out of a broadcast', async () => {
     const clients: net.Socket[] = [];
     const server = rawServer((right) => right, (raw, op, payload) => {
@@ -147,6 +174,22 @@ describe('the WebSocket load generator fails a server that', () => {
       const { code, json } = await loadgen(await listen(server), ['--mode', 'broadcast', '--duration', '0.2']);
       expect([code, json.mode, json.stalled]).toEqual([2, 'broadcast', 1]);
       expect(String(json.first_error)).toBe('broadcast reached 3 of 4 connections');
+    } finally {
+      await close(server);
+    }
+  }, 30000);
+});
+
+describe('the WebSocket load generator, against a server that writes each reply in two pieces', () => {
+  test('reads every reply whole, at 64 B and at 300 B', async () => {
+    const server = rawServer((right) => right, echo, true);
+    try {
+      const port = await listen(server);
+      for (const size of ['64', '300']) {
+        const { code, json } = await loadgen(port, ['--size', size]);
+        expect([size, code, json.ok, json.errors, json.stalled]).toEqual([size, 0, true, 0, 0]);
+        expect(json.ops).toBeGreaterThan(0);
+      }
     } finally {
       await close(server);
     }

@@ -5,6 +5,7 @@
 #   bench/profile/perf.sh 4 "--tls --conns 1000" -- node bench/servers/ioreactor-echo.js --tls
 #   bench/profile/perf.sh 4 "--tls-resume --mode churn --conns 100" -- node bench/servers/node-tls-echo.js
 #   SORT=symbol CHILDREN=1 TOP=60 bench/profile/perf.sh ...   (default SORT=dso,symbol)
+#   KEEP=/tmp/ws.data bench/profile/perf.sh ...   (keeps perf.data for perf report -S SYMBOL -G)
 # Starts the server (it prints its port, exits when its stdin closes; a node
 # server gets --perf-basic-prof-only-functions so JIT frames have names), runs
 # build-bench/loadgen against it for SECONDS + 3 s, records the server for
@@ -20,7 +21,7 @@ T=${1:?seconds}; LOAD=${2:?loadgen args}; shift 2
 cd "$ROOT"
 node -e "require('./bench/lib/build').ensureBuilt()"
 OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+trap '[ -n "$KEEP" ] && cp "$OUT/perf.data" "$KEEP"; rm -rf "$OUT"' EXIT
 mkfifo "$OUT/stdin"
 if [ "$(basename "$1")" = node ]; then set -- "$1" --perf-basic-prof-only-functions "${@:2}"; fi
 "$@" < "$OUT/stdin" > "$OUT/port" 2> "$OUT/log" &
