@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import type { Reactor } from '../lib/reactor';
 import { SlabView } from '../lib/reactor/received';
 import { WebSocketServerProtocol } from '../lib/websocket';
-import { openWholeFrame, wholeFrameHead } from '../lib/websocket/whole-frame';
+import { binaryFrameIn, openWholeFrame, openWholeFrameIn, wholeFrameHead, wholeFrameHeadIn } from '../lib/websocket/whole-frame';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { until } from './helpers/tcp';
 import { serveEcho } from './helpers/websocket';
@@ -71,6 +71,27 @@ describe('websocket whole-frame fast path: recognising and unmasking', () => {
         expect(Buffer.from(payload).equals(Buffer.from(data))).toBe(true);
         expect(payload.buffer).toBe(memory);
         expect(payload.byteOffset).toBe(shift + head);
+      }),
+      { numRuns: 900 },
+    );
+  });
+
+  it('does the same for a frame given as a range of a memory (a read from a keep chunk), leaving the bytes around it alone', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.nat(7), fc.boolean(), (data, shift, binary) => {
+        const frame = clientFrame(binary ? 2 : 1, Buffer.from(data));
+        const memory = new ArrayBuffer(frame.length + 16);
+        const all = new Uint8Array(memory);
+        all.fill(0xee);
+        all.set(frame, shift);
+        const head = wholeFrameHeadIn(memory, shift, frame.length, true, 1 << 20);
+        expect(head).toBe(wholeFrameHead(frame, true, 1 << 20));
+        expect(wholeFrameHeadIn(memory, shift, frame.length - 1, true, 1 << 20)).toBe(-1);
+        expect(binaryFrameIn(memory, shift)).toBe(binary);
+        const payload = openWholeFrameIn(memory, shift, frame.length, head, true);
+        expect(Buffer.from(payload).equals(Buffer.from(data))).toBe(true);
+        expect([payload.buffer, payload.byteOffset, payload.length]).toEqual([memory, shift + head, data.length]);
+        expect(all.subarray(0, shift).every((b) => b === 0xee) && all.subarray(shift + frame.length).every((b) => b === 0xee)).toBe(true);
       }),
       { numRuns: 900 },
     );
@@ -156,6 +177,20 @@ forEachBackend('websocket whole-frame fast path: echo', (backend) => {
     Scripted.later[0]();
     await until(() => c.frames.length === 10, 5000, 'the late echo');
     expect(c.frames[9].payload.toString()).toBe('later, then another message');
+  });
+
+  it('a whole frame read into a keep chunk makes no Buffer of the read: dataReceived runs only for reads that are not one whole frame', async () => {
+    const c = open();
+    await exchange(c, clientFrame(2, Buffer.from([9]))); // the first read after the upgrade may come while the transport still holds reads
+    const seen = jest.spyOn(Scripted.prototype, 'dataReceived');
+    try {
+      for (let i = 0; i < 5; i++) expect(await exchange(c, clientFrame(2, Buffer.from([i])))).toEqual([Buffer.from([2, i])]);
+      expect(seen).not.toHaveBeenCalled();
+      expect(await exchange(c, Buffer.concat([clientFrame(2, Buffer.from([1])), clientFrame(2, Buffer.from([2]))]), 2)).toEqual([Buffer.from([2, 1]), Buffer.from([2, 2])]);
+      expect(seen).toHaveBeenCalledTimes(1);
+    } finally {
+      seen.mockRestore();
+    }
   });
 
   it('reads that are not one whole frame go through the parser, between fast ones', async () => {

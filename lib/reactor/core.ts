@@ -9,7 +9,7 @@ import { ReactorLoopError } from '../errors';
 import { errnoName, loadNative, NativeLoop, NativeStats, Rec, RECORD_INTS, RecordField as F, recordOwner, thrownErrno } from '../native';
 import { resolveBackend } from '../poller';
 import type { Handler } from './handler';
-import { ReceivedCopier, SlabView } from './received';
+import { ReceivedCopier } from './received';
 import type { ReactorClock } from './time';
 
 /** What ports, connectors, UDP ports, processes and fd sets need of the reactor that owns them. */
@@ -301,7 +301,7 @@ export class ReactorCore {
           h.onData(this.received.take(memory!, base + a, rec[o + F.B]));
           break;
         case Rec.DataKept:
-          h.onData(new SlabView(kept!, keptBase + a, rec[o + F.B]) as unknown as Buffer);
+          h.onDataKept(kept!, keptBase + a, rec[o + F.B]);
           break;
         case Rec.Drained:
           h.onDrained();

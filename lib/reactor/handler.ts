@@ -12,6 +12,7 @@
  */
 import type { Failure } from '../failure';
 import type { NativeLoop } from '../native';
+import { SlabView } from './received';
 
 /**
  * Whatever owns a native slot. The dispatch loop calls the hook that matches
@@ -43,6 +44,15 @@ export abstract class Handler {
   onAcceptError(_errno: number): void {}
   /** @internal Stream: bytes were read; `data` is the handler's to keep. */
   onData(_data: Buffer): void {}
+  /**
+   * @internal Stream: a short read the native bridge copied into a keep
+   * chunk, as the `length` bytes at `offset` of `memory` (the handler's to
+   * keep, never written again). By default a Buffer of them goes to onData;
+   * a transport may hand the range on as it is (StreamTransport).
+   */
+  onDataKept(memory: ArrayBuffer, offset: number, length: number): void {
+    this.onData(new SlabView(memory, offset, length) as unknown as Buffer);
+  }
   /** @internal Stream: the peer shut down its write side. */
   onEof(): void {}
   /** @internal Stream or datagram socket: an error with errno; a stream's slot waits for remove(). */

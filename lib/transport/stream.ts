@@ -24,6 +24,7 @@ import { Handler } from '../reactor/handler';
 import type { IOpenSSLContextFactory } from '../tls/options';
 import { PeerCertificate, TLSSession } from '../tls/session';
 import { Family, packedPort, sharedHost, toAddress, unknownAddress, unpackAddress } from './addresses';
+import { SlabView } from '../reactor/received';
 import { Bytes, toBytes } from './bytes';
 import { endReason, lostReason } from './end-reasons';
 import { DEFAULT_HIGH_WATER } from './high-water';
@@ -43,6 +44,16 @@ export interface TransportOwner {
   connectFinished?(t: StreamTransport, errno: number): void;
   /** @internal Reactor shutdown: if `t` is still connecting, cancel the attempt and return true. */
   abandonConnect?(t: StreamTransport): boolean;
+}
+
+/**
+ * A protocol that takes a short read as a range of a keep chunk (`length`
+ * bytes at `offset` of `memory`, its to keep) and so spares the typed array
+ * a Buffer of it costs: WebSocketProtocol, whose whole frames need only a
+ * view of their payload.
+ */
+interface RangeReceiver {
+  dataReceivedKept(memory: ArrayBuffer, offset: number, length: number): void;
 }
 
 /** A protocol that may implement IHalfCloseableProtocol's hooks. */
@@ -411,6 +422,13 @@ export class StreamTransport extends Handler implements ISSLTransport {
   override onData(data: Buffer): void {
     if ((this.state & S.NoDeliver) === 0) this.protocol.dataReceived(data);
     else this.heldData(data);
+  }
+
+  /** @internal A short read as a range of a keep chunk: to a protocol that takes ranges (WebSocket's) as it is, else as a Buffer. */
+  override onDataKept(memory: ArrayBuffer, offset: number, length: number): void {
+    const p = this.protocol as Partial<RangeReceiver>;
+    if ((this.state & S.NoDeliver) === 0 && p.dataReceivedKept !== undefined) p.dataReceivedKept(memory, offset, length);
+    else this.onData(new SlabView(memory, offset, length) as unknown as Buffer);
   }
 
   /** Data that arrived while paused (or before held data went out) is kept; while closing it is dropped. */

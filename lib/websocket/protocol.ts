@@ -26,7 +26,8 @@ import { encodeFrame, encodeMaskedFrame, firstByte, Opcode } from './frame-encod
 import { borrowParser, FrameParser, FrameParserOptions, returnParser } from './frame-parser';
 import type { WebSocketSettings } from './options';
 import { Utf8Validator } from './utf8';
-import { endLend, lend, openWholeFrame, replyInPlace, wholeFrameHead } from './whole-frame';
+import { SlabView } from '../reactor/received';
+import { binaryFrameIn, endLend, lend, openWholeFrame, openWholeFrameIn, replyInPlace, wholeFrameHead, wholeFrameHeadIn } from './whole-frame';
 
 /** Connection states, as Autobahn's STATE_*. */
 export enum WebSocketState {
@@ -344,6 +345,21 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   }
 
   /**
+   * @internal A read as the `length` bytes at `offset` of `memory`, ours to
+   * keep (StreamTransport.onDataKept): one whole data frame takes the fast
+   * path with no Buffer made for the read; anything else goes to
+   * dataReceived as a Buffer.
+   */
+  dataReceivedKept(memory: ArrayBuffer, offset: number, length: number): void {
+    if (this.frameParser === null && this.state === WebSocketState.Open && this.reassembly === null) {
+      const masked = !this.isClient;
+      const head = wholeFrameHeadIn(memory, offset, length, masked, this.settings.maxFrame);
+      if (head >= 0) return this.wholeMessage(openWholeFrameIn(memory, offset, length, head, masked), binaryFrameIn(memory, offset), head);
+    }
+    this.dataReceived(new SlabView(memory, offset, length) as unknown as Buffer);
+  }
+
+  /**
    * @internal Parses received frames, with a parser borrowed for the read
    * and given back once it holds nothing (an idle connection keeps none).
    * Nothing is read before the handshake is done, after the peer's close
@@ -354,7 +370,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     if (p === null) {
       if (this.state === WebSocketState.Open && this.reassembly === null) {
         const head = wholeFrameHead(data, !this.isClient, this.settings.maxFrame);
-        if (head >= 0) return this.wholeMessage(data, head);
+        if (head >= 0) return this.wholeMessage(openWholeFrame(data, head, !this.isClient), data[0] === 0x82, head);
       }
       if (!this.reading) return;
       p = this.frameParser = borrowParser(this, parserOptions(this.settings, this.isClient, this.deflate !== null));
@@ -367,16 +383,14 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   }
 
   /**
-   * The read is one whole unfragmented data frame (whole-frame.ts): unmasked
-   * in place and handed to onMessage as a view, lent meanwhile so that
-   * sendMessage of it can frame the reply in place.
+   * The read was one whole unfragmented data frame (whole-frame.ts), now
+   * unmasked in place: its payload goes to onMessage as a view, lent
+   * meanwhile so that sendMessage of it can frame the reply in place (in the
+   * `head` bytes of the frame's own header before it).
    */
-  private wholeMessage(data: Buffer, head: number): void {
-    const isClient = this.isClient;
-    const payload = openWholeFrame(data, head, !isClient);
-    const isBinary = data[0] === 0x82;
+  private wholeMessage(payload: Buffer, isBinary: boolean, head: number): void {
     if (!isBinary && !isUtf8(payload)) return this.failConnection(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8 in a text message');
-    const was = lend(payload, isClient ? 0 : head);
+    const was = lend(payload, this.isClient ? 0 : head);
     try {
       this.onMessage(payload, isBinary);
     } finally {

@@ -11,6 +11,12 @@
  * returns -1 and goes through FrameParser, which makes every check and
  * reports every error: the fast path never decides that a frame is bad.
  *
+ * A short read usually comes as a range of the transport's keep chunk
+ * (memory, offset, length: StreamTransport.onDataKept) rather than a Buffer:
+ * the *In functions work on that range through one Uint8Array kept over the
+ * chunk, so the read itself never becomes a typed array (one of three per
+ * echoed message, ~215 instructions each, and the `buffer` getter's ~150).
+ *
  * The reply in place: while onMessage runs on a payload delivered here, the
  * bytes just before it in the read are the frame's own header and mask key,
  * already used and seen by nobody (the handler's view starts after them). A
@@ -42,6 +48,19 @@ let lentRoom = 0;
 let wordsMemory: ArrayBuffer | null = null;
 let words = new Int32Array(0);
 
+/** The last memory read from, and a Uint8Array over all of it. */
+let bytesMemory: ArrayBuffer | null = null;
+let bytes = new Uint8Array(0);
+
+/** A Uint8Array over all of `memory`, made once per memory in a row. */
+function bytesOver(memory: ArrayBuffer): Uint8Array {
+  if (memory !== bytesMemory) {
+    bytesMemory = memory;
+    bytes = new Uint8Array(memory);
+  }
+  return bytes;
+}
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
@@ -50,22 +69,36 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * of at most `maxPayload`), else -1.
  */
 export function wholeFrameHead(data: Buffer, masked: boolean, maxPayload: number): number {
-  const end = data.length;
-  if (end < 2) return -1;
-  const b0 = data[0];
-  const b1 = data[1];
+  return headAt(data, 0, data.length, masked, maxPayload);
+}
+
+/** wholeFrameHead of the `length` bytes at `offset` of `memory`. */
+export function wholeFrameHeadIn(memory: ArrayBuffer, offset: number, length: number, masked: boolean, maxPayload: number): number {
+  return headAt(bytesOver(memory), offset, length, masked, maxPayload);
+}
+
+/** wholeFrameHead of the `length` bytes at `at` of `b`. */
+function headAt(b: Uint8Array, at: number, length: number, masked: boolean, maxPayload: number): number {
+  if (length < 2) return -1;
+  const b0 = b[at];
+  const b1 = b[at + 1];
   if (b0 !== 0x82 && b0 !== 0x81) return -1;
   if ((b1 & 0x80) !== (masked ? 0x80 : 0)) return -1;
   let len = b1 & 0x7f;
   let head = masked ? 6 : 2;
   if (len === 126) {
-    if (end < 4) return -1;
-    len = (data[2] << 8) | data[3];
+    if (length < 4) return -1;
+    len = (b[at + 2] << 8) | b[at + 3];
     head += 2;
   } else if (len === 127) {
     return -1;
   }
-  return len === end - head && len <= maxPayload ? head : -1;
+  return len === length - head && len <= maxPayload ? head : -1;
+}
+
+/** Whether the frame at `offset` of `memory` (one wholeFrameHeadIn took) is binary. */
+export function binaryFrameIn(memory: ArrayBuffer, offset: number): boolean {
+  return bytesOver(memory)[offset] === 0x82;
 }
 
 /**
@@ -74,41 +107,46 @@ export function wholeFrameHead(data: Buffer, masked: boolean, maxPayload: number
  * (see lend).
  */
 export function openWholeFrame(data: Buffer, head: number, masked: boolean): Buffer {
-  const memory = bufferGetter.call(data);
-  const at = offsetGetter.call(data) + head;
-  if (masked) unmask(data, head, memory, at);
+  return openWholeFrameIn(bufferGetter.call(data), offsetGetter.call(data), data.length, head, masked);
+}
+
+/** openWholeFrame of the frame of `length` bytes at `offset` of `memory`. */
+export function openWholeFrameIn(memory: ArrayBuffer, offset: number, length: number, head: number, masked: boolean): Buffer {
+  const at = offset + head;
+  const end = offset + length;
+  if (masked) unmask(memory, at, end);
   lentMemory = memory;
   lentAt = at;
-  return new SlabView(memory, at, data.length - head) as unknown as Buffer;
+  return new SlabView(memory, at, end - at) as unknown as Buffer;
 }
 
 /**
- * XORs the payload (from `head` of `data`, at byte `at` of `memory`) with
- * the key in the 4 bytes before it: single bytes up to a 4-aligned address,
- * then 32-bit words through an Int32Array kept over the memory (a new view
- * per message costs more than the XORs of a small one), then the tail.
+ * XORs bytes [at, end) of `memory` with the key in the 4 bytes before
+ * them: single bytes up to a 4-aligned address, then 32-bit words through
+ * an Int32Array kept over the memory (a new view per message costs more
+ * than the XORs of a small one), then the tail.
  */
-function unmask(data: Buffer, head: number, memory: ArrayBuffer, at: number): void {
-  const end = data.length;
-  const key = data[head - 4] | (data[head - 3] << 8) | (data[head - 2] << 16) | (data[head - 1] << 24);
-  if (!LITTLE_ENDIAN) return applyMask(data, head, end, data, head - 4);
-  let i = head;
-  for (; i < end && ((at + i - head) & 3) !== 0; i++) data[i] ^= key >>> (((i - head) & 3) << 3);
+function unmask(memory: ArrayBuffer, at: number, end: number): void {
+  const b = bytesOver(memory);
+  const key = b[at - 4] | (b[at - 3] << 8) | (b[at - 2] << 16) | (b[at - 1] << 24);
+  if (!LITTLE_ENDIAN) return applyMask(b, at, end, b, at - 4);
+  let i = at;
+  for (; i < end && (i & 3) !== 0; i++) b[i] ^= key >>> (((i - at) & 3) << 3);
   const count = (end - i) >> 2;
   if (count > 0) {
     if (memory !== wordsMemory) {
       wordsMemory = memory;
       words = new Int32Array(memory, 0, memory.byteLength >> 2);
     }
-    const s = ((i - head) & 3) << 3;
+    const s = ((i - at) & 3) << 3;
     const w = s === 0 ? key : (key >>> s) | (key << (32 - s));
-    const first = (at + i - head) >> 2;
+    const first = i >> 2;
     const stop = first + count;
     const v = words;
     for (let j = first; j < stop; j++) v[j] ^= w;
     i += count << 2;
   }
-  for (; i < end; i++) data[i] ^= key >>> (((i - head) & 3) << 3);
+  for (; i < end; i++) b[i] ^= key >>> (((i - at) & 3) << 3);
 }
 
 /** Marks `payload` (from openWholeFrame, with `room` free bytes before it) as lent to an onMessage about to run; returns what was lent before. */
