@@ -25,7 +25,7 @@ export const enum Rec {
   Handshake = 11,
   /** TLS failed; tlsInfo(slot).error says why. The stream is dead. */
   TlsError = 12,
-  /** A short read the bridge copied out of the slab: a = offset in the keep chunk, b = length. */
+  /** A short read the bridge copied out of the slab: a = offset in the batch's keep chunks (see RecordsCallback), b = length. */
   DataKept = 13,
 }
 
@@ -72,8 +72,16 @@ export const enum Ev {
   All = 15,
 }
 
-/** Called once per wake-up (again when the keep chunk fills mid-batch) with the number of records, the current slab and keep chunk. */
-export type RecordsCallback = (count: number, slab: Buffer, keep: Buffer) => void;
+/**
+ * Called once per wake-up with the number of records, the current slab and
+ * the batch's first keep chunk; when the batch filled more than one chunk,
+ * the others in order (the current one last): a DataKept record's offset is
+ * then chunk index * KEEP_CHUNK + offset, index 0 being `keep`.
+ */
+export type RecordsCallback = (count: number, slab: Buffer, keep: Buffer, more?: Buffer[]) => void;
+
+/** Bytes per keep chunk (`kKeepSize` in native/bridge_loop.h): DataKept offsets at or past it are in a later chunk of the batch. */
+export const KEEP_CHUNK = 16 * 1024;
 
 /** Counters kept by the native loop. */
 export interface NativeStats {

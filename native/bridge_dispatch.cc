@@ -49,38 +49,53 @@ uint8_t* NativeLoop::new_slab(size_t size) {
 
 // Short reads go out as copies in a keep chunk, so a protocol that keeps one
 // holds the chunk alive and not the slab (lib/reactor/received.ts says why;
-// here the copy is a memcpy, in JS it was two typed arrays and a set). One
-// chunk goes with a batch: when it fills mid-batch, the rest of the batch's
-// short reads stay views of the slab for the JS copier, rather than cost a
-// second crossing into JS (~2,000 instructions: pipelined, 1 KiB reads from
-// 100 connections fill a chunk every 16 records).
+// here the copy is a memcpy, in JS it was two typed arrays and a set). When
+// the chunk fills mid-batch the batch goes on in a fresh one, still in one
+// crossing: the chunks after the first go to JS as a fourth argument (an
+// array) and a record says which by its offset (chunk index * kKeepSize +
+// offset). Before, the rest of the batch stayed views of the slab for the JS
+// copier (~650 instructions and two typed arrays each): at 1,000 WebSocket
+// connections a batch of ~100-300 70-byte reads overran the 16 KiB chunk
+// and about half of them went that way.
 void NativeLoop::deliver(const Record* records, int count) {
   if (closed_ || count <= 0 || records_ == nullptr) return;
   count = std::min(count, Loop::kMaxRecords);
   copy_short_reads(records, count);
   call_js(count);
+  release_batch_keeps();
 }
 
 // Copies records into records_, short kRecData ones turned into kRecDataKept
-// while the keep chunk has room; a fresh chunk only while no record of this
-// batch is in the current one (JS gets one chunk per batch).
+// (into as many chunks as they need; without memory for one a record stays
+// a view of the slab).
 void NativeLoop::copy_short_reads(const Record* records, int count) {
   bool used = false;  // a record of this batch is in the current chunk
   for (int n = 0; n < count; ++n) {
     Record r = records[n];
     auto len = static_cast<size_t>(r.b);
     if (r.type == kRecData && r.b <= kKeepUpTo && slab_data_ != nullptr) {
-      if ((keep_data_ == nullptr || kKeepSize - keep_used_ < len) && !used) new_keep();
-      // Without room (or memory for a chunk) the record stays a view of the slab.
-      if (keep_data_ != nullptr && kKeepSize - keep_used_ >= len) {
+      if (keep_data_ == nullptr || kKeepSize - keep_used_ < len) {
+        if (used) batch_keeps_.push_back(keep_ref_);  // filled by this batch: JS still needs it
+        if (used) keep_ref_ = nullptr;
+        new_keep();
+        used = false;
+      }
+      if (keep_data_ != nullptr) {
         std::memcpy(keep_data_ + keep_used_, slab_data_ + r.a, len);
-        r = Record{kRecDataKept, r.slot, r.gen, static_cast<int32_t>(keep_used_), r.b};
+        size_t at = batch_keeps_.size() * kKeepSize + keep_used_;
+        r = Record{kRecDataKept, r.slot, r.gen, static_cast<int32_t>(at), r.b};
         keep_used_ += len;
         used = true;
       }
     }
     std::memcpy(records_ + static_cast<size_t>(n) * kRecordInts, &r, sizeof(Record));
   }
+}
+
+// Lets go of the chunks this batch filled before its current one.
+void NativeLoop::release_batch_keeps() {
+  for (napi_ref ref : batch_keeps_) napi_delete_reference(env_, ref);
+  batch_keeps_.clear();
 }
 
 // A fresh keep chunk, uninitialised: every byte handed out is written first.
@@ -97,16 +112,16 @@ void NativeLoop::new_keep() {
 }
 
 // One crossing into JS with the first `count` records of records_, the slab
-// and the keep chunk.
+// and the keep chunk(s).
 void NativeLoop::call_js(int count) {
   napi_handle_scope scope;
   if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
-  napi_value fn = nullptr, self = nullptr, argv[3] = {nullptr, nullptr, nullptr}, result;
+  napi_value fn = nullptr, self = nullptr, argv[4] = {nullptr, nullptr, nullptr, nullptr}, result;
   napi_get_reference_value(env_, callback_, &fn);
   napi_get_reference_value(env_, static_cast<napi_ref>(*this), &self);
   napi_create_int32(env_, count, &argv[0]);
   if (slab_ref_ != nullptr) napi_get_reference_value(env_, slab_ref_, &argv[1]);
-  if (keep_ref_ != nullptr) napi_get_reference_value(env_, keep_ref_, &argv[2]);
+  keep_args(&argv[2], &argv[3]);
   for (napi_value& v : argv) {
     if (v == nullptr) napi_get_undefined(env_, &v);
   }
@@ -118,8 +133,25 @@ void NativeLoop::call_js(int count) {
 // queues as it closes, while wait_here() may wait again before libuv's check
 // phase would drain them (bridge_wait.cc); otherwise without.
 napi_status NativeLoop::call(napi_value self, napi_value fn, napi_value* argv, napi_value* result) {
-  if (scoped_calls_) return napi_make_callback(env_, async_ctx_, self, fn, 3, argv, result);
-  return napi_call_function(env_, self, fn, 3, argv, result);
+  if (scoped_calls_) return napi_make_callback(env_, async_ctx_, self, fn, 4, argv, result);
+  return napi_call_function(env_, self, fn, 4, argv, result);
+}
+
+// The batch's first keep chunk, and (when it filled more than one) an
+// array of the others in order, the current one last.
+void NativeLoop::keep_args(napi_value* first, napi_value* more) {
+  if (batch_keeps_.empty()) {
+    if (keep_ref_ != nullptr) napi_get_reference_value(env_, keep_ref_, first);
+    return;
+  }
+  napi_get_reference_value(env_, batch_keeps_[0], first);
+  size_t n = batch_keeps_.size();
+  if (napi_create_array_with_length(env_, n, more) != napi_ok) return;
+  for (size_t i = 1; i <= n; ++i) {
+    napi_value chunk = nullptr;
+    napi_get_reference_value(env_, i < n ? batch_keeps_[i] : keep_ref_, &chunk);
+    if (chunk != nullptr) napi_set_element(env_, *more, static_cast<uint32_t>(i - 1), chunk);
+  }
 }
 
 // Runs what JS queued (nextTicks, microtasks): a callback scope does it as it

@@ -142,6 +142,8 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // ---- short reads copied out of the slab (bridge_dispatch.cc) ----
   void copy_short_reads(const Record* records, int count);
   void new_keep();
+  void keep_args(napi_value* first, napi_value* more);
+  void release_batch_keeps();
 
   // ---- shutdown ----
   static void on_teardown(napi_async_cleanup_hook_handle handle, void* arg);
@@ -167,12 +169,15 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   napi_ref records_ref_ = nullptr;
   napi_ref slab_ref_ = nullptr;
   napi_ref keep_ref_ = nullptr;   // the chunk short reads are copied into
+  // Chunks this batch filled before the current one (held until its
+  // crossing returns): record a = chunk index * kKeepSize + offset.
+  std::vector<napi_ref> batch_keeps_;
   uint8_t* slab_data_ = nullptr;  // the slab last handed to the loop
   uint8_t* keep_data_ = nullptr;
   size_t keep_used_ = 0;
   // Reads up to kKeepUpTo bytes go out as copies in kKeepSize chunks: a kept
   // one holds 16 KiB alive, not a slab (lib/reactor/received.ts has the bound).
-  static constexpr size_t kKeepSize = 16 * 1024;
+  static constexpr size_t kKeepSize = 16 * 1024;  // lib/native.ts KEEP_CHUNK
   static constexpr int32_t kKeepUpTo = 4 * 1024;
   napi_ref error_ref_ = nullptr;  // first exception a callback threw in this dispatch
   napi_async_context async_ctx_ = nullptr;

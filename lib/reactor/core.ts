@@ -6,7 +6,7 @@
 import { Failure } from '../failure';
 import { log } from '../log';
 import { ReactorLoopError } from '../errors';
-import { errnoName, loadNative, NativeLoop, NativeStats, Rec, RECORD_INTS, RecordField as F, recordOwner, thrownErrno } from '../native';
+import { errnoName, KEEP_CHUNK, loadNative, NativeLoop, NativeStats, Rec, RECORD_INTS, RecordField as F, recordOwner, thrownErrno } from '../native';
 import { resolveBackend } from '../poller';
 import type { Handler } from './handler';
 import { ReceivedCopier } from './received';
@@ -61,6 +61,8 @@ export class ReactorCore {
   /** The slab and keep chunk of the last batch, read through once per new Buffer (the getters cost ~100 instructions each). */
   private readonly slab = new BatchMemory();
   private readonly keep = new BatchMemory();
+  /** The later keep chunk last read from (a batch that filled more than one). */
+  private readonly later = new BatchMemory();
   private cursor = 0;
   private dispatching = false;
   private live = 0;
@@ -116,7 +118,7 @@ export class ReactorCore {
     try {
       // Each loop's records go with that loop, so a batch of a loop closed
       // mid-dispatch never reaches the handlers of the next one.
-      loop = new Loop(backend, (count, slab, keep) => this.onBatch(loop, count, slab, keep));
+      loop = new Loop(backend, (count, slab, keep, more) => this.onBatch(loop, count, slab, keep, more));
     } catch (e) {
       const errno = thrownErrno(e);
       if (errno === null) throw e;
@@ -254,14 +256,22 @@ export class ReactorCore {
     }
   }
 
-  private onBatch(loop: NativeLoop, count: number, slab: Buffer, keep: Buffer): void {
+  /** A DataKept record in a later keep chunk of its batch (`more`, see RecordsCallback). */
+  private keptLater(h: Handler, more: Buffer[], a: number, length: number): void {
+    const buf = more[Math.floor(a / KEEP_CHUNK) - 1];
+    const m = this.later;
+    if (buf !== m.buf) m.see(buf);
+    h.onDataKept(m.memory!, m.base + (a % KEEP_CHUNK), length);
+  }
+
+  private onBatch(loop: NativeLoop, count: number, slab: Buffer, keep: Buffer, more: Buffer[] | undefined): void {
     this.batches++;
     const wasDispatching = this.dispatching;
     this.dispatching = true;
     let i = 0;
     while (i < count) {
       try {
-        this.dispatch(loop, i, count, slab, keep);
+        this.dispatch(loop, i, count, slab, keep, more);
         i = count;
       } catch (e) {
         i = this.cursor + 1;
@@ -277,7 +287,7 @@ export class ReactorCore {
     if (!wasDispatching && (this.endOfStep.length !== 0 || this.tlsUnflushed)) this.flushEndOfStep();
   }
 
-  private dispatch(loop: NativeLoop, from: number, count: number, slab: Buffer, keep: Buffer): void {
+  private dispatch(loop: NativeLoop, from: number, count: number, slab: Buffer, keep: Buffer, more: Buffer[] | undefined): void {
     const rec = loop.records;
     const handlers = this.handlers;
     if (slab !== this.slab.buf) this.slab.see(slab);
@@ -301,7 +311,8 @@ export class ReactorCore {
           h.onData(this.received.take(memory!, base + a, rec[o + F.B]));
           break;
         case Rec.DataKept:
-          h.onDataKept(kept!, keptBase + a, rec[o + F.B]);
+          if (a < KEEP_CHUNK) h.onDataKept(kept!, keptBase + a, rec[o + F.B]);
+          else this.keptLater(h, more!, a, rec[o + F.B]);
           break;
         case Rec.Drained:
           h.onDrained();
