@@ -83,12 +83,16 @@ function nesting(backend: string, exact: boolean | undefined): { libuvHoldsEpoll
     const { createReactor, Factory, Protocol } = require(${JSON.stringify(lib)});
     const r = createReactor({ backend: ${JSON.stringify(backend)}${exact === undefined ? '' : `, exactLoopUtilization: ${String(exact)}`} });
     r.listenTCP(0, Factory.forProtocol(Protocol), { interface: '127.0.0.1' });
-    // libuv adds a watched fd to its set at its next poll: look a turn later.
-    const srv = net.createServer().listen(0, '127.0.0.1', () => setTimeout(() => {
+    // libuv adds a watched fd to its set at its next poll, which no event
+    // announces: look every 10 ms until its set holds the server (a loaded
+    // machine can run a first timer before that poll), for at most 5 s.
+    let tries = 0;
+    const look = () => {
       const epolls = fs.readdirSync('/proc/self/fd').map(Number)
         .filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === 'anon_inode:[eventpoll]'; } catch { return false; } });
       const holds = (e) => [...fs.readFileSync('/proc/self/fdinfo/' + e, 'utf8').matchAll(/^tfd:\\s*(\\d+)/gm)].map((m) => Number(m[1]));
       const libuv = epolls.find((e) => holds(e).includes(srv._handle.fd));
+      if (libuv === undefined && ++tries < 500) return void setTimeout(look, 10);
       console.log(JSON.stringify({
         libuvHoldsEpoll: holds(libuv).some((fd) => epolls.includes(fd)),
         libuvHeld: epolls.some((e) => e !== libuv && holds(e).includes(libuv)),
@@ -96,8 +100,9 @@ function nesting(backend: string, exact: boolean | undefined): { libuvHoldsEpoll
       srv.close();
       r.disconnectAll();
       r.close();
-    }, 20));`;
-  const res = spawnSync(process.execPath, ['-r', reg, '-e', script], { encoding: 'utf8', timeout: 15000 });
+    };
+    const srv = net.createServer().listen(0, '127.0.0.1', look);`;
+  const res = spawnSync(process.execPath, ['-r', reg, '-e', script], { encoding: 'utf8', timeout: 60000 });
   if (res.status !== 0) throw new Error(`child failed: ${res.stderr}`);
   return JSON.parse(res.stdout.trim()) as { libuvHoldsEpoll: boolean; libuvHeld: boolean };
 }
