@@ -160,9 +160,11 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   uv_idle_t* idle_ = nullptr;        // started with prepare_: keeps libuv's poll from blocking
   bool libuv_ready_ = false;         // libuv's fd ended the last wait (bridge_wait.cc)
   bool scoped_calls_ = false;        // crossings into JS drain the JS queues (wait_here)
-  // Wake-ups served in one prepare callback before libuv gets a whole turn
-  // (bridge_wait.cc): bounds how long an unref'd setImmediate can wait.
+  // Wake-ups served in one prepare callback before libuv gets a whole turn,
+  // and the longest of those waits after the first (bridge_wait.cc): together
+  // they bound how long an unref'd setImmediate can wait.
   static constexpr int kWaitsPerTurn = 64;
+  static constexpr int kLaterWaitMs = 1;
   uv_async_t* async_ = nullptr;
   uv_timer_t* trim_timer_ = nullptr;  // unref'd: never keeps Node alive
   napi_ref callback_ = nullptr;   // weak: the function is kept by a property of this

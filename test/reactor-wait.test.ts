@@ -186,6 +186,18 @@ forEachBackend('where the reactor blocks', (backend) => {
     expect(await childRoundTrips(port, 300)).toBe(300);
   });
 
+  it('an unref\'d setImmediate queued in a wake-up runs without waiting for another event', async () => {
+    class Later extends Protocol {
+      override dataReceived(data: Buffer): void {
+        // unref'd: it does not make libuv's timeout 0, so a wait that blocks
+        // with no limit would hold it until some other event came.
+        setImmediate(() => void this.transport!.write(data)).unref();
+      }
+    }
+    const port = (r.listenTCP(0, Factory.forProtocol(Later), { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    expect(await childRoundTrips(port, 50)).toBe(50);
+  });
+
   it('a Node timer fires while the reactor\'s sockets keep waking it', async () => {
     class CloseOnTimer extends Protocol {
       override connectionMade(): void {
