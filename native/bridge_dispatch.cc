@@ -14,6 +14,14 @@
 // rounds of one wake-up, when a wait came back full, drain_js_queues() opens a
 // scope just to drain, so a protocol's queued reaction (pauseProducing after
 // an await) still lands before the next wait.
+//
+// The exception is the own-set wait (bridge_wait.cc), which serves several
+// wake-ups before libuv's check phase: there the crossing is a
+// napi_make_callback on the loop's async resource (call()), so its scope
+// drains as it closes. Callbacks then run in that resource's context: an
+// AsyncLocalStorage store current when the reactor was made is current in
+// them, as a Node server's is in its sockets' callbacks; on the other paths
+// (the default wait, a second reactor, pollOnce) none is.
 #include <uv.h>
 
 #include <algorithm>
