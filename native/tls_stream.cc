@@ -241,7 +241,10 @@ int TlsStream::take(const uint8_t* p, size_t len) {
 
 int TlsStream::flush() {
   if (!established_) return 0;
-  if (own_ && own_flush_small() != 0) return -EPROTO;
+  if (own_ && own_flush_small() != 0) {
+    release(&plain_);  // a failed stream keeps no pooled buffer until its slot goes
+    return -EPROTO;
+  }
   int r = plain_.empty() ? 0 : encrypt(plain_.data(), plain_.size());
   // An idle connection keeps no plaintext buffer (see consume_output), even
   // an empty one: a write that completed a record leaves it emptied.
