@@ -31,9 +31,9 @@
 // a timer (the time is updated first), a setImmediate or a pending callback
 // (libuv's timeout is then 0), a watcher libuv has not yet put in its set,
 // or anything that makes libuv's fd ready. An unref'd setImmediate does not
-// make the timeout 0, so the waits after the first last kLaterWaitMs at most
-// and there are at most kWaitsPerTurn: it runs once a wait comes back empty
-// or the count is reached, not when some other event happens to come. At
+// make the timeout 0, so the waits after the first end within kTurnLimitMs
+// of the callback's start and there are at most kWaitsPerTurn: it runs then,
+// not when some other event happens to come. At
 // one event per wake-up: 3 syscalls instead of 4 (no zero-timeout
 // epoll_pwait), ~1,600 instructions fewer (bench/PERFORMANCE.md).
 //
@@ -127,6 +127,7 @@ void NativeLoop::wait_here() {
   napi_handle_scope scope;
   if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
   scoped_calls_ = true;
+  turn_start_ms_ = uv_now(uv_loop_);
   int timeout = libuv_timeout();
   for (int waits = 1;; ++waits) {
     libuv_ready_ = false;
@@ -159,11 +160,13 @@ int NativeLoop::libuv_timeout() {
 bool NativeLoop::wait_again(int* timeout_ms) {
   if (libuv_ready_ || closed_ || !loop_ || !uv_is_active(reinterpret_cast<uv_handle_t*>(prepare_))) return false;
   uv_update_time(uv_loop_);
-  int t = libuv_timeout();
   // An unref'd setImmediate leaves libuv's timeout as it was (-1 with nothing
-  // else due) though its check phase would run it now: so a later wait is
-  // short, and when it ends empty the turn goes on to that phase.
-  *timeout_ms = t < 0 || t > kLaterWaitMs ? kLaterWaitMs : t;
+  // else due) though its check phase would run it now: so the later waits end
+  // within kTurnLimitMs of the callback's start, and the turn goes on.
+  int64_t left = kTurnLimitMs - static_cast<int64_t>(uv_now(uv_loop_) - turn_start_ms_);
+  if (left <= 0) return false;
+  int t = libuv_timeout();
+  *timeout_ms = t < 0 || t > left ? static_cast<int>(left) : t;
   return *timeout_ms != 0;
 }
 
