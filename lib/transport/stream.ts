@@ -24,7 +24,6 @@ import { Handler } from '../reactor/handler';
 import type { IOpenSSLContextFactory } from '../tls/options';
 import { PeerCertificate, TLSSession } from '../tls/session';
 import { Family, packedPort, sharedHost, toAddress, unknownAddress, unpackAddress } from './addresses';
-import { SlabView } from '../reactor/received';
 import { Bytes, toBytes } from './bytes';
 import { endReason, lostReason } from './end-reasons';
 import { DEFAULT_HIGH_WATER } from './high-water';
@@ -428,7 +427,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
   override onDataKept(memory: ArrayBuffer, offset: number, length: number): void {
     const p = this.protocol as Partial<RangeReceiver>;
     if ((this.state & S.NoDeliver) === 0 && p.dataReceivedKept !== undefined) p.dataReceivedKept(memory, offset, length);
-    else this.onData(new SlabView(memory, offset, length) as unknown as Buffer);
+    else super.onDataKept(memory, offset, length);
   }
 
   /** Data that arrived while paused (or before held data went out) is kept; while closing it is dropped. */
