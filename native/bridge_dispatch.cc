@@ -83,8 +83,10 @@ void NativeLoop::copy_short_reads(const Record* records, int count) {
     auto len = static_cast<size_t>(r.b);
     if (r.type == kRecData && r.b <= kKeepUpTo && slab_data_ != nullptr) {
       if (keep_data_ == nullptr || kKeepSize - keep_used_ < len) {
-        if (used) batch_keeps_.push_back(keep_ref_);  // filled by this batch: JS still needs it
-        if (used) keep_ref_ = nullptr;
+        if (used) {  // filled by this batch: JS still needs it
+          batch_keeps_.push_back(keep_ref_);
+          keep_ref_ = nullptr;
+        }
         new_keep();
         used = false;
       }

@@ -50,7 +50,13 @@ bool RecordCipher::init(const Tls13Suite& suite, const uint8_t* secret, bool enc
   return key(secret_);
 }
 
-bool RecordCipher::update() { return suite_ != nullptr && tls13_next_secret(*suite_, secret_) && key(secret_); }
+// A failed derivation may leave entries on OpenSSL's per-thread error queue
+// (the digest calls); key() clears it on its own path, this one must too.
+bool RecordCipher::update() {
+  if (suite_ != nullptr && tls13_next_secret(*suite_, secret_)) return key(secret_);
+  ERR_clear_error();
+  return false;
+}
 
 // The AEAD context is made once and re-keyed in place on a KeyUpdate.
 bool RecordCipher::key(const uint8_t* secret) {
