@@ -27,6 +27,12 @@ export const enum Rec {
   TlsError = 12,
   /** A short read the bridge copied out of the slab: a = offset in the batch's keep chunks (see RecordsCallback), b = length. */
   DataKept = 13,
+  /**
+   * A DataKept record that was one whole masked WebSocket frame on a slot
+   * that asked for it (unmaskFrames): its payload is unmasked in the copy,
+   * header and key left as they were (native/ws_frames.h).
+   */
+  FrameKept = 14,
 }
 
 /** Ints per record in `NativeLoop.records` (`kRecordInts` in native/loop.h). */
@@ -163,7 +169,16 @@ export interface NativeLoop {
 
   /** Bytes still buffered after trying to send at once, or -errno. */
   write(slot: number, gen: number, data: Uint8Array): number;
+  /**
+   * write() of a range of `memory` (no typed array made for it), named by
+   * writeArgs: [slot, gen, offset, length], set just before the call.
+   */
+  writeAt(memory: ArrayBuffer): number;
+  /** writeAt's other arguments (four numbers through N-API cost more than the write's own work). */
+  readonly writeArgs: Int32Array;
   writev(slot: number, gen: number, chunks: Uint8Array[]): number;
+  /** While `on`, short reads that are one whole masked WebSocket frame arrive unmasked as Rec.FrameKept. 0 or -errno. */
+  unmaskFrames(slot: number, gen: number, on: boolean): number;
   buffered(slot: number, gen: number): number;
   shutdownWrite(slot: number, gen: number): number;
   pauseReading(slot: number, gen: number): number;

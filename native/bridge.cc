@@ -37,6 +37,7 @@
 #include <climits>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bridge_args.h"
@@ -140,13 +141,16 @@ void NativeLoop::init_js_state(const Napi::CallbackInfo& info, const std::string
   Napi::Env env = info.Env();
   Napi::Object self = info.This().As<Napi::Object>();
   const size_t ints = static_cast<size_t>(Loop::kMaxRecords) * kRecordInts;
-  auto ab = Napi::ArrayBuffer::New(env, ints * sizeof(int32_t));
+  auto ab = Napi::ArrayBuffer::New(env, (ints + kWriteArgs) * sizeof(int32_t));
   records_ = static_cast<int32_t*>(ab.Data());
+  write_args_ = records_ + ints;
   napi_create_reference(env_, ab, 1, &records_ref_);
   auto fn = info[1].As<Napi::Function>();
   self.DefineProperties({
       Napi::PropertyDescriptor::Value("backend", Napi::String::New(env, name), napi_enumerable),
       Napi::PropertyDescriptor::Value("records", Napi::Int32Array::New(env, ints, ab, 0), napi_enumerable),
+      Napi::PropertyDescriptor::Value("writeArgs", Napi::Int32Array::New(env, kWriteArgs, ab, ints * sizeof(int32_t)),
+                                      napi_enumerable),
       Napi::PropertyDescriptor::Value(Napi::Symbol::New(env, "callback"), fn, napi_default),
   });
   napi_create_reference(env_, fn, 0, &callback_);
@@ -167,39 +171,71 @@ NativeLoop::~NativeLoop() {
 // most of its cost. It is an own property of each object, a plain napi
 // function whose data is this NativeLoop; the function holds the object by a
 // symbol-keyed property, so while the function is reachable the object (and
-// so `this`) is alive, and the pair is collected together.
+// so `this`) is alive, and the pair is collected together. writeAt() is the
+// same for a range of an ArrayBuffer (a WebSocket reply framed where its
+// payload was read, lib/websocket/whole-frame.ts): no typed array is made
+// for it in JS (~200 instructions a message), and its four numbers (slot,
+// gen, offset, length) come in `writeArgs`, an Int32Array over our memory
+// that JS fills just before the call: each number passed as an argument
+// cost ~80 instructions of N-API conversion and checks.
 void NativeLoop::define_fast_write(Napi::Env env, Napi::Object self) {
-  napi_value fn = nullptr, key = nullptr;
-  if (napi_create_function(env, "write", NAPI_AUTO_LENGTH, FastWrite, this, &fn) != napi_ok ||
-      napi_create_symbol(env, nullptr, &key) != napi_ok || napi_set_property(env, fn, key, self) != napi_ok) {
-    throw Napi::Error::New(env, "cannot define NativeLoop.write");
+  const std::pair<const char*, napi_callback> fns[] = {{"write", FastWrite}, {"writeAt", FastWriteAt}};
+  for (const auto& [name, cb] : fns) {
+    napi_value fn = nullptr, key = nullptr;
+    if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, this, &fn) != napi_ok ||
+        napi_create_symbol(env, nullptr, &key) != napi_ok || napi_set_property(env, fn, key, self) != napi_ok) {
+      throw Napi::Error::New(env, std::string("cannot define NativeLoop.") + name);
+    }
+    self.DefineProperty(Napi::PropertyDescriptor::Value(name, Napi::Value(env, fn), napi_writable));
   }
-  self.DefineProperty(Napi::PropertyDescriptor::Value("write", Napi::Value(env, fn), napi_writable));
 }
 
-// The one method outside the registry, so it repeats the registry's checks
-// through the same live(): an open loop and a live (slot, gen) handle.
+// The fast writes' shared end: the registry's checks through the same live()
+// (an open loop and a live (slot, gen) handle), then the write.
+int64_t NativeLoop::checked_write(int32_t slot, int32_t gen, const uint8_t* bytes, size_t len) {
+  if (closed_ || !live(slot, gen)) return -EBADF;
+  try {
+    return loop_->write(slot, bytes, len);
+  } catch (...) {
+    return -ENOMEM;  // nothing may throw into V8 from a raw callback
+  }
+}
+
+// write(slot, gen, bytes) -> bytes still buffered | -errno
 napi_value NativeLoop::FastWrite(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3] = {nullptr, nullptr, nullptr};
   void* data = nullptr;
-  int64_t r = -EINVAL;
   int32_t slot = 0, gen = 0;
   const uint8_t* bytes = nullptr;
   size_t len = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return bridge::small_number(env, r);
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return bridge::small_number(env, -EINVAL);
   auto* self = static_cast<NativeLoop*>(data);
-  if (self->closed_) {
-    r = -EBADF;
-  } else if (argc >= 3 && bridge::raw_slot(env, argv[0], &slot) && bridge::raw_slot(env, argv[1], &gen) &&
-             bridge::raw_bytes(env, argv[2], &bytes, &len)) {
-    try {
-      r = self->live(slot, gen) ? self->loop_->write(slot, bytes, len) : -EBADF;
-    } catch (...) {
-      r = -ENOMEM;  // nothing may throw into V8 from a raw callback
-    }
+  if (self->closed_) return bridge::small_number(env, -EBADF);
+  if (argc < 3 || !bridge::raw_slot(env, argv[0], &slot) || !bridge::raw_slot(env, argv[1], &gen) ||
+      !bridge::raw_bytes(env, argv[2], &bytes, &len)) {
+    return bridge::small_number(env, -EINVAL);
   }
-  return bridge::small_number(env, r);
+  return bridge::small_number(env, self->checked_write(slot, gen, bytes, len));
+}
+
+// writeAt(arrayBuffer), writeArgs = [slot, gen, offset, length] -> as write()
+napi_value NativeLoop::FastWriteAt(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg = nullptr;
+  void* data = nullptr;
+  void* memory = nullptr;
+  size_t size = 0;
+  if (napi_get_cb_info(env, info, &argc, &arg, nullptr, &data) != napi_ok) return bridge::small_number(env, -EINVAL);
+  auto* self = static_cast<NativeLoop*>(data);
+  if (self->closed_ || self->write_args_ == nullptr) return bridge::small_number(env, -EBADF);
+  const int32_t* a = self->write_args_;
+  int32_t slot = a[0], gen = a[1], at = a[2], len = a[3];
+  if (argc < 1 || arg == nullptr || napi_get_arraybuffer_info(env, arg, &memory, &size) != napi_ok || slot < 0 ||
+      gen < 0 || at < 0 || len < 0 || static_cast<size_t>(at) > size || static_cast<size_t>(len) > size - static_cast<size_t>(at)) {
+    return bridge::small_number(env, -EINVAL);
+  }
+  return bridge::small_number(env, self->checked_write(slot, gen, static_cast<const uint8_t*>(memory) + at, static_cast<size_t>(len)));
 }
 
 namespace {

@@ -34,6 +34,7 @@
 #include "bridge_args.h"
 #include "bridge_loop.h"
 #include "poller.h"
+#include "ws_frames.h"
 
 namespace ioreactor {
 namespace {
@@ -91,15 +92,40 @@ void NativeLoop::copy_short_reads(const Record* records, int count) {
         used = false;
       }
       if (keep_data_ != nullptr) {
-        std::memcpy(keep_data_ + keep_used_, slab_data_ + r.a, len);
+        bool frame = copy_kept(r, keep_data_ + keep_used_);
         size_t at = batch_keeps_.size() * kKeepSize + keep_used_;
-        r = Record{kRecDataKept, r.slot, r.gen, static_cast<int32_t>(at), r.b};
+        r = Record{frame ? kRecFrameKept : kRecDataKept, r.slot, r.gen, static_cast<int32_t>(at), r.b};
         keep_used_ += len;
         used = true;
       }
     }
     std::memcpy(records_ + static_cast<size_t>(n) * kRecordInts, &r, sizeof(Record));
   }
+}
+
+// Copies a short read to `dst`; on a connection whose WebSocket protocol
+// asked for it (unmask_frames), a read that is one whole masked data frame
+// comes out unmasked (ws_frames.h) and the result is true.
+bool NativeLoop::copy_kept(const Record& r, uint8_t* dst) const {
+  auto len = static_cast<size_t>(r.b);
+  auto slot = static_cast<size_t>(r.slot);
+  if (slot < unmask_gen_.size() && unmask_gen_[slot] == static_cast<uint32_t>(r.gen)) {
+    return ws::copy_unmasking(dst, slab_data_ + r.a, len);
+  }
+  std::memcpy(dst, slab_data_ + r.a, len);
+  return false;
+}
+
+// Reads of (slot, gen) are unmasked in the copy from now on (or no longer).
+// Kept by slot with the generation, so a reused slot starts without it.
+void NativeLoop::unmask_frames(int32_t slot, uint32_t gen, bool on) {
+  auto i = static_cast<size_t>(slot);
+  if (!on) {
+    if (i < unmask_gen_.size() && unmask_gen_[i] == gen) unmask_gen_[i] = 0;
+    return;
+  }
+  if (i >= unmask_gen_.size()) unmask_gen_.resize(std::max(i + 1, unmask_gen_.size() * 2), 0);
+  unmask_gen_[i] = gen;
 }
 
 // Lets go of the chunks this batch filled before its current one.

@@ -172,6 +172,7 @@ void NativeLoop::release_js() {
     *r = nullptr;
   }
   records_ = nullptr;
+  write_args_ = nullptr;
   slab_data_ = nullptr;
   keep_data_ = nullptr;
   if (async_ctx_ != nullptr) napi_async_destroy(env_, async_ctx_);

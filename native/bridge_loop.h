@@ -100,6 +100,9 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // True when (slot, gen) names a live registration of this open loop; the
   // one check behind every method on a registration, write() included.
   bool live(int32_t slot, int64_t gen) const;
+  // Short reads of (slot, gen) that are one whole masked WebSocket frame
+  // reach JS unmasked, as kRecFrameKept (bridge_dispatch.cc), while `on`.
+  void unmask_frames(int32_t slot, uint32_t gen, bool on);
 
  private:
   // The one entry point of every registered method (info.Data() is its entry).
@@ -107,6 +110,10 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // write(slot, gen, bytes), the one call made per echoed message, as a raw
   // napi_callback bound to this object (see bridge.cc).
   static napi_value FastWrite(napi_env env, napi_callback_info info);
+  // writeAt(arrayBuffer) with writeArgs = [slot, gen, offset, length]: the
+  // same for a range of the buffer.
+  static napi_value FastWriteAt(napi_env env, napi_callback_info info);
+  int64_t checked_write(int32_t slot, int32_t gen, const uint8_t* bytes, size_t len);
 
   // ---- helpers ----
   void init_js_state(const Napi::CallbackInfo& info, const std::string& name);
@@ -136,6 +143,7 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   static void on_trim(uv_timer_t* h);
   void take_exception();
   void call_js(int count);
+  bool copy_kept(const Record& r, uint8_t* dst) const;
   napi_status call(napi_value self, napi_value fn, napi_value* argv, napi_value* result);
   void drain_js_queues();
 
@@ -184,10 +192,17 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // one holds 16 KiB alive, not a slab (lib/reactor/received.ts has the bound).
   static constexpr size_t kKeepSize = 16 * 1024;  // lib/native.ts KEEP_CHUNK
   static constexpr int32_t kKeepUpTo = 4 * 1024;
+  // By slot: the generation whose short reads are unmasked in the copy
+  // (unmask_frames), 0 for none (no registration has generation 0).
+  std::vector<uint32_t> unmask_gen_;
   napi_ref error_ref_ = nullptr;  // first exception a callback threw in this dispatch
   napi_async_context async_ctx_ = nullptr;
   napi_async_cleanup_hook_handle hook_ = nullptr;
   int32_t* records_ = nullptr;
+  // writeAt's four arguments, in the records' ArrayBuffer after them (JS:
+  // the `writeArgs` Int32Array); null once released, as records_.
+  static constexpr size_t kWriteArgs = 4;
+  int32_t* write_args_ = nullptr;
   static constexpr int kDrainRounds = Loop::kMaxDrainRounds;
   std::vector<PollEvent> events_ = std::vector<PollEvent>(Loop::kMaxRecords);
   int depth_ = 0;  // dispatches in progress (pollOnce inside a callback is refused)

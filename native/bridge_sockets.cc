@@ -206,6 +206,15 @@ Napi::Value Writev(MethodCall& c) {
   return c.num(static_cast<double>(c.loop->writev(c.slot, bufs.data(), lens.data(), static_cast<int>(count))));
 }
 
+// unmaskFrames(slot, gen, on) -> 0: while on, short reads that are one whole
+// masked WebSocket frame reach JS unmasked (kRecFrameKept; ws_frames.h).
+Napi::Value UnmaskFrames(MethodCall& c) {
+  bool on = false;
+  if (!bool_arg(c.info, c.arg(0), &on)) return c.num(-EINVAL);
+  c.self.unmask_frames(c.slot, c.loop->generation(c.slot), on);
+  return c.num(0);
+}
+
 // buffered(slot, gen) -> bytes waiting to be written
 Napi::Value Buffered(MethodCall& c) { return c.num(static_cast<double>(c.loop->buffered(c.slot))); }
 
@@ -237,6 +246,7 @@ const LoopMethods socket_methods({
     {"adoptSocket", Takes::kLoop, &AdoptSocket},
     {"writev", Takes::kSlot, &Writev},
     {"buffered", Takes::kSlot, &Buffered},
+    {"unmaskFrames", Takes::kSlot, &UnmaskFrames},
     {"shutdownWrite", Takes::kSlot, &SlotOp<&Loop::shutdown_write>},
     {"pauseReading", Takes::kSlot, &SlotOp<&Loop::pause_reading>},
     {"resumeReading", Takes::kSlot, &SlotOp<&Loop::resume_reading>},

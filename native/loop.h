@@ -54,6 +54,9 @@ enum RecordType : int32_t {
   // Made by the bridge, not the loop: a short kRecData copied out of the slab
   // (bridge_dispatch.cc). a = offset in the keep chunk passed with the batch.
   kRecDataKept = 13,
+  // Made by the bridge too: a kRecDataKept that was one whole masked
+  // WebSocket frame, its payload unmasked in the copy (ws_frames.h).
+  kRecFrameKept = 14,
 };
 
 struct Record {

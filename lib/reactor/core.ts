@@ -256,12 +256,13 @@ export class ReactorCore {
     }
   }
 
-  /** A DataKept record in a later keep chunk of its batch (`more`, see RecordsCallback). */
-  private keptLater(h: Handler, more: Buffer[], a: number, length: number): void {
+  /** A DataKept (or FrameKept, when `frame`) record in a later keep chunk of its batch (`more`, see RecordsCallback). */
+  private keptLater(h: Handler, more: Buffer[], a: number, length: number, frame: boolean): void {
     const buf = more[Math.floor(a / KEEP_CHUNK) - 1];
     const m = this.later;
     if (buf !== m.buf) m.see(buf);
-    h.onDataKept(m.memory!, m.base + (a % KEEP_CHUNK), length);
+    if (frame) h.onFrameKept(m.memory!, m.base + (a % KEEP_CHUNK), length);
+    else h.onDataKept(m.memory!, m.base + (a % KEEP_CHUNK), length);
   }
 
   private onBatch(loop: NativeLoop, count: number, slab: Buffer, keep: Buffer, more: Buffer[] | undefined): void {
@@ -312,7 +313,11 @@ export class ReactorCore {
           break;
         case Rec.DataKept:
           if (a < KEEP_CHUNK) h.onDataKept(kept!, keptBase + a, rec[o + F.B]);
-          else this.keptLater(h, more!, a, rec[o + F.B]);
+          else this.keptLater(h, more!, a, rec[o + F.B], false);
+          break;
+        case Rec.FrameKept:
+          if (a < KEEP_CHUNK) h.onFrameKept(kept!, keptBase + a, rec[o + F.B]);
+          else this.keptLater(h, more!, a, rec[o + F.B], true);
           break;
         case Rec.Drained:
           h.onDrained();

@@ -12,6 +12,7 @@
  */
 import type { Failure } from '../failure';
 import type { NativeLoop } from '../native';
+import { remaskFrame } from './frame-kept';
 import { SlabView } from './received';
 
 /**
@@ -52,6 +53,16 @@ export abstract class Handler {
    */
   onDataKept(memory: ArrayBuffer, offset: number, length: number): void {
     this.onData(new SlabView(memory, offset, length) as unknown as Buffer);
+  }
+  /**
+   * @internal Stream: as onDataKept, for a read the bridge unmasked as one
+   * whole WebSocket frame (Rec.FrameKept; the slot asked for it). By
+   * default the mask is put back, so the range holds the peer's bytes
+   * again, and it goes to onDataKept; a transport may hand it on as it is.
+   */
+  onFrameKept(memory: ArrayBuffer, offset: number, length: number): void {
+    remaskFrame(memory, offset, length);
+    this.onDataKept(memory, offset, length);
   }
   /** @internal Stream: the peer shut down its write side. */
   onEof(): void {}

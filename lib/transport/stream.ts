@@ -21,6 +21,7 @@ import type { NativeAddress, NativeLoop } from '../native';
 import type { AnyProtocol } from '../protocol';
 import type { ReactorCore } from '../reactor/core';
 import { Handler } from '../reactor/handler';
+import { SlabView } from '../reactor/received';
 import type { IOpenSSLContextFactory } from '../tls/options';
 import { PeerCertificate, TLSSession } from '../tls/session';
 import { Family, packedPort, sharedHost, toAddress, unknownAddress, unpackAddress } from './addresses';
@@ -53,6 +54,15 @@ export interface TransportOwner {
  */
 interface RangeReceiver {
   dataReceivedKept(memory: ArrayBuffer, offset: number, length: number): void;
+}
+
+/**
+ * A protocol that takes a short read the bridge unmasked as one whole
+ * WebSocket frame (Rec.FrameKept) as its range, and masks it again itself
+ * when it was not at a frame boundary (lib/reactor/frame-kept.ts).
+ */
+interface FrameReceiver {
+  frameReceivedKept(memory: ArrayBuffer, offset: number, length: number): void;
 }
 
 /** A protocol that may implement IHalfCloseableProtocol's hooks. */
@@ -194,6 +204,35 @@ export class StreamTransport extends Handler implements ISSLTransport {
     if (bytes.length > WRITE_CHUNK || (x !== null && x.backlog !== null)) return this.queueWrite([bytes]);
     const r = this.sendBytes(bytes);
     if (r !== 0 || (x !== null && x.producer !== null)) this.afterWrite(r);
+  }
+
+  /**
+   * @internal write() of the `length` bytes at `offset` of `memory`, handed
+   * to native as that range: no typed array is made for them (a WebSocket
+   * reply framed where its payload was read: lib/websocket/whole-frame.ts).
+   */
+  writeAt(memory: ArrayBuffer, offset: number, length: number): void {
+    if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0) return;
+    const x = this.extra;
+    if (length > WRITE_CHUNK || (x !== null && x.backlog !== null)) return this.queueWrite([new SlabView(memory, offset, length)]);
+    const n = this.native;
+    const a = n.writeArgs;
+    a[0] = this.slot;
+    a[1] = this.gen;
+    a[2] = offset;
+    a[3] = length;
+    const r = n.writeAt(memory);
+    if (x !== null && x.tls !== null) this.core.tlsWritten();
+    if (r !== 0 || (x !== null && x.producer !== null)) this.afterWrite(r);
+  }
+
+  /**
+   * @internal Short reads that are one whole masked WebSocket frame arrive
+   * unmasked (onFrameKept) while `on`: a server's WebSocket protocol asks
+   * once its frames start.
+   */
+  unmaskFrames(on: boolean): void {
+    if ((this.state & S.Closed) === 0) this.native.unmaskFrames(this.slot, this.gen, on);
   }
 
   /** Writes several buffers with one writev. Ignored once closing. */
@@ -428,6 +467,13 @@ export class StreamTransport extends Handler implements ISSLTransport {
     const p = this.protocol as Partial<RangeReceiver>;
     if ((this.state & S.NoDeliver) === 0 && p.dataReceivedKept !== undefined) p.dataReceivedKept(memory, offset, length);
     else super.onDataKept(memory, offset, length);
+  }
+
+  /** @internal A read the bridge unmasked as one whole frame: to a protocol that takes those, else back to the peer's bytes (Handler). */
+  override onFrameKept(memory: ArrayBuffer, offset: number, length: number): void {
+    const p = this.protocol as Partial<FrameReceiver>;
+    if ((this.state & S.NoDeliver) === 0 && p.frameReceivedKept !== undefined) p.frameReceivedKept(memory, offset, length);
+    else super.onFrameKept(memory, offset, length);
   }
 
   /** Data that arrived while paused (or before held data went out) is kept; while closing it is dropped. */

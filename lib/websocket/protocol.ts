@@ -26,8 +26,9 @@ import { encodeFrame, encodeMaskedFrame, firstByte, Opcode } from './frame-encod
 import { borrowParser, FrameParser, FrameParserOptions, returnParser } from './frame-parser';
 import type { WebSocketSettings } from './options';
 import { Utf8Validator } from './utf8';
+import { remaskFrame } from '../reactor/frame-kept';
 import { SlabView } from '../reactor/received';
-import { binaryFrameIn, endLend, lend, openWholeFrame, openWholeFrameIn, replyInPlace, wholeFrameHead, wholeFrameHeadIn } from './whole-frame';
+import { binaryFrameIn, endLend, lend, openUnmaskedIn, openWholeFrame, openWholeFrameIn, reply, replyInPlace, wholeFrameHead, wholeFrameHeadIn } from './whole-frame';
 
 /** Connection states, as Autobahn's STATE_*. */
 export enum WebSocketState {
@@ -45,6 +46,16 @@ export enum WebSocketState {
 export interface WebSocketFactoryLike extends IProtocolFactory {
   /** The normalised options. */
   readonly settings: WebSocketSettings;
+}
+
+/** A transport that writes a range of memory as it is (StreamTransport.writeAt). */
+interface RangeWriter {
+  writeAt(memory: ArrayBuffer, offset: number, length: number): void;
+}
+
+/** A transport whose reads of whole masked frames the bridge can unmask (StreamTransport.unmaskFrames). */
+interface FrameSource {
+  unmaskFrames(on: boolean): void;
 }
 
 /** What sendMessage takes: bytes, or a string sent as UTF-8. */
@@ -253,8 +264,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   /** Sends a message: a string or a Buffer as text (`isBinary` false, the default) or binary. Ignored unless open. */
   sendMessage(payload: Sendable, isBinary = false): void {
     if (this.state === WebSocketState.Open && this.deflate === null && !this.isClient) {
-      const frame = replyInPlace(payload, isBinary ? 0x82 : 0x81); // the payload onMessage got: framed where it lies
-      if (frame !== null) return this.transport.write(frame);
+      if (replyInPlace(payload, isBinary ? 0x82 : 0x81)) return this.writeReply(); // the payload onMessage got: framed where it lies
     }
     const data = toBuffer(payload, 'sendMessage');
     if (this.state !== WebSocketState.Open) return;
@@ -264,6 +274,13 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     } else {
       this.sendFrame(isBinary ? 0x82 : 0x81, data);
     }
+  }
+
+  /** Writes the frame replyInPlace just built: as a range when the transport takes one (StreamTransport), else as a view. */
+  private writeReply(): void {
+    const t = this.transport as Partial<RangeWriter>;
+    if (t.writeAt !== undefined) t.writeAt(reply.memory!, reply.at, reply.length);
+    else this.transport.write(new SlabView(reply.memory!, reply.at, reply.length) as unknown as Buffer);
   }
 
   /** Sends a message framed once by prepareMessage (broadcast.ts); server side only. Ignored unless open. */
@@ -360,6 +377,23 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   }
 
   /**
+   * @internal A read the bridge unmasked as one whole frame (Rec.FrameKept;
+   * asked for in startFraming). At a frame boundary (no parser holding part
+   * of one, no fragmented message) it is that frame: onMessage gets its
+   * payload as it lies. Anywhere else the bytes only looked like a frame
+   * (they continue one, or nothing reads frames now): masked again, they
+   * are the peer's bytes and go the usual way.
+   */
+  frameReceivedKept(memory: ArrayBuffer, offset: number, length: number): void {
+    if (this.frameParser === null && this.state === WebSocketState.Open && this.reassembly === null && !this.isClient) {
+      const head = wholeFrameHeadIn(memory, offset, length, true, this.settings.maxFrame);
+      if (head >= 0) return this.wholeMessage(openUnmaskedIn(memory, offset, length, head), binaryFrameIn(memory, offset), head);
+    }
+    remaskFrame(memory, offset, length);
+    this.dataReceivedKept(memory, offset, length);
+  }
+
+  /**
    * @internal Parses received frames, with a parser borrowed for the read
    * and given back once it holds nothing (an idle connection keeps none).
    * Nothing is read before the handshake is done, after the peer's close
@@ -423,6 +457,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   protected startFraming(): void {
     const s = this.settings;
     this.state = WebSocketState.Open;
+    if (!this.isClient) (this.transport as Partial<FrameSource>).unmaskFrames?.(true); // frames reach frameReceivedKept unmasked
     if (s.autoPingInterval > 0) this.setTimer(s.autoPingInterval, () => this.autoPing());
     this.onOpen();
   }

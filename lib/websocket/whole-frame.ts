@@ -121,6 +121,17 @@ export function openWholeFrameIn(memory: ArrayBuffer, offset: number, length: nu
 }
 
 /**
+ * openWholeFrameIn of a frame the bridge already unmasked (Rec.FrameKept,
+ * native/ws_frames.h): the payload view, noted as the one to lend next.
+ */
+export function openUnmaskedIn(memory: ArrayBuffer, offset: number, length: number, head: number): Buffer {
+  const at = offset + head;
+  if (lentMemory !== memory) lentMemory = memory; // a store only when it changes: no write barrier per message
+  lentAt = at;
+  return new SlabView(memory, at, length - head) as unknown as Buffer;
+}
+
+/**
  * XORs bytes [at, end) of `memory` with the key in the 4 bytes before
  * them: single bytes up to a 4-aligned address, then 32-bit words through
  * an Int32Array kept over the memory (a new view per message costs more
@@ -163,24 +174,34 @@ export function endLend(was: Buffer | null): void {
   lentRoom = 0;
 }
 
+/** Where replyInPlace framed the reply: `length` bytes at `at` of `memory`. */
+export const reply = { memory: null as ArrayBuffer | null, at: 0, length: 0 };
+
 /**
- * The unmasked frame of `payload` built in place in front of it, when it is
- * the payload lent now and the room before it holds the header; else null.
+ * Frames `payload` in place in front of it when it is the payload lent now
+ * and the room before it holds the header: true, and the frame is at
+ * `reply`; else false. No typed array is made for the frame (the transport
+ * writes it as a range: StreamTransport.writeAt).
  */
-export function replyInPlace(payload: unknown, first: number): Buffer | null {
+export function replyInPlace(payload: unknown, first: number): boolean {
   const p = lent;
-  if (payload !== p || p === null) return null;
+  if (payload !== p || p === null) return false;
   const len = p.length;
   const h = len < 126 ? 2 : 4;
-  if (h > lentRoom) return null;
-  const frame = new SlabView(lentMemory!, lentAt - h, len + h) as unknown as Buffer;
-  frame[0] = first;
+  if (h > lentRoom) return false;
+  const memory = lentMemory!;
+  const at = lentAt - h;
+  const b = bytesOver(memory);
+  b[at] = first;
   if (h === 2) {
-    frame[1] = len;
+    b[at + 1] = len;
   } else {
-    frame[1] = 126;
-    frame[2] = len >>> 8;
-    frame[3] = len & 0xff;
+    b[at + 1] = 126;
+    b[at + 2] = len >>> 8;
+    b[at + 3] = len & 0xff;
   }
-  return frame;
+  if (reply.memory !== memory) reply.memory = memory;
+  reply.at = at;
+  reply.length = len + h;
+  return true;
 }

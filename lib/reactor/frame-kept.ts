@@ -1,0 +1,16 @@
+/**
+ * Undoing the bridge's unmasking (Rec.FrameKept, native/ws_frames.h). The
+ * bridge unmasks a read that looks like one whole masked WebSocket frame
+ * from its first byte, without knowing whether the read begins at a frame
+ * boundary; only the protocol knows. When it does not (the read continues a
+ * frame cut by an earlier read, or the connection is not reading frames
+ * now), XOR with the same key gives the peer's bytes back exactly: the
+ * bridge left the header and the key in place. Rare, so a plain byte loop.
+ */
+
+/** Masks again the payload of the frame-shaped read of `length` bytes at `offset` of `memory`, as the peer sent it. */
+export function remaskFrame(memory: ArrayBuffer, offset: number, length: number): void {
+  const b = new Uint8Array(memory, offset, length);
+  const head = (b[1] & 0x7f) === 126 ? 8 : 6;
+  for (let i = head; i < length; i++) b[i] ^= b[head - 4 + ((i - head) & 3)];
+}
