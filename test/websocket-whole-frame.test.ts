@@ -6,7 +6,11 @@
  * with the reply framed in place, sendMessage of the payload twice, of a
  * part of it, with the other type, after onMessage returned, invalid UTF-8
  * on the fast path, a frame over the limit, and reads that are not one
- * whole frame (two frames, a frame cut in two, fragments) mixed in.
+ * whole frame (two frames, a frame cut in two, fragments) mixed in. The
+ * bridge's unmasking (native/ws_frames.cc, Rec.FrameKept): whole frames
+ * take it; a read that only looks like a whole frame, continuing one cut
+ * by the previous read, is masked again and parsed as sent; a protocol
+ * that takes no such reads gets the peer's bytes unchanged.
  */
 import fc from 'fast-check';
 import type { Reactor } from '../lib/reactor';
@@ -14,7 +18,9 @@ import { SlabView } from '../lib/reactor/received';
 import { WebSocketServerProtocol } from '../lib/websocket';
 import { binaryFrameIn, openWholeFrame, openWholeFrameIn, wholeFrameHead, wholeFrameHeadIn } from '../lib/websocket/whole-frame';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
-import { until } from './helpers/tcp';
+import type { StreamTransport } from '../lib/transport/stream';
+import { withTimeout } from './helpers/checks';
+import { connectedPair, Recorder, until } from './helpers/tcp';
 import { serveEcho } from './helpers/websocket';
 import { clientFrame, RawClient } from './helpers/ws-raw';
 
@@ -97,6 +103,21 @@ describe('websocket whole-frame fast path: recognising and unmasking', () => {
     );
   });
 });
+
+/** The key clientFrame masks with (test/helpers/ws-raw.ts). */
+const KEY = [0x37, 0xfa, 0x21, 0x3d];
+
+/**
+ * A 200-byte payload whose masked frame ends in 16 bytes that are, on their
+ * own, a whole masked binary frame of 10 bytes (with a key of their own).
+ */
+function payloadEndingInAFrame(): { payload: Buffer; tail: number } {
+  const look = Buffer.from([0x82, 0x80 | 10, 1, 2, 3, 4, ...Array.from({ length: 10 }, (_, i) => 0x40 + i)]);
+  const payload = Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 5) & 0xff));
+  const from = 200 - look.length;
+  for (let i = 0; i < look.length; i++) payload[from + i] = look[i] ^ KEY[(from + i) & 3];
+  return { payload, tail: look.length };
+}
 
 /** Echoes as told by the message's first bytes (text), else echoes it; records what it got. */
 class Scripted extends WebSocketServerProtocol {
@@ -220,6 +241,51 @@ forEachBackend('websocket whole-frame fast path: echo', (backend) => {
     await until(() => c.ended, 5000, 'the close');
     expect(c.closeCode()).toBe(1007);
     expect(c.frames.filter((f) => f.opcode !== 8)).toHaveLength(1);
+  });
+
+  it('whole frames come unmasked from the bridge (Rec.FrameKept) and are echoed exactly, text and binary, 7- and 16-bit lengths', async () => {
+    const c = open();
+    await exchange(c, clientFrame(2, Buffer.from([0]))); // the first read may come before the upgrade asked for it
+    const kept = jest.spyOn(Scripted.prototype, 'frameReceivedKept');
+    try {
+      for (const n of [0, 1, 7, 8, 15, 16, 17, 64, 125, 126, 1000, 4000]) {
+        const body = Buffer.from(Uint8Array.from({ length: n }, (_, i) => (i * 11 + n) & 0xff));
+        expect((await exchange(c, clientFrame(2, body)))[0].equals(Buffer.concat([Buffer.from([2]), body]))).toBe(true);
+        const text = Buffer.from('ü'.repeat(n >> 1) + 'x'.repeat(n & 1));
+        expect((await exchange(c, clientFrame(1, text)))[0].equals(Buffer.concat([Buffer.from([1]), text]))).toBe(true);
+      }
+      expect(kept).toHaveBeenCalledTimes(24);
+    } finally {
+      kept.mockRestore();
+    }
+  });
+
+  it('a read that continues a cut frame but looks like one whole frame is masked again and parsed as the peer sent it', async () => {
+    const c = open();
+    await exchange(c, clientFrame(2, Buffer.from([0])));
+    const { payload, tail } = payloadEndingInAFrame();
+    const frame = clientFrame(2, payload);
+    await exchange(c, Buffer.concat([clientFrame(9, 'p'), frame.subarray(0, frame.length - tail)])); // the pong: the cut frame's start was read
+    const kept = jest.spyOn(Scripted.prototype, 'frameReceivedKept');
+    try {
+      const [echo] = await exchange(c, frame.subarray(frame.length - tail));
+      expect(kept).toHaveBeenCalledTimes(1); // the bridge did unmask it
+      expect(echo.equals(Buffer.concat([Buffer.from([2]), payload]))).toBe(true);
+    } finally {
+      kept.mockRestore();
+    }
+    expect(await exchange(c, clientFrame(2, Buffer.from([7])))).toEqual([Buffer.from([2, 7])]);
+  });
+
+  it('a protocol that takes no unmasked reads gets the peer bytes unchanged from a transport that asked for them', async () => {
+    const { server, client } = await connectedPair(r, Recorder);
+    (server.transport as unknown as StreamTransport).unmaskFrames(true);
+    const frame = clientFrame(2, Buffer.from('looks like a frame'));
+    client.transport!.write(frame);
+    await withTimeout(server.waitForBytes(frame.length), 5000, 'the bytes');
+    expect(server.bytes.equals(frame)).toBe(true);
+    client.transport!.loseConnection();
+    await withTimeout(server.lost, 5000, 'the close');
   });
 
   it('a whole frame over maxFramePayloadSize closes with 1009', async () => {

@@ -17,12 +17,21 @@
  * chunk, so the read itself never becomes a typed array (one of three per
  * echoed message, ~215 instructions each, and the `buffer` getter's ~150).
  *
+ * On a server's connection the bridge does the unmasking itself, in the copy
+ * it makes of each short read anyway (native/ws_frames.cc): a read that is
+ * exactly one whole masked data frame arrives as Rec.FrameKept, payload
+ * unmasked, header and key as sent (openUnmaskedIn). The bridge looks at
+ * the read's bytes alone; the protocol, which knows whether the read begins
+ * at a frame boundary, masks it again when it does not
+ * (lib/reactor/frame-kept.ts), so the peer's bytes are never lost.
+ *
  * The reply in place: while onMessage runs on a payload delivered here, the
  * bytes just before it in the read are the frame's own header and mask key,
  * already used and seen by nobody (the handler's view starts after them). A
  * sendMessage of that very Buffer on a server connection writes the reply's
- * header there and sends header and payload as one view: no allocation for
- * the frame and no copy of the payload. Only while onMessage runs: after it,
+ * header there and sends header and payload as one range of that memory
+ * (StreamTransport.writeAt: not even a view is made): no allocation for the
+ * frame and no copy of the payload. Only while onMessage runs: after it,
  * the payload is the handler's to keep, and sendMessage copies as usual.
  */
 import { Buffer } from 'buffer';
