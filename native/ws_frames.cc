@@ -46,6 +46,7 @@ void xor_mask(uint8_t* dst, const uint8_t* src, size_t n, const uint8_t* key) {
 }
 
 bool copy_unmasking(uint8_t* dst, const uint8_t* src, size_t len) {
+  if (len == 0) return false;  // memcpy's pointers must be valid even for 0 bytes (fuzz_ws_frames)
   size_t head = whole_masked_frame(src, len);
   if (head == 0) {
     std::memcpy(dst, src, len);
