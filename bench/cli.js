@@ -122,7 +122,7 @@ function runSeconds(s, id, o) {
   const conns = load.conns + load.idle + load.hot;
   const node = ['net', 'net-http', 'node-http', 'net-kv', 'node-tls', 'node-https', 'ws', 'wss'].includes(id);
   const tls = /tls|https|wss/.test(id); /* a full handshake each: ~1,000/s for Node, ~2,500/s for us */
-  return conns / (tls ? (node ? 1000 : 2500) : node ? 2000 : 8000) + o.warmup + o.duration + 0.2 + (s.metric === 'ramp' && node ? 0.6 : 0) + (s.fresh ? 0.3 : 0) + (load.settle || 0);
+  return conns / (tls ? (node ? 1000 : 2500) : node ? 2000 : 8000) + o.warmup + o.duration + 0.2 + (s.metric === 'ramp' && node ? 0.6 : 0) + (s.fresh ? 0.3 : 0) + (load.settle || 0) + (load.steady || 0);
 }
 
 function availability(list, reg) {

@@ -20,6 +20,7 @@ function loadgenArgs(load, server, opts) {
   if (load.body) a.push('--body', String(load.body));
   if (load.ws) a.push('--ws', '--ws-path', load.wsPath || '/');
   if (load.settle > 0) a.push('--settle', String(load.settle));
+  if (load.steady > 0) a.push('--steady', String(load.steady));
   return a;
 }
 
@@ -29,7 +30,7 @@ function loadgenArgs(load, server, opts) {
  */
 function runLoadgen(bin, load, server, opts, pin) {
   const args = [...pin.loadgen, bin, ...loadgenArgs(load, server, opts)];
-  const timeout = (opts.setupLimit + opts.warmup + opts.duration + (load.settle || 0) + 25) * 1000;
+  const timeout = (opts.setupLimit + opts.warmup + opts.duration + (load.settle || 0) + (load.steady || 0) + 25) * 1000;
   return new Promise((resolve) => {
     execFile(args[0], args.slice(1), { timeout, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       const line = stdout.trim().split('\n').pop();

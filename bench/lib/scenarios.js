@@ -32,6 +32,12 @@ const WS_PATH = '/ws';
 /** Requests a connection may have outstanding at a fixed rate before the
  * next ones due are owed (still timed from when they were due). */
 const RATE_INFLIGHT = 32;
+/** The flood scenarios' steady window (seconds before the burst), whatever
+ * --duration is: the p99 of a quarter of a 1 s window (~28 round trips per
+ * connection) swung about 2x from one window to the next, and the flood
+ * p99 / steady p99 ratio with it; 1 s windows stay within ~15%
+ * (bench/README.md). */
+const FLOOD_STEADY_S = 1;
 
 function atRate(pct) {
   return {
@@ -67,7 +73,7 @@ const SCENARIOS = [
      * imposes (the burst's connects and first round trips on the load
      * generator's CPU, the accepts on the server's). */
     name: 'flood-plain', title: 'plaintext control for tls-flood: echo p99 of 1,000 busy connections while 2,000 new ones connect', metric: 'flood',
-    load: { mode: 'ramp', conns: 1000, hot: 2000, size: 64 }, servers: ['c', 'ioreactor', 'net'],
+    load: { mode: 'ramp', conns: 1000, hot: 2000, size: 64, steady: FLOOD_STEADY_S }, servers: ['c', 'ioreactor', 'net'],
   },
   {
     name: 'idle-10k', title: 'idle hold: 10,000 connections, RSS per connection', metric: 'rss', fresh: true,
@@ -127,7 +133,7 @@ const TLS_SCENARIOS = [
   },
   {
     name: 'tls-flood', title: 'TLS echo p99 of 1,000 busy connections while 2,000 new ones handshake', metric: 'flood',
-    load: { mode: 'ramp', conns: 1000, hot: 2000, size: 64 }, servers: TLS_ECHO,
+    load: { mode: 'ramp', conns: 1000, hot: 2000, size: 64, steady: FLOOD_STEADY_S }, servers: TLS_ECHO,
   },
 ];
 for (const s of TLS_SCENARIOS) {

@@ -59,6 +59,7 @@ struct config {
   int ws_text;        /* text frames rather than binary */
   const char *ws_path; /* the upgrade request's path */
   double settle;      /* after the window: hold every connection this long, then sample RSS */
+  double steady;      /* ramp: seconds of the window before the burst (0: a quarter of it) */
 };
 
 /* Log-linear histogram of nanosecond values: 64 exact buckets, then 32

@@ -8,6 +8,7 @@
  *   window   full load, measured: operations, latency histogram, and the
  *            server's utime/stime from /proc/PID/stat at both ends; in ramp
  *            mode `hot` connections are opened all at once a quarter into it
+ *            (or after --steady seconds)
  *   drain    no new messages; every outstanding reply must still arrive,
  *            so a server that drops bytes shows up as `stalled`
  *
@@ -31,7 +32,7 @@ static const char USAGE[] =
     "  [--pid SERVER_PID] [--conns N] [--idle N] [--hot N] [--size BYTES]\n"
     "  [--inflight K] [--duration S] [--warmup S] [--setup-limit S]\n"
     "  [--max-connecting N] [--rate REQUESTS_PER_S] [--tls] [--tls-resume]\n"
-    "  [--body BYTES] [--ws] [--ws-text] [--ws-path /P] [--settle S]\n"
+    "  [--body BYTES] [--ws] [--ws-text] [--ws-path /P] [--settle S] [--steady S]\n"
     "--rate: open loop; requests go out on a fixed schedule spread over the\n"
     "connections (at most --inflight outstanding on each), latency counted from\n"
     "when each was due.\n"
@@ -42,6 +43,8 @@ static const char USAGE[] =
     "--ws: echo, idle and --rate over WebSocket (upgrade checked, masked binary\n"
     "frames, or text with --ws-text). --mode broadcast (implies --ws): one text\n"
     "message \"bc:...\" at a time, which the server must send to every connection.\n"
+    "--steady: ramp mode's seconds of window before the burst (default: a\n"
+    "quarter of --duration).\n"
     "--settle: after the window, hold every connection S more seconds with no\n"
     "traffic, then sample the server's RSS again (rss_settled_kb): what an idle\n"
     "server keeps once its runtime had time to shrink its heap.\n";
@@ -74,7 +77,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       {"tls", 0, 0, 'T'}, {"tls-resume", 0, 0, 'R'},
       {"body", 1, 0, 'b'},
       {"ws", 0, 0, 1001}, {"ws-text", 0, 0, 1002}, {"ws-path", 1, 0, 1003},
-      {"settle", 1, 0, 1004},
+      {"settle", 1, 0, 1004}, {"steady", 1, 0, 1005},
       {0, 0, 0, 0}};
   *cfg = (struct config){MODE_ECHO, "127.0.0.1", 0, 0, 100, 0, 0, 64, 1, 3.0, 0.5, 60.0, 256, 0, 0, 0, 0, 0, NULL, 0.0};
   int o;
@@ -101,6 +104,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       case 1002: cfg->ws = cfg->ws_text = 1; break;
       case 1003: cfg->ws_path = optarg; break;
       case 1004: cfg->settle = atof(optarg); break;
+      case 1005: cfg->steady = atof(optarg); break;
       case 'u': fputs(USAGE, stdout); exit(0);
       default: return -1;
     }
@@ -109,7 +113,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
   if (cfg->mode == MODE_CHURN) cfg->inflight = 1;
   if (cfg->mode == MODE_BROADCAST) cfg->ws = 1;
   if (!cfg->ws_path) cfg->ws_path = "/";
-  int bad = ws_args_bad(cfg) || !(cfg->settle >= 0) || cfg->port <= 0 || cfg->conns < 0 || cfg->idle < 0 || cfg->hot < 0 ||
+  int bad = ws_args_bad(cfg) || !(cfg->settle >= 0) || !(cfg->steady >= 0) || cfg->port <= 0 || cfg->conns < 0 || cfg->idle < 0 || cfg->hot < 0 ||
             cfg->size < 1 || cfg->inflight < 1 || cfg->duration <= 0 ||
             cfg->max_connecting < 1 || cfg->conns + cfg->idle + cfg->hot < 1 ||
             cfg->rate < 0 || (cfg->rate > 0 && (cfg->mode == MODE_CHURN ||
@@ -167,7 +171,7 @@ static double phase_window(struct loop *l, const struct config *cfg, struct stat
   uint64_t t0 = now_ns(), end = t0 + secs(cfg->duration);
   loop_set_measuring(l, 1);
   if (cfg->mode == MODE_RAMP && cfg->hot > 0) {
-    loop_run_until(l, t0 + secs(cfg->duration / 4), NULL);
+    loop_run_until(l, t0 + secs(cfg->steady > 0 ? cfg->steady : cfg->duration / 4), NULL);
     uint64_t burst = now_ns(); /* from here until the last hot one is served */
     hot_start(cfg, burst);
     loop_run_until(l, end, NULL);
