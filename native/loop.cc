@@ -182,6 +182,7 @@ int Loop::Impl::set_interest(int32_t index, uint32_t want) {
 int Loop::remove(int32_t slot) {
   if (impl_->slots.find(slot) == nullptr) return -EBADF;
   impl_->free_slot(slot);
+  impl_->arm_waiting_head();  // it may have been the oldest waiting handshake
   return 0;
 }
 

@@ -13,6 +13,7 @@
 
 #include <sys/uio.h>
 
+#include <deque>
 #include <utility>
 #include <vector>
 
@@ -47,8 +48,11 @@ struct Loop::Impl {
   HandshakeRation ration;
   bool tls_seen = false;
   // New-connection work a TLS loop's wake-up leaves for its end (loop_tls.cc):
-  // listeners to accept from, handshaking streams reported readable.
+  // listeners to accept from; handshaking streams reported readable, oldest
+  // first, until the ration gives each its step (those this wake-up added
+  // are also in new_handshakes, to be parked if their turn has not come).
   std::vector<std::pair<int32_t, uint32_t>> new_listeners;
+  std::deque<std::pair<int32_t, uint32_t>> waiting_handshakes;
   std::vector<std::pair<int32_t, uint32_t>> new_handshakes;
   // TLS streams written since the last flush_tls_all(), as (index, gen).
   std::vector<std::pair<int32_t, uint32_t>> tls_unflushed;
@@ -87,7 +91,11 @@ struct Loop::Impl {
   void end_wakeup();
   void serve_new_connections();
   void accept_new(std::vector<std::pair<int32_t, uint32_t>>* listeners);
-  void step_handshakes(std::vector<std::pair<int32_t, uint32_t>>* ready);
+  void step_handshakes();
+  void park_handshakes();
+  bool drop_waiting_head();
+  void arm_waiting_head();
+  void end_wait(int32_t index, uint32_t gen);
   void read_tls(int32_t index, uint32_t gen);
   void read_tls_now(int32_t index, uint32_t gen);
   void open_tls_in_place(int32_t index, uint32_t gen, uint8_t* p, size_t n);

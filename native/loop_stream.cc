@@ -42,7 +42,7 @@ Slot* Loop::Impl::stream(int32_t index) {
 uint32_t Loop::Impl::stream_interest(const Slot& s) const {
   if (s.dead) return 0;
   if (s.connecting) return kWritable;
-  uint32_t want = (s.can_read && !s.paused && !s.eof) ? static_cast<uint32_t>(kReadable) : 0u;
+  uint32_t want = (s.can_read && !s.paused && !s.eof && !s.hs_parked) ? static_cast<uint32_t>(kReadable) : 0u;
   // Readable interest on the write end of a pipe never reports readable: it
   // keeps the fd registered so the error the kernel raises once no reader is
   // left comes to us while the pipe is idle (Twisted's "read hack").
@@ -209,7 +209,9 @@ int Loop::pause_reading(int32_t slot) {
   Slot* s = impl_->stream(slot);
   if (s == nullptr) return -EBADF;
   s->paused = true;
-  return impl_->update_stream(slot);
+  int err = impl_->update_stream(slot);
+  impl_->arm_waiting_head();  // it may have been the oldest waiting handshake
+  return err;
 }
 
 int Loop::resume_reading(int32_t slot) {

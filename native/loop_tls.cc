@@ -26,8 +26,12 @@
 // established traffic, and at least one step. They wait for the end of the
 // wake-up, after the established connections' records have gone to JS (so
 // those replies are written first): accepts first, then handshake steps. A
-// listener or stream over the ration is simply not served this time; the
-// poller is level-triggered, so it is reported again on the next wake-up.
+// listener over the ration is simply not served this time; the poller is
+// level-triggered, so it is reported again on the next wake-up. A handshake
+// over the ration waits in a queue of its own, oldest first, out of the
+// poller's read interest until its turn (a flood's 2,000 waiting hellos
+// reported on every wake-up cost the busy connections more than the steps'
+// share: bench/PERFORMANCE.md).
 // Wake-ups are timed, and accepts rationed, only once some stream has
 // started TLS: a plaintext loop accepts in batches as before.
 #include <errno.h>
@@ -112,25 +116,25 @@ void Loop::Impl::end_wakeup() {
 
 // Accepts first: they are cheap next to a handshake step, and the kernel's
 // listen queue overflows (dropped SYNs, retried a second later) if it is
-// left to fill while steps take the ration. Then handshake steps in the
-// order the poller reported them. What either leaves undone is reported
-// again on the next wake-up (level-triggered). The lists are taken first:
-// a delivery runs JS, which may re-enter the loop.
+// left to fill while steps take the ration. A listener left with
+// connections is reported again on the next wake-up (level-triggered). Then
+// handshake steps, oldest first; those whose turn has not come wait in the
+// queue, out of the poller. The list is taken first: a delivery runs JS,
+// which may re-enter the loop.
 void Loop::Impl::serve_new_connections() {
-  std::vector<std::pair<int32_t, uint32_t>> listeners, ready;
+  std::vector<std::pair<int32_t, uint32_t>> listeners;
   listeners.swap(new_listeners);
-  ready.swap(new_handshakes);
   accept_new(&listeners);
-  step_handshakes(&ready);
+  step_handshakes();
+  park_handshakes();
+  arm_waiting_head();
   // The JS the steps started (handshakeCompleted, held writes) is theirs too.
   int64_t t0 = clock_ns();
   flush();
   ration.charge(clock_ns() - t0);
-  // Their capacity serves the next wake-up (no allocation per wake-up).
+  // Its capacity serves the next wake-up (no allocation per wake-up).
   listeners.clear();
-  ready.clear();
   if (new_listeners.empty()) new_listeners.swap(listeners);
-  if (new_handshakes.empty()) new_handshakes.swap(ready);
 }
 
 void Loop::Impl::accept_new(std::vector<std::pair<int32_t, uint32_t>>* listeners) {
@@ -140,21 +144,89 @@ void Loop::Impl::accept_new(std::vector<std::pair<int32_t, uint32_t>>* listeners
   }
 }
 
-void Loop::Impl::step_handshakes(std::vector<std::pair<int32_t, uint32_t>>* ready) {
-  for (const auto& h : *ready) {
-    Slot* s = slots.find(h.first, h.second);
-    // JS may have closed or paused it since it was reported.
-    if (s == nullptr || s->kind != Kind::kStream || s->dead || s->eof || s->paused || !s->tls) continue;
+// The queue's oldest first, each within the ration.
+void Loop::Impl::step_handshakes() {
+  while (drop_waiting_head()) {
+    auto h = waiting_handshakes.front();
     if (!ration.allow(clock_ns())) return;
+    waiting_handshakes.pop_front();
+    end_wait(h.first, h.second);
     read_tls_now(h.first, h.second);
     ration.step_done(clock_ns());
   }
 }
 
-// A stream still handshaking waits for the end of the wake-up: its step
-// runs after the established connections' work has gone to JS.
+// Drops queue heads that no longer wait: closed since they were queued, or
+// failed, or paused by JS (which leave the queue: resuming puts a stream
+// back in the poller, which reports it again). Returns whether one waits.
+bool Loop::Impl::drop_waiting_head() {
+  while (!waiting_handshakes.empty()) {
+    auto h = waiting_handshakes.front();
+    Slot* s = slots.find(h.first, h.second);
+    bool queued = s != nullptr && s->kind == Kind::kStream && s->hs_waiting;
+    if (queued && !s->dead && !s->eof && !s->paused && s->tls) return true;
+    waiting_handshakes.pop_front();
+    if (queued) end_wait(h.first, h.second);
+  }
+  return false;
+}
+
+// The oldest waiting stream stays in the poller: its unread flight keeps
+// it ready (level-triggered), so the loop keeps waking while handshakes
+// wait, with one event per wake-up instead of one per waiting stream. Run
+// after anything that may have removed the head (a step, a close, a pause).
+void Loop::Impl::arm_waiting_head() {
+  if (!drop_waiting_head()) return;
+  auto h = waiting_handshakes.front();
+  Slot* s = slots.find(h.first, h.second);
+  if (!s->hs_parked) return;
+  s->hs_parked = false;
+  int err = update_stream(h.first);
+  if (err != 0) stream_failed(h.first, h.second, err);
+}
+
+// A queued stream leaves the queue (its turn, or it no longer waits): back
+// in the poller's read interest if it was parked.
+void Loop::Impl::end_wait(int32_t index, uint32_t gen) {
+  Slot* s = slots.find(index, gen);
+  s->hs_waiting = false;
+  if (!s->hs_parked) return;
+  s->hs_parked = false;
+  int err = update_stream(index);
+  if (err != 0) stream_failed(index, gen, err);
+}
+
+// The streams this wake-up queued whose turn has not come leave the
+// poller's read interest: level-triggered, it would otherwise report every
+// waiting one on every wake-up (2,000 waiting hellos: thousands of events
+// per wake-up, each polled and dispatched again for nothing, ~1-2 µs each,
+// counted against the established connections). Only these pay the two
+// epoll_ctl calls; a stream stepped in the wake-up that queued it pays none.
+// The list is taken first (a failure's record may be delivered, running JS).
+void Loop::Impl::park_handshakes() {
+  std::vector<std::pair<int32_t, uint32_t>> queued;
+  queued.swap(new_handshakes);
+  for (const auto& h : queued) {
+    Slot* s = slots.find(h.first, h.second);
+    if (s == nullptr || s->kind != Kind::kStream || !s->hs_waiting || s->hs_parked) continue;
+    s->hs_parked = true;
+    int err = update_stream(h.first);
+    if (err != 0) stream_failed(h.first, h.second, err);
+  }
+  // Its capacity serves the next wake-up (no allocation per wake-up).
+  queued.clear();
+  if (new_handshakes.empty()) new_handshakes.swap(queued);
+}
+
+// A stream still handshaking waits for the end of the wake-up, behind those
+// queued before it: its step runs after the established connections' work
+// has gone to JS.
 void Loop::Impl::read_tls(int32_t index, uint32_t gen) {
-  if (slots.find(index, gen)->tls->established()) return read_tls_now(index, gen);
+  Slot* s = slots.find(index, gen);
+  if (s->tls->established()) return read_tls_now(index, gen);
+  if (s->hs_waiting) return;
+  s->hs_waiting = true;
+  waiting_handshakes.emplace_back(index, gen);
   new_handshakes.emplace_back(index, gen);
 }
 

@@ -43,6 +43,8 @@ struct Slot {
   bool shut_pending = false;
   bool shut_done = false;
   bool tls_unflushed = false;  // listed in Loop::Impl::tls_unflushed (written since the last flush)
+  bool hs_waiting = false;     // a handshake's turn is queued in Loop::Impl::waiting_handshakes
+  bool hs_parked = false;      // ... and it is out of the poller's read interest until then
   // Listener state.
   bool accept_paused = false;
   int accept_batch = 0;

@@ -5,7 +5,9 @@
 // established connections before any handshake step; in a loop that speaks
 // TLS each accept is a step of the ration, in a plaintext one accepts are
 // batched as before), decrypted data arriving as ordinary Data records, and
-// close_notify arriving as Eof. Valgrind checks nothing leaks.
+// close_notify arriving as Eof; hellos waiting for their step are polled
+// once, not on every wake-up, and the loop keeps serving them when JS closes
+// or pauses the oldest. Valgrind checks nothing leaks.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -245,6 +247,83 @@ void test_data_and_close_notify(Backend b) {
   ::close(c.peer);
 }
 
+// How many of conns' hellos have been answered (each answer read once).
+int count_answers(std::vector<Conn>& conns, std::vector<bool>* answered) {
+  int n = 0;
+  for (size_t i = 0; i < conns.size(); ++i) {
+    if (!(*answered)[i] && client_recv(conns[i]) > 0) (*answered)[i] = true;
+    n += (*answered)[i] ? 1 : 0;
+  }
+  return n;
+}
+
+// A loop that runs one handshake step per wake-up, with a hello waiting on
+// each of conns.
+std::unique_ptr<Loop> loop_with_hellos(Backend b, Sink* sink, std::vector<Conn>* conns) {
+  int err = 0;
+  auto loop = Loop::create(b, sink, &err);
+  loop->set_handshake_time_budget(0);
+  auto server_ctx = context(true);
+  for (Conn& c : *conns) open_conn(*loop, server_ctx, &c);
+  return loop;
+}
+
+// Hellos waiting for their step are not reported by the poller on every
+// wake-up: with one step per wake-up, n hellos used to cost n + (n-1) + ...
+// + 1 events (every waiting one polled and dispatched again each time);
+// now each is reported once, plus the oldest waiting one per wake-up (it
+// stays in the poller so the loop keeps waking while handshakes wait).
+void test_waiting_hellos_reported_once(Backend b) {
+  Sink sink;
+  const int n = 20;
+  std::vector<Conn> conns(n);
+  auto loop = loop_with_hellos(b, &sink, &conns);
+  std::vector<bool> answered(n, false);
+  uint64_t before = loop->stats().events;
+  for (int i = 0; i < 2 * n && count_answers(conns, &answered) < n; ++i) loop->poll_once(1000);
+  check::eq(count_answers(conns, &answered), n, "every hello is answered, one per wake-up");
+  uint64_t events = loop->stats().events - before;
+  check::that(events <= static_cast<uint64_t>(2 * n), "events: " + std::to_string(events) + ", at most 2n");
+  for (Conn& c : conns) ::close(c.peer);
+}
+
+// JS closing or pausing the oldest waiting handshake (the one left in the
+// poller) does not leave the others waiting for an unrelated event; the
+// paused one, resumed, is reported again and answered.
+void test_waiting_head_closed_or_paused(Backend b) {
+  Sink sink;
+  const int n = 6;
+  std::vector<Conn> conns(n);
+  auto loop = loop_with_hellos(b, &sink, &conns);
+  std::vector<bool> answered(n, false);
+  loop->poll_once(1000);
+  check::eq(count_answers(conns, &answered), 1, "one hello answered in the first wake-up");
+  // Close two waiting ones and pause one: whichever of them is the head,
+  // the rest must still be answered wake-up after wake-up.
+  std::vector<int> closed, paused;
+  for (int i = 0; i < n && (closed.size() < 2 || paused.empty()); ++i) {
+    if (answered[static_cast<size_t>(i)]) continue;
+    if (closed.size() < 2) {
+      closed.push_back(i);
+      check::eq(loop->remove(conns[static_cast<size_t>(i)].slot), 0, "remove");
+    } else {
+      paused.push_back(i);
+      check::eq(loop->pause_reading(conns[static_cast<size_t>(i)].slot), 0, "pause");
+    }
+  }
+  const int open_unpaused = n - 1 - 2 - 1;
+  for (int i = 0; i < 2 * n && count_answers(conns, &answered) < 1 + open_unpaused; ++i) loop->poll_once(200);
+  check::eq(count_answers(conns, &answered), 1 + open_unpaused, "the others are answered");
+  check::that(!answered[static_cast<size_t>(paused[0])], "the paused one waits");
+  check::eq(loop->resume_reading(conns[static_cast<size_t>(paused[0])].slot), 0, "resume");
+  for (int i = 0; i < 4 && !answered[static_cast<size_t>(paused[0])]; ++i) {
+    loop->poll_once(200);
+    count_answers(conns, &answered);
+  }
+  check::that(answered[static_cast<size_t>(paused[0])], "the resumed one is answered");
+  for (Conn& c : conns) ::close(c.peer);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -256,6 +335,8 @@ int main(int argc, char** argv) {
                                     {"established connections before handshake steps", test_established_first},
                                     {"accepts are ration steps in a TLS loop", test_accepts_rationed},
                                     {"accepts batched in a plaintext loop", test_accepts_batched_plaintext},
-                                    {"data and close_notify", test_data_and_close_notify}});
+                                    {"data and close_notify", test_data_and_close_notify},
+                                    {"waiting hellos are reported once", test_waiting_hellos_reported_once},
+                                    {"closing or pausing the oldest waiting handshake", test_waiting_head_closed_or_paused}});
   return check::run_all(cases, argc, argv);
 }
