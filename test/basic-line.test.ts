@@ -1,6 +1,8 @@
 /** LineReceiver and LineOnlyReceiver: splitting, limits, raw mode, pausing, views. */
 import { LineReceiver } from '../lib/protocols/line';
 import { LineOnlyReceiver } from '../lib/protocols/line-only';
+import { Int16StringReceiver } from '../lib/protocols/int-string';
+import { NetstringReceiver } from '../lib/protocols/netstring';
 import { LineOnlyRecorder, LineRecorder, chunk, feed } from './helpers/recorders';
 import { StringTransport } from './helpers/string-transport';
 
@@ -252,5 +254,63 @@ describe('LineOnlyReceiver', () => {
     r.makeConnection(t);
     r.sendLine('x');
     expect(t.value().toString()).toBe('x\r\n');
+  });
+});
+
+describe('lines and strings are Buffer views of the chunk read', () => {
+  /** A chunk at a non-zero offset of a larger ArrayBuffer, as reads and pooled Buffers are. */
+  const inside = (s: string): Buffer => {
+    const whole = Buffer.from(`####${s}####`, 'latin1');
+    return whole.subarray(4, 4 + s.length);
+  };
+  const checkView = (got: Buffer, data: Buffer, at: number, text: string): void => {
+    expect(Buffer.isBuffer(got)).toBe(true);
+    expect(got).toBeInstanceOf(Buffer);
+    expect(got.constructor).toBe(Buffer);
+    expect(got.toString('latin1')).toBe(text);
+    expect(got.buffer).toBe(data.buffer);
+    expect(got.byteOffset).toBe(data.byteOffset + at);
+    // a Buffer in every way: its own views and methods work
+    expect(got.subarray(1).toString('latin1')).toBe(text.slice(1));
+    expect(Buffer.concat([got, got]).toString('latin1')).toBe(text + text);
+  };
+
+  test.each([
+    ['LineReceiver', (): LineReceiver & { got: Buffer[] } => new (class extends LineReceiver {
+      got: Buffer[] = [];
+      override lineReceived(line: Buffer): void { this.got.push(line); }
+    })()],
+    ['LineOnlyReceiver', (): LineOnlyReceiver & { got: Buffer[] } => new (class extends LineOnlyReceiver {
+      got: Buffer[] = [];
+      override lineReceived(line: Buffer): void { this.got.push(line); }
+    })()],
+  ])('%s', (_name, make) => {
+    const r = make();
+    r.makeConnection(new StringTransport());
+    const data = inside('one\r\ntwo!\r\n');
+    r.dataReceived(data);
+    expect(r.got).toHaveLength(2);
+    checkView(r.got[0], data, 0, 'one');
+    checkView(r.got[1], data, 5, 'two!');
+  });
+
+  test('Int16StringReceiver and NetstringReceiver', () => {
+    const got: Buffer[] = [];
+    const i16 = new (class extends Int16StringReceiver {
+      override stringReceived(s: Buffer): void { got.push(s); }
+    })();
+    i16.makeConnection(new StringTransport());
+    const d1 = inside('\x00\x03abc\x00\x02de');
+    i16.dataReceived(d1);
+    const ns = new (class extends NetstringReceiver {
+      override stringReceived(s: Buffer): void { got.push(s); }
+    })();
+    ns.makeConnection(new StringTransport());
+    const d2 = inside('5:hello,');
+    ns.dataReceived(d2);
+    expect(got).toHaveLength(3);
+    checkView(got[0], d1, 2, 'abc');
+    checkView(got[1], d1, 7, 'de');
+    checkView(got[2], d2, 2, 'hello');
   });
 });

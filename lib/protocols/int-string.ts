@@ -7,6 +7,7 @@ import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces'
 import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
 import { PausableReceiver } from './pausable';
+import { viewOf } from '../reactor/received';
 
 /** Reads a big-endian unsigned prefix of P bytes at pos (bounds already checked). */
 function readPrefix(data: Buffer, pos: number, P: number): number {
@@ -96,6 +97,8 @@ export abstract class IntNStringReceiver<F extends IProtocolFactory = Factory<An
   /** Delivers the whole frames in data from pos on; keeps a partial last frame. */
   private scan(data: Buffer, pos: number): void {
     const P = this.prefixLength;
+    const memory = data.buffer as ArrayBuffer;
+    const base = data.byteOffset;
     while (pos < data.length && !this.broken) {
       if (this.paused) return this.stash(data, pos);
       if (isDisconnecting(this)) break;
@@ -113,7 +116,7 @@ export abstract class IntNStringReceiver<F extends IProtocolFactory = Factory<An
       }
       const start = pos + P;
       pos = end;
-      this.stringReceived(data.subarray(start, end));
+      this.stringReceived(viewOf(memory, base, start, end));
     }
   }
 

@@ -7,6 +7,7 @@ import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
 import { PausableReceiver } from './pausable';
 import { completeLine, DelimiterCache, indexOfDelimiter, NEED_MORE, TOO_LONG } from './line-split';
+import { viewOf } from '../reactor/received';
 
 /** The default line delimiter, CR LF. */
 export const CRLF: Buffer = Buffer.from('\r\n');
@@ -103,6 +104,8 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
   /** Delivers the lines in data from pos on; keeps a partial last line. */
   private scan(data: Buffer, pos: number): void {
     this.cur = data;
+    const memory = data.buffer as ArrayBuffer;
+    const base = data.byteOffset;
     while (this.cur === data && pos < data.length) {
       if (isDisconnecting(this)) break;
       if (this.paused) return this.stash(data, pos);
@@ -123,7 +126,7 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
       }
       const start = pos;
       this.pos = pos = idx + delim.length;
-      this.lineReceived(data.subarray(start, idx));
+      this.lineReceived(viewOf(memory, base, start, idx));
     }
     if (this.cur === data) this.cur = null;
   }

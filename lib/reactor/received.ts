@@ -34,9 +34,29 @@
  * and `byteOffset` through getters (megamorphic ICs in Node's own code) on
  * every call, where the dispatch loop reads them once per batch.
  */
-export class SlabView extends Uint8Array {}
+export class SlabView extends Uint8Array {
+  /**
+   * An explicit three-argument constructor: the implicit one forwards
+   * `...args`, which TurboFan does not inline (~330 instructions a view
+   * against ~290 this way, and ~810 for `Buffer.prototype.subarray`, which
+   * looks up the species constructor and goes through Buffer.from).
+   */
+  constructor(memory: ArrayBuffer, offset: number, length: number) {
+    super(memory, offset, length);
+  }
+}
 Object.setPrototypeOf(SlabView.prototype, Buffer.prototype);
 Object.defineProperty(SlabView.prototype, 'constructor', { value: Buffer, writable: true, configurable: true });
+
+/**
+ * data[start, end) as a Buffer sharing data's memory: what
+ * `data.subarray(start, end)` returns, at about a third of its cost (a
+ * protocol's per-message view: a line, a netstring). `memory` and `base` are
+ * data.buffer and data.byteOffset, read once per chunk by the caller.
+ */
+export function viewOf(memory: ArrayBuffer, base: number, start: number, end: number): Buffer {
+  return new SlabView(memory, base + start, end - start) as unknown as Buffer;
+}
 
 /** Reads shorter than this are copied out of the slab; longer ones are views of it. */
 export const COPY_BELOW = 32 * 1024;
