@@ -8,15 +8,24 @@
 import { ConnectionLost } from '../errors';
 import { errnoName } from '../native';
 
-/** A `Type(message)` error without a captured stack. */
+/**
+ * A `Type(message)` error without a captured stack. Its `stack` is set to
+ * the text V8 would format for it (`Name: message`, no frames): the Failure
+ * made of it reads `stack`, and V8 formats a stack on first read by calling
+ * Node's prepareStackTrace hook in JS, about half of what making the
+ * error and its Failure cost per connection (bench/PERFORMANCE.md).
+ */
 export function endReason<E extends Error>(Type: new (message?: string) => E, message?: string): E {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
+  let err: E;
   try {
-    return new Type(message);
+    err = new Type(message);
   } finally {
     Error.stackTraceLimit = limit;
   }
+  err.stack = `${err.name}: ${err.message}`;
+  return err;
 }
 
 /** ConnectionLost naming errno (either sign), for a connection that failed. */
