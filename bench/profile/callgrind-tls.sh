@@ -48,9 +48,13 @@ sleep "$WINDOW"; callgrind_control -d $TARGET > /dev/null
 wait $LGPID || true
 exec 3>&-
 wait $SRV || true
-FILE=$(ls -S $OUT.$TARGET* | head -1)
+# The dump callgrind_control made (.1), main thread (-01); the largest file
+# can be another thread's dump at exit.
+FILE=$OUT.$TARGET.1-01
+[ -s "$FILE" ] || FILE=$(ls -S $OUT.$TARGET* | head -1)
 count() { python3 "$ROOT/bench/profile/cgcalls.py" "$FILE" "$1"; }
 OPS=$(count "$PAT")
+[ "$OPS" -gt 0 ] || { echo "no operations in the window ($FILE): raise ZERO_AT or WINDOW" >&2; exit 1; }
 case "$WHO" in
   handshake | resume)
     echo "handshakes in the window: $OPS ($(count '^tls_construct_cert_verify$') full)"
