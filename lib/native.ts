@@ -134,8 +134,10 @@ export interface NativeLoop {
    * (native/bridge_wait.cc), unless `inLibuv`: then it is watched inside
    * libuv's set, one epoll call more per wake-up, and Node's loop idle time
    * (performance.eventLoopUtilization) counts its waits as idle.
+   * `coalesceMicros` (0..1000, default 0) is the own-set wait's coalescing
+   * window (ReactorOptions.coalesceMicros); -EINVAL outside that range.
    */
-  start(inLibuv?: boolean): number;
+  start(inLibuv?: boolean, coalesceMicros?: number): number;
   /** Stops watching (the loop stays usable through pollOnce). */
   stop(): number;
   /** Closes the poller and every fd the loop owns (a second close is a no-op); inside a dispatch, once it unwinds. Further calls fail with EBADF. */

@@ -57,8 +57,9 @@ void close_handle(H** handle, CloseGroup* group) {
 
 // ---- watching ----
 
-int NativeLoop::start(bool in_libuv) {
+int NativeLoop::start(bool in_libuv, int coalesce_us) {
   if (started_) return 0;
+  coalesce_ns_ = static_cast<long>(coalesce_us) * 1000;
   int fd = loop_->poller().pollable_fd();
   // A pollable backend waits in its own set when it can and may
   // (bridge_wait.cc), else inside libuv's.
@@ -183,15 +184,21 @@ void NativeLoop::release_js() {
 
 namespace {
 
-// start(inLibuv?: boolean) -> 0 | -errno: dispatch records from inside
-// Node's loop; inLibuv keeps an epoll loop inside libuv's set.
+// start(inLibuv?: boolean, coalesceMicros?: 0..1000) -> 0 | -errno: dispatch
+// records from inside Node's loop; inLibuv keeps an epoll loop inside
+// libuv's set; coalesceMicros is the own-set wait's window (bridge_wait.cc).
 Napi::Value Start(MethodCall& call) {
   bool in_libuv = false;
+  int64_t coalesce_us = 0;
   size_t i = call.arg(0);
   if (call.info.Length() > i && !call.info[i].IsUndefined() && !bridge::bool_arg(call.info, i, &in_libuv)) {
     return call.num(-EINVAL);
   }
-  return call.num(call.self.start(in_libuv));
+  if (call.info.Length() > i + 1 && !call.info[i + 1].IsUndefined() &&
+      !bridge::int_arg(call.info, i + 1, 0, kMaxCoalesceMicros, &coalesce_us)) {
+    return call.num(-EINVAL);
+  }
+  return call.num(call.self.start(in_libuv, static_cast<int>(coalesce_us)));
 }
 
 // stop() -> 0 | -errno: stop watching; pollOnce still works.

@@ -35,6 +35,10 @@ class NativeLoop;
 // ends the wait; drain() drops it before the loop sees the batch.
 constexpr uint64_t kLibuvWakeToken = 0;
 
+// The longest coalescing window start() accepts, in µs: below libuv's 1 ms
+// timer granularity, so a window never delays a timer by a whole tick.
+constexpr int64_t kMaxCoalesceMicros = 1000;
+
 // What the registry checks before a method runs.
 enum class Takes : uint8_t {
   kAnyState,  // nothing: runs on a closed loop too (close, stats); call.loop may be null
@@ -91,7 +95,8 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // bridge_dispatch.cc register: 0 or -errno ----
   // in_libuv: be watched inside libuv's set even when this loop could wait
   // in its own (bridge_wait.cc), so that Node's loop idle time stays exact.
-  int start(bool in_libuv = false);
+  // coalesce_us: the own-set wait's coalescing window (bridge_wait.cc), 0 off.
+  int start(bool in_libuv = false, int coalesce_us = 0);
   int stop();
   int close();
   int poll_once(int timeout_ms);
@@ -129,6 +134,7 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   void wait_here();
   int libuv_timeout();
   bool wait_again(int* timeout_ms);
+  int drain_coalesced(int timeout_ms);
   static void on_poll(uv_poll_t* h, int status, int events);
   static void on_async(uv_async_t* h);
   void dispatch_ready();
@@ -176,6 +182,9 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   static constexpr int kWaitsPerTurn = 64;
   static constexpr int64_t kTurnLimitMs = 50;
   uint64_t turn_start_ms_ = 0;  // libuv's time when wait_here began
+  // How long the own-set wait sleeps, when a wake-up's work is done and
+  // nothing more is ready, before it waits again (0: it waits at once).
+  long coalesce_ns_ = 0;
   uv_async_t* async_ = nullptr;
   uv_timer_t* trim_timer_ = nullptr;  // unref'd: never keeps Node alive
   napi_ref callback_ = nullptr;   // weak: the function is kept by a property of this

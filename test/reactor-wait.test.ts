@@ -18,6 +18,7 @@ import { createReactor, Reactor } from '../lib/reactor';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { withTimeout } from './helpers/checks';
 import { runNode } from './helpers/child';
+import { queuedEchoFactory } from './helpers/queued-echo';
 import { connectedPair } from './helpers/tcp';
 
 jest.setTimeout(20000);
@@ -171,17 +172,7 @@ forEachBackend('where the reactor blocks', (backend) => {
   });
 
   it('what a protocol queues in one wake-up (a nextTick, a promise reaction, a setImmediate) runs before the next', async () => {
-    let n = 0;
-    class Deferred extends Protocol {
-      override dataReceived(data: Buffer): void {
-        const reply = (): void => void this.transport!.write(data);
-        const way = n++ % 3;
-        if (way === 0) process.nextTick(reply);
-        else if (way === 1) void Promise.resolve().then(reply);
-        else setImmediate(reply);
-      }
-    }
-    const port = (r.listenTCP(0, Factory.forProtocol(Deferred), { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    const port = (r.listenTCP(0, queuedEchoFactory(), { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
     // Nothing else wakes the loop: a queue left undrained would stall the client.
     expect(await childRoundTrips(port, 300)).toBe(300);
   });

@@ -42,7 +42,9 @@ const FLOOD_STEADY_S = 1;
 function atRate(pct) {
   return {
     name: `rate-${pct}`, title: `echo 64 B at ${pct}% of the C ceiling's rate, 1,000 connections (open loop)`, metric: 'rate',
-    rateOf: pct / 100, load: { mode: 'echo', conns: 1000, size: 64, inflight: RATE_INFLIGHT }, servers: ECHO,
+    rateOf: pct / 100, load: { mode: 'echo', conns: 1000, size: 64, inflight: RATE_INFLIGHT },
+    /* beside the default: the same server with a coalescing window (latency for fewer wake-ups) */
+    servers: ['ioreactor', 'ioreactor-coalesce', 'net', 'c'],
   };
 }
 

@@ -33,33 +33,40 @@ taskset -c 1 "$ROOT/build-bench/loadgen" --port "$PORT" --mode echo --conns "$N"
   --rate "$RATE" --warmup 1 --duration $((T + 2)) > "$OUT/lg" 2>&1 &
 LG=$!
 sleep 2
-snap() {  # user ticks, system ticks, bytes read, voluntary context switches (sleeps), all threads
-  local u=0 s=0 v=0 t
+# user ticks, system ticks, bytes read, voluntary context switches (sleeps),
+# involuntary ones (preemptions), run time in ns (schedstat: exact, where the
+# tick-sampled user/system split moves by a tick or two), all threads
+snap() {
+  local u=0 s=0 v=0 i=0 r=0 t rt
   for t in /proc/$SP/task/*; do
     read -r -a st < "$t/stat"; u=$((u + st[13])); s=$((s + st[14]))
     v=$((v + $(awk '/^voluntary_ctxt/ {print $2}' "$t/status")))
+    i=$((i + $(awk '/^nonvoluntary_ctxt/ {print $2}' "$t/status")))
+    read -r rt _ < "$t/schedstat"; r=$((r + rt))
   done
-  echo "$u $s $(awk '/^rchar/ {print $2}' "/proc/$SP/io") $v"
+  echo "$u $s $(awk '/^rchar/ {print $2}' "/proc/$SP/io") $v $i $r"
 }
-read -r U0 S0 R0 V0 <<< "$(snap)"
+read -r U0 S0 R0 V0 I0 N0 <<< "$(snap)"
 EV='raw_syscalls:sys_enter'
 for s in epoll_wait epoll_pwait epoll_ctl read readv write writev sendto recvfrom futex timerfd_settime accept4 getpeername ioctl; do
   EV="$EV,syscalls:sys_enter_$s"
 done
 perf stat -x, -e "$EV" -p "$SP" -o "$OUT/perf" -- sleep "$T"
-read -r U1 S1 R1 V1 <<< "$(snap)"
+read -r U1 S1 R1 V1 I1 N1 <<< "$(snap)"
 wait "$LG" || true
 exec 3>&-
 wait "$SP" 2> /dev/null || true
 HZ=$(getconf CLK_TCK)
 # Requests served while counting: bytes read / 64 (every request is 64 B).
-awk -F, -v ops=$(((R1 - R0) / 64)) -v v=$((V1 - V0)) -v u=$((U1 - U0)) -v s=$((S1 - S0)) -v hz="$HZ" '
+awk -F, -v ops=$(((R1 - R0) / 64)) -v v=$((V1 - V0)) -v inv=$((I1 - I0)) -v ns=$((N1 - N0)) -v u=$((U1 - U0)) -v s=$((S1 - S0)) -v hz="$HZ" '
   /sys_enter/ { name=$3; sub(/.*sys_enter_?/, "", name); if (name == "") name = "all syscalls"; c[name] = $1 }
   END {
     printf "%d requests (bytes read / 64); per request:\n", ops
     printf "  %-16s %7.3f\n", "sleeps", v / ops
+    printf "  %-16s %7.3f\n", "preemptions", inv / ops
     for (k in c) if (c[k] > 0) printf "  %-16s %7.3f\n", k, c[k] / ops
     printf "  cpu usr %.2f us, sys %.2f us (%d Hz ticks)\n", u / hz * 1e6 / ops, s / hz * 1e6 / ops, hz
+    printf "  cpu run time %.2f us (schedstat)\n", ns / 1000 / ops
   }' "$OUT/perf" | sort
-sed -E 's/.*"ops_per_s":([0-9.]+).*"loadgen_runq_wait":([0-9.]+).*"p99":([0-9.]+).*"send_lag_us".*"p99":([0-9.]+).*/  served \1\/s, lg runq wait \2, p99 \3 us, send lag p99 \4 us/' "$OUT/lg"
+sed -E 's/.*"ops_per_s":([0-9.]+).*"loadgen_runq_wait":([0-9.]+).*"p50":([0-9.]+).*"p99":([0-9.]+).*"send_lag_us".*"p99":([0-9.]+).*/  served \1\/s, lg runq wait \2, p50 \3 us, p99 \4 us, send lag p99 \5 us/' "$OUT/lg"
 rm -rf "$OUT"

@@ -74,11 +74,12 @@ export class ReactorCore {
 
   /**
    * `backend` is already checked (resolveBackend), or undefined for the
-   * default; `exactLoopUtilization`: ReactorOptions says.
+   * default; `exactLoopUtilization` and `coalesceMicros`: ReactorOptions says.
    */
   constructor(
     private readonly backendName: string | undefined,
     private readonly exactLoopUtilization = true,
+    private readonly coalesceMicros = 0,
   ) {}
 
   /** The backend in use; loads the addon when not loaded yet. */
@@ -124,7 +125,7 @@ export class ReactorCore {
       if (errno === null) throw e;
       throw new ReactorLoopError(backend, errno, errnoName(errno));
     }
-    const started = loop.start(this.exactLoopUtilization);
+    const started = loop.start(this.exactLoopUtilization, this.coalesceMicros);
     if (started < 0) {
       loop.close();
       throw new ReactorLoopError(backend, started, errnoName(started));

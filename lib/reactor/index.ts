@@ -22,7 +22,20 @@ export function createReactor(opts: ReactorOptions = {}): Reactor {
   if (exact !== undefined && typeof exact !== 'boolean') {
     throw new TypeError(`createReactor: exactLoopUtilization must be a boolean, got ${String(exact)}`);
   }
-  return new Reactor({ backend, highWaterMark: hwm, shutdownTimeout: st, exactLoopUtilization: exact });
+  const coalesceMicros = checkCoalesce(opts.coalesceMicros, exact);
+  return new Reactor({ backend, highWaterMark: hwm, shutdownTimeout: st, exactLoopUtilization: exact, coalesceMicros });
+}
+
+/** ReactorOptions.coalesceMicros: a whole number of µs, 0..1000, only with the reactor's own wait. */
+function checkCoalesce(us: unknown, exact: boolean | undefined): number | undefined {
+  if (us === undefined) return undefined;
+  if (typeof us !== 'number' || !Number.isInteger(us) || us < 0 || us > 1000) {
+    throw new TypeError(`createReactor: coalesceMicros must be a whole number of microseconds from 0 to 1000, got ${String(us)}`);
+  }
+  if (us > 0 && exact !== false) {
+    throw new TypeError('createReactor: coalesceMicros needs exactLoopUtilization: false (the window is part of the reactor\'s own wait)');
+  }
+  return us;
 }
 
 /** The process-wide reactor on the default backend (the addon loads on first I/O). */

@@ -28,7 +28,7 @@ export function reactorPerTest(
   backend: string,
   set: (r: Reactor) => void,
   get: () => Reactor,
-  opts: { exactLoopUtilization?: boolean } = {},
+  opts: { exactLoopUtilization?: boolean; coalesceMicros?: number } = {},
 ): void {
   let fdsBefore: number;
 
