@@ -135,6 +135,7 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   int libuv_timeout();
   bool wait_again(int* timeout_ms);
   int drain_coalesced(int timeout_ms);
+  void precise_window(bool on);
   static void on_poll(uv_poll_t* h, int status, int events);
   static void on_async(uv_async_t* h);
   void dispatch_ready();
@@ -185,6 +186,8 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // How long the own-set wait sleeps, when a wake-up's work is done and
   // nothing more is ready, before it waits again (0: it waits at once).
   long coalesce_ns_ = 0;
+  static constexpr long kWindowSlackNs = 1000;  // the thread's timer slack meanwhile
+  long saved_slack_ns_ = 0;                     // the slack it had before (0: not changed)
   uv_async_t* async_ = nullptr;
   uv_timer_t* trim_timer_ = nullptr;  // unref'd: never keeps Node alive
   napi_ref callback_ = nullptr;   // weak: the function is kept by a property of this

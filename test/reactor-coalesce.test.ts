@@ -8,6 +8,7 @@
  * does. On poll (a waiter thread, no own-set wait) the option does nothing.
  */
 import * as net from 'net';
+import * as fs from 'fs';
 import * as path from 'path';
 import type { IPv4Address } from '../lib/address';
 import { createReactor, Reactor } from '../lib/reactor';
@@ -17,6 +18,8 @@ import { runNode } from './helpers/child';
 import { queuedEchoFactory } from './helpers/queued-echo';
 
 jest.setTimeout(90000);
+
+const linux = process.platform === 'linux';
 
 /** The clients of waitsFor: `conns` connections to PORT, each making `rounds` one-byte round trips one after another, all at once; prints the bytes echoed. */
 function clientScript(conns: number, rounds: number): string {
@@ -32,6 +35,13 @@ function clientScript(conns: number, rounds: number): string {
     }`;
 }
 
+/** What waitsFor saw: bytes echoed, kernel waits, the main thread's timer slack (ns) while the reactor was open and after it closed (Linux). */
+interface Served {
+  echoed: number;
+  waits: number;
+  slack: [number | null, number | null];
+}
+
 /**
  * In a fresh process (nothing else of Node's busy on its loop: in jest's own
  * process other work makes libuv's fd ready and ends windows early), an echo
@@ -39,7 +49,7 @@ function clientScript(conns: number, rounds: number): string {
  * clientScript, 20 connections x 50 round trips): the round trips made and
  * the reactor's kernel waits over them.
  */
-async function waitsFor(backend: string, us: number): Promise<{ echoed: number; waits: number }> {
+async function waitsFor(backend: string, us: number): Promise<Served> {
   const lib = path.join(__dirname, '..', 'lib', 'index.ts');
   const script = `
     const { spawn } = require('child_process');
@@ -51,13 +61,15 @@ async function waitsFor(backend: string, us: number): Promise<{ echoed: number; 
     const c = spawn(process.execPath, ['-e', ${JSON.stringify(clientScript(20, 50))}, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     c.stdout.on('data', (d) => (out += d));
+    const slack = () => (process.platform === 'linux' ? Number(require('fs').readFileSync('/proc/self/timerslack_ns', 'utf8')) : null);
     c.on('close', () => {
-      console.log(JSON.stringify({ echoed: Number(out.trim()), waits: r.stats().kernelWaits - before }));
+      const during = slack();
       r.close();
+      console.log(JSON.stringify({ echoed: Number(out.trim()), waits: r.stats().kernelWaits - before, slack: [during, slack()] }));
     });`;
   const res = await runNode(script, [], 60000);
   if (res.code !== 0 || res.timedOut) throw new Error(`child failed (timed out: ${String(res.timedOut)}): ${res.stderr}`);
-  return JSON.parse(res.stdout.trim()) as { echoed: number; waits: number };
+  return JSON.parse(res.stdout.trim()) as Served;
 }
 
 /** Queued-JS replies to `conns` x `rounds` round trips from a client process; resolves with the bytes echoed. */
@@ -94,6 +106,12 @@ forEachBackend('the coalescing window', (backend) => {
     const { echoed, waits } = await waitsFor(backend, 1000);
     expect(echoed).toBe(1000);
     if (backend === 'epoll') expect(waits).toBeLessThan(500);
+  });
+
+  (linux ? it : it.skip)('while the window is set the thread\'s timer slack is 1 µs (a 20 µs window sleeps 20 µs, not up to 70), and it is put back on close', async () => {
+    const { slack } = await waitsFor(backend, 20);
+    const before = Number(fs.readFileSync('/proc/self/timerslack_ns', 'utf8')); // what a Node thread has (50 µs unless changed)
+    expect(slack).toEqual(backend === 'epoll' ? [1000, before] : [before, before]);
   });
 
   it('a Node timer, a Node socket and queued JS (nextTick, promise, setImmediate) are still served', async () => {

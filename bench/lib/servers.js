@@ -36,10 +36,10 @@ function registry(bins, backend, workers) {
     },
     'ioreactor-epoll': { label: 'ioreactor (epoll)', kind: 'echo', reactor: true, cmd: node('ioreactor-echo.js', '--backend', 'epoll') },
     'ioreactor-poll': { label: 'ioreactor (poll)', kind: 'echo', reactor: true, cmd: node('ioreactor-echo.js', '--backend', 'poll') },
-    /* the same echo with a 20 µs coalescing window (ReactorOptions.coalesceMicros): the fixed-rate rows */
+    /* the same echo with a 50 µs coalescing window (ReactorOptions.coalesceMicros): the fixed-rate rows */
     'ioreactor-coalesce': {
-      label: `ioreactor coalesce 20 µs${beLabel}`, kind: 'echo', reactor: true,
-      cmd: node('ioreactor-echo.js', ...be, '--coalesce', '20'),
+      label: `ioreactor coalesce 50 µs${beLabel}`, kind: 'echo', reactor: true,
+      cmd: node('ioreactor-echo.js', ...be, '--coalesce', '50'),
     },
     net: { label: 'node net', kind: 'echo', cmd: node('net-echo.js') },
     c: { label: 'C epoll (ceiling)', kind: 'echo', cmd: [bins.cEcho] },

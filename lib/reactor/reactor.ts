@@ -78,11 +78,11 @@ export interface ReactorOptions {
    * connections, each request finished before the next arrives) that saves
    * most of a sleep and wake-up of the thread per request, kernel time (at
    * half the C ceiling's rate in bench/PERFORMANCE.md, ~1 µs of ~10 µs
-   * CPU per request), at the price of up to the window plus the thread's
-   * timer slack (50 µs by default) of added latency for requests that arrive
-   * while it sleeps; Node's own I/O and timers may wait as long. A loop that
-   * is busy finds work ready and never sleeps, so saturated throughput is
-   * unchanged.
+   * CPU per request), at the price of up to the window of added latency for
+   * requests that arrive while it sleeps (the thread's timer slack is made
+   * 1 µs meanwhile, so the sleep is what it says); Node's own I/O and timers
+   * may wait as long. A loop that is busy finds work ready and never sleeps,
+   * so saturated throughput is unchanged.
    */
   coalesceMicros?: number;
 }
