@@ -49,6 +49,14 @@
 // by default the loop starts in libuv's set (start(true)), since load
 // shedding and autoscaling act on that figure.
 //
+// A coalescing window (start()'s coalesce_us, ReactorOptions.coalesceMicros)
+// makes each wait look with timeout 0 first and, only when nothing is
+// ready, sleep the window before it looks again and blocks: below
+// saturation a server that finishes each request before the next arrives
+// otherwise pays a sleep and a wake-up of the thread per request, the larger
+// part of its kernel time at a fixed rate (bench/PERFORMANCE.md). Opt-in,
+// since a request arriving during the sleep waits up to the window.
+//
 // Caveat: uv_run(UV_RUN_NOWAIT) does not tell its prepare callbacks, so a
 // NOWAIT turn may wait here until the next timer or event; Node runs its
 // loop in UV_RUN_DEFAULT.
