@@ -232,7 +232,7 @@ describe('ioreactor-bench fixed-rate and key-value, tiny', () => {
     const ceiling = doc.scenarios[0].rows.c.median.ops_per_s as number;
     const rate = doc.scenarios[1];
     expect(rate.load.rate).toBe(Math.round(ceiling / 2));
-    expect(Object.keys(rate.rows)).toEqual(['ioreactor', 'net', 'c']);
+    expect(Object.keys(rate.rows)).toEqual(['ioreactor', 'ioreactor-coalesce', 'net', 'c']);
     for (const sc of doc.scenarios) {
       for (const [id, row] of Object.entries(sc.rows)) {
         expect([sc.name, id, row.ok, row.errors, row.verify_errors, row.stalled]).toEqual([sc.name, id, true, 0, 0, 0]);
@@ -251,7 +251,7 @@ describe('ioreactor-bench fixed-rate and key-value, tiny', () => {
     const out = result.out;
     const lines = out.slice(out.indexOf('\nrate-50: ') + 1).split('\n\n')[0].split('\n');
     expect(lines[1]).toMatch(/^server +served\/s +p50 ms +p99 ms +p99\.9 ms +p99 xnet +CPU µs\/op/);
-    expect(lines.length).toBe(5);
+    expect(lines.length).toBe(6); // title, header, ioreactor, its coalescing row, net, C
     // The title is prose and the check column says what went wrong at whatever length it needs; the figures fit.
     for (const line of lines.slice(1)) expect([line, [...line.replace(/ {2}(check|ok|FAILED|ERRORS).*$/, '')].length <= 120]).toEqual([line, true]);
   });

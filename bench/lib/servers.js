@@ -38,7 +38,7 @@ function registry(bins, backend, workers) {
     'ioreactor-poll': { label: 'ioreactor (poll)', kind: 'echo', reactor: true, cmd: node('ioreactor-echo.js', '--backend', 'poll') },
     /* the same echo with a 50 µs coalescing window (ReactorOptions.coalesceMicros): the fixed-rate rows */
     'ioreactor-coalesce': {
-      label: `ioreactor coalesce 50 µs${beLabel}`, kind: 'echo', reactor: true,
+      label: `ioreactor window 50 µs${beLabel}`, kind: 'echo', reactor: true,
       cmd: node('ioreactor-echo.js', ...be, '--coalesce', '50'),
     },
     net: { label: 'node net', kind: 'echo', cmd: node('net-echo.js') },
