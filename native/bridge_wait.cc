@@ -168,7 +168,7 @@ int NativeLoop::drain_coalesced(int timeout_ms) {
   int n = drain(0);
   if (n != 0 || libuv_ready_ || closed_) return n;
   timespec window{0, coalesce_ns_};
-  clock_nanosleep(CLOCK_MONOTONIC, 0, &window, nullptr);  // EINTR: a shorter window
+  nanosleep(&window, nullptr);  // EINTR: a shorter window
   n = drain(0);
   if (n != 0 || libuv_ready_ || closed_) return n;
   return drain(timeout_ms);
