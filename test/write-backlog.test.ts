@@ -43,6 +43,19 @@ describe('WriteBacklog', () => {
     expect(b.feed(() => -32)).toBe(-32);
   });
 
+  test('a small Buffer (whose slice() is a view, not a copy) is copied too', () => {
+    const b = new WriteBacklog();
+    const scratch = Buffer.from([7, 7, 7]);
+    const view = Buffer.from([1, 2, 3, 4]).subarray(1, 3);
+    b.push(scratch);
+    b.push(view);
+    scratch.fill(0);
+    view.fill(0);
+    const got = sink(() => 0);
+    b.feed(got.write);
+    expect(got.calls[0].map((c) => Array.from(c))).toEqual([[7, 7, 7], [2, 3]]);
+  });
+
   test('many small writes go out in batches of at most 1024 buffers', () => {
     const b = new WriteBacklog();
     for (let i = 0; i < 5000; i++) b.push(Uint8Array.of(i & 0xff));

@@ -26,10 +26,12 @@ export class WriteBacklog {
   /**
    * Appends `data`: by reference when larger than a chunk (the caller must not
    * change it until it is sent), else copied, as a native write would have.
+   * The copy is a plain Uint8Array: a Buffer's (or SlabView's) slice() is a
+   * view of the same memory, which the caller may reuse as soon as we return.
    */
   push(data: Uint8Array): void {
     if (data.length === 0) return;
-    this.queue.push(data.length > WRITE_CHUNK ? data : data.slice());
+    this.queue.push(data.length > WRITE_CHUNK ? data : new Uint8Array(data));
     this.bytes += data.length;
   }
 
