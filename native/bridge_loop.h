@@ -186,8 +186,8 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // How long the own-set wait sleeps, when a wake-up's work is done and
   // nothing more is ready, before it waits again (0: it waits at once).
   long coalesce_ns_ = 0;
-  static constexpr long kWindowSlackNs = 1000;  // the thread's timer slack meanwhile
-  long saved_slack_ns_ = 0;                     // the slack it had before (0: not changed)
+  static constexpr long kWindowSlackNs = 1000;  // the thread's timer slack in the window's sleep
+  long saved_slack_ns_ = 0;                     // the thread's own slack (0: not read yet)
   uv_async_t* async_ = nullptr;
   uv_timer_t* trim_timer_ = nullptr;  // unref'd: never keeps Node alive
   napi_ref callback_ = nullptr;   // weak: the function is kept by a property of this

@@ -116,14 +116,12 @@ int NativeLoop::start_own_wait() {
   uv_prepare_start(prepare_, on_prepare);
   uv_idle_start(idle_, on_idle);
   wait_owner = this;
-  precise_window(true);
   return 0;
 }
 
 void NativeLoop::stop_own_wait() {
   if (wait_owner != this) return;
   wait_owner = nullptr;
-  precise_window(false);
   if (prepare_ != nullptr) uv_prepare_stop(prepare_);
   if (idle_ != nullptr) uv_idle_stop(idle_);
   if (loop_) loop_->poller().remove(uv_backend_fd(uv_loop_));
@@ -168,26 +166,24 @@ int NativeLoop::drain_coalesced(int timeout_ms) {
   int n = drain(0);
   if (n != 0 || libuv_ready_ || closed_) return n;
   timespec window{0, coalesce_ns_};
+  precise_window(true);
   nanosleep(&window, nullptr);  // EINTR: a shorter window
+  precise_window(false);
   n = drain(0);
   if (n != 0 || libuv_ready_ || closed_) return n;
   return drain(timeout_ms);
 }
 
-// While a coalescing window is set, the thread's timer slack (how late the
+// Around the window's sleep only, the thread's timer slack (how late the
 // kernel may end a sleep, to batch timer interrupts: 50 µs by default) is
-// 1 µs, so that a 20 µs window sleeps ~20 µs rather than up to 70; the
-// thread's own slack is put back when the wait stops. Node's timers on this
-// thread are then as precise (its waits are in whole ms: nothing else moves).
+// 1 µs, so that a 20 µs window sleeps ~20 µs rather than up to 70. Only
+// around it: a thread or process started from this one (libuv's threadpool,
+// a Worker, spawnProcess) inherits the slack, and survives exec with it. Two
+// prctl calls, on the path where the thread is about to sleep anyway.
 void NativeLoop::precise_window(bool on) {
 #if defined(__linux__)
-  if (on && coalesce_ns_ > 0 && saved_slack_ns_ == 0) {
-    int old = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
-    if (old > 0 && prctl(PR_SET_TIMERSLACK, kWindowSlackNs, 0, 0, 0) == 0) saved_slack_ns_ = old;
-  } else if (!on && saved_slack_ns_ > 0) {
-    prctl(PR_SET_TIMERSLACK, saved_slack_ns_, 0, 0, 0);
-    saved_slack_ns_ = 0;
-  }
+  if (saved_slack_ns_ == 0) saved_slack_ns_ = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);  // -1: left alone
+  if (saved_slack_ns_ > 0) prctl(PR_SET_TIMERSLACK, on ? kWindowSlackNs : saved_slack_ns_, 0, 0, 0);
 #else
   (void)on;
 #endif

@@ -71,7 +71,10 @@ export interface ReactorOptions {
   exactLoopUtilization?: boolean;
   /**
    * Coalescing window in microseconds, 0 to 1000 (default 0: off); needs
-   * `exactLoopUtilization: false` and takes effect on the epoll backend. When
+   * `exactLoopUtilization: false` and takes effect on the epoll backend, for
+   * the reactor that holds its thread's own wait (the first one started on
+   * the thread; another started while it runs polls inside libuv's set and
+   * has no window). When
    * a wake-up's work is done and nothing more is ready, the reactor sleeps
    * this long before it waits again, so that events arriving meanwhile are
    * served in one wake-up instead of one each. Below saturation (many
@@ -80,7 +83,7 @@ export interface ReactorOptions {
    * half the C ceiling's rate in bench/PERFORMANCE.md, ~1 µs of ~10 µs
    * CPU per request), at the price of up to the window of added latency for
    * requests that arrive while it sleeps (the thread's timer slack is made
-   * 1 µs meanwhile, so the sleep is what it says); Node's own I/O and timers
+   * 1 µs for that sleep only, so the sleep is what it says); Node's own I/O and timers
    * may wait as long. A loop that is busy finds work ready and never sleeps,
    * so saturated throughput is unchanged.
    */
