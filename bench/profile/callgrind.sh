@@ -15,7 +15,7 @@
 #   SERVER="node bench/servers/ws-node.js" bench/profile/callgrind.sh ws
 # (ws: 64 B binary messages echoed over WebSocket, by default to
 # bench/servers/ioreactor-ws.js; the upgrades happen before the count)
-# Builds the bounded clients (rt.c, churn.c, hrt.c, wsrt.c, kvrt.c) into build-bench/, starts
+# Builds the bounded clients (rt.c, churn.c, hrt.c, wsrt.c, kvrt.c; hrt and kvrt share pipelined_loop.h) into build-bench/, starts
 # bench/servers/ioreactor-echo.js under valgrind (dist/ and build/Release must
 # be built), runs the load twice to warm the JIT, zeroes the counters, runs it
 # once more, dumps, and prints instructions per operation by function.
@@ -26,7 +26,8 @@ MODE=${1:-echo}
 OUT=${OUT:-/tmp/ioreactor-callgrind.$$}
 mkdir -p "$ROOT/build-bench"
 for c in rt churn hrt wsrt kvrt; do
-  [ "$ROOT/build-bench/$c" -nt "$ROOT/bench/profile/$c.c" ] || cc -O2 -o "$ROOT/build-bench/$c" "$ROOT/bench/profile/$c.c"
+  [ "$ROOT/build-bench/$c" -nt "$ROOT/bench/profile/$c.c" ] && [ "$ROOT/build-bench/$c" -nt "$ROOT/bench/profile/pipelined_loop.h" ] ||
+    cc -O2 -o "$ROOT/build-bench/$c" "$ROOT/bench/profile/$c.c"
 done
 if [ "$MODE" = churn ]; then
   OPS=${2:-1000}; LOAD() { "$ROOT/build-bench/churn" "$1" "$OPS"; }
