@@ -20,8 +20,8 @@
  * On a server's connection the bridge does the unmasking itself, in the copy
  * it makes of each short read anyway (native/ws_frames.cc): a read that is
  * exactly one whole masked data frame arrives as Rec.FrameKept, payload
- * unmasked, header and key as sent (openUnmaskedIn). The bridge looks at
- * the read's bytes alone; the protocol, which knows whether the read begins
+ * unmasked, header and key as sent (openWholeFrameIn, masked false). The
+ * bridge looks at the read's bytes alone; the protocol, which knows whether the read begins
  * at a frame boundary, masks it again when it does not
  * (lib/reactor/frame-kept.ts), so the peer's bytes are never lost.
  *
@@ -124,20 +124,9 @@ export function openWholeFrameIn(memory: ArrayBuffer, offset: number, length: nu
   const at = offset + head;
   const end = offset + length;
   if (masked) unmask(memory, at, end);
-  lentMemory = memory;
-  lentAt = at;
-  return new SlabView(memory, at, end - at) as unknown as Buffer;
-}
-
-/**
- * openWholeFrameIn of a frame the bridge already unmasked (Rec.FrameKept,
- * native/ws_frames.h): the payload view, noted as the one to lend next.
- */
-export function openUnmaskedIn(memory: ArrayBuffer, offset: number, length: number, head: number): Buffer {
-  const at = offset + head;
   if (lentMemory !== memory) lentMemory = memory; // a store only when it changes: no write barrier per message
   lentAt = at;
-  return new SlabView(memory, at, length - head) as unknown as Buffer;
+  return new SlabView(memory, at, end - at) as unknown as Buffer;
 }
 
 /**
