@@ -96,6 +96,7 @@ struct Loop::Impl {
   bool drop_waiting_head();
   void arm_waiting_head();
   void end_wait(int32_t index, uint32_t gen);
+  void set_parked(int32_t index, uint32_t gen, bool parked);
   void read_tls(int32_t index, uint32_t gen);
   void read_tls_now(int32_t index, uint32_t gen);
   void open_tls_in_place(int32_t index, uint32_t gen, uint8_t* p, size_t n);

@@ -178,20 +178,23 @@ bool Loop::Impl::drop_waiting_head() {
 void Loop::Impl::arm_waiting_head() {
   if (!drop_waiting_head()) return;
   auto h = waiting_handshakes.front();
-  Slot* s = slots.find(h.first, h.second);
-  if (!s->hs_parked) return;
-  s->hs_parked = false;
-  int err = update_stream(h.first);
-  if (err != 0) stream_failed(h.first, h.second, err);
+  set_parked(h.first, h.second, false);
 }
 
 // A queued stream leaves the queue (its turn, or it no longer waits): back
 // in the poller's read interest if it was parked.
 void Loop::Impl::end_wait(int32_t index, uint32_t gen) {
+  slots.find(index, gen)->hs_waiting = false;
+  set_parked(index, gen, false);
+}
+
+// Takes a queued stream out of the poller's read interest (parked) or puts
+// it back; nothing when it is already so. A failed interest change fails
+// the stream.
+void Loop::Impl::set_parked(int32_t index, uint32_t gen, bool parked) {
   Slot* s = slots.find(index, gen);
-  s->hs_waiting = false;
-  if (!s->hs_parked) return;
-  s->hs_parked = false;
+  if (s->hs_parked == parked) return;
+  s->hs_parked = parked;
   int err = update_stream(index);
   if (err != 0) stream_failed(index, gen, err);
 }
@@ -208,10 +211,7 @@ void Loop::Impl::park_handshakes() {
   queued.swap(new_handshakes);
   for (const auto& h : queued) {
     Slot* s = slots.find(h.first, h.second);
-    if (s == nullptr || s->kind != Kind::kStream || !s->hs_waiting || s->hs_parked) continue;
-    s->hs_parked = true;
-    int err = update_stream(h.first);
-    if (err != 0) stream_failed(h.first, h.second, err);
+    if (s != nullptr && s->kind == Kind::kStream && s->hs_waiting) set_parked(h.first, h.second, true);
   }
   // Its capacity serves the next wake-up (no allocation per wake-up).
   queued.clear();
