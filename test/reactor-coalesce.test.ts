@@ -102,6 +102,13 @@ describe('createReactor coalesceMicros', () => {
     expect(() => createReactor({ exactLoopUtilization: true, coalesceMicros: 20 })).toThrow(TypeError);
     createReactor({ coalesceMicros: 0 }).close(); // 0 is off: allowed anywhere
   });
+
+  it('is checked by new Reactor() too, at construction rather than at first I/O', () => {
+    expect(() => new Reactor({ exactLoopUtilization: false, coalesceMicros: 5000 })).toThrow(/new Reactor: coalesceMicros/);
+    expect(() => new Reactor({ coalesceMicros: 20 })).toThrow(/exactLoopUtilization: false/);
+    expect(() => new Reactor({ shutdownTimeout: -1 })).toThrow(TypeError);
+    expect(() => new Reactor({ backend: 'no-such-backend' })).toThrow(/no-such-backend/);
+  });
 });
 
 forEachBackend('the coalescing window', (backend) => {

@@ -45,6 +45,7 @@ import { connectSSL, listenSSL } from '../tls/reactor';
 import { DatagramProtocol, listenUDP, ListenUDPOptions, UDPPort } from '../udp';
 import { ReactorCore, ReactorParts, ReactorStats } from './core';
 import { FDSet } from './fdset';
+import { checkReactorOptions } from './options';
 import { ReactorClock } from './time';
 import { SystemEventTriggers, TriggerId, TriggerPhase } from './triggers';
 
@@ -118,8 +119,13 @@ export class Reactor
   /** The signal that started the shutdown under way, if one did. */
   private stopSignal: NodeJS.Signals | null = null;
 
-  /** Prefer createReactor(); `backend` must already be a checked name. */
-  constructor(opts: ReactorOptions = {}) {
+  /**
+   * Prefer createReactor(), which also settles the default backend now rather
+   * than at first I/O. Throws TypeError for a bad option and
+   * BackendUnavailableError for a backend this platform lacks.
+   */
+  constructor(options: ReactorOptions = {}) {
+    const opts = checkReactorOptions(options, 'new Reactor');
     this.core = new ReactorCore(opts.backend, opts.exactLoopUtilization !== false, opts.coalesceMicros ?? 0);
     this.highWaterMark = opts.highWaterMark ?? DEFAULT_HIGH_WATER;
     this.shutdownTimeout = opts.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
