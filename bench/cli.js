@@ -137,15 +137,19 @@ function availability(list, reg) {
 }
 
 /** A fixed-rate round: offered, sent and served rates, then the latency,
- * or why there is none (the load generator's own send lag). */
+ * or why there is none (the load generator's own send lag), with how busy
+ * the load generator was and how long it waited for its CPU while other
+ * tasks held it (the usual cause of a round behind: bench/README.md). */
 function rateProgress(r) {
   const n = (v) => Math.round(v || 0).toLocaleString('en-US');
   const ms = (v) => ((v || 0) / 1000).toFixed(2);
   const lag = r.send_lag_us || {};
   const lat = r.lat_us || {};
   const rates = `offered ${n(r.rate)}, sent ${n(r.sent_per_s)}, served ${n(r.ops_per_s)} req/s`;
-  return r.loadgen_behind ? `${rates}; loadgen behind (send lag p99 ${ms(lag.p99)} ms): no latency`
-    : `${rates}; p50 ${ms(lat.p50)} p99 ${ms(lat.p99)} ms (send lag p99 ${ms(lag.p99)} ms)`;
+  const self = `send lag p99 ${ms(lag.p99)} ms, lg busy ${Math.round((r.loadgen_busy || 0) * 100)}%, ` +
+    `waited ${((r.loadgen_runq_wait || 0) * (r.duration_s || 0) * 1000).toFixed(0)} ms for its CPU`;
+  return r.loadgen_behind ? `${rates}; loadgen behind (${self}): no latency`
+    : `${rates}; p50 ${ms(lat.p50)} p99 ${ms(lat.p99)} ms (${self})`;
 }
 
 function progressLine(total) {

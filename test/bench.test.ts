@@ -634,6 +634,42 @@ describe('the load generator fails a server that', () => {
   }, 30000);
 });
 
+describe('the load generator at a fixed rate, about itself', () => {
+  afterEach(() => {
+    for (const s of sockets) s.destroy();
+  });
+
+  test('says how busy it was, and a stall of its own is send lag that marks the round behind', async () => {
+    // One connection at 1,000/s against a plain echo, a 0.6 s window from
+    // ~50 ms on; the load generator itself is stopped (SIGSTOP) for 200 ms
+    // inside it. The ~200 sends due meanwhile go out late, not the server's
+    // doing: they are send lag (a third of the sends, so p99 carries it), and
+    // the round is marked behind so that it gives no latency.
+    const server = await badServer((d) => d);
+    const { loadgen: bin } = ensureBuilt();
+    const args = ['--port', String((server.address() as net.AddressInfo).port), ...rateArgs(0.6)];
+    try {
+      const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await new Promise((r) => setTimeout(r, 250));
+      child.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 200));
+      child.kill('SIGCONT');
+      expect(await exited).toBe(0);
+      const json = JSON.parse(out.trim()) as Record<string, unknown>;
+      expect([json.ok, json.stalled, json.loadgen_behind]).toEqual([true, 0, true]);
+      expect((json.send_lag_us as { p99: number }).p99).toBeGreaterThanOrEqual(100000);
+      // the share of the window it spent working, not polling idle: a fraction
+      expect(json.loadgen_busy).toBeGreaterThan(0);
+      expect(json.loadgen_busy).toBeLessThanOrEqual(1);
+    } finally {
+      server.close();
+    }
+  }, 30000);
+});
+
 forEachBackend('the load generator against a server that renews tickets', (backend) => {
   let r: Reactor;
   reactorPerTest(backend, (reactor) => (r = reactor), () => r);

@@ -435,7 +435,7 @@ function scenarioHtml(sc, labels) {
     for (const [key, , kind, lower] of cols) cells.push(`<td class="n">${esc(fmt(m[key], kind))}${ratioLines(row, key, lower, sc)}</td>`);
     if (sc.metric === 'ops') cells.push(`<td class="n">${esc(`${fmt(m.p50_ms, 'ms')} / ${fmt(m.p999_ms, 'ms')}`)}</td>`);
     const split = m.user_us_per_op != null ? `${fmt(m.user_us_per_op)} + ${fmt(m.sys_us_per_op)}` : '-';
-    const lag = m.send_lag_p99_ms != null ? `<div class="r">offered ${fmt(m.rate, 'int')}/s, sent ${fmt(m.sent_per_s, 'int')}/s, send lag p99 ${fmt(m.send_lag_p99_ms, 'ms')} ms</div>` : '';
+    const lag = m.send_lag_p99_ms != null ? `<div class="r">offered ${fmt(m.rate, 'int')}/s, sent ${fmt(m.sent_per_s, 'int')}/s, send lag p99 ${fmt(m.send_lag_p99_ms, 'ms')} ms${m.loadgen_busy != null ? `, load generator busy ${Math.round(m.loadgen_busy * 100)}%` : ''}</div>` : '';
     cells.push(`<td class="n">${esc(split)}</td>`,
       `<td class="n">${esc(cpuWait(m.server_cpu_util, m.server_runq_wait))} / ${esc(cpuWait(m.loadgen_cpu_util, m.loadgen_runq_wait))}${lag}</td>`,
       `<td>${esc(verdict(row))}</td>`);

@@ -76,6 +76,8 @@ const FIELDS = {
   rate: (r) => r.rate,
   sent_per_s: (r) => r.sent_per_s,
   send_lag_p99_ms: (r) => r.send_lag_us && r.send_lag_us.p99 / 1000,
+  /* fixed rate: share of the window the load generator spent working, not polling idle */
+  loadgen_busy: (r) => r.loadgen_busy,
   owed_at_end: (r) => r.owed_at_end,
   steady_p99_ms: (r) => r.steady_lat_us && r.steady_lat_us.count > 0 ? r.steady_lat_us.p99 / 1000 : undefined,
   flood_p99_ms: (r) => r.flood_lat_us && r.flood_lat_us.count > 0 ? r.flood_lat_us.p99 / 1000 : undefined,

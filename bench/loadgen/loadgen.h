@@ -107,6 +107,7 @@ struct stats {
   struct hist lag;     /* fixed rate: how late we sent, against schedule */
   uint64_t owed_at_end; /* fixed rate: due in the window, not yet sent at its end */
   uint64_t sent;       /* fixed rate: messages written during the window */
+  uint64_t idle_ns;    /* window time in passes of the loop that had nothing to do */
   /* Ramp: the busy connections' latency before the burst (steady) and
    * from the burst until the last hot connection is served (flood). */
   uint64_t hot_in_time; /* hot connections served within 15 s of the burst */

@@ -245,13 +245,16 @@ struct result {
  * were late by more than a millisecond at p99, or by more than a quarter
  * of the p99 we measured: then the latencies measure us as much as the
  * server. (Our CPU use says nothing here: we poll rather than sleep
- * between close sends, see loop.c.) */
+ * between close sends, see loop.c; loadgen_busy is the share of the
+ * window we spent working, our headroom.) */
 static void print_rate(const struct config *cfg, const struct stats *st, const struct result *r) {
   uint64_t lag99 = hist_percentile(&st->lag, 99);
   int behind = lag99 > 1000000 || lag99 * 4 > hist_percentile(&st->lat, 99);
-  printf(",\"rate\":%.1f,\"sent_per_s\":%.1f,\"owed_at_end\":%llu,\"loadgen_behind\":%s",
+  double busy = r->window_s > 0 ? 1.0 - (double)st->idle_ns / 1e9 / r->window_s : 0;
+  printf(",\"rate\":%.1f,\"sent_per_s\":%.1f,\"owed_at_end\":%llu,\"loadgen_behind\":%s,"
+         "\"loadgen_busy\":%.3f",
          cfg->rate, r->window_s > 0 ? (double)st->sent / r->window_s : 0,
-         (unsigned long long)st->owed_at_end, behind ? "true" : "false");
+         (unsigned long long)st->owed_at_end, behind ? "true" : "false", busy < 0 ? 0 : busy);
   print_latency("send_lag_us", &st->lag, 1e3);
 }
 

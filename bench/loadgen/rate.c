@@ -37,15 +37,18 @@ void rate_start(struct loop *l, uint64_t t0) {
   l->rate_interval = 1e9 / l->cfg->rate;
 }
 
-/* One due message for connection c: written now, or owed. */
-static void rate_issue(struct loop *l, struct conn *c, uint64_t g, uint64_t t) {
+/* One due message for connection c: written now, or owed. Its lag is read
+ * off the clock as it goes out, not from when this tick began: after a
+ * stall a tick writes hundreds of messages, ~5 us each, and the last of
+ * them leaves milliseconds after the first. */
+static void rate_issue(struct loop *l, struct conn *c, uint64_t g) {
   if (c->state != ST_ACTIVE || c->fd < 0) return;
   if (c->owed > 0 || c->ts_len >= l->cfg->inflight) {
     if (c->owed++ == 0) c->owed_g = g;
     return;
   }
   uint64_t due = due_at(l, g);
-  if (rate_in_window(l, due)) hist_add(&l->st->lag, t - due);
+  if (rate_in_window(l, due)) hist_add(&l->st->lag, now_ns() - due);
   if (l->measuring) l->st->sent++;
   conn_send(l, c, due);
   conn_flush(l, c);
@@ -57,7 +60,7 @@ uint64_t rate_tick(struct loop *l, uint64_t t) {
   uint64_t due;
   while ((due = due_at(l, l->rate_g)) <= t) {
     uint64_t g = l->rate_g++;
-    rate_issue(l, &l->conns[g % (uint64_t)l->cfg->conns], g, t);
+    rate_issue(l, &l->conns[g % (uint64_t)l->cfg->conns], g);
   }
   return due - t;
 }
