@@ -120,8 +120,7 @@ void loop_activate(struct loop *l, enum conn_role role) {
  * must not wait for all of it. */
 #define TICK_EVERY 16
 
-static void dispatch(struct loop *l, struct epoll_event *evs, int n) {
-  uint64_t t0 = now_ns();
+static void dispatch(struct loop *l, struct epoll_event *evs, int n, uint64_t t0) {
   struct stats *st = l->st;
   for (int i = 0; i < n; i++) {
     if (i > 0 && i % TICK_EVERY == 0) rate_tick(l, now_ns());
@@ -175,24 +174,28 @@ static int wait_ns(struct loop *l, struct epoll_event *evs, uint64_t ns) {
  * one of its own when pinned) and its send lag stays near zero. */
 #define SPIN_BELOW_NS 200000ull
 
-/* A pass that sent nothing and found no event was idle: the time from its
- * start to the next pass's goes to st->idle_ns while measuring (no extra
- * clock read). The rest of the window is the load generator's own work,
- * its headroom at a fixed rate: CPU time says nothing there (it polls). */
+/* The time spent inside epoll waits while measuring goes to st->idle_ns;
+ * the rest of the window is the load generator's own work, its headroom at
+ * a fixed rate (its CPU time says nothing there: it polls). The clock read
+ * after each wait is the next pass's `now`, so this costs a read only on
+ * passes that sent something. */
 void loop_run_until(struct loop *l, uint64_t deadline_ns, int (*stop)(struct loop *l)) {
   struct epoll_event evs[BATCH];
-  uint64_t idle_since = 0;
+  uint64_t t = now_ns();
   for (;;) {
-    uint64_t t = now_ns();
-    if (idle_since && l->measuring) l->st->idle_ns += t - idle_since;
     if (t >= deadline_ns || (stop && stop(l)) || server_gone(l, t)) return;
     uint64_t wait = (uint64_t)queue_drain(l, t) * 1000000ull;
     uint64_t g0 = l->rate_g, next = rate_tick(l, t);
+    uint64_t w0 = l->rate_g == g0 ? t : now_ns();
     if (next < wait) wait = next < SPIN_BELOW_NS ? 0 : next;
     if (deadline_ns - t < wait) wait = deadline_ns - t;
     int n = wait_ns(l, evs, wait);
-    if (n > 0) dispatch(l, evs, n);
-    idle_since = n <= 0 && l->rate_g == g0 ? t : 0;
+    t = now_ns();
+    if (l->measuring) l->st->idle_ns += t - w0;
+    if (n > 0) {
+      dispatch(l, evs, n, t);
+      t = now_ns();
+    }
   }
 }
 
