@@ -641,11 +641,17 @@ describe('the load generator at a fixed rate, about itself', () => {
 
   test('says how busy it was, and a stall of its own is send lag that marks the round behind', async () => {
     // One connection at 1,000/s against a plain echo, a 0.6 s window from
-    // ~50 ms on; the load generator itself is stopped (SIGSTOP) for 200 ms
-    // inside it. The ~200 sends due meanwhile go out late, not the server's
-    // doing: they are send lag (a third of the sends, so p99 carries it), and
-    // the round is marked behind so that it gives no latency.
-    const server = await badServer((d) => d);
+    // 50 ms after the load starts; the load generator itself is stopped
+    // (SIGSTOP) for 200 ms once the echo has seen 150 chunks (~150 ms into
+    // the load, inside the window however long setup took). The ~200 sends
+    // due meanwhile go out late, not the server's doing: they are send lag
+    // (a third of the sends, so p99 carries it), and the round is marked
+    // behind so that it gives no latency.
+    let stop = (): void => undefined;
+    const server = await badServer((d, n) => {
+      if (n === 150) stop();
+      return d;
+    });
     const { loadgen: bin } = ensureBuilt();
     const args = ['--port', String((server.address() as net.AddressInfo).port), ...rateArgs(0.6)];
     try {
@@ -653,10 +659,10 @@ describe('the load generator at a fixed rate, about itself', () => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      await new Promise((r) => setTimeout(r, 250));
-      child.kill('SIGSTOP');
-      await new Promise((r) => setTimeout(r, 200));
-      child.kill('SIGCONT');
+      stop = () => {
+        child.kill('SIGSTOP');
+        setTimeout(() => child.kill('SIGCONT'), 200);
+      };
       expect(await exited).toBe(0);
       const json = JSON.parse(out.trim()) as Record<string, unknown>;
       expect([json.ok, json.stalled, json.loadgen_behind]).toEqual([true, 0, true]);
