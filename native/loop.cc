@@ -5,8 +5,9 @@
 //
 // A batch: wait into a fixed event array, dispatch each event whose token's
 // generation still matches its slot, deliver what was gathered once at the
-// end. A full wait means more may be ready, so poll_once waits again with
-// timeout 0 rather than leaving events for the next turn of Node's loop.
+// end (in chunks while TLS handshakes wait: loop_tls.cc). A full wait means
+// more may be ready, so poll_once waits again with timeout 0 rather than
+// leaving events for the next turn of Node's loop.
 #include <errno.h>
 #include <unistd.h>
 
@@ -77,7 +78,11 @@ void Loop::process(const PollEvent* events, int count) {
   ++m.stats.wakeups;
   m.stats.events += static_cast<uint64_t>(count);
   m.begin_wakeup();
-  for (int i = 0; i < count; ++i) m.dispatch(events[i]);
+  for (int i = 0; i < count; ++i) {
+    m.dispatch(events[i]);
+    // During a handshake flood, records go to JS in chunks (loop_tls.cc).
+    if ((i + 1) % kFloodChunk == 0 && !m.waiting_handshakes.empty()) m.flush();
+  }
   m.flush();
   m.end_wakeup();
 }

@@ -198,6 +198,9 @@ class Loop {
   // steps may take about half the time recent wake-ups spent on everything
   // else, and at least one step (handshake_ration.h has the rules and why).
   static constexpr int kHandshakeBudget = HandshakeRation::kMaxSteps;
+  // While handshakes wait, a wake-up's records go to JS every kFloodChunk
+  // events, not once at its end (loop_tls.cc has why).
+  static constexpr int kFloodChunk = 64;
   // A fixed step time per wake-up instead of the share (the tests use 0, one
   // step per wake-up, and INT64_MAX, kHandshakeBudget steps); negative
   // restores the share.

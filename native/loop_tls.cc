@@ -32,6 +32,14 @@
 // poller's read interest until its turn (a flood's 2,000 waiting hellos
 // reported on every wake-up cost the busy connections more than the steps'
 // share: bench/PERFORMANCE.md).
+// While handshakes wait, a wake-up's records also go to JS every
+// kFloodChunk events instead of once at its end (loop.cc). A flood makes
+// wake-ups long (the steps' share on top of ~1,000 busy connections' events
+// in one batch), and with one delivery the first connection's reply waited
+// for the last one's read, then all went out at once for the peers to
+// work through: the busy connections' p99 became about two wake-ups. In
+// chunks the replies leave while the rest of the batch is read. Outside a
+// flood wake-ups keep their one delivery (one crossing into JS each).
 // Wake-ups are timed, and accepts rationed, only once some stream has
 // started TLS: a plaintext loop accepts in batches as before.
 #include <errno.h>

@@ -7,11 +7,14 @@
 // batched as before), decrypted data arriving as ordinary Data records, and
 // close_notify arriving as Eof; hellos waiting for their step are polled
 // once, not on every wake-up, and the loop keeps serving them when JS closes
-// or pauses the oldest. Valgrind checks nothing leaks.
+// or pauses the oldest; while handshakes wait, a wake-up's records go to JS
+// in chunks of kFloodChunk events, else in one delivery. Valgrind checks
+// nothing leaks.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <memory>
@@ -39,12 +42,19 @@ struct Sink : LoopSink {
   // Peers whose answers are watched: had any been answered when Data arrived?
   std::vector<int> watch;
   bool answered_before_data = false;
+  // Deliveries, and the most Data records one of them carried.
+  int deliveries = 0;
+  int most_data = 0;
   uint8_t* new_slab(size_t size) override {
     slabs.emplace_back(new uint8_t[size]);
     current = slabs.back().get();
     return current;
   }
   void deliver(const Record* recs, int count) override {
+    ++deliveries;
+    int data_here = 0;
+    for (int i = 0; i < count; ++i) data_here += recs[i].type == kRecData ? 1 : 0;
+    most_data = std::max(most_data, data_here);
     for (int i = 0; i < count; ++i) {
       records.push_back(recs[i]);
       if (recs[i].type != kRecData) continue;
@@ -324,6 +334,53 @@ void test_waiting_head_closed_or_paused(Backend b) {
   for (Conn& c : conns) ::close(c.peer);
 }
 
+// Established connections, each with one byte of data on its way, and
+// (`hello_waiting`) a ClientHello waiting for its step since an earlier
+// wake-up: one wake-up reads them all. Returns the sink.
+void run_flood_chunks(Backend b, bool hello_waiting, Sink* sink) {
+  int err = 0;
+  auto loop = Loop::create(b, sink, &err);
+  loop->set_handshake_time_budget(INT64_MAX);
+  auto server_ctx = context(true);
+  std::vector<Conn> busy(static_cast<size_t>(Loop::kFloodChunk + 8));
+  for (Conn& c : busy) open_conn(*loop, server_ctx, &c);
+  for (Conn& c : busy) finish_handshake(*loop, c);
+  loop->set_handshake_time_budget(0);
+  std::vector<Conn> hellos(hello_waiting ? 2 : 0);
+  for (Conn& c : hellos) open_conn(*loop, server_ctx, &c);
+  loop->poll_once(1000);  // one hello answered, the other waits
+  sink->deliveries = 0;
+  sink->most_data = 0;
+  sink->data.clear();
+  struct iovec one = {const_cast<char*>("x"), 1};
+  for (Conn& c : busy) {
+    c.client->writev(&one, 1);
+    c.client->flush();
+    client_send(c);
+  }
+  loop->poll_once(1000);
+  check::eq(sink->data.size(), busy.size(), "every connection's data arrives in the one wake-up");
+  for (Conn& c : busy) ::close(c.peer);
+  for (Conn& c : hellos) ::close(c.peer);
+}
+
+// During a flood (handshakes waiting) a wake-up's records go to JS every
+// kFloodChunk events, so the first replies need not wait for the last read.
+void test_flood_chunks(Backend b) {
+  Sink sink;
+  run_flood_chunks(b, true, &sink);
+  check::that(sink.deliveries >= 2, "deliveries: " + std::to_string(sink.deliveries) + ", at least two");
+  check::that(sink.most_data <= Loop::kFloodChunk,
+              "at most kFloodChunk events' records in one: " + std::to_string(sink.most_data));
+}
+
+// With no handshake waiting a wake-up keeps its one delivery.
+void test_one_delivery_outside_flood(Backend b) {
+  Sink sink;
+  run_flood_chunks(b, false, &sink);
+  check::eq(sink.deliveries, 1, "one delivery");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -337,6 +394,8 @@ int main(int argc, char** argv) {
                                     {"accepts batched in a plaintext loop", test_accepts_batched_plaintext},
                                     {"data and close_notify", test_data_and_close_notify},
                                     {"waiting hellos are reported once", test_waiting_hellos_reported_once},
-                                    {"closing or pausing the oldest waiting handshake", test_waiting_head_closed_or_paused}});
+                                    {"closing or pausing the oldest waiting handshake", test_waiting_head_closed_or_paused},
+                                    {"records in chunks while handshakes wait", test_flood_chunks},
+                                    {"one delivery per wake-up outside a flood", test_one_delivery_outside_flood}});
   return check::run_all(cases, argc, argv);
 }
