@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backends.h"
@@ -334,51 +335,48 @@ void test_waiting_head_closed_or_paused(Backend b) {
   for (Conn& c : conns) ::close(c.peer);
 }
 
-// Established connections, each with one byte of data on its way, and
-// (`hello_waiting`) a ClientHello waiting for its step since an earlier
-// wake-up: one wake-up reads them all. Returns the sink.
-void run_flood_chunks(Backend b, bool hello_waiting, Sink* sink) {
-  int err = 0;
-  auto loop = Loop::create(b, sink, &err);
-  loop->set_handshake_time_budget(INT64_MAX);
-  auto server_ctx = context(true);
-  std::vector<Conn> busy(static_cast<size_t>(Loop::kFloodChunk + 8));
-  for (Conn& c : busy) open_conn(*loop, server_ctx, &c);
-  for (Conn& c : busy) finish_handshake(*loop, c);
-  loop->set_handshake_time_budget(0);
-  std::vector<Conn> hellos(hello_waiting ? 2 : 0);
-  for (Conn& c : hellos) open_conn(*loop, server_ctx, &c);
-  loop->poll_once(1000);  // one hello answered, the other waits
-  sink->deliveries = 0;
-  sink->most_data = 0;
-  sink->data.clear();
+// Each busy connection sends one byte; one wake-up reads them all. Returns
+// the deliveries that wake-up made and the most Data records in one.
+std::pair<int, int> one_byte_each(Loop& loop, Sink& sink, std::vector<Conn>& busy) {
+  sink.deliveries = 0;
+  sink.most_data = 0;
+  sink.data.clear();
   struct iovec one = {const_cast<char*>("x"), 1};
   for (Conn& c : busy) {
     c.client->writev(&one, 1);
     c.client->flush();
     client_send(c);
   }
-  loop->poll_once(1000);
-  check::eq(sink->data.size(), busy.size(), "every connection's data arrives in the one wake-up");
-  for (Conn& c : busy) ::close(c.peer);
-  for (Conn& c : hellos) ::close(c.peer);
+  loop.poll_once(1000);
+  check::eq(sink.data.size(), busy.size(), "every connection's data arrives in the one wake-up");
+  return {sink.deliveries, sink.most_data};
 }
 
-// During a flood (handshakes waiting) a wake-up's records go to JS every
-// kFloodChunk events, so the first replies need not wait for the last read.
+// During a flood (a ClientHello waiting for its step since an earlier
+// wake-up) a wake-up's records go to JS every kFloodChunk events, so the
+// first replies need not wait for the last read; once none waits (that
+// wake-up gave the hello its step), a wake-up keeps its one delivery.
 void test_flood_chunks(Backend b) {
   Sink sink;
-  run_flood_chunks(b, true, &sink);
-  check::that(sink.deliveries >= 2, "deliveries: " + std::to_string(sink.deliveries) + ", at least two");
-  check::that(sink.most_data <= Loop::kFloodChunk,
-              "at most kFloodChunk events' records in one: " + std::to_string(sink.most_data));
-}
-
-// With no handshake waiting a wake-up keeps its one delivery.
-void test_one_delivery_outside_flood(Backend b) {
-  Sink sink;
-  run_flood_chunks(b, false, &sink);
-  check::eq(sink.deliveries, 1, "one delivery");
+  int err = 0;
+  auto loop = Loop::create(b, &sink, &err);
+  loop->set_handshake_time_budget(INT64_MAX);
+  auto server_ctx = context(true);
+  std::vector<Conn> busy(static_cast<size_t>(Loop::kFloodChunk + 8));
+  for (Conn& c : busy) open_conn(*loop, server_ctx, &c);
+  for (Conn& c : busy) finish_handshake(*loop, c);
+  loop->set_handshake_time_budget(0);
+  std::vector<Conn> hellos(2);
+  for (Conn& c : hellos) open_conn(*loop, server_ctx, &c);
+  loop->poll_once(1000);  // one hello answered, the other waits
+  auto flood = one_byte_each(*loop, sink, busy);
+  check::that(flood.first >= 2, "deliveries: " + std::to_string(flood.first) + ", at least two");
+  check::that(flood.second <= Loop::kFloodChunk,
+              "at most kFloodChunk events' records in one: " + std::to_string(flood.second));
+  auto calm = one_byte_each(*loop, sink, busy);
+  check::eq(calm.first, 1, "no handshake waiting: one delivery");
+  for (Conn& c : busy) ::close(c.peer);
+  for (Conn& c : hellos) ::close(c.peer);
 }
 
 }  // namespace
@@ -395,7 +393,6 @@ int main(int argc, char** argv) {
                                     {"data and close_notify", test_data_and_close_notify},
                                     {"waiting hellos are reported once", test_waiting_hellos_reported_once},
                                     {"closing or pausing the oldest waiting handshake", test_waiting_head_closed_or_paused},
-                                    {"records in chunks while handshakes wait", test_flood_chunks},
-                                    {"one delivery per wake-up outside a flood", test_one_delivery_outside_flood}});
+                                    {"records in chunks while handshakes wait", test_flood_chunks}});
   return check::run_all(cases, argc, argv);
 }
