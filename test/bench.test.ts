@@ -352,6 +352,19 @@ function badServer(mangle: (data: Buffer, count: number) => Buffer | null, secur
   });
 }
 
+/** Runs the load generator in HTTP mode against a server that answers every
+ * request with `answer`; the run must fail with an error matching `why`. */
+async function expectHttpFailure(answer: string, why: RegExp): Promise<void> {
+  const server = await badServer(() => Buffer.from(answer));
+  try {
+    const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--mode', 'http']);
+    expect(code).toBe(2);
+    expect(String(json.first_error)).toMatch(why);
+  } finally {
+    server.close();
+  }
+}
+
 /** A TCP relay in front of `target` (a TLS echo server): the client's bytes
  * go through as they come, the server's are handed to `down` (count: chunks
  * so far on this connection), which passes them on to the client its way. */
@@ -438,12 +451,33 @@ describe('the load generator fails a server that', () => {
   }, 30000);
 
   test('answers HTTP with the wrong body', async () => {
-    const bad = 'HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello World\n';
-    const server = await badServer(() => Buffer.from(bad));
+    await expectHttpFailure('HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello World\n', /HTTP body differs/);
+  }, 30000);
+
+  test('ends an HTTP header line with a bare LF', async () => {
+    // Without the CRLF check the head never ends for the generator (it would stall, not fail).
+    await expectHttpFailure('HTTP/1.1 200 OK\nContent-Length: 12\n\nhello world\n', /HTTP header line not ended by CRLF/);
+  }, 30000);
+
+  test('answers HTTP with Content-Length only inside another header\'s value', async () => {
+    await expectHttpFailure('HTTP/1.1 200 OK\r\nX-Note: content-length: 12\r\n\r\nhello world\n', /HTTP Content-Length -1, want 12/);
+  }, 30000);
+
+  test('passes right HTTP answers whatever the header case and order, split across writes', async () => {
+    // The head is written in two parts (split inside a header name), and the
+    // length is in a late header with odd case and spacing: all must be taken.
+    const ok = 'HTTP/1.1 200 OK\r\nDate: Sat, 05 Dec 2026 12:00:00 GMT\r\nX-Content: c\r\ncONTENT-lENGTH:  12\r\n\r\nhello world\n';
+    const cut = ok.indexOf('ENGTH');
+    const server = await badServer((d) => {
+      const s = [...sockets][0];
+      s.write(ok.slice(0, cut));
+      setImmediate(() => s.write(ok.slice(cut)));
+      return null;
+    });
     try {
-      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--mode', 'http']);
-      expect(code).toBe(2);
-      expect(String(json.first_error)).toMatch(/HTTP body differs/);
+      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--mode', 'http', '--conns', '1']);
+      expect([code, json.ok, json.verify_errors]).toEqual([0, true, 0]);
+      expect(json.ops).toBeGreaterThan(10);
     } finally {
       server.close();
     }

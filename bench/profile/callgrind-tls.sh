@@ -4,6 +4,8 @@
 #   bench/profile/callgrind-tls.sh client     # the load generator per round trip (build-bench/loadgen --tls)
 #   bench/profile/callgrind-tls.sh handshake  # the server per full handshake (loadgen --mode churn --tls, 20 at once)
 #   bench/profile/callgrind-tls.sh resume     # the server per resumed handshake (--tls-resume, 5 slots)
+#   bench/profile/callgrind-tls.sh https      # Site over listenSSL per hello request (loadgen --mode http, 100 connections)
+#   bench/profile/callgrind-tls.sh https-client  # the load generator per HTTPS request against that server
 #   SERVER="node bench/servers/node-tls-echo.js" bench/profile/callgrind-tls.sh client
 # (SERVER: the server's command line; the server runs under valgrind except for `client`.)
 # Under valgrind the start-up and the first handshakes take many seconds, so
@@ -29,6 +31,9 @@ mkfifo "$OUT.stdin"
 S_CMD="$CG $SERVER"; LOAD="--mode echo --conns 100 --tls"; PAT='RecordCipher::seal'
 case "$WHO" in
   client) ZERO_AT=${ZERO_AT:-6}; WINDOW=${WINDOW:-6}; PAT='^tls_write$'; S_CMD=$SERVER ;;
+  https-client) ZERO_AT=${ZERO_AT:-6}; WINDOW=${WINDOW:-6}; PAT='^tls_write$'; LOAD="--mode http --conns 100 --tls"
+    S_CMD=${SERVER_HTTPS:-node bench/servers/ioreactor-site.js --tls}; WHO=client ;;
+  https) S_CMD="$CG ${SERVER_HTTPS:-node bench/servers/ioreactor-site.js --tls}"; LOAD="--mode http --conns 100 --tls" ;;
   handshake) LOAD="--mode churn --conns 20 --size 64 --tls --setup-limit 120"; PAT='^tls_construct_server_hello$' ;;
   resume) LOAD="--mode churn --conns 5 --size 64 --tls-resume --setup-limit 120"; PAT='^tls_construct_server_hello$' ;;
 esac
