@@ -6,6 +6,7 @@
 
 #include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/provider.h>
@@ -93,6 +94,7 @@ const AeadEntryPoints* entry_points(const Tls13Suite& s) {
 
 Tls13Aead::~Tls13Aead() {
   if (ctx_ != nullptr) fns_->freectx(ctx_);  // the provider cleanses the key
+  OPENSSL_cleanse(key_, sizeof key_);
 }
 
 bool Tls13Aead::init(const Tls13Suite& suite, const uint8_t* key, bool encrypt) {
@@ -103,10 +105,19 @@ bool Tls13Aead::init(const Tls13Suite& suite, const uint8_t* key, bool encrypt) 
     ctx_ = nullptr;
   }
   fns_ = f;
+  suite_ = &suite;
   encrypt_ = encrypt;
-  if (ctx_ == nullptr) ctx_ = f->newctx(f->provctx);
+  provider_keyed_ = false;
+  std::memcpy(key_, key, suite.key_len);
+  if (direct_.init(suite, key)) return true;  // the provider is keyed on the first large record
+  return key_provider();
+}
+
+bool Tls13Aead::key_provider() {
+  if (ctx_ == nullptr) ctx_ = fns_->newctx(fns_->provctx);
   if (ctx_ == nullptr) return false;
-  return (encrypt ? f->einit : f->dinit)(ctx_, key, suite.key_len, nullptr, 0, nullptr) == 1;
+  provider_keyed_ = (encrypt_ ? fns_->einit : fns_->dinit)(ctx_, key_, suite_->key_len, nullptr, 0, nullptr) == 1;
+  return provider_keyed_;
 }
 
 // A new nonce on the same key, then the AAD (an update with no output).
@@ -127,17 +138,19 @@ bool Tls13Aead::tag_param(bool get, uint8_t* tag) {
 
 bool Tls13Aead::seal(const uint8_t* nonce, const uint8_t* aad, size_t aad_len, uint8_t* buf, size_t len,
                      uint8_t* tag) {
+  if (len < kGcmDirectMax && direct_.keyed()) return direct_.seal(nonce, aad, aad_len, buf, len, tag);
   size_t n1 = 0, n2 = 0;
-  return start(nonce, aad, aad_len) && fns_->update(ctx_, buf, &n1, len, buf, len) == 1 &&
+  return (provider_keyed_ || key_provider()) && start(nonce, aad, aad_len) && fns_->update(ctx_, buf, &n1, len, buf, len) == 1 &&
          fns_->final(ctx_, buf + n1, &n2, len - n1) == 1 && n1 + n2 == len && tag_param(true, tag);
 }
 
 bool Tls13Aead::open(const uint8_t* nonce, const uint8_t* aad, size_t aad_len, uint8_t* buf, size_t len,
                      const uint8_t* tag) {
+  if (len < kGcmDirectMax && direct_.keyed()) return direct_.open(nonce, aad, aad_len, buf, len, tag);
   size_t n1 = 0, n2 = 0;
   uint8_t t[kTls13TagLen];
   std::memcpy(t, tag, kTls13TagLen);  // the parameter is not const; the record stays as it came
-  return start(nonce, aad, aad_len) && fns_->update(ctx_, buf, &n1, len, buf, len) == 1 && tag_param(false, t) &&
+  return (provider_keyed_ || key_provider()) && start(nonce, aad, aad_len) && fns_->update(ctx_, buf, &n1, len, buf, len) == 1 && tag_param(false, t) &&
          fns_->final(ctx_, buf + n1, &n2, len - n1) == 1 && n1 + n2 == len;
 }
 

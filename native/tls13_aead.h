@@ -20,12 +20,18 @@
 // (the legacy path, checks of which operation a shared context is in)
 // does not apply to a context only this class drives. If the provider
 // lacks an entry point, init() fails and the connection stays on OpenSSL.
+//
+// Small AES-GCM records skip even the provider where the process allows it
+// (tls13_gcm.h: the same OpenSSL code without the tag's parameter lookups);
+// the provider context is then keyed only when a record of kGcmDirectMax
+// bytes or more comes, from the key kept here.
 #ifndef IOREACTOR_TLS13_AEAD_H
 #define IOREACTOR_TLS13_AEAD_H
 
 #include <cstddef>
 #include <cstdint>
 
+#include "tls13_gcm.h"
 #include "tls13_keys.h"
 
 namespace ioreactor {
@@ -49,12 +55,17 @@ class Tls13Aead {
   bool open(const uint8_t* nonce, const uint8_t* aad, size_t aad_len, uint8_t* buf, size_t len, const uint8_t* tag);
 
  private:
+  bool key_provider();
   bool start(const uint8_t* nonce, const uint8_t* aad, size_t aad_len);
   bool tag_param(bool get, uint8_t* tag);
 
   const AeadEntryPoints* fns_ = nullptr;
+  const Tls13Suite* suite_ = nullptr;
   void* ctx_ = nullptr;
   bool encrypt_ = false;
+  bool provider_keyed_ = false;  // ctx_ holds key_
+  Tls13Gcm direct_;
+  uint8_t key_[kTls13MaxKey] = {};
 };
 
 }  // namespace ioreactor

@@ -73,8 +73,20 @@ bool RecordCipher::key(const uint8_t* secret) {
 // would need it fails (the peer should have sent a KeyUpdate long before).
 bool RecordCipher::next_nonce(uint8_t* nonce) {
   if (seq_ == UINT64_MAX) return false;
-  std::memcpy(nonce, iv_, kTls13IvLen);
-  for (int i = 0; i < 8; ++i) nonce[kTls13IvLen - 1 - i] ^= static_cast<uint8_t>(seq_ >> (8 * i));
+  // The sequence number big-endian, XORed into the IV's last 8 bytes as one
+  // word (a loop XORing byte by byte cost ~70 instructions a record).
+  uint64_t tail, mix;
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  mix = __builtin_bswap64(seq_);
+#else
+  uint8_t be[8];
+  for (int i = 0; i < 8; ++i) be[i] = static_cast<uint8_t>(seq_ >> (56 - 8 * i));
+  std::memcpy(&mix, be, 8);
+#endif
+  std::memcpy(&tail, iv_ + kTls13IvLen - 8, 8);
+  tail ^= mix;
+  std::memcpy(nonce, iv_, kTls13IvLen - 8);
+  std::memcpy(nonce + kTls13IvLen - 8, &tail, 8);
   ++seq_;
   return true;
 }

@@ -88,6 +88,22 @@ forEachBackend('TLS 1.3 on our own record layer', (backend) => {
     });
   }
 
+  for (const suite of ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384']) {
+    it(`${suite}: records on both sides of the direct AES-GCM path's bound (256 bytes, native/tls13_gcm.h) echo intact`, async () => {
+      const { f, port, num } = listen();
+      const s = await nodeClient(num, { ciphersuites: suite, minVersion: 'TLSv1.3' } as tls.ConnectionOptions);
+      for (const size of [1, 200, 254, 255, 256, 257, 288, 1000, 16384, 40000]) {
+        const text = Array.from({ length: size }, (_, i) => String.fromCharCode(33 + ((i * 7 + size) % 90))).join('');
+        expect(await roundTrip(s, text)).toBe(text);
+      }
+      expect(recordLayer(f.built[0])).toBe('own');
+      s.end();
+      await closed(s);
+      expect((await f.built[0].lost).value).toBeInstanceOf(ConnectionDone);
+      await port.stopListening();
+    });
+  }
+
   it('TLS 1.2 stays on OpenSSL', async () => {
     const { f, port, num } = listen();
     const { layer } = await echoOnce(num, { maxVersion: 'TLSv1.2' }, f, 0);
