@@ -1,9 +1,12 @@
 // HKDF-Expand-Label and the traffic key derivation (tls13_keys.h has the
 // design). The HkdfLabel structure of RFC 8446 §7.1 is built on the stack:
 // labels here are short constants, contexts empty.
+// The direct SHA-2 functions below are deprecated in OpenSSL 3.0 (see Hash).
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "tls13_keys.h"
 
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include <cstring>
 
@@ -26,30 +29,92 @@ T* fetched(const Tls13Suite& s, T* const (&cache)[3]) {
   return i < 3 ? cache[i] : nullptr;
 }
 
-// HMAC (RFC 2104) over the suite's already fetched hash. OpenSSL 3.0's
-// HMAC() goes through EVP_Q_mac, which fetches the MAC and then the digest
-// by name on every call (~19,000 instructions, four calls per connection);
-// this is two hashes of two blocks each. `key` is a traffic secret, never
-// longer than the hash's block.
-bool hmac(const EVP_MD* md, const uint8_t* key, size_t key_len, const uint8_t* msg, size_t msg_len, uint8_t* out) {
-  const size_t block = static_cast<size_t>(EVP_MD_get_block_size(md));
-  const size_t hash_len = static_cast<size_t>(EVP_MD_get_size(md));
-  uint8_t pad[128], inner[EVP_MAX_MD_SIZE];
-  if (key_len > block || block > sizeof pad) return false;
-  EVP_MD_CTX* c = EVP_MD_CTX_new();
-  bool ok = c != nullptr;
-  for (int round = 0; ok && round < 2; ++round) {
-    const uint8_t x = round == 0 ? 0x36 : 0x5c;  // ipad, then opad
-    for (size_t i = 0; i < block; ++i) pad[i] = static_cast<uint8_t>((i < key_len ? key[i] : 0) ^ x);
-    ok = EVP_DigestInit_ex2(c, md, nullptr) == 1 && EVP_DigestUpdate(c, pad, block) == 1 &&
-         EVP_DigestUpdate(c, round == 0 ? msg : inner, round == 0 ? msg_len : hash_len) == 1 &&
-         EVP_DigestFinal_ex(c, round == 0 ? inner : out, nullptr) == 1;
+// The suite's hash through OpenSSL's direct functions (SHA256_*, SHA384_*),
+// not EVP: EVP_DigestInit/Final in OpenSSL 3.0 go through the provider on
+// every call (a context allocated, parameters looked up, freed and
+// cleansed), ~4,500 instructions per HMAC on top of the hashing itself,
+// where a direct context is a plain struct that can be copied. They are
+// deprecated in 3.0 but kept in every 3.x, and the same assembly
+// (SHA-NI, AVX2) runs under either.
+struct Hash {
+  bool sha384 = false;
+  union {
+    SHA256_CTX s256;
+    SHA512_CTX s512;  // SHA-384's state too
+  };
+  explicit Hash(bool use_sha384) : sha384(use_sha384) { sha384 ? SHA384_Init(&s512) : SHA256_Init(&s256); }
+  void update(const uint8_t* p, size_t n) { sha384 ? SHA384_Update(&s512, p, n) : SHA256_Update(&s256, p, n); }
+  void final(uint8_t* out) { sha384 ? SHA384_Final(out, &s512) : SHA256_Final(out, &s256); }
+  void cleanse() { OPENSSL_cleanse(sha384 ? static_cast<void*>(&s512) : static_cast<void*>(&s256), sha384 ? sizeof s512 : sizeof s256); }
+};
+
+// HMAC (RFC 2104) keyed once: the hash states after the padded key, copied
+// for each message, so the expansions of one secret (a key and an IV) hash
+// the two pad blocks once. `key` is a traffic secret, never longer than the
+// hash's block (64 or 128 bytes).
+class KeyedHmac {
+ public:
+  KeyedHmac(const Tls13Suite& s, const uint8_t* key) : len_(s.hash_len), inner_(len_ == 48), outer_(len_ == 48) {
+    uint8_t pad[128];
+    const size_t block = len_ == 48 ? 128 : 64;
+    for (int round = 0; round < 2; ++round) {
+      const uint8_t x = round == 0 ? 0x36 : 0x5c;  // ipad, then opad
+      for (size_t i = 0; i < block; ++i) pad[i] = static_cast<uint8_t>((i < len_ ? key[i] : 0) ^ x);
+      (round == 0 ? inner_ : outer_).update(pad, block);
+    }
+    OPENSSL_cleanse(pad, sizeof pad);
   }
-  EVP_MD_CTX_free(c);
-  OPENSSL_cleanse(pad, sizeof pad);
-  OPENSSL_cleanse(inner, sizeof inner);
-  return ok;
-}
+  ~KeyedHmac() {
+    inner_.cleanse();
+    outer_.cleanse();
+  }
+  KeyedHmac(const KeyedHmac&) = delete;
+  KeyedHmac& operator=(const KeyedHmac&) = delete;
+
+  // HMAC(key, msg) into out (hash_len bytes).
+  void mac(const uint8_t* msg, size_t msg_len, uint8_t* out) const {
+    uint8_t inner_hash[kTls13MaxSecret];
+    Hash h = inner_;
+    h.update(msg, msg_len);
+    h.final(inner_hash);
+    h = outer_;
+    h.update(inner_hash, len_);
+    h.final(out);
+    h.cleanse();
+    OPENSSL_cleanse(inner_hash, sizeof inner_hash);
+  }
+
+  // HKDF-Expand-Label(key, label, context, out_len): HkdfLabel = uint16
+  // length | opaque label<7..255> ("tls13 " + label) | opaque
+  // context<0..255>, then HKDF-Expand's counter byte 0x01.
+  bool expand_label(const char* label, const uint8_t* context, size_t context_len, uint8_t* out, size_t out_len) const {
+    static const char kPrefix[] = "tls13 ";
+    const size_t prefix_len = sizeof kPrefix - 1;
+    const size_t label_len = prefix_len + std::strlen(label);
+    if (out_len > len_ || label_len > 255 || context_len > 255) return false;
+    uint8_t info[2 + 1 + 255 + 1 + 255 + 1];
+    size_t n = 0;
+    info[n++] = static_cast<uint8_t>(out_len >> 8);
+    info[n++] = static_cast<uint8_t>(out_len);
+    info[n++] = static_cast<uint8_t>(label_len);
+    std::memcpy(info + n, kPrefix, prefix_len);
+    std::memcpy(info + n + prefix_len, label, label_len - prefix_len);
+    n += label_len;
+    info[n++] = static_cast<uint8_t>(context_len);
+    if (context_len > 0) std::memcpy(info + n, context, context_len);
+    n += context_len;
+    info[n++] = 0x01;
+    uint8_t block[kTls13MaxSecret];
+    mac(info, n, block);
+    std::memcpy(out, block, out_len);
+    OPENSSL_cleanse(block, sizeof block);
+    return true;
+  }
+
+ private:
+  size_t len_;
+  Hash inner_, outer_;
+};
 
 }  // namespace
 
@@ -74,36 +139,14 @@ const EVP_MD* tls13_digest(const Tls13Suite& s) {
   return fetched<EVP_MD>(s, cache);
 }
 
-// HkdfLabel = uint16 length | opaque label<7..255> ("tls13 " + label) |
-// opaque context<0..255>, then HKDF-Expand's counter byte 0x01.
 bool hkdf_expand_label(const Tls13Suite& s, const uint8_t* secret, const char* label, const uint8_t* context,
                        size_t context_len, uint8_t* out, size_t out_len) {
-  static const char kPrefix[] = "tls13 ";
-  size_t label_len = sizeof kPrefix - 1 + std::strlen(label);
-  const EVP_MD* md = tls13_digest(s);
-  if (md == nullptr || out_len > s.hash_len || label_len > 255 || context_len > 255) return false;
-  uint8_t info[2 + 1 + 255 + 1 + 255 + 1];
-  size_t n = 0;
-  info[n++] = static_cast<uint8_t>(out_len >> 8);
-  info[n++] = static_cast<uint8_t>(out_len);
-  info[n++] = static_cast<uint8_t>(label_len);
-  std::memcpy(info + n, kPrefix, sizeof kPrefix - 1);
-  std::memcpy(info + n + sizeof kPrefix - 1, label, label_len - (sizeof kPrefix - 1));
-  n += label_len;
-  info[n++] = static_cast<uint8_t>(context_len);
-  if (context_len > 0) std::memcpy(info + n, context, context_len);
-  n += context_len;
-  info[n++] = 0x01;
-  uint8_t block[EVP_MAX_MD_SIZE];
-  bool ok = static_cast<size_t>(EVP_MD_get_size(md)) == s.hash_len && hmac(md, secret, s.hash_len, info, n, block);
-  if (ok) std::memcpy(out, block, out_len);
-  OPENSSL_cleanse(block, sizeof block);
-  return ok;
+  return KeyedHmac(s, secret).expand_label(label, context, context_len, out, out_len);
 }
 
 bool tls13_traffic_keys(const Tls13Suite& s, const uint8_t* secret, TrafficKeys* out) {
-  return hkdf_expand_label(s, secret, "key", nullptr, 0, out->key, s.key_len) &&
-         hkdf_expand_label(s, secret, "iv", nullptr, 0, out->iv, kTls13IvLen);
+  KeyedHmac k(s, secret);
+  return k.expand_label("key", nullptr, 0, out->key, s.key_len) && k.expand_label("iv", nullptr, 0, out->iv, kTls13IvLen);
 }
 
 bool tls13_next_secret(const Tls13Suite& s, uint8_t* secret) {

@@ -7,8 +7,8 @@
 // the record key and IV from each, and the next secret of a KeyUpdate
 // ("traffic upd"). Every output we need is at most one hash long, so
 // HKDF-Expand is a single HMAC (RFC 5869 §2.3: T(1) = HMAC(PRK, info | 0x01)),
-// computed over OpenSSL's hash (tls13_keys.cc says why not its HMAC()); no
-// cipher or hash function is written here.
+// computed over OpenSSL's SHA-256 and SHA-384 (tls13_keys.cc says why not
+// its HMAC() or EVP digests); no cipher or hash function is written here.
 //
 // The suites: the three TLS 1.3 AEADs OpenSSL negotiates by default. A
 // connection on any other suite stays on OpenSSL's record layer.

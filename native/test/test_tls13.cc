@@ -8,6 +8,8 @@
 // our server sends is what checks the write sequence numbers.
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <openssl/ssl.h>
 
 #include <cstring>
@@ -54,6 +56,50 @@ void test_rfc8448_key_schedule() {
   check::that(same(k.key, hex("17422dda596ed5d9acd890e3c63f5051")), "client key");
   check::that(same(k.iv, hex("5b78923dee08579033e523d9")), "client iv");
   check::that(tls13_suite(0x1304) == nullptr, "AES-128-CCM is left to OpenSSL");
+}
+
+// HKDF-Expand-Label of every suite's hash against OpenSSL's own HKDF
+// (EVP_KDF "HKDF", expand only, the HkdfLabel built here byte by byte), for
+// the key, the IV, a whole-hash output and one with a context.
+std::vector<uint8_t> reference_expand(const char* digest, const std::vector<uint8_t>& secret, const std::string& label,
+                                      const std::vector<uint8_t>& context, size_t out_len) {
+  std::vector<uint8_t> info = {static_cast<uint8_t>(out_len >> 8), static_cast<uint8_t>(out_len),
+                               static_cast<uint8_t>(6 + label.size())};
+  for (char c : "tls13 " + label) info.push_back(static_cast<uint8_t>(c));
+  info.push_back(static_cast<uint8_t>(context.size()));
+  info.insert(info.end(), context.begin(), context.end());
+  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  EVP_KDF_CTX* kctx = EVP_KDF_CTX_new(kdf);
+  int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(digest), 0),
+      OSSL_PARAM_construct_octet_string("key", const_cast<uint8_t*>(secret.data()), secret.size()),
+      OSSL_PARAM_construct_octet_string("info", info.data(), info.size()),
+      OSSL_PARAM_construct_int("mode", &mode), OSSL_PARAM_construct_end()};
+  std::vector<uint8_t> out(out_len);
+  check::that(EVP_KDF_derive(kctx, out.data(), out_len, params) == 1, "reference HKDF");
+  EVP_KDF_CTX_free(kctx);
+  EVP_KDF_free(kdf);
+  return out;
+}
+
+void test_expand_label_matches_openssl_hkdf() {
+  for (uint16_t id : {0x1301, 0x1302, 0x1303}) {
+    const Tls13Suite& s = *tls13_suite(id);
+    std::vector<uint8_t> secret(s.hash_len), context(s.hash_len);
+    for (size_t i = 0; i < s.hash_len; ++i) secret[i] = static_cast<uint8_t>(i * 7 + id), context[i] = static_cast<uint8_t>(255 - i);
+    TrafficKeys k;
+    check::that(tls13_traffic_keys(s, secret.data(), &k), "traffic keys");
+    check::that(same(k.key, reference_expand(s.digest, secret, "key", {}, s.key_len)), "key");
+    check::that(same(k.iv, reference_expand(s.digest, secret, "iv", {}, kTls13IvLen)), "iv");
+    uint8_t out[kTls13MaxSecret];
+    check::that(hkdf_expand_label(s, secret.data(), "c ap traffic", context.data(), context.size(), out, s.hash_len), "with context");
+    check::that(same(out, reference_expand(s.digest, secret, "c ap traffic", context, s.hash_len)), "with context, whole hash");
+    std::vector<uint8_t> next = secret;
+    check::that(tls13_next_secret(s, next.data()), "next secret");
+    check::that(same(next.data(), reference_expand(s.digest, secret, "traffic upd", {}, s.hash_len)), "traffic upd");
+  }
+  check::eq(static_cast<long long>(ERR_peek_error()), 0, "error queue empty");
 }
 
 // A sealer and an opener on the same secret (one direction of a connection).
@@ -565,6 +611,7 @@ void test_forged_client_records() {
 
 int main(int argc, char** argv) {
   return check::run_all({{"RFC 8448 key schedule", test_rfc8448_key_schedule},
+                         {"expand label matches OpenSSL's HKDF", test_expand_label_matches_openssl_hkdf},
                          {"seal and open", test_seal_open_round_trip},
                          {"bad records refused", test_bad_records_refused},
                          {"sequence never wraps", test_sequence_never_wraps},
