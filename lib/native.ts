@@ -21,7 +21,7 @@ export const enum Rec {
   AcceptError = 8,
   Datagram = 9,
   Exited = 10,
-  /** A TLS handshake completed. */
+  /** A TLS handshake completed: a = what it settled (tlsSettled's flags), b = 1 when tlsSettled has more (ALPN, a peer certificate). */
   Handshake = 11,
   /** TLS failed; tlsInfo(slot).error says why. The stream is dead. */
   TlsError = 12,
@@ -182,6 +182,13 @@ export interface NativeLoop {
   /** While `on`, short reads that are one whole masked WebSocket frame arrive unmasked as Rec.FrameKept. 0 or -errno. */
   unmaskFrames(slot: number, gen: number, on: boolean): number;
   buffered(slot: number, gen: number): number;
+  /**
+   * The usual end of a connection in one call: sends close_notify on a TLS
+   * stream (as shutdownWrite), then, when nothing is left to send, removes
+   * the slot (as remove) and returns 0; else returns the bytes still
+   * waiting (close_notify queued after them; the slot stays). -errno.
+   */
+  finish(slot: number, gen: number): number;
   shutdownWrite(slot: number, gen: number): number;
   pauseReading(slot: number, gen: number): number;
   resumeReading(slot: number, gen: number): number;
@@ -191,6 +198,8 @@ export interface NativeLoop {
   setReadLowWater(slot: number, gen: number, bytes: number): number;
   localAddress(slot: number, gen: number): NativeAddress | number;
   peerAddress(slot: number, gen: number): NativeAddress | number;
+  /** An IPv4 peer as one number, address * 65536 + port (no object made); -EAFNOSUPPORT for other families (ask peerAddress), or -errno. */
+  peerIPv4(slot: number, gen: number): number;
   stats(): NativeStats;
 
   // ---- processes and UDP (native/bridge_process.cc) ----
@@ -242,7 +251,8 @@ export interface NativeLoop {
    * What a completed handshake settled, in one call: flags (bit 0 resumed,
    * bits 8-11 the version: TLS 1.x is x + 1), or [flags, ALPN ('' when none),
    * peer certificate DER or null] when there is an ALPN protocol or a peer
-   * certificate; -errno when the slot is gone.
+   * certificate; -errno when the slot is gone. The Handshake record carries
+   * the flags (a) and whether there is more (b = 1): only then is this asked.
    */
   tlsSettled(slot: number, gen: number): number | [number, string, Buffer | null];
 }

@@ -218,6 +218,19 @@ Napi::Value UnmaskFrames(MethodCall& c) {
 // buffered(slot, gen) -> bytes waiting to be written
 Napi::Value Buffered(MethodCall& c) { return c.num(static_cast<double>(c.loop->buffered(c.slot))); }
 
+// finish(slot, gen) -> 0: close_notify went out (a TLS stream: as
+// shutdownWrite, which ignores a repeat) and, nothing being left to send,
+// the slot is removed (as remove); else the bytes still waiting (close_notify
+// queued after them; the slot stays) or -errno. The usual end of a
+// connection, a peer's close or loseConnection with nothing buffered, in one
+// call instead of shutdownWrite, buffered and remove.
+Napi::Value Finish(MethodCall& c) {
+  if (c.loop->tls(c.slot) != nullptr) c.loop->shutdown_write(c.slot);  // a dead stream's -ENOTCONN: nothing to send
+  int64_t left = c.loop->buffered(c.slot);
+  if (left != 0) return c.num(static_cast<double>(left));
+  return c.num(c.loop->remove(c.slot));
+}
+
 // localAddress / peerAddress(slot, gen) -> {family, host, port} | -errno
 template <bool kPeer>
 Napi::Value Address(MethodCall& c) {
@@ -229,6 +242,18 @@ Napi::Value Address(MethodCall& c) {
   out.Set("host", addr.host);
   out.Set("port", addr.port);
   return out;
+}
+
+// peerIPv4(slot, gen) -> an IPv4 peer as one number, address * 65536 + port
+// (exact in a double), or -EAFNOSUPPORT for any other family (peerAddress
+// then), or -errno. A server asks every connection it accepts for its peer;
+// the object and host string peerAddress makes were most of that call.
+Napi::Value PeerIPv4(MethodCall& c) {
+  uint32_t addr = 0;
+  uint16_t port = 0;
+  int r = c.loop->peer_ipv4(c.slot, &addr, &port);
+  if (r < 0) return c.num(r);
+  return c.num(static_cast<double>(addr) * 65536.0 + port);
 }
 
 const LoopMethods socket_methods({
@@ -246,6 +271,7 @@ const LoopMethods socket_methods({
     {"adoptSocket", Takes::kLoop, &AdoptSocket},
     {"writev", Takes::kSlot, &Writev},
     {"buffered", Takes::kSlot, &Buffered},
+    {"finish", Takes::kSlot, &Finish},
     {"unmaskFrames", Takes::kSlot, &UnmaskFrames},
     {"shutdownWrite", Takes::kSlot, &SlotOp<&Loop::shutdown_write>},
     {"pauseReading", Takes::kSlot, &SlotOp<&Loop::pause_reading>},
@@ -255,6 +281,7 @@ const LoopMethods socket_methods({
     {"setReadLowWater", Takes::kSlot, &SetReadLowWater},
     {"localAddress", Takes::kSlot, &Address<false>},
     {"peerAddress", Takes::kSlot, &Address<true>},
+    {"peerIPv4", Takes::kSlot, &PeerIPv4},
 });
 
 }  // namespace

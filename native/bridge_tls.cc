@@ -150,25 +150,15 @@ Napi::Value TlsInfo(MethodCall& c) {
   return out;
 }
 
-// The protocol version as a small number (TLS 1.x is x + 1, 0 unknown),
-// from the name OpenSSL gives it; lib/tls/session.ts has the names back.
-int version_index(const std::string& name) {
-  static const char* const kNames[] = {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
-  for (int i = 0; i < 4; ++i) {
-    if (name == kNames[i]) return i + 1;
-  }
-  return 0;
-}
-
 // tlsSettled(slot, gen): what a completed handshake settled, in one call.
-// Every handshake asks, so the common answer (no ALPN, no peer certificate:
-// most servers) is one number and allocates nothing in JS: bit 0 the
-// session was resumed, bits 8-11 the version index; otherwise
-// [flags, alpn, DER or null]. tlsInfo is the full (slower) picture.
+// The Handshake record carries the flags (TlsStream::settled_flags), and JS
+// asks only when there is more: then [flags, alpn, DER or null]; a plain
+// number when there is not. tlsInfo is the full (slower) picture.
 Napi::Value TlsSettled(MethodCall& c) {
   const TlsStream* t = c.loop->tls(c.slot);
   if (t == nullptr) return c.num(-EBADF);
-  double flags = (t->session_reused() ? 1 : 0) + 256 * version_index(t->version());
+  bool more = false;
+  double flags = t->settled_flags(&more);
   std::string alpn = t->alpn();
   std::string der = t->peer_certificate_der();
   if (alpn.empty() && der.empty()) return c.num(flags);

@@ -49,7 +49,7 @@ enum RecordType : int32_t {
   kRecAcceptError = 8,  // a = errno; accepting is paused until resume_accepting()
   kRecDatagram = 9,     // a = offset of (address, payload) in the slab, b = payload length
   kRecExited = 10,      // a = exit code (-1 when signalled), b = signal number
-  kRecHandshake = 11,   // a TLS handshake completed (loop_tls.cc)
+  kRecHandshake = 11,   // a TLS handshake completed (loop_tls.cc); a = settled flags, b = 1: more to ask (TlsStream::settled_flags)
   kRecTlsError = 12,    // TLS failed; Loop::tls(slot)->error_code() says why; the stream is dead
   // Made by the bridge, not the loop: a short kRecData copied out of the slab
   // (bridge_dispatch.cc). a = offset in the keep chunk passed with the batch.
@@ -159,6 +159,9 @@ class Loop {
   int set_read_low_water(int32_t slot, int bytes);
   int local_address(int32_t slot, SockAddr* out) const;
   int peer_address(int32_t slot, SockAddr* out) const;
+  // An IPv4 peer as numbers (address in host byte order); -EAFNOSUPPORT
+  // for any other family, else 0 or -errno.
+  int peer_ipv4(int32_t slot, uint32_t* addr, uint16_t* port) const;
 
   // ---- child processes (loop_child.cc) ----
   // One fd of the child: a pipe we read, a pipe we write, or one of our fds

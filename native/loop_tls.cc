@@ -292,10 +292,12 @@ void Loop::Impl::pump_tls(int32_t index, uint32_t gen) {
     bool held = s->tls->held() != 0;
     TlsStream::Step step = s->tls->handshake();
     if (step == TlsStream::Step::kFailed) return tls_failed(index, gen);
+    bool more = false;
+    int32_t flags = step == TlsStream::Step::kDone ? s->tls->settled_flags(&more) : 0;
     int err = send_tls_output(index);
     if (err != 0) return stream_failed(index, gen, err);
     if (step == TlsStream::Step::kAgain) return;
-    push(kRecHandshake, index, gen, 0, 0);
+    push(kRecHandshake, index, gen, flags, more ? 1 : 0);
     s = slots.find(index, gen);
     if (s == nullptr || s->dead) return;
     // Held writes went out with the handshake's last flight.

@@ -402,4 +402,18 @@ std::string TlsStream::version() const { return own_ ? "TLSv1.3" : SSL_get_versi
 
 bool TlsStream::session_reused() const { return own_ ? own_->session_reused : SSL_session_reused(ssl_) == 1; }
 
+// The version as a small number (TLS 1.x is x + 1, 0 unknown), from the
+// name OpenSSL gives it.
+int32_t TlsStream::settled_flags(bool* more) const {
+  static const char* const kNames[] = {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
+  const std::string name = version();
+  int32_t index = 0;
+  for (int32_t i = 0; i < 4; ++i) {
+    if (name == kNames[i]) index = i + 1;
+  }
+  bool has_cert = own_ ? !own_->peer_der.empty() : SSL_get0_peer_certificate(ssl_) != nullptr;
+  *more = has_cert || !alpn().empty();
+  return (session_reused() ? 1 : 0) | (index << 8);
+}
+
 }  // namespace ioreactor

@@ -122,6 +122,13 @@ class TlsStream {
   std::string peer_certificate_der() const;
   std::string version() const;
   bool session_reused() const;
+  // What a completed handshake settled, as its record carries it to JS
+  // (loop_tls.cc; lib/tls/session.ts reads it): bit 0 the session was
+  // resumed, bits 8-11 the version (TLS 1.x is x + 1, 0 unknown). `more`:
+  // there is an ALPN protocol or a peer certificate too, which JS then asks
+  // for (tlsSettled); most servers have neither, so most handshakes need
+  // no call at all.
+  int32_t settled_flags(bool* more) const;
   // "own" once the connection runs on our TLS 1.3 record layer, else "openssl".
   const char* record_layer() const { return own_ ? "own" : "openssl"; }
   // Server contexts: the keylog callback that hands the traffic secrets over.

@@ -145,16 +145,17 @@ export class ReactorCore {
 
   /**
    * Removes `h` from the table and closes its native slot (not the fd of a
-   * raw entry). The loop refuses a handle that is stale: a slot of a closed
-   * loop, or one reused since, is left alone.
+   * raw entry), unless `removed` says native did already (NativeLoop.finish).
+   * The loop refuses a handle that is stale: a slot of a closed loop, or one
+   * reused since, is left alone.
    */
-  unregister(h: Handler): void {
+  unregister(h: Handler, removed = false): void {
     if (h.slot < 0) return;
     if (this.handlers[h.slot] === h) {
       this.handlers[h.slot] = undefined;
       this.live--;
     }
-    h.loop?.remove(h.slot, h.gen);
+    if (!removed) h.loop?.remove(h.slot, h.gen);
     h.slot = -1;
   }
 
@@ -348,7 +349,7 @@ export class ReactorCore {
           h.onExited(a, rec[o + F.B]);
           break;
         case Rec.Handshake:
-          h.onHandshake();
+          h.onHandshake(a, rec[o + F.B]);
           break;
         case Rec.TlsError:
           h.onTlsError();

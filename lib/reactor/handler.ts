@@ -78,8 +78,8 @@ export abstract class Handler {
   onDatagram(_slab: Buffer, _at: number, _length: number): void {}
   /** @internal Child process: it exited with `code` (-1 when killed by `signal`). */
   onExited(_code: number, _signal: number): void {}
-  /** @internal TLS stream: the handshake completed. */
-  onHandshake(): void {}
+  /** @internal TLS stream: the handshake completed; `flags` what it settled, `more` 1 when tlsSettled has more (see NativeLoop.tlsSettled). */
+  onHandshake(_flags: number, _more: number): void {}
   /** @internal TLS stream: TLS failed (the reason is on the native stream); its slot waits for remove(). */
   onTlsError(): void {}
   /** @internal TLS stream: the end-of-step flush of what it wrote left `r` (bytes still buffered, or -errno; never 0). */

@@ -144,13 +144,14 @@ export class TLSSession {
   }
 
   /**
-   * @internal The handshake completed: cache what it settled (one native
-   * call, a plain number for most servers), then tell the protocol.
+   * @internal The handshake completed: cache what it settled (`flags`, from
+   * its record; one native call only when there is `more`: an ALPN protocol
+   * or a peer certificate), then tell the protocol.
    */
-  handshakeDone(): void {
+  handshakeDone(flags: number, more: number): void {
     this.close();
     this.established = true;
-    const s = this.native.tlsSettled(this.host.slot, this.host.gen);
+    const s = more === 0 ? flags : this.native.tlsSettled(this.host.slot, this.host.gen);
     if (typeof s === 'number') {
       if (s >= 0) this.settle(s);
     } else {

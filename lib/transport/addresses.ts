@@ -32,6 +32,19 @@ export function sharedHost(host: string): string {
   return host;
 }
 
+/** Dotted IPv4 hosts by their 32-bit number (peerIPv4), each the string sharedHost keeps. Bounded as `hosts`. */
+const ipv4Hosts = new Map<number, string>();
+
+/** The host string of an IPv4 address given as a number (host byte order). */
+export function ipv4Host(addr: number): string {
+  const kept = ipv4Hosts.get(addr);
+  if (kept !== undefined) return kept;
+  if (ipv4Hosts.size >= MAX_HOSTS) ipv4Hosts.clear();
+  const host = sharedHost(`${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`);
+  ipv4Hosts.set(addr, host);
+  return host;
+}
+
 /** A native address as the matching IAddress class. */
 export function toAddress(a: NativeAddress): IAddress {
   if (a.family === Family.V6) return new IPv6Address('TCP', sharedHost(a.host), a.port);

@@ -24,7 +24,7 @@ import { Handler } from '../reactor/handler';
 import { SlabView } from '../reactor/received';
 import type { IOpenSSLContextFactory } from '../tls/options';
 import { PeerCertificate, TLSSession } from '../tls/session';
-import { Family, packedPort, sharedHost, toAddress, unknownAddress, unpackAddress } from './addresses';
+import { Family, ipv4Host, packedPort, sharedHost, toAddress, unknownAddress, unpackAddress } from './addresses';
 import { Bytes, toBytes } from './bytes';
 import { endReason, lostReason } from './end-reasons';
 import { DEFAULT_HIGH_WATER } from './high-water';
@@ -258,6 +258,12 @@ export class StreamTransport extends Handler implements ISSLTransport {
   loseConnection(): void {
     if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;
     this.state |= S.Disconnecting;
+    if (this.backlog === null && this.producer === null && (this.state & S.WriteShut) === 0) {
+      // The usual case: close_notify and the close in one native call (finish).
+      const r = this.finish();
+      if (r > 0) this.native.pauseReading(this.slot, this.gen);
+      return;
+    }
     if (this.backlog === null) this.closeNotify(); // else once the backlog is in native (feedBacklog)
     if ((this.state & S.WriteShut) !== 0 || (this.producer === null && this.bufferedAmount() === 0)) {
       this.closeNow(endReason(ConnectionDone));
@@ -291,6 +297,14 @@ export class StreamTransport extends Handler implements ISSLTransport {
   /** Remote address (read on first use, when a port builds the protocol; a new IAddress each call, as Twisted's). */
   getPeer(): IAddress {
     let p = this.peer;
+    if (p === null && this.owner.family === Family.V4) {
+      // IPv4, the usual peer, comes as one number: no object, no string made.
+      const n = this.native.peerIPv4(this.slot, this.gen);
+      if (n >= 0) {
+        this.peerPort = (Family.V4 << 16) | n % 65536;
+        p = this.peer = ipv4Host(Math.floor(n / 65536));
+      }
+    }
     if (p === null) {
       const a = this.native.peerAddress(this.slot, this.gen);
       if (typeof a === 'number' || a.family === Family.Unix) {
@@ -381,8 +395,8 @@ export class StreamTransport extends Handler implements ISSLTransport {
   }
 
   /** @internal The TLS handshake completed. */
-  override onHandshake(): void {
-    if (this.tls !== null) this.tls.handshakeDone();
+  override onHandshake(flags: number, more: number): void {
+    if (this.tls !== null) this.tls.handshakeDone(flags, more);
   }
 
   /** @internal TLS failed; the reason is on the native stream. */
@@ -516,7 +530,9 @@ export class StreamTransport extends Handler implements ISSLTransport {
     if (typeof p.readConnectionLost === 'function') {
       p.readConnectionLost();
       if ((this.state & S.WriteShut) !== 0) this.closeNow(endReason(ConnectionDone));
-    } else if (this.producer === null && this.bufferedAmount() > 0) {
+    } else if (this.producer === null && this.backlog === null) {
+      if (this.finish() > 0) this.loseConnection(); // close_notify is queued after what is still buffered
+    } else if (this.producer === null) {
       this.loseConnection();
     } else {
       this.closeNotify();
@@ -687,12 +703,24 @@ export class StreamTransport extends Handler implements ISSLTransport {
     return typeof a === 'number' ? unknownAddress(this.owner.family) : toAddress(a);
   }
 
-  /** Closes the slot now; connectionLost follows at the end of the current step. */
-  protected closeNow(reason: unknown): void {
+  /**
+   * Sends close_notify under TLS, then closes with ConnectionDone if nothing
+   * is left to send, in one native call. Returns the bytes still buffered
+   * (close_notify waits behind them; the connection stays), else 0 (closed;
+   * a native error closes it too, as closeNow would have).
+   */
+  private finish(): number {
+    const r = this.native.finish(this.slot, this.gen);
+    if (r <= 0) this.closeNow(endReason(ConnectionDone), r === 0);
+    return r > 0 ? r : 0;
+  }
+
+  /** Closes the slot now (`removed`: native removed it already); connectionLost follows at the end of the current step. */
+  protected closeNow(reason: unknown, removed = false): void {
     if ((this.state & S.Closed) !== 0) return;
     this.state |= S.Closed;
     this.backlog = null;
-    this.core.unregister(this);
+    this.core.unregister(this, removed);
     if ((this.state & S.Silent) === 0) this.core.atEndOfStep(() => this.connectionLost(reason));
   }
 
