@@ -11,9 +11,11 @@
 #endif
 #include <openssl/aes.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/modes.h>
-#include <openssl/provider.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -52,11 +54,62 @@ bool cpu_has_aesni() {
 #endif
 }
 
+// The known answer's inputs: a 61-byte record (three blocks and a tail),
+// TLS 1.3's 5-byte AAD, AES-128 with a 12-byte nonce.
+constexpr size_t kKatLen = 61;
+const uint8_t kKatKey[16] = {0x4c, 0x61, 0x2a, 0x91, 0x07, 0xe3, 0x5b, 0xd0, 0x18, 0x6f, 0xa4, 0x3e, 0xc2, 0x79, 0x05, 0xbb};
+const uint8_t kKatNonce[kTls13IvLen] = {0x9d, 0x12, 0x40, 0xe7, 0x33, 0x8a, 0x5c, 0x01, 0xf6, 0x2b, 0x74, 0xc8};
+const uint8_t kKatAad[5] = {0x17, 0x03, 0x03, 0x00, static_cast<uint8_t>(kKatLen + kTls13TagLen)};
+
+// The known answer sealed through the found functions; false on failure.
+bool kat_direct(const AesNi& f, uint8_t* buf) {
+  AES_KEY ks;
+  if (f.set_key(kKatKey, 128, &ks) != 0) return false;
+  GCM128_CONTEXT* g = CRYPTO_gcm128_new(&ks, f.block);
+  bool ok = g != nullptr;
+  if (ok) {
+    CRYPTO_gcm128_setiv(g, kKatNonce, sizeof kKatNonce);
+    ok = CRYPTO_gcm128_aad(g, kKatAad, sizeof kKatAad) == 0 && CRYPTO_gcm128_encrypt_ctr32(g, buf, buf, kKatLen, f.ctr) == 0;
+    if (ok) CRYPTO_gcm128_tag(g, buf + kKatLen, kTls13TagLen);
+    CRYPTO_gcm128_release(g);
+  }
+  OPENSSL_cleanse(&ks, sizeof ks);
+  return ok;
+}
+
+// The same sealed through EVP (whatever provider serves AES-128-GCM).
+bool kat_evp(uint8_t* buf) {
+  EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
+  EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
+  int n = 0;
+  bool ok = cipher != nullptr && c != nullptr && EVP_EncryptInit_ex2(c, cipher, kKatKey, kKatNonce, nullptr) == 1 &&
+            EVP_EncryptUpdate(c, nullptr, &n, kKatAad, sizeof kKatAad) == 1 &&
+            EVP_EncryptUpdate(c, buf, &n, buf, static_cast<int>(kKatLen)) == 1 && EVP_EncryptFinal_ex(c, buf + n, &n) == 1 &&
+            EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, kTls13TagLen, buf + kKatLen) == 1;
+  EVP_CIPHER_CTX_free(c);
+  EVP_CIPHER_free(cipher);
+  return ok;
+}
+
+// aesni_* are OpenSSL's internal entry points, not its API: a record sealed
+// through them must match EVP's byte for byte (ciphertext and tag), once
+// per process, or the direct path stays off. This catches a Node whose
+// OpenSSL kept the names but changed what they do.
+bool agrees_with_evp(const AesNi& f) {
+  uint8_t direct[kKatLen + kTls13TagLen], evp[kKatLen + kTls13TagLen];
+  for (size_t i = 0; i < kKatLen; ++i) direct[i] = evp[i] = static_cast<uint8_t>(i * 13 + 7);
+  bool same = kat_direct(f, direct) && kat_evp(evp) && std::memcmp(direct, evp, sizeof direct) == 0;
+  ERR_clear_error();
+  return same;
+}
+
 // OpenSSL's own AES-NI functions, as exported by the node binary (or any
-// library already loaded); all three or none.
+// library already loaded); all three or none. Not when OPENSSL_ia32cap is
+// set: someone is masking CPU features from OpenSSL, and this path would
+// not see the mask.
 AesNi find_aesni() {
   AesNi f;
-  if (!cpu_has_aesni()) return f;
+  if (!cpu_has_aesni() || std::getenv("OPENSSL_ia32cap") != nullptr) return f;
   void* set_key = dlsym(RTLD_DEFAULT, "aesni_set_encrypt_key");
   void* block = dlsym(RTLD_DEFAULT, "aesni_encrypt");
   void* ctr = dlsym(RTLD_DEFAULT, "aesni_ctr32_encrypt_blocks");
@@ -64,19 +117,13 @@ AesNi find_aesni() {
   f.set_key = reinterpret_cast<SetKeyFn>(set_key);
   f.block = reinterpret_cast<block128_f>(block);
   f.ctr = reinterpret_cast<ctr128_f>(ctr);
+  if (!agrees_with_evp(f)) f = AesNi();
   return f;
 }
 
 const AesNi* aesni() {
   static const AesNi f = find_aesni();  // thread-safe, once per process
   return f.ctr != nullptr ? &f : nullptr;
-}
-
-bool from_default_provider(const Tls13Suite& s) {
-  const EVP_CIPHER* cipher = tls13_cipher(s);
-  const OSSL_PROVIDER* prov = cipher != nullptr ? EVP_CIPHER_get0_provider(cipher) : nullptr;
-  const char* name = prov != nullptr ? OSSL_PROVIDER_get0_name(prov) : nullptr;
-  return name != nullptr && std::strcmp(name, "default") == 0;
 }
 
 }  // namespace
@@ -86,11 +133,14 @@ Tls13Gcm::~Tls13Gcm() = default;
 
 bool Tls13Gcm::available(const Tls13Suite& suite) {
   bool aes_gcm = suite.id == 0x1301 || suite.id == 0x1302;  // AES-128-GCM, AES-256-GCM
-  return aes_gcm && aesni() != nullptr && from_default_provider(suite);
+  return aes_gcm && aesni() != nullptr && tls13_from_default_provider(suite, false);
 }
 
 bool Tls13Gcm::init(const Tls13Suite& suite, const uint8_t* key) {
-  if (!available(suite)) return false;
+  if (!available(suite)) {
+    state_.reset();  // never left holding an earlier key
+    return false;
+  }
   const AesNi* f = aesni();
   if (state_ == nullptr) state_.reset(new (std::nothrow) GcmDirectState());
   if (state_ == nullptr) return false;

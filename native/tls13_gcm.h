@@ -16,14 +16,19 @@
 // AES-NI rounds and the GHASH implementation (picked inside
 // CRYPTO_gcm128_init from the CPU) are OpenSSL's own; only the parameter
 // plumbing goes. Larger records keep the provider, whose stitched
-// AES-NI/GHASH loop (for 288 bytes and more) this path does not reach.
+// AES-NI/GHASH loop (from 288 bytes) this path does not reach; the bound
+// is the round 256 below it, where the parameter lookups are already a
+// small share of a record.
 //
 // When: the CPU has AES-NI and PCLMULQDQ, the suite's cipher came from the
 // "default" provider (a FIPS or other provider is never bypassed), and the
 // node binary exports the three aesni_* functions (Node's official builds
 // link OpenSSL statically and export its symbols; a Node on a shared
 // libcrypto does not, and then available() is false and every record goes
-// through the provider). They are looked up once per process with dlsym.
+// through the provider), and OPENSSL_ia32cap is not set (a mask this path
+// would not honour). They are looked up once per process with dlsym, and
+// kept only if a known-answer record sealed through them matches EVP's
+// byte for byte: they are OpenSSL's internal entry points, not its API.
 #ifndef IOREACTOR_TLS13_GCM_H
 #define IOREACTOR_TLS13_GCM_H
 

@@ -6,6 +6,7 @@
 #include "tls13_keys.h"
 
 #include <openssl/crypto.h>
+#include <openssl/provider.h>
 #include <openssl/sha.h>
 
 #include <cstring>
@@ -137,6 +138,14 @@ const EVP_MD* tls13_digest(const Tls13Suite& s) {
                                    EVP_MD_fetch(nullptr, kSuites[1].digest, nullptr),
                                    EVP_MD_fetch(nullptr, kSuites[2].digest, nullptr)};
   return fetched<EVP_MD>(s, cache);
+}
+
+bool tls13_from_default_provider(const Tls13Suite& s, bool digest) {
+  const OSSL_PROVIDER* prov = nullptr;
+  if (digest && tls13_digest(s) != nullptr) prov = EVP_MD_get0_provider(tls13_digest(s));
+  if (!digest && tls13_cipher(s) != nullptr) prov = EVP_CIPHER_get0_provider(tls13_cipher(s));
+  const char* name = prov != nullptr ? OSSL_PROVIDER_get0_name(prov) : nullptr;
+  return name != nullptr && std::strcmp(name, "default") == 0;
 }
 
 bool hkdf_expand_label(const Tls13Suite& s, const uint8_t* secret, const char* label, const uint8_t* context,

@@ -40,6 +40,12 @@ const Tls13Suite* tls13_suite(uint16_t id);
 // The suite's AEAD and hash, fetched once per process; nullptr if unavailable.
 const EVP_CIPHER* tls13_cipher(const Tls13Suite& s);
 const EVP_MD* tls13_digest(const Tls13Suite& s);
+// Whether the suite's hash (`digest`) or AEAD (`!digest`) was fetched from
+// OpenSSL's "default" provider. The traffic keys here are derived on the
+// direct SHA-2 functions, which a FIPS or other configured provider never
+// sees, so our record layer takes a connection over only when the hash is
+// the default provider's (TlsStream::can_switch).
+bool tls13_from_default_provider(const Tls13Suite& s, bool digest);
 
 // HKDF-Expand-Label(secret, label, context, out_len) for out_len up to the
 // hash length (all TLS 1.3 needs for traffic keys). false on failure.

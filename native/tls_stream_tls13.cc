@@ -152,7 +152,7 @@ bool TlsStream::can_switch(const Tls13Suite** suite, uint64_t* write_seq) const 
   *suite = c != nullptr ? tls13_suite(SSL_CIPHER_get_protocol_id(c)) : nullptr;
   if (*suite == nullptr || SSL_version(ssl_) != TLS1_3_VERSION || h.ambiguous) return false;
   if (h.client_len != (*suite)->hash_len || h.server_len != (*suite)->hash_len) return false;
-  if (tls13_cipher(**suite) == nullptr || tls13_digest(**suite) == nullptr) return false;
+  if (tls13_cipher(**suite) == nullptr || !tls13_from_default_provider(**suite, true)) return false;
   if (SSL_get_early_data_status(ssl_) == SSL_EARLY_DATA_ACCEPTED || SSL_get_shutdown(ssl_) != 0) return false;
   if (SSL_has_pending(ssl_) != 0 || !h.rx.at_boundary() || !h.tx.at_boundary()) return false;
   if (SSL_get_key_update_type(ssl_) != SSL_KEY_UPDATE_NONE) return false;
