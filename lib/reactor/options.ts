@@ -21,7 +21,7 @@ export function checkReactorOptions(opts: ReactorOptions, who: string): ReactorO
     throw new TypeError(`${who}: exactLoopUtilization must be a boolean, got ${String(exact)}`);
   }
   const coalesceMicros = checkCoalesce(opts.coalesceMicros, exact, who);
-  return { backend, highWaterMark: hwm, shutdownTimeout: st, exactLoopUtilization: exact, coalesceMicros };
+  return { ...opts, backend, highWaterMark: hwm, shutdownTimeout: st, exactLoopUtilization: exact, coalesceMicros };
 }
 
 /** ReactorOptions.coalesceMicros: a whole number of µs, 0..1000, only with the reactor's own wait. */

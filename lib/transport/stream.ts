@@ -11,6 +11,10 @@
  * send*()/pendingBytes()/shutdownWriteSide() are the only places bytes go
  * down, onData() the only place they come up to the protocol, and
  * closeNow()/afterWrite()/guarded() the shared close and flow-control steps.
+ * One exception: the clean close with nothing buffered in JS (finish()) is
+ * one native call that sends close_notify under TLS itself, checks that
+ * nothing is left to send and removes the slot, bypassing pendingBytes()
+ * and shutdownWriteSide().
  */
 import type { IAddress } from '../address';
 import { ConnectionAborted, ConnectionDone, ConnectionLost } from '../errors';
@@ -531,7 +535,11 @@ export class StreamTransport extends Handler implements ISSLTransport {
       p.readConnectionLost();
       if ((this.state & S.WriteShut) !== 0) this.closeNow(endReason(ConnectionDone));
     } else if (this.producer === null && this.backlog === null) {
-      if (this.finish() > 0) this.loseConnection(); // close_notify is queued after what is still buffered
+      if (this.finish() > 0) {
+        // close_notify is queued after what is still buffered: close once it drains, as loseConnection would
+        this.state |= S.Disconnecting;
+        this.native.pauseReading(this.slot, this.gen);
+      }
     } else if (this.producer === null) {
       this.loseConnection();
     } else {
