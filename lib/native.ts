@@ -319,6 +319,8 @@ export interface NativeBinding {
   listenSocket(family: number, host: string, port: number, backlog: number, reusePort: boolean): { fd: number; port: number } | number;
   /** Closes an fd listenSocket returned: 0 or -errno. */
   closeFd(fd: number): number;
+  /** Whether small AES-GCM records are sealed on OpenSSL's GCM and AES-NI functions directly in this process (native/tls13_gcm.h). */
+  tlsDirectGcm(): boolean;
   /** Builds a TLS context: the handle, an error code ('KEY_MISMATCH:...'), or -EINVAL. */
   tlsContext(config: NativeTLSConfig): NativeTLSContext | string | number;
   /** Fault builds only (native/fault.h): the next `count` (< 0: all) calls after `skip` fail with errno. 0 or -EINVAL. */

@@ -28,6 +28,7 @@
 #include "fault.h"
 #include "poller.h"
 #include "sockets.h"
+#include "tls13_gcm.h"
 
 namespace ioreactor {
 namespace {
@@ -101,6 +102,7 @@ class Addon : public Napi::Addon<Addon> {
                              InstanceMethod("probeUnix", &Addon::ProbeUnix),
                              InstanceMethod("listenSocket", &Addon::ListenSocket),
                              InstanceMethod("closeFd", &Addon::CloseFd),
+                             InstanceMethod("tlsDirectGcm", &Addon::TlsDirectGcm),
                              InstanceValue("NativeLoop", define_native_loop(env)),
                              InstanceValue("tlsContext", Napi::Function::New(env, &tls_context_new, "tlsContext")),
                          });
@@ -116,6 +118,14 @@ class Addon : public Napi::Addon<Addon> {
     auto out = Napi::Array::New(info.Env(), static_cast<size_t>(count));
     for (int i = 0; i < count; ++i) out.Set(static_cast<uint32_t>(i), backend_name(list[i]));
     return out;
+  }
+
+  // Whether small AES-GCM records take the direct path in this process
+  // (tls13_gcm.h: AES-NI, the aesni_* functions exported, their known
+  // answer right, no OPENSSL_ia32cap mask): for tests and diagnostics.
+  Napi::Value TlsDirectGcm(const Napi::CallbackInfo& info) {
+    const Tls13Suite* aes128 = tls13_suite(0x1301);
+    return Napi::Boolean::New(info.Env(), aes128 != nullptr && Tls13Gcm::available(*aes128));
   }
 
   // {original, current, hard}: the soft limit before we raised it, now, and the cap.

@@ -7,12 +7,14 @@
  * ours) with data both ways after each; a peer's record with one flipped
  * byte ends the connection with a typed error and an alert, nothing else.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import * as net from 'net';
 import * as tls from 'tls';
 import { ConnectionDone, TLSError } from '../lib/errors';
 import type { ISSLTransport } from '../lib/interfaces';
-import type { NativeLoop } from '../lib/native';
+import { loadNative, NativeLoop } from '../lib/native';
 import type { Protocol } from '../lib/protocol';
 import { Reactor } from '../lib/reactor';
 import { CertificateOptions } from '../lib/tls';
@@ -210,5 +212,34 @@ forEachBackend('TLS 1.3 on our own record layer', (backend) => {
     await Promise.all(sockets.map((x) => closed(x)));
     await new Promise((res) => relay.close(res));
     await port.stopListening();
+  });
+});
+
+describe('the direct AES-GCM path for small records (native/tls13_gcm.h)', () => {
+  // Where it applies: x86-64 with AES-NI and PCLMULQDQ, and a Node that links
+  // OpenSSL statically (its aesni_* functions exported); elsewhere every record
+  // goes through the provider and the echo tests above cover that path.
+  const cpu = process.platform === 'linux' ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const applies =
+    process.arch === 'x64' && /\baes\b/.test(cpu) && /\bpclmulqdq\b/.test(cpu) && process.config.variables.node_shared_openssl !== true;
+  const directIn = (env: NodeJS.ProcessEnv): string => {
+    const script = "process.stdout.write(String(require('./lib/native').loadNative().tlsDirectGcm()))";
+    const r = spawnSync(process.execPath, ['-r', path.join(__dirname, 'helpers', 'ts-register.js'), '-e', script], {
+      cwd: path.join(__dirname, '..'),
+      env,
+      encoding: 'utf8',
+      timeout: 20000,
+    });
+    if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  (applies ? it : it.skip)('is taken here: the functions were found and their known-answer record matched EVP', () => {
+    expect(loadNative().tlsDirectGcm()).toBe(true);
+  });
+
+  (applies ? it : it.skip)('is not taken when OPENSSL_ia32cap masks CPU features (a mask it would not honour)', () => {
+    expect(directIn({ ...process.env, OPENSSL_ia32cap: '~0x200000000000000' })).toBe('false');
+    expect(directIn({ ...process.env, OPENSSL_ia32cap: undefined })).toBe('true');
   });
 });
