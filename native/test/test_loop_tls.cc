@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -46,6 +47,9 @@ struct Sink : LoopSink {
   // Deliveries, and the most Data records one of them carried.
   int deliveries = 0;
   int most_data = 0;
+  // Called once, after the first delivery of a wake-up (for tests that
+  // change the loop between two chunks of one wake-up).
+  std::function<void(Sink&)> after_first;
   uint8_t* new_slab(size_t size) override {
     slabs.emplace_back(new uint8_t[size]);
     current = slabs.back().get();
@@ -64,6 +68,11 @@ struct Sink : LoopSink {
         char c;
         if (::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0) answered_before_data = true;
       }
+    }
+    if (after_first) {
+      auto once = std::move(after_first);
+      after_first = nullptr;
+      once(*this);
     }
   }
   int count(int32_t type) const {
@@ -356,25 +365,67 @@ std::pair<int, int> one_byte_each(Loop& loop, Sink& sink, std::vector<Conn>& bus
 // wake-up) a wake-up's records go to JS every kFloodChunk events, so the
 // first replies need not wait for the last read; once none waits (that
 // wake-up gave the hello its step), a wake-up keeps its one delivery.
-void test_flood_chunks(Backend b) {
-  Sink sink;
+// A loop with `busy` established connections and two hellos, one of them
+// still waiting for its step after the wake-up made here: a flood.
+std::unique_ptr<Loop> flooded(Backend b, Sink* sink, std::vector<Conn>* busy, std::vector<Conn>* hellos) {
   int err = 0;
-  auto loop = Loop::create(b, &sink, &err);
+  auto loop = Loop::create(b, sink, &err);
   loop->set_handshake_time_budget(INT64_MAX);
   auto server_ctx = context(true);
-  std::vector<Conn> busy(static_cast<size_t>(Loop::kFloodChunk + 8));
-  for (Conn& c : busy) open_conn(*loop, server_ctx, &c);
-  for (Conn& c : busy) finish_handshake(*loop, c);
+  for (Conn& c : *busy) open_conn(*loop, server_ctx, &c);
+  for (Conn& c : *busy) finish_handshake(*loop, c);
   loop->set_handshake_time_budget(0);
-  std::vector<Conn> hellos(2);
-  for (Conn& c : hellos) open_conn(*loop, server_ctx, &c);
+  hellos->resize(2);
+  for (Conn& c : *hellos) open_conn(*loop, server_ctx, &c);
   loop->poll_once(1000);  // one hello answered, the other waits
+  return loop;
+}
+
+void test_flood_chunks(Backend b) {
+  Sink sink;
+  std::vector<Conn> busy(static_cast<size_t>(Loop::kFloodChunk + 8)), hellos;
+  auto loop = flooded(b, &sink, &busy, &hellos);
   auto flood = one_byte_each(*loop, sink, busy);
   check::that(flood.first >= 2, "deliveries: " + std::to_string(flood.first) + ", at least two");
   check::that(flood.second <= Loop::kFloodChunk,
               "at most kFloodChunk events' records in one: " + std::to_string(flood.second));
   auto calm = one_byte_each(*loop, sink, busy);
   check::eq(calm.first, 1, "no handshake waiting: one delivery");
+  for (Conn& c : busy) ::close(c.peer);
+  for (Conn& c : hellos) ::close(c.peer);
+}
+
+// A slot JS removes while it handles one chunk may still have events in
+// the same wake-up's later chunks: they must be dropped (its token no longer
+// matches), not read into a record for a slot that is gone.
+void test_removed_between_chunks(Backend b) {
+  Sink sink;
+  std::vector<Conn> busy(static_cast<size_t>(Loop::kFloodChunk * 2)), hellos;
+  auto loop = flooded(b, &sink, &busy, &hellos);
+  size_t first_records = 0;
+  int32_t removed = -1;
+  sink.records.clear();
+  sink.data.clear();
+  sink.after_first = [&](Sink& s) {
+    first_records = s.records.size();
+    for (const Conn& c : busy) {
+      bool seen = std::any_of(s.records.begin(), s.records.end(), [&](const Record& r) { return r.slot == c.slot; });
+      if (!seen && removed < 0) removed = c.slot;
+    }
+    if (removed >= 0) check::eq(loop->remove(removed), 0, "removed between chunks");
+  };
+  struct iovec one = {const_cast<char*>("x"), 1};
+  for (Conn& c : busy) {
+    c.client->writev(&one, 1);
+    c.client->flush();
+    client_send(c);
+  }
+  loop->poll_once(1000);
+  check::that(removed >= 0, "a slot whose event was still to come in a later chunk");
+  bool late = std::any_of(sink.records.begin() + static_cast<std::ptrdiff_t>(first_records), sink.records.end(),
+                          [&](const Record& r) { return r.slot == removed; });
+  check::that(!late, "no record for the removed slot after its removal");
+  check::eq(sink.data.size(), busy.size() - 1, "every other connection's byte arrives");
   for (Conn& c : busy) ::close(c.peer);
   for (Conn& c : hellos) ::close(c.peer);
 }
@@ -393,6 +444,7 @@ int main(int argc, char** argv) {
                                     {"data and close_notify", test_data_and_close_notify},
                                     {"waiting hellos are reported once", test_waiting_hellos_reported_once},
                                     {"closing or pausing the oldest waiting handshake", test_waiting_head_closed_or_paused},
-                                    {"records in chunks while handshakes wait", test_flood_chunks}});
+                                    {"records in chunks while handshakes wait", test_flood_chunks},
+                                    {"a slot removed between two chunks", test_removed_between_chunks}});
   return check::run_all(cases, argc, argv);
 }
