@@ -459,6 +459,11 @@ describe('the load generator fails a server that', () => {
     await expectHttpFailure('HTTP/1.1 200 OK\nContent-Length: 12\n\nhello world\n', /HTTP header line not ended by CRLF/);
   }, 30000);
 
+  test('answers HTTP with an empty Content-Length and the number on the next line', async () => {
+    // strtol skipped the CRLF and read 12 from the following line: accepted before
+    await expectHttpFailure('HTTP/1.1 200 OK\r\nContent-Length: \r\n12\r\n\r\nhello world\n', /HTTP Content-Length -2, want 12/);
+  }, 30000);
+
   test('answers HTTP with Content-Length only inside another header\'s value', async () => {
     await expectHttpFailure('HTTP/1.1 200 OK\r\nX-Note: content-length: 12\r\n\r\nhello world\n', /HTTP Content-Length -1, want 12/);
   }, 30000);

@@ -99,6 +99,18 @@ int echo_verify(const struct conn *c, const uint8_t *buf, size_t n) {
   return 0;
 }
 
+/* A Content-Length value between p and end (the line's CR): optional
+ * spaces or tabs around one to nine digits; -2 for anything else, which no
+ * expected length equals (strtol would skip a CRLF and read the next line). */
+static long length_value(const char *p, const char *end) {
+  while (p < end && (*p == ' ' || *p == '\t')) p++;
+  long v = 0;
+  int digits = 0;
+  for (; p < end && *p >= '0' && *p <= '9' && digits < 9; p++, digits++) v = v * 10 + (*p - '0');
+  while (p < end && (*p == ' ' || *p == '\t')) p++;
+  return digits > 0 && p == end ? v : -2;
+}
+
 /* The header block at the front of b, walked line by line (one memchr per
  * line, not a substring search per byte: at ~100k responses a second the
  * load generator's own parsing must stay small beside the server's work).
@@ -116,7 +128,7 @@ static long head_of(const char *b, size_t len, long *cl) {
     if (next - line == 2) return (long)next; /* the empty line */
     if (line > 0 && (b[line] | 0x20) == 'c' && next - line > sizeof name &&
         strncasecmp(b + line, name, sizeof name - 1) == 0)
-      *cl = strtol(b + line + sizeof name - 1, NULL, 10);
+      *cl = length_value(b + line + sizeof name - 1, nl - 1);
     line = next;
   }
 }
