@@ -252,13 +252,20 @@ int Loop::set_read_low_water(int32_t slot, int bytes) {
 namespace {
 using NameFn = int (*)(int, struct sockaddr*, socklen_t*);
 
+// The slot's own name or its peer's (fn) into *ss; 0 or -errno.
+int name_of(const Slot* s, NameFn fn, struct sockaddr_storage* ss, socklen_t* len) {
+  if (s == nullptr) return -EBADF;
+  *len = sizeof *ss;
+  return fn(s->fd, reinterpret_cast<struct sockaddr*>(ss), len) < 0 ? -errno : 0;
+}
+
 int address_of(const Slot* s, NameFn fn, SockAddr* out) {
   if (s == nullptr) return -EBADF;
   if (out == nullptr) return -EINVAL;
   struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (fn(s->fd, reinterpret_cast<struct sockaddr*>(&ss), &len) < 0) return -errno;
-  return sockets::from_sockaddr(reinterpret_cast<struct sockaddr*>(&ss), len, out);
+  socklen_t len = 0;
+  int r = name_of(s, fn, &ss, &len);
+  return r < 0 ? r : sockets::from_sockaddr(reinterpret_cast<struct sockaddr*>(&ss), len, out);
 }
 }  // namespace
 
@@ -273,11 +280,10 @@ int Loop::peer_address(int32_t slot, SockAddr* out) const {
 // The peer of an IPv4 connection as numbers (address in host order), with no
 // text made: what a server asks of every connection it accepts.
 int Loop::peer_ipv4(int32_t slot, uint32_t* addr, uint16_t* port) const {
-  const Slot* s = impl_->slots.find(slot);
-  if (s == nullptr) return -EBADF;
   struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (::getpeername(s->fd, reinterpret_cast<struct sockaddr*>(&ss), &len) < 0) return -errno;
+  socklen_t len = 0;
+  int r = name_of(impl_->slots.find(slot), ::getpeername, &ss, &len);
+  if (r < 0) return r;
   if (ss.ss_family != AF_INET || len < sizeof(struct sockaddr_in)) return -EAFNOSUPPORT;
   const auto* in = reinterpret_cast<const struct sockaddr_in*>(&ss);
   *addr = ntohl(in->sin_addr.s_addr);
