@@ -389,12 +389,12 @@ function relay(target: net.Server, down: (d: Buffer, count: number, client: net.
   });
 }
 
-function loadgen(port: number, extra: string[]): Promise<{ code: number; json: Record<string, unknown> }> {
+function loadgen(port: number, extra: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; json: Record<string, unknown> }> {
   const { loadgen: bin } = ensureBuilt();
   const args = ['--port', String(port), '--conns', '4', '--duration', '0.5', '--warmup', '0.1', ...extra];
   // later options win: a test may set its own --conns, --duration, --warmup
   return new Promise((resolve) => {
-    execFile(bin, args, { timeout: 20000 }, (err, stdout) => {
+    execFile(bin, args, { timeout: 20000, env: { ...process.env, ...env } }, (err, stdout) => {
       const code = err ? ((err as NodeJS.ErrnoException & { code?: number }).code as unknown as number) : 0;
       resolve({ code, json: JSON.parse(stdout.trim()) as Record<string, unknown> });
     });
@@ -412,6 +412,15 @@ function stallingServer(at: number, ms: number): Promise<net.Server> {
     return null;
   });
 }
+
+/** Who seals the load generator's records after a --tls handshake: its
+ * AES-NI block cipher under OpenSSL's GCM mode where the CPU has AES-NI
+ * (every x86-64 CI runner), else EVP; LOADGEN_TLS_EVP=1 asks for EVP. */
+const AESNI = process.platform === 'linux' && process.arch === 'x64' && /^flags\s*:.*\baes\b/m.test(fs.readFileSync('/proc/cpuinfo', 'latin1'));
+const RECORD_CIPHERS: [string, NodeJS.ProcessEnv, string][] = [
+  ['by default', {}, AESNI ? 'aesni' : 'evp'],
+  ['with LOADGEN_TLS_EVP=1', { LOADGEN_TLS_EVP: '1' }, 'evp'],
+];
 
 /** One connection at 1,000 requests/s, up to 32 outstanding, a short warm-up. */
 function rateArgs(duration: number): string[] {
@@ -578,7 +587,7 @@ describe('the load generator fails a server that', () => {
       const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--tls']);
       expect([code, json.ok]).toEqual([2, false]);
       expect(String(json.first_error)).toMatch(/echoed bytes differ/);
-      expect(json.tls).toEqual({ version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', full: 4, resumed: 0, tickets: 8 });
+      expect(json.tls).toEqual({ version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', full: 4, resumed: 0, tickets: 8, record_cipher: RECORD_CIPHERS[0][2] });
     } finally {
       server.close();
     }
@@ -600,7 +609,8 @@ describe('the load generator fails a server that', () => {
     try {
       const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--tls-resume', '--mode', 'churn']);
       expect([code, json.ok, json.errors, json.stalled]).toEqual([0, true, 0, 0]);
-      const t = json.tls as { full: number; resumed: number; tickets: number };
+      const t = json.tls as { full: number; resumed: number; tickets: number; record_cipher: string };
+      expect(t.record_cipher).toBe('openssl'); // OpenSSL must see the tickets to resume with them
       // Node sends two tickets after a full handshake and none after a
       // resumed one: each slot resumes with the ticket it kept, every time
       expect([t.full, t.tickets]).toEqual([4, 8]);
@@ -624,7 +634,7 @@ describe('the load generator fails a server that', () => {
     }
   }, 30000);
 
-  test('--tls after the handshake: records cut anywhere are put together, every byte checked, tickets counted', async () => {
+  test.each(RECORD_CIPHERS)('--tls after the handshake, %s: records cut anywhere are put together, every byte checked, tickets counted', async (_how, env, cipher) => {
     const server = await badServer((d) => d, true);
     // the server's bytes reach the client ten at a time, each piece on a later turn of the relay's loop
     let queue = Promise.resolve();
@@ -635,24 +645,24 @@ describe('the load generator fails a server that', () => {
       }
     });
     try {
-      const { code, json } = await loadgen((cut.address() as net.AddressInfo).port, ['--tls', '--duration', '1']);
+      const { code, json } = await loadgen((cut.address() as net.AddressInfo).port, ['--tls', '--duration', '1'], env);
       expect([code, json.ok, json.errors, json.stalled, json.first_error]).toEqual([0, true, 0, 0, '']);
       expect(json.ops).toBeGreaterThan(0);
-      expect(json.tls).toEqual({ version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', full: 4, resumed: 0, tickets: 8 });
+      expect(json.tls).toEqual({ version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', full: 4, resumed: 0, tickets: 8, record_cipher: cipher });
     } finally {
       cut.close();
       server.close();
     }
   }, 30000);
 
-  test('--tls after the handshake: a record whose ciphertext was changed on the way is refused by our record layer', async () => {
+  test.each(RECORD_CIPHERS)('--tls after the handshake, %s: a record whose ciphertext was changed on the way is refused by our record layer', async (_how, env) => {
     const server = await badServer((d) => d, true);
     const flip = await relay(server, (d, _n, client) => {
       if (d.length === 5 + 64 + 1 + 16) d[10] ^= 0x01; // an echoed 64 B record
       client.write(d);
     });
     try {
-      const { code, json } = await loadgen((flip.address() as net.AddressInfo).port, ['--tls']);
+      const { code, json } = await loadgen((flip.address() as net.AddressInfo).port, ['--tls'], env);
       expect([code, json.ok]).toEqual([2, false]);
       expect(String(json.first_error)).toMatch(/conn \d+: TLS read: a record that does not decrypt/);
     } finally {

@@ -127,7 +127,7 @@ function verdict(row) {
   const owed = row.median && row.median.owed_at_end ? `; ${fmt(row.median.owed_at_end, 'int')} requests still owed at the end (server behind)` : '';
   const t = row.tls;
   const lg = row.median && row.median.loadgen_cpu_us_per_op;
-  const tls = t ? `; ${t.version} ${t.cipher}, ${fmt(t.full, 'int')} full + ${fmt(t.resumed, 'int')} resumed handshakes, ${fmt(t.tickets, 'int')} tickets; load generator ${fmt(lg, 'int')} µs/op` : '';
+  const tls = t ? `; ${t.version} ${t.cipher}, ${fmt(t.full, 'int')} full + ${fmt(t.resumed, 'int')} resumed handshakes, ${fmt(t.tickets, 'int')} tickets; load generator ${fmt(lg, 'int')} µs/op${t.records ? `, records ${t.records}` : ''}` : '';
   if (row.ok) return `ok (${(row.bytes_checked / 1e6).toFixed(1)} MB checked${behind}${owed}${tls})`;
   return `ERRORS ${row.errors} verify ${row.verify_errors} stalled ${row.stalled}: ${row.first_error}`;
 }

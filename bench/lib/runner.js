@@ -90,12 +90,13 @@ const FIELDS = {
   bc_all_max_ms: (r) => r.bc_all_us && r.bc_all_us.max / 1000,
 };
 
-/** What TLS the runs negotiated, how many handshakes were resumed, how many tickets the server sent. */
+/** What TLS the runs negotiated, how many handshakes were resumed, how many tickets the server sent, and
+ * who sealed and opened the load generator's records (aesni, evp or openssl: loadgen/tls.h). */
 function tlsSummary(runs) {
   const t = runs.map((r) => r.tls).filter(Boolean);
   if (t.length === 0) return undefined;
   const names = (k) => [...new Set(t.map((x) => x[k]).filter(Boolean))].join(' / ');
-  return { version: names('version'), cipher: names('cipher'), full: t.reduce((a, x) => a + x.full, 0), resumed: t.reduce((a, x) => a + x.resumed, 0), tickets: t.reduce((a, x) => a + (x.tickets || 0), 0) };
+  return { version: names('version'), cipher: names('cipher'), full: t.reduce((a, x) => a + x.full, 0), resumed: t.reduce((a, x) => a + x.resumed, 0), tickets: t.reduce((a, x) => a + (x.tickets || 0), 0), records: names('record_cipher') };
 }
 
 /** Latency figures a fixed-rate run only has when the load generator kept

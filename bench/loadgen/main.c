@@ -264,8 +264,8 @@ static void print_tls(void) {
   json_str(t->version);
   printf(",\"cipher\":");
   json_str(t->cipher);
-  printf(",\"full\":%llu,\"resumed\":%llu,\"tickets\":%llu}", (unsigned long long)t->full,
-         (unsigned long long)t->resumed, (unsigned long long)t->tickets);
+  printf(",\"full\":%llu,\"resumed\":%llu,\"tickets\":%llu,\"record_cipher\":\"%s\"}", (unsigned long long)t->full,
+         (unsigned long long)t->resumed, (unsigned long long)t->tickets, tls_record_cipher());
 }
 
 static void print_json(const struct config *cfg, const struct stats *st, const struct result *r) {

@@ -253,3 +253,5 @@ ssize_t tls_write(struct loop *l, struct conn *c, const uint8_t *p, size_t len) 
 }
 
 const struct tls_counts *tls_counts(void) { return &counts; }
+
+const char *tls_record_cipher(void) { return resume ? "openssl" : tls13_direct() ? "aesni" : "evp"; }

@@ -29,5 +29,9 @@ ssize_t tls_read(struct loop *l, struct conn *c, uint8_t *buf, size_t cap);
 ssize_t tls_write(struct loop *l, struct conn *c, const uint8_t *p, size_t len);
 void tls_close(struct conn *c);
 const struct tls_counts *tls_counts(void);
+/* Who seals and opens records after the handshake: "aesni" (tls13.c over
+ * gcm_direct.c), "evp" (tls13.c over EVP) or "openssl" (SSL_read/SSL_write,
+ * with --tls-resume). */
+const char *tls_record_cipher(void);
 
 #endif

@@ -20,6 +20,8 @@ void tls13_keylog(const SSL *ssl, const char *line);
  * our record layer, 0 when it stays on OpenSSL's (see tls13.c). */
 int tls13_take_over(int slot, SSL *ssl);
 int tls13_on(int slot);
+/* Whether records go through gcm_direct.c (1) or EVP (0); after tls13_init. */
+int tls13_direct(void);
 /* Like read() and write() on the plaintext: >0 bytes, 0 at the end of the
  * stream, -1 with errno (EAGAIN; EPROTO with the reason in why). A write
  * that returned EAGAIN is retried with the same bytes, as with OpenSSL. */
