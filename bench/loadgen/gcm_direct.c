@@ -29,7 +29,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#define AES_TARGET __attribute__((target("aes,sse2")))
+#define AES_TARGET __attribute__((target("aes,ssse3")))
 
 struct gcm_direct {
   __m128i rk[11]; /* first: aligned_alloc(16) keeps it aligned */
@@ -55,6 +55,7 @@ AES_TARGET static void expand_key(__m128i *rk, const uint8_t *key) {
 
 AES_TARGET static __m128i encrypt(const __m128i *rk, __m128i b) {
   b = _mm_xor_si128(b, rk[0]);
+#pragma GCC unroll 9
   for (int i = 1; i < 10; i++) b = _mm_aesenc_si128(b, rk[i]);
   return _mm_aesenclast_si128(b, rk[10]);
 }
@@ -64,41 +65,40 @@ AES_TARGET static void block(const unsigned char in[16], unsigned char out[16], 
   _mm_storeu_si128((__m128i *)out, encrypt(key, _mm_loadu_si128((const __m128i *)in)));
 }
 
-/* Counter block i after ivec: its last 32 bits big-endian, wrapping. */
-static __m128i counter(const unsigned char ivec[16], uint32_t c) {
-  unsigned char b[16];
-  memcpy(b, ivec, 12);
-  b[12] = (unsigned char)(c >> 24), b[13] = (unsigned char)(c >> 16), b[14] = (unsigned char)(c >> 8);
-  b[15] = (unsigned char)c;
-  return _mm_loadu_si128((const __m128i *)b);
-}
-
-/* ctr128_f: CTR over whole blocks, as the mode hands them over. Four
- * blocks go through the rounds together: each AESENC waits for the one
- * before it on the same block, not for the other blocks'. */
+/* ctr128_f: CTR over whole blocks, as the mode hands them over: the
+ * counter is ivec's last 32 bits, big-endian, wrapping. The block is kept
+ * byte-reversed, where that counter is the low lane as a little-endian
+ * word: one add and one shuffle back per block. Four blocks go through the
+ * rounds together: each AESENC waits for the one before it on the same
+ * block, not for the other blocks'. */
 AES_TARGET static void ctr32(const unsigned char *in, unsigned char *out, size_t blocks, const void *key,
                              const unsigned char ivec[16]) {
   const __m128i *rk = key;
-  uint32_t c = (uint32_t)ivec[12] << 24 | (uint32_t)ivec[13] << 16 | (uint32_t)ivec[14] << 8 | ivec[15];
-  for (; blocks >= 4; blocks -= 4, c += 4, in += 64, out += 64) {
+  const __m128i rev = _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m128i one = _mm_set_epi32(0, 0, 0, 1);
+  __m128i c = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)ivec), rev);
+  for (; blocks >= 4; blocks -= 4, in += 64, out += 64) {
     __m128i b[4];
-    for (int j = 0; j < 4; j++) b[j] = _mm_xor_si128(counter(ivec, c + (uint32_t)j), rk[0]);
-    for (int i = 1; i < 10; i++)
-      for (int j = 0; j < 4; j++) b[j] = _mm_aesenc_si128(b[j], rk[i]);
+    for (int j = 0; j < 4; j++, c = _mm_add_epi32(c, one)) b[j] = _mm_xor_si128(_mm_shuffle_epi8(c, rev), rk[0]);
+#pragma GCC unroll 9
+    for (int i = 1; i < 10; i++) {
+      b[0] = _mm_aesenc_si128(b[0], rk[i]), b[1] = _mm_aesenc_si128(b[1], rk[i]);
+      b[2] = _mm_aesenc_si128(b[2], rk[i]), b[3] = _mm_aesenc_si128(b[3], rk[i]);
+    }
     for (int j = 0; j < 4; j++) {
       __m128i x = _mm_loadu_si128((const __m128i *)(in + 16 * j));
       _mm_storeu_si128((__m128i *)(out + 16 * j), _mm_xor_si128(_mm_aesenclast_si128(b[j], rk[10]), x));
     }
   }
-  for (; blocks > 0; blocks--, c++, in += 16, out += 16) {
-    __m128i ks = encrypt(rk, counter(ivec, c));
+  for (; blocks > 0; blocks--, c = _mm_add_epi32(c, one), in += 16, out += 16) {
+    __m128i ks = encrypt(rk, _mm_shuffle_epi8(c, rev));
     _mm_storeu_si128((__m128i *)out, _mm_xor_si128(ks, _mm_loadu_si128((const __m128i *)in)));
   }
 }
 
 struct gcm_direct *gcm_direct_new(void) {
   __builtin_cpu_init();
-  if (!__builtin_cpu_supports("aes")) return NULL;
+  if (!__builtin_cpu_supports("aes") || !__builtin_cpu_supports("ssse3")) return NULL;
   struct gcm_direct *g = aligned_alloc(16, sizeof *g);
   if (!g) return NULL;
   memset(g, 0, sizeof *g);
