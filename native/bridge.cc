@@ -26,7 +26,8 @@
 // Every JS method is registered in one table (bridge_loop.h), whose one entry
 // point checks the loop is open and a (slot, generation) handle is live before
 // the method runs; each validates its own arguments and returns a number:
-// >= 0 or -errno.
+// >= 0 or -errno. Each method is an own property of the object, a plain napi
+// function bound to it (bridge_methods.cc): no napi_unwrap per call.
 // The callback path uses the raw C API so that nothing can throw into libuv.
 #include "bridge.h"
 
@@ -65,50 +66,9 @@ bool backend_available(Backend b) {
 
 }  // namespace
 
-// ---- the method registry (bridge_loop.h) ----
-
-namespace {
-std::vector<LoopMethodEntry>& registry() {
-  static std::vector<LoopMethodEntry> entries;
-  return entries;
-}
-}  // namespace
-
-LoopMethods::LoopMethods(std::initializer_list<LoopMethodEntry> entries) {
-  registry().insert(registry().end(), entries.begin(), entries.end());
-}
-
-const std::vector<LoopMethodEntry>& LoopMethods::all() { return registry(); }
-
 bool NativeLoop::live(int32_t slot, int64_t gen) const {
   if (closed_ || gen < 1 || gen > INT32_MAX) return false;
   return loop_->live(slot, static_cast<uint32_t>(gen));
-}
-
-Napi::Value NativeLoop::Call(const Napi::CallbackInfo& info) {
-  const auto* entry = static_cast<const LoopMethodEntry*>(info.Data());
-  MethodCall call{*this, loop_.get(), info};
-  if (entry->takes != Takes::kAnyState && closed_) return call.num(-EBADF);
-  if (entry->takes == Takes::kSlot) {
-    int64_t gen = 0;
-    if (!bridge::slot_arg(info, 0, &call.slot) || !bridge::int_arg(info, 1, 1, INT32_MAX, &gen)) {
-      return call.num(-EINVAL);
-    }
-    if (!live(call.slot, gen)) return call.num(-EBADF);
-    call.first = 2;
-  }
-  Napi::Value ret = entry->fn(call);
-  refresh_ref();
-  return ret;
-}
-
-Napi::Function NativeLoop::Define(Napi::Env env) {
-  std::vector<PropertyDescriptor> props;
-  for (const LoopMethodEntry& e : LoopMethods::all()) {
-    // The entry lives in the registry for the life of the addon.
-    props.push_back(InstanceMethod(e.name, &NativeLoop::Call, napi_default_method, const_cast<LoopMethodEntry*>(&e)));
-  }
-  return DefineClass(env, "NativeLoop", props);
 }
 
 NativeLoop::NativeLoop(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeLoop>(info) {
@@ -154,7 +114,7 @@ void NativeLoop::init_js_state(const Napi::CallbackInfo& info, const std::string
       Napi::PropertyDescriptor::Value(Napi::Symbol::New(env, "callback"), fn, napi_default),
   });
   napi_create_reference(env_, fn, 0, &callback_);
-  define_fast_write(env, self);
+  define_methods(env, self);
   napi_async_init(env_, self, Napi::String::New(env, "ioreactor.NativeLoop"), &async_ctx_);
 }
 
@@ -165,30 +125,15 @@ NativeLoop::~NativeLoop() {
   release_js();
 }
 
-// write() is the one call made per echoed message, so it skips the
-// node-addon-api wrapper: InstanceMethod's napi_unwrap (a V8 private-symbol
-// lookup) and Napi::TypedArray's three napi_get_typedarray_info calls were
-// most of its cost. It is an own property of each object, a plain napi
-// function whose data is this NativeLoop; the function holds the object by a
-// symbol-keyed property, so while the function is reachable the object (and
-// so `this`) is alive, and the pair is collected together. writeAt() is the
-// same for a range of an ArrayBuffer (a WebSocket reply framed where its
+// write() is the one call made per echoed message: like every method it is a
+// plain napi function bound to this object (bridge_methods.cc), and it also
+// skips Napi::TypedArray's three napi_get_typedarray_info calls. writeAt() is
+// the same for a range of an ArrayBuffer (a WebSocket reply framed where its
 // payload was read, lib/websocket/whole-frame.ts): no typed array is made
 // for it in JS (~200 instructions a message), and its four numbers (slot,
 // gen, offset, length) come in `writeArgs`, an Int32Array over our memory
 // that JS fills just before the call: each number passed as an argument
 // cost ~80 instructions of N-API conversion and checks.
-void NativeLoop::define_fast_write(Napi::Env env, Napi::Object self) {
-  const std::pair<const char*, napi_callback> fns[] = {{"write", FastWrite}, {"writeAt", FastWriteAt}};
-  for (const auto& [name, cb] : fns) {
-    napi_value fn = nullptr, key = nullptr;
-    if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, this, &fn) != napi_ok ||
-        napi_create_symbol(env, nullptr, &key) != napi_ok || napi_set_property(env, fn, key, self) != napi_ok) {
-      throw Napi::Error::New(env, std::string("cannot define NativeLoop.") + name);
-    }
-    self.DefineProperty(Napi::PropertyDescriptor::Value(name, Napi::Value(env, fn), napi_writable));
-  }
-}
 
 // The fast writes' shared end: the registry's checks through the same live()
 // (an open loop and a live (slot, gen) handle), then the write.

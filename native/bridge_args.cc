@@ -7,9 +7,12 @@
 namespace ioreactor {
 namespace bridge {
 
+// One napi_get_value_double answers both questions: it refuses anything but
+// a number (no coercion) and leaves no exception pending; IsNumber() first
+// was a napi_typeof more per argument.
 bool int_value(Napi::Value v, int64_t lo, int64_t hi, int64_t* out) {
-  if (!v.IsNumber()) return false;
-  double d = v.As<Napi::Number>().DoubleValue();
+  double d = 0;
+  if (v.IsEmpty() || napi_get_value_double(v.Env(), v, &d) != napi_ok) return false;
   if (!std::isfinite(d) || std::trunc(d) != d) return false;
   if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) return false;
   *out = static_cast<int64_t>(d);

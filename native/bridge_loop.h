@@ -11,7 +11,9 @@
 // arguments, which must name a live registration of this loop: a handle kept
 // past remove() or past the loop's close never reaches the slot's next
 // tenant. refresh_ref() runs after each call, so a method that adds or
-// removes registrations needs no bookkeeping of its own.
+// removes registrations needs no bookkeeping of its own. Each object gets
+// every entry as an own property, a plain napi function bound to it
+// (bridge_methods.cc): a call finds its loop without napi_unwrap.
 #ifndef IOREACTOR_BRIDGE_LOOP_H
 #define IOREACTOR_BRIDGE_LOOP_H
 
@@ -69,6 +71,13 @@ struct LoopMethodEntry {
   LoopMethod fn;
 };
 
+// One registry entry bound to one NativeLoop: the data of the napi function
+// that is the method's own property on the object (bridge_methods.cc).
+struct BoundMethod {
+  NativeLoop* self;
+  const LoopMethodEntry* entry;
+};
+
 // Registers methods while the addon is loaded (static initialisation, before
 // any environment defines the class). Not JS state: names and function
 // pointers only.
@@ -110,10 +119,12 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   void unmask_frames(int32_t slot, uint32_t gen, bool on);
 
  private:
-  // The one entry point of every registered method (info.Data() is its entry).
-  Napi::Value Call(const Napi::CallbackInfo& info);
+  // The one napi callback of every registered method (its data is a
+  // BoundMethod), and the checks it runs before the method (bridge_methods.cc).
+  static napi_value CallBound(napi_env env, napi_callback_info raw);
+  Napi::Value Call(const LoopMethodEntry& entry, const Napi::CallbackInfo& info);
   // write(slot, gen, bytes), the one call made per echoed message, as a raw
-  // napi_callback bound to this object (see bridge.cc).
+  // napi_callback bound to this object that also skips Napi::TypedArray (bridge.cc).
   static napi_value FastWrite(napi_env env, napi_callback_info info);
   // writeAt(arrayBuffer) with writeArgs = [slot, gen, offset, length]: the
   // same for a range of the buffer.
@@ -122,7 +133,8 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
 
   // ---- helpers ----
   void init_js_state(const Napi::CallbackInfo& info, const std::string& name);
-  void define_fast_write(Napi::Env env, Napi::Object self);
+  // Makes every method an own property of `self`, bound to this loop.
+  void define_methods(Napi::Env env, Napi::Object self);
 
   // ---- watching and dispatch ----
   int start_poll(int fd);
@@ -166,6 +178,7 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   void release_js();
 
   napi_env env_ = nullptr;
+  std::vector<BoundMethod> bound_;  // one per registry entry; filled once, never moved
   uv_loop_t* uv_loop_ = nullptr;
   std::unique_ptr<Loop> loop_;
   std::unique_ptr<Waiter> waiter_;

@@ -622,6 +622,50 @@ forEachBackend('NativeLoop bridge', (backend) => {
     expect(refcount()).toBe(-9);
   });
 
+  it('every method is bound to its own loop: taken off it or called on another object, it acts on that loop', () => {
+    const l = loop as NativeLoop;
+    const other = new NativeLoop(backend, () => undefined);
+    try {
+      const { addRaw, generation, remove, refcount, stats, writev } = l;
+      const { r } = pipes.one();
+      const slot = addRaw(r, READABLE, false, true);
+      expect(slot).toBeGreaterThanOrEqual(0);
+      const gen = generation(slot);
+      expect([refcount(), other.refcount()]).toEqual([1, 0]);
+      for (const self of [undefined, null, 7, {}, other]) {
+        expect(Reflect.apply(l.fdOf, self, [slot, gen])).toBe(r);
+        expect(Reflect.apply(other.fdOf, self, [slot, gen])).toBe(-9); // nothing registered there
+      }
+      expect((writev as (...a: unknown[]) => number)(slot, gen, 'no')).toBe(-22); // the same argument checks
+      expect(Reflect.apply(remove, other, [slot, gen])).toBe(0);
+      expect([refcount(), stats().events]).toEqual([0, 0]);
+      l.close();
+      expect([refcount(), addRaw(r, READABLE, false, false), stats().wakeups]).toEqual([-9, -9, 0]);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('a method taken off a loop keeps the loop alive: the loop is collected only with it', async () => {
+    const res = await runNode(
+      `const { loadNative } = require('./lib/native.ts');
+      const { NativeLoop } = loadNative();
+      const kept = (() => new NativeLoop(process.argv[1], () => undefined).refcount)();
+      let turns = 0;
+      (function collect() {
+        global.gc();
+        if (++turns < 5) return setImmediate(collect);
+        console.log(kept(), kept.call(undefined));
+      })();`,
+      [backend],
+      10000,
+      ['--expose-gc'],
+    );
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toBe('0 0\n');
+    expect(res.code).toBe(0);
+  });
+
   it('exposes records as an Int32Array of RECORD_INTS per record, and the backend name', () => {
     const l = loop as NativeLoop;
     expect(l.backend).toBe(backend);
