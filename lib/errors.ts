@@ -4,16 +4,23 @@
  * `Failure.check` read the same as in Twisted.
  */
 
-/** Sets the prototype and name for a subclass of a built-in Error. */
-function named<T extends Error>(err: T, name: string): void {
-  Object.defineProperty(err, 'name', { value: name, enumerable: false, configurable: true, writable: true });
+/**
+ * Names a subclass of a built-in Error after itself, once: `name` goes on
+ * the class's prototype (non-enumerable, as Error.prototype.name is), so an
+ * error made costs no property definition of its own. Defining it on each
+ * instance was ~2,300 instructions, paid by every connection's end reason
+ * (bench/PERFORMANCE.md). A prototype that has its own `name` keeps it.
+ */
+function named(proto: object, name: string): void {
+  if (Object.prototype.hasOwnProperty.call(proto, 'name')) return;
+  Object.defineProperty(proto, 'name', { value: name, enumerable: false, configurable: true, writable: true });
 }
 
 /** Base of every error ioreactor raises on its own account. */
 export class IOReactorError extends Error {
   constructor(message?: string) {
     super(message ?? 'An ioreactor error occurred');
-    named(this, new.target.name);
+    named(new.target.prototype as object, new.target.name);
   }
 }
 

@@ -24,6 +24,25 @@ describe('error classes', () => {
     expect(err.message).not.toMatch(/undefined/);
   });
 
+  it.each(classes)('%s is named once, on its prototype: an error made defines no name of its own', (name, ErrorClass) => {
+    const err = new ErrorClass();
+    expect(Object.prototype.hasOwnProperty.call(err, 'name')).toBe(false);
+    expect(Object.getOwnPropertyDescriptor(ErrorClass.prototype, 'name')).toEqual({ value: name, enumerable: false, configurable: true, writable: true });
+    expect(String(err)).toBe(`${name}: ${err.message}`);
+    expect(Object.keys(err)).not.toContain('name');
+  });
+
+  it('a subclass gets its own name, and a name its prototype defines is kept', () => {
+    class Mine extends errors.ConnectionDone {}
+    class Named extends errors.ConnectionDone {
+      get name(): string {
+        return 'Renamed';
+      }
+    }
+    expect([new Mine().name, new errors.ConnectionDone().name, new Named().name]).toEqual(['Mine', 'ConnectionDone', 'Renamed']);
+    expect(new Mine() instanceof errors.ConnectionClosed).toBe(true);
+  });
+
   it('firing a Deferred twice says what went wrong', () => {
     const d = new Deferred<number>();
     d.callback(1);
