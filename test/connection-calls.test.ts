@@ -175,4 +175,23 @@ forEachBackend('Native calls per connection', (backend) => {
     expect(f.built[0].transport!.getPeer()).toEqual(new IPv4Address('TCP', '127.0.0.1', local));
     await port.stopListening();
   });
+
+  it('connections closed cleanly share one ConnectionDone (Twisted\'s CONNECTION_DONE), each with a Failure of its own', async () => {
+    const f = keeping(NotingEchoThenClose);
+    const port = r.listenTCP(0, f, { interface: '127.0.0.1' });
+    const num = (port.getHost() as IPv4Address).port;
+    for (let i = 0; i < 2; i++) {
+      const s = net.connect(num, '127.0.0.1');
+      s.resume();
+      s.write('ping');
+      await closed(s);
+    }
+    await until(() => f.built.length === 2, 10000, 'both connections');
+    const [a, b] = await Promise.all(f.built.map((p) => p.lost));
+    expect(a).not.toBe(b);
+    expect(a.value).toBe(b.value);
+    expect(a.value).toBeInstanceOf(ConnectionDone);
+    expect(a.getTraceback()).toBe('ConnectionDone: Connection was closed cleanly.');
+    await port.stopListening();
+  });
 });

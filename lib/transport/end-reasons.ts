@@ -5,7 +5,7 @@
  * optimized code, then formatting it when the Failure is made, was ~75,000
  * instructions per connection: most of the CPU a short-lived connection costs.
  */
-import { ConnectionLost } from '../errors';
+import { ConnectionDone, ConnectionLost } from '../errors';
 import { errnoName } from '../native';
 
 /**
@@ -26,6 +26,20 @@ export function endReason<E extends Error>(Type: new (message?: string) => E, me
   }
   err.stack = `${err.name}: ${err.message}`;
   return err;
+}
+
+let done: ConnectionDone | null = null;
+
+/**
+ * The one ConnectionDone every cleanly closed connection's Failure wraps,
+ * as Twisted's `main.CONNECTION_DONE` is one exception for all of them
+ * (each connectionLost still gets a Failure of its own). Making an error,
+ * even with no frames, and setting its `stack` were ~5,000 instructions per
+ * connection: a sixth of what a short TCP connection costs us in JS
+ * (bench/PERFORMANCE.md). Failures do not change what they wrap.
+ */
+export function connectionDone(): ConnectionDone {
+  return (done ??= endReason(ConnectionDone));
 }
 
 /** ConnectionLost naming errno (either sign), for a connection that failed. */

@@ -17,7 +17,7 @@
  * and shutdownWriteSide().
  */
 import type { IAddress } from '../address';
-import { ConnectionAborted, ConnectionDone, ConnectionLost } from '../errors';
+import { ConnectionAborted, ConnectionLost } from '../errors';
 import { Failure } from '../failure';
 import type { IHalfCloseableProtocol, IPushProducer, ISSLTransport } from '../interfaces';
 import { log } from '../log';
@@ -30,7 +30,7 @@ import type { IOpenSSLContextFactory } from '../tls/options';
 import { PeerCertificate, TLSSession } from '../tls/session';
 import { Family, ipv4Host, packedPort, sharedHost, toAddress, unknownAddress, unpackAddress } from './addresses';
 import { Bytes, toBytes } from './bytes';
-import { endReason, lostReason } from './end-reasons';
+import { connectionDone, endReason, lostReason } from './end-reasons';
 import { DEFAULT_HIGH_WATER } from './high-water';
 import { Producer, StreamExtras } from './stream-extras';
 import { StreamState as S } from './stream-state';
@@ -270,7 +270,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     }
     if (this.backlog === null) this.closeNotify(); // else once the backlog is in native (feedBacklog)
     if ((this.state & S.WriteShut) !== 0 || (this.producer === null && this.bufferedAmount() === 0)) {
-      this.closeNow(endReason(ConnectionDone));
+      this.closeNow(connectionDone());
     } else {
       this.native.pauseReading(this.slot, this.gen);
     }
@@ -444,7 +444,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     this.producer = null;
     this.state &= ~(S.Streaming | S.ProducerPaused);
     if ((this.state & (S.Disconnecting | S.Closed)) === S.Disconnecting && this.bufferedAmount() === 0) {
-      this.closeNow(endReason(ConnectionDone));
+      this.closeNow(connectionDone());
     }
   }
 
@@ -519,7 +519,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
         p.resumeProducing();
       }
     } else if ((this.state & (S.Disconnecting | S.Closed)) === S.Disconnecting) {
-      this.closeNow(endReason(ConnectionDone));
+      this.closeNow(connectionDone());
     }
   }
 
@@ -533,7 +533,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     const p = this.protocol as unknown as HalfCloseable;
     if (typeof p.readConnectionLost === 'function') {
       p.readConnectionLost();
-      if ((this.state & S.WriteShut) !== 0) this.closeNow(endReason(ConnectionDone));
+      if ((this.state & S.WriteShut) !== 0) this.closeNow(connectionDone());
     } else if (this.producer === null && this.backlog === null) {
       if (this.finish() > 0) {
         // close_notify is queued after what is still buffered: close once it drains, as loseConnection would
@@ -544,7 +544,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
       this.loseConnection();
     } else {
       this.closeNotify();
-      this.closeNow(endReason(ConnectionDone));
+      this.closeNow(connectionDone());
     }
   }
 
@@ -704,7 +704,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     this.state |= S.WriteShut;
     const p = this.protocol as unknown as HalfCloseable;
     if (typeof p.writeConnectionLost === 'function') this.guarded(() => p.writeConnectionLost!());
-    if ((this.state & S.ReadEof) !== 0) this.closeNow(endReason(ConnectionDone));
+    if ((this.state & S.ReadEof) !== 0) this.closeNow(connectionDone());
   }
 
   private readAddress(a: NativeAddress | number): IAddress {
@@ -719,7 +719,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
    */
   private finish(): number {
     const r = this.native.finish(this.slot, this.gen);
-    if (r <= 0) this.closeNow(endReason(ConnectionDone), r === 0);
+    if (r <= 0) this.closeNow(connectionDone(), r === 0);
     return r > 0 ? r : 0;
   }
 
