@@ -123,6 +123,8 @@ export interface NativeAddress {
  * A method on one registration takes its handle first, (slot, gen) as the
  * loop gave them; a handle that no longer names a live registration (removed,
  * its slot reused since, or the loop closed) gets -EBADF and touches nothing.
+ * Every method is an own property bound to its loop (native/bridge_methods.cc):
+ * taken off the object or called with another `this`, it acts on this loop.
  */
 export interface NativeLoop {
   readonly backend: string;
