@@ -35,7 +35,7 @@ describe('error classes', () => {
   it('a subclass gets its own name, and a name its prototype defines is kept', () => {
     class Mine extends errors.ConnectionDone {}
     class Named extends errors.ConnectionDone {
-      get name(): string {
+      override get name(): string {
         return 'Renamed';
       }
     }
