@@ -120,7 +120,7 @@ void Loop::Impl::read_stream(int32_t index, uint32_t gen) {
   if (p == nullptr) return stream_failed(index, gen, -ENOMEM);
   ssize_t n;
   do {
-    n = sys::read(s->fd, p, room);
+    n = s->is_socket ? sys::recv(s->fd, p, room) : sys::read(s->fd, p, room);
   } while (n < 0 && errno == EINTR);
   if (n > 0) {
     auto offset = static_cast<int32_t>(slab_used);

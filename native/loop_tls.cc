@@ -246,7 +246,7 @@ void Loop::Impl::read_tls_now(int32_t index, uint32_t gen) {
   if (p == nullptr) return stream_failed(index, gen, -ENOMEM);
   ssize_t n;
   do {
-    n = sys::read(s->fd, p, room);
+    n = sys::recv(s->fd, p, room);  // TLS runs on sockets only (start_tls)
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) stream_failed(index, gen, -errno);

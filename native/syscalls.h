@@ -1,5 +1,5 @@
 // Thin wrappers for the calls whose failures the core must survive: accept,
-// read, write/writev/send/sendmsg, epoll_ctl, close, waitid, pidfd_open,
+// read/recv, write/writev/send/sendmsg, epoll_ctl, close, waitid, pidfd_open,
 // pthread_create (the reaper), and the two places that allocate per-stream memory. In a release build each is
 // the direct call (injected() is constexpr false, so the check vanishes); in
 // the fault build (-DIOREACTOR_FAULTS) each first asks the fault table
@@ -66,8 +66,29 @@ inline ssize_t writev(int fd, const struct iovec* iov, int count) {
   return injected(Call::kWritev) ? -1 : ::writev(fd, iov, count);
 }
 
+// Stream sockets' reads and sends, once per echoed message each: on Linux
+// straight through syscall(2), not libc's wrappers. Those are cancellation
+// points, and in a process with threads (node) each call brackets the
+// syscall with __pthread_enable/disable_asynccancel: ~60 instructions of
+// the ~130 libc spent per call (callgrind, bench/PERFORMANCE.md). The core
+// never cancels a thread. recvfrom rather than read: the kernel goes to the
+// socket directly instead of through vfs_read's file checks.
+inline ssize_t recv(int fd, void* buf, size_t len) {
+  if (injected(Call::kRead)) return -1;
+#if defined(__linux__)
+  return ::syscall(SYS_recvfrom, fd, buf, len, 0, nullptr, nullptr);
+#else
+  return ::recv(fd, buf, len, 0);
+#endif
+}
+
 inline ssize_t send(int fd, const void* buf, size_t len, int flags) {
-  return injected(Call::kSend) ? -1 : ::send(fd, buf, len, flags);
+  if (injected(Call::kSend)) return -1;
+#if defined(__linux__)
+  return ::syscall(SYS_sendto, fd, buf, len, flags, nullptr, 0);
+#else
+  return ::send(fd, buf, len, flags);
+#endif
 }
 
 inline ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
