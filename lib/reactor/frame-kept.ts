@@ -5,12 +5,14 @@
  * boundary; only the protocol knows. When it does not (the read continues a
  * frame cut by an earlier read, or the connection is not reading frames
  * now), XOR with the same key gives the peer's bytes back exactly: the
- * bridge left the header and the key in place. Rare, so a plain byte loop.
+ * bridge left the header and the key in place. Rare; the XOR is the one
+ * every frame's masking uses (applyMask).
  */
+import { applyMask } from '../websocket/mask';
 
 /** Masks again the payload of the frame-shaped read of `length` bytes at `offset` of `memory`, as the peer sent it. */
 export function remaskFrame(memory: ArrayBuffer, offset: number, length: number): void {
   const b = new Uint8Array(memory, offset, length);
   const head = (b[1] & 0x7f) === 126 ? 8 : 6;
-  for (let i = head; i < length; i++) b[i] ^= b[head - 4 + ((i - head) & 3)];
+  applyMask(b, head, length, b, head - 4);
 }
