@@ -17,7 +17,7 @@ import type { Reactor } from '../lib/reactor';
 import { remaskFrame } from '../lib/reactor/frame-kept';
 import { SlabView } from '../lib/reactor/received';
 import { WebSocketServerProtocol } from '../lib/websocket';
-import { binaryFrameIn, openWholeFrame, openWholeFrameIn, wholeFrameHead, wholeFrameHeadIn } from '../lib/websocket/whole-frame';
+import { binaryFrameIn, keptFrameHeadIn, openWholeFrame, openWholeFrameIn, wholeFrameHead, wholeFrameHeadIn } from '../lib/websocket/whole-frame';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import type { StreamTransport } from '../lib/transport/stream';
 import { withTimeout } from './helpers/checks';
@@ -99,6 +99,18 @@ describe('websocket whole-frame fast path: recognising and unmasking', () => {
         expect(Buffer.from(payload).equals(Buffer.from(data))).toBe(true);
         expect([payload.buffer, payload.byteOffset, payload.length]).toEqual([memory, shift + head, data.length]);
         expect(all.subarray(0, shift).every((b) => b === 0xee) && all.subarray(shift + frame.length).every((b) => b === 0xee)).toBe(true);
+      }),
+      { numRuns: 900 },
+    );
+  });
+
+  it('keptFrameHeadIn, for a read the bridge unmasked (one whole masked data frame), agrees with the full test, the limit included', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.nat(7), fc.boolean(), fc.nat(420), (data, shift, binary, max) => {
+        const frame = clientFrame(binary ? 2 : 1, Buffer.from(data));
+        const memory = new ArrayBuffer(frame.length + 16);
+        new Uint8Array(memory).set(frame, shift);
+        expect(keptFrameHeadIn(memory, shift, frame.length, max)).toBe(wholeFrameHeadIn(memory, shift, frame.length, true, max));
       }),
       { numRuns: 900 },
     );

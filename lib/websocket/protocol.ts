@@ -28,7 +28,7 @@ import type { WebSocketSettings } from './options';
 import { Utf8Validator } from './utf8';
 import { remaskFrame } from '../reactor/frame-kept';
 import { SlabView } from '../reactor/received';
-import { binaryFrameIn, endLend, lend, openWholeFrame, openWholeFrameIn, reply, replyInPlace, wholeFrameHead, wholeFrameHeadIn } from './whole-frame';
+import { binaryFrameIn, endLend, keptFrameHeadIn, lend, openWholeFrame, openWholeFrameIn, reply, replyInPlace, wholeFrameHead, wholeFrameHeadIn } from './whole-frame';
 
 /** Connection states, as Autobahn's STATE_*. */
 export enum WebSocketState {
@@ -386,7 +386,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
    */
   frameReceivedKept(memory: ArrayBuffer, offset: number, length: number): void {
     if (this.frameParser === null && this.state === WebSocketState.Open && this.reassembly === null && !this.isClient) {
-      const head = wholeFrameHeadIn(memory, offset, length, true, this.settings.maxFrame);
+      const head = keptFrameHeadIn(memory, offset, length, this.settings.maxFrame);
       if (head >= 0) return this.wholeMessage(openWholeFrameIn(memory, offset, length, head, false), binaryFrameIn(memory, offset), head); // the bridge unmasked it
     }
     remaskFrame(memory, offset, length);

@@ -105,6 +105,16 @@ function headAt(b: Uint8Array, at: number, length: number, masked: boolean, maxP
   return len === length - head && len <= maxPayload ? head : -1;
 }
 
+/**
+ * The header length (6 or 8) of the frame the bridge unmasked at `offset`
+ * of `memory` (Rec.FrameKept: its form is already checked natively,
+ * native/ws_frames.cc), or -1 when its payload is over `maxPayload`.
+ */
+export function keptFrameHeadIn(memory: ArrayBuffer, offset: number, length: number, maxPayload: number): number {
+  const head = (bytesOver(memory)[offset + 1] & 0x7f) === 126 ? 8 : 6;
+  return length - head <= maxPayload ? head : -1;
+}
+
 /** Whether the frame at `offset` of `memory` (one wholeFrameHeadIn took) is binary. */
 export function binaryFrameIn(memory: ArrayBuffer, offset: number): boolean {
   return bytesOver(memory)[offset] === 0x82;
