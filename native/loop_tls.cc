@@ -28,10 +28,10 @@
 // those replies are written first): accepts first, then handshake steps. A
 // listener over the ration is simply not served this time; the poller is
 // level-triggered, so it is reported again on the next wake-up. A handshake
-// over the ration waits in a queue of its own, oldest first, out of the
-// poller's read interest until its turn (a flood's 2,000 waiting hellos
-// reported on every wake-up cost the busy connections more than the steps'
-// share: bench/PERFORMANCE.md).
+// over the ration waits in a queue of its own, oldest first (one whose hello
+// was answered goes ahead once: read_tls), out of the poller's read interest
+// until its turn (a flood's 2,000 waiting hellos reported on every wake-up
+// cost the busy connections more than the steps' share: bench/PERFORMANCE.md).
 // While handshakes wait, a wake-up's records also go to JS every
 // kFloodChunk events instead of once at its end (loop.cc). A flood makes
 // wake-ups long (the steps' share on top of ~1,000 busy connections' events
@@ -126,8 +126,9 @@ void Loop::Impl::end_wakeup() {
 // listen queue overflows (dropped SYNs, retried a second later) if it is
 // left to fill while steps take the ration. A listener left with
 // connections is reported again on the next wake-up (level-triggered). Then
-// handshake steps, oldest first; those whose turn has not come wait in the
-// queue, out of the poller. The list is taken first: a delivery runs JS,
+// handshake steps, oldest first (a handshake whose hello was answered
+// goes ahead: read_tls); those whose turn has not come wait in the queue,
+// out of the poller. The list is taken first: a delivery runs JS,
 // which may re-enter the loop.
 void Loop::Impl::serve_new_connections() {
   std::vector<std::pair<int32_t, uint32_t>> listeners;
@@ -152,12 +153,15 @@ void Loop::Impl::accept_new(std::vector<std::pair<int32_t, uint32_t>>* listeners
   }
 }
 
-// The queue's oldest first, each within the ration.
+// The queue's front first, each within the ration; a stream's turns are
+// counted for read_tls (the second goes ahead).
 void Loop::Impl::step_handshakes() {
   while (drop_waiting_head()) {
     auto h = waiting_handshakes.front();
     if (!ration.allow(clock_ns())) return;
     waiting_handshakes.pop_front();
+    Slot* s = slots.find(h.first, h.second);  // live: drop_waiting_head checked
+    if (s->hs_turns < 2) ++s->hs_turns;
     end_wait(h.first, h.second);
     read_tls_now(h.first, h.second);
     ration.step_done(clock_ns());
@@ -228,14 +232,26 @@ void Loop::Impl::park_handshakes() {
 
 // A stream still handshaking waits for the end of the wake-up, behind those
 // queued before it: its step runs after the established connections' work
-// has gone to JS.
+// has gone to JS. One exception: its second turn (after its hello was
+// answered: the client's Finished) goes to the front, once. Finishing is
+// cheap (no signature), and at the back it waited for every hello queued
+// meanwhile: in a flood of 2,000 almost none completed before all hellos
+// were answered. Only once per handshake, so a peer trickling its flight
+// byte by byte cannot keep its place ahead of others.
 void Loop::Impl::read_tls(int32_t index, uint32_t gen) {
   Slot* s = slots.find(index, gen);
   if (s->tls->established()) return read_tls_now(index, gen);
   if (s->hs_waiting) return;
   s->hs_waiting = true;
-  waiting_handshakes.emplace_back(index, gen);
   new_handshakes.emplace_back(index, gen);
+  if (s->hs_turns != 1) {
+    waiting_handshakes.emplace_back(index, gen);
+    return;
+  }
+  // Its hello was answered: its next flight (the Finished) goes ahead.
+  // The head it displaces may be in the poller: park it with the new ones.
+  if (!waiting_handshakes.empty()) new_handshakes.push_back(waiting_handshakes.front());
+  waiting_handshakes.emplace_front(index, gen);
 }
 
 void Loop::Impl::read_tls_now(int32_t index, uint32_t gen) {
