@@ -155,15 +155,16 @@ function rateProgress(r) {
 function progressLine(total) {
   let done = 0;
   const tty = process.stderr.isTTY;
-  return (s, id, round, r) => {
-    done++;
+  return (s, id, round, r, swapped) => {
+    if (!swapped) done++;
     const fig = s.metric === 'rate' ? rateProgress(r)
       : s.metric === 'rss'
       ? `${Math.round((r.server && r.server.rss_per_conn_bytes) || 0)} B/conn`
       : s.metric === 'ramp' ? `all served in ${(r.hot_all_served_s || 0).toFixed(3)} s`
       : s.metric === 'broadcast' ? `${r.ops || 0} broadcasts to ${r.bc_conns || 0}, all have it p50 ${((r.bc_all_us && r.bc_all_us.p50) / 1000 || 0).toFixed(2)} max ${((r.bc_all_us && r.bc_all_us.max) / 1000 || 0).toFixed(2)} ms`
         : `${Math.round(r.ops_per_s || 0).toLocaleString('en-US')} ops/s p99 ${((r.lat_us && r.lat_us.p99) / 1000 || 0).toFixed(2)} ms`;
-    const line = `[${done}/${total}] ${s.name} round ${round} ${id}: ${fig}${r.ok ? '' : ` FAILED ${r.first_error}`}`;
+    const again = swapped ? `; run again, ${swapped}` : '';
+    const line = `[${swapped ? done + 1 : done}/${total}] ${s.name} round ${round} ${id}: ${fig}${r.ok ? '' : ` FAILED ${r.first_error}`}${again}`;
     process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
   };
 }

@@ -212,6 +212,41 @@ describe('a fixed-rate round in which the load generator fell behind', () => {
   });
 });
 
+describe('a fixed-rate round whose load generator lost its CPU', () => {
+  /* eslint-disable @typescript-eslint/no-var-requires */
+  const { summarise } = require('../bench/lib/runner') as { summarise: (runs: object[]) => Row & { loadgen_behind: number; rerun: number } };
+  const { runAgain, RERUNS } = require('../bench/lib/placement') as { runAgain: (r: object, tries: number) => boolean; RERUNS: number };
+  const { swapCpus } = require('../bench/lib/servers') as { swapCpus: (pin: object, pids: number[]) => boolean };
+  /* eslint-enable @typescript-eslint/no-var-requires */
+  const run = (lagMs: number, waitedMs: number, behind = lagMs > 1): object => ({
+    ok: true, ops: 1000, ops_per_s: 1000, duration_s: 1, loadgen_behind: behind, loadgen_runq_wait: waitedMs / 1000,
+    send_lag_us: { p99: lagMs * 1000 }, lat_us: { p50: 100, p99: 3000, p999: 4000, max: 5000 },
+    server: { cpu_us_per_op: behind ? 99 : 10 },
+  });
+
+  test('is run again when the wait for its CPU explains the lag, at most RERUNS more times', () => {
+    expect(runAgain(run(4.1, 5), 1)).toBe(true); // the sixth run's rate-50 net round 3: 5 ms without its CPU
+    expect(runAgain(run(4.1, 5), RERUNS)).toBe(true);
+    expect(runAgain(run(4.1, 5), RERUNS + 1)).toBe(false);
+    expect(runAgain(run(0.2, 7), 1)).toBe(false); // waited, but kept to the schedule
+    expect(runAgain(run(13.2, 3), 1)).toBe(false); // the sixth run's rate-90 c round 2: it could not send that fast
+    expect(runAgain(run(3, 1), 1)).toBe(false);
+  });
+
+  test('the run it replaces counts for nothing, and the row says how many were replaced', () => {
+    const lost = { ...run(5, 10), superseded: true };
+    const row = summarise([lost, run(0.1, 0), run(0.1, 0)]);
+    expect([row.runs, row.rerun, row.loadgen_behind, row.median.cpu_us_per_op, row.median.p99_ms]).toEqual([2, 1, 0, 10, 3]);
+  });
+
+  test('swaps the two CPUs of a two-CPU placement and leaves any other alone', () => {
+    const pin = { on: true, nice: [], niceNote: '', cpus: { server: 0, loadgen: 1 }, server: [], loadgen: [], note: '' };
+    expect(swapCpus(pin, [])).toBe(true);
+    expect(pin).toMatchObject({ cpus: { server: 1, loadgen: 0 }, server: ['taskset', '-c', '1'], loadgen: ['taskset', '-c', '0'], note: 'server on CPU 1, loadgen on CPU 0 (taskset)' });
+    expect(swapCpus({ on: false, server: [], loadgen: [], note: 'not pinned (--no-pin)' }, [])).toBe(false);
+  });
+});
+
 describe('ioreactor-bench fixed-rate and key-value, tiny', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-rate-'));
   const json = path.join(dir, 'out.json');

@@ -125,10 +125,11 @@ function verdict(row) {
     : row.loadgen_behind === row.runs ? `; the load generator fell behind its schedule in every run: no latency measured`
     : `; load generator behind in ${row.loadgen_behind} of ${row.runs} runs (latency from the others)`;
   const owed = row.median && row.median.owed_at_end ? `; ${fmt(row.median.owed_at_end, 'int')} requests still owed at the end (server behind)` : '';
+  const rerun = row.rerun ? `; ${row.rerun} run(s) lost to a load generator without its CPU, run again on swapped CPUs` : '';
   const t = row.tls;
   const lg = row.median && row.median.loadgen_cpu_us_per_op;
   const tls = t ? `; ${t.version} ${t.cipher}, ${fmt(t.full, 'int')} full + ${fmt(t.resumed, 'int')} resumed handshakes, ${fmt(t.tickets, 'int')} tickets; load generator ${fmt(lg, 'int')} µs/op${t.records ? `, records ${t.records}` : ''}` : '';
-  if (row.ok) return `ok (${(row.bytes_checked / 1e6).toFixed(1)} MB checked${behind}${owed}${tls})`;
+  if (row.ok) return `ok (${(row.bytes_checked / 1e6).toFixed(1)} MB checked${behind}${rerun}${owed}${tls})`;
   return `ERRORS ${row.errors} verify ${row.verify_errors} stalled ${row.stalled}: ${row.first_error}`;
 }
 
@@ -192,6 +193,7 @@ function rateVerdict(row) {
   const notes = [];
   if (row.loadgen_behind) notes.push(`lg behind ${row.loadgen_behind}/${row.runs}${row.loadgen_behind === row.runs ? ': no latency' : ''}`);
   if (row.median && row.median.owed_at_end) notes.push(`${fmt(row.median.owed_at_end, 'int')} owed`);
+  if (row.rerun) notes.push(`${row.rerun} rerun`);
   return notes.length ? `ok; ${notes.join('; ')}` : 'ok';
 }
 

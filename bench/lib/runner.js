@@ -3,11 +3,14 @@
  * Runs a scenario: its servers alternate (A B C A B C ...) for `repeat`
  * rounds, one load-generator run each, and every figure is summarised by
  * its median over the rounds (single runs swing by ±20% on a shared box).
+ * A fixed-rate round whose load generator lost its CPU is run again on
+ * swapped CPUs (placement.js).
  */
 const { execFile } = require('child_process');
 const servers = require('./servers');
 const { ensureBuilt } = require('./build');
 const { loadFor, roundsFor } = require('./scenarios');
+const placement = require('./placement');
 
 function loadgenArgs(load, server, opts) {
   // A multi-process server's CPU and memory are in its workers, not the pid we hold: not measured.
@@ -113,7 +116,8 @@ function figure(r, k, f) {
 /** Medians of every figure over a server's runs, and the error totals. A
  * fixed-rate run in which the load generator fell behind gives no latency:
  * the median is over the other runs, or none when every run fell behind. */
-function summarise(runs) {
+function summarise(all) {
+  const runs = all.filter((r) => !r.superseded);
   const med = {};
   for (const [k, f] of Object.entries(FIELDS)) med[k] = median(runs.map((r) => figure(r, k, f)));
   const sum = (k) => runs.reduce((a, r) => a + (r[k] || 0), 0);
@@ -124,6 +128,8 @@ function summarise(runs) {
     errors: sum('errors'), verify_errors: sum('verify_errors'), stalled: sum('stalled'),
     bytes_checked: sum('bytes'), connect_retries: sum('connect_retries'),
     loadgen_behind: runs.filter((r) => r.loadgen_behind).length,
+    /* fixed rate: rounds run again after their load generator lost its CPU (placement.js) */
+    rerun: all.length - runs.length,
     first_error: (runs.find((r) => r.first_error) || {}).first_error || '',
     tls: tlsSummary(runs),
   };
@@ -135,6 +141,22 @@ async function startOrFail(def, pin) {
   } catch (err) {
     return { error: err.message };
   }
+}
+
+/** One load-generator run against server `id` (started, in `live`); a server that died in it leaves `live`. */
+async function runOnce(id, live, ctx, load, opts) {
+  const { reg, pin } = ctx;
+  const h = live[id];
+  const r = await runLoadgen(ctx.bins.loadgen, load, { ...h, tls: reg[id].tls, multi: reg[id].multi }, opts, pin);
+  if (pin.cpus) r.cpus = { ...pin.cpus };
+  if (reg[id].multi) r.shares = await servers.shares(h);
+  if (h.child.exitCode !== null || h.child.signalCode !== null) {
+    r.ok = false;
+    r.errors = (r.errors || 0) + 1;
+    r.first_error = `server exited during the run: ${h.stderr().trim().split('\n').slice(-3).join(' | ')}`;
+    delete live[id];
+  }
+  return r;
 }
 
 /**
@@ -161,19 +183,21 @@ async function runScenario(s, ids, ctx) {
         if (st.error) { failed[id] = st.error; continue; }
         live[id] = st.handle;
       }
-      const h = live[id];
-      const r = await runLoadgen(ctx.bins.loadgen, load, { ...h, tls: reg[id].tls, multi: reg[id].multi }, opts, pin);
-      if (reg[id].multi) r.shares = await servers.shares(h);
-      if (h.child.exitCode !== null || h.child.signalCode !== null) {
-        r.ok = false;
-        r.errors = (r.errors || 0) + 1;
-        r.first_error = `server exited during the run: ${h.stderr().trim().split('\n').slice(-3).join(' | ')}`;
-        delete live[id];
+      for (let tries = 1; ; tries++) {
+        const r = await runOnce(id, live, ctx, load, opts);
+        if (s.rateOf && live[id] && placement.runAgain(r, tries) && servers.swapCpus(pin, Object.values(live).map((x) => x.pid))) {
+          r.superseded = true;
+          runs[id].push(r);
+          ctx.progress(s, id, round, r, pin.note);
+          await servers.waitQuiet(live[id].pid);
+          continue;
+        }
+        runs[id].push(r);
+        ctx.progress(s, id, round, r);
+        break;
       }
-      runs[id].push(r);
-      ctx.progress(s, id, round, r);
       if (s.fresh && live[id]) { await live[id].stop(); delete live[id]; }
-      else if (live[id]) await servers.waitQuiet(h.pid);
+      else if (live[id]) await servers.waitQuiet(live[id].pid);
     }
   }
   await Promise.all(Object.values(live).map((h) => h.stop()));

@@ -93,11 +93,33 @@ function pinning(wanted = true, niceness, workers) {
     return { on: true, server: [...nice, 'taskset', '-c', all], loadgen: [...nice, 'taskset', '-c', String(workers)], note: `servers on CPUs ${all}, loadgen on CPU ${workers} (taskset)${niceNote}` };
   }
   if (workers && wanted) return { on: false, server: nice, loadgen: nice, note: `not pinned: ${workers} workers and the loadgen need ${workers + 1} CPUs, ${cpus} here${niceNote}` };
-  if (wanted && cpus >= 2 && has) {
-    return { on: true, server: [...nice, 'taskset', '-c', '0'], loadgen: [...nice, 'taskset', '-c', '1'], note: `server on CPU 0, loadgen on CPU 1 (taskset)${niceNote}` };
-  }
+  if (wanted && cpus >= 2 && has) return placeOn({ on: true, nice, niceNote }, 0, 1);
   const why = !wanted ? 'not pinned (--no-pin)' : has ? `not pinned: only ${cpus} CPU` : 'not pinned: taskset not found';
   return { on: false, server: nice, loadgen: nice, note: `${why}${niceNote}` };
+}
+
+/** The two-CPU placement: server on `serverCpu`, load generator on `loadgenCpu` (sets the prefixes and the note). */
+function placeOn(pin, serverCpu, loadgenCpu) {
+  pin.cpus = { server: serverCpu, loadgen: loadgenCpu };
+  pin.server = [...pin.nice, 'taskset', '-c', String(serverCpu)];
+  pin.loadgen = [...pin.nice, 'taskset', '-c', String(loadgenCpu)];
+  pin.note = `server on CPU ${serverCpu}, loadgen on CPU ${loadgenCpu} (taskset)${pin.niceNote}`;
+  return pin;
+}
+
+/**
+ * Swaps the server's and the load generator's CPU of a two-CPU placement
+ * (bench/lib/placement.js says when): later servers and load generators
+ * start on the new CPUs, and the running servers (every thread) move there
+ * now. False when the placement is not one that can swap.
+ * @param {object} pin from pinning()
+ * @param {number[]} pids the running servers
+ */
+function swapCpus(pin, pids) {
+  if (!pin.cpus) return false;
+  placeOn(pin, pin.cpus.loadgen, pin.cpus.server);
+  for (const pid of pids) spawnSync('taskset', ['-a', '-p', '-c', String(pin.cpus.server), String(pid)], { stdio: 'ignore' });
+  return true;
 }
 
 function wrap(cmd, pin) {
@@ -207,4 +229,4 @@ async function waitQuiet(pid, maxMs = 3000) {
   }
 }
 
-module.exports = { registry, pinning, check, start, waitQuiet, shares };
+module.exports = { registry, pinning, swapCpus, check, start, waitQuiet, shares };
