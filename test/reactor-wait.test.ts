@@ -176,6 +176,40 @@ forEachBackend('where the reactor blocks', (backend) => {
     if (backend !== 'poll') expect(loopTurns() - before).toBeLessThan(1000);
   });
 
+  it('many wake-ups in one turn each get their own bytes while the slab and the keep chunk fill and are replaced', async () => {
+    // The crossings of one turn share handles (native/bridge_dispatch.cc,
+    // call_js_in_turn): a slab or keep chunk handle kept past its
+    // replacement would hand JS another buffer's bytes. Three connections
+    // from another process, 300 round trips each of 1-3,000 bytes (~1.4 MB:
+    // dozens of 16 KiB keep chunks, several slabs), every echo compared.
+    const port = echoPort(r);
+    const script = `
+      const net = require('net');
+      let ok = 0, bad = 0, open = 3;
+      for (let k = 0; k < 3; k++) {
+        const c = net.connect(${port}, '127.0.0.1');
+        let i = 0, want = null, got = [];
+        const next = () => {
+          const n = 1 + ((i * 7919 + k * 31) % 3000);
+          want = Buffer.alloc(n, 0).map((_, j) => (i * 13 + j + k) & 255);
+          got = [];
+          c.write(want);
+        };
+        c.on('connect', next);
+        c.on('data', (d) => {
+          got.push(d);
+          const all = Buffer.concat(got);
+          if (all.length < want.length) return;
+          if (all.equals(want)) ok++; else bad++;
+          if (++i === 300) c.end(); else next();
+        });
+        c.on('close', () => { if (--open === 0) console.log(ok + ' ' + bad); });
+        c.on('error', () => {});
+      }`;
+    const res = await runNode(script, [], 15000);
+    expect([res.code, res.timedOut, res.stdout.trim()]).toEqual([0, false, '900 0']);
+  });
+
   it('what a protocol queues in one wake-up (a nextTick, a promise reaction, a setImmediate) runs before the next', async () => {
     const port = (r.listenTCP(0, queuedEchoFactory(), { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
     // Nothing else wakes the loop: a queue left undrained would stall the client.
