@@ -14,14 +14,15 @@ import * as net from 'net';
 import * as tls from 'tls';
 import { IPv4Address } from '../lib/address';
 import { ConnectionDone } from '../lib/errors';
-import type { NativeLoop } from '../lib/native';
+import type { NativeLoop, NativeTLSContext } from '../lib/native';
+import { Port } from '../lib/tcp/port';
 import type { Reactor } from '../lib/reactor';
 import type { ReactorCore } from '../lib/reactor/core';
 import { CertificateOptions } from '../lib/tls';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { closed } from './helpers/checks';
 import { makeCerts, TestCerts } from './helpers/certs';
-import { Echo, keeping, KeepingFactory, until } from './helpers/tcp';
+import { captureLog, Echo, keeping, KeepingFactory, until } from './helpers/tcp';
 
 jest.setTimeout(20000);
 
@@ -148,6 +149,42 @@ forEachBackend('Native calls per connection', (backend) => {
     expect(calls).toEqual(['tlsStart', 'peerIPv4', 'write', 'finish']);
     await expectPeer(f, visit.local);
     await stop();
+  });
+
+  it('TLS: the port describes itself (toString) only when starting TLS fails, in the log line', async () => {
+    const described = jest.spyOn(Port.prototype, 'toString');
+    try {
+      const { f, num, stop } = listenTLS(NotingEcho);
+      const visit = tlsVisit(num, true);
+      expect(await visit.done).toBe('ping');
+      await f.built[0].lost;
+      expect(described).not.toHaveBeenCalled();
+      await stop();
+      class Failing extends CertificateOptions {
+        override tlsContext(server: boolean): NativeTLSContext {
+          if (server && this.armed) throw new Error('no context today');
+          return super.tlsContext(server);
+        }
+        armed = false;
+      }
+      const opts = new Failing({ privateKey: certs.server.key, certificate: certs.server.cert });
+      const port = r.listenSSL(0, keeping(NotingEcho), opts, { interface: '127.0.0.1' });
+      opts.armed = true; // after listenSSL, which builds the context once to check it
+      const logged = captureLog();
+      try {
+        const s = net.connect((port.getHost() as IPv4Address).port, '127.0.0.1');
+        s.on('error', () => undefined);
+        await closed(s);
+        await until(() => logged.events.length > 0, 10000, 'the log line');
+      } finally {
+        logged.stop();
+      }
+      expect(logged.events.map((e) => e.message)).toEqual([`${port.toString()}: could not start TLS; connection closed`]);
+      expect((logged.events[0].failure?.value as Error).message).toBe('no context today');
+      await port.stopListening();
+    } finally {
+      described.mockRestore();
+    }
   });
 
   it('TCP, the peer closes: peerIPv4, write, finish; ConnectionDone', async () => {

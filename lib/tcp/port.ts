@@ -202,7 +202,7 @@ export class Port<A extends IAddress = IAddress> extends Handler implements ILis
     }
     const t = this.makeTransport(slot, gen);
     core.register(t);
-    if (this.config.tls !== undefined && !startTLSOrClose(t, this.config.tls, this.toString())) return;
+    if (this.config.tls !== undefined && !startTLSOrClose(t, this.config.tls, this)) return;
     let protocol;
     try {
       protocol = this.factory.buildProtocol(t.getPeer());
