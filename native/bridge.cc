@@ -84,7 +84,12 @@ NativeLoop::NativeLoop(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Native
     e.Set("code", Napi::String::New(env, "ENOTSUP"));
     throw e;
   }
-  init_js_state(info, name);
+  try {
+    init_js_state(info, name);
+  } catch (...) {
+    release_js();  // a throwing constructor runs no destructor: drop the references made so far
+    throw;
+  }
   int err = 0;
   loop_ = Loop::create(backend, this, &err);
   if (!loop_) {
@@ -125,16 +130,6 @@ NativeLoop::~NativeLoop() {
   release_js();
 }
 
-// write() is the one call made per echoed message: like every method it is a
-// plain napi function bound to this object (bridge_methods.cc), and it also
-// skips Napi::TypedArray's three napi_get_typedarray_info calls. writeAt() is
-// the same for a range of an ArrayBuffer (a WebSocket reply framed where its
-// payload was read, lib/websocket/whole-frame.ts): no typed array is made
-// for it in JS (~200 instructions a message), and its four numbers (slot,
-// gen, offset, length) come in `writeArgs`, an Int32Array over our memory
-// that JS fills just before the call: each number passed as an argument
-// cost ~80 instructions of N-API conversion and checks.
-
 // The fast writes' shared end: the registry's checks through the same live()
 // (an open loop and a live (slot, gen) handle), then the write.
 int64_t NativeLoop::checked_write(int32_t slot, int32_t gen, const uint8_t* bytes, size_t len) {
@@ -146,6 +141,16 @@ int64_t NativeLoop::checked_write(int32_t slot, int32_t gen, const uint8_t* byte
   }
 }
 
+// write() is the one call made per echoed message: like every method it is a
+// plain napi function bound to this object (bridge_methods.cc), and it also
+// skips Napi::TypedArray's three napi_get_typedarray_info calls. writeAt() is
+// the same for a range of an ArrayBuffer (a WebSocket reply framed where its
+// payload was read, lib/websocket/whole-frame.ts): no typed array is made
+// for it in JS (~200 instructions a message), and its four numbers (slot,
+// gen, offset, length) come in `writeArgs`, an Int32Array over our memory
+// that JS fills just before the call: each number passed as an argument
+// cost ~80 instructions of N-API conversion and checks.
+//
 // write(slot, gen, bytes) -> bytes still buffered | -errno
 napi_value NativeLoop::FastWrite(napi_env env, napi_callback_info info) {
   size_t argc = 3;

@@ -13,8 +13,9 @@
 // loop`) or called on another object still acts on the loop it came from, as
 // a bound function would. Each function holds its object by a symbol-keyed
 // property, so while a function is reachable the object, and so the
-// NativeLoop its data points into, is alive; the object's finalizer frees the
-// NativeLoop only once neither is. On a closed loop the registry's checks
+// NativeLoop its data points into, is alive (the property can be neither
+// written nor deleted); the object's finalizer frees the NativeLoop only once
+// neither is. On a closed loop the registry's checks
 // answer -EBADF as before (stats and close still run).
 //
 // The cost is paid once per loop: ~45 functions made at construction.
@@ -39,10 +40,15 @@ std::vector<LoopMethodEntry>& registry() {
 bool bound_function(napi_env env, napi_value self, napi_value key, const char* name, napi_callback cb, void* data,
                     std::vector<napi_property_descriptor>* props) {
   napi_value fn = nullptr;
-  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, data, &fn) != napi_ok ||
-      napi_set_property(env, fn, key, self) != napi_ok) {
-    return false;
-  }
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, data, &fn) != napi_ok) return false;
+  // Read-only, hidden and not deletable: the function's data points into the
+  // NativeLoop, so JS must not be able to cut the link that keeps it alive
+  // (a deleted holder let the object be collected under a live function).
+  napi_property_descriptor holder{};
+  holder.name = key;
+  holder.value = self;
+  holder.attributes = napi_default;
+  if (napi_define_properties(env, fn, 1, &holder) != napi_ok) return false;
   napi_property_descriptor d{};
   d.utf8name = name;
   d.value = fn;
@@ -68,8 +74,9 @@ Napi::Function NativeLoop::Define(Napi::Env env) {
 void NativeLoop::define_methods(Napi::Env env, Napi::Object self) {
   for (const LoopMethodEntry& e : LoopMethods::all()) bound_.push_back(BoundMethod{this, &e});
   std::vector<napi_property_descriptor> props;
-  napi_value key = nullptr;
-  bool ok = napi_create_symbol(env, nullptr, &key) == napi_ok;
+  napi_value key = nullptr, description = nullptr;
+  bool ok = napi_create_string_utf8(env, "ioreactor.loop", NAPI_AUTO_LENGTH, &description) == napi_ok &&
+            napi_create_symbol(env, description, &key) == napi_ok;
   for (BoundMethod& b : bound_) ok = ok && bound_function(env, self, key, b.entry->name, CallBound, &b, &props);
   ok = ok && bound_function(env, self, key, "write", FastWrite, this, &props) &&
        bound_function(env, self, key, "writeAt", FastWriteAt, this, &props) &&

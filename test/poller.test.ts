@@ -666,6 +666,68 @@ forEachBackend('NativeLoop bridge', (backend) => {
     expect(res.code).toBe(0);
   });
 
+  it("a method's hold on its loop can be neither deleted nor replaced, and does not show in inspect", async () => {
+    // Deleting the holder let GC free the loop under a live function (a crash when it was then called).
+    const res = await runNode(
+      `'use strict';
+      const util = require('util');
+      const { loadNative } = require('./lib/native.ts');
+      const { NativeLoop } = loadNative();
+      const fns = (() => {
+        const l = new NativeLoop(process.argv[1], () => undefined);
+        const out = [l.refcount, l.stats, l.close, l.write];
+        for (const fn of out) {
+          const [key] = Object.getOwnPropertySymbols(fn);
+          for (const cut of [() => delete fn[key], () => { fn[key] = {}; }]) {
+            try { cut(); console.log('cut'); } catch (e) { if (!(e instanceof TypeError)) throw e; }
+          }
+        }
+        return out;
+      })();
+      let turns = 0;
+      (function collect() {
+        global.gc();
+        if (++turns < 5) return setImmediate(collect);
+        const [refcount, stats, close, write] = fns;
+        console.log(refcount(), typeof stats().wakeups, close(), write(0, 1, Buffer.alloc(1)), util.inspect(refcount));
+      })();`,
+      [backend],
+      10000,
+      ['--expose-gc'],
+    );
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toBe('0 number 0 -9 [Function: refcount]\n');
+    expect(res.code).toBe(0);
+  });
+
+  it('a loop and the methods taken off it are collected together once neither is reachable', async () => {
+    const res = await runNode(
+      `const { loadNative } = require('./lib/native.ts');
+      const { NativeLoop } = loadNative();
+      let collected = false;
+      const registry = new FinalizationRegistry(() => { collected = true; });
+      (() => {
+        const l = new NativeLoop(process.argv[1], () => undefined);
+        registry.register(l, 'loop');
+        const { remove, write } = l;
+        remove(0, 1);
+        write(0, 1, Buffer.alloc(1));
+      })();
+      let turns = 0;
+      (function collect() {
+        global.gc();
+        if (!collected && ++turns < 50) return setImmediate(collect);
+        console.log(collected);
+      })();`,
+      [backend],
+      10000,
+      ['--expose-gc'],
+    );
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toBe('true\n');
+    expect(res.code).toBe(0);
+  });
+
   it('exposes records as an Int32Array of RECORD_INTS per record, and the backend name', () => {
     const l = loop as NativeLoop;
     expect(l.backend).toBe(backend);
