@@ -148,65 +148,21 @@ void NativeLoop::new_keep() {
 }
 
 // One crossing into JS with the first `count` records of records_, the slab
-// and the keep chunk(s), in a handle scope of its own.
+// and the keep chunk(s).
 void NativeLoop::call_js(int count) {
-  if (scoped_calls_ && depth_ == 1) return call_js_in_turn(count);
   napi_handle_scope scope;
   if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
-  napi_value fn = nullptr, self = nullptr, n = nullptr, slab = nullptr;
+  napi_value fn = nullptr, self = nullptr, argv[4] = {nullptr, nullptr, nullptr, nullptr}, result;
   napi_get_reference_value(env_, callback_, &fn);
   napi_get_reference_value(env_, static_cast<napi_ref>(*this), &self);
-  napi_create_int32(env_, count, &n);
-  if (slab_ref_ != nullptr) napi_get_reference_value(env_, slab_ref_, &slab);
-  cross(fn, self, n, slab, nullptr);
-  napi_close_handle_scope(env_, scope);
-}
-
-// The same crossing from wait_here's own wait (depth 1: no JS on the stack
-// between, so its handle scope is the current one). At one event per
-// wake-up a handle scope of its own (N-API allocates and frees a wrapper for
-// each) and the six handles cost ~600 of ~5,300 instructions; here they are
-// made once per turn scope (renewed every kCrossingsPerScope crossings), and
-// the count, slab and keep chunk again only when they change.
-void NativeLoop::call_js_in_turn(int count) {
-  TurnHandles& t = turn_;
-  if (t.fn == nullptr) {
-    napi_get_reference_value(env_, callback_, &t.fn);
-    napi_get_reference_value(env_, static_cast<napi_ref>(*this), &t.self);
-  }
-  if (t.count == nullptr || t.count_of != count) {
-    napi_create_int32(env_, count, &t.count);
-    t.count_of = count;
-  }
-  napi_value slab = turn_value(slab_ref_, slab_data_, &t.slab_of, &t.slab);
-  napi_value keep = batch_keeps_.empty() ? turn_value(keep_ref_, keep_data_, &t.keep_of, &t.keep) : nullptr;
-  ++t.crossings;
-  cross(t.fn, t.self, t.count, slab, keep);
-}
-
-// The value of `ref`, a Buffer over `data`, for this turn scope: the one
-// fetched before while it is the same buffer (`key`), else fetched now.
-// Keyed by memory, not by ref: a ref deleted and made anew can come back at
-// the same address, while the memory of a buffer a handle holds cannot.
-napi_value NativeLoop::turn_value(napi_ref ref, const uint8_t* data, const uint8_t** key, napi_value* cached) {
-  if (ref == nullptr) return nullptr;
-  if (*cached == nullptr || *key != data) {
-    *cached = nullptr;
-    napi_get_reference_value(env_, ref, cached);
-    *key = data;
-  }
-  return *cached;
-}
-
-// Calls fn on self with (count, slab, keep chunk, later chunks); a null
-// `keep` means keep_args makes the last two.
-void NativeLoop::cross(napi_value fn, napi_value self, napi_value count, napi_value slab, napi_value keep) {
-  napi_value argv[4] = {count, slab, keep, nullptr}, result;
-  if (keep == nullptr) keep_args(&argv[2], &argv[3]);
+  napi_create_int32(env_, count, &argv[0]);
+  if (slab_ref_ != nullptr) napi_get_reference_value(env_, slab_ref_, &argv[1]);
+  keep_args(&argv[2], &argv[3]);
   for (napi_value& v : argv) {
     if (v == nullptr) napi_get_undefined(env_, &v);
   }
   if (fn != nullptr && self != nullptr && call(self, fn, argv, &result) != napi_ok) take_exception();
+  napi_close_handle_scope(env_, scope);
 }
 
 // The crossing itself: in a callback scope of ours, which drains the JS

@@ -162,10 +162,6 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   static void on_trim(uv_timer_t* h);
   void take_exception();
   void call_js(int count);
-  void call_js_in_turn(int count);
-  void cross(napi_value fn, napi_value self, napi_value count, napi_value slab, napi_value keep);
-  napi_value turn_value(napi_ref ref, const uint8_t* data, const uint8_t** key, napi_value* cached);
-  void renew_turn_scope(napi_handle_scope* scope);
   bool copy_kept(const Record& r, uint8_t* dst) const;
   napi_status call(napi_value self, napi_value fn, napi_value* argv, napi_value* result);
   void drain_js_queues();
@@ -200,20 +196,6 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   static constexpr int kWaitsPerTurn = 64;
   static constexpr int64_t kTurnLimitMs = 50;
   uint64_t turn_start_ms_ = 0;  // libuv's time when wait_here began
-  // Inside wait_here the crossings share its handle scope (bridge_dispatch.cc,
-  // call_js_in_turn): the handles they need are made once per scope, which
-  // is renewed after kCrossingsPerScope crossings so handles cannot pile up.
-  struct TurnHandles {
-    napi_value fn = nullptr, self = nullptr, count = nullptr, slab = nullptr, keep = nullptr;
-    int count_of = 0;
-    // Which buffer the cached slab and keep handles are: its memory, which
-    // that handle keeps alive (a napi_ref's address can be reused at once).
-    const uint8_t* slab_of = nullptr;
-    const uint8_t* keep_of = nullptr;
-    int crossings = 0;
-  };
-  TurnHandles turn_;
-  static constexpr int kCrossingsPerScope = 16;
   // How long the own-set wait sleeps, when a wake-up's work is done and
   // nothing more is ready, before it waits again (0: it waits at once).
   long coalesce_ns_ = 0;

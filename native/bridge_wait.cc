@@ -139,7 +139,6 @@ void NativeLoop::wait_here() {
   napi_handle_scope scope;
   if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
   scoped_calls_ = true;
-  turn_ = TurnHandles{};
   turn_start_ms_ = uv_now(uv_loop_);
   int timeout = libuv_timeout();
   for (int waits = 1;; ++waits) {
@@ -148,20 +147,9 @@ void NativeLoop::wait_here() {
     bool failed = error_ref_ != nullptr;
     after_dispatch(true);
     if (n <= 0 || failed || waits == kWaitsPerTurn || !wait_again(&timeout)) break;
-    if (turn_.crossings >= kCrossingsPerScope) renew_turn_scope(&scope);
   }
   scoped_calls_ = false;
-  turn_ = TurnHandles{};
   napi_close_handle_scope(env_, scope);
-}
-
-// Closes the turn's handle scope and opens a new one, so the crossings'
-// handles (call_js_in_turn) do not pile up over a long turn; the cached ones
-// die with it.
-void NativeLoop::renew_turn_scope(napi_handle_scope* scope) {
-  turn_ = TurnHandles{};
-  napi_close_handle_scope(env_, *scope);
-  napi_open_handle_scope(env_, scope);
 }
 
 // One wait, with the coalescing window when one is set (start()): what is
