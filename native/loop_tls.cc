@@ -153,15 +153,12 @@ void Loop::Impl::accept_new(std::vector<std::pair<int32_t, uint32_t>>* listeners
   }
 }
 
-// The queue's front first, each within the ration; a stream's turns are
-// counted for read_tls (the second goes ahead).
+// The queue's front first, each within the ration.
 void Loop::Impl::step_handshakes() {
   while (drop_waiting_head()) {
     auto h = waiting_handshakes.front();
     if (!ration.allow(clock_ns())) return;
     waiting_handshakes.pop_front();
-    Slot* s = slots.find(h.first, h.second);  // live: drop_waiting_head checked
-    if (s->hs_turns < 2) ++s->hs_turns;
     end_wait(h.first, h.second);
     read_tls_now(h.first, h.second);
     ration.step_done(clock_ns());
@@ -248,6 +245,7 @@ void Loop::Impl::read_tls(int32_t index, uint32_t gen) {
     waiting_handshakes.emplace_back(index, gen);
     return;
   }
+  s->hs_turns = 2;  // used
   // Its hello was answered: its next flight (the Finished) goes ahead.
   // The head it displaces may be in the poller: park it with the new ones.
   if (!waiting_handshakes.empty()) new_handshakes.push_back(waiting_handshakes.front());
@@ -310,6 +308,9 @@ void Loop::Impl::pump_tls(int32_t index, uint32_t gen) {
     if (step == TlsStream::Step::kFailed) return tls_failed(index, gen);
     bool more = false;
     int32_t flags = step == TlsStream::Step::kDone ? s->tls->settled_flags(&more) : 0;
+    // A step that made the server's flight answered the hello (read_tls): not
+    // one that took half a hello split over reads, the costly half still to come.
+    if (step == TlsStream::Step::kAgain && s->hs_turns == 0 && s->tls->has_output()) s->hs_turns = 1;
     int err = send_tls_output(index);
     if (err != 0) return stream_failed(index, gen, err);
     if (step == TlsStream::Step::kAgain) return;

@@ -45,7 +45,7 @@ struct Slot {
   bool tls_unflushed = false;  // listed in Loop::Impl::tls_unflushed (written since the last flush)
   bool hs_waiting = false;     // a handshake's turn is queued in Loop::Impl::waiting_handshakes
   bool hs_parked = false;      // ... and it is out of the poller's read interest until then
-  uint8_t hs_turns = 0;        // handshake steps it has had (counted to 2: the second goes ahead)
+  uint8_t hs_turns = 0;        // 1: its hello was answered (its next step goes ahead), 2: that was used
   // Listener state.
   bool accept_paused = false;
   int accept_batch = 0;

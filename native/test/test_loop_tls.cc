@@ -388,6 +388,45 @@ void test_answered_go_ahead(Backend b) {
   for (Conn& c : conns) ::close(c.peer);
 }
 
+// A hello split over two reads: its first step takes half and answers
+// nothing, so its second is the costly one and waits at the back like any
+// hello (marking "had a step" instead of "was answered" let it jump ahead).
+void test_split_hello_waits(Backend b) {
+  Sink sink;
+  const int n = 4;
+  std::vector<Conn> conns(n);
+  int err = 0;
+  auto loop = Loop::create(b, &sink, &err);
+  loop->set_handshake_time_budget(0);
+  auto server_ctx = context(true);
+  Conn& split = conns[0];
+  int sv[2];
+  check::eq(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0, "socketpair");
+  check::eq(loop->adopt_stream(sv[0], &split.slot), 0, "adopt");
+  split.peer = sv[1];
+  std::string why;
+  check::eq(loop->start_tls(split.slot, server_ctx, "", "", &why), 0, "start_tls " + why);
+  split.client = TlsStream::create(context(false), "", &why);
+  split.client->handshake();
+  const uint8_t* hello = nullptr;
+  std::string rest;
+  size_t len = split.client->output(&hello);
+  check::eq(static_cast<long long>(::send(split.peer, hello, 40, 0)), 40LL, "the hello's first 40 bytes");
+  rest.assign(reinterpret_cast<const char*>(hello) + 40, len - 40);
+  split.client->consume_output();
+  for (int i = 1; i < n; ++i) open_conn(*loop, server_ctx, &conns[static_cast<size_t>(i)]);
+  std::vector<bool> answered(n, false);
+  loop->poll_once(1000);  // the oldest step: the split hello's first half
+  check::eq(count_answers(conns, &answered), 0, "half a hello answers nothing");
+  check::eq(static_cast<long long>(::send(split.peer, rest.data(), rest.size(), 0)), static_cast<long long>(rest.size()), "the rest");
+  loop->poll_once(1000);
+  check::eq(count_answers(conns, &answered), 1, "one hello answered");
+  check::that(answered[1] && !answered[0], "the hello that waited longest, not the split one's rest");
+  for (int i = 0; i < 4 * n && count_answers(conns, &answered) < n; ++i) loop->poll_once(200);
+  check::eq(count_answers(conns, &answered), n, "every hello is answered");
+  for (Conn& c : conns) ::close(c.peer);
+}
+
 // Each busy connection sends one byte; one wake-up reads them all. Returns
 // the deliveries that wake-up made and the most Data records in one.
 std::pair<int, int> one_byte_each(Loop& loop, Sink& sink, std::vector<Conn>& busy) {
@@ -489,6 +528,7 @@ int main(int argc, char** argv) {
                                     {"waiting hellos are reported once", test_waiting_hellos_reported_once},
                                     {"closing or pausing the oldest waiting handshake", test_waiting_head_closed_or_paused},
                                     {"an answered handshake's next step goes ahead", test_answered_go_ahead},
+                                    {"a split hello's rest waits at the back", test_split_hello_waits},
                                     {"records in chunks while handshakes wait", test_flood_chunks},
                                     {"a slot removed between two chunks", test_removed_between_chunks}});
   return check::run_all(cases, argc, argv);
