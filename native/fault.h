@@ -24,7 +24,7 @@ constexpr bool kEnabled = false;
 // The calls a fault can be injected into; names() spells them for JS.
 enum class Call : uint8_t {
   kAccept,     // accept4 / accept on a listener
-  kRead,       // read() of a stream
+  kRead,       // a stream's read: recv() on a socket, read() on a pipe or tty
   kWrite,      // write() to a pipe
   kWritev,     // writev() to a pipe
   kSend,       // send() to a socket

@@ -66,6 +66,22 @@ inline ssize_t writev(int fd, const struct iovec* iov, int count) {
   return injected(Call::kWritev) ? -1 : ::writev(fd, iov, count);
 }
 
+// Under ASan the libc calls stay: its interceptors bounds-check the buffer
+// a read fills and a send reads, which a raw syscall(2) would skip.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define IOREACTOR_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define IOREACTOR_ASAN 1
+#endif
+#if defined(__linux__) && !defined(IOREACTOR_ASAN)
+#define IOREACTOR_RAW_SOCKET_CALLS 1
+#else
+#define IOREACTOR_RAW_SOCKET_CALLS 0
+#endif
+
 // Stream sockets' reads and sends, once per echoed message each: on Linux
 // straight through syscall(2), not libc's wrappers. Those are cancellation
 // points, and in a process with threads (node) each call brackets the
@@ -75,8 +91,8 @@ inline ssize_t writev(int fd, const struct iovec* iov, int count) {
 // socket directly instead of through vfs_read's file checks.
 inline ssize_t recv(int fd, void* buf, size_t len) {
   if (injected(Call::kRead)) return -1;
-#if defined(__linux__)
-  return ::syscall(SYS_recvfrom, fd, buf, len, 0, nullptr, nullptr);
+#if IOREACTOR_RAW_SOCKET_CALLS
+  return ::syscall(SYS_recvfrom, static_cast<long>(fd), buf, len, 0L, nullptr, nullptr);
 #else
   return ::recv(fd, buf, len, 0);
 #endif
@@ -84,8 +100,8 @@ inline ssize_t recv(int fd, void* buf, size_t len) {
 
 inline ssize_t send(int fd, const void* buf, size_t len, int flags) {
   if (injected(Call::kSend)) return -1;
-#if defined(__linux__)
-  return ::syscall(SYS_sendto, fd, buf, len, flags, nullptr, 0);
+#if IOREACTOR_RAW_SOCKET_CALLS
+  return ::syscall(SYS_sendto, static_cast<long>(fd), buf, len, static_cast<long>(flags), nullptr, 0L);
 #else
   return ::send(fd, buf, len, flags);
 #endif
