@@ -12,6 +12,8 @@
  * (bench/PERFORMANCE.md). A prototype that has its own `name` keeps it.
  */
 function named(proto: object, name: string): void {
+  // Only our own classes' prototypes: Reflect.construct with another newTarget must not rename Object.prototype.
+  if (proto !== IOReactorError.prototype && !(proto instanceof IOReactorError)) return;
   if (Object.prototype.hasOwnProperty.call(proto, 'name')) return;
   Object.defineProperty(proto, 'name', { value: name, enumerable: false, configurable: true, writable: true });
 }
@@ -263,7 +265,13 @@ export class ConnectionClosed extends IOReactorError {
   }
 }
 
-/** The connection was closed cleanly (what `loseConnection` reports). */
+/**
+ * The connection was closed cleanly (what `loseConnection` reports). As
+ * Twisted's `main.CONNECTION_DONE`, the transports share one instance for
+ * every clean close (each connectionLost still gets a Failure of its own):
+ * annotate the Failure, not its `value`, or the change shows on every
+ * connection.
+ */
 export class ConnectionDone extends ConnectionClosed {
   constructor(message = 'Connection was closed cleanly.') {
     super(message);

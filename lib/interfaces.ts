@@ -268,7 +268,10 @@ export interface IProtocol {
   makeConnection(transport: ITransport): void;
   /** Bytes arrived. */
   dataReceived(data: Buffer): void;
-  /** The connection ended, cleanly (ConnectionDone) or not. */
+  /**
+   * The connection ended, cleanly (ConnectionDone: one instance shared by
+   * every clean close, so annotate the Failure rather than its `value`) or not.
+   */
   connectionLost(reason: Failure): void;
 }
 

@@ -1,5 +1,6 @@
 /** Every error class the library exports carries a message and its own name, even when made without arguments. */
 import * as errors from '../lib/errors';
+import * as util from 'util';
 import { Deferred } from '../lib/defer';
 
 /** Classes whose constructors take what their message is made of (tested where they are thrown). */
@@ -41,6 +42,16 @@ describe('error classes', () => {
     }
     expect([new Mine().name, new errors.ConnectionDone().name, new Named().name]).toEqual(['Mine', 'ConnectionDone', 'Renamed']);
     expect(new Mine() instanceof errors.ConnectionClosed).toBe(true);
+  });
+
+  it.each(classes)('%s reads as its name in util.inspect', (name, ErrorClass) => {
+    expect(util.inspect(new ErrorClass())).toMatch(new RegExp(`^${name}: `));
+  });
+
+  it('made with another new.target, an error names no prototype outside ours', () => {
+    const err = Reflect.construct(errors.ConnectionDone, [], Object) as object;
+    expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'name')).toBe(false);
+    expect(Object.getPrototypeOf(err)).toBe(Object.prototype);
   });
 
   it('firing a Deferred twice says what went wrong', () => {
