@@ -4,7 +4,7 @@
  * ratios and writes its report. Nothing here asserts a speed. The load
  * generator's checks are tested against servers that corrupt or drop bytes.
  */
-import { spawn, execFile } from 'child_process';
+import { spawn, spawnSync, execFile } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
@@ -231,6 +231,7 @@ describe('a fixed-rate round whose load generator lost its CPU', () => {
     expect(runAgain(run(0.2, 7), 1)).toBe(false); // waited, but kept to the schedule
     expect(runAgain(run(13.2, 3), 1)).toBe(false); // the sixth run's rate-90 c round 2: it could not send that fast
     expect(runAgain(run(3, 1), 1)).toBe(false);
+    expect(runAgain({ ...run(4.1, 5), ok: false }, 1)).toBe(false); // its errors must stay in the row
   });
 
   test('the run it replaces counts for nothing, and the row says how many were replaced', () => {
@@ -244,6 +245,20 @@ describe('a fixed-rate round whose load generator lost its CPU', () => {
     expect(swapCpus(pin, [])).toBe(true);
     expect(pin).toMatchObject({ cpus: { server: 1, loadgen: 0 }, server: ['taskset', '-c', '1'], loadgen: ['taskset', '-c', '0'], note: 'server on CPU 1, loadgen on CPU 0 (taskset)' });
     expect(swapCpus({ on: false, server: [], loadgen: [], note: 'not pinned (--no-pin)' }, [])).toBe(false);
+  });
+
+  test('does not swap when a running server cannot be moved: the placement stays as it was', () => {
+    const pin = { on: true, nice: [], niceNote: '', cpus: { server: 0, loadgen: 1 }, server: ['taskset', '-c', '0'], loadgen: ['taskset', '-c', '1'], note: 'as it was' };
+    const sleeper = spawnSync('bash', ['-c', 'sleep 30 >/dev/null 2>&1 & echo $!'], { encoding: 'latin1' });
+    const pid = Number(sleeper.stdout.trim());
+    try {
+      // the second pid cannot exist (above pid_max): taskset fails for it, after the first moved
+      expect(swapCpus(pin, [pid, 2 ** 22 + 1])).toBe(false);
+      expect(pin).toMatchObject({ cpus: { server: 0, loadgen: 1 }, note: 'as it was' });
+      expect(spawnSync('taskset', ['-c', '-p', String(pid)], { encoding: 'latin1' }).stdout).toMatch(/: 0\n$/); // moved back
+    } finally {
+      process.kill(pid);
+    }
   });
 });
 
@@ -455,6 +470,8 @@ const AESNI = process.platform === 'linux' && process.arch === 'x64' && /^flags\
 const RECORD_CIPHERS: [string, NodeJS.ProcessEnv, string][] = [
   ['by default', {}, AESNI ? 'aesni' : 'evp'],
   ['with LOADGEN_TLS_EVP=1', { LOADGEN_TLS_EVP: '1' }, 'evp'],
+  // our sealed record spoilt inside the start-up check: the check must refuse it and keep EVP
+  ['when the start-up check fails', { LOADGEN_TLS_SELFTEST_FLIP: '1' }, 'evp'],
 ];
 
 /** One connection at 1,000 requests/s, up to 32 outstanding, a short warm-up. */

@@ -57,7 +57,8 @@ function lostItsCpu(r) {
  * @param {number} tries
  */
 function runAgain(r, tries) {
-  return tries <= RERUNS && lostItsCpu(r);
+  // A run with errors or stalls stands as it is: a rerun would drop them from the row.
+  return tries <= RERUNS && r.ok !== false && lostItsCpu(r);
 }
 
 module.exports = { runAgain, lostItsCpu, waitedMs, RERUNS, STALL_MS };

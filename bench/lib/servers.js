@@ -111,14 +111,20 @@ function placeOn(pin, serverCpu, loadgenCpu) {
  * Swaps the server's and the load generator's CPU of a two-CPU placement
  * (bench/lib/placement.js says when): later servers and load generators
  * start on the new CPUs, and the running servers (every thread) move there
- * now. False when the placement is not one that can swap.
+ * now. False when the placement is not one that can swap, or a running
+ * server could not be moved (then all stay where they were).
  * @param {object} pin from pinning()
  * @param {number[]} pids the running servers
  */
 function swapCpus(pin, pids) {
   if (!pin.cpus) return false;
-  placeOn(pin, pin.cpus.loadgen, pin.cpus.server);
-  for (const pid of pids) spawnSync('taskset', ['-a', '-p', '-c', String(pin.cpus.server), String(pid)], { stdio: 'ignore' });
+  const { server, loadgen } = pin.cpus;
+  // taskset -a succeeds for a pid that is gone (no threads to move): look first
+  const moved = (cpu, pid) => fs.existsSync(`/proc/${pid}/task`) && spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' }).status === 0;
+  const move = (cpu) => pids.every((pid) => moved(cpu, pid));
+  // A server that did not move would share the load generator's new CPU: put everything back and say no.
+  if (!move(loadgen)) return move(server), false;
+  placeOn(pin, loadgen, server);
   return true;
 }
 
