@@ -245,12 +245,18 @@ static void free_dir(struct dir *d) {
 
 /* Whether gcm_direct.c seals records of every length class (empty, under a
  * block, whole blocks, a tail) byte for byte as EVP does, opens EVP's, and
- * refuses one with a changed byte. LOADGEN_TLS_EVP=1 keeps EVP (to compare). */
+ * refuses one with a changed byte. LOADGEN_TLS_EVP=1 keeps EVP (to compare);
+ * LOADGEN_TLS_SELFTEST_FLIP=1 changes a byte of our own sealed record, so a
+ * test can see a failed check keep EVP. */
 static int direct_matches_evp(void) {
   const char *force = getenv("LOADGEN_TLS_EVP");
   if (force && *force && strcmp(force, "0") != 0) return 0;
-  static const size_t lens[] = {0, 1, 15, 16, 17, 31, 64, 113, 250};
-  uint8_t key[16], p[256], a[HDR + 256 + 1 + TAG], b[sizeof a];
+  const char *spoil = getenv("LOADGEN_TLS_SELFTEST_FLIP");
+  const int flip = spoil && *spoil && strcmp(spoil, "0") != 0;
+  /* up to a whole record: past GCM's 3 KiB GHASH chunk and at 2^14 */
+  static const size_t lens[] = {0, 1, 15, 16, 17, 31, 64, 113, 250, 3100, 16384};
+  static uint8_t p[16384], a[HDR + 16384 + 1 + TAG], b[sizeof a];
+  uint8_t key[16];
   struct dir evp = {0}, dg = {0}, rx = {0};
   int ok = 1;
   for (size_t i = 0; i < sizeof p; i++) p[i] = (uint8_t)(i * 37 + 11);
@@ -262,11 +268,12 @@ static int direct_matches_evp(void) {
   ok = ok && use_key(&dg, key, 1) == 0 && use_key(&rx, key, 0) == 0;
   for (size_t i = 0; ok && i < sizeof lens / sizeof lens[0]; i++) {
     size_t n = seal(&evp, T_DATA, p, lens[i], a), m = seal(&dg, T_DATA, p, lens[i], b), len = 0;
+    if (flip) b[HDR + lens[i] / 2] ^= 1; /* tests: a check that must fail */
     ok = n != 0 && n == m && memcmp(a, b, n) == 0;
     ok = ok && open_record(&rx, a, n - HDR, &len) == T_DATA && len == lens[i] && memcmp(a + HDR, p, len) == 0;
+    rx.seq--; /* b was sealed at a's sequence number: only the changed byte may differ */
     b[HDR + lens[i] / 2] ^= 1; /* a changed byte: the tag must not match */
-    ok = ok && open_record(&rx, b, m - HDR, &len) == -1;
-    rx.seq--; /* the refused record took no sequence number in the peer's */
+    ok = ok && open_record(&rx, b, m - HDR, &len) == -1; /* seq is a's + 1 again for the next round */
   }
   free_dir(&evp), free_dir(&dg), free_dir(&rx);
   return ok;
