@@ -108,7 +108,11 @@ ssize_t client_recv(Conn& c) {
   return n;
 }
 
-bool open_conn(Loop& loop, const std::shared_ptr<TlsContext>& server_ctx, Conn* c) {
+// A TLS stream on the loop and a client on its peer that sent its
+// ClientHello; with `rest`, only the hello's first `first` bytes are sent and
+// the others are kept there.
+bool open_conn(Loop& loop, const std::shared_ptr<TlsContext>& server_ctx, Conn* c, size_t first = 0,
+               std::string* rest = nullptr) {
   int sv[2];
   if (!check::eq(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0, "socketpair")) return false;
   check::eq(loop.adopt_stream(sv[0], &c->slot), 0, "adopt");
@@ -117,7 +121,15 @@ bool open_conn(Loop& loop, const std::shared_ptr<TlsContext>& server_ctx, Conn* 
   check::eq(loop.start_tls(c->slot, server_ctx, "", "", &err), 0, "start_tls " + err);
   c->client = TlsStream::create(context(false), "", &err);
   c->client->handshake();  // the ClientHello
-  client_send(*c);
+  if (rest == nullptr) {
+    client_send(*c);
+    return true;
+  }
+  const uint8_t* hello = nullptr;
+  size_t len = c->client->output(&hello);
+  check::eq(static_cast<long long>(::send(c->peer, hello, first, 0)), static_cast<long long>(first), "the hello's start");
+  rest->assign(reinterpret_cast<const char*>(hello) + first, len - first);
+  c->client->consume_output();
   return true;
 }
 
@@ -400,20 +412,8 @@ void test_split_hello_waits(Backend b) {
   loop->set_handshake_time_budget(0);
   auto server_ctx = context(true);
   Conn& split = conns[0];
-  int sv[2];
-  check::eq(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0, "socketpair");
-  check::eq(loop->adopt_stream(sv[0], &split.slot), 0, "adopt");
-  split.peer = sv[1];
-  std::string why;
-  check::eq(loop->start_tls(split.slot, server_ctx, "", "", &why), 0, "start_tls " + why);
-  split.client = TlsStream::create(context(false), "", &why);
-  split.client->handshake();
-  const uint8_t* hello = nullptr;
   std::string rest;
-  size_t len = split.client->output(&hello);
-  check::eq(static_cast<long long>(::send(split.peer, hello, 40, 0)), 40LL, "the hello's first 40 bytes");
-  rest.assign(reinterpret_cast<const char*>(hello) + 40, len - 40);
-  split.client->consume_output();
+  open_conn(*loop, server_ctx, &split, 40, &rest);
   for (int i = 1; i < n; ++i) open_conn(*loop, server_ctx, &conns[static_cast<size_t>(i)]);
   std::vector<bool> answered(n, false);
   loop->poll_once(1000);  // the oldest step: the split hello's first half
