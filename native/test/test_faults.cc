@@ -236,6 +236,25 @@ void read_eintr(Backend b) {
   ::close(c);
 }
 
+// A pipe takes read() where a socket takes recv(): the same fault covers both.
+void read_pipe_faults(Backend b) {
+  Rig rig(b);
+  int fds[2];
+  check::eq(::pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0, "pipe");
+  int32_t s = -1;
+  check::eq(rig.loop->adopt_stream(fds[0], &s), 0, "adopt the read end");
+  fault::set(Call::kRead, EINTR, 2);
+  check::eq(::write(fds[1], "hi", 2), 2, "writer writes");
+  check::that(rig.pump([&] { return rig.sink.received(s) == "hi"; }), "data after EINTRs");
+  check::eq(static_cast<long long>(fault::hits(Call::kRead)), 2, "two EINTRs on the pipe");
+  fault::set(Call::kRead, EIO, 1);
+  check::eq(::write(fds[1], "x", 1), 1, "writer writes again");
+  check::that(rig.pump([&] { return rig.sink.count(kRecError, s) == 1; }), "error record");
+  check::eq(rig.sink.last(kRecError, s)->a, EIO, "EIO");
+  check::eq(rig.loop->remove(s), 0, "remove");
+  ::close(fds[1]);
+}
+
 // No slab to read into: that stream fails with ENOMEM, the loop goes on.
 void read_no_slab(Backend b) {
   Rig rig(b);
@@ -421,6 +440,7 @@ int main(int argc, char** argv) {
       {"accept: poller full", accept_poller_full},
       {"read ECONNRESET", read_reset},
       {"read EINTR retried", read_eintr},
+      {"read faults on a pipe (read, not recv)", read_pipe_faults},
       {"read without a slab", read_no_slab},
       {"write EPIPE now", [](Backend b) { write_now_fails(b, EPIPE); }},
       {"write ENOBUFS now", [](Backend b) { write_now_fails(b, ENOBUFS); }},
