@@ -125,24 +125,14 @@ forEachBackend('Native calls per connection', (backend) => {
     expect(peer).toEqual(new IPv4Address('TCP', '127.0.0.1', await local));
   }
 
-  it('TLS, the peer ends with close_notify: tlsStart, peerIPv4, write, finish; ConnectionDone; our close_notify', async () => {
-    const { f, num, stop } = listenTLS(NotingEcho);
+  it.each([
+    ['the peer ends with close_notify', NotingEcho, true],
+    ['the server ends with loseConnection', NotingEchoThenClose, false],
+  ] as const)('TLS, %s: tlsStart, peerIPv4, write, finish; ConnectionDone; our close_notify', async (_how, protocol, peerCloses) => {
+    const { f, num, stop } = listenTLS(protocol);
     let visit!: ReturnType<typeof tlsVisit>;
     const calls = await callsOn(r, slotNoting(f), async () => {
-      visit = tlsVisit(num, true);
-      expect(await visit.done).toBe('ping');
-      expect((await f.built[0].lost).value).toBeInstanceOf(ConnectionDone);
-    });
-    expect(calls).toEqual(['tlsStart', 'peerIPv4', 'write', 'finish']);
-    await expectPeer(f, visit.local);
-    await stop();
-  });
-
-  it('TLS, the server ends with loseConnection: the same calls; ConnectionDone; our close_notify', async () => {
-    const { f, num, stop } = listenTLS(NotingEchoThenClose);
-    let visit!: ReturnType<typeof tlsVisit>;
-    const calls = await callsOn(r, slotNoting(f), async () => {
-      visit = tlsVisit(num, false);
+      visit = tlsVisit(num, peerCloses);
       expect(await visit.done).toBe('ping');
       expect((await f.built[0].lost).value).toBeInstanceOf(ConnectionDone);
     });

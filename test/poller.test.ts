@@ -646,34 +646,42 @@ forEachBackend('NativeLoop bridge', (backend) => {
     }
   });
 
-  it('a method taken off a loop keeps the loop alive: the loop is collected only with it', async () => {
+  /**
+   * Runs `setup` in a child (strict, --expose-gc, `NativeLoop` and `util` in
+   * scope), then collects garbage over turns of its loop (`turns` at most,
+   * fewer once `done` holds) and prints `report`. Returns what it printed;
+   * the child must have written no error and exited 0.
+   */
+  async function afterGc(setup: string, report: string, turns = 5, done = 'false'): Promise<string> {
     const res = await runNode(
-      `const { loadNative } = require('./lib/native.ts');
+      `'use strict';
+      const util = require('util');
+      const { loadNative } = require('./lib/native.ts');
       const { NativeLoop } = loadNative();
-      const kept = (() => new NativeLoop(process.argv[1], () => undefined).refcount)();
+      ${setup}
       let turns = 0;
       (function collect() {
         global.gc();
-        if (++turns < 5) return setImmediate(collect);
-        console.log(kept(), kept.call(undefined));
+        if (!(${done}) && ++turns < ${turns}) return setImmediate(collect);
+        console.log(${report});
       })();`,
       [backend],
       10000,
       ['--expose-gc'],
     );
     expect(res.stderr).toBe('');
-    expect(res.stdout).toBe('0 0\n');
     expect(res.code).toBe(0);
+    return res.stdout;
+  }
+
+  it('a method taken off a loop keeps the loop alive: the loop is collected only with it', async () => {
+    const setup = 'const kept = (() => new NativeLoop(process.argv[1], () => undefined).refcount)();';
+    expect(await afterGc(setup, 'kept(), kept.call(undefined)')).toBe('0 0\n');
   });
 
   it("a method's hold on its loop can be neither deleted nor replaced, and does not show in inspect", async () => {
     // Deleting the holder let GC free the loop under a live function (a crash when it was then called).
-    const res = await runNode(
-      `'use strict';
-      const util = require('util');
-      const { loadNative } = require('./lib/native.ts');
-      const { NativeLoop } = loadNative();
-      const fns = (() => {
+    const setup = `const [refcount, stats, close, write] = (() => {
         const l = new NativeLoop(process.argv[1], () => undefined);
         const out = [l.refcount, l.stats, l.close, l.write];
         for (const fn of out) {
@@ -683,28 +691,13 @@ forEachBackend('NativeLoop bridge', (backend) => {
           }
         }
         return out;
-      })();
-      let turns = 0;
-      (function collect() {
-        global.gc();
-        if (++turns < 5) return setImmediate(collect);
-        const [refcount, stats, close, write] = fns;
-        console.log(refcount(), typeof stats().wakeups, close(), write(0, 1, Buffer.alloc(1)), util.inspect(refcount));
-      })();`,
-      [backend],
-      10000,
-      ['--expose-gc'],
-    );
-    expect(res.stderr).toBe('');
-    expect(res.stdout).toBe('0 number 0 -9 [Function: refcount]\n');
-    expect(res.code).toBe(0);
+      })();`;
+    const report = 'refcount(), typeof stats().wakeups, close(), write(0, 1, Buffer.alloc(1)), util.inspect(refcount)';
+    expect(await afterGc(setup, report)).toBe('0 number 0 -9 [Function: refcount]\n');
   });
 
   it('a loop and the methods taken off it are collected together once neither is reachable', async () => {
-    const res = await runNode(
-      `const { loadNative } = require('./lib/native.ts');
-      const { NativeLoop } = loadNative();
-      let collected = false;
+    const setup = `let collected = false;
       const registry = new FinalizationRegistry(() => { collected = true; });
       (() => {
         const l = new NativeLoop(process.argv[1], () => undefined);
@@ -712,20 +705,8 @@ forEachBackend('NativeLoop bridge', (backend) => {
         const { remove, write } = l;
         remove(0, 1);
         write(0, 1, Buffer.alloc(1));
-      })();
-      let turns = 0;
-      (function collect() {
-        global.gc();
-        if (!collected && ++turns < 50) return setImmediate(collect);
-        console.log(collected);
-      })();`,
-      [backend],
-      10000,
-      ['--expose-gc'],
-    );
-    expect(res.stderr).toBe('');
-    expect(res.stdout).toBe('true\n');
-    expect(res.code).toBe(0);
+      })();`;
+    expect(await afterGc(setup, 'collected', 50, 'collected')).toBe('true\n');
   });
 
   it('exposes records as an Int32Array of RECORD_INTS per record, and the backend name', () => {

@@ -291,13 +291,16 @@ int count_answers(std::vector<Conn>& conns, std::vector<bool>* answered) {
 }
 
 // A loop that runs one handshake step per wake-up, with a hello waiting on
-// each of conns.
-std::unique_ptr<Loop> loop_with_hellos(Backend b, Sink* sink, std::vector<Conn>* conns) {
+// each of conns; with `rest`, the first conn sent only the start of its hello
+// (open_conn) and the others are kept there.
+std::unique_ptr<Loop> loop_with_hellos(Backend b, Sink* sink, std::vector<Conn>* conns, std::string* rest = nullptr) {
   int err = 0;
   auto loop = Loop::create(b, sink, &err);
   loop->set_handshake_time_budget(0);
   auto server_ctx = context(true);
-  for (Conn& c : *conns) open_conn(*loop, server_ctx, &c);
+  for (size_t i = 0; i < conns->size(); ++i) {
+    open_conn(*loop, server_ctx, &(*conns)[i], 40, i == 0 ? rest : nullptr);
+  }
   return loop;
 }
 
@@ -407,14 +410,9 @@ void test_split_hello_waits(Backend b) {
   Sink sink;
   const int n = 4;
   std::vector<Conn> conns(n);
-  int err = 0;
-  auto loop = Loop::create(b, &sink, &err);
-  loop->set_handshake_time_budget(0);
-  auto server_ctx = context(true);
-  Conn& split = conns[0];
   std::string rest;
-  open_conn(*loop, server_ctx, &split, 40, &rest);
-  for (int i = 1; i < n; ++i) open_conn(*loop, server_ctx, &conns[static_cast<size_t>(i)]);
+  auto loop = loop_with_hellos(b, &sink, &conns, &rest);  // conns[0] sent its hello's first 40 bytes
+  Conn& split = conns[0];
   std::vector<bool> answered(n, false);
   loop->poll_once(1000);  // the oldest step: the split hello's first half
   check::eq(count_answers(conns, &answered), 0, "half a hello answers nothing");
