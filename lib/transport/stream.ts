@@ -264,9 +264,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     this.state |= S.Disconnecting;
     if (this.backlog === null && this.producer === null && (this.state & S.WriteShut) === 0) {
       // The usual case: close_notify and the close in one native call (finish).
-      const r = this.finish();
-      if (r > 0) this.native.pauseReading(this.slot, this.gen);
-      return;
+      return this.finishOrDrain();
     }
     if (this.backlog === null) this.closeNotify(); // else once the backlog is in native (feedBacklog)
     if ((this.state & S.WriteShut) !== 0 || (this.producer === null && this.bufferedAmount() === 0)) {
@@ -535,11 +533,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
       p.readConnectionLost();
       if ((this.state & S.WriteShut) !== 0) this.closeNow(connectionDone());
     } else if (this.producer === null && this.backlog === null) {
-      if (this.finish() > 0) {
-        // close_notify is queued after what is still buffered: close once it drains, as loseConnection would
-        this.state |= S.Disconnecting;
-        this.native.pauseReading(this.slot, this.gen);
-      }
+      this.finishOrDrain();
     } else if (this.producer === null) {
       this.loseConnection();
     } else {
@@ -721,6 +715,17 @@ export class StreamTransport extends Handler implements ISSLTransport {
     const r = this.native.finish(this.slot, this.gen);
     if (r <= 0) this.closeNow(connectionDone(), r === 0);
     return r > 0 ? r : 0;
+  }
+
+  /**
+   * finish(), and when bytes are still buffered (close_notify queued after
+   * them) the connection is disconnecting: reading stops and it closes once
+   * they drain, as loseConnection's slower path does.
+   */
+  private finishOrDrain(): void {
+    if (this.finish() === 0) return;
+    this.state |= S.Disconnecting;
+    this.native.pauseReading(this.slot, this.gen);
   }
 
   /** Closes the slot now (`removed`: native removed it already); connectionLost follows at the end of the current step. */
