@@ -15,8 +15,8 @@
 // property, so while a function is reachable the object, and so the
 // NativeLoop its data points into, is alive (the property can be neither
 // written nor deleted); the object's finalizer frees the NativeLoop only once
-// neither is. On a closed loop the registry's checks
-// answer -EBADF as before (stats and close still run).
+// neither is. On a closed loop the registry's checks answer -EBADF as before
+// (stats and close still run).
 //
 // The cost is paid once per loop: ~45 functions made at construction.
 #include <cerrno>

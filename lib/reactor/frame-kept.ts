@@ -10,9 +10,14 @@
  */
 import { applyMask } from '../websocket/mask';
 
+/** The header length, key included (6, or 8 with a 16-bit length), of the frame-shaped read at `at` of `b`. */
+export function keptFrameHead(b: Uint8Array, at: number): number {
+  return (b[at + 1] & 0x7f) === 126 ? 8 : 6;
+}
+
 /** Masks again the payload of the frame-shaped read of `length` bytes at `offset` of `memory`, as the peer sent it. */
 export function remaskFrame(memory: ArrayBuffer, offset: number, length: number): void {
   const b = new Uint8Array(memory, offset, length);
-  const head = (b[1] & 0x7f) === 126 ? 8 : 6;
+  const head = keptFrameHead(b, 0);
   applyMask(b, head, length, b, head - 4);
 }

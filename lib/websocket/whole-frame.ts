@@ -36,6 +36,7 @@
  */
 import { Buffer } from 'buffer';
 import { SlabView } from '../reactor/received';
+import { keptFrameHead } from '../reactor/frame-kept';
 import { applyMask } from './mask';
 
 /**
@@ -111,7 +112,7 @@ function headAt(b: Uint8Array, at: number, length: number, masked: boolean, maxP
  * native/ws_frames.cc), or -1 when its payload is over `maxPayload`.
  */
 export function keptFrameHeadIn(memory: ArrayBuffer, offset: number, length: number, maxPayload: number): number {
-  const head = (bytesOver(memory)[offset + 1] & 0x7f) === 126 ? 8 : 6;
+  const head = keptFrameHead(bytesOver(memory), offset);
   return length - head <= maxPayload ? head : -1;
 }
 
