@@ -536,6 +536,8 @@ describe('the load generator fails a server that', () => {
     const cut = ok.indexOf('ENGTH');
     const server = await badServer((d) => {
       const s = [...sockets][0];
+      // Nagle would hold the second part for the client's delayed ACK (~40 ms a request: 10 in the window under load)
+      s.setNoDelay(true);
       s.write(ok.slice(0, cut));
       setImmediate(() => s.write(ok.slice(cut)));
       return null;
