@@ -218,18 +218,10 @@ Napi::Value UnmaskFrames(MethodCall& c) {
 // buffered(slot, gen) -> bytes waiting to be written
 Napi::Value Buffered(MethodCall& c) { return c.num(static_cast<double>(c.loop->buffered(c.slot))); }
 
-// finish(slot, gen) -> 0: close_notify went out (a TLS stream: as
-// shutdownWrite, which ignores a repeat) and, nothing being left to send,
-// the slot is removed (as remove); else the bytes still waiting (close_notify
-// queued after them; the slot stays) or -errno. The usual end of a
-// connection, a peer's close or loseConnection with nothing buffered, in one
-// call instead of shutdownWrite, buffered and remove.
-Napi::Value Finish(MethodCall& c) {
-  if (c.loop->tls(c.slot) != nullptr) c.loop->shutdown_write(c.slot);  // a dead stream's -ENOTCONN: nothing to send
-  int64_t left = c.loop->buffered(c.slot);
-  if (left != 0) return c.num(static_cast<double>(left));
-  return c.num(c.loop->remove(c.slot));
-}
+// finish(slot, gen) -> 0 | bytes still waiting | -errno: Loop::finish, the
+// usual end of a connection in one call instead of shutdownWrite, buffered
+// and remove.
+Napi::Value Finish(MethodCall& c) { return c.num(static_cast<double>(c.loop->finish(c.slot))); }
 
 // localAddress / peerAddress(slot, gen) -> {family, host, port} | -errno
 template <bool kPeer>

@@ -150,6 +150,13 @@ class Loop {
   int64_t writev(int32_t slot, const uint8_t* const* bufs, const size_t* lens, int count);
   int64_t buffered(int32_t slot) const;
   int shutdown_write(int32_t slot);  // after the buffer drains
+  // The usual end of a connection in one call (a peer's close, or
+  // loseConnection with nothing buffered): a TLS stream sends close_notify
+  // (as shutdown_write; a repeat or a dead stream is no error, there is
+  // nothing to send), then, nothing being left to write, the slot is removed.
+  // Returns 0 (removed), the bytes still waiting (close_notify queued after
+  // them; the slot stays for the caller to remove once they drain), or -errno.
+  int64_t finish(int32_t slot);
   int pause_reading(int32_t slot);
   int resume_reading(int32_t slot);
   int set_nodelay(int32_t slot, bool on);

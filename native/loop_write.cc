@@ -1,6 +1,8 @@
 // The write side of streams: write()/writev() send at once when nothing is
 // queued, copy only what the kernel refused, and arm writable interest only
-// while something is queued; shutdown_write waits for the queue to drain.
+// while something is queued; shutdown_write waits for the queue to drain;
+// finish is the end of a connection (close_notify, then remove when nothing
+// is left to send).
 #include <errno.h>
 #include <limits.h>
 #include <sys/socket.h>
@@ -112,6 +114,13 @@ int Loop::shutdown_write(int32_t slot) {
   if (::shutdown(s->fd, SHUT_WR) < 0) return -errno;
   s->shut_done = true;
   return 0;
+}
+
+int64_t Loop::finish(int32_t slot) {
+  if (tls(slot) != nullptr) shutdown_write(slot);  // -ENOTCONN on a dead stream: nothing to send
+  int64_t left = buffered(slot);
+  if (left != 0) return left;
+  return remove(slot);
 }
 
 }  // namespace ioreactor

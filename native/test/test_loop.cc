@@ -362,6 +362,33 @@ void test_eof(Backend b) {
   check::that(env.pump([&] { return env.sink.count(kRecEof, c) == 1; }), "client saw EOF");
 }
 
+// finish() ends a connection in one call: with nothing buffered the slot is
+// removed at once and the peer sees EOF; with bytes still queued they are
+// counted and the slot stays until the caller removes it once they drain.
+void test_finish(Backend b) {
+  Env env(b);
+  int32_t l, c, s;
+  if (!tcp_pair(env, &l, &c, &s)) return;
+  check::eq(static_cast<long long>(env.loop->finish(s)), 0LL, "nothing buffered: removed");
+  check::eq(env.loop->fd_of(s), -1, "the slot is free");
+  check::that(env.pump([&] { return env.sink.count(kRecEof, c) == 1; }), "the peer sees EOF");
+  check::eq(static_cast<long long>(env.loop->finish(s)), static_cast<long long>(-EBADF), "a freed slot");
+  int32_t l2, c2, s2;
+  if (!tcp_pair(env, &l2, &c2, &s2)) return;
+  env.loop->pause_reading(c2);
+  std::string chunk = pattern(256 * 1024, 7), sent;
+  int64_t queued = 0;
+  for (int i = 0; queued == 0 && i < 256; ++i, sent += chunk) queued = env.loop->write(s2, bytes(chunk), chunk.size());
+  check::that(queued > 0, "the kernel's buffer is full");
+  check::eq(static_cast<long long>(env.loop->finish(s2)), static_cast<long long>(queued), "the bytes still waiting");
+  check::that(env.loop->fd_of(s2) >= 0, "the slot stays while they wait");
+  env.loop->resume_reading(c2);
+  check::that(env.pump([&] { return env.sink.count(kRecDrained, s2) == 1; }, 20000), "drained");
+  check::eq(static_cast<long long>(env.loop->finish(s2)), 0LL, "then removed");
+  check::that(env.pump([&] { return env.sink.count(kRecEof, c2) == 1; }, 20000), "the peer sees EOF after the data");
+  check::that(env.got(c2) == sent, "every byte arrived first");
+}
+
 void reset_by_peer(Env& env, int32_t slot) {
   linger lg{1, 0};  // close() now sends RST
   setsockopt(env.loop->fd_of(slot), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -818,6 +845,7 @@ int main(int argc, char** argv) {
       {"accept burst", test_accept_burst},
       {"partial writes", test_partial_writes},
       {"eof", test_eof},
+      {"finish", test_finish},
       {"write while connecting", test_write_while_connecting},
       {"pause and resume", test_pause_resume},
       {"reset", test_reset},

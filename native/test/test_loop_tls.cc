@@ -5,8 +5,9 @@
 // established connections before any handshake step; in a loop that speaks
 // TLS each accept is a step of the ration, in a plaintext one accepts are
 // batched as before), decrypted data arriving as ordinary Data records, and
-// close_notify arriving as Eof; hellos waiting for their step are polled
-// once, not on every wake-up, and the loop keeps serving them when JS closes
+// close_notify arriving as Eof, finish() sending close_notify before the
+// slot goes; hellos waiting for their step are polled once, not on every
+// wake-up, and the loop keeps serving them when JS closes
 // or pauses the oldest; a handshake whose hello was answered takes its next
 // step ahead of the waiting hellos; while handshakes wait, a wake-up's records go to JS
 // in chunks of kFloodChunk events, else in one delivery. Valgrind checks
@@ -262,13 +263,20 @@ void test_accepts_rationed(Backend b) { run_accepts(b, true); }
 
 void test_accepts_batched_plaintext(Backend b) { run_accepts(b, false); }
 
+// A loop with one TLS stream whose handshake with its client is done.
+std::unique_ptr<Loop> loop_with_established(Backend b, Sink* sink, Conn* c) {
+  int err = 0;
+  auto loop = Loop::create(b, sink, &err);
+  if (!open_conn(*loop, context(true), c)) return nullptr;
+  finish_handshake(*loop, *c);
+  return loop;
+}
+
 void test_data_and_close_notify(Backend b) {
   Sink sink;
-  int err = 0;
-  auto loop = Loop::create(b, &sink, &err);
   Conn c;
-  if (!open_conn(*loop, context(true), &c)) return;
-  finish_handshake(*loop, c);
+  auto loop = loop_with_established(b, &sink, &c);
+  if (loop == nullptr) return;
   struct iovec one = {const_cast<char*>("secret"), 6};
   c.client->writev(&one, 1);
   c.client->close_notify();
@@ -277,6 +285,22 @@ void test_data_and_close_notify(Backend b) {
   check::that(sink.data == "secret", "decrypted data arrives as Data records: " + sink.data);
   check::eq(sink.count(kRecEof), 1, "close_notify arrives as Eof");
   check::eq(sink.count(kRecTlsError), 0, "no TLS error");
+  ::close(c.peer);
+}
+
+// finish() on a TLS stream sends close_notify before it removes the slot:
+// the peer reads a clean close, not a truncation.
+void test_finish_sends_close_notify(Backend b) {
+  Sink sink;
+  Conn c;
+  auto loop = loop_with_established(b, &sink, &c);
+  if (loop == nullptr) return;
+  check::eq(static_cast<long long>(loop->finish(c.slot)), 0LL, "nothing buffered: removed");
+  check::eq(loop->fd_of(c.slot), -1, "the slot is free");
+  check::that(client_recv(c) > 0, "the close_notify record arrived");
+  uint8_t out[64];
+  check::eq(static_cast<long long>(c.client->read(out, sizeof out)), static_cast<long long>(TlsStream::kClosed),
+            "the client reads a clean close");
   ::close(c.peer);
 }
 
@@ -523,6 +547,7 @@ int main(int argc, char** argv) {
                                     {"accepts are ration steps in a TLS loop", test_accepts_rationed},
                                     {"accepts batched in a plaintext loop", test_accepts_batched_plaintext},
                                     {"data and close_notify", test_data_and_close_notify},
+                                    {"finish sends close_notify", test_finish_sends_close_notify},
                                     {"waiting hellos are reported once", test_waiting_hellos_reported_once},
                                     {"closing or pausing the oldest waiting handshake", test_waiting_head_closed_or_paused},
                                     {"an answered handshake's next step goes ahead", test_answered_go_ahead},
