@@ -4,7 +4,7 @@
  * words) against a plain byte loop, per payload size, on an unaligned view.
  * Usage: node bench/websocket-mask.js   (after npm run build)
  */
-const { applyMask } = require('../dist/websocket/mask.js');
+const { applyMask } = require('../dist/reactor/mask.js');
 
 function byteLoop(d, s, e, k, ka) {
   for (let i = s, j = 0; i < e; i++, j++) d[i] ^= k[ka + (j & 3)];

@@ -11,7 +11,7 @@ import { isUtf8 } from 'buffer';
 import { Clock } from '../lib/task';
 import { WebSocketServerFactory, WebSocketServerProtocol } from '../lib/websocket';
 import { FrameParser } from '../lib/websocket/frame-parser';
-import { applyMask } from '../lib/websocket/mask';
+import { applyMask } from '../lib/reactor/mask';
 import { Utf8Validator } from '../lib/websocket/utf8';
 import { clientFrame } from './helpers/ws-raw';
 

@@ -8,7 +8,7 @@
  * bridge left the header and the key in place. Rare; the XOR is the one
  * every frame's masking uses (applyMask).
  */
-import { applyMask } from '../websocket/mask';
+import { applyMask } from './mask';
 
 /** The header length, key included (6, or 8 with a 16-bit length), of the frame-shaped read at `at` of `b`. */
 export function keptFrameHead(b: Uint8Array, at: number): number {

@@ -7,7 +7,7 @@
  * come from a pool of random bytes refilled 4 KiB at a time.
  */
 import { randomFillSync } from 'crypto';
-import { applyMask } from './mask';
+import { applyMask } from '../reactor/mask';
 
 /** Opcodes. */
 export const enum Opcode {

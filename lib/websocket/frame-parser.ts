@@ -19,7 +19,7 @@
  * only while a frame is cut by the end of a read. Ten thousand idle
  * WebSockets then hold no parser at all (see WebSocketProtocol.framesIn).
  */
-import { applyMask } from './mask';
+import { applyMask } from '../reactor/mask';
 
 /** Where the parser delivers frames and errors. */
 export interface FrameSink {

@@ -37,7 +37,7 @@
 import { Buffer } from 'buffer';
 import { SlabView } from '../reactor/received';
 import { keptFrameHead } from '../reactor/frame-kept';
-import { applyMask } from './mask';
+import { applyMask } from '../reactor/mask';
 
 /**
  * TypedArray's own getters, called directly: a received Buffer's prototype
