@@ -12,7 +12,7 @@
  * spawnProcess's options and their checks live in spawn-options.ts.
  */
 import * as os from 'os';
-import { ProcessDone, ProcessExitedAlready, ProcessTerminated, ReactorClosedError } from './errors';
+import { NotConnectedError, ProcessDone, ProcessExitedAlready, ProcessTerminated, ReactorClosedError } from './errors';
 import { Failure } from './failure';
 import type { IProcessTransport, IPullProducer, IPushProducer } from './interfaces';
 import { log } from './log';
@@ -32,15 +32,36 @@ import { StreamTransport, TransportOwner } from './transport/stream';
  * childConnectionLost sends fds 0, 1, 2 to in/out/errConnectionLost.
  */
 export class ProcessProtocol {
-  /** The Process, set by makeConnection(). */
-  transport: IProcessTransport | null = null;
   /** True from makeConnection() until processEnded(). */
   connected = false;
+  private currentTransport: IProcessTransport | null = null;
+
+  /**
+   * The Process, from makeConnection() on (it stays set after the child
+   * ends), typed as present as a stream protocol's transport is: reading it
+   * before makeConnection() throws NotConnectedError.
+   */
+  get transport(): IProcessTransport {
+    if (this.currentTransport === null) {
+      throw new NotConnectedError(`${this.constructor.name}.transport was read before spawnProcess() connected it`);
+    }
+    return this.currentTransport;
+  }
+
+  /** Sets the transport (makeConnection does; tests may, with a fake one). */
+  set transport(transport: IProcessTransport) {
+    this.currentTransport = transport;
+  }
+
+  /** True once makeConnection() (or an assignment) has given this protocol its Process. */
+  get hasTransport(): boolean {
+    return this.currentTransport !== null;
+  }
 
   /** Called by spawnProcess: stores the transport, then calls connectionMade(). */
   makeConnection(transport: IProcessTransport): void {
     this.connected = true;
-    this.transport = transport;
+    this.currentTransport = transport;
     this.connectionMade();
   }
 

@@ -9,7 +9,7 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ProcessDone, ProcessExitedAlready, ProcessTerminated, SpawnError } from '../lib/errors';
+import { NotConnectedError, ProcessDone, ProcessExitedAlready, ProcessTerminated, SpawnError } from '../lib/errors';
 import { Failure } from '../lib/failure';
 import { log, LogEvent } from '../lib/log';
 import { loadNative } from '../lib/native';
@@ -101,8 +101,11 @@ forEachBackend('spawnProcess', (backend) => {
 
   it('runs cat: stdin to stdout, then the events in order with processEnded last', async () => {
     const p = new Recorder();
+    expect(p.hasTransport).toBe(false);
+    expect(() => p.transport).toThrow(NotConnectedError); // typed as present, so never a silent null
     const t = r.spawnProcess(p, 'cat', ['cat'], { env: PATH_ENV });
     expect(typeof t.pid).toBe('number');
+    expect(p.hasTransport).toBe(true);
     expect(p.transport).toBe(t);
     t.write('hello ');
     t.writeSequence(['wor', Buffer.from('ld')]);

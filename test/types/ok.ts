@@ -10,6 +10,7 @@ import {
   IPv4Address,
   IPv6Address,
   LineReceiver,
+  ProcessProtocol,
   Protocol,
   ReconnectingClientFactory,
   TCP4ClientEndpoint,
@@ -123,7 +124,18 @@ class Tuned extends Protocol {
   }
 }
 
+// A child's protocol writes to it and closes its stdin in connectionMade,
+// as a stream protocol uses its transport: no `!` (examples/wc-process.js).
+class Feed extends ProcessProtocol {
+  override connectionMade(): void {
+    this.transport.write('some text\n');
+    this.transport.closeStdin();
+  }
+}
+const child = reactor.spawnProcess(new Feed(), '/usr/bin/wc', ['wc', '-l']);
+
 export {
+  child,
   listening,
   tcpHost,
   built,
