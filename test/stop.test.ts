@@ -65,6 +65,18 @@ forEachBackend('reactor.stop() ends the process', (backend) => {
     expect(res.stderr).toContain('Received SIGINT again, exiting now.');
   });
 
+  it('stop() leaves a running child alone: the process exits 0 once the child has ended, not before', async () => {
+    const res = await run('child-runs', backend);
+    expect(ending(res)).toEqual({ timedOut: false, code: 0, signal: null });
+    expect(res.stdout).toBe('child ended\nexit 0\n');
+  });
+
+  it('a shutdown trigger that signals the child lets the process exit by itself', async () => {
+    const res = await run('child-signalled', backend);
+    expect(ending(res)).toEqual({ timedOut: false, code: 0, signal: null });
+    expect(res.stdout).toBe('exit 0\n');
+  });
+
   it('LoopingCall.stop() on the reactor leaves nothing armed: exits 0 by itself', async () => {
     const res = await run('looping-stop', backend);
     expect(ending(res)).toEqual({ timedOut: false, code: 0, signal: null });
