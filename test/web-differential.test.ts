@@ -83,6 +83,7 @@ const CORPUS: [string, string][] = [
   ['tab inside a value', 'GET / HTTP/1.1\r\nHost: a\r\nX-T: a\tb\r\n\r\n'],
   ['Content-Length with leading zeros', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0001\r\n\r\nx'],
   ['Content-Length with trailing space', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 \r\n\r\nx'],
+  ['bare CR after the version hiding a Content-Length', 'POST / HTTP/1.1\rXContent-Length: 5\r\nHost: a\r\n\r\nhelloGET /2 HTTP/1.1\r\nHost: a\r\n\r\n'],
   ['HTTP/1.1 without Host', 'GET / HTTP/1.1\r\n\r\n'],
   ['garbage', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03'],
 ];

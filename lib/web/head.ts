@@ -134,7 +134,7 @@ export function parseHead(b: Buffer, start: number, end: number, maxFields: numb
  */
 export function wholeHead(b: Buffer, start: number, maxFields: number, maxRequestLine: number, maxHeaderBytes: number): number {
   const versionAt = checkRequestLine(b, start);
-  if (versionAt < 0 || b[versionAt + 9] !== Ch.LF || versionAt + 9 - start > maxRequestLine) return 0;
+  if (versionAt < 0 || versionAt + 9 - start > maxRequestLine) return 0;
   const max = 4 * maxFields;
   let n = 0;
   let i = versionAt + 10;
@@ -204,12 +204,18 @@ export function checkRequestLine(b: Buffer, start: number): number {
   return minor < 0 ? minor : i + 1;
 }
 
-/** The minor version of "HTTP/1.x\r\n" at i, or minus a status: -505 for another major version, -400 for junk. */
+/**
+ * The minor version of "HTTP/1.x\r\n" at i, or minus a status: -505 for
+ * another major version, -400 for junk. The LF is checked here, not assumed
+ * from the line's end: "HTTP/1.1\rX-Y: 1\r\n" would otherwise pass, and the
+ * field parse (which starts 10 bytes on) would read a Content-Length that a
+ * front end ending lines at the bare CR never saw (a smuggled body).
+ */
 function parseVersion(b: Buffer, i: number): number {
   if (b[i] !== 0x48 || b[i + 1] !== 0x54 || b[i + 2] !== 0x54 || b[i + 3] !== 0x50 || b[i + 4] !== 0x2f) return -400;
   const major = b[i + 5] - 0x30;
   const minor = b[i + 7] - 0x30;
-  if (major < 0 || major > 9 || b[i + 6] !== 0x2e || minor < 0 || minor > 9 || b[i + 8] !== Ch.CR) return -400;
+  if (major < 0 || major > 9 || b[i + 6] !== 0x2e || minor < 0 || minor > 9 || b[i + 8] !== Ch.CR || b[i + 9] !== Ch.LF) return -400;
   if (major !== 1 || minor > 1) return -505; // HTTP/1.2+ too, as llhttp
   return minor;
 }
