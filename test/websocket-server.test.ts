@@ -222,6 +222,8 @@ forEachBackend('websocket: server', (backend) => {
 
   it('a failing peer that does not read what it is sent is aborted after closeHandshakeTimeout', async () => {
     const clock = new Clock();
+    // A high-water mark above the 8 MiB it queues: past the mark the server would stop reading (websocket-flood.test.ts) and never see the error.
+    r.highWaterMark = 64 * 1024 * 1024;
     const { port, log } = serveEcho(r, { reactor: clock, closeHandshakeTimeout: 2 });
     const c = raw(port);
     await until(() => log.opened === 1);

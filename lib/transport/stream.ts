@@ -69,6 +69,15 @@ interface FrameReceiver {
   frameReceivedKept(memory: ArrayBuffer, offset: number, length: number): void;
 }
 
+/**
+ * A protocol told when a write leaves the buffer past the high-water mark
+ * while no producer is registered (WebSocket's: what fills it answers the
+ * peer's own frames, so it stops reading until the buffer drains).
+ */
+interface WriteFullListener {
+  writeBufferFull(): void;
+}
+
 /** A protocol that may implement IHalfCloseableProtocol's hooks. */
 type HalfCloseable = Partial<IHalfCloseableProtocol>;
 
@@ -635,14 +644,21 @@ export class StreamTransport extends Handler implements ISSLTransport {
     return this.bufferedAmount();
   }
 
-  /** After a send: a negative `r` drops the connection; else the producer is paused or asked for more. */
+  /**
+   * After a send: a negative `r` drops the connection; else the producer is
+   * paused or asked for more, or, with none, a protocol that listens hears
+   * that the buffer passed the high-water mark (WriteFullListener).
+   */
   protected afterWrite(r: number): void {
     if (r < 0) {
       this.closeNow(lostReason(r));
       return;
     }
     const p = this.producer;
-    if (p === null) return;
+    if (p === null) {
+      if (r > this.highWaterMark) (this.protocol as Partial<WriteFullListener>).writeBufferFull?.();
+      return;
+    }
     if ((this.state & S.Streaming) !== 0) {
       if (r > this.highWaterMark && (this.state & S.ProducerPaused) === 0) this.pauseProducer();
     } else if (r === 0) {
