@@ -84,6 +84,7 @@ const CORPUS: [string, string][] = [
   ['Content-Length with leading zeros', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0001\r\n\r\nx'],
   ['Content-Length with trailing space', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 \r\n\r\nx'],
   ['bare CR after the version hiding a Content-Length', 'POST / HTTP/1.1\rXContent-Length: 5\r\nHost: a\r\n\r\nhelloGET /2 HTTP/1.1\r\nHost: a\r\n\r\n'],
+  ['two Host fields', 'GET / HTTP/1.1\r\nHost: a\r\nHost: internal\r\n\r\n'],
   ['HTTP/1.1 without Host', 'GET / HTTP/1.1\r\n\r\n'],
   ['garbage', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03'],
 ];
@@ -93,6 +94,7 @@ const STRICTER: Record<string, string> = {
   'no version': 'an HTTP/0.9 request line: llhttp takes it, we answer only HTTP/1.x (RFC 9112 2.3)',
   'two spaces after the method': 'RFC 9112 3 requires single SPs; parsing on whitespace is a MAY we do not take',
   'Transfer-Encoding on HTTP/1.0': 'RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing',
+  'two Host fields': 'RFC 9112 3.2: a server MUST answer 400 to a request with more than one Host field; node:http takes both (a front end routing on the first, an application reading the last, disagree)',
   'TE gzip then chunked': 'we decode no transfer coding but chunked: 501 (RFC 9112 6.1), where node:http hands the gzip bytes on',
 };
 

@@ -141,6 +141,7 @@ describe('RequestParser: refused requests', () => {
     ['a bare CR in a value', 'GET / HTTP/1.1\r\nX: a\rb\r\n\r\n', 400],
     ['a bare CR after the version, a header behind it', 'POST / HTTP/1.1\rXContent-Length: 5\r\n\r\nhello', 400],
     ['a bare CR after the version', 'GET / HTTP/1.1\rHost: x\r\n\r\n', 400],
+    ['two Host fields', 'GET / HTTP/1.1\r\nHost: a\r\nhOST: b\r\n\r\n', 400],
     ['a bare LF line end', 'GET / HTTP/1.1\nHost: x\n\n', 400],
     ['a bare LF after a header', 'GET / HTTP/1.1\r\nHost: x\n\r\n', 400],
     ['two spaces in the request line', 'GET  / HTTP/1.1\r\n\r\n', 400],

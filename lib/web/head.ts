@@ -12,7 +12,8 @@
  * into the received bytes (which the connection owns: received.ts) and makes
  * strings only for the method (a known one is the interned constant), the
  * target, and the values of the five fields the server itself acts on
- * (Content-Length, Transfer-Encoding, Connection, Expect, Upgrade). The
+ * (Content-Length, Transfer-Encoding, Connection, Expect, Upgrade); Host
+ * fields are only counted. The
  * Headers map is built from the offsets the first time the application asks
  * for it; one field's values can be read without it (fieldValues: a
  * WebSocket handshake reads five fields of a head it then drops).
@@ -33,6 +34,8 @@ export class RequestHead {
   expect: string[] | undefined = undefined;
   /** Values of Upgrade. */
   upgrade: string[] | undefined = undefined;
+  /** How many Host fields came (more than one is refused: RFC 9112 3.2). */
+  hosts = 0;
   private built: Headers | null = null;
 
   /** @internal Made by parseHead. */
@@ -266,11 +269,15 @@ const CONTENT_LENGTH = 'content-length';
 const TRANSFER_ENCODING = 'transfer-encoding';
 const CONNECTION = 'connection';
 const EXPECT = 'expect';
+const HOST = 'host';
 const UPGRADE = 'upgrade';
 
 /** Keeps the value of a field the server acts on (picked by the name's length, then compared). */
 function noteField(head: RequestHead, b: Buffer, ns: number, ne: number, vs: number, ve: number): void {
   switch (ne - ns) {
+    case 4:
+      if (nameIs(b, ns, HOST)) head.hosts++;
+      return;
     case 6:
       if (nameIs(b, ns, EXPECT)) head.expect = addValue(head.expect, latin1(b, vs, ve));
       return;

@@ -262,6 +262,8 @@ export class RequestParser {
 
   /** A head parsed, ending at `end`: its body's framing, then the sink. */
   private headParsed(head: RequestHead, end: number): number {
+    // Two Host fields: a front end may route on the first while getHeader gives the last (RFC 9112 3.2: 400).
+    if (head.hosts > 1) return this.fail(400);
     const length = bodyLength(head);
     if (length < CHUNKED) return this.fail(-length);
     if (length > this.limits.maxBodyBytes) return this.fail(413);
