@@ -35,6 +35,7 @@ import type { IConsumer, IDelayedCall, IGracefulShutdown, IProtocol, IPushProduc
 import { Failure } from '../failure';
 import { log } from '../log';
 import { Protocol } from '../protocol';
+import { MERGE_PIECES, mergeSmallPieces } from '../transport/pieces';
 import type { RequestHead } from './head';
 import { KNOWN_METHODS } from './methods';
 import { RequestParser } from './parser';
@@ -74,6 +75,8 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   /** The request whose body is arriving. */
   private current: Request | null = null;
   private body: Buffer[] = [];
+  /** body[0, bodyMerged) were looked at by mergeSmallPieces (a body in tiny chunks is kept merged). */
+  private bodyMerged = 0;
   /** Bytes of a read not parsed yet because the pipeline was full. */
   private held: Buffer | null = null;
   private paused = false;
@@ -285,6 +288,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     }
     this.current = request;
     if (this.body.length !== 0) this.body = []; // (setting length is a runtime call)
+    this.bodyMerged = 0;
     if (length !== 0) {
       // (with no body the message ends now, and messageEnded disarms)
       this.bodyDeadline = this.site.reactor.seconds() + this.site.requestTimeout;
@@ -295,7 +299,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
 
   /** @internal */
   bodyReceived(data: Buffer): void {
-    if (data.length > 0) this.body.push(data);
+    if (data.length > 0 && this.body.push(data) - this.bodyMerged >= MERGE_PIECES) this.bodyMerged = mergeSmallPieces(this.body, this.bodyMerged);
     this.arm();
   }
 

@@ -27,6 +27,7 @@ import { borrowParser, FrameParser, FrameParserOptions, returnParser } from './f
 import type { WebSocketSettings } from './options';
 import { Utf8Validator } from './utf8';
 import { remaskFrame } from '../reactor/frame-kept';
+import { MERGE_PIECES, mergeSmallPieces } from '../transport/pieces';
 import { SlabView } from '../reactor/received';
 import { binaryFrameIn, endLend, keptFrameHeadIn, lend, openWholeFrame, openWholeFrameIn, reply, replyInPlace, wholeFrameHead, wholeFrameHeadIn } from './whole-frame';
 
@@ -73,9 +74,8 @@ function toBuffer(payload: Sendable, what: string): Buffer {
 interface Reassembly {
   pieces: Buffer[];
   bytes: number;
-  /** pieces[0, merged) were looked at by mergeSmall; mergedBytes is their size. */
+  /** pieces[0, merged) were looked at by mergeSmallPieces. */
   merged: number;
-  mergedBytes: number;
   opcode: number;
   compressed: boolean;
   /** The UTF-8 check of an uncompressed text message. */
@@ -150,31 +150,6 @@ class ReadGate implements IPushProducer {
   }
 
   stopProducing(): void {}
-}
-
-/** How many pieces of a message mergeSmall looks at at a time. */
-const MERGE_PIECES = 256;
-
-/** Below this many bytes a piece on average, they are merged (above, a Buffer's ~100 bytes of its own are nothing beside its payload). */
-const SMALL_PIECE = 1024;
-
-/**
- * Merges the last MERGE_PIECES pieces of a message into one Buffer when they
- * are small: each is a view (an object of ~100 bytes, and it pins the read
- * it came in), so a 16 MiB message sent as 1-byte fragments would otherwise
- * keep ~16 million of them, gigabytes for 112 MB on the wire. Large pieces
- * are left as they are (merging would copy them twice). Each byte is copied
- * here at most once, so it stays linear.
- */
-function mergeSmall(m: Reassembly): void {
-  const from = m.merged;
-  const bytes = m.bytes - m.mergedBytes;
-  if (bytes < MERGE_PIECES * SMALL_PIECE) {
-    m.pieces[from] = Buffer.concat(m.pieces.slice(from), bytes);
-    m.pieces.length = from + 1;
-  }
-  m.merged = m.pieces.length;
-  m.mergedBytes = m.bytes;
 }
 
 /** Auto-ping payloads: a counter shared by every connection. */
@@ -531,7 +506,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     if (this.reassembly !== null) return this.failConnection(CloseCode.PROTOCOL_ERROR, 'new data frame while a fragmented message is unfinished');
     if (fin) return this.deliver(opcode, rsv1, payload);
     const validator = opcode === Opcode.Text && !rsv1 ? new Utf8Validator() : null;
-    this.reassembly = { pieces: [payload], bytes: payload.length, merged: 0, mergedBytes: 0, opcode, compressed: rsv1, validator };
+    this.reassembly = { pieces: [payload], bytes: payload.length, merged: 0, opcode, compressed: rsv1, validator };
     if (validator !== null && !validator.feed(payload, false)) this.failConnection(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8 in a text message');
   }
 
@@ -546,7 +521,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     if (rsv1) return this.failConnection(CloseCode.PROTOCOL_ERROR, 'RSV1 set on a continuation frame');
     m.bytes += payload.length;
     if (m.bytes > this.settings.maxMessage) return this.failConnection(CloseCode.MESSAGE_TOO_BIG, `message over ${this.settings.maxMessage} bytes`);
-    if (payload.length !== 0 && m.pieces.push(payload) - m.merged >= MERGE_PIECES) mergeSmall(m);
+    if (payload.length !== 0 && m.pieces.push(payload) - m.merged >= MERGE_PIECES) m.merged = mergeSmallPieces(m.pieces, m.merged);
     if (m.validator !== null && !m.validator.feed(payload, fin)) return this.failConnection(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8 in a text message');
     if (!fin) return;
     this.reassembly = null;
