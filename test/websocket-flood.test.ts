@@ -9,7 +9,9 @@
  */
 import type { Reactor } from '../lib/reactor';
 import type { StreamTransport } from '../lib/reactor';
+import { CertificateOptions } from '../lib/tls';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
+import { makeCerts, TestCerts } from './helpers/certs';
 import { until } from './helpers/tcp';
 import { EchoServer, serveEcho } from './helpers/websocket';
 import { clientFrame, RawClient } from './helpers/ws-raw';
@@ -40,6 +42,12 @@ async function sendUntilStalled(c: RawClient, frame: Buffer): Promise<number> {
   return sent;
 }
 
+let certs: TestCerts;
+beforeAll(() => {
+  certs = makeCerts();
+});
+afterAll(() => certs.cleanup());
+
 forEachBackend('websocket: a peer that never reads', (backend) => {
   let r: Reactor;
   reactorPerTest(backend, (reactor) => (r = reactor), () => r);
@@ -47,17 +55,19 @@ forEachBackend('websocket: a peer that never reads', (backend) => {
   afterEach(() => {
     for (const c of clients.splice(0)) c.destroy();
   });
-  function raw(port: number): RawClient {
-    const c = new RawClient(port);
+  function raw(port: number, secure = false): RawClient {
+    const c = new RawClient(port, null, undefined, secure ? { ca: certs.ca.cert, servername: 'localhost' } : undefined);
     clients.push(c);
     return c;
   }
 
   it.each([
-    ['pings (the pongs are ours)', clientFrame(9, Buffer.alloc(125, 0x70)), 10, 125],
-    ['binary messages (echoed by the application)', clientFrame(2, Buffer.alloc(1024, 0x65)), 2, 1024],
-  ])('%s: reading stops at the high-water mark, memory stays bounded, every answer comes once it reads', async (_what, frame, answerOpcode, size) => {
-    const { port, log, factory } = serveEcho(r);
+    ['pings (the pongs are ours)', clientFrame(9, Buffer.alloc(125, 0x70)), 10, 125, false],
+    ['binary messages (echoed by the application)', clientFrame(2, Buffer.alloc(1024, 0x65)), 2, 1024, false],
+    ['pings over TLS', clientFrame(9, Buffer.alloc(125, 0x70)), 10, 125, true],
+  ])('%s: reading stops at the high-water mark, memory stays bounded, every answer comes once it reads', async (_what, frame, answerOpcode, size, secure) => {
+    const tlsOptions = secure ? new CertificateOptions({ privateKey: certs.server.key, certificate: certs.server.cert }) : undefined;
+    const { port, log, factory } = serveEcho(r, {}, undefined, tlsOptions);
     const servers: EchoServer[] = [];
     const build = factory.buildProtocol.bind(factory);
     factory.buildProtocol = (addr) => {
@@ -65,7 +75,7 @@ forEachBackend('websocket: a peer that never reads', (backend) => {
       servers.push(p);
       return p;
     };
-    const c = raw(port);
+    const c = raw(port, secure);
     await until(() => log.opened === 1, 5000, 'the handshake');
     c.socket.pause(); // never reads
     const sent = await sendUntilStalled(c, frame);
@@ -75,7 +85,7 @@ forEachBackend('websocket: a peer that never reads', (backend) => {
     expect(t.bufferedAmount()).toBeLessThan(r.highWaterMark + 1 * MiB);
 
     // Another connection is served meanwhile.
-    const other = raw(port);
+    const other = raw(port, secure);
     other.send(clientFrame(1, 'other'));
     await until(() => other.frames.length === 1, 5000, 'the other connection\'s echo');
     expect(other.frames[0].payload.toString()).toBe('other');

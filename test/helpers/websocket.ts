@@ -4,6 +4,7 @@
  */
 import type { IPv4Address } from '../../lib/address';
 import type { Reactor } from '../../lib/reactor';
+import type { CertificateOptions } from '../../lib/tls';
 import { Resource, Site } from '../../lib/web';
 import { ConnectionDeny, ConnectionRequest, WebSocketOptions, WebSocketResource, WebSocketServerFactory, WebSocketServerProtocol } from '../../lib/websocket';
 
@@ -43,8 +44,8 @@ export function echoFactory(r: Reactor, url: string | null = null, options: WebS
   return factory;
 }
 
-/** An echo server at /ws (and a page at /), on `r`; returns its port and log. */
-export function serveEcho(r: Reactor, options: WebSocketOptions = {}, page = '<p>hi</p>'): { port: number; log: EchoLog; factory: WebSocketServerFactory } {
+/** An echo server at /ws (and a page at /), on `r` (over TLS with `secure`); returns its port and log. */
+export function serveEcho(r: Reactor, options: WebSocketOptions = {}, page = '<p>hi</p>', secure?: CertificateOptions): { port: number; log: EchoLog; factory: WebSocketServerFactory } {
   const factory = echoFactory(r, null, options);
   const root = new Resource();
   root.putChild('ws', new WebSocketResource(factory));
@@ -56,6 +57,6 @@ export function serveEcho(r: Reactor, options: WebSocketOptions = {}, page = '<p
   }
   root.putChild('', new Page());
   const site = new Site(root, { reactor: r });
-  const port = (r.listenTCP(0, site, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
-  return { port, log: factory.log, factory };
+  const listening = secure === undefined ? r.listenTCP(0, site, { interface: '127.0.0.1' }) : r.listenSSL(0, site, secure, { interface: '127.0.0.1' });
+  return { port: (listening.getHost() as IPv4Address).port, log: factory.log, factory };
 }

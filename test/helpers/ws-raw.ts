@@ -5,6 +5,7 @@
  * purpose and see the server's answer.
  */
 import * as net from 'net';
+import * as tls from 'tls';
 
 /** A frame the server sent. */
 export interface ServerFrame {
@@ -53,9 +54,9 @@ export class RawClient {
   private buf = Buffer.alloc(0);
   private headDone = false;
 
-  /** Connects to 127.0.0.1:`port` and sends `request` (default: a valid handshake for /ws) plus `extra`. */
-  constructor(port: number, request: string | null = null, extra: Buffer = Buffer.alloc(0)) {
-    this.socket = net.connect(port, '127.0.0.1');
+  /** Connects to 127.0.0.1:`port` (over TLS with `secure`) and sends `request` (default: a valid handshake for /ws) plus `extra`. */
+  constructor(port: number, request: string | null = null, extra: Buffer = Buffer.alloc(0), secure?: tls.ConnectionOptions) {
+    this.socket = secure === undefined ? net.connect(port, '127.0.0.1') : tls.connect({ ...secure, port, host: '127.0.0.1' });
     const req = request ?? handshake();
     this.socket.write(Buffer.concat([Buffer.from(req, 'latin1'), extra]));
     this.socket.on('data', (d: Buffer) => this.received(d));
