@@ -12,12 +12,12 @@
  * spawnProcess's options and their checks live in spawn-options.ts.
  */
 import * as os from 'os';
-import { NotConnectedError, ProcessDone, ProcessExitedAlready, ProcessTerminated, ReactorClosedError } from './errors';
+import { ProcessDone, ProcessExitedAlready, ProcessTerminated, ReactorClosedError } from './errors';
 import { Failure } from './failure';
 import type { IProcessTransport, IPullProducer, IPushProducer } from './interfaces';
 import { log } from './log';
 import { errnoError, loadNative, NativeSpawned } from './native';
-import { Protocol } from './protocol';
+import { Protocol, TransportHolder } from './protocol';
 import type { ReactorCore, ReactorParts } from './reactor/core';
 import { Handler } from './reactor/handler';
 import { Family } from './transport/addresses';
@@ -25,48 +25,14 @@ import type { Bytes } from './transport/bytes';
 import { ChildFDSpec, signalNumber, spawnError, SpawnProcessOptions, spawnPlan } from './spawn-options';
 import { StreamTransport, TransportOwner } from './transport/stream';
 
-
 /**
  * Receives what a child process does. Override what you need; by default
  * childDataReceived sends fd 1 to outReceived and fd 2 to errReceived, and
  * childConnectionLost sends fds 0, 1, 2 to in/out/errConnectionLost.
  */
-export class ProcessProtocol {
-  /** True from makeConnection() until processEnded(). */
-  connected = false;
-  private currentTransport: IProcessTransport | null = null;
-
-  /**
-   * The Process, from makeConnection() on (it stays set after the child
-   * ends), typed as present as a stream protocol's transport is: reading it
-   * before makeConnection() throws NotConnectedError.
-   */
-  get transport(): IProcessTransport {
-    if (this.currentTransport === null) {
-      throw new NotConnectedError(`${this.constructor.name}.transport was read before spawnProcess() connected it`);
-    }
-    return this.currentTransport;
-  }
-
-  /** Sets the transport (makeConnection does; tests may, with a fake one). */
-  set transport(transport: IProcessTransport) {
-    this.currentTransport = transport;
-  }
-
-  /** True once makeConnection() (or an assignment) has given this protocol its Process. */
-  get hasTransport(): boolean {
-    return this.currentTransport !== null;
-  }
-
-  /** Called by spawnProcess: stores the transport, then calls connectionMade(). */
-  makeConnection(transport: IProcessTransport): void {
-    this.connected = true;
-    this.currentTransport = transport;
-    this.connectionMade();
-  }
-
+export class ProcessProtocol extends TransportHolder<IProcessTransport> {
   /** The child has started; `transport` is set. */
-  connectionMade(): void {}
+  override connectionMade(): void {}
 
   /** Bytes from a child fd we read. */
   childDataReceived(childFD: number, data: Buffer): void {

@@ -14,9 +14,12 @@ import type { Failure } from './failure';
 import type { IConnector, IProtocol, IProtocolFactory, ITCPTransport, ITransport } from './interfaces';
 import type { ReconnectingClientFactory } from './reconnect';
 
-/** Base of every protocol: holds the transport once connected. */
-export class BaseProtocol<T extends ITransport = ITCPTransport> {
-  /** True between makeConnection() and connectionLost(). */
+/**
+ * What every protocol shares, stream or process: the transport once
+ * connected, `connected`, and makeConnection() calling connectionMade().
+ */
+export class TransportHolder<T> {
+  /** True from makeConnection() until the connection ends (connectionLost; a child's processEnded). */
   connected = false;
   private currentTransport: T | null = null;
 
@@ -42,7 +45,7 @@ export class BaseProtocol<T extends ITransport = ITCPTransport> {
     return this.currentTransport !== null;
   }
 
-  /** Called by the reactor: stores the transport, then calls connectionMade(). */
+  /** Called by the reactor (or spawnProcess): stores the transport, then calls connectionMade(). */
   makeConnection(transport: T): void {
     this.connected = true;
     this.currentTransport = transport;
@@ -52,6 +55,9 @@ export class BaseProtocol<T extends ITransport = ITCPTransport> {
   /** The connection is up and `transport` is set. Override freely. */
   connectionMade(): void {}
 }
+
+/** Base of every stream protocol: holds the transport once connected. */
+export class BaseProtocol<T extends ITransport = ITCPTransport> extends TransportHolder<T> {}
 
 /**
  * A stream protocol: receives bytes and learns when the connection ends.
