@@ -54,6 +54,10 @@ struct Loop::Impl {
   std::vector<std::pair<int32_t, uint32_t>> new_listeners;
   std::deque<std::pair<int32_t, uint32_t>> waiting_handshakes;
   std::vector<std::pair<int32_t, uint32_t>> new_handshakes;
+  // TLS streams whose handshake's last flight (a server's tickets, a
+  // client's Finished) waits to go out with what JS writes on seeing the
+  // handshake done, or alone once that delivery is over (loop_tls.cc).
+  std::vector<std::pair<int32_t, uint32_t>> held_flights;
   // TLS streams written since the last flush_tls_all(), as (index, gen).
   std::vector<std::pair<int32_t, uint32_t>> tls_unflushed;
 
@@ -102,6 +106,8 @@ struct Loop::Impl {
   void open_tls_in_place(int32_t index, uint32_t gen, uint8_t* p, size_t n);
   void pump_tls(int32_t index, uint32_t gen);
   void decrypt_tls(int32_t index, uint32_t gen);
+  int hold_last_flight(int32_t index, uint32_t gen);
+  void send_held_flights();
   int send_tls_output(int32_t index);
   void tls_failed(int32_t index, uint32_t gen);
   int64_t write_tls(int32_t index, const struct iovec* iov, int count);

@@ -19,7 +19,8 @@
 // is sent at once; only what the kernel refuses goes to the WriteBuffer,
 // whose flush and writable interest are the plain stream's. Before the
 // handshake is done the plaintext is held by the engine and Drained is
-// withheld until it is sent.
+// withheld until it is sent. The handshake's last flight waits for the end
+// of the step, to leave with what JS writes on it (hold_last_flight).
 //
 // New connections are rationed (handshake_ration.h): a wake-up's accepts
 // and handshake steps may take about half the time recent wake-ups spent on
@@ -137,8 +138,11 @@ void Loop::Impl::serve_new_connections() {
   step_handshakes();
   park_handshakes();
   arm_waiting_head();
-  // The JS the steps started (handshakeCompleted, held writes) is theirs too.
+  // The JS the steps started (handshakeCompleted, held writes) is theirs too,
+  // and so are the last flights JS did not send with its writes.
   int64_t t0 = clock_ns();
+  flush();
+  send_held_flights();
   flush();
   ration.charge(clock_ns() - t0);
   // Its capacity serves the next wake-up (no allocation per wake-up).
@@ -311,7 +315,7 @@ void Loop::Impl::pump_tls(int32_t index, uint32_t gen) {
     // A step that made the server's flight answered the hello (read_tls): not
     // one that took half a hello split over reads, the costly half still to come.
     if (step == TlsStream::Step::kAgain && s->hs_turns == 0 && s->tls->has_output()) s->hs_turns = 1;
-    int err = send_tls_output(index);
+    int err = step == TlsStream::Step::kDone && !held ? hold_last_flight(index, gen) : send_tls_output(index);
     if (err != 0) return stream_failed(index, gen, err);
     if (step == TlsStream::Step::kAgain) return;
     push(kRecHandshake, index, gen, flags, more ? 1 : 0);
@@ -331,8 +335,9 @@ void Loop::Impl::decrypt_tls(int32_t index, uint32_t gen) {
     if (s == nullptr || s->dead || s->eof) return;
     if (p == nullptr) return stream_failed(index, gen, -ENOMEM);
     int64_t n = s->tls->read(p, room);
-    // Reading may have produced output (a TLS 1.3 key update answer, an alert).
-    int err = s->tls->has_output() ? send_tls_output(index) : 0;
+    // Reading may have produced output (a TLS 1.3 key update answer, an
+    // alert); behind a held last flight it waits with it.
+    int err = s->tls->has_output() && !s->flight_held ? send_tls_output(index) : 0;
     if (n == TlsStream::kFailed) return tls_failed(index, gen);
     if (err != 0) return stream_failed(index, gen, err);
     if (n == TlsStream::kNoData) return;
@@ -351,10 +356,47 @@ void Loop::Impl::decrypt_tls(int32_t index, uint32_t gen) {
   }
 }
 
+// The handshake's last flight (a TLS 1.3 server's NewSessionTickets, a
+// client's Finished) is not sent at once: the Handshake record and the data
+// that came with the peer's flight go to JS first, and what JS writes on
+// them (an echo, an HTTP answer, a client's first request) is sealed behind
+// it, so both leave in one send at the end of the step (flush_tls_all),
+// as Node's TLS does; before, they were two sends (sendto is a fifth of a
+// full handshake's kernel time: bench/PERFORMANCE.md). Whatever JS did not
+// send is sent once the wake-up's deliveries are over (send_held_flights).
+// A handshake with writes held before it completes sends at once: its
+// Drained record promises they left.
+int Loop::Impl::hold_last_flight(int32_t index, uint32_t gen) {
+  Slot* s = slots.find(index, gen);
+  if (!s->tls->has_output() || s->flight_held) return 0;
+  s->flight_held = true;
+  held_flights.emplace_back(index, gen);
+  return 0;
+}
+
+// The held flights JS did not send with its own writes. The list is taken
+// first: a failure's delivery runs JS, which may hold no flight (only a
+// handshake step does) but may close streams.
+void Loop::Impl::send_held_flights() {
+  std::vector<std::pair<int32_t, uint32_t>> held;
+  held.swap(held_flights);
+  for (const auto& h : held) {
+    Slot* s = slots.find(h.first, h.second);
+    if (s == nullptr || s->kind != Kind::kStream || !s->flight_held) continue;
+    s->flight_held = false;
+    if (s->dead || !s->tls) continue;
+    int err = send_tls_output(h.first);
+    if (err != 0) stream_failed(h.first, h.second, err);
+  }
+  held.clear();
+  if (held_flights.empty()) held_flights.swap(held);
+}
+
 // Sends the engine's ciphertext at once; the kernel's refusal is queued.
 // Returns 0 or -errno.
 int Loop::Impl::send_tls_output(int32_t index) {
   Slot* s = slots.find(index);
+  s->flight_held = false;  // it goes now, with this
   const uint8_t* data = nullptr;
   size_t len = s->tls->output(&data);
   if (len == 0) return 0;
@@ -399,7 +441,9 @@ int64_t Loop::Impl::write_tls(int32_t index, const struct iovec* iov, int count)
     return -EPROTO;
   }
   // A small write waits in the engine for the flush: nothing to send yet.
-  if (!s->tls->has_output()) return static_cast<int64_t>(s->pending() + s->tls->held());
+  // Nor behind a held last flight: the flush at the end of the step sends
+  // both (hold_last_flight).
+  if (!s->tls->has_output() || s->flight_held) return static_cast<int64_t>(s->pending() + s->tls->held());
   int err = send_tls_output(index);
   if (err != 0) return err;
   s = slots.find(index);
