@@ -79,6 +79,18 @@ forEachBackend('web: Site', (backend) => {
     expect(res.closed).toBe(true);
   });
 
+  it('with requireHostHeader, answers an HTTP/1.1 request without Host 400 and closes; HTTP/1.0 and a named host are served', async () => {
+    const port = serve({ requireHostHeader: true });
+    const ok = await raw(port, 'GET /echo HTTP/1.1\r\nhOST: h\r\n\r\nGET /echo HTTP/1.0\r\n\r\n');
+    expect(responses(ok.data).map((x) => x.status)).toEqual([200, 200]);
+    const refused = await raw(port, 'GET /echo HTTP/1.1\r\n\r\nGET /echo HTTP/1.1\r\nHost: h\r\n\r\n');
+    expect(responses(refused.data).map((x) => x.status)).toEqual([400]);
+    expect(refused.closed).toBe(true);
+    const byDefault = await raw(serve(), 'GET /echo HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(responses(byDefault.data).map((x) => x.status)).toEqual([200]);
+    expect(() => new Site(new Resource(), { requireHostHeader: 'yes' as unknown as boolean })).toThrow(TypeError);
+  });
+
   it('answers HEAD with the GET headers and no body', async () => {
     const port = serve();
     const res = await raw(port, 'HEAD /echo HTTP/1.1\r\n\r\nGET /echo HTTP/1.1\r\nConnection: close\r\n\r\n');

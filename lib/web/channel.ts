@@ -275,6 +275,8 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   headReceived(head: RequestHead, length: number): number {
     // (GET first: the parser hands a known method as the interned constant, which compares by identity)
     if (head.method !== 'GET' && !KNOWN_METHODS.has(head.method)) return 501;
+    // An HTTP/1.1 request must name its host (RFC 9112 3.2), as Node's http also asks by default.
+    if (head.hosts === 0 && head.minor === 1 && this.site.requireHostHeader) return 400;
     const request = new Request(this, head);
     const expects = head.expect;
     const expect = expects === undefined ? null : expects[expects.length - 1];

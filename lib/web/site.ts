@@ -32,6 +32,13 @@ export interface SiteOptions {
   maxHeaders?: number;
   /** Most unanswered pipelined requests before reading stops until answers drain (default 32). */
   maxPipelined?: number;
+  /**
+   * Answer an HTTP/1.1 request that has no Host field 400, as RFC 9112 3.2
+   * asks (default false, as in Twisted; Node's `http` defaults to true).
+   * HTTP/1.0 requests may always omit it; two Host fields are refused 400
+   * either way.
+   */
+  requireHostHeader?: boolean;
   /** The clock for timeouts (default: the global reactor; tests pass a task.Clock or their reactor). */
   reactor?: IReactorTime;
 }
@@ -57,6 +64,8 @@ export class Site extends Factory<HTTPChannel> {
   readonly limits: ParserLimits;
   /** See SiteOptions.maxPipelined. */
   readonly maxPipelined: number;
+  /** See SiteOptions.requireHostHeader. */
+  readonly requireHostHeader: boolean;
   /** The clock for timeouts. */
   readonly reactor: IReactorTime;
 
@@ -75,6 +84,9 @@ export class Site extends Factory<HTTPChannel> {
       maxHeaders: positive(opts, 'maxHeaders', 100, true),
     };
     this.maxPipelined = positive(opts, 'maxPipelined', 32, true);
+    const requireHost = opts.requireHostHeader ?? false;
+    if (typeof requireHost !== 'boolean') throw new TypeError(`Site: requireHostHeader must be a boolean, got ${String(requireHost)}`);
+    this.requireHostHeader = requireHost;
     const clock = opts.reactor ?? defaultReactor;
     if (clock === null || typeof clock !== 'object' || typeof clock.callLater !== 'function') {
       throw new TypeError('Site: reactor must provide callLater and seconds');
