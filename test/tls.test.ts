@@ -175,12 +175,13 @@ forEachBackend('TLS with Node tls', (backend) => {
     await closeServer(server);
   });
 
-  const refusals: [string, (c: TestCerts) => { key: string; cert: string }, string, string][] = [
-    ['an expired certificate', (c) => c.expired, 'localhost', 'CERT_HAS_EXPIRED'],
-    ['a self-signed certificate', (c) => c.selfSigned, 'localhost', 'DEPTH_ZERO_SELF_SIGNED_CERT'],
-    ['a certificate for another name', (c) => c.other, 'localhost', 'HOSTNAME_MISMATCH'],
+  // The last column: what the error's message tells the user (the name it wanted, the root it lacks).
+  const refusals: [string, (c: TestCerts) => { key: string; cert: string }, string, string, string][] = [
+    ['an expired certificate', (c) => c.expired, 'localhost', 'CERT_HAS_EXPIRED', 'has expired'],
+    ['a self-signed certificate', (c) => c.selfSigned, 'localhost', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'does not chain to a trusted root (trustRoot)'],
+    ['a certificate for another name', (c) => c.other, 'localhost', 'HOSTNAME_MISMATCH', 'is not for "localhost"'],
   ];
-  for (const [what, pick, host, verifyCode] of refusals) {
+  for (const [what, pick, host, verifyCode, told] of refusals) {
     it(`optionsForClientTLS refuses ${what}`, async () => {
       const id = pick(certs);
       const nodeErrors: Error[] = [];
@@ -193,6 +194,7 @@ forEachBackend('TLS with Node tls', (backend) => {
       const err = tlsErrorOf(await client.lost);
       expect(err.code).toBe('CERTIFICATE_VERIFY_FAILED');
       expect(err.verifyCode).toBe(verifyCode);
+      expect(err.message).toBe(`TLS error: CERTIFICATE_VERIFY_FAILED (${verifyCode}): the peer's certificate ${told}`);
       expect(err).toBeInstanceOf(ConnectionLost);
       expect(client.handshakes).toBe(0);
       await closeServer(server);

@@ -67,6 +67,27 @@ const VERIFY_NAMES: Record<number, string> = {
   64: 'IP_ADDRESS_MISMATCH',
 };
 
+/** What a verification failure means for the user, said in a TLSError's message (null: the code says it). */
+function verifyHint(verify: string, expectedName: string): string | null {
+  switch (verify) {
+    case 'HOSTNAME_MISMATCH':
+    case 'IP_ADDRESS_MISMATCH':
+      return `the peer's certificate is not for "${expectedName}"`;
+    case 'CERT_HAS_EXPIRED':
+      return "the peer's certificate has expired";
+    case 'CERT_NOT_YET_VALID':
+      return "the peer's certificate is not valid yet";
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+      return "the peer's certificate does not chain to a trusted root (trustRoot)";
+    default:
+      return null;
+  }
+}
+
 /** Protocol names by the index tlsSettled reports (TLS 1.x is x + 1), as OpenSSL names them. */
 const VERSIONS: readonly (string | null)[] = [null, 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
@@ -86,6 +107,8 @@ export class TLSSession {
   private constructor(
     private readonly host: TLSHost,
     private readonly native: NativeLoop,
+    /** The name the server's certificate must carry ('' on a server), for failure()'s message. */
+    private readonly expectedName: string,
   ) {}
 
   /**
@@ -97,7 +120,7 @@ export class TLSSession {
     const r = native.tlsStart(host.slot, host.gen, ctx, server ? '' : factory.hostname, server ? '' : sessionKey(host, factory.hostname));
     if (typeof r === 'string') throw new TLSError(r);
     if (r < 0) throw new TLSError('START_FAILED', null, `startTLS failed (${r})`);
-    const s = new TLSSession(host, native);
+    const s = new TLSSession(host, native, server ? '' : factory.hostname);
     s.timer = setTimeout(() => s.timedOut(), factory.handshakeTimeout * 1000);
     s.timer.unref();
     return s;
@@ -174,7 +197,8 @@ export class TLSSession {
     const code = i !== null && i.error !== '' ? i.error : 'TLS_FAILED';
     const v = i !== null ? i.verifyResult : 0;
     const verify = v !== 0 && code === 'CERTIFICATE_VERIFY_FAILED' ? (VERIFY_NAMES[v] ?? `X509_V_ERR_${v}`) : null;
-    return new TLSError(code, verify);
+    const hint = verify !== null ? verifyHint(verify, this.expectedName) : null;
+    return new TLSError(code, verify, hint !== null ? `TLS error: ${code} (${verify}): ${hint}` : undefined);
   }
 
   private timedOut(): void {
