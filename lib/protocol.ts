@@ -12,7 +12,6 @@ import type { IAddress } from './address';
 import { NoFactoryError, NotConnectedError } from './errors';
 import type { Failure } from './failure';
 import type { IConnector, IProtocol, IProtocolFactory, ITCPTransport, ITransport } from './interfaces';
-import type { ReconnectingClientFactory } from './reconnect';
 
 /**
  * What every protocol shares, stream or process: the transport once
@@ -104,15 +103,19 @@ export type ProtocolClass<P extends AnyProtocol = Protocol> = new () => P;
 /**
  * The factory class `F` building protocol `P`: `F` itself when it already
  * builds `P` (a subclass such as `class ChatFactory extends Factory<Chat>`),
- * otherwise the library's generic factory class `F` belongs to, given `P`.
+ * otherwise the library's generic factory class `F` belongs to, given `P`
+ * (`WebSocketServerFactory.forProtocol(Chat)` is a
+ * `WebSocketServerFactory<Chat>`): each generic factory class names itself
+ * in its `~withProtocol` member, read here with `~protocol` set to `P`.
  */
 export type FactoryWithProtocol<F, P extends AnyProtocol> = F extends Factory<P>
   ? F
-  : F extends ReconnectingClientFactory<AnyProtocol>
-    ? ReconnectingClientFactory<P>
-    : F extends ClientFactory<AnyProtocol>
-      ? ClientFactory<P>
-      : Factory<P>;
+  : F extends Factory<AnyProtocol>
+    ? NonNullable<(F & {
+        /** The protocol asked about. */
+        readonly '~protocol'?: P;
+      })['~withProtocol']>
+    : never;
 
 /** The factory class protocol P declares it is built by (its `F`). */
 export type DeclaredFactory<P> = P extends Protocol<infer G, ITransport> ? G : never;
@@ -139,6 +142,14 @@ export class Factory<P extends AnyProtocol = AnyProtocol> implements IProtocolFa
   numPorts = 0;
   /** When true, start and stop are logged. */
   noisy = false;
+  /** Type-level only (never set): the protocol `~withProtocol` is asked about. */
+  declare readonly '~protocol'?: unknown;
+  /**
+   * Type-level only (never set): this factory class building the protocol
+   * `~protocol` names, which forProtocol returns; each generic subclass
+   * declares its own (see FactoryWithProtocol).
+   */
+  declare readonly '~withProtocol'?: Factory<Extract<this['~protocol'], AnyProtocol>>;
 
   /**
    * Builds a factory of this class (constructed with `args`) for protocol
@@ -185,6 +196,8 @@ export class Factory<P extends AnyProtocol = AnyProtocol> implements IProtocolFa
 
 /** A factory for outgoing connections, told how connecting went. */
 export class ClientFactory<P extends AnyProtocol = AnyProtocol> extends Factory<P> {
+  /** Type-level only: see Factory's `~withProtocol`. */
+  declare readonly '~withProtocol'?: ClientFactory<Extract<this['~protocol'], AnyProtocol>>;
   /** A connection attempt started. */
   startedConnecting(_connector: IConnector): void {}
 

@@ -19,6 +19,8 @@ function globalReactor(): IReactorTime {
  * `factor`, capped at `maxDelay`, spread by `jitter`. Call resetDelay() from connectionMade.
  */
 export class ReconnectingClientFactory<P extends AnyProtocol = AnyProtocol> extends ClientFactory<P> {
+  /** Type-level only: see Factory's `~withProtocol`. */
+  declare readonly '~withProtocol'?: ReconnectingClientFactory<Extract<this['~protocol'], AnyProtocol>>;
   /** The longest delay between attempts, in seconds. */
   maxDelay = 3600;
   /** The delay the backoff starts from (the first retry waits about initialDelay * factor). */

@@ -11,6 +11,8 @@ import { parseWsUrl, WsUrl } from './url';
 
 /** Builds WebSocketServerProtocols; mount it with WebSocketResource (or listenWS). */
 export class WebSocketServerFactory<P extends AnyProtocol = AnyProtocol> extends Factory<P> {
+  /** Type-level only: `WebSocketServerFactory.forProtocol(P)` is a `WebSocketServerFactory<P>` (see Factory's `~withProtocol`). */
+  declare readonly '~withProtocol'?: WebSocketServerFactory<Extract<this['~protocol'], AnyProtocol>>;
   /** The normalised options. */
   readonly settings: WebSocketSettings;
   /** The URL the server is reached at (ws://host:port/path), if given. */
@@ -31,6 +33,8 @@ export class WebSocketServerFactory<P extends AnyProtocol = AnyProtocol> extends
 
 /** Builds WebSocketClientProtocols for connections to `url`; connect with connectWS. */
 export class WebSocketClientFactory<P extends AnyProtocol = AnyProtocol> extends ClientFactory<P> {
+  /** Type-level only: `WebSocketClientFactory.forProtocol(P)` is a `WebSocketClientFactory<P>` (see Factory's `~withProtocol`). */
+  declare readonly '~withProtocol'?: WebSocketClientFactory<Extract<this['~protocol'], AnyProtocol>>;
   /** The normalised options. */
   readonly settings: WebSocketSettings;
   /** The server's URL. */

@@ -15,8 +15,14 @@ import {
   ReconnectingClientFactory,
   TCP4ClientEndpoint,
   UNIXAddress,
+  WebSocketClientFactory,
+  WebSocketClientProtocol,
+  WebSocketResource,
+  WebSocketServerFactory,
+  WebSocketServerProtocol,
   clientFromString,
   connectProtocol,
+  connectWS,
   reactor,
   serverFromString,
 } from 'ioreactor';
@@ -134,7 +140,26 @@ class Feed extends ProcessProtocol {
 }
 const child = reactor.spawnProcess(new Feed(), '/usr/bin/wc', ['wc', '-l']);
 
+// The WebSocket factories keep their class through forProtocol, as Factory
+// does: the server's mounts on a WebSocketResource, the client's connects.
+class Shout extends WebSocketServerProtocol {
+  override onMessage(payload: Buffer): void {
+    this.sendMessage(payload.toString().toUpperCase());
+  }
+}
+const shoutFactory: WebSocketServerFactory<Shout> = WebSocketServerFactory.forProtocol(Shout, null, { maxMessagePayloadSize: 4096 });
+const shoutResource = new WebSocketResource(shoutFactory);
+
+class Hearer extends WebSocketClientProtocol {
+  override onOpen(): void {
+    this.sendMessage('hello');
+  }
+}
+const hearer = connectWS(WebSocketClientFactory.forProtocol(Hearer, 'ws://127.0.0.1:9000/'));
+
 export {
+  shoutResource,
+  hearer,
   child,
   listening,
   tcpHost,
