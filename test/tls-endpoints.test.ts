@@ -4,6 +4,7 @@
  * loopback sockets on every backend.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import type { IPv4Address } from '../lib/address';
 import { clientFromString, EndpointDescriptionError, parseClientSpec, parseServerSpec, serverFromString } from '../lib/endpoints';
@@ -58,6 +59,15 @@ describe('ssl: and tls: descriptions', () => {
     const r = new Reactor();
     try {
       expect(() => serverFromString(r, `ssl:0:privateKey=${certs.other.keyPath}:certKey=${certs.server.certPath}`)).toThrow(CertificateError);
+      // A file that is not there is one too, named with its parameter (it was a bare ENOENT Error).
+      const missing = path.join(os.tmpdir(), 'ioreactor-no-such-file.pem');
+      expect(() => serverFromString(r, `ssl:0:privateKey=${missing}:certKey=${certs.server.certPath}`)).toThrow(
+        new CertificateError('UNREADABLE_FILE', `privateKey=${missing}: ENOENT`),
+      );
+      expect(() => serverFromString(r, `ssl:0:privateKey=${certs.server.keyPath}:certKey=${missing}`)).toThrow(/certKey=.*ENOENT/);
+      expect(() => clientFromString(r, `tls:localhost:1:trustRoots=${missing}`)).toThrow(
+        new CertificateError('UNREADABLE_FILE', `trustRoots=${missing}: ENOENT`),
+      );
     } finally {
       r.close();
     }

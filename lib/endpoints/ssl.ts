@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { IPv4Address, IPv6Address } from '../address';
+import { CertificateError } from '../errors';
 import { Deferred, maybeDeferred } from '../defer';
 import type { IListeningPort } from '../interfaces';
 import type { AnyProtocol, Factory } from '../protocol';
@@ -57,18 +58,28 @@ export class SSL4ClientEndpoint implements IStreamClientEndpoint {
   }
 }
 
+/** `read()` of the file a description names; a missing or unreadable file is a CertificateError that names it, not a bare ENOENT. */
+function readNamed<T>(param: string, file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new CertificateError('UNREADABLE_FILE', `${param}=${file}: ${code}`);
+  }
+}
+
 /** Server options from PEM files (ssl: strings). */
 export function certificateOptionsFromFiles(privateKey: string, certKey: string, extraCertChain: string | null): CertificateOptions {
   return new CertificateOptions({
-    privateKey: fs.readFileSync(privateKey),
-    certificate: fs.readFileSync(certKey),
-    extraCertChain: extraCertChain === null ? undefined : fs.readFileSync(extraCertChain),
+    privateKey: readNamed('privateKey', privateKey, () => fs.readFileSync(privateKey)),
+    certificate: readNamed('certKey', certKey, () => fs.readFileSync(certKey)),
+    extraCertChain: extraCertChain === null ? undefined : readNamed('extraCertChain', extraCertChain, () => fs.readFileSync(extraCertChain)),
   });
 }
 
 /** Every PEM certificate under trustRoots (a directory of files, or one file). */
 function readTrustRoots(trustRoots: string): string {
-  if (!fs.statSync(trustRoots).isDirectory()) return fs.readFileSync(trustRoots, 'latin1');
+  if (!readNamed('trustRoots', trustRoots, () => fs.statSync(trustRoots)).isDirectory()) return fs.readFileSync(trustRoots, 'latin1');
   return fs
     .readdirSync(trustRoots)
     .sort()
@@ -83,7 +94,10 @@ function readTrustRoots(trustRoots: string): string {
 export function clientOptionsFromFiles(host: string, trustRoots: string | null, certificate: string | null, privateKey: string | null): ClientTLSOptions {
   const init: ClientTLSInit = { trustRoot: trustRoots === null ? 'platform' : readTrustRoots(trustRoots) };
   if (certificate !== null && privateKey !== null) {
-    init.clientCertificate = { certificate: fs.readFileSync(certificate), privateKey: fs.readFileSync(privateKey) };
+    init.clientCertificate = {
+      certificate: readNamed('certificate', certificate, () => fs.readFileSync(certificate)),
+      privateKey: readNamed('privateKey', privateKey, () => fs.readFileSync(privateKey)),
+    };
   }
   return optionsForClientTLS(host, init);
 }

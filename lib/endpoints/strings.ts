@@ -43,7 +43,7 @@ function clockOf(reactor: IReactorStreams): IReactorTime | undefined {
  * `ssl:PORT:privateKey=key.pem:certKey=cert.pem[:extraCertChain=chain.pem][:interface=..]`,
  * `systemd:domain=INET|INET6|UNIX:index=N` or `systemd:domain=..:name=NAME` (socket activation),
  * and `haproxy:` before any of them (`haproxy:tcp:8080`: each connection starts with a PROXY header).
- * Throws EndpointDescriptionError (CertificateError for unusable key/certificate files).
+ * Throws EndpointDescriptionError (CertificateError, code UNREADABLE_FILE, for a key or certificate file that cannot be read, another code for one that cannot be used).
  */
 export function serverFromString(reactor: IReactorStreams, description: string): IStreamServerEndpoint {
   if (typeof description === 'string' && HAPROXY.test(description)) {
@@ -79,7 +79,8 @@ export function serverFromString(reactor: IReactorStreams, description: string):
 /**
  * Builds a client endpoint from a description: `tcp:HOST:PORT`, `tcp:host=..:port=..[:timeout=..][:bindAddress=..]`,
  * `tcp6:...`, `unix:PATH` or `unix:path=..[:timeout=..]`,
- * `tls:HOST:PORT[:trustRoots=DIR][:certificate=cert.pem:privateKey=key.pem]` (verifies HOST). Throws EndpointDescriptionError.
+ * `tls:HOST:PORT[:trustRoots=DIR][:certificate=cert.pem:privateKey=key.pem]` (verifies HOST). Throws EndpointDescriptionError
+ * (CertificateError, code UNREADABLE_FILE, for a trustRoots, certificate or key file that cannot be read).
  */
 export function clientFromString(reactor: IReactorStreams, description: string): IStreamClientEndpoint {
   const spec = parseClientSpec(description);
