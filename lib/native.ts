@@ -171,14 +171,18 @@ export interface NativeLoop {
    */
   adoptSocket(fd: number, family: number, listening: boolean): number;
 
-  /** Bytes still buffered after trying to send at once, or -errno. */
-  write(slot: number, gen: number, data: Uint8Array): number;
+  /**
+   * Sends `data` to the stream named by writeArgs: [slot, gen], set just
+   * before the call. Undefined when all was sent (making the number 0 cost
+   * as much as the rest of the answer), else bytes still buffered, or -errno.
+   */
+  write(data: Uint8Array): number | undefined;
   /**
    * write() of a range of `memory` (no typed array made for it), named by
    * writeArgs: [slot, gen, offset, length], set just before the call.
    */
-  writeAt(memory: ArrayBuffer): number;
-  /** writeAt's other arguments (four numbers through N-API cost more than the write's own work). */
+  writeAt(memory: ArrayBuffer): number | undefined;
+  /** write's and writeAt's other arguments (numbers through N-API cost more than the write's own work). */
   readonly writeArgs: Int32Array;
   writev(slot: number, gen: number, chunks: Uint8Array[]): number;
   /** While `on`, short reads that are one whole masked WebSocket frame arrive unmasked as Rec.FrameKept. 0 or -errno. */

@@ -123,13 +123,16 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // BoundMethod), and the checks it runs before the method (bridge_methods.cc).
   static napi_value CallBound(napi_env env, napi_callback_info raw);
   Napi::Value Call(const LoopMethodEntry& entry, const Napi::CallbackInfo& info);
-  // write(slot, gen, bytes), the one call made per echoed message, as a raw
-  // napi_callback bound to this object that also skips Napi::TypedArray (bridge.cc).
+  // write(bytes) with writeArgs = [slot, gen], the one call made per echoed
+  // message, as a raw napi_callback bound to this object that also skips
+  // Napi::TypedArray (bridge.cc).
   static napi_value FastWrite(napi_env env, napi_callback_info info);
   // writeAt(arrayBuffer) with writeArgs = [slot, gen, offset, length]: the
   // same for a range of the buffer.
   static napi_value FastWriteAt(napi_env env, napi_callback_info info);
   int64_t checked_write(int32_t slot, int32_t gen, const uint8_t* bytes, size_t len);
+  // Undefined (nullptr) for 0, all sent; else the number.
+  static napi_value write_result(napi_env env, int64_t r);
 
   // ---- helpers ----
   void init_js_state(const Napi::CallbackInfo& info, const std::string& name);
@@ -224,8 +227,8 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   napi_async_context async_ctx_ = nullptr;
   napi_async_cleanup_hook_handle hook_ = nullptr;
   int32_t* records_ = nullptr;
-  // writeAt's four arguments, in the records' ArrayBuffer after them (JS:
-  // the `writeArgs` Int32Array); null once released, as records_.
+  // write's two and writeAt's four arguments, in the records' ArrayBuffer
+  // after them (JS: the `writeArgs` Int32Array); null once released, as records_.
   static constexpr size_t kWriteArgs = 4;
   int32_t* write_args_ = nullptr;
   static constexpr int kDrainRounds = Loop::kMaxDrainRounds;

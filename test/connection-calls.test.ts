@@ -34,7 +34,7 @@ afterAll(() => certs.cleanup());
 
 /**
  * Records every NativeLoop method called with `slot` as its first argument
- * (a stream's calls) while `run` runs; tlsFlushAll, which names no slot, is
+ * (or in writeArgs: write, writeAt), a stream's calls, while `run` runs; tlsFlushAll, which names no slot, is
  * left out. The wrappers are own properties, removed afterwards.
  */
 async function callsOn(r: Reactor, slotOf: () => number, run: () => Promise<void>): Promise<string[]> {
@@ -49,7 +49,8 @@ async function callsOn(r: Reactor, slotOf: () => number, run: () => Promise<void
     if (Object.prototype.hasOwnProperty.call(loop, name)) own.set(name, fn);
     wrapped.push(name);
     loop[name] = function (this: NativeLoop, ...args: unknown[]) {
-      calls.push([name, args[0]]);
+      // write and writeAt name their slot in writeArgs, the others as their first argument
+      calls.push([name, name === 'write' || name === 'writeAt' ? (this as NativeLoop).writeArgs[0] : args[0]]);
       return (fn as (...a: unknown[]) => unknown).apply(this, args);
     };
   }

@@ -796,16 +796,24 @@ forEachBackend('NativeLoop bridge', (backend) => {
     pipes.forget(w); // the loop owns and closes it now
     const gen = l.generation(slot);
     const backing = Buffer.from('xxhello yy');
-    expect(l.write(slot, gen, backing.subarray(2, 8))).toBe(0);
+    const args = l.writeArgs;
+    args[0] = slot;
+    args[1] = gen;
+    expect(l.write(backing.subarray(2, 8))).toBeUndefined(); // all sent: no number made
+    args[1] = gen + 1;
+    expect(l.write(Buffer.from('stale'))).toBe(-9); // EBADF: (slot, gen) is checked as an argument was
+    args[1] = -1;
+    expect(l.write(Buffer.from('bad'))).toBe(-22);
+    args[1] = gen;
     const u8 = new Uint8Array(new TextEncoder().encode('__world__').buffer, 2, 5);
     const chunks = [new Uint8Array(Buffer.from('--, ').subarray(2)), u8, Buffer.from('!')];
     expect(l.writev(slot, gen, chunks)).toBe(0);
     const buf = Buffer.alloc(64);
     const n = fs.readSync(r, buf, 0, 64, null);
     expect(buf.toString('utf8', 0, n)).toBe('hello , world!');
-    expect(l.write(slot, gen, 'text' as unknown as Uint8Array)).toBe(-22);
+    expect(l.write('text' as unknown as Uint8Array)).toBe(-22);
     expect(l.writev(slot, gen, [Buffer.from('a'), 'b' as unknown as Uint8Array])).toBe(-22);
-    expect(l.write(slot, gen, new Uint16Array(2) as unknown as Uint8Array)).toBe(-22);
+    expect(l.write(new Uint16Array(2) as unknown as Uint8Array)).toBe(-22);
   });
 
   it('refuses pollOnce from inside a callback and defers close() until the batch is done', () => {

@@ -236,7 +236,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     a[3] = length;
     const r = n.writeAt(memory);
     if (x !== null && x.tls !== null) this.core.tlsWritten();
-    if (r !== 0 || (x !== null && x.producer !== null)) this.afterWrite(r);
+    if (r !== undefined || (x !== null && x.producer !== null)) this.afterWrite(r ?? 0);
   }
 
   /**
@@ -588,9 +588,13 @@ export class StreamTransport extends Handler implements ISSLTransport {
    * in one tick share records instead of making one each.
    */
   protected sendBytes(data: Uint8Array): number {
-    const r = this.native.write(this.slot, this.gen, data);
+    const n = this.native;
+    const a = n.writeArgs;
+    a[0] = this.slot;
+    a[1] = this.gen;
+    const r = n.write(data);
     if (this.tls !== null) this.core.tlsWritten();
-    return r;
+    return r ?? 0;
   }
 
   /** Writes `chunks` with one writev: as sendBytes. */
