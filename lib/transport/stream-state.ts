@@ -9,7 +9,7 @@ export const enum StreamState {
   Closed = 0x1,
   /** loseConnection(): flush, then close. */
   Disconnecting = 0x2,
-  /** pauseProducing(): reading stopped. */
+  /** pauseProducing(): reading stopped by the application (only its resumeProducing lifts it). */
   Paused = 0x4,
   /** Resumed, but data held while paused is not delivered yet. */
   Holding = 0x8,
@@ -29,6 +29,10 @@ export const enum StreamState {
   Silent = 0x400,
   /** EOF arrived while paused: handled after the held data. */
   EofHeld = 0x800,
-  /** Any of these set: received data is held, not handed to the protocol now (the low four bits). */
-  NoDeliver = 0xf,
+  /** Reading stopped while the write buffer is past the high-water mark (WriteFullListener); lifted at the drain. */
+  ReadGated = 0x1000,
+  /** Either stops reading. */
+  ReadStopped = 0x1004,
+  /** Any of these set: received data is held, not handed to the protocol now (the low four bits, and the gate). */
+  NoDeliver = 0x100f,
 }

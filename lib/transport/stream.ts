@@ -71,11 +71,15 @@ interface FrameReceiver {
 
 /**
  * A protocol told when a write leaves the buffer past the high-water mark
- * while no producer is registered (WebSocket's: what fills it answers the
- * peer's own frames, so it stops reading until the buffer drains).
+ * while no producer is registered; true stops reading until the buffer
+ * drains (WebSocket's: what fills it answers the peer's own frames). The
+ * transport keeps this pause apart from the application's own
+ * (pauseProducing), and registers nothing: the application may register a
+ * producer meanwhile, and the drain resumes reading only if it did not
+ * pause it itself.
  */
 interface WriteFullListener {
-  writeBufferFull(): void;
+  writeBufferFull(): boolean;
 }
 
 /** A protocol that may implement IHalfCloseableProtocol's hooks. */
@@ -459,16 +463,22 @@ export class StreamTransport extends Handler implements ISSLTransport {
 
   /** Stops reading until resumeProducing(). */
   pauseProducing(): void {
-    if ((this.state & (S.Closed | S.Paused)) !== 0) return;
+    const state = this.state;
+    if ((state & (S.Closed | S.Paused)) !== 0) return;
     this.state |= S.Paused;
-    this.native.pauseReading(this.slot, this.gen);
+    if ((state & S.ReadGated) === 0) this.native.pauseReading(this.slot, this.gen);
   }
 
-  /** Starts reading again; data held while paused is delivered first. */
+  /** Starts reading again (once the write buffer drains, if reading stopped for it too); data held while paused is delivered first. */
   resumeProducing(): void {
     if ((this.state & S.Paused) === 0) return;
     this.state &= ~S.Paused;
-    if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;
+    this.readOn();
+  }
+
+  /** Reading starts again unless closing, or still stopped (by the application or the gate). */
+  private readOn(): void {
+    if ((this.state & (S.Closed | S.Disconnecting | S.ReadStopped)) !== 0) return;
     this.native.resumeReading(this.slot, this.gen);
     if (this.held !== null) this.state |= S.Holding;
     if ((this.state & (S.Holding | S.EofHeld)) !== 0) this.core.atEndOfStep(() => this.deliverHeld());
@@ -517,6 +527,10 @@ export class StreamTransport extends Handler implements ISSLTransport {
     }
     const state = this.state;
     if ((state & (S.WriteShutAsked | S.WriteShut)) === S.WriteShutAsked) this.writeSideShut();
+    if ((state & S.ReadGated) !== 0) {
+      this.state &= ~S.ReadGated;
+      this.readOn();
+    }
     const p = this.producer;
     if (p !== null) {
       if ((state & S.Streaming) === 0) {
@@ -532,7 +546,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
 
   /** @internal The peer shut down its write side (kept until held data is delivered). */
   override onEof(): void {
-    if ((this.state & (S.Paused | S.Holding)) !== 0) {
+    if ((this.state & (S.ReadStopped | S.Holding)) !== 0) {
       this.state |= S.EofHeld;
       return;
     }
@@ -651,7 +665,8 @@ export class StreamTransport extends Handler implements ISSLTransport {
   /**
    * After a send: a negative `r` drops the connection; else the producer is
    * paused or asked for more, or, with none, a protocol that listens hears
-   * that the buffer passed the high-water mark (WriteFullListener).
+   * that the buffer passed the high-water mark and may stop reading until
+   * it drains (WriteFullListener).
    */
   protected afterWrite(r: number): void {
     if (r < 0) {
@@ -660,7 +675,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     }
     const p = this.producer;
     if (p === null) {
-      if (r > this.highWaterMark) (this.protocol as Partial<WriteFullListener>).writeBufferFull?.();
+      if (r > this.highWaterMark && (this.state & S.ReadGated) === 0 && (this.protocol as Partial<WriteFullListener>).writeBufferFull?.() === true) this.gateReading();
       return;
     }
     if ((this.state & S.Streaming) !== 0) {
@@ -668,6 +683,14 @@ export class StreamTransport extends Handler implements ISSLTransport {
     } else if (r === 0) {
       this.queuePull();
     }
+  }
+
+  /** Stops reading until the buffer drains (onDrained), apart from the application's pauseProducing. */
+  private gateReading(): void {
+    const state = this.state;
+    if ((state & S.Closed) !== 0) return;
+    this.state |= S.ReadGated;
+    if ((state & S.Paused) === 0) this.native.pauseReading(this.slot, this.gen);
   }
 
   private pauseProducer(): void {
@@ -691,14 +714,14 @@ export class StreamTransport extends Handler implements ISSLTransport {
   private deliverHeld(): void {
     this.guarded(() => {
       const held = this.held;
-      while (held !== null && held.length !== 0 && (this.state & (S.Closed | S.Disconnecting | S.Paused)) === 0) {
+      while (held !== null && held.length !== 0 && (this.state & (S.Closed | S.Disconnecting | S.ReadStopped)) === 0) {
         this.protocol.dataReceived(held.shift() as Buffer);
       }
       if (held !== null && held.length === 0 && this.held === held) {
         this.held = null;
         this.state &= ~S.Holding;
       }
-      if ((this.state & (S.EofHeld | S.Closed | S.Paused | S.Holding)) === S.EofHeld) this.onEof();
+      if ((this.state & (S.EofHeld | S.Closed | S.ReadStopped | S.Holding)) === S.EofHeld) this.onEof();
     });
   }
 

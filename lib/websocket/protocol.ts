@@ -15,7 +15,7 @@
  * garbage closes its own connection, with 1002, 1007 or 1009.
  */
 import { Buffer, isUtf8 } from 'buffer';
-import type { IDelayedCall, IGracefulShutdown, IPushProducer, ITCPTransport, ITransport } from '../interfaces';
+import type { IDelayedCall, IGracefulShutdown, ITCPTransport, ITransport } from '../interfaces';
 import type { Failure } from '../failure';
 import { Protocol } from '../protocol';
 import type { IProtocolFactory } from '../interfaces';
@@ -128,28 +128,6 @@ function parserOptions(s: WebSocketSettings, isClient: boolean, deflate: boolean
   lastList = list;
   const i = (isClient ? 2 : 0) + (deflate ? 1 : 0);
   return (list[i] ??= { expectMasked: !isClient, maxFramePayload: s.maxFrame, allowRsv1: deflate });
-}
-
-/**
- * Stops a connection's reading while its write buffer is past the
- * high-water mark, registered as its push producer only meanwhile (made
- * then, so an idle connection keeps nothing): the transport pauses it at
- * once (the buffer is full) and resumes it when the buffer drains, which
- * unregisters it and reads again.
- */
-class ReadGate implements IPushProducer {
-  constructor(private readonly t: ITCPTransport) {}
-
-  pauseProducing(): void {
-    this.t.pauseProducing();
-  }
-
-  resumeProducing(): void {
-    this.t.unregisterProducer();
-    this.t.resumeProducing();
-  }
-
-  stopProducing(): void {}
 }
 
 /** Auto-ping payloads: a counter shared by every connection. */
@@ -381,14 +359,15 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
 
   /**
    * @internal A write left the transport's buffer past its high-water mark
-   * and no producer is registered (StreamTransport.afterWrite): reading
-   * stops until it drains (ReadGate). What fills it answers this peer's
-   * frames (pongs, echoed messages), so a peer that sends and never reads
-   * would otherwise grow it without bound; one that reads is not slowed.
+   * and no producer is registered (StreamTransport.afterWrite): true asks
+   * the transport to stop reading until it drains. What fills it answers
+   * this peer's frames (pongs, echoed messages), so a peer that sends and
+   * never reads would otherwise grow it without bound; one that reads is
+   * not slowed. The transport keeps this pause apart from the
+   * application's (pauseProducing) and registers no producer for it.
    */
-  writeBufferFull(): void {
-    const t = this.transport as ITCPTransport;
-    if (this.state !== WebSocketState.Closed && typeof t.registerProducer === 'function') t.registerProducer(new ReadGate(t), true);
+  writeBufferFull(): boolean {
+    return this.state !== WebSocketState.Closed;
   }
 
   // ---- receiving ----
