@@ -235,4 +235,4 @@ async function waitQuiet(pid, maxMs = 3000) {
   }
 }
 
-module.exports = { registry, pinning, swapCpus, check, start, waitQuiet, shares };
+module.exports = { registry, pinning, swapCpus, check, start, waitQuiet, shares, cpuTicks };
