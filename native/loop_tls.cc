@@ -53,6 +53,12 @@
 
 namespace ioreactor {
 
+namespace {
+// Sealed bytes a held last flight may gather before a write sends them all
+// at once (write_tls): an answer of a few records waits, a large write does not.
+constexpr size_t kHeldFlightMax = 64 * 1024;
+}  // namespace
+
 int Loop::start_tls(int32_t slot, std::shared_ptr<TlsContext> ctx, const std::string& host,
                     const std::string& session_key, std::string* err) {
   Slot* s = impl_->stream(slot);
@@ -315,7 +321,10 @@ void Loop::Impl::pump_tls(int32_t index, uint32_t gen) {
     // A step that made the server's flight answered the hello (read_tls): not
     // one that took half a hello split over reads, the costly half still to come.
     if (step == TlsStream::Step::kAgain && s->hs_turns == 0 && s->tls->has_output()) s->hs_turns = 1;
-    int err = step == TlsStream::Step::kDone && !held ? hold_last_flight(index, gen) : send_tls_output(index);
+    // The last flight waits for JS's writes (hold_last_flight), but not when
+    // writes were held or the write side is shut: those promised to be sent.
+    bool hold = step == TlsStream::Step::kDone && !held && !s->shut_done && !s->shut_pending;
+    int err = hold ? hold_last_flight(index, gen) : send_tls_output(index);
     if (err != 0) return stream_failed(index, gen, err);
     if (step == TlsStream::Step::kAgain) return;
     push(kRecHandshake, index, gen, flags, more ? 1 : 0);
@@ -441,9 +450,12 @@ int64_t Loop::Impl::write_tls(int32_t index, const struct iovec* iov, int count)
     return -EPROTO;
   }
   // A small write waits in the engine for the flush: nothing to send yet.
-  // Nor behind a held last flight: the flush at the end of the step sends
-  // both (hold_last_flight).
-  if (!s->tls->has_output() || s->flight_held) return static_cast<int64_t>(s->pending() + s->tls->held());
+  // Nor behind a held last flight while what waits is small: the flush at
+  // the end of the step sends both (hold_last_flight). A large write goes
+  // now, so that what the kernel refuses is counted in the return value
+  // and the caller stops feeding (its chunks are 1 MiB: write-backlog.ts).
+  bool wait = s->flight_held && s->tls->output_size() < kHeldFlightMax;
+  if (!s->tls->has_output() || wait) return static_cast<int64_t>(s->pending() + s->tls->held());
   int err = send_tls_output(index);
   if (err != 0) return err;
   s = slots.find(index);

@@ -106,6 +106,7 @@ class TlsStream {
   // Ciphertext waiting to be sent, and dropping it once taken.
   size_t output(const uint8_t** data) const;
   bool has_output() const { return !out_buf_.empty(); }
+  size_t output_size() const { return out_buf_.size(); }
   void consume_output();
   // Plaintext held until the handshake completes (what waits for flush() after it is not counted).
   size_t held() const { return established_ ? 0 : plain_.size(); }
