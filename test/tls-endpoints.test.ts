@@ -68,6 +68,17 @@ describe('ssl: and tls: descriptions', () => {
       expect(() => clientFromString(r, `tls:localhost:1:trustRoots=${missing}`)).toThrow(
         new CertificateError('UNREADABLE_FILE', `trustRoots=${missing}: ENOENT`),
       );
+      // So is a file inside a trustRoots directory that cannot be read (here a link to nothing).
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ioreactor-roots-'));
+      const dangling = path.join(dir, 'gone.pem');
+      fs.symlinkSync(missing, dangling);
+      try {
+        expect(() => clientFromString(r, `tls:localhost:1:trustRoots=${dir}`)).toThrow(
+          new CertificateError('UNREADABLE_FILE', `trustRoots=${dangling}: ENOENT`),
+        );
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     } finally {
       r.close();
     }

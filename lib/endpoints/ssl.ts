@@ -79,13 +79,13 @@ export function certificateOptionsFromFiles(privateKey: string, certKey: string,
 
 /** Every PEM certificate under trustRoots (a directory of files, or one file). */
 function readTrustRoots(trustRoots: string): string {
-  if (!readNamed('trustRoots', trustRoots, () => fs.statSync(trustRoots)).isDirectory()) return fs.readFileSync(trustRoots, 'latin1');
-  return fs
-    .readdirSync(trustRoots)
+  const read = <T>(what: string, f: () => T): T => readNamed('trustRoots', what, f);
+  if (!read(trustRoots, () => fs.statSync(trustRoots)).isDirectory()) return read(trustRoots, () => fs.readFileSync(trustRoots, 'latin1'));
+  return read(trustRoots, () => fs.readdirSync(trustRoots))
     .sort()
     .map((name) => path.join(trustRoots, name))
-    .filter((file) => fs.statSync(file).isFile())
-    .map((file) => fs.readFileSync(file, 'latin1'))
+    .filter((file) => read(file, () => fs.statSync(file)).isFile())
+    .map((file) => read(file, () => fs.readFileSync(file, 'latin1')))
     .filter((text) => text.includes('-----BEGIN CERTIFICATE-----'))
     .join('\n');
 }
