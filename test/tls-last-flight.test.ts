@@ -14,7 +14,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as tls from 'tls';
 import type { IPv4Address } from '../lib/address';
 import { ConnectionDone } from '../lib/errors';
-import type { Reactor } from '../lib/reactor';
+import type { Reactor, StreamTransport } from '../lib/reactor';
 import { CertificateOptions, optionsForClientTLS } from '../lib/tls';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { makeCerts, TestCerts } from './helpers/certs';
@@ -88,7 +88,7 @@ class BigOnHandshake extends TLSRecorder {
   override handshakeCompleted(): void {
     super.handshakeCompleted();
     this.transport.write(Buffer.alloc(16 << 20, 0x61));
-    this.bufferedAfter = this.transport.bufferedAmount();
+    this.bufferedAfter = (this.transport as StreamTransport).bufferedAmount();
   }
 }
 
