@@ -108,7 +108,12 @@ export interface IGracefulShutdown {
   gracefulShutdown(): void;
 }
 
-/** A protocol that wants to hear about half-closed connections (Twisted's IHalfCloseableProtocol). */
+/**
+ * A protocol that wants to hear about half-closed connections (Twisted's
+ * IHalfCloseableProtocol). Without readConnectionLost, a peer's EOF flushes
+ * what was written before it, stops a registered producer, then closes the
+ * connection (ConnectionDone).
+ */
 export interface IHalfCloseableProtocol {
   /** The peer shut down its write side; the connection stays open for writing. */
   readConnectionLost(): void;

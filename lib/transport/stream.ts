@@ -544,7 +544,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     }
   }
 
-  /** @internal The peer shut down its write side (kept until held data is delivered). */
+  /** @internal The peer shut down its write side (kept until held data is delivered): readConnectionLost, else flush and close. */
   override onEof(): void {
     if ((this.state & (S.ReadStopped | S.Holding)) !== 0) {
       this.state |= S.EofHeld;
@@ -555,13 +555,24 @@ export class StreamTransport extends Handler implements ISSLTransport {
     if (typeof p.readConnectionLost === 'function') {
       p.readConnectionLost();
       if ((this.state & S.WriteShut) !== 0) this.closeNow(connectionDone());
-    } else if (this.producer === null && this.backlog === null) {
-      this.finishOrDrain();
-    } else if (this.producer === null) {
-      this.loseConnection();
     } else {
-      this.closeNotify();
-      this.closeNow(connectionDone());
+      // Nothing we wrote is lost: it drains, then the connection closes. A
+      // producer is stopped now (no write is taken from here on), not waited for.
+      if (this.producer !== null) this.stopProducer();
+      if (this.backlog === null) this.finishOrDrain();
+      else this.loseConnection();
+    }
+  }
+
+  /** Unregisters the producer and tells it to stop (a throw is logged). */
+  private stopProducer(): void {
+    const p = this.producer!;
+    this.producer = null;
+    this.state &= ~(S.Streaming | S.ProducerPaused);
+    try {
+      p.stopProducing();
+    } catch (e) {
+      log.failure('Error in producer.stopProducing', new Failure(e));
     }
   }
 
@@ -786,15 +797,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     this.held = null;
     if (this.tls !== null) this.tls.close();
     if (this.protocol === undefined) return; // still connecting: the connector reports it
-    const p = this.producer;
-    if (p !== null) {
-      this.producer = null;
-      try {
-        p.stopProducing();
-      } catch (e) {
-        log.failure('Error in producer.stopProducing', new Failure(e));
-      }
-    }
+    if (this.producer !== null) this.stopProducer();
     this.protocol.connected = false;
     try {
       this.protocol.connectionLost(failure);
