@@ -777,6 +777,70 @@ describe('the load generator at a fixed rate, about itself', () => {
       server.close();
     }
   }, 30000);
+  test('a server that cannot keep up: a small lag of ours beside the queue it holds still gives a latency', async () => {
+    // 40 connections at 1,000/s, a 1 s window. The server (a child process,
+    // one thread) blocks for 900 ms once it has seen 150 chunks (~40 ms into
+    // the window): most requests due in the window wait in its queue, p50
+    // ~400 ms. 200 ms into that, the load generator itself is stopped for
+    // 20 ms: ~20 sends go out up to 20 ms late, lag p99 several ms (~23
+    // outstanding a connection of the 32 allowed, so none is owed). Before, any lag
+    // p99 over 1 ms marked the round behind and it gave no latency; the
+    // lateness is a small share of what the server held, so the round
+    // counts now. (The stall of the load generator against a server that
+    // keeps up, above, is still behind.)
+    const { loadgen: bin } = ensureBuilt();
+    const script = [
+      "const net = require('net'); let n = 0;",
+      'net.createServer((s) => { s.on("error", () => s.destroy()); s.on("data", (d) => {',
+      '  if (++n === 150) { process.stdout.write("stall\\n"); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 900); }',
+      '  s.write(d); }); }).listen(0, "127.0.0.1", function () { process.stdout.write(this.address().port + "\\n"); });',
+      'process.stdin.on("end", () => process.exit(0)); process.stdin.resume();',
+    ].join('\n');
+    const server = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    let onLine: (line: string) => void = () => undefined;
+    let child: ReturnType<typeof spawn> | undefined;
+    let buf = '';
+    server.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        lines.push(buf.slice(0, i));
+        onLine(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    });
+    try {
+      const port = await new Promise<string>((resolve) => {
+        onLine = resolve;
+        if (lines.length) resolve(lines[0]);
+      });
+      const args = ['--port', port, '--conns', '40', '--rate', '1000', '--inflight', '32', '--duration', '1', '--warmup', '0.05'];
+      const lg = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      child = lg;
+      let out = '';
+      lg.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      const exited = new Promise<number | null>((resolve) => lg.on('exit', (code) => resolve(code)));
+      onLine = (line) => {
+        if (line !== 'stall') return;
+        setTimeout(() => {
+          lg.kill('SIGSTOP');
+          setTimeout(() => lg.kill('SIGCONT'), 20);
+        }, 200);
+      };
+      expect(await exited).toBe(0);
+      const json = JSON.parse(out.trim()) as Record<string, unknown>;
+      const lag = json.send_lag_us as { p50: number; p99: number };
+      const lat = json.lat_us as { p50: number; p99: number };
+      expect([json.ok, json.stalled, json.owed_at_end]).toEqual([true, 0, 0]);
+      expect(lag.p99).toBeGreaterThan(1000); // over the old rule's 1 ms
+      expect(lat.p50).toBeGreaterThan(4 * lag.p99);
+      expect(json.loadgen_behind).toBe(false);
+    } finally {
+      if (child && child.exitCode === null) child.kill('SIGKILL');
+      server.stdin.end();
+      server.kill();
+    }
+  }, 30000);
 });
 
 forEachBackend('the load generator against a server that renews tickets', (backend) => {
