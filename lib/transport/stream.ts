@@ -511,6 +511,18 @@ export class StreamTransport extends Handler implements ISSLTransport {
     else super.onFrameKept(memory, offset, length);
   }
 
+  /**
+   * @internal Bytes read before the protocol took the connection (those
+   * behind an upgrade's head, lib/web/channel.ts): delivered now, or, while
+   * reading is stopped or held data waits, kept first in line.
+   */
+  deliverFirst(data: Buffer): void {
+    if ((this.state & S.NoDeliver) === 0) return this.protocol.dataReceived(data);
+    if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;
+    if (this.held === null) this.held = [];
+    this.held.unshift(data);
+  }
+
   /** Data that arrived while paused (or before held data went out) is kept; while closing it is dropped. */
   private heldData(data: Buffer): void {
     if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;

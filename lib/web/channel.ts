@@ -21,8 +21,9 @@
  *
  * An Upgrade request (WebSocket) stops the parsing after its head: nothing
  * behind it is HTTP until it is answered. upgrade() then hands the
- * transport, and the bytes already read past the head, to another protocol;
- * a normal answer resumes parsing.
+ * transport, and the bytes already read past the head, to another protocol
+ * (a pause that protocol sets in connectionMade, as a WebSocket's onOpen
+ * may, holds those bytes too); a normal answer resumes parsing.
  *
  * As in Twisted, the channel is not half-closeable: a client's EOF ends the
  * connection (after what is already written is flushed), and requests still
@@ -234,13 +235,17 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     this.switchTo = null;
     this.held = null;
     this.upgrading = false;
-    const t = this.tx as ChannelTransport & { protocol?: IProtocol };
+    const t = this.tx as ChannelTransport & { protocol?: IProtocol; deliverFirst?(data: Buffer): void };
     if (this.lowWater > 1) t.setReadLowWater!(1); // the next protocol reads every byte
     t.protocol = protocol;
-    protocol.makeConnection(t);
+    // Our pause is lifted before the protocol starts, so one it sets itself (in onOpen) stands.
     if (this.paused && typeof t.resumeProducing === 'function') t.resumeProducing();
     this.paused = false;
-    if (rest !== null && rest.length > 0 && (t as { connected?: boolean }).connected !== false) protocol.dataReceived(rest);
+    protocol.makeConnection(t);
+    if (rest === null || rest.length === 0 || (t as { connected?: boolean }).connected === false) return;
+    // The transport holds them first in line while that pause lasts.
+    if (typeof t.deliverFirst === 'function') t.deliverFirst(rest);
+    else protocol.dataReceived(rest);
   }
 
   // ---- IPushProducer: the transport's write buffer is full, or has drained ----
