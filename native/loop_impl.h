@@ -106,7 +106,7 @@ struct Loop::Impl {
   void open_tls_in_place(int32_t index, uint32_t gen, uint8_t* p, size_t n);
   void pump_tls(int32_t index, uint32_t gen);
   void decrypt_tls(int32_t index, uint32_t gen);
-  int hold_last_flight(int32_t index, uint32_t gen);
+  void hold_last_flight(int32_t index, uint32_t gen);
   void send_held_flights();
   int send_tls_output(int32_t index);
   void tls_failed(int32_t index, uint32_t gen);

@@ -324,8 +324,11 @@ void Loop::Impl::pump_tls(int32_t index, uint32_t gen) {
     // The last flight waits for JS's writes (hold_last_flight), but not when
     // writes were held or the write side is shut: those promised to be sent.
     bool hold = step == TlsStream::Step::kDone && !held && !s->shut_done && !s->shut_pending;
-    int err = hold ? hold_last_flight(index, gen) : send_tls_output(index);
-    if (err != 0) return stream_failed(index, gen, err);
+    if (hold) {
+      hold_last_flight(index, gen);
+    } else if (int err = send_tls_output(index); err != 0) {
+      return stream_failed(index, gen, err);
+    }
     if (step == TlsStream::Step::kAgain) return;
     push(kRecHandshake, index, gen, flags, more ? 1 : 0);
     s = slots.find(index, gen);
@@ -373,14 +376,19 @@ void Loop::Impl::decrypt_tls(int32_t index, uint32_t gen) {
 // as Node's TLS does; before, they were two sends (sendto is a fifth of a
 // full handshake's kernel time: bench/PERFORMANCE.md). Whatever JS did not
 // send is sent once the wake-up's deliveries are over (send_held_flights).
-// A handshake with writes held before it completes sends at once: its
-// Drained record promises they left.
-int Loop::Impl::hold_last_flight(int32_t index, uint32_t gen) {
+// Holding only delays a send, so nothing here can fail. The flight is sent
+// at once instead (pump_tls does not hold it) when writes were held before
+// the handshake completed (its Drained record promises they left) or the
+// write side was shut before it ended (loseWriteConnection, loseConnection:
+// the Finished and close_notify were promised to leave); and a held flight
+// goes as soon as the held output (it and what is sealed behind it) reaches
+// kHeldFlightMax, 64 KiB (write_tls): a large write's remainder is then
+// counted as buffered, so its writer stops.
+void Loop::Impl::hold_last_flight(int32_t index, uint32_t gen) {
   Slot* s = slots.find(index, gen);
-  if (!s->tls->has_output() || s->flight_held) return 0;
+  if (!s->tls->has_output() || s->flight_held) return;
   s->flight_held = true;
   held_flights.emplace_back(index, gen);
-  return 0;
 }
 
 // The held flights JS did not send with its own writes. The list is taken
