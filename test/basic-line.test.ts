@@ -229,6 +229,95 @@ describe('LineReceiver', () => {
   });
 });
 
+describe('LineReceiver.lineText', () => {
+  /** Records, for every line, lineText(line) beside line.toString('latin1'). */
+  class TextRecorder extends LineReceiver {
+    events: string[] = [];
+    got: [string, string][] = [];
+    override lineReceived(line: Buffer): void {
+      this.got.push([this.lineText(line), line.toString('latin1')]);
+      if (line.toString('latin1') === 'pause') this.pauseProducing();
+    }
+  }
+
+  // every byte but CR and LF, in lines of every length up to 40
+  const bytes: number[] = [];
+  for (let n = 0, v = 0; n < 40; n++) {
+    for (let i = 0; i < n; i++, v++) bytes.push(v % 256 === 13 || v % 256 === 10 ? 0x80 : v % 256);
+    bytes.push(13, 10);
+  }
+  const input = Buffer.from(bytes);
+
+  test('is line.toString("latin1") for every line, whatever the chunk size', () => {
+    for (const size of [1, 2, 3, 7, 16, 100, input.length]) {
+      const r = new TextRecorder();
+      feed(r, chunk(input, [size]));
+      expect(r.got.length).toBe(40);
+      for (const [text, expected] of r.got) expect(text).toBe(expected);
+    }
+  });
+
+  test('a line kept from an earlier read reads its own bytes, not the later read at its offset', () => {
+    const seen: string[] = [];
+    class R extends LineReceiver {
+      kept: Buffer | null = null;
+      override lineReceived(line: Buffer): void {
+        if (this.kept === null) {
+          this.lineText(line);
+          this.kept = line;
+        } else {
+          seen.push(this.lineText(line), this.lineText(this.kept));
+        }
+      }
+    }
+    const r = new R();
+    r.makeConnection(new StringTransport());
+    r.dataReceived(b('first\r\n'));
+    r.dataReceived(b('other\r\n'));
+    expect(seen).toEqual(['other', 'first']);
+  });
+
+  test('reads as the bytes arrived, and decodes any other Buffer as it is', () => {
+    const seen: string[] = [];
+    class R extends LineReceiver {
+      override lineReceived(line: Buffer): void {
+        seen.push(this.lineText(line));
+        line[0] = 0x5a;
+        seen.push(this.lineText(line), this.lineText(b('\xe9t\xe9')));
+      }
+    }
+    const r = new R();
+    r.makeConnection(new StringTransport());
+    r.dataReceived(b('abc\r\n'));
+    expect(seen).toEqual(['abc', 'abc', '\xe9t\xe9']);
+  });
+
+  test('is right after a pause mid-read, a raw stretch, and a clearLineBuffer', () => {
+    const r = new TextRecorder();
+    feed(r, [b('one\r\npause\r\ntwo\r\nth'), b('ree\r\nfour\r\n')]);
+    expect(r.got.map(([t]) => t)).toEqual(['one', 'pause', 'two', 'three', 'four']);
+    for (const [text, expected] of r.got) expect(text).toBe(expected);
+
+    const raw = new LineRecorder();
+    const texts: string[] = [];
+    raw.lineReceived = function (line: Buffer): void {
+      texts.push(this.lineText(line));
+      LineRecorder.prototype.lineReceived.call(this, line);
+    };
+    feed(raw, [b('a\r\nlen 3\r\nxyzb\r\nclear\r\nc\r\n')]);
+    raw.clearCommand = true;
+    raw.dataReceived(b('d\r\nclear\r\ne\r\n'));
+    raw.dataReceived(b('f\r\n'));
+    expect(texts).toEqual(['a', 'len 3', 'b', 'clear', 'c', 'd', 'clear', 'f']);
+  });
+
+  test('keeps nothing of a read once it is parsed (a kept view would pin its memory)', () => {
+    const r = new TextRecorder();
+    feed(r, [b('a\r\nb\r\npartial')]);
+    expect((r as unknown as { reading: unknown }).reading).toBeNull();
+  });
+});
+
 describe('LineOnlyReceiver', () => {
   test('splits lines in any chunking and keeps views intact', () => {
     const input = b('alpha\r\nbeta\r\n\r\ngamma\r\nde');

@@ -1,7 +1,8 @@
 'use strict';
 /**
  * ioreactor key-value server: a LineReceiver answering GET/SET lines
- * (kv-store.js), each line a Buffer the handler decodes; with --text a
+ * (kv-store.js), each line a Buffer the handler reads as text with
+ * lineText (line.toString('latin1'), one decode per read); with --text a
  * TextLineReceiver, each read decoded once and each line a slice of that
  * string (as net-kv.js splits by hand). The replies to the lines of one
  * read are gathered and written once, as a pipelining server would.
@@ -29,7 +30,7 @@ class KV extends (text ? io.TextLineReceiver : io.LineReceiver) {
   }
 
   lineReceived(line) {
-    this.out += answer(text ? line : line.toString('latin1'));
+    this.out += answer(text ? line : this.lineText(line));
   }
 }
 

@@ -9,6 +9,21 @@ import { PausableReceiver } from './pausable';
 import { completeLine, DelimiterCache, indexOfDelimiter, NEED_MORE, TOO_LONG } from './line-split';
 import { viewOf } from '../reactor/received';
 
+/**
+ * The read whose lines LineReceiver is delivering, the line being delivered
+ * and where it starts in the read, and the read decoded from textAt on once
+ * lineText asked. One per read: a young object, so storing each line in it
+ * needs no write barrier (storing it in the receiver, an old object, costs
+ * ~50 instructions a line in the barrier's slow path).
+ */
+interface ReadText {
+  read: Buffer;
+  line: Buffer | null;
+  at: number;
+  text: string | null;
+  textAt: number;
+}
+
 /** The default line delimiter, CR LF. */
 export const CRLF: Buffer = Buffer.from('\r\n');
 
@@ -30,6 +45,8 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
   private cur: Buffer | null = null;
   private pos = 0;
   private readonly delims = new DelimiterCache();
+  /** The read whose lines are being delivered, for lineText; null between reads. */
+  private reading: ReadText | null = null;
 
   /** One line arrived, without its delimiter. Override. */
   lineReceived(_line: Buffer): void {}
@@ -40,6 +57,27 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
   /** A line longer than MAX_LENGTH (with whatever followed it) arrived; the default drops the connection. */
   lineLengthExceeded(_line: Buffer): void {
     this.transport.loseConnection();
+  }
+
+  /**
+   * `line.toString('latin1')` (one character a byte), cheaper for the line
+   * being delivered to lineReceived: the first call in a read decodes the
+   * rest of that read once, and each line is a slice of that string, where
+   * `toString` is a native call per line. Any other Buffer (a line kept from
+   * an earlier read, a line completed across reads) is decoded as it is.
+   * The text is the bytes as they arrived: a line changed in place after an
+   * earlier line of its read was decoded still reads as it arrived.
+   * For UTF-8 lines use `line.toString()`, or TextLineReceiver.
+   */
+  lineText(line: Buffer): string {
+    const r = this.reading;
+    if (r === null || line !== r.line) return line.toString('latin1');
+    if (r.text === null || r.at < r.textAt) {
+      r.text = r.read.toString('latin1', r.at);
+      r.textAt = r.at;
+    }
+    const from = r.at - r.textAt;
+    return r.text.slice(from, from + line.length);
   }
 
   /** Writes the line followed by the delimiter, as one write. */
@@ -81,6 +119,13 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
   }
 
   protected override consume(data: Buffer): void {
+    this.parse(data);
+    // What lineText kept of the read goes with it (a kept view pins its memory).
+    this.reading = null;
+  }
+
+  /** Completes a line held over from the last read, then delivers the lines of this one. */
+  private parse(data: Buffer): void {
     if (isDisconnecting(this)) return;
     const delim = this.delims.get(this.delimiter);
     if (this.tail.length > 0 && (!this.tailScanned || this.tailDelim !== delim)) {
@@ -104,6 +149,8 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
   /** Delivers the lines in data from pos on; keeps a partial last line. */
   private scan(data: Buffer, pos: number): void {
     this.cur = data;
+    const r: ReadText = { read: data, line: null, at: 0, text: null, textAt: 0 };
+    this.reading = r;
     const memory = data.buffer as ArrayBuffer;
     const base = data.byteOffset;
     while (this.cur === data && pos < data.length) {
@@ -124,9 +171,11 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
         this.cur = null;
         return this.lineLengthExceeded(data.subarray(pos));
       }
-      const start = pos;
+      const line = viewOf(memory, base, pos, idx);
+      r.line = line;
+      r.at = pos;
       this.pos = pos = idx + delim.length;
-      this.lineReceived(viewOf(memory, base, start, idx));
+      this.lineReceived(line);
     }
     if (this.cur === data) this.cur = null;
   }
