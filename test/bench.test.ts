@@ -841,6 +841,48 @@ describe('the load generator at a fixed rate, about itself', () => {
       server.kill();
     }
   }, 30000);
+
+  test('a reply is timed when it reached our socket, not when we read it (rx_lag_us holds the difference)', async () => {
+    // An echo server that answers each chunk 50 ms after it came, so ~100
+    // requests are always out; the load generator is stopped for 300 ms
+    // inside its window. The replies to what it sent before the stop arrive
+    // during it and sit in its sockets: read up to 300 ms after they
+    // arrived, they are timed by the kernel's arrival stamp, and the wait
+    // shows as our own receive lag. Before the stamps there was no rx_lag_us,
+    // and those replies were timed when read.
+    const { loadgen: bin } = ensureBuilt();
+    const server = net.createServer((s) => {
+      s.on('error', () => s.destroy());
+      s.setNoDelay(true);
+      s.on('data', (d: Buffer) => { setTimeout(() => { if (!s.destroyed) s.write(d); }, 50); });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = String((server.address() as net.AddressInfo).port);
+    const args = ['--port', port, '--conns', '20', '--rate', '2000', '--inflight', '32', '--duration', '1', '--warmup', '0.05'];
+    const lg = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      let out = '';
+      lg.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+      const exited = new Promise<number | null>((resolve) => lg.on('exit', (code) => resolve(code)));
+      const stop = setTimeout(() => {
+        lg.kill('SIGSTOP');
+        setTimeout(() => lg.kill('SIGCONT'), 300);
+      }, 400);
+      expect(await exited).toBe(0);
+      clearTimeout(stop);
+      const json = JSON.parse(out.trim()) as Record<string, unknown>;
+      const rx = json.rx_lag_us as { max: number; count: number } | undefined;
+      const lat = json.lat_us as { p50: number; max: number };
+      expect(json.ok).toBe(true);
+      expect(rx).toBeDefined();
+      expect(rx!.count).toBeGreaterThan(0);
+      expect(rx!.max).toBeGreaterThan(200000); // replies that waited out the stop in our sockets
+      expect(lat.max).toBeLessThan(2000000); // no stamp after its own send time's clock (no wrap)
+    } finally {
+      if (lg.exitCode === null) lg.kill('SIGKILL');
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 30000);
 });
 
 forEachBackend('the load generator against a server that renews tickets', (backend) => {

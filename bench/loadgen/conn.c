@@ -89,7 +89,13 @@ static ssize_t conn_write(struct loop *l, struct conn *c, const void *p, size_t 
   return l->cfg->tls ? tls_write(l, c, p, len) : write(c->fd, p, len);
 }
 
-static ssize_t conn_read(struct loop *l, struct conn *c, uint8_t *buf, size_t cap) {
+/* Replies timed by arrival (rxstamp.c): plaintext at a fixed rate. */
+static int stamped(const struct loop *l) { return l->cfg->rate > 0 && !l->cfg->tls; }
+
+/* A read, and in *t when what it took arrived (now, unless stamped). */
+static ssize_t conn_read(struct loop *l, struct conn *c, uint8_t *buf, size_t cap, uint64_t *t) {
+  if (stamped(l)) return rxstamp_read(c->fd, buf, cap, t);
+  *t = now_ns();
   return l->cfg->tls ? tls_read(l, c, buf, cap) : read(c->fd, buf, cap);
 }
 
@@ -227,6 +233,7 @@ void conn_open(struct loop *l, struct conn *c) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (stamped(l)) rxstamp_enable(fd);
   bind_source(l, fd, c->id);
   c->fd = fd;
   c->generation++;
@@ -259,6 +266,7 @@ static void message_done(struct loop *l, struct conn *c, uint64_t t) {
   }
   if (l->measuring) st->ops++;
   if (l->rate_on ? rate_in_window(l, sent_at) : l->measuring) { /* rate.c: by due time */
+    if (t < sent_at) t = sent_at; /* an arrival stamp (rxstamp.c) a hair early */
     hist_add(&st->lat, t - sent_at);
     enum ramp_phase ph = l->cfg->mode == MODE_RAMP ? ramp_phase() : RAMP_AFTER;
     if (ph != RAMP_AFTER) hist_add(ph == RAMP_FLOOD ? &st->flood_lat : &st->steady_lat, t - sent_at);
@@ -273,8 +281,7 @@ static void message_done(struct loop *l, struct conn *c, uint64_t t) {
 }
 
 /* Feed n verified-or-not bytes; returns -1 if the connection was failed. */
-static int conn_input(struct loop *l, struct conn *c, const uint8_t *buf, size_t n) {
-  uint64_t t = now_ns();
+static int conn_input(struct loop *l, struct conn *c, const uint8_t *buf, size_t n, uint64_t t) {
   if (l->cfg->mode == MODE_HTTP || l->cfg->mode == MODE_KV || l->cfg->ws) {
     char why[128];
     long k = l->cfg->ws ? ws_consume(l, c, buf, n, why, sizeof why)
@@ -310,9 +317,11 @@ static int conn_input(struct loop *l, struct conn *c, const uint8_t *buf, size_t
 static void conn_readable(struct loop *l, struct conn *c) {
   int reads = edge_triggered(l) ? INT32_MAX : 4; /* edge-triggered: drain it */
   for (int i = 0; i < reads; i++) {
-    ssize_t n = conn_read(l, c, l->scratch, sizeof l->scratch);
+    uint64_t t;
+    ssize_t n = conn_read(l, c, l->scratch, sizeof l->scratch, &t);
     if (n > 0) {
-      if (conn_input(l, c, l->scratch, (size_t)n) < 0) return;
+      if (stamped(l) && l->measuring) hist_add(&l->st->rx_lag, now_ns() - t);
+      if (conn_input(l, c, l->scratch, (size_t)n, t) < 0) return;
       if (c->fd < 0) return; /* churn: done and closed */
       if ((size_t)n < sizeof l->scratch) break;
       continue;

@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum mode { MODE_ECHO, MODE_CHURN, MODE_HTTP, MODE_IDLE, MODE_RAMP, MODE_KV, MODE_BROADCAST };
 
@@ -105,6 +106,7 @@ struct stats {
   uint64_t hot_done, hot_last_ns;
   char first_error[160];
   struct hist lag;     /* fixed rate: how late we sent, against schedule */
+  struct hist rx_lag;  /* fixed rate: how long a reply sat in our socket before we read it */
   uint64_t owed_at_end; /* fixed rate: due in the window, not yet sent at its end */
   uint64_t sent;       /* fixed rate: messages written during the window */
   uint64_t idle_ns;    /* window time in passes of the loop that had nothing to do */
@@ -125,6 +127,10 @@ struct proc_sample {
   int ok;
   double runq_wait_s; /* main thread: time runnable but not running */
 };
+
+/* rxstamp.c: the kernel's arrival time of what a read takes (fixed rate) */
+void rxstamp_enable(int fd);
+ssize_t rxstamp_read(int fd, void *buf, size_t cap, uint64_t *arrived);
 
 /* hist.c */
 void hist_add(struct hist *h, uint64_t ns);

@@ -256,7 +256,8 @@ struct result {
  *   are ~90% busy, and reading a burst of replies delays the sends due
  *   meanwhile; bench/PERFORMANCE.md). Sends that could not go because
  *   their connection had --inflight outstanding are not in our lag at all:
- *   they wait on the server (rate.c). */
+ *   they wait on the server (rate.c). Our reading is not in the latencies
+ *   either: a reply is timed by its arrival in our socket (rxstamp.c). */
 static int rate_fell_behind(uint64_t lag50, uint64_t lag99, uint64_t p50, uint64_t p99) {
   if (lag99 * 4 > p99 || lag50 > 1000000) return 1;
   return lag99 > 1000000 && lag99 * 4 > p50;
@@ -276,6 +277,7 @@ static void print_rate(const struct config *cfg, const struct stats *st, const s
          cfg->rate, r->window_s > 0 ? (double)st->sent / r->window_s : 0,
          (unsigned long long)st->owed_at_end, behind ? "true" : "false", busy < 0 ? 0 : busy);
   print_latency("send_lag_us", &st->lag, 1e3);
+  print_latency("rx_lag_us", &st->rx_lag, 1e3);
 }
 
 static void print_tls(void) {
@@ -352,6 +354,7 @@ int main(int argc, char **argv) {
   loop_run_until(l, now_ns() + secs(cfg.warmup), NULL);
   hist_reset(&st.lat);
   hist_reset(&st.lag);
+  hist_reset(&st.rx_lag);
   st.ops = st.bytes = 0;
   r.a = proc_read(cfg.server_pid);
   double cpu0 = self_cpu_seconds(), wait0 = runq_wait_seconds(0);
