@@ -14,7 +14,8 @@ import { ConnectionDone } from '../lib/errors';
 import type { IPushProducer } from '../lib/interfaces';
 import type { Reactor, StreamTransport } from '../lib/reactor';
 import { CertificateOptions } from '../lib/tls';
-import { FunctionResource, Site } from '../lib/web';
+import { Failure } from '../lib/failure';
+import { FunctionResource, NOT_DONE_YET, Request, Site } from '../lib/web';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { makeCerts, TestCerts } from './helpers/certs';
 import { keeping, Recorder } from './helpers/tcp';
@@ -94,6 +95,7 @@ forEachBackend('a peer EOF flushes what is buffered', (backend) => {
       const server = await sf.nextProtocol();
       expect((await got).equals(ANSWER)).toBe(true);
       expect((await server.lost).check(ConnectionDone)).toBe(ConnectionDone);
+      expect(server.producerCalls.filter((c) => c === 'stop')).toEqual(withProducer ? ['stop'] : []);
     });
   }
 
@@ -104,5 +106,43 @@ forEachBackend('a peer EOF flushes what is buffered', (backend) => {
     const text = got.toString('latin1');
     expect(text.slice(0, 15)).toBe('HTTP/1.1 200 OK');
     expect(got.length - (text.indexOf('\r\n\r\n') + 4)).toBe(ANSWER.length);
+  });
+
+  it('a Site request still being answered at the EOF ends there: notifyFinish fails, what it writes later is dropped', async () => {
+    // The handler writes 8 MiB and goes on (NOT_DONE_YET); the client sends
+    // its request with its EOF and reads nothing until the request has
+    // ended, so the flush cannot finish first. Before, the request was
+    // still live through the flush, and a finish() then reported success
+    // for a response whose tail and last chunk were never sent.
+    let rendered!: (req: Request) => void;
+    const renders = new Promise<Request>((resolve) => (rendered = resolve));
+    const site = new Site(
+      new FunctionResource((req) => {
+        req.write(ANSWER);
+        rendered(req);
+        return NOT_DONE_YET;
+      }),
+    );
+    const port = (r.listenTCP(0, site, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    const s = net.connect(port, '127.0.0.1', () => s.end('GET /big HTTP/1.1\r\nHost: x\r\n\r\n'));
+    s.pause();
+    const chunks: Buffer[] = [];
+    s.on('data', (d: Buffer) => chunks.push(d));
+    const closed = new Promise<Buffer>((resolve) => s.on('close', () => resolve(Buffer.concat(chunks))));
+    const request = await renders;
+    const failure = await new Promise<Failure>((resolve) => {
+      request.notifyFinish().addCallbacks(
+        () => resolve(new Failure(new Error('notifyFinish succeeded'))),
+        (f: Failure) => resolve(f),
+      );
+    });
+    expect(failure.check(ConnectionDone)).toBe(ConnectionDone);
+    request.write('dropped');
+    request.finish();
+    s.resume();
+    const text = (await closed).toString('latin1');
+    expect(text.slice(0, 15)).toBe('HTTP/1.1 200 OK');
+    expect(text.includes('dropped')).toBe(false);
+    expect(text.endsWith('0\r\n\r\n')).toBe(false); // no last chunk: the response is cut, and the client can tell
   });
 });

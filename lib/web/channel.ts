@@ -34,6 +34,7 @@ import { Buffer } from 'buffer';
 import type { IAddress } from '../address';
 import type { IConsumer, IDelayedCall, IGracefulShutdown, IProtocol, IPushProducer, ITransport } from '../interfaces';
 import { Failure } from '../failure';
+import { connectionDone } from '../transport/end-reasons';
 import { log } from '../log';
 import { Protocol } from '../protocol';
 import { MERGE_PIECES, mergeSmallPieces } from '../transport/pieces';
@@ -48,7 +49,13 @@ import { reasonPhrase } from './status';
 /** The transport features a channel uses beyond ITransport. */
 type ChannelTransport = ITransport &
   Partial<IPushProducer> &
-  Partial<IConsumer> & { setTcpNoDelay?(on: boolean): void; setReadLowWater?(bytes: number): boolean };
+  Partial<IConsumer> & {
+    setTcpNoDelay?(on: boolean): void;
+    setReadLowWater?(bytes: number): boolean;
+    /** After an upgrade: who the transport delivers to, and bytes to deliver before any it holds. */
+    protocol?: IProtocol;
+    deliverFirst?(data: Buffer): void;
+  };
 
 /** Most response bytes gathered before they are sent (see send). */
 const CORK_LIMIT = 16 * 1024;
@@ -143,6 +150,11 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   }
 
   override connectionLost(reason: Failure): void {
+    this.endRequests(reason);
+  }
+
+  /** No request is taken or answered from here on: the ones still being answered see notifyFinish fail. */
+  private endRequests(reason: Failure): void {
     this.closing = true;
     this.parser.halt();
     this.stopTimer();
@@ -235,7 +247,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     this.switchTo = null;
     this.held = null;
     this.upgrading = false;
-    const t = this.tx as ChannelTransport & { protocol?: IProtocol; deliverFirst?(data: Buffer): void };
+    const t = this.tx;
     if (this.lowWater > 1) t.setReadLowWater!(1); // the next protocol reads every byte
     t.protocol = protocol;
     // Our pause is lifted before the protocol starts, so one it sets itself (in onOpen) stands.
@@ -261,8 +273,16 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     if (this.paused && !this.feeding && !this.closing && this.queue.length < this.site.maxPipelined) this.resume();
   }
 
-  /** The transport is going away (connectionLost follows): nothing to do. */
-  stopProducing(): void {}
+  /**
+   * The transport takes no more writes: it is going away, or the client's
+   * EOF came (the transport flushes what is written, then closes). Requests
+   * still being answered end here, as at connectionLost: their notifyFinish
+   * fails with ConnectionDone and what they write later is dropped, rather
+   * than a response finished during the flush being reported complete.
+   */
+  stopProducing(): void {
+    this.endRequests(new Failure(connectionDone()));
+  }
 
   /** The client's address. */
   getPeer(): IAddress {
