@@ -1,14 +1,15 @@
 /**
  * Unhandled errors in Deferreds are logged once: on garbage collection or at
- * exit. Each case runs in a child `node --expose-gc` loading the TS sources.
+ * exit; the exit code is not changed (README). Each case runs in a child
+ * `node --expose-gc` loading the TS sources.
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '..');
 
-/** Runs `body` (async JS, with Deferred, succeed and gcUntil in scope) in a child; returns its stderr. */
-function runChild(body: string): string {
+/** Runs `body` (async JS, with Deferred, succeed, gcUntil and LOG, lib/log.ts's path, in scope) in a child; returns its exit status and stderr. */
+function runChildStatus(body: string): { status: number | null; stderr: string } {
   const script = `
     const ts = require('typescript');
     const fs = require('fs');
@@ -20,6 +21,7 @@ function runChild(body: string): string {
     };
     process.on('exit', () => process.stderr.write('EXITING\\n'));
     const { Deferred, succeed } = require(${JSON.stringify(path.join(root, 'lib/defer.ts'))});
+    const LOG = ${JSON.stringify(path.join(root, 'lib/log.ts'))};
     const tick = () => new Promise((r) => setImmediate(r));
     async function gcUntil(done) {
       for (let i = 0; i < 50 && !done(); i++) { global.gc(); await tick(); }
@@ -34,6 +36,12 @@ function runChild(body: string): string {
   `;
   // 60 s: the child transpiles lib/defer.ts with TypeScript first, which took over 15 s on a machine at load 15-20
   const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60000 });
+  return { status: r.status, stderr: r.stderr };
+}
+
+/** runChildStatus for a child that must exit with 0: its stderr. */
+function runChild(body: string): string {
+  const r = runChildStatus(body);
   if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
   return r.stderr;
 }
@@ -63,6 +71,18 @@ describe('unhandled errors in Deferreds', () => {
     expect(count(err, 'Unhandled error in Deferred:')).toBe(1);
     expect(err).toMatch(/TypeError: pending-at-exit/);
     expect(err.indexOf('Unhandled error in Deferred:')).toBeGreaterThan(err.indexOf('EXITING'));
+  });
+
+  test('the exit code is left alone (0, as in Twisted); an observer of the log may set it', () => {
+    const body = `global.keep = new Deferred(); global.keep.errback(new Error('exit-code'));`;
+    const plain = runChildStatus(body);
+    expect(plain.status).toBe(0);
+    expect(count(plain.stderr, 'Unhandled error in Deferred:')).toBe(1);
+    const watched = runChildStatus(`
+      require(LOG).log.addObserver((e) => { if (e.message.startsWith('Unhandled error in Deferred')) process.exitCode = 1; });
+      ${body}
+    `);
+    expect(watched.status).toBe(1);
   });
 
   test('handled failures are not logged: errback, await, a chain that takes the failure', () => {

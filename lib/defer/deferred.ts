@@ -71,7 +71,9 @@ type Canceller<T> = { cancel(d: Deferred<T>): void }['cancel'];
 
 /**
  * A result that is not there yet; callbacks run synchronously when it arrives.
- * Covariant in T (`out`), as Promise is.
+ * Covariant in T (`out`), as Promise is. A failure no errback took is logged
+ * ("Unhandled error in Deferred:") when the Deferred is garbage-collected, or
+ * at exit if it is still held; the exit code is not changed (README).
  */
 export class Deferred<out T = unknown> implements PromiseLike<T> {
   /** True once `callback` or `errback` was called. */
