@@ -109,6 +109,8 @@ struct Loop::Impl {
   void hold_last_flight(int32_t index, uint32_t gen);
   void send_held_flights();
   int send_tls_output(int32_t index);
+  // Asks for the state the flush of that stream, next in flush_tls_all, will seal with.
+  void prefetch_seal(const std::pair<int32_t, uint32_t>& next);
   void tls_failed(int32_t index, uint32_t gen);
   int64_t write_tls(int32_t index, const struct iovec* iov, int count);
   int shutdown_tls(int32_t index);

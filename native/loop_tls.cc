@@ -268,6 +268,7 @@ void Loop::Impl::read_tls_now(int32_t index, uint32_t gen) {
   Slot* s = slots.find(index, gen);  // ensure_slab may have delivered
   if (s == nullptr || s->dead || s->eof) return;
   if (p == nullptr) return stream_failed(index, gen, -ENOMEM);
+  s->tls->prefetch(true);  // its record layer's state comes in during the read
   ssize_t n;
   do {
     n = sys::recv(s->fd, p, room);  // TLS runs on sockets only (start_tls)
@@ -491,7 +492,9 @@ int64_t Loop::flush_tls(int32_t slot) {
 void Loop::flush_tls_all(std::vector<TlsFlushed>* attention) {
   std::vector<std::pair<int32_t, uint32_t>> written;
   written.swap(impl_->tls_unflushed);
-  for (const auto& w : written) {
+  for (size_t i = 0; i < written.size(); ++i) {
+    const auto& w = written[i];
+    if (i + 1 < written.size()) impl_->prefetch_seal(written[i + 1]);  // comes in during this one's send
     Slot* s = impl_->slots.find(w.first, w.second);
     if (s == nullptr || s->kind != Kind::kStream || !s->tls_unflushed) continue;
     s->tls_unflushed = false;
@@ -501,6 +504,11 @@ void Loop::flush_tls_all(std::vector<TlsFlushed>* attention) {
   // The list's capacity serves the next tick (no allocation per tick).
   written.clear();
   if (impl_->tls_unflushed.empty()) impl_->tls_unflushed.swap(written);
+}
+
+void Loop::Impl::prefetch_seal(const std::pair<int32_t, uint32_t>& next) {
+  Slot* s = slots.find(next.first, next.second);
+  if (s != nullptr && s->kind == Kind::kStream && s->tls) s->tls->prefetch(false);
 }
 
 // TLS half-close: close_notify (after anything held) and no further writes.

@@ -57,6 +57,8 @@ class Tls13Gcm {
   // Keys (or re-keys) it; false when unavailable or out of memory.
   bool init(const Tls13Suite& suite, const uint8_t* key);
   bool keyed() const { return state_ != nullptr; }
+  // Asks for the key schedule and the GCM context ahead of a record (prefetch.h).
+  void prefetch() const;
   // As Tls13Aead::seal / open (in place, 12-byte nonce, 16-byte tag).
   bool seal(const uint8_t* nonce, const uint8_t* aad, size_t aad_len, uint8_t* buf, size_t len, uint8_t* tag);
   bool open(const uint8_t* nonce, const uint8_t* aad, size_t aad_len, uint8_t* buf, size_t len, const uint8_t* tag);

@@ -62,6 +62,8 @@ class RecordCipher {
   // the content starts at rec + 5, its length in *len, its type in *type.
   RecordError open(uint8_t* rec, size_t body_len, uint8_t* type, size_t* len);
   uint64_t seq() const { return seq_; }
+  // Asks for the cipher's state ahead of a record (prefetch.h).
+  void prefetch() const { aead_.prefetch(); }
   // Continues a key's sequence after records someone else sealed with it
   // (OpenSSL's session tickets); tests use it for the wrap guard.
   void start_at(uint64_t seq) { seq_ = seq; }

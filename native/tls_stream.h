@@ -110,6 +110,11 @@ class TlsStream {
   void consume_output();
   // Plaintext held until the handshake completes (what waits for flush() after it is not counted).
   size_t held() const { return established_ ? 0 : plain_.size(); }
+  // Asks the CPU for what the next record opened (opening) or sealed will
+  // read: this object, and on our record layer the session and that
+  // direction's cipher state (prefetch.h). For the loop to call before a
+  // system call, so the lines arrive while the kernel works.
+  void prefetch(bool opening) const;
   // Bytes of capacity the engine's own buffers hold (output, plaintext, input).
   size_t buffer_capacity() const;
 
