@@ -10,7 +10,7 @@
 import * as net from 'net';
 import * as tls from 'tls';
 import type { IPv4Address } from '../lib/address';
-import { ConnectionDone } from '../lib/errors';
+import { ConnectionDone, ConnectionLost } from '../lib/errors';
 import type { IPushProducer } from '../lib/interfaces';
 import type { Reactor, StreamTransport } from '../lib/reactor';
 import { CertificateOptions } from '../lib/tls';
@@ -144,5 +144,31 @@ forEachBackend('a peer EOF flushes what is buffered', (backend) => {
     expect(text.slice(0, 15)).toBe('HTTP/1.1 200 OK');
     expect(text.includes('dropped')).toBe(false);
     expect(text.endsWith('0\r\n\r\n')).toBe(false); // no last chunk: the response is cut, and the client can tell
+  });
+
+  it('a Site request still being answered when the client resets hears ConnectionLost, not a clean close', async () => {
+    let rendered!: (req: Request) => void;
+    const renders = new Promise<Request>((resolve) => (rendered = resolve));
+    const site = new Site(
+      new FunctionResource((req) => {
+        req.write('part');
+        rendered(req);
+        return NOT_DONE_YET;
+      }),
+    );
+    const port = (r.listenTCP(0, site, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    const s = net.connect(port, '127.0.0.1', () => s.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n'));
+    s.on('error', () => undefined);
+    const request = await renders;
+    const failure = new Promise<Failure>((resolve) => {
+      request.notifyFinish().addCallbacks(
+        () => resolve(new Failure(new Error('notifyFinish succeeded'))),
+        (f: Failure) => resolve(f),
+      );
+    });
+    s.resetAndDestroy();
+    const f = await failure;
+    expect(f.check(ConnectionDone)).toBeNull();
+    expect(f.check(ConnectionLost)).toBe(ConnectionLost);
   });
 });

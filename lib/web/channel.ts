@@ -281,6 +281,8 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
    * than a response finished during the flush being reported complete.
    */
   stopProducing(): void {
+    // At a close connectionLost follows with the real reason (a reset, a timeout): the requests hear that one.
+    if ((this.tx as { connected?: boolean }).connected === false) return;
     this.endRequests(new Failure(connectionDone()));
   }
 
