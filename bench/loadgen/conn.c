@@ -95,8 +95,9 @@ static int stamped(const struct loop *l) { return l->cfg->rate > 0 && !l->cfg->t
 /* A read, and in *t when what it took arrived (now, unless stamped). */
 static ssize_t conn_read(struct loop *l, struct conn *c, uint8_t *buf, size_t cap, uint64_t *t) {
   if (stamped(l)) return rxstamp_read(c->fd, buf, cap, t);
-  *t = now_ns();
-  return l->cfg->tls ? tls_read(l, c, buf, cap) : read(c->fd, buf, cap);
+  ssize_t n = l->cfg->tls ? tls_read(l, c, buf, cap) : read(c->fd, buf, cap);
+  *t = now_ns(); /* after the read (and the decrypt), as every closed-loop figure so far */
+  return n;
 }
 
 void retry_later(struct loop *l, struct conn *c) {
@@ -320,7 +321,7 @@ static void conn_readable(struct loop *l, struct conn *c) {
     uint64_t t;
     ssize_t n = conn_read(l, c, l->scratch, sizeof l->scratch, &t);
     if (n > 0) {
-      if (stamped(l) && l->measuring) hist_add(&l->st->rx_lag, now_ns() - t);
+      if (stamped(l) && l->win_t0 > 0) hist_add(&l->st->rx_lag, now_ns() - t); /* the window and its drain */
       if (conn_input(l, c, l->scratch, (size_t)n, t) < 0) return;
       if (c->fd < 0) return; /* churn: done and closed */
       if ((size_t)n < sizeof l->scratch) break;

@@ -14,7 +14,8 @@
  * moved onto our CLOCK_MONOTONIC by the offset between the two read now
  * (vDSO calls, no system call). What is left of our own delay, from the
  * stamp to the read, goes into its own histogram (rx_lag_us) beside the
- * send lag.
+ * send lag. (SO_TIMESTAMPNS turns on the stamping of every packet the host
+ * receives, the server's too: one clock read each.)
  */
 #include <errno.h>
 #include <string.h>
@@ -33,14 +34,14 @@ static uint64_t ts_ns(const struct timespec *ts) {
 }
 
 /* The stamp of a recvmsg's control data moved onto CLOCK_MONOTONIC, or
- * `now` when there is none (or it is not before now). */
-static uint64_t arrival_ns(struct msghdr *m, uint64_t now) {
+ * `now` when there is none (or it is not before now). `real` is read
+ * before `now`: the gap between the two reads can only lengthen a latency. */
+static uint64_t arrival_ns(struct msghdr *m, uint64_t real, uint64_t now) {
   for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm != NULL; cm = CMSG_NXTHDR(m, cm)) {
     if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPNS) continue;
-    struct timespec stamp, real;
+    struct timespec stamp;
     memcpy(&stamp, CMSG_DATA(cm), sizeof stamp);
-    clock_gettime(CLOCK_REALTIME, &real);
-    uint64_t age = ts_ns(&real) - ts_ns(&stamp); /* how long ago it arrived */
+    uint64_t age = real - ts_ns(&stamp); /* how long ago it arrived */
     return age < now ? now - age : now;
   }
   return now;
@@ -58,6 +59,10 @@ ssize_t rxstamp_read(int fd, void *buf, size_t cap, uint64_t *arrived) {
   m.msg_control = ctl;
   m.msg_controllen = sizeof ctl;
   ssize_t n = recvmsg(fd, &m, 0);
-  if (n > 0) *arrived = arrival_ns(&m, now_ns());
+  if (n > 0) {
+    struct timespec real;
+    clock_gettime(CLOCK_REALTIME, &real);
+    *arrived = arrival_ns(&m, ts_ns(&real), now_ns());
+  }
   return n;
 }

@@ -74,5 +74,5 @@ awk -F, -v ops="$OPS" -v how="$HOW" -v v=$((V1 - V0)) -v inv=$((I1 - I0)) -v ns=
     printf "  cpu usr %.2f us, sys %.2f us (%d Hz ticks)\n", u / hz * 1e6 / ops, s / hz * 1e6 / ops, hz
     printf "  cpu run time %.2f us (schedstat)\n", ns / 1000 / ops
   }' "$OUT/perf" | sort
-sed -E 's/.*"ops_per_s":([0-9.]+).*"loadgen_runq_wait":([0-9.]+).*"p50":([0-9.]+).*"p99":([0-9.]+).*"send_lag_us".*"p99":([0-9.]+).*/  served \1\/s, lg runq wait \2, p50 \3 us, p99 \4 us, send lag p99 \5 us/' "$OUT/lg"
+sed -E 's/.*"ops_per_s":([0-9.]+).*"loadgen_runq_wait":([0-9.]+).*"p50":([0-9.]+).*"p99":([0-9.]+).*"send_lag_us":\{"p50":[0-9.]+,"p99":([0-9.]+).*/  served \1\/s, lg runq wait \2, p50 \3 us, p99 \4 us, send lag p99 \5 us/' "$OUT/lg"
 rm -rf "$OUT"
