@@ -246,7 +246,7 @@ const TARGETS = [
       const x = get(R, 'kv-pipeline', id);
       return x ? `; ${name} ${fmt(ratio(x.median.ops_per_s, net.median.ops_per_s), 'x')}` : '';
     });
-    return { value: `LineReceiver ${r.value}${also.join('')}`, met: r.met };
+    return { value: `LineReceiver (lineText) ${r.value}${also.join('')}`, met: r.met };
   }, ['kv-pipeline']],
   ['saturated echo @1k: >= 0.95x the C ceiling', (R) => pair(R, 'echo-1k', 'ioreactor', 'c', 'ops_per_s', (x) => x >= 0.95), ['echo-1k']],
   ['10,000 idle: <= 1.5 KB RSS per connection', (R) => single(R, 'idle-10k', 'ioreactor', 'rss_per_conn_bytes', 'int', (v) => v <= 1536), ['idle-10k']],

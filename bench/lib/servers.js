@@ -48,7 +48,7 @@ function registry(bins, backend, workers) {
     'net-http': { label: 'node net raw HTTP', kind: 'http', cmd: node('net-http.js') },
     'node-http': { label: 'node http', kind: 'http', cmd: node('node-http.js') },
     'c-http': { label: 'C epoll HTTP (ceiling)', kind: 'http', cmd: [bins.cEcho, '--http'] },
-    'ioreactor-kv': { label: `ioreactor key-value (LineReceiver)${beLabel}`, kind: 'kv', reactor: true, cmd: node('ioreactor-kv.js', ...be) },
+    'ioreactor-kv': { label: `ioreactor key-value (LineReceiver, lineText)${beLabel}`, kind: 'kv', reactor: true, cmd: node('ioreactor-kv.js', ...be) },
     'ioreactor-kv-text': { label: `ioreactor kv (TextLineReceiver)${beLabel}`, kind: 'kv', reactor: true, cmd: node('ioreactor-kv.js', ...be, '--text') },
     'net-kv': { label: 'node net key-value', kind: 'kv', cmd: node('net-kv.js') },
     'c-kv': { label: 'C epoll key-value (ceiling)', kind: 'kv', cmd: [bins.cEcho, '--kv'] },

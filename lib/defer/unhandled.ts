@@ -1,9 +1,8 @@
 /**
  * Reports Failures nobody handled: a Deferred garbage-collected while holding
  * one, or still holding one when the process exits, logs it once. The exit
- * code is left alone, as in Twisted: which failures are found before exit
- * depends on when the collector runs, so a code set from them would differ
- * between runs of the same program (README; a log observer may set one).
+ * code is left alone, as in Twisted, which treats these as log lines, not as
+ * the process's outcome (README; a log observer may set one).
  */
 import { log } from '../log';
 import type { Failure } from '../failure';

@@ -17,7 +17,10 @@ export type LineEncoding = 'latin1' | 'utf8';
 /**
  * A protocol that receives lines as strings and nothing else (no raw mode,
  * no pausing). The bytes of a line are decoded with `encoding`; a line of
- * ASCII reads the same either way.
+ * ASCII reads the same either way. Each read is decoded once and a line is
+ * a slice of it: a line of 13 characters or more kept for long (a map key,
+ * a cache) keeps that read's whole text alive in V8. Where that matters,
+ * LineReceiver with `line.toString()` gives each line a string of its own.
  */
 export class TextLineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T extends ITransport = ITCPTransport> extends Protocol<F, T> {
   /** What ends a line; read each time a read is parsed. */

@@ -67,12 +67,17 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
    * an earlier read, a line completed across reads) is decoded as it is.
    * The text is the bytes as they arrived: a line changed in place after an
    * earlier line of its read was decoded still reads as it arrived.
+   * Two costs to know: the first call decodes the whole rest of the read (a
+   * protocol that goes raw after a short header line pays for decoding its
+   * body once), and a line of 13 characters or more is a V8 sliced string
+   * that keeps that decoded read alive while it is kept: a line stored for
+   * long (a map key, a cache) should be `line.toString('latin1')` instead.
    * For UTF-8 lines use `line.toString()`, or TextLineReceiver.
    */
   lineText(line: Buffer): string {
     const r = this.reading;
     if (r === null || line !== r.line) return line.toString('latin1');
-    if (r.text === null || r.at < r.textAt) {
+    if (r.text === null) {
       r.text = r.read.toString('latin1', r.at);
       r.textAt = r.at;
     }
@@ -119,9 +124,12 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
   }
 
   protected override consume(data: Buffer): void {
-    this.parse(data);
-    // What lineText kept of the read goes with it (a kept view pins its memory).
-    this.reading = null;
+    try {
+      this.parse(data);
+    } finally {
+      // What lineText kept of the read goes with it (a kept view pins its memory), also when a handler threw.
+      this.reading = null;
+    }
   }
 
   /** Completes a line held over from the last read, then delivers the lines of this one. */
