@@ -189,6 +189,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   requestDone(request: Request): void {
     if (this.queue[0] !== request) return; // finished early: it is sent when it reaches the front
     this.queue.shift();
+    request.responseSent();
     this.upgrading = false;
     if (!request.persistent) return this.close();
     for (;;) {
@@ -200,6 +201,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
       }
       if (!next.finished) return;
       this.queue.shift();
+      next.responseSent();
       if (!next.persistent) return this.close();
     }
     if (this.failStatus !== 0) return this.sendError(this.failStatus);
@@ -229,6 +231,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     this.queue.length = 0;
     request.finished = true;
     request.startedWriting = true;
+    request.responseSent(); // (the 101 goes to the transport below)
     this.closing = true;
     this.parser.halt();
     this.stopTimer();

@@ -24,7 +24,11 @@ export interface RequestChannel {
   writeFor(request: Request, data: Buffer): void;
   /** Sends a whole response, `head` (latin1 text) then `body`, in request order. */
   writeResponse(request: Request, head: string, body: Buffer | null): void;
-  /** `request`'s response is complete. */
+  /**
+   * `request`'s response is complete. The channel calls
+   * `request.responseSent()` once all of it is handed to the transport (at
+   * once, or when the responses before it are done): notifyFinish fires then.
+   */
   requestDone(request: Request): void;
   /** The peer's address. */
   getPeer(): IAddress;
@@ -64,6 +68,8 @@ export class Request {
   readonly asksUpgrade: boolean;
   /** @internal Response bytes waiting for earlier responses (pipelining). */
   pendingOut: Buffer[] | null = null;
+  /** True once all of the response was handed to the transport (responseSent). */
+  private sent = false;
   /** @internal The connection was lost before the response finished. */
   lostReason: Failure | null = null;
   private chunked = false;
@@ -206,16 +212,26 @@ export class Request {
     this.finished = true;
     if (this.lostReason !== null) return;
     this.channel.requestDone(this);
+  }
+
+  /**
+   * @internal All of the response is with the transport (the channel calls
+   * this): notifyFinish succeeds. A pipelined response finished before those
+   * ahead of it waits for them, and a connection lost meanwhile fails it.
+   */
+  responseSent(): void {
+    if (this.sent || this.lostReason !== null) return;
+    this.sent = true;
     const waiters = this.finishWaiters;
     this.finishWaiters = null;
     if (waiters !== null) for (const d of waiters) d.callback(undefined);
   }
 
-  /** A Deferred firing when the response is finished, or failing if the connection is lost first. */
+  /** A Deferred firing when the whole response is sent, or failing if the connection is lost first. */
   notifyFinish(): Deferred<void> {
     const d = new Deferred<void>();
     if (this.lostReason !== null) d.errback(this.lostReason);
-    else if (this.finished) d.callback(undefined);
+    else if (this.sent) d.callback(undefined);
     else (this.finishWaiters ??= []).push(d);
     return d;
   }
@@ -280,7 +296,7 @@ export class Request {
 
   /** @internal The connection was lost: later writes are dropped and notifyFinish fails. */
   connectionLost(reason: Failure): void {
-    if (this.finished || this.lostReason !== null) return;
+    if (this.sent || this.lostReason !== null) return;
     this.lostReason = reason;
     const waiters = this.finishWaiters;
     this.finishWaiters = null;
