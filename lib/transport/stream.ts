@@ -452,8 +452,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
 
   /** Unregisters the producer; a pending loseConnection may now complete. */
   unregisterProducer(): void {
-    this.producer = null;
-    this.state &= ~(S.Streaming | S.ProducerPaused);
+    this.dropProducer();
     if ((this.state & (S.Disconnecting | S.Closed)) === S.Disconnecting && this.bufferedAmount() === 0) {
       this.closeNow(connectionDone());
     }
@@ -518,16 +517,15 @@ export class StreamTransport extends Handler implements ISSLTransport {
    */
   deliverFirst(data: Buffer): void {
     if ((this.state & S.NoDeliver) === 0) return this.protocol.dataReceived(data);
-    if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;
-    if (this.held === null) this.held = [];
-    this.held.unshift(data);
+    this.heldData(data, true);
   }
 
-  /** Data that arrived while paused (or before held data went out) is kept; while closing it is dropped. */
-  private heldData(data: Buffer): void {
+  /** Data that arrived while paused (or before held data went out) is kept, last in line or `first`; while closing it is dropped. */
+  private heldData(data: Buffer, first = false): void {
     if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;
     if (this.held === null) this.held = [];
-    this.held.push(data);
+    if (first) this.held.unshift(data);
+    else this.held.push(data);
   }
 
   /** @internal The write buffer became empty. */
@@ -579,13 +577,18 @@ export class StreamTransport extends Handler implements ISSLTransport {
   /** Unregisters the producer and tells it to stop (a throw is logged). */
   private stopProducer(): void {
     const p = this.producer!;
-    this.producer = null;
-    this.state &= ~(S.Streaming | S.ProducerPaused);
+    this.dropProducer();
     try {
       p.stopProducing();
     } catch (e) {
       log.failure('Error in producer.stopProducing', new Failure(e));
     }
+  }
+
+  /** Forgets the producer and its streaming and paused bits. */
+  private dropProducer(): void {
+    this.producer = null;
+    this.state &= ~(S.Streaming | S.ProducerPaused);
   }
 
   /** @internal The connection failed (reset, broken pipe...). */
