@@ -267,6 +267,33 @@ forEachBackend('TCP flow control', (backend) => {
     client.destroy();
   });
 
+  it('loseConnection with a producer registered still takes writes until it unregisters, then flushes them all and closes', async () => {
+    const sf = keeping(Recorder);
+    const client = net.connect(listen(sf), '127.0.0.1');
+    client.pause(); // the kernel buffers fill: most of `big` waits in the transport's backlog
+    const parts: Buffer[] = [];
+    client.on('data', (d: Buffer) => parts.push(d));
+    const ended = new Promise<void>((res) => client.once('end', res));
+    const server = await sf.nextProtocol();
+    const t = server.transport as StreamTransport;
+    t.registerProducer({ pauseProducing() {}, resumeProducing() {}, stopProducing() {} }, true);
+    t.write('before;');
+    t.loseConnection();
+    expect(t.disconnecting).toBe(true);
+    const big = Buffer.alloc(16 * 1024 * 1024 + 7, 0x61);
+    t.write('after;');
+    t.writeSequence(['seq;', big]);
+    t.write(';last');
+    expect(t.bufferedAmount()).toBeGreaterThan(1024 * 1024);
+    t.unregisterProducer();
+    t.write('dropped'); // no producer to wait for now: closing refuses writes again
+    client.resume();
+    await ended;
+    expect(Buffer.concat(parts).equals(Buffer.concat([Buffer.from('before;after;seq;'), big, Buffer.from(';last')]))).toBe(true);
+    expect((await server.lost).check(ConnectionDone)).toBe(ConnectionDone);
+    client.destroy();
+  });
+
   it('connectionLost stops a registered producer; a throwing connectionLost is logged and nothing else breaks', async () => {
     const cap = captureLog();
     try {

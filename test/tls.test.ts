@@ -201,36 +201,73 @@ forEachBackend('TLS with Node tls', (backend) => {
     });
   }
 
-  it('a peer close_notify is ConnectionDone; our loseConnection sends one (the peer sees a clean end)', async () => {
+  /**
+   * A listenSSL server's transport and a Node tls client, handshake done:
+   * what the client receives until it closes, and its 'end' (Node's tls
+   * emits it only after a close_notify; a bare FIN is an error there).
+   */
+  async function clientOfServer() {
     const { f, port, num } = listen(serverOptions());
     const s = await nodeClient(num, {});
     const ended = new Promise<void>((res) => s.once('end', res));
     const server = await nth(f, 0);
     await server.handshaken;
-    server.transport!.write('bye');
-    server.transport!.loseConnection();
-    const data = collect(s);
-    await ended; // 'end' only follows a close_notify (a bare FIN is an error in Node's tls)
-    expect((await data).toString()).toBe('bye');
+    return { port, s, server, t: server.transport as unknown as StreamTransport, got: collect(s), ended };
+  }
+
+  const idleProducer = { pauseProducing() {}, resumeProducing() {}, stopProducing() {} };
+
+  it('a peer close_notify is ConnectionDone; our loseConnection sends one (the peer sees a clean end)', async () => {
+    const { port, server, t, got, ended } = await clientOfServer();
+    t.write('bye');
+    t.loseConnection();
+    await ended;
+    expect((await got).toString()).toBe('bye');
     expect((await server.lost).value).toBeInstanceOf(ConnectionDone);
     await port.stopListening();
   });
 
   it('loseConnection after a write bigger than one native chunk sends all of it, then close_notify', async () => {
-    const { f, port, num } = listen(serverOptions());
-    const s = await nodeClient(num, {});
-    const server = await nth(f, 0);
-    await server.handshaken;
+    const { port, s, server, t, got, ended } = await clientOfServer();
     const big = crypto.randomBytes(16 * 1024 * 1024 + 5);
-    const got = collect(s);
     s.pause(); // the kernel buffers fill: most of `big` waits in the transport's backlog
-    const ended = new Promise<void>((res) => s.once('end', res));
-    server.transport!.write(big);
-    expect((server.transport as unknown as StreamTransport).bufferedAmount()).toBeGreaterThan(1024 * 1024);
-    server.transport!.loseConnection();
+    t.write(big);
+    expect(t.bufferedAmount()).toBeGreaterThan(1024 * 1024);
+    t.loseConnection();
     s.resume();
-    await ended; // Node's tls emits 'end' only after a close_notify
+    await ended;
     expect((await got).equals(big)).toBe(true);
+    expect((await server.lost).value).toBeInstanceOf(ConnectionDone);
+    await port.stopListening();
+  });
+
+  it('loseConnection with a producer registered takes writes until it unregisters; close_notify follows all of them', async () => {
+    const { port, s, server, t, got, ended } = await clientOfServer();
+    s.pause(); // as above: most of `big` waits in the backlog
+    t.registerProducer(idleProducer, true);
+    t.write('before;');
+    t.loseConnection();
+    const big = crypto.randomBytes(16 * 1024 * 1024 + 5);
+    t.write('after;');
+    t.write(big);
+    t.writeSequence([';seq']);
+    expect(t.bufferedAmount()).toBeGreaterThan(1024 * 1024);
+    t.unregisterProducer();
+    s.resume();
+    await ended;
+    expect((await got).equals(Buffer.concat([Buffer.from('before;after;'), big, Buffer.from(';seq')]))).toBe(true);
+    expect((await server.lost).value).toBeInstanceOf(ConnectionDone);
+    await port.stopListening();
+  });
+
+  it('loseConnection with a producer registered and nothing buffered closes with close_notify once it unregisters', async () => {
+    const { port, server, t, got, ended } = await clientOfServer();
+    t.registerProducer(idleProducer, true);
+    t.loseConnection();
+    t.write('late');
+    t.unregisterProducer();
+    await ended;
+    expect((await got).toString()).toBe('late');
     expect((await server.lost).value).toBeInstanceOf(ConnectionDone);
     await port.stopListening();
   });

@@ -31,6 +31,14 @@ export const enum StreamState {
   EofHeld = 0x800,
   /** Reading stopped while the write buffer is past the high-water mark (WriteFullListener); lifted at the drain. */
   ReadGated = 0x1000,
+  /**
+   * loseConnection() came while a producer was registered: writes are still
+   * taken, and close_notify and the close wait until it unregisters (as
+   * Twisted's FileDescriptor, which refuses writes only once not connected).
+   */
+  ProducerWait = 0x2000,
+  /** Any of these set: write() looks closer (writesRefused) before taking bytes. */
+  WriteGuard = 0x23,
   /** Either stops reading. */
   ReadStopped = 0x1004,
   /** Any of these set: received data is held, not handed to the protocol now (the low four bits, and the gate). */

@@ -211,11 +211,12 @@ export class StreamTransport extends Handler implements ISSLTransport {
 
   /**
    * Writes bytes now; what the kernel does not take is buffered. Ignored once
-   * closing. Beyond the first MiB, a larger Buffer is kept by reference until
+   * closing, except while loseConnection waits for a registered producer to
+   * unregister: those bytes go out before the close. Beyond the first MiB, a larger Buffer is kept by reference until
    * sent, as Node's streams do: do not change it meanwhile.
    */
   write(data: Bytes): void {
-    if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0) return;
+    if ((this.state & S.WriteGuard) !== 0 && this.writesRefused()) return;
     const bytes = toBytes(data, 'write');
     const x = this.extra;
     if (bytes.length > WRITE_CHUNK || (x !== null && x.backlog !== null)) return this.queueWrite([bytes]);
@@ -229,7 +230,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
    * reply framed where its payload was read: lib/websocket/whole-frame.ts).
    */
   writeAt(memory: ArrayBuffer, offset: number, length: number): void {
-    if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0) return;
+    if ((this.state & S.WriteGuard) !== 0 && this.writesRefused()) return;
     const x = this.extra;
     if (length > WRITE_CHUNK || (x !== null && x.backlog !== null)) return this.queueWrite([new SlabView(memory, offset, length)]);
     const n = this.native;
@@ -252,16 +253,22 @@ export class StreamTransport extends Handler implements ISSLTransport {
     if ((this.state & S.Closed) === 0) this.native.unmaskFrames(this.slot, this.gen, on);
   }
 
-  /** Writes several buffers with one writev. Ignored once closing. */
+  /** Writes several buffers with one writev. Ignored once closing (as write()). */
   writeSequence(data: Iterable<Bytes>): void {
     if (data === null || typeof data !== 'object' || typeof (data as Iterable<Bytes>)[Symbol.iterator] !== 'function') {
       throw new TypeError('writeSequence: data must be an array (or iterable) of Buffers or strings');
     }
-    if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0) return;
+    if ((this.state & S.WriteGuard) !== 0 && this.writesRefused()) return;
     const chunks = Array.from(data, (d) => toBytes(d, 'writeSequence'));
     if (chunks.length === 0) return;
     if (this.backlog !== null || chunks.reduce((n, c) => n + c.length, 0) > WRITE_CHUNK) return this.queueWrite(chunks);
     this.afterWrite(this.sendChunks(chunks));
+  }
+
+  /** Closed, write side shut, or closing with no producer to wait for: a write is dropped. */
+  private writesRefused(): boolean {
+    const state = this.state;
+    return (state & (S.Closed | S.WriteShutAsked)) !== 0 || (state & S.ProducerWait) === 0;
   }
 
   /** Bytes written but not yet taken by the kernel. */
@@ -271,10 +278,19 @@ export class StreamTransport extends Handler implements ISSLTransport {
     return (n > 0 ? n : 0) + (this.backlog !== null ? this.backlog.bytes : 0);
   }
 
-  /** Stops reading, flushes the buffer (then close_notify under TLS), then closes; connectionLost gets ConnectionDone. */
+  /**
+   * Stops reading, flushes the buffer (then close_notify under TLS), then
+   * closes; connectionLost gets ConnectionDone. With a producer registered,
+   * writes are still taken and the flush waits until it unregisters.
+   */
   loseConnection(): void {
     if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;
     this.state |= S.Disconnecting;
+    if (this.producer !== null && (this.state & (S.WriteShutAsked | S.WriteShut)) === 0) {
+      this.state |= S.ProducerWait;
+      this.native.pauseReading(this.slot, this.gen);
+      return;
+    }
     if (this.backlog === null && this.producer === null && (this.state & S.WriteShut) === 0) {
       // The usual case: close_notify and the close in one native call (finish).
       return this.finishOrDrain();
@@ -450,10 +466,15 @@ export class StreamTransport extends Handler implements ISSLTransport {
     }
   }
 
-  /** Unregisters the producer; a pending loseConnection may now complete. */
+  /** Unregisters the producer; a pending loseConnection now flushes what was written (then close_notify under TLS) and closes. */
   unregisterProducer(): void {
+    const state = this.state;
     this.dropProducer();
-    if ((this.state & (S.Disconnecting | S.Closed)) === S.Disconnecting && this.bufferedAmount() === 0) {
+    if ((state & (S.Disconnecting | S.Closed)) !== S.Disconnecting) return;
+    if ((state & S.ProducerWait) !== 0) {
+      // As loseConnection without a producer; a backlog sends close_notify once fed (feedBacklog) and closes at the drain.
+      if (this.backlog === null) this.finishOrDrain();
+    } else if (this.bufferedAmount() === 0) {
       this.closeNow(connectionDone());
     }
   }
@@ -585,10 +606,10 @@ export class StreamTransport extends Handler implements ISSLTransport {
     }
   }
 
-  /** Forgets the producer and its streaming and paused bits. */
+  /** Forgets the producer and its streaming, paused and waited-for bits. */
   private dropProducer(): void {
     this.producer = null;
-    this.state &= ~(S.Streaming | S.ProducerPaused);
+    this.state &= ~(S.Streaming | S.ProducerPaused | S.ProducerWait);
   }
 
   /** @internal The connection failed (reset, broken pipe...). */
@@ -680,7 +701,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     if (r < 0) return r;
     if (backlog.bytes !== 0) return this.bufferedAmount();
     this.backlog = null;
-    if ((this.state & S.Disconnecting) !== 0) this.closeNotify();
+    if ((this.state & (S.Disconnecting | S.ProducerWait)) === S.Disconnecting) this.closeNotify();
     if ((this.state & (S.WriteShutAsked | S.WriteShut)) === S.WriteShutAsked) {
       const s = this.shutdownWriteSide();
       if (s < 0) return s;
