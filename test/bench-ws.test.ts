@@ -251,7 +251,7 @@ describe('ioreactor-bench ws, tiny', () => {
   const json = path.join(dir, 'out.json');
   let result: { code: number | null; out: string; err: string };
   type Row = { ok: boolean; failed?: string; bytes_checked: number; median: Record<string, number | null> };
-  let doc: { scenarios: { name: string; baseline: string; rows: Record<string, Row> }[]; targets: { target: string; status: string }[] };
+  let doc: { scenarios: { name: string; baseline: string; ceiling: string | null; rows: Record<string, Row> }[]; targets: { target: string; status: string }[] };
 
   beforeAll(async () => {
     const args = ['bench/cli.js', 'ws', '--quick', '--connections', '40', '--duration', '0.3', '--json', json, '--report', path.join(dir, 'r.html')];
@@ -273,20 +273,26 @@ describe('ioreactor-bench ws, tiny', () => {
     for (const sc of doc.scenarios) {
       const base = sc.name.startsWith('wss') ? 'wss' : 'ws';
       expect(sc.baseline).toBe(base);
-      expect(Object.keys(sc.rows)).toEqual(landed ? [`ioreactor-${base}`, base] : [base]);
+      // the C ceiling (bench/cserver/c-ws.c) speaks plain ws only
+      const ceiling = base === 'ws' ? ['c-ws'] : [];
+      expect([sc.ceiling, Object.keys(sc.rows)]).toEqual([ceiling[0] ?? null, [...(landed ? [`ioreactor-${base}`] : []), base, ...ceiling]]);
       for (const [id, row] of Object.entries(sc.rows)) {
         expect([sc.name, id, row.ok, row.failed]).toEqual([sc.name, id, true, undefined]);
         if (!sc.name.endsWith('idle-10k')) expect(row.bytes_checked).toBeGreaterThan(0);
       }
     }
-    const bc = doc.scenarios[2].rows.ws.median;
-    expect(bc.bc_all_p50_ms).toBeGreaterThan(0);
-    expect(bc.bc_all_max_ms).toBeGreaterThanOrEqual(bc.bc_all_p50_ms as number);
+    for (const id of ['ws', 'c-ws']) {
+      const bc = doc.scenarios[2].rows[id].median;
+      expect(bc.bc_all_p50_ms).toBeGreaterThan(0);
+      expect(bc.bc_all_max_ms).toBeGreaterThanOrEqual(bc.bc_all_p50_ms as number);
+    }
     expect(doc.scenarios[3].rows.ws.median.rss_per_conn_bytes).toEqual(expect.any(Number));
     const ws = doc.targets.filter((t) => t.target.startsWith('WebSocket'));
     expect(ws).toHaveLength(6);
     for (const t of ws) expect(['met', 'NOT met', ...(landed ? [] : ['n/a (not run)'])]).toContain(t.status);
     expect(doc.scenarios[4].rows.wss.median.rss_per_conn_bytes).toEqual(expect.any(Number));
-    expect(result.out).toMatch(/ws-broadcast-10k: .*\n.*all p50 ms +xws/);
+    expect(result.out).toMatch(/ws-broadcast-10k: .*\n.*all p50 ms +xws +xC/);
+    expect(result.out).toMatch(/\nC epoll WebSocket \(ceiling\) +[\d.,]+ +[\d.]+x +1\.00x/);
+    expect(result.out).toMatch(/WebSocket broadcast to 10k: .*; the C ceiling [\d.]+ ms, [\d.]+× (faster|slower) than ws\)/);
   });
 });

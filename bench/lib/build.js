@@ -13,14 +13,20 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'build-bench');
 const CFLAGS = ['-O2', '-Wall', '-Wextra', '-D_GNU_SOURCE'];
 
+const CSERVER = path.join(ROOT, 'bench', 'cserver');
+/* `only`: the .c files of a directory that holds more than one program
+ * (every header of the directory still counts for staleness) */
 const TARGETS = {
   /* the TLS mode links the system's OpenSSL (libssl-dev), not Node's */
   loadgen: { dir: path.join(ROOT, 'bench', 'loadgen'), libs: ['-lssl', '-lcrypto', '-pthread'] },
-  'c-echo': { dir: path.join(ROOT, 'bench', 'cserver'), libs: [] },
+  'c-echo': { dir: CSERVER, only: ['c-echo.c', 'kv.c'], libs: [] },
+  /* SHA-1 for the upgrade's accept value, from the same OpenSSL */
+  'c-ws': { dir: CSERVER, only: ['c-ws.c', 'ws-frame.c'], libs: ['-lcrypto'] },
 };
 
-function sourcesOf(dir) {
-  return fs.readdirSync(dir).filter((f) => /\.[ch]$/.test(f)).map((f) => path.join(dir, f));
+function sourcesOf(dir, only) {
+  const mine = (f) => f.endsWith('.h') || (f.endsWith('.c') && (!only || only.includes(f)));
+  return fs.readdirSync(dir).filter(mine).map((f) => path.join(dir, f));
 }
 
 function mtime(file) {
@@ -31,9 +37,9 @@ function mtime(file) {
   }
 }
 
-function buildOne(name, { dir, libs }) {
+function buildOne(name, { dir, only, libs }) {
   const bin = path.join(OUT, name);
-  const sources = sourcesOf(dir);
+  const sources = sourcesOf(dir, only);
   const newest = Math.max(...sources.map(mtime));
   if (mtime(bin) >= newest) return bin;
   const tmp = `${bin}.${process.pid}.tmp`;
@@ -45,13 +51,14 @@ function buildOne(name, { dir, libs }) {
 
 /**
  * Builds what is missing or stale.
- * @returns {{loadgen: string, cEcho: string}} paths of the binaries
+ * @returns {{loadgen: string, cEcho: string, cWs: string}} paths of the binaries
  */
 function ensureBuilt() {
   fs.mkdirSync(OUT, { recursive: true });
   return {
     loadgen: buildOne('loadgen', TARGETS.loadgen),
     cEcho: buildOne('c-echo', TARGETS['c-echo']),
+    cWs: buildOne('c-ws', TARGETS['c-ws']),
   };
 }
 

@@ -25,9 +25,9 @@ const IDLE_ACTIVE = ['ioreactor-epoll', 'ioreactor-poll', 'net', 'c'];
 /** LineReceiver (a Buffer a line, as Twisted) and TextLineReceiver (one
  * string a read, lines sliced from it) beside the same logic on `net`. */
 const KV = ['ioreactor-kv', 'ioreactor-kv-text', 'net-kv', 'c-kv'];
-/** WebSocket: ioreactor's Site + WebSocketResource against `ws` on Node http
- * (no C WebSocket server: no ceiling). */
-const WS = ['ioreactor-ws', 'ws'];
+/** WebSocket: ioreactor's Site + WebSocketResource against `ws` on Node http,
+ * and the C ceiling (bench/cserver/c-ws.c; no C server speaks wss). */
+const WS = ['ioreactor-ws', 'ws', 'c-ws'];
 const WS_PATH = '/ws';
 /** Requests a connection may have outstanding at a fixed rate before the
  * next ones due are owed (still timed from when they were due). */
@@ -163,7 +163,7 @@ const QUICK_SET = ['echo-1k', 'pipeline', 'http-1k', 'churn', 'ramp', 'idle-10k'
 for (const s of SCENARIOS) {
   s.metric = s.metric || 'ops';
   s.baseline = s.baseline || (s.load.ws ? 'ws' : { http: 'net-http', kv: 'net-kv' }[s.load.mode] || 'net');
-  if (s.ceiling === undefined) s.ceiling = s.load.ws ? null : { http: 'c-http', kv: 'c-kv' }[s.load.mode] || 'c';
+  if (s.ceiling === undefined) s.ceiling = s.load.ws ? (s.servers.includes('c-ws') ? 'c-ws' : null) : { http: 'c-http', kv: 'c-kv' }[s.load.mode] || 'c';
 }
 
 /**

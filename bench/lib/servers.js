@@ -18,7 +18,7 @@ const SCRIPTS = path.join(ROOT, 'bench', 'servers');
  * The registry. `kind` is the protocol it speaks; `reactor` marks the ones
  * that need the built package; `tls` the ones spoken to over TLS (they use
  * the harness's certificate, bench/lib/tls-cert.js).
- * @param {{cEcho: string}} bins
+ * @param {{cEcho: string, cWs?: string}} bins
  * @param {string|undefined} backend the --backend option, if any
  * @param {number} [workers] the --workers option: adds `ioreactor-serve`
  *   (ioreactor serve, N workers) and `net-cluster` (Node cluster, N workers),
@@ -59,6 +59,7 @@ function registry(bins, backend, workers) {
     'node-https': { label: 'node https', kind: 'http', tls: true, cmd: node('node-https.js') },
     'ioreactor-ws': { label: `ioreactor WebSocket (Site)${beLabel}`, kind: 'ws', reactor: true, cmd: node('ioreactor-ws.js', ...be) },
     ws: { label: 'ws 8 on node http', kind: 'ws', cmd: node('ws-node.js') },
+    'c-ws': { label: 'C epoll WebSocket (ceiling)', kind: 'ws', cmd: [bins.cWs] },
     'ioreactor-wss': { label: `ioreactor wss (Site, listenSSL)${beLabel}`, kind: 'ws', tls: true, reactor: true, cmd: node('ioreactor-ws.js', ...be, '--tls') },
     wss: { label: 'ws 8 on node https', kind: 'ws', tls: true, cmd: node('ws-node.js', '--tls') },
     ...(workers ? {
