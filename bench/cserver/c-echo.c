@@ -13,19 +13,15 @@
  * GETs without bodies). Listens on 127.0.0.1 port 0 and prints the port;
  * exits when stdin reaches end of file, so it never outlives the harness.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cs-net.h"
 #include "kv.h"
 
 static const char RESPONSE[] =
@@ -46,8 +42,7 @@ static char buf[65536];
 static char out[65536];
 
 static void set_events(int fd, uint32_t ev, int op) {
-  struct epoll_event e = {.events = ev, .data.fd = fd};
-  epoll_ctl(ep, op, fd, &e);
+  cs_set_events(ep, fd, ev, op);
 }
 
 static void drop(int fd) {
@@ -120,50 +115,15 @@ static void on_writable(int fd) {
   set_events(fd, EPOLLIN, EPOLL_CTL_MOD);
 }
 
-static void on_stdin(void) {
-  ssize_t n = read(0, buf, sizeof buf);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) exit(0);
-}
-
-static void on_accept(int lfd) {
-  for (;;) {
-    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return; /* EAGAIN, or EMFILE: the backlog waits */
-    if (fd >= max_fd) { close(fd); continue; }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    set_events(fd, EPOLLIN, EPOLL_CTL_ADD);
-  }
-}
-
-static int listen_any(void) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET};
-  socklen_t len = sizeof a;
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 1024) < 0) {
-    perror("c-echo: listen");
-    exit(1);
-  }
-  getsockname(fd, (struct sockaddr *)&a, &len);
-  printf("%d\n", ntohs(a.sin_port));
-  fflush(stdout);
-  return fd;
-}
-
 int main(int argc, char **argv) {
-  struct rlimit rl;
   http = argc > 1 && strcmp(argv[1], "--http") == 0;
   kv = argc > 1 && strcmp(argv[1], "--kv") == 0;
   signal(SIGPIPE, SIG_IGN);
-  getrlimit(RLIMIT_NOFILE, &rl);
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
-  max_fd = (int)rl.rlim_cur;
+  max_fd = cs_raise_nofile();
   conns = calloc((size_t)max_fd, sizeof *conns);
   if (kv) kv_init(max_fd);
   ep = epoll_create1(EPOLL_CLOEXEC);
-  int lfd = listen_any();
+  int lfd = cs_listen("c-echo");
   set_events(lfd, EPOLLIN, EPOLL_CTL_ADD);
   set_events(0, EPOLLIN, EPOLL_CTL_ADD); /* fails harmlessly if not a pipe */
   struct epoll_event evs[512];
@@ -171,8 +131,8 @@ int main(int argc, char **argv) {
     int n = epoll_wait(ep, evs, 512, -1);
     for (int i = 0; i < n; i++) {
       int fd = evs[i].data.fd;
-      if (fd == lfd) on_accept(lfd);
-      else if (fd == 0) on_stdin();
+      if (fd == lfd) cs_accept_all(ep, lfd, max_fd);
+      else if (fd == 0) cs_on_stdin();
       else if (evs[i].events & EPOLLOUT) on_writable(fd);
       else on_readable(fd);
     }

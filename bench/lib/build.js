@@ -19,9 +19,9 @@ const CSERVER = path.join(ROOT, 'bench', 'cserver');
 const TARGETS = {
   /* the TLS mode links the system's OpenSSL (libssl-dev), not Node's */
   loadgen: { dir: path.join(ROOT, 'bench', 'loadgen'), libs: ['-lssl', '-lcrypto', '-pthread'] },
-  'c-echo': { dir: CSERVER, only: ['c-echo.c', 'kv.c'], libs: [] },
+  'c-echo': { dir: CSERVER, only: ['c-echo.c', 'kv.c', 'cs-net.c'], libs: [] },
   /* SHA-1 for the upgrade's accept value, from the same OpenSSL */
-  'c-ws': { dir: CSERVER, only: ['c-ws.c', 'ws-frame.c'], libs: ['-lcrypto'] },
+  'c-ws': { dir: CSERVER, only: ['c-ws.c', 'ws-frame.c', 'cs-net.c'], libs: ['-lcrypto'] },
 };
 
 function sourcesOf(dir, only) {

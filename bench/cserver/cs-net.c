@@ -1,0 +1,66 @@
+/*
+ * The plumbing every C ceiling server has in common, so each server file
+ * holds only its protocol: one listening socket on 127.0.0.1 port 0 (the
+ * port printed on stdout, as every server in the harness does), accept4 in
+ * a loop until EAGAIN (or EMFILE: the backlog then waits), TCP_NODELAY on
+ * each connection, and an exit at stdin's end of file so a server never
+ * outlives the harness that started it.
+ */
+#include "cs-net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int cs_raise_nofile(void) {
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  return (int)rl.rlim_cur;
+}
+
+void cs_set_events(int ep, int fd, uint32_t ev, int op) {
+  struct epoll_event e = {.events = ev, .data.fd = fd};
+  epoll_ctl(ep, op, fd, &e);
+}
+
+int cs_listen(const char *who) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  socklen_t len = sizeof a;
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 1024) < 0) {
+    fprintf(stderr, "%s: listen: %s\n", who, strerror(errno));
+    exit(1);
+  }
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  printf("%d\n", ntohs(a.sin_port));
+  fflush(stdout);
+  return fd;
+}
+
+void cs_accept_all(int ep, int lfd, int max_fd) {
+  for (;;) {
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return; /* EAGAIN, or EMFILE: the backlog waits */
+    if (fd >= max_fd) { close(fd); continue; }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    cs_set_events(ep, fd, EPOLLIN, EPOLL_CTL_ADD);
+  }
+}
+
+void cs_on_stdin(void) {
+  char buf[256];
+  ssize_t n = read(0, buf, sizeof buf);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) exit(0);
+}

@@ -1,0 +1,23 @@
+/* What the C ceiling servers (c-echo.c, c-ws.c) share: the listening
+ * socket, accepting, the fd limit and the stdin that ends them. */
+#ifndef CSERVER_CS_NET_H
+#define CSERVER_CS_NET_H
+
+#include <stdint.h>
+
+/* Raises the fd soft limit to the hard one; returns it (the fd table's size). */
+int cs_raise_nofile(void);
+
+/* epoll_ctl with the fd as the event's data. */
+void cs_set_events(int ep, int fd, uint32_t ev, int op);
+
+/* Listens on 127.0.0.1 port 0 and prints the port; exits on failure. */
+int cs_listen(const char *who);
+
+/* accept4 until EAGAIN; each new fd (below max_fd) gets TCP_NODELAY and EPOLLIN. */
+void cs_accept_all(int ep, int lfd, int max_fd);
+
+/* Exits once stdin (the harness's pipe) reaches end of file. */
+void cs_on_stdin(void);
+
+#endif
