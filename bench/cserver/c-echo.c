@@ -29,8 +29,7 @@ static const char RESPONSE[] =
     "Connection: keep-alive\r\n\r\nhello world\n";
 
 struct conn {
-  char *pend;     /* unwritten remainder */
-  size_t plen, poff;
+  struct cs_pend pend; /* unwritten remainder */
   int match;      /* how much of "\r\n\r\n" the stream ends with */
 };
 
@@ -46,7 +45,7 @@ static void set_events(int fd, uint32_t ev, int op) {
 }
 
 static void drop(int fd) {
-  free(conns[fd].pend);
+  free(conns[fd].pend.p);
   if (kv) kv_drop(fd);
   memset(&conns[fd], 0, sizeof conns[fd]);
   close(fd);
@@ -59,10 +58,8 @@ static int send_all(int fd, const char *p, size_t n) {
   size_t done = w > 0 ? (size_t)w : 0;
   if (done == n) return 0;
   struct conn *c = &conns[fd];
-  c->pend = malloc(n - done);
-  memcpy(c->pend, p + done, n - done);
-  c->plen = n - done;
-  c->poff = 0;
+  c->pend = (struct cs_pend){malloc(n - done), n - done, 0};
+  memcpy(c->pend.p, p + done, n - done);
   set_events(fd, EPOLLOUT, EPOLL_CTL_MOD);
   return 0;
 }
@@ -105,14 +102,9 @@ static void on_readable(int fd) {
 }
 
 static void on_writable(int fd) {
-  struct conn *c = &conns[fd];
-  ssize_t w = write(fd, c->pend + c->poff, c->plen - c->poff);
-  if (w < 0 && errno != EAGAIN) { drop(fd); return; }
-  if (w > 0) c->poff += (size_t)w;
-  if (c->poff < c->plen) return;
-  free(c->pend);
-  c->pend = NULL;
-  set_events(fd, EPOLLIN, EPOLL_CTL_MOD);
+  int rc = cs_write_pend(fd, &conns[fd].pend);
+  if (rc < 0) drop(fd);
+  else if (rc > 0) set_events(fd, EPOLLIN, EPOLL_CTL_MOD);
 }
 
 int main(int argc, char **argv) {

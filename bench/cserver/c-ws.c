@@ -36,8 +36,7 @@
 struct conn {
   uint8_t *in;    /* an incomplete frame or request head */
   size_t ilen;
-  uint8_t *pend;  /* unwritten remainder */
-  size_t plen, poff;
+  struct cs_pend pend; /* unwritten remainder */
   int slot;       /* index in open_fds + 1; 0 before the upgrade */
   int dead;       /* shut down after a write error: free at its next event */
 };
@@ -62,7 +61,7 @@ static void drop(int fd) {
     conns[last].slot = c->slot;
   }
   free(c->in);
-  free(c->pend);
+  free(c->pend.p);
   memset(c, 0, sizeof *c);
   close(fd);
 }
@@ -76,16 +75,14 @@ static int cut(int fd) {
 /* Appends to what fd owes; the first byte owed makes it wait for EPOLLOUT. */
 static int keep(int fd, const uint8_t *p, size_t n) {
   struct conn *c = &conns[fd];
-  size_t left = c->plen - c->poff;
+  size_t left = c->pend.len - c->pend.off;
   if (left + n > PEND_MAX) return cut(fd);
-  if (c->poff) memmove(c->pend, c->pend + c->poff, left);
-  uint8_t *q = realloc(c->pend, left + n);
+  if (c->pend.off) memmove(c->pend.p, c->pend.p + c->pend.off, left);
+  char *q = realloc(c->pend.p, left + n);
   if (!q) return cut(fd);
-  if (!c->pend) set_events(fd, EPOLLOUT, EPOLL_CTL_MOD);
+  if (!c->pend.p) set_events(fd, EPOLLOUT, EPOLL_CTL_MOD);
   memcpy(q + left, p, n);
-  c->pend = q;
-  c->plen = left + n;
-  c->poff = 0;
+  c->pend = (struct cs_pend){q, left + n, 0};
   return 0;
 }
 
@@ -93,7 +90,7 @@ static int keep(int fd, const uint8_t *p, size_t n) {
 static int send_all(int fd, const uint8_t *p, size_t n) {
   struct conn *c = &conns[fd];
   if (c->dead) return -1;
-  if (c->pend) return keep(fd, p, n);
+  if (c->pend.p) return keep(fd, p, n);
   ssize_t w = write(fd, p, n);
   if (w < 0 && errno != EAGAIN) return cut(fd);
   size_t done = w > 0 ? (size_t)w : 0;
@@ -186,15 +183,9 @@ static void on_readable(int fd) {
 }
 
 static void on_writable(int fd) {
-  struct conn *c = &conns[fd];
-  ssize_t w = write(fd, c->pend + c->poff, c->plen - c->poff);
-  if (w < 0 && errno != EAGAIN) { drop(fd); return; }
-  if (w > 0) c->poff += (size_t)w;
-  if (c->poff < c->plen) return;
-  free(c->pend);
-  c->pend = NULL;
-  c->plen = c->poff = 0;
-  set_events(fd, EPOLLIN, EPOLL_CTL_MOD);
+  int rc = cs_write_pend(fd, &conns[fd].pend);
+  if (rc < 0) drop(fd);
+  else if (rc > 0) set_events(fd, EPOLLIN, EPOLL_CTL_MOD);
 }
 
 static void dispatch(int lfd, const struct epoll_event *e) {

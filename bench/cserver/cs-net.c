@@ -3,7 +3,7 @@
  * holds only its protocol: one listening socket on 127.0.0.1 port 0 (the
  * port printed on stdout, as every server in the harness does), accept4 in
  * a loop until EAGAIN (or EMFILE: the backlog then waits), TCP_NODELAY on
- * each connection, and an exit at stdin's end of file so a server never
+ * each connection, writing out a short write's remainder, and an exit at stdin's end of file so a server never
  * outlives the harness that started it.
  */
 #include "cs-net.h"
@@ -57,6 +57,16 @@ void cs_accept_all(int ep, int lfd, int max_fd) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     cs_set_events(ep, fd, EPOLLIN, EPOLL_CTL_ADD);
   }
+}
+
+int cs_write_pend(int fd, struct cs_pend *o) {
+  ssize_t w = write(fd, o->p + o->off, o->len - o->off);
+  if (w < 0 && errno != EAGAIN) return -1;
+  if (w > 0) o->off += (size_t)w;
+  if (o->off < o->len) return 0;
+  free(o->p);
+  *o = (struct cs_pend){0};
+  return 1;
 }
 
 void cs_on_stdin(void) {

@@ -3,7 +3,14 @@
 #ifndef CSERVER_CS_NET_H
 #define CSERVER_CS_NET_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* A short write's remainder, kept for EPOLLOUT. */
+struct cs_pend {
+  char *p; /* NULL when nothing is owed */
+  size_t len, off;
+};
 
 /* Raises the fd soft limit to the hard one; returns it (the fd table's size). */
 int cs_raise_nofile(void);
@@ -16,6 +23,9 @@ int cs_listen(const char *who);
 
 /* accept4 until EAGAIN; each new fd (below max_fd) gets TCP_NODELAY and EPOLLIN. */
 void cs_accept_all(int ep, int lfd, int max_fd);
+
+/* Writes what fd owes: 1 all of it (then freed), 0 some is left, -1 fd failed. */
+int cs_write_pend(int fd, struct cs_pend *o);
 
 /* Exits once stdin (the harness's pipe) reaches end of file. */
 void cs_on_stdin(void);
