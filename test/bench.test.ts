@@ -337,7 +337,12 @@ describe('ioreactor-bench tls, tiny', () => {
         if (sc.metric !== 'rss') expect(row.bytes_checked).toBeGreaterThan(0);
       }
     }
-    expect(Object.keys(doc.scenarios[0].rows)).toEqual(['ioreactor-tls', 'node-tls', 'ioreactor']);
+    expect(Object.keys(doc.scenarios[0].rows)).toEqual(['ioreactor-tls', 'node-tls', 'c-tls', 'ioreactor']);
+    // the C ceiling runs where it has a row, and its ratios fill the xC column there only
+    for (const sc of doc.scenarios) expect([sc.name, sc.ceiling]).toEqual([sc.name, sc.rows['c-tls'] ? 'c-tls' : null]);
+    expect(doc.scenarios.filter((s) => s.rows['c-tls']).map((s) => s.name)).toEqual(['tls-echo-1k', 'tls-handshake', 'tls-resume']);
+    expect(doc.scenarios[1].rows['node-tls'].ratios.ops_per_s.c).toBeCloseTo(
+      (doc.scenarios[1].rows['node-tls'].median.ops_per_s as number) / (doc.scenarios[1].rows['c-tls'].median.ops_per_s as number), 6);
   });
 
   test('handshake counts: none resumed without --tls-resume, nearly all resumed with it', () => {
@@ -349,6 +354,11 @@ describe('ioreactor-bench tls, tiny', () => {
     for (const row of Object.values(byName('tls-resume').rows)) {
       expect(row.tls?.full).toBe(20); // each slot's first connect only
       expect(row.tls?.resumed).toBeGreaterThan(0);
+    }
+    // the C ceiling sends what the others send: two tickets a full handshake, none a resumed one
+    for (const n of ['tls-handshake', 'tls-resume']) {
+      const t = byName(n).rows['c-tls'].tls;
+      expect([n, t?.tickets]).toEqual([n, 2 * (t?.full as number)]);
     }
     const flood = byName('tls-flood');
     for (const row of Object.values(flood.rows)) {

@@ -1,4 +1,4 @@
-/* What the C ceiling servers (c-echo.c, c-ws.c) share: the listening
+/* What the C ceiling servers (c-echo.c, c-ws.c, c-tls.c) share: the listening
  * socket, accepting, the fd limit and the stdin that ends them. */
 #ifndef CSERVER_CS_NET_H
 #define CSERVER_CS_NET_H

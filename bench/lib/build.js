@@ -22,6 +22,8 @@ const TARGETS = {
   'c-echo': { dir: CSERVER, only: ['c-echo.c', 'kv.c', 'cs-net.c'], libs: [] },
   /* SHA-1 for the upgrade's accept value, from the same OpenSSL */
   'c-ws': { dir: CSERVER, only: ['c-ws.c', 'ws-frame.c', 'cs-net.c'], libs: ['-lcrypto'] },
+  /* the TLS ceiling, on the same system OpenSSL as the load generator */
+  'c-tls': { dir: CSERVER, only: ['c-tls.c', 'cs-net.c'], libs: ['-lssl', '-lcrypto'] },
 };
 
 function sourcesOf(dir, only) {
@@ -51,7 +53,7 @@ function buildOne(name, { dir, only, libs }) {
 
 /**
  * Builds what is missing or stale.
- * @returns {{loadgen: string, cEcho: string, cWs: string}} paths of the binaries
+ * @returns {{loadgen: string, cEcho: string, cWs: string, cTls: string}} paths of the binaries
  */
 function ensureBuilt() {
   fs.mkdirSync(OUT, { recursive: true });
@@ -59,6 +61,7 @@ function ensureBuilt() {
     loadgen: buildOne('loadgen', TARGETS.loadgen),
     cEcho: buildOne('c-echo', TARGETS['c-echo']),
     cWs: buildOne('c-ws', TARGETS['c-ws']),
+    cTls: buildOne('c-tls', TARGETS['c-tls']),
   };
 }
 

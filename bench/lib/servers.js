@@ -11,6 +11,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const { ROOT } = require('./build');
+const tlsCert = require('./tls-cert');
 
 const SCRIPTS = path.join(ROOT, 'bench', 'servers');
 
@@ -18,7 +19,7 @@ const SCRIPTS = path.join(ROOT, 'bench', 'servers');
  * The registry. `kind` is the protocol it speaks; `reactor` marks the ones
  * that need the built package; `tls` the ones spoken to over TLS (they use
  * the harness's certificate, bench/lib/tls-cert.js).
- * @param {{cEcho: string, cWs?: string}} bins
+ * @param {{cEcho: string, cWs?: string, cTls?: string}} bins
  * @param {string|undefined} backend the --backend option, if any
  * @param {number} [workers] the --workers option: adds `ioreactor-serve`
  *   (ioreactor serve, N workers) and `net-cluster` (Node cluster, N workers),
@@ -55,6 +56,8 @@ function registry(bins, backend, workers) {
     /* tls: the load generator speaks TLS to these (--tls) */
     'ioreactor-tls': { label: `ioreactor TLS (listenSSL)${beLabel}`, kind: 'echo', tls: true, reactor: true, cmd: node('ioreactor-echo.js', ...be, '--tls') },
     'node-tls': { label: 'node tls', kind: 'echo', tls: true, cmd: node('node-tls-echo.js') },
+    /* nothing but OpenSSL (bench/cserver/c-tls.c): what any server on it can at best do */
+    'c-tls': { label: 'C OpenSSL (ceiling)', kind: 'echo', tls: true, cmd: [bins.cTls, tlsCert.FILES.cert, tlsCert.FILES.key] },
     'ioreactor-https': { label: `ioreactor Site over listenSSL${beLabel}`, kind: 'http', tls: true, reactor: true, cmd: node('ioreactor-site.js', ...be, '--tls') },
     'node-https': { label: 'node https', kind: 'http', tls: true, cmd: node('node-https.js') },
     'ioreactor-ws': { label: `ioreactor WebSocket (Site)${beLabel}`, kind: 'ws', reactor: true, cmd: node('ioreactor-ws.js', ...be) },
@@ -153,6 +156,7 @@ function check(def) {
  * @returns {Promise<{pid: number, port: number, stop: () => Promise<void>, stderr: () => string}>}
  */
 function start(def, pin, timeoutMs = 15000) {
+  if (def.tls) tlsCert.ensureCert(); // the C server takes the files' paths, made the first time
   const [exe, args] = wrap(def.cmd, pin);
   const child = spawn(exe, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: ROOT });
   let out = '';

@@ -16,12 +16,15 @@ const { execFileSync } = require('child_process');
 
 const DIR = path.resolve(__dirname, '..', '..', 'build-bench', 'tls');
 
+/** Where the key and certificate are (or will be: ensureCert makes them). */
+const FILES = { key: path.join(DIR, 'key.pem'), cert: path.join(DIR, 'cert.pem') };
+
 /**
  * Makes the key and certificate if they are not there yet.
  * @returns {{key: string, cert: string}} their paths
  */
 function ensureCert() {
-  const files = { key: path.join(DIR, 'key.pem'), cert: path.join(DIR, 'cert.pem') };
+  const files = FILES;
   if (fs.existsSync(files.cert)) return files;
   fs.mkdirSync(path.dirname(DIR), { recursive: true });
   const tmp = fs.mkdtempSync(`${DIR}.tmp-`);
@@ -43,4 +46,4 @@ function readCert() {
   return { key: fs.readFileSync(f.key), cert: fs.readFileSync(f.cert) };
 }
 
-module.exports = { ensureCert, readCert, DIR };
+module.exports = { ensureCert, readCert, DIR, FILES };
