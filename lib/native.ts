@@ -138,8 +138,10 @@ export interface NativeLoop {
    * (performance.eventLoopUtilization) counts its waits as idle.
    * `coalesceMicros` (0..1000, default 0) is the own-set wait's coalescing
    * window (ReactorOptions.coalesceMicros); -EINVAL outside that range.
+   * `adaptive` applies it only while the recent wake-ups served many
+   * distinct connections (native/coalesce_gate.h: coalesceMicros 'auto').
    */
-  start(inLibuv?: boolean, coalesceMicros?: number): number;
+  start(inLibuv?: boolean, coalesceMicros?: number, adaptive?: boolean): number;
   /** Stops watching (the loop stays usable through pollOnce). */
   stop(): number;
   /** Closes the poller and every fd the loop owns (a second close is a no-op); inside a dispatch, once it unwinds. Further calls fail with EBADF. */

@@ -248,6 +248,10 @@ int NativeLoop::drain(int timeout_ms) {
       break;
     }
     int ours = without_libuv(events_.data(), n);
+    // The adaptive window's gate (coalesce_gate.h), before the batch runs.
+    if (ours > 0 && adaptive_ && gate_.note(events_.data(), ours)) {
+      gate_.end_epoch(static_cast<int64_t>(uv_hrtime()));
+    }
     if (ours > 0) process_batch(events_.data(), ours);
     total += ours;
     if (n < static_cast<int>(events_.size()) || closed_) break;

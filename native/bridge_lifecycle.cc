@@ -57,13 +57,15 @@ void close_handle(H** handle, CloseGroup* group) {
 
 // ---- watching ----
 
-int NativeLoop::start(bool in_libuv, int coalesce_us) {
+int NativeLoop::start(bool in_libuv, int coalesce_us, bool adaptive) {
   if (started_) return 0;
   coalesce_ns_ = static_cast<long>(coalesce_us) * 1000;
   int fd = loop_->poller().pollable_fd();
   // A pollable backend waits in its own set when it can and may
   // (bridge_wait.cc), else inside libuv's.
   int r = fd < 0 ? start_waiter() : in_libuv ? -EBUSY : start_own_wait();
+  adaptive_ = adaptive && fd >= 0 && r == 0;  // the gate is fed by the own-set wait only
+  gate_ = CoalesceGate(coalesce_ns_);
   if (fd >= 0 && r < 0) r = start_poll(fd);
   if (r < 0) return r;
   started_ = true;
@@ -184,21 +186,21 @@ void NativeLoop::release_js() {
 
 namespace {
 
-// start(inLibuv?: boolean, coalesceMicros?: 0..1000) -> 0 | -errno: dispatch
-// records from inside Node's loop; inLibuv keeps an epoll loop inside
-// libuv's set; coalesceMicros is the own-set wait's window (bridge_wait.cc).
+// start(inLibuv?: boolean, coalesceMicros?: 0..1000, adaptive?: boolean)
+// -> 0 | -errno: dispatch records from inside Node's loop; inLibuv keeps an
+// epoll loop inside libuv's set; coalesceMicros is the own-set wait's window
+// (bridge_wait.cc), adaptive opens it only while many connections are busy.
 Napi::Value Start(MethodCall& call) {
-  bool in_libuv = false;
+  bool in_libuv = false, adaptive = false;
   int64_t coalesce_us = 0;
   size_t i = call.arg(0);
-  if (call.info.Length() > i && !call.info[i].IsUndefined() && !bridge::bool_arg(call.info, i, &in_libuv)) {
+  auto given = [&call](size_t k) { return call.info.Length() > k && !call.info[k].IsUndefined(); };
+  if ((given(i) && !bridge::bool_arg(call.info, i, &in_libuv)) ||
+      (given(i + 1) && !bridge::int_arg(call.info, i + 1, 0, kMaxCoalesceMicros, &coalesce_us)) ||
+      (given(i + 2) && !bridge::bool_arg(call.info, i + 2, &adaptive))) {
     return call.num(-EINVAL);
   }
-  if (call.info.Length() > i + 1 && !call.info[i + 1].IsUndefined() &&
-      !bridge::int_arg(call.info, i + 1, 0, kMaxCoalesceMicros, &coalesce_us)) {
-    return call.num(-EINVAL);
-  }
-  return call.num(call.self.start(in_libuv, static_cast<int>(coalesce_us)));
+  return call.num(call.self.start(in_libuv, static_cast<int>(coalesce_us), adaptive));
 }
 
 // stop() -> 0 | -errno: stop watching; pollOnce still works.

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "bridge_waiter.h"
+#include "coalesce_gate.h"
 #include "loop.h"
 
 namespace ioreactor {
@@ -104,8 +105,9 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // bridge_dispatch.cc register: 0 or -errno ----
   // in_libuv: be watched inside libuv's set even when this loop could wait
   // in its own (bridge_wait.cc), so that Node's loop idle time stays exact.
-  // coalesce_us: the own-set wait's coalescing window (bridge_wait.cc), 0 off.
-  int start(bool in_libuv = false, int coalesce_us = 0);
+  // coalesce_us: the own-set wait's coalescing window (bridge_wait.cc), 0 off;
+  // adaptive: only while the gate is open (coalesce_gate.h).
+  int start(bool in_libuv = false, int coalesce_us = 0, bool adaptive = false);
   int stop();
   int close();
   int poll_once(int timeout_ms);
@@ -202,6 +204,10 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // How long the own-set wait sleeps, when a wake-up's work is done and
   // nothing more is ready, before it waits again (0: it waits at once).
   long coalesce_ns_ = 0;
+  // With `adaptive` (start()): the window applies only while the gate, fed
+  // each own-set wake-up's events in drain(), is open.
+  bool adaptive_ = false;
+  CoalesceGate gate_;
   static constexpr long kWindowSlackNs = 1000;  // the thread's timer slack in the window's sleep
   long saved_slack_ns_ = 0;                     // the thread's own slack (0: not read yet)
   uv_async_t* async_ = nullptr;

@@ -54,8 +54,12 @@
 // ready, sleep the window before it looks again and blocks: below
 // saturation a server that finishes each request before the next arrives
 // otherwise pays a sleep and a wake-up of the thread per request, the larger
-// part of its kernel time at a fixed rate (bench/PERFORMANCE.md). Opt-in,
-// since a request arriving during the sleep waits up to the window.
+// part of its kernel time at a fixed rate (bench/PERFORMANCE.md). A request
+// arriving during the sleep waits up to the window, which a lone ping-pong
+// client pays on every round trip; so by default (coalesceMicros 'auto',
+// start()'s adaptive) the window applies only while the recent wake-ups
+// served many distinct connections (coalesce_gate.h), and a fixed window,
+// on whatever the load, is opt-in.
 //
 // Caveat: uv_run(UV_RUN_NOWAIT) does not tell its prepare callbacks, so a
 // NOWAIT turn may wait here until the next timer or event; Node runs its
@@ -152,7 +156,8 @@ void NativeLoop::wait_here() {
   napi_close_handle_scope(env_, scope);
 }
 
-// One wait, with the coalescing window when one is set (start()): what is
+// One wait, with the coalescing window when one is set (start()) and, when
+// adaptive, its gate is open (coalesce_gate.h): what is
 // ready now is taken at once, so a busy loop adds no latency; when nothing
 // is, the loop sleeps the window first, so that what arrives meanwhile comes
 // in one wake-up instead of one each, and only then blocks as libuv would.
@@ -162,7 +167,7 @@ void NativeLoop::wait_here() {
 // for fewer of them. libuv's fd cannot end the sleep, so Node's own events
 // wait as long; a timer cannot be late by more than the window (< 1 ms).
 int NativeLoop::drain_coalesced(int timeout_ms) {
-  if (coalesce_ns_ == 0 || timeout_ms == 0) return drain(timeout_ms);
+  if (coalesce_ns_ == 0 || timeout_ms == 0 || (adaptive_ && !gate_.open())) return drain(timeout_ms);
   int n = drain(0);
   if (n != 0 || libuv_ready_ || closed_) return n;
   timespec window{0, coalesce_ns_};

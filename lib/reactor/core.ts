@@ -12,6 +12,14 @@ import type { Handler } from './handler';
 import { ReceivedCopier } from './received';
 import type { ReactorClock } from './time';
 
+/**
+ * The window of ReactorOptions.coalesceMicros `'auto'`, in µs, while it is
+ * open: the length that met issue 15's fixed-rate targets as a fixed window
+ * in the ninth quiet run (rate-50 CPU 0.75x Node `net`, rate-90 p99
+ * 0.46x/0.05x); 20 µs saved about half as much (bench/PERFORMANCE.md).
+ */
+export const AUTO_COALESCE_MICROS = 50;
+
 /** What ports, connectors, UDP ports, processes and fd sets need of the reactor that owns them. */
 export interface ReactorParts {
   /** @internal The handler table and native loop. */
@@ -79,7 +87,7 @@ export class ReactorCore {
   constructor(
     private readonly backendName: string | undefined,
     private readonly exactLoopUtilization = true,
-    private readonly coalesceMicros = 0,
+    private readonly coalesceMicros: number | 'auto' = 'auto',
   ) {}
 
   /** The backend in use; loads the addon when not loaded yet. */
@@ -125,7 +133,8 @@ export class ReactorCore {
       if (errno === null) throw e;
       throw new ReactorLoopError(backend, errno, errnoName(errno));
     }
-    const started = loop.start(this.exactLoopUtilization, this.coalesceMicros);
+    const auto = this.coalesceMicros === 'auto';
+    const started = loop.start(this.exactLoopUtilization, auto ? AUTO_COALESCE_MICROS : this.coalesceMicros, auto);
     if (started < 0) {
       loop.close();
       throw new ReactorLoopError(backend, started, errnoName(started));

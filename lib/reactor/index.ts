@@ -18,7 +18,7 @@ export function createReactor(opts: ReactorOptions = {}): Reactor {
 /** The process-wide reactor on the default backend (the addon loads on first I/O). */
 export const reactor = new Reactor();
 
-export { Reactor, DEFAULT_SHUTDOWN_TIMEOUT } from './reactor';
+export { Reactor, DEFAULT_SHUTDOWN_TIMEOUT, AUTO_COALESCE_MICROS } from './reactor';
 export type { ReactorOptions } from './reactor';
 export type { ListenTCPOptions, ConnectTCPOptions, ListenUNIXOptions, ConnectUNIXOptions } from '../tcp/options';
 export type { SocketFamily } from '../tcp/adopt';

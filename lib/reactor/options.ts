@@ -24,11 +24,11 @@ export function checkReactorOptions(opts: ReactorOptions, who: string): ReactorO
   return { ...opts, backend, highWaterMark: hwm, shutdownTimeout: st, exactLoopUtilization: exact, coalesceMicros };
 }
 
-/** ReactorOptions.coalesceMicros: a whole number of µs, 0..1000, only with the reactor's own wait. */
-function checkCoalesce(us: unknown, exact: boolean | undefined, who: string): number | undefined {
-  if (us === undefined) return undefined;
+/** ReactorOptions.coalesceMicros: `'auto'`, or a whole number of µs, 0..1000, above 0 only with the reactor's own wait. */
+function checkCoalesce(us: unknown, exact: boolean | undefined, who: string): number | 'auto' | undefined {
+  if (us === undefined || us === 'auto') return us;
   if (typeof us !== 'number' || !Number.isInteger(us) || us < 0 || us > 1000) {
-    throw new TypeError(`${who}: coalesceMicros must be a whole number of microseconds from 0 to 1000, got ${String(us)}`);
+    throw new TypeError(`${who}: coalesceMicros must be 'auto' or a whole number of microseconds from 0 to 1000, got ${String(us)}`);
   }
   if (us > 0 && exact !== false) {
     throw new TypeError(`${who}: coalesceMicros needs exactLoopUtilization: false (the window is part of the reactor's own wait)`);

@@ -71,25 +71,37 @@ export interface ReactorOptions {
    */
   exactLoopUtilization?: boolean;
   /**
-   * Coalescing window in microseconds, 0 to 1000 (default 0: off); needs
-   * `exactLoopUtilization: false` and takes effect on the epoll backend, for
-   * the reactor that holds its thread's own wait (the first one started on
-   * the thread; another started while it runs polls inside libuv's set and
-   * has no window). When
-   * a wake-up's work is done and nothing more is ready, the reactor sleeps
-   * this long before it waits again, so that events arriving meanwhile are
-   * served in one wake-up instead of one each. Below saturation (many
-   * connections, each request finished before the next arrives) that saves
-   * most of a sleep and wake-up of the thread per request, kernel time (at
-   * half the C ceiling's rate in bench/PERFORMANCE.md, ~1 µs of ~10 µs
-   * CPU per request), at the price of up to the window of added latency for
-   * requests that arrive while it sleeps (the thread's timer slack is made
-   * 1 µs for that sleep only, so the sleep is what it says); Node's own I/O and timers
-   * may wait as long. A loop that is busy finds work ready and never sleeps,
-   * so saturated throughput is unchanged.
+   * The own-set wait's coalescing window: `'auto'` (the default), or a fixed
+   * window in whole microseconds, 0 to 1000 (0: never). It applies on the
+   * epoll backend with `exactLoopUtilization: false`, to the reactor that
+   * holds its thread's own wait (the first one started on the thread;
+   * another started while it runs polls inside libuv's set and has none);
+   * in the exact mode `'auto'` does nothing and a number above 0 is refused.
+   *
+   * With a window, when a wake-up's work is done and nothing more is ready,
+   * the reactor sleeps that long before it waits again, so that events
+   * arriving meanwhile are served in one wake-up instead of one each. Below
+   * saturation (many connections, each request finished before the next
+   * arrives) that saves most of a sleep and wake-up of the thread per
+   * request, kernel time (at half the C ceiling's rate ~1-3 µs of ~13 µs
+   * CPU per request, bench/PERFORMANCE.md), at the price of up to the
+   * window of added latency for requests that arrive while it sleeps (the
+   * thread's timer slack is made 1 µs for that sleep only, so the sleep is
+   * what it says); Node's own I/O and timers may wait as long. A loop that
+   * finds work ready never sleeps, so saturated throughput is unchanged.
+   *
+   * `'auto'` is a window of {@link AUTO_COALESCE_MICROS} µs that is open
+   * only while the recent wake-ups served many distinct connections (64 in
+   * the last 128 wake-ups), and closes within 128 wake-ups when they did
+   * not: a crowd of open-loop clients is coalesced, while a lone ping-pong
+   * client, or any closed-loop client with fewer than 64 connections
+   * (`redis-benchmark`'s default 50), never waits for a window. A fixed
+   * number applies on every wake-up, whatever the load.
    */
-  coalesceMicros?: number;
+  coalesceMicros?: number | 'auto';
 }
+
+export { AUTO_COALESCE_MICROS } from './core';
 
 /** The default of ReactorOptions.shutdownTimeout, in seconds. */
 export const DEFAULT_SHUTDOWN_TIMEOUT = 10;
@@ -126,7 +138,7 @@ export class Reactor
    */
   constructor(options: ReactorOptions = {}) {
     const opts = checkReactorOptions(options, 'new Reactor');
-    this.core = new ReactorCore(opts.backend, opts.exactLoopUtilization !== false, opts.coalesceMicros ?? 0);
+    this.core = new ReactorCore(opts.backend, opts.exactLoopUtilization !== false, opts.coalesceMicros ?? 'auto');
     this.highWaterMark = opts.highWaterMark ?? DEFAULT_HIGH_WATER;
     this.shutdownTimeout = opts.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
     this.fds = new FDSet(this.core);

@@ -1,0 +1,122 @@
+/**
+ * The adaptive coalescing window, coalesceMicros 'auto' (the default of the
+ * own-set wait; native/coalesce_gate.h): open only while the recent
+ * wake-ups served many distinct connections. What it must do: serve a crowd
+ * of connections sending at a fixed pace in far fewer kernel waits than
+ * round trips, never window a lone ping-pong client (one wait per round
+ * trip), and close again when the crowd goes quiet and one client stays.
+ * On poll (a waiter thread, no own-set wait) there is no window.
+ */
+import * as path from 'path';
+import { createReactor } from '../lib/reactor';
+import { forEachBackend } from './helpers/backends';
+import { runNode } from './helpers/child';
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { ensureBuilt } = require('../bench/lib/build') as { ensureBuilt: () => { loadgen: string } };
+
+jest.setTimeout(120000);
+
+/** A lone ping-pong client process: one connection to PORT making `rounds` one-byte round trips; prints the bytes echoed. */
+function pingPong(rounds: number): string[] {
+  const script = `
+    const c = require('net').connect(Number(process.argv[1]), '127.0.0.1', () => c.write('x'));
+    let n = 0;
+    c.setNoDelay(true);
+    c.on('data', (d) => { n += d.length; if (n >= ${rounds}) c.end(); else c.write('x'); });
+    c.on('close', () => console.log(n));`;
+  return [process.execPath, '-e', script];
+}
+
+/**
+ * The crowd: bench/loadgen at a fixed rate of 30,000 64-byte requests a
+ * second spread over 200 connections (each sends every 6.7 ms whether or
+ * not its echo came back), for 0.2 s of warm-up and 0.5 s: 1.5 requests
+ * per 50 µs window, from far more than 64 connections.
+ */
+function crowd(): string[] {
+  const { loadgen } = ensureBuilt();
+  return [loadgen, '--mode', 'echo', '--conns', '200', '--size', '64', '--rate', '30000', '--warmup', '0.2', '--duration', '0.5'];
+}
+
+/** What one client phase of serve() saw: round trips (echoed bytes / `size`) and the reactor's kernel waits over them. */
+interface Phase {
+  trips: number;
+  waits: number;
+}
+
+/**
+ * In a fresh process (nothing else of Node's busy on its loop: in jest's own
+ * process other work makes libuv's fd ready), an echo reactor with
+ * `coalesceMicros` (undefined: the default), served by client processes one
+ * after another (`phases`: a command and its arguments, to which
+ * `--port PORT` is added when it is loadgen, PORT otherwise); what each saw.
+ */
+async function serve(backend: string, coalesce: number | 'auto' | undefined, phases: [string[], number][]): Promise<Phase[]> {
+  const lib = path.join(__dirname, '..', 'lib', 'index.ts');
+  const opts = { backend, exactLoopUtilization: false, ...(coalesce === undefined ? {} : { coalesceMicros: coalesce }) };
+  const script = `
+    const { spawn } = require('child_process');
+    const { createReactor, Factory, Protocol } = require(${JSON.stringify(lib)});
+    let bytes = 0;
+    class Echo extends Protocol { dataReceived(d) { bytes += d.length; this.transport.write(d); } }
+    const r = createReactor(${JSON.stringify(opts)});
+    const port = String(r.listenTCP(0, Factory.forProtocol(Echo), { interface: '127.0.0.1', backlog: 1024 }).getHost().port);
+    const phases = ${JSON.stringify(phases)};
+    const seen = [];
+    function phase(i) {
+      if (i === phases.length) { r.close(); console.log(JSON.stringify(seen)); return; }
+      const [[cmd, ...args], size] = phases[i];
+      const before = r.stats().kernelWaits, from = bytes;
+      const c = spawn(cmd, cmd === process.execPath ? [...args, port] : [...args, '--port', port], { stdio: ['ignore', 'ignore', 'inherit'] });
+      c.on('close', () => {
+        seen.push({ trips: (bytes - from) / size, waits: r.stats().kernelWaits - before });
+        phase(i + 1);
+      });
+    }
+    phase(0);`;
+  const res = await runNode(script, [], 100000);
+  if (res.code !== 0 || res.timedOut) throw new Error(`child failed (timed out: ${String(res.timedOut)}): ${res.stderr}`);
+  return JSON.parse(res.stdout.trim()) as Phase[];
+}
+
+describe("createReactor coalesceMicros 'auto'", () => {
+  it("is accepted in either mode and is what the reactor takes by default", () => {
+    createReactor({ coalesceMicros: 'auto' }).close();
+    createReactor({ exactLoopUtilization: false, coalesceMicros: 'auto' }).close();
+    expect(() => createReactor({ exactLoopUtilization: false, coalesceMicros: 'Auto' as 'auto' })).toThrow(/'auto' or a whole number/);
+  });
+});
+
+forEachBackend('the adaptive coalescing window', (backend) => {
+  const LONE = 1500;
+
+  it('a crowd at a fixed rate is served in far fewer kernel waits than round trips (epoll)', async () => {
+    const [auto] = await serve(backend, undefined, [[crowd(), 64]]);
+    expect(auto.trips).toBeGreaterThan(10000);
+    if (backend === 'epoll') expect(auto.waits).toBeLessThan(auto.trips / 5); // without a window: 0.26-0.37 a round trip
+  });
+
+  it('a lone ping-pong client gets one kernel wait per round trip: the window never opens', async () => {
+    const [lone] = await serve(backend, undefined, [[pingPong(LONE), 1]]);
+    const [fixed] = await serve(backend, 50, [[pingPong(LONE), 1]]);
+    expect(lone.trips).toBe(LONE);
+    expect(fixed.trips).toBe(LONE);
+    if (backend === 'epoll') {
+      expect(lone.waits).toBeLessThan(LONE * 1.1);
+      // What an open window costs it: a look before the sleep and one after (1.5-2.1 measured).
+      expect(fixed.waits).toBeGreaterThan(LONE * 1.2);
+    }
+  });
+
+  it('the window closes again when the crowd goes quiet and one client stays', async () => {
+    const [busy, lone] = await serve(backend, 'auto', [[crowd(), 64], [pingPong(LONE), 1]]);
+    expect(busy.trips).toBeGreaterThan(10000);
+    expect(lone.trips).toBe(LONE);
+    // Open for at most one epoch (128 wake-ups) of the lone client's round trips.
+    if (backend === 'epoll') {
+      expect(busy.waits).toBeLessThan(busy.trips / 5);
+      expect(lone.waits).toBeLessThan(LONE * 1.1 + 2 * 128);
+    }
+  });
+});
