@@ -53,15 +53,16 @@ function responses(n) {
  * Parses `--backend X --accept-batch N --check --tls` style arguments
  * (--tls: listen with listenSSL on the harness's certificate).
  * @param {string[]} argv
- * (--coalesce US: the reactor's coalescing window, ReactorOptions.coalesceMicros).
- * @returns {{backend?: string, acceptBatch?: number, coalesce?: number, check: boolean, tls?: boolean}}
+ * (--coalesce US|auto: the reactor's coalescing window, ReactorOptions.coalesceMicros;
+ * without it the default, 'auto').
+ * @returns {{backend?: string, acceptBatch?: number, coalesce?: number | 'auto', check: boolean, tls?: boolean}}
  */
 function parseArgs(argv) {
   const out = { check: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--backend') out.backend = argv[++i];
     else if (argv[i] === '--accept-batch') out.acceptBatch = Number(argv[++i]);
-    else if (argv[i] === '--coalesce') out.coalesce = Number(argv[++i]);
+    else if (argv[i] === '--coalesce') out.coalesce = argv[++i] === 'auto' ? 'auto' : Number(argv[i]);
     else if (argv[i] === '--check') out.check = true;
     else if (argv[i] === '--tls') out.tls = true;
   }
@@ -109,7 +110,7 @@ function loadReactor() {
 /**
  * Creates the reactor and listens like every server here: 127.0.0.1,
  * port 0, backlog 1024 (over TLS with --tls); then announces the port (or exits 0 for --check).
- * @param {{backend?: string, acceptBatch?: number, coalesce?: number, check: boolean}} opts
+ * @param {{backend?: string, acceptBatch?: number, coalesce?: number | 'auto', check: boolean}} opts
  * @param {any} io the package exports
  * @param {any} factory
  */
