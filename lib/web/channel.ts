@@ -50,6 +50,8 @@ import { reasonPhrase } from './status';
 type ChannelTransport = ITransport &
   Partial<IPushProducer> &
   Partial<IConsumer> & {
+    /** False once the connection is closed (a transport that does not say is taken as open). */
+    readonly connected?: boolean;
     setTcpNoDelay?(on: boolean): void;
     setReadLowWater?(bytes: number): boolean;
     /** After an upgrade: who the transport delivers to, and bytes to deliver before any it holds. */
@@ -257,7 +259,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     if (this.paused && typeof t.resumeProducing === 'function') t.resumeProducing();
     this.paused = false;
     protocol.makeConnection(t);
-    if (rest === null || rest.length === 0 || (t as { connected?: boolean }).connected === false) return;
+    if (rest === null || rest.length === 0 || t.connected === false) return;
     // The transport holds them first in line while that pause lasts.
     if (typeof t.deliverFirst === 'function') t.deliverFirst(rest);
     else protocol.dataReceived(rest);
@@ -285,7 +287,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
    */
   stopProducing(): void {
     // At a close connectionLost follows with the real reason (a reset, a timeout): the requests hear that one.
-    if ((this.tx as { connected?: boolean }).connected === false) return;
+    if (this.tx.connected === false) return;
     this.endRequests(new Failure(connectionDone()));
   }
 
