@@ -79,6 +79,12 @@ const CORPUS: [string, string][] = [
   ['unknown method', 'FOO / HTTP/1.1\r\nHost: a\r\n\r\n'],
   ['chunk size then a space', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1 \r\nx\r\n0\r\n\r\n'],
   ['chunk extension with a bare CR', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a\rb\r\nx\r\n0\r\n\r\n'],
+  ['chunk extension with no name', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;\r\nabc\r\n0\r\n\r\n'],
+  ['chunk extension with an empty name before its value', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;=x\r\nabc\r\n0\r\n\r\n'],
+  ['empty chunk extension between two', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;;a\r\nabc\r\n0\r\n\r\n'],
+  ['chunk extension with an empty value', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;a=\r\nabc\r\n0\r\n\r\n'],
+  ['chunk extensions with a quoted value', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;a="q q";b\r\nabc\r\n0\r\n\r\n'],
+  ['chunk extension name not a token', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;a@b\r\nabc\r\n0\r\n\r\n'],
   ['DEL in a value', 'GET / HTTP/1.1\r\nHost: a\r\nX-D: a\x7fb\r\n\r\n'],
   ['tab inside a value', 'GET / HTTP/1.1\r\nHost: a\r\nX-T: a\tb\r\n\r\n'],
   ['Content-Length with leading zeros', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0001\r\n\r\nx'],
@@ -95,6 +101,9 @@ const STRICTER: Record<string, string> = {
   'two spaces after the method': 'RFC 9112 3 requires single SPs; parsing on whitespace is a MAY we do not take',
   'Transfer-Encoding on HTTP/1.0': 'RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing',
   'two Host fields': 'RFC 9112 3.2: a server MUST answer 400 to a request with more than one Host field; node:http takes both (a front end routing on the first, an application reading the last, disagree)',
+  'chunk extension with an empty name before its value': 'RFC 9112 7.1.1: a chunk-ext-name is a token, never empty; llhttp refuses "3;" but takes "3;=x"',
+  'empty chunk extension between two': 'the same: ";;" holds an extension with no name',
+  'chunk extension with an empty value': 'RFC 9112 7.1.1: a chunk-ext-val is a token or a quoted-string, never empty',
   'TE gzip then chunked': 'we decode no transfer coding but chunked: 501 (RFC 9112 6.1), where node:http hands the gzip bytes on',
 };
 

@@ -96,6 +96,14 @@ describe('RequestParser: accepted requests', () => {
     ]);
   });
 
+  it('skips chunk extensions of every form RFC 9112 7.1.1 allows', () => {
+    const exts = ['5;a', '5;a=b', '5 ; a = b ;c', '5;a="q \\" ;="', '5;a="";b=c', '5;\ta\t=\t"x"'];
+    for (const line of exts) {
+      const s = parseEveryWay(`POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n${line}\r\nhello\r\n0;last=1\r\n\r\n`);
+      expect([line, s.failed, s.messages.map((m) => m.body)]).toEqual([line, 0, ['hello']]);
+    }
+  });
+
   it('skips empty lines before a request line', () => {
     expect(parseEveryWay('\r\n\r\nGET / HTTP/1.1\r\n\r\n').messages).toHaveLength(1);
   });
@@ -150,6 +158,15 @@ describe('RequestParser: refused requests', () => {
     ['HTTP/2.0', 'GET / HTTP/2.0\r\n\r\n', 505],
     ['HTTP/1.2', 'GET / HTTP/1.2\r\n\r\n', 505],
     ['a space after a chunk size without an extension', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1 \r\nx\r\n0\r\n\r\n', 400],
+    ['a chunk extension with no name', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;\r\nabc\r\n0\r\n\r\n', 400],
+    ['a chunk extension with an empty name before its value', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;=x\r\nabc\r\n0\r\n\r\n', 400],
+    ['an empty chunk extension between two', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;;a\r\nabc\r\n0\r\n\r\n', 400],
+    ['a chunk extension with an empty value', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;a=\r\nabc\r\n0\r\n\r\n', 400],
+    ['a chunk extension name that is not a token', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;a@b\r\nabc\r\n0\r\n\r\n', 400],
+    ['a chunk extension value that is not a token', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b c\r\nabc\r\n0\r\n\r\n', 400],
+    ['a chunk extension quoted value not closed', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;a="x\r\nabc\r\n0\r\n\r\n', 400],
+    ['a control byte in a quoted chunk extension value', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;a="\x01"\r\nabc\r\n0\r\n\r\n', 400],
+    ['whitespace after the last chunk extension', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;a \r\nabc\r\n0\r\n\r\n', 400],
     ['a control byte in the target', 'GET /\x01 HTTP/1.1\r\n\r\n', 400],
     ['an empty method', ' / HTTP/1.1\r\n\r\n', 400],
     ['a header without a colon', 'GET / HTTP/1.1\r\nHost\r\n\r\n', 400],

@@ -52,4 +52,7 @@ export const enum Ch {
   SP = 0x20,
   COLON = 0x3a,
   SEMI = 0x3b,
+  EQUALS = 0x3d,
+  DQUOTE = 0x22,
+  BACKSLASH = 0x5c,
 }

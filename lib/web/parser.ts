@@ -13,11 +13,14 @@
  *   stopped in.
  * - Body bytes are handed on as views of the received Buffers (no copy).
  * - Every line must end in CRLF: a bare LF is refused, as are obs-fold,
- *   ambiguous framing (framing.ts) and bad chunk sizes. After a refusal the
- *   parser is dead: the connection answers the status and closes, so nothing
- *   a client sends after a malformed message is ever taken as a request.
+ *   ambiguous framing (framing.ts), bad chunk sizes and malformed chunk
+ *   extensions (skipped, but held to RFC 9112 7.1.1: each name a token,
+ *   never empty, each value a token or a quoted-string; llhttp refuses only
+ *   a bare ";" of these). After a refusal the parser is dead: the
+ *   connection answers the status and closes, so nothing a client sends
+ *   after a malformed message is ever taken as a request.
  */
-import { Ch, HEX, TCHAR } from './chars';
+import { Ch, HEX, isValueByte, TCHAR } from './chars';
 import { bodyLength, CHUNKED } from './framing';
 import { checkRequestLine, parseHead, RequestHead, wholeHead, wholeHeadMade } from './head';
 
@@ -409,12 +412,51 @@ function chunkSize(b: Buffer, start: number, lf: number): number {
     i++;
   }
   if (i === start || i - start > MAX_SIZE_DIGITS) return -1;
-  if (i === end) return size;
-  while (i < end && (b[i] === Ch.SP || b[i] === Ch.HTAB)) i++; // BWS, only before an extension
-  if (b[i] !== Ch.SEMI) return -1;
+  return i === end || chunkExtensions(b, i, end) ? size : -1;
+}
+
+/**
+ * Whether b[i, end) is chunk extensions (RFC 9112 7.1.1), which are skipped
+ * but must be well formed: each is `;` and a name, a token (never empty),
+ * then optionally `=` and a value, a token or a quoted-string; whitespace
+ * (BWS) may stand around `;` and `=`, not at the end of the line.
+ */
+function chunkExtensions(b: Buffer, i: number, end: number): boolean {
+  while (i < end) {
+    i = afterBWS(b, i, end);
+    if (i === end || b[i] !== Ch.SEMI) return false;
+    const name = afterBWS(b, i + 1, end);
+    i = afterToken(b, name, end);
+    if (i === name) return false;
+    const eq = afterBWS(b, i, end);
+    if (eq < end && b[eq] === Ch.EQUALS) {
+      const value = afterBWS(b, eq + 1, end);
+      i = b[value] === Ch.DQUOTE ? afterQuoted(b, value, end) : afterToken(b, value, end);
+      if (i <= value) return false; // empty, or a quoted-string not closed
+    }
+  }
+  return true;
+}
+
+/** The first index from `i` that is not SP or HTAB (BWS). */
+function afterBWS(b: Buffer, i: number, end: number): number {
+  while (i < end && (b[i] === Ch.SP || b[i] === Ch.HTAB)) i++;
+  return i;
+}
+
+/** The first index from `i` that is not a tchar. */
+function afterToken(b: Buffer, i: number, end: number): number {
+  while (i < end && TCHAR[b[i]] === 1) i++;
+  return i;
+}
+
+/** The index after the quoted-string opening at `i` (qdtext and quoted-pairs), or -1 when it does not close or holds a control. */
+function afterQuoted(b: Buffer, i: number, end: number): number {
   for (i++; i < end; i++) {
     const c = b[i];
-    if ((c < 0x20 && c !== Ch.HTAB) || c === 0x7f) return -1; // extensions are skipped, but no controls in them
+    if (c === Ch.DQUOTE) return i + 1;
+    if (c === Ch.BACKSLASH && ++i === end) return -1;
+    if (!isValueByte(b[i])) return -1;
   }
-  return size;
+  return -1;
 }
