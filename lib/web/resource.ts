@@ -37,6 +37,13 @@ function renderKey(method: string): string {
 
 /** A node of the resource tree; subclasses add render_GET, render_POST, ... */
 export class Resource {
+  /**
+   * The render methods a subclass defines (render_GET, render_POST, ...):
+   * each answers at once with the body or NOT_DONE_YET. Declared so that one
+   * returning anything else (an `async` one's Promise) is a type error, not
+   * a 500 at run time.
+   */
+  [renderMethod: `render_${string}`]: RenderMethod | undefined;
   /** True for a resource that handles every path below it itself (no child lookup). */
   isLeaf = false;
   /** The children put with putChild, by path segment. */
@@ -87,7 +94,7 @@ export class Resource {
   }
 
   private renderMethod(method: string): RenderMethod | null {
-    const fn = (this as unknown as Record<string, unknown>)[renderKey(method)];
+    const fn: unknown = this[renderKey(method) as `render_${string}`];
     return typeof fn === 'function' ? (fn as RenderMethod) : null;
   }
 }

@@ -3,7 +3,7 @@
  * mistake; if the types grow loose enough to accept one, tsc reports the
  * directive as unused and test/types.test.ts fails.
  */
-import { ClientFactory, Deferred, Factory, Protocol, clientFromString, reactor } from 'ioreactor';
+import { ClientFactory, Deferred, Factory, Protocol, Resource, clientFromString, reactor } from 'ioreactor';
 import type { IListeningPort, ITransport, UNIXAddress } from 'ioreactor';
 
 class Echo extends Protocol {
@@ -97,4 +97,11 @@ Greeter.forProtocol(Hello, 42);
 // @ts-expect-error a Factory<Echo> builds Echo, not Other
 const other: Other | null = f.buildProtocol(reactor.listenTCP(0, f).getHost());
 
-export { Plain, WrongData, unixPort, wrong, narrowed, other };
+class AsyncPage extends Resource {
+  // @ts-expect-error a render method answers at once (a body or NOT_DONE_YET): an async one would be a 500
+  async render_GET(): Promise<string> {
+    return 'too late';
+  }
+}
+
+export { Plain, WrongData, unixPort, wrong, narrowed, other, AsyncPage };

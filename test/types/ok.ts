@@ -10,9 +10,11 @@ import {
   IPv4Address,
   IPv6Address,
   LineReceiver,
+  NOT_DONE_YET,
   ProcessProtocol,
   Protocol,
   ReconnectingClientFactory,
+  Resource,
   TCP4ClientEndpoint,
   UNIXAddress,
   WebSocketClientFactory,
@@ -26,7 +28,7 @@ import {
   reactor,
   serverFromString,
 } from 'ioreactor';
-import type { IConnector, IListeningPort, ITCPTransport } from 'ioreactor';
+import type { IConnector, IListeningPort, ITCPTransport, RenderResult, Request } from 'ioreactor';
 
 // The README's first server: the transport is there, the port has a number.
 class Echo extends Protocol {
@@ -157,7 +159,24 @@ class Hearer extends WebSocketClientProtocol {
 }
 const hearer = connectWS(WebSocketClientFactory.forProtocol(Hearer, 'ws://127.0.0.1:9000/'));
 
+// A resource's render methods answer with a body, or NOT_DONE_YET and finish later.
+class Greeting extends Resource {
+  override isLeaf = true;
+  render_GET(request: Request): string {
+    return `hello ${request.path}`;
+  }
+  render_POST(request: Request): RenderResult {
+    setImmediate(() => {
+      request.write('later');
+      request.finish();
+    });
+    return NOT_DONE_YET;
+  }
+}
+const greeting = new Greeting();
+
 export {
+  greeting,
   shoutResource,
   hearer,
   child,
