@@ -5,7 +5,9 @@
  * right behind the handshake (a client that sent a frame before the 101).
  * Its own resumeProducing delivers them, in order. onConnect answers at once
  * (the channel hands off inside the read) or later (the channel had paused
- * reading to hold the frame meanwhile).
+ * reading to hold the frame meanwhile). The frames come in the handshake's
+ * write, cut after their first bytes (the rest sent once the 101 is in), or
+ * wholly after the 101: however the reads split them, the pause holds.
  */
 import type { Reactor, StreamTransport } from '../lib/reactor';
 import type { ConnectionRequest } from '../lib/websocket';
@@ -40,18 +42,25 @@ forEachBackend('websocket: a pause set in onOpen', (backend) => {
     PausingServer.opened = [];
   });
 
+  const FRAMES = Buffer.concat([clientFrame(1, 'early'), clientFrame(1, 'second')]);
+
   describe.each([
     ['at once', false],
     ['later', true],
   ])('onConnect answers %s', (_name, later) => {
-    it('survives the hand-off: the frame sent behind the handshake waits for resumeProducing', async () => {
+    it.each([
+      ['with the handshake', FRAMES.length],
+      ['cut after 3 bytes, the rest after the 101', 3],
+      ['after the 101', 0],
+    ])('survives the hand-off: frames sent %s wait for resumeProducing', async (_how, together) => {
       PausingServer.later = later;
       const { port, log, factory } = serveEcho(r);
       factory.protocol = PausingServer as never;
-      const c = new RawClient(port, null, Buffer.concat([clientFrame(1, 'early'), clientFrame(1, 'second')]));
+      const c = new RawClient(port, null, FRAMES.subarray(0, together));
       clients.push(c);
       await until(() => c.head !== '' && log.opened === 1, 5000, 'the 101 and onOpen');
       expect(c.head.startsWith('HTTP/1.1 101')).toBe(true);
+      if (together < FRAMES.length) c.send(FRAMES.subarray(together));
       // A round trip on a second connection: the server's reactor polled (and delivered what it would) meanwhile.
       const other = new RawClient(port, null);
       clients.push(other);
