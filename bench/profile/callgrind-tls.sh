@@ -7,6 +7,9 @@
 #   bench/profile/callgrind-tls.sh https      # Site over listenSSL per hello request (loadgen --mode http, 100 connections)
 #   bench/profile/callgrind-tls.sh https-client  # the load generator per HTTPS request against that server
 #   SERVER="node bench/servers/node-tls-echo.js" bench/profile/callgrind-tls.sh client
+#   SERVER="build-bench/c-tls build-bench/tls/cert.pem build-bench/tls/key.pem" OPS_FN='^SSL_new$' \
+#     bench/profile/callgrind-tls.sh handshake   # the C ceiling: the system libssl is stripped, so one
+#     SSL_new per connection counts its handshakes (and no full/resumed split is printed)
 # (SERVER: the server's command line; the server runs under valgrind except for `client`.)
 # Under valgrind the start-up and the first handshakes take many seconds, so
 # the counters are zeroed well after start (ZERO_AT, default 25 s for the
@@ -38,6 +41,7 @@ case "$WHO" in
   resume) LOAD="--mode churn --conns 5 --size 64 --tls-resume --setup-limit 120"; PAT='^tls_construct_server_hello$' ;;
 esac
 case "$WHO" in handshake | resume) ZERO_AT=${ZERO_AT:-30}; WINDOW=${WINDOW:-30} ;; esac
+PAT=${OPS_FN:-$PAT}
 ZERO_AT=${ZERO_AT:-25}; WINDOW=${WINDOW:-8}
 $S_CMD < "$OUT.stdin" > "$OUT.port" 2> "$OUT.log" &
 SRV=$!
