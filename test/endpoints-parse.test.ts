@@ -117,7 +117,7 @@ describe('parseClientSpec', () => {
     ['tcp:example.com:80:interface=x', /unknown parameter 'interface' for a tcp client/],
     ['unix:timeout=5', /missing path/],
     ['unix:/tmp/s:/tmp/t', /too many positional arguments/],
-    ['udp:1.2.3.4:53', /unknown endpoint type 'udp' \(known: tcp, tcp6, unix, tls\)/],
+    ['udp:1.2.3.4:53', /unknown endpoint type 'udp' \(known: tcp, tcp6, unix, tls, ssl\)/],
   ])('%s is rejected: %s', (desc, message) => {
     expect(() => parseClientSpec(desc)).toThrow(EndpointDescriptionError);
     expect(() => parseClientSpec(desc)).toThrow(message);

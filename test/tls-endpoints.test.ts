@@ -1,7 +1,7 @@
 /**
- * The `ssl:` server and `tls:` client endpoint strings, as Twisted writes
- * them: parsing (defaults, errors) and a verified round trip over real
- * loopback sockets on every backend.
+ * The `ssl:` server and the `tls:` and `ssl:` client endpoint strings, as
+ * Twisted writes them: parsing (defaults, errors) and verified round trips
+ * (one with a client certificate) over real loopback sockets on every backend.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -9,9 +9,11 @@ import * as path from 'path';
 import type { IPv4Address } from '../lib/address';
 import { clientFromString, EndpointDescriptionError, parseClientSpec, parseServerSpec, serverFromString } from '../lib/endpoints';
 import { CertificateError, TLSError } from '../lib/errors';
+import type { ISSLTransport } from '../lib/interfaces';
 import { Factory, Protocol } from '../lib/protocol';
 import { LineReceiver } from '../lib/protocols/line';
 import { Reactor } from '../lib/reactor';
+import { CertificateOptions } from '../lib/tls';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { makeCerts, TestCerts } from './helpers/certs';
 import { signal } from './helpers/tcp';
@@ -53,6 +55,18 @@ describe('ssl: and tls: descriptions', () => {
     });
     expect(() => parseClientSpec('tls:example.com:443:certificate=c.pem')).toThrow(/go together/);
     expect(() => parseClientSpec('tls:example.com')).toThrow(EndpointDescriptionError);
+  });
+
+  it('an ssl: client takes Twisted\'s names, read as tls:: caCertsDir, certKey, the key defaulting to the certKey file', () => {
+    expect(parseClientSpec('ssl:example.com:443')).toEqual(parseClientSpec('tls:example.com:443'));
+    expect(parseClientSpec('ssl:host=example.com:port=443:caCertsDir=/etc/roots:certKey=c.pem:privateKey=k.pem:timeout=5:bindAddress=127.0.0.1')).toEqual(
+      parseClientSpec('tls:host=example.com:port=443:trustRoots=/etc/roots:certificate=c.pem:privateKey=k.pem:timeout=5:bindAddress=127.0.0.1'),
+    );
+    expect(parseClientSpec('ssl:example.com:443:certKey=both.pem')).toMatchObject({ certificate: 'both.pem', privateKey: 'both.pem' });
+    expect(() => parseClientSpec('ssl:example.com:443:privateKey=k.pem')).toThrow(/privateKey needs certKey/);
+    expect(() => parseClientSpec('ssl:example.com:443:hostname=other.example')).toThrow(/hostname= is not taken/);
+    expect(() => parseClientSpec('ssl:example.com:443:trustRoots=/etc/roots')).toThrow(/unknown parameter 'trustRoots' for an ssl client/);
+    expect(() => parseClientSpec('ssl:example.com')).toThrow(EndpointDescriptionError);
   });
 
   it('unusable key files are a CertificateError when the endpoint is made', () => {
@@ -106,6 +120,35 @@ forEachBackend('ssl:/tls: endpoints', (backend) => {
     const client = await clientFromString(r, `tls:localhost:${num}:trustRoots=${roots}`).connect(Factory.forProtocol(Client));
     expect(await got.promise).toBe('QUIET PLEASE');
     expect(client).toBeInstanceOf(Client);
+    await port.stopListening();
+  });
+
+  it('an ssl: client with caCertsDir and a certKey holding its key too talks to a listenSSL server that asks for one', async () => {
+    const both = path.join(certs.dir, 'client-both.pem');
+    fs.writeFileSync(both, certs.client.cert + certs.client.key);
+    const opts = new CertificateOptions({ privateKey: certs.server.key, certificate: certs.server.cert, requireCertificate: true, trustRoot: certs.ca.cert });
+    let peer: string | undefined;
+    class Named extends Shout {
+      override lineReceived(line: Buffer): void {
+        peer = (this.transport as unknown as ISSLTransport).getPeerCertificate()?.subject;
+        super.lineReceived(line);
+      }
+    }
+    const port = r.listenSSL(0, Factory.forProtocol(Named), opts, { interface: '127.0.0.1' });
+    const got = signal<string>();
+    class Client extends LineReceiver {
+      override connectionMade(): void {
+        this.sendLine('who am i');
+      }
+      override lineReceived(line: Buffer): void {
+        got.resolve(line.toString());
+        this.transport!.loseConnection();
+      }
+    }
+    const num = (port.getHost() as IPv4Address).port;
+    await clientFromString(r, `ssl:localhost:${num}:caCertsDir=${roots}:certKey=${both}`).connect(Factory.forProtocol(Client));
+    expect(await got.promise).toBe('WHO AM I');
+    expect(peer).toBe('CN=client');
     await port.stopListening();
   });
 

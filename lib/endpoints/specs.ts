@@ -92,7 +92,7 @@ export interface UNIXClientSpec {
   checkPID: boolean;
 }
 
-/** A `tls:` client description: a TCP client that verifies the server. */
+/** A `tls:` (or `ssl:`) client description: a TCP client that verifies the server. */
 export interface TLSClientSpec {
   /** Always 'tls'. */
   type: 'tls';
@@ -179,7 +179,7 @@ class Fields {
 }
 
 const SERVER_TYPES = ['tcp', 'tcp6', 'unix', 'ssl', 'systemd'];
-const CLIENT_TYPES = ['tcp', 'tcp6', 'unix', 'tls'];
+const CLIENT_TYPES = ['tcp', 'tcp6', 'unix', 'tls', 'ssl'];
 
 /** Parses and checks a server description such as `tcp:8080:interface=127.0.0.1`. */
 export function parseServerSpec(description: string): ServerSpec {
@@ -245,19 +245,49 @@ function systemdServerSpec(description: string, args: string[], kwargs: Map<stri
 
 /** Twisted's `tls:HOST:PORT[:trustRoots=DIR][:certificate=..:privateKey=..][:timeout=..][:bindAddress=..]`. */
 function tlsClientSpec(description: string, args: string[], kwargs: Map<string, string>): ClientSpec {
-  const positional = args.length === 1 && kwargs.has('host') ? ['port'] : ['host', 'port'];
   const known = ['host', 'port', 'timeout', 'bindAddress', 'trustRoots', 'certificate', 'privateKey'];
-  const f = new Fields(description, 'a tls client', positional, args, kwargs, known);
+  const f = verifiedClientFields(description, 'a tls client', args, kwargs, known);
   if (f.has('certificate') !== f.has('privateKey')) f.fail('certificate and privateKey go together');
+  const trustRoots = f.has('trustRoots') ? nonEmpty(f, f.str('trustRoots'), 'trustRoots') : null;
+  return verifiedClient(f, trustRoots, f.has('certificate') ? f.str('certificate') : null, f.has('privateKey') ? f.str('privateKey') : null);
+}
+
+/**
+ * Twisted's `ssl:HOST:PORT[:caCertsDir=DIR][:certKey=..[:privateKey=..]][:timeout=..][:bindAddress=..]`
+ * client, read as a tls: one: the key defaults to the certKey file, as
+ * Twisted's. Unlike Twisted's, it always verifies the server against HOST
+ * (with the platform roots when no caCertsDir); its `hostname=`, a name to
+ * verify other than HOST, is refused.
+ */
+function sslClientSpec(description: string, args: string[], kwargs: Map<string, string>): ClientSpec {
+  if (kwargs.has('hostname')) {
+    throw new EndpointDescriptionError(description, 'hostname= is not taken: an ssl: client verifies the server against host= (connect to that name)');
+  }
+  const known = ['host', 'port', 'timeout', 'bindAddress', 'caCertsDir', 'certKey', 'privateKey'];
+  const f = verifiedClientFields(description, 'an ssl client', args, kwargs, known);
+  if (f.has('privateKey') && !f.has('certKey')) f.fail('privateKey needs certKey (the client certificate)');
+  const trustRoots = f.has('caCertsDir') ? nonEmpty(f, f.str('caCertsDir'), 'caCertsDir') : null;
+  const certificate = f.has('certKey') ? nonEmpty(f, f.str('certKey'), 'certKey') : null;
+  return verifiedClient(f, trustRoots, certificate, certificate === null ? null : f.str('privateKey', certificate));
+}
+
+/** The fields of a tls: or ssl: client: one positional is the port when host= is given, else the host (as tcp:). */
+function verifiedClientFields(description: string, what: string, args: string[], kwargs: Map<string, string>, known: string[]): Fields {
+  const positional = args.length === 1 && kwargs.has('host') ? ['port'] : ['host', 'port'];
+  return new Fields(description, what, positional, args, kwargs, known);
+}
+
+/** A TLSClientSpec from the fields both client types share, and the files each names its own way. */
+function verifiedClient(f: Fields, trustRoots: string | null, certificate: string | null, privateKey: string | null): TLSClientSpec {
   return {
     type: 'tls',
     host: nonEmpty(f, f.str('host'), 'host'),
     port: f.int('port', undefined, 1, 65535),
     timeout: f.seconds('timeout', 30),
     bindAddress: f.has('bindAddress') ? [f.str('bindAddress'), 0] : null,
-    trustRoots: f.has('trustRoots') ? nonEmpty(f, f.str('trustRoots'), 'trustRoots') : null,
-    certificate: f.has('certificate') ? f.str('certificate') : null,
-    privateKey: f.has('privateKey') ? f.str('privateKey') : null,
+    trustRoots,
+    certificate,
+    privateKey,
   };
 }
 
@@ -286,6 +316,7 @@ export function parseClientSpec(description: string): ClientSpec {
     };
   }
   if (type === 'tls') return tlsClientSpec(description, args, kwargs);
+  if (type === 'ssl') return sslClientSpec(description, args, kwargs);
   throw new EndpointDescriptionError(description, `unknown endpoint type '${type}' (known: ${CLIENT_TYPES.join(', ')})`);
 }
 

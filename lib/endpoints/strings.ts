@@ -79,7 +79,9 @@ export function serverFromString(reactor: IReactorStreams, description: string):
 /**
  * Builds a client endpoint from a description: `tcp:HOST:PORT`, `tcp:host=..:port=..[:timeout=..][:bindAddress=..]`,
  * `tcp6:...`, `unix:PATH` or `unix:path=..[:timeout=..]`,
- * `tls:HOST:PORT[:trustRoots=DIR][:certificate=cert.pem:privateKey=key.pem]` (verifies HOST). Throws EndpointDescriptionError
+ * `tls:HOST:PORT[:trustRoots=DIR][:certificate=cert.pem:privateKey=key.pem]` (verifies HOST), or Twisted's
+ * `ssl:HOST:PORT[:caCertsDir=DIR][:certKey=cert.pem[:privateKey=key.pem]]` read as that (it verifies HOST too, which
+ * Twisted's does only with hostname=; hostname= is refused). Throws EndpointDescriptionError
  * (CertificateError, code UNREADABLE_FILE, for a trustRoots, certificate or key file that cannot be read).
  */
 export function clientFromString(reactor: IReactorStreams, description: string): IStreamClientEndpoint {
