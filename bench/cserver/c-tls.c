@@ -104,6 +104,7 @@ static void echo(int fd) {
     int w = SSL_write(c->ssl, buf, n);
     if (w <= 0) {
       c->pend = malloc((size_t)n);
+      if (c->pend == NULL) { drop(fd); return; } /* out of memory: this connection only */
       memcpy(c->pend, buf, (size_t)n);
       c->plen = n;
       settle(fd, w);
