@@ -103,6 +103,8 @@ export interface NativeStats {
   deliveries: number;
   /** Calls into the kernel's wait (epoll_wait, poll, kevent) that have returned. */
   kernelWaits: number;
+  /** Sleeps of the coalescing window (ReactorOptions.coalesceMicros) taken before a wait: 0 while it never opened. */
+  coalesceSleeps: number;
   /**
    * Times this process gave the free pages TLS handshakes and closes left in
    * the malloc heap back to the kernel (glibc only; 0 elsewhere). Process-wide:

@@ -214,6 +214,7 @@ Napi::Value Stats(MethodCall& call) {
   out.Set("acceptBatches", static_cast<double>(s.accept_batches));
   out.Set("deliveries", static_cast<double>(s.deliveries));
   out.Set("kernelWaits", static_cast<double>(kernel_waits));
+  out.Set("coalesceSleeps", static_cast<double>(call.self.coalesce_sleeps()));
   out.Set("heapTrims", static_cast<double>(HeapTrim::trims()));  // process-wide
   return out;
 }

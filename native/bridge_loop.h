@@ -112,6 +112,8 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   int close();
   int poll_once(int timeout_ms);
   bool closed() const { return closed_; }
+  // Sleeps the coalescing window took (drain_coalesced), for stats().
+  uint64_t coalesce_sleeps() const { return coalesce_sleeps_; }
 
   // True when (slot, gen) names a live registration of this open loop; the
   // one check behind every method on a registration, write() included.
@@ -210,6 +212,7 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   CoalesceGate gate_;
   static constexpr long kWindowSlackNs = 1000;  // the thread's timer slack in the window's sleep
   long saved_slack_ns_ = 0;                     // the thread's own slack (0: not read yet)
+  uint64_t coalesce_sleeps_ = 0;
   uv_async_t* async_ = nullptr;
   uv_timer_t* trim_timer_ = nullptr;  // unref'd: never keeps Node alive
   napi_ref callback_ = nullptr;   // weak: the function is kept by a property of this

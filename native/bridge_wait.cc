@@ -172,6 +172,7 @@ int NativeLoop::drain_coalesced(int timeout_ms) {
   if (n != 0 || libuv_ready_ || closed_) return n;
   timespec window{0, coalesce_ns_};
   precise_window(true);
+  ++coalesce_sleeps_;
   nanosleep(&window, nullptr);  // EINTR: a shorter window
   precise_window(false);
   n = drain(0);

@@ -78,7 +78,12 @@ class CoalesceGate {
     distinct_ = 0;
     wakeups_ = 0;
     events_ = 0;
-    ++epoch_;  // wraps after 2^32 epochs: a stale stamp equal to it undercounts one
+    // 0 means "never stamped": at the wrap (2^32 epochs, days at any rate)
+    // every stamp is cleared, so no slot counts as already seen.
+    if (++epoch_ == 0) {
+      stamps_.fill(0);
+      epoch_ = 1;
+    }
   }
 
   // Whether the window applies to the next wait.

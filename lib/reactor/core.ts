@@ -196,7 +196,7 @@ export class ReactorCore {
 
   /** Native counters plus batches and live handlers. */
   stats(): ReactorStats {
-    const n: NativeStats = this.loop !== null ? this.loop.stats() : { wakeups: 0, events: 0, accepts: 0, acceptBatches: 0, deliveries: 0, kernelWaits: 0, heapTrims: 0 };
+    const n: NativeStats = this.loop !== null ? this.loop.stats() : { wakeups: 0, events: 0, accepts: 0, acceptBatches: 0, deliveries: 0, kernelWaits: 0, coalesceSleeps: 0, heapTrims: 0 };
     return { ...n, batches: this.batches, handlers: this.live };
   }
 
