@@ -18,8 +18,8 @@
 // window is open for the next epoch when this one saw at least kMinDistinct
 // connections and events came at least one per window on average (events
 // times the window >= the epoch's length), closed otherwise, so it closes
-// within one epoch (at most kEpochWakeups round trips) of the crowd going
-// quiet. kMinDistinct is above redis-benchmark's default 50 clients and
+// within two epochs of the crowd going quiet (the epoch it stopped in can
+// still have counted enough of it). kMinDistinct is above redis-benchmark's default 50 clients and
 // every closed-loop client smaller than that; kEpochWakeups is twice it,
 // since with the window closed a wake-up below saturation serves about one
 // event, and 128 one-event wake-ups from 1,000 connections name ~120

@@ -92,8 +92,9 @@ export interface ReactorOptions {
    *
    * `'auto'` is a window of {@link AUTO_COALESCE_MICROS} µs that is open
    * only while the recent wake-ups served many distinct connections (64 in
-   * the last 128 wake-ups), and closes within 128 wake-ups when they did
-   * not: a crowd of open-loop clients is coalesced, while a lone ping-pong
+   * the last 128 wake-ups) and their events together come at least one
+   * per window (20,000 a second), and closes within 256 wake-ups when they
+   * did not: a crowd of open-loop clients is coalesced, while a lone ping-pong
    * client, or any closed-loop client with fewer than 64 connections
    * (`redis-benchmark`'s default 50), never waits for a window. A fixed
    * number applies on every wake-up, whatever the load.

@@ -5,7 +5,7 @@
 export { Site } from './site';
 export type { SiteOptions } from './site';
 export { Resource, NoResource, ErrorPage, NOT_DONE_YET, getChildForRequest } from './resource';
-export type { RenderResult } from './resource';
+export type { RenderResult, RenderMethod } from './resource';
 export { FunctionResource } from './function-resource';
 export { File } from './static';
 export type { FileOptions } from './static';

@@ -15,8 +15,8 @@
  * - Every line must end in CRLF: a bare LF is refused, as are obs-fold,
  *   ambiguous framing (framing.ts), bad chunk sizes and malformed chunk
  *   extensions (skipped, but held to RFC 9112 7.1.1: each name a token,
- *   never empty, each value a token or a quoted-string; llhttp refuses only
- *   a bare ";" of these). After a refusal the parser is dead: the
+ *   never empty, each value a token or a quoted-string; llhttp takes
+ *   "3;=x", "3;;a" and "3;a=", which are refused here). After a refusal the parser is dead: the
  *   connection answers the status and closes, so nothing a client sends
  *   after a malformed message is ever taken as a request.
  */

@@ -12,8 +12,11 @@ export const NOT_DONE_YET: unique symbol = Symbol('NOT_DONE_YET');
 /** What a render method returns: the whole body, or NOT_DONE_YET. */
 export type RenderResult = Buffer | string | typeof NOT_DONE_YET;
 
-/** A render_<METHOD> method. */
-type RenderMethod = (request: Request) => RenderResult;
+/**
+ * A render_<METHOD> method of a {@link Resource}: answers the request with
+ * the whole body at once, or returns NOT_DONE_YET and finishes it later.
+ */
+export type RenderMethod = (request: Request) => RenderResult;
 
 /** "render_GET" by "GET", made once per method (bounded): a fresh key string would be hashed on every lookup. */
 const renderKeys = new Map<string, string>();
