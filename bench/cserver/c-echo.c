@@ -107,6 +107,11 @@ static void on_writable(int fd) {
   else if (rc > 0) set_events(fd, EPOLLIN, EPOLL_CTL_MOD);
 }
 
+static void on_event(int fd, uint32_t events) {
+  if (events & EPOLLOUT) on_writable(fd);
+  else on_readable(fd);
+}
+
 int main(int argc, char **argv) {
   http = argc > 1 && strcmp(argv[1], "--http") == 0;
   kv = argc > 1 && strcmp(argv[1], "--kv") == 0;
@@ -114,19 +119,5 @@ int main(int argc, char **argv) {
   max_fd = cs_raise_nofile();
   conns = calloc((size_t)max_fd, sizeof *conns);
   if (kv) kv_init(max_fd);
-  ep = epoll_create1(EPOLL_CLOEXEC);
-  int lfd = cs_listen("c-echo");
-  set_events(lfd, EPOLLIN, EPOLL_CTL_ADD);
-  set_events(0, EPOLLIN, EPOLL_CTL_ADD); /* fails harmlessly if not a pipe */
-  struct epoll_event evs[512];
-  for (;;) {
-    int n = epoll_wait(ep, evs, 512, -1);
-    for (int i = 0; i < n; i++) {
-      int fd = evs[i].data.fd;
-      if (fd == lfd) cs_accept_all(ep, lfd, max_fd);
-      else if (fd == 0) cs_on_stdin();
-      else if (evs[i].events & EPOLLOUT) on_writable(fd);
-      else on_readable(fd);
-    }
-  }
+  cs_serve("c-echo", &ep, max_fd, on_event);
 }

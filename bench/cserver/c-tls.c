@@ -114,7 +114,7 @@ static void echo(int fd) {
   }
 }
 
-static void on_event(int fd) {
+static void on_ready(int fd) {
   struct conn *c = &conns[fd];
   if (!SSL_is_init_finished(c->ssl)) {
     int rc = SSL_do_handshake(c->ssl);
@@ -180,6 +180,13 @@ static SSL_CTX *make_ctx(const char *cert, const char *key) {
   return x;
 }
 
+/* Every event of a connection; its SSL object is made at its first. The
+ * flags do not matter: OpenSSL's answers say what to wait for next. */
+static void on_event(int fd, uint32_t events) {
+  (void)events;
+  if (conns[fd].ssl || start_tls(fd) == 0) on_ready(fd);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: c-tls CERT.pem KEY.pem\n");
@@ -189,18 +196,5 @@ int main(int argc, char **argv) {
   ctx = make_ctx(argv[1], argv[2]);
   max_fd = cs_raise_nofile();
   conns = calloc((size_t)max_fd, sizeof *conns);
-  ep = epoll_create1(EPOLL_CLOEXEC);
-  int lfd = cs_listen("c-tls");
-  cs_set_events(ep, lfd, EPOLLIN, EPOLL_CTL_ADD);
-  cs_set_events(ep, 0, EPOLLIN, EPOLL_CTL_ADD); /* fails harmlessly if not a pipe */
-  struct epoll_event evs[512];
-  for (;;) {
-    int n = epoll_wait(ep, evs, 512, -1);
-    for (int i = 0; i < n; i++) {
-      int fd = evs[i].data.fd;
-      if (fd == lfd) cs_accept_all(ep, lfd, max_fd);
-      else if (fd == 0) cs_on_stdin();
-      else if (conns[fd].ssl || start_tls(fd) == 0) on_event(fd);
-    }
-  }
+  cs_serve("c-tls", &ep, max_fd, on_event);
 }

@@ -188,12 +188,9 @@ static void on_writable(int fd) {
   else if (rc > 0) set_events(fd, EPOLLIN, EPOLL_CTL_MOD);
 }
 
-static void dispatch(int lfd, const struct epoll_event *e) {
-  int fd = e->data.fd;
-  if (fd == lfd) cs_accept_all(ep, lfd, max_fd);
-  else if (fd == 0) cs_on_stdin();
-  else if (conns[fd].dead) drop(fd);
-  else if (e->events & EPOLLOUT) on_writable(fd);
+static void on_event(int fd, uint32_t events) {
+  if (conns[fd].dead) drop(fd);
+  else if (events & EPOLLOUT) on_writable(fd);
   else on_readable(fd);
 }
 
@@ -202,13 +199,5 @@ int main(void) {
   max_fd = cs_raise_nofile();
   conns = calloc((size_t)max_fd, sizeof *conns);
   open_fds = calloc((size_t)max_fd, sizeof *open_fds);
-  ep = epoll_create1(EPOLL_CLOEXEC);
-  int lfd = cs_listen("c-ws");
-  set_events(lfd, EPOLLIN, EPOLL_CTL_ADD);
-  set_events(0, EPOLLIN, EPOLL_CTL_ADD); /* fails harmlessly if not a pipe */
-  struct epoll_event evs[512];
-  for (;;) {
-    int n = epoll_wait(ep, evs, 512, -1);
-    for (int i = 0; i < n; i++) dispatch(lfd, &evs[i]);
-  }
+  cs_serve("c-ws", &ep, max_fd, on_event);
 }

@@ -74,3 +74,20 @@ void cs_on_stdin(void) {
   ssize_t n = read(0, buf, sizeof buf);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) exit(0);
 }
+
+void cs_serve(const char *who, int *ep, int max_fd, void (*on_event)(int fd, uint32_t events)) {
+  *ep = epoll_create1(EPOLL_CLOEXEC);
+  int lfd = cs_listen(who);
+  cs_set_events(*ep, lfd, EPOLLIN, EPOLL_CTL_ADD);
+  cs_set_events(*ep, 0, EPOLLIN, EPOLL_CTL_ADD); /* fails harmlessly if not a pipe */
+  struct epoll_event evs[512];
+  for (;;) {
+    int n = epoll_wait(*ep, evs, 512, -1);
+    for (int i = 0; i < n; i++) {
+      int fd = evs[i].data.fd;
+      if (fd == lfd) cs_accept_all(*ep, lfd, max_fd);
+      else if (fd == 0) cs_on_stdin();
+      else on_event(fd, evs[i].events);
+    }
+  }
+}

@@ -30,4 +30,10 @@ int cs_write_pend(int fd, struct cs_pend *o);
 /* Exits once stdin (the harness's pipe) reaches end of file. */
 void cs_on_stdin(void);
 
+/* The loop every server runs: makes its epoll fd (stored in *ep first, for
+ * the server's own handlers), listens (cs_listen), watches the listener and
+ * stdin, then accepts (cs_accept_all), exits at stdin's end (cs_on_stdin) and
+ * hands every other event, with its epoll flags, to on_event. Never returns. */
+void cs_serve(const char *who, int *ep, int max_fd, void (*on_event)(int fd, uint32_t events));
+
 #endif
