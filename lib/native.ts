@@ -105,6 +105,10 @@ export interface NativeStats {
   kernelWaits: number;
   /** Sleeps of the coalescing window (ReactorOptions.coalesceMicros) taken before a wait: 0 while it never opened. */
   coalesceSleeps: number;
+  /** Writes gathered while a batch was dispatched (ReactorOptions.corkWrites), to be sent when it ended. */
+  corkedWrites: number;
+  /** Sends that carried gathered writes: one per stream written in a batch. */
+  corkedSends: number;
   /**
    * Times this process gave the free pages TLS handshakes and closes left in
    * the malloc heap back to the kernel (glibc only; 0 elsewhere). Process-wide:
@@ -142,8 +146,11 @@ export interface NativeLoop {
    * window (ReactorOptions.coalesceMicros); -EINVAL outside that range.
    * `adaptive` applies it only while the recent wake-ups served many
    * distinct connections (native/coalesce_gate.h: coalesceMicros 'auto').
+   * `corkWrites` gathers the plaintext writes made while a batch is
+   * dispatched and sends them when it ends, one send per stream
+   * (native/loop_cork.cc; ReactorOptions.corkWrites).
    */
-  start(inLibuv?: boolean, coalesceMicros?: number, adaptive?: boolean): number;
+  start(inLibuv?: boolean, coalesceMicros?: number, adaptive?: boolean, corkWrites?: boolean): number;
   /** Stops watching (the loop stays usable through pollOnce). */
   stop(): number;
   /** Closes the poller and every fd the loop owns (a second close is a no-op); inside a dispatch, once it unwinds. Further calls fail with EBADF. */

@@ -215,6 +215,8 @@ Napi::Value Stats(MethodCall& call) {
   out.Set("deliveries", static_cast<double>(s.deliveries));
   out.Set("kernelWaits", static_cast<double>(kernel_waits));
   out.Set("coalesceSleeps", static_cast<double>(call.self.coalesce_sleeps()));
+  out.Set("corkedWrites", static_cast<double>(s.corked_writes));
+  out.Set("corkedSends", static_cast<double>(s.corked_sends));
   out.Set("heapTrims", static_cast<double>(HeapTrim::trims()));  // process-wide
   return out;
 }

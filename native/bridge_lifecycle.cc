@@ -57,8 +57,9 @@ void close_handle(H** handle, CloseGroup* group) {
 
 // ---- watching ----
 
-int NativeLoop::start(bool in_libuv, int coalesce_us, bool adaptive) {
+int NativeLoop::start(bool in_libuv, int coalesce_us, bool adaptive, bool cork_writes) {
   if (started_) return 0;
+  loop_->set_cork_writes(cork_writes);
   coalesce_ns_ = static_cast<long>(coalesce_us) * 1000;
   int fd = loop_->poller().pollable_fd();
   // A pollable backend waits in its own set when it can and may
@@ -186,21 +187,24 @@ void NativeLoop::release_js() {
 
 namespace {
 
-// start(inLibuv?: boolean, coalesceMicros?: 0..1000, adaptive?: boolean)
-// -> 0 | -errno: dispatch records from inside Node's loop; inLibuv keeps an
-// epoll loop inside libuv's set; coalesceMicros is the own-set wait's window
-// (bridge_wait.cc), adaptive opens it only while many connections are busy.
+// start(inLibuv?: boolean, coalesceMicros?: 0..1000, adaptive?: boolean,
+// corkWrites?: boolean) -> 0 | -errno: dispatch records from inside Node's
+// loop; inLibuv keeps an epoll loop inside libuv's set; coalesceMicros is the
+// own-set wait's window (bridge_wait.cc), adaptive opens it only while many
+// connections are busy; corkWrites gathers the writes JS makes during a
+// delivery into one send per stream at its end (loop_cork.cc).
 Napi::Value Start(MethodCall& call) {
-  bool in_libuv = false, adaptive = false;
+  bool in_libuv = false, adaptive = false, cork = false;
   int64_t coalesce_us = 0;
   size_t i = call.arg(0);
   auto given = [&call](size_t k) { return call.info.Length() > k && !call.info[k].IsUndefined(); };
   if ((given(i) && !bridge::bool_arg(call.info, i, &in_libuv)) ||
       (given(i + 1) && !bridge::int_arg(call.info, i + 1, 0, kMaxCoalesceMicros, &coalesce_us)) ||
-      (given(i + 2) && !bridge::bool_arg(call.info, i + 2, &adaptive))) {
+      (given(i + 2) && !bridge::bool_arg(call.info, i + 2, &adaptive)) ||
+      (given(i + 3) && !bridge::bool_arg(call.info, i + 3, &cork))) {
     return call.num(-EINVAL);
   }
-  return call.num(call.self.start(in_libuv, static_cast<int>(coalesce_us), adaptive));
+  return call.num(call.self.start(in_libuv, static_cast<int>(coalesce_us), adaptive, cork));
 }
 
 // stop() -> 0 | -errno: stop watching; pollOnce still works.

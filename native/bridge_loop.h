@@ -106,8 +106,9 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // in_libuv: be watched inside libuv's set even when this loop could wait
   // in its own (bridge_wait.cc), so that Node's loop idle time stays exact.
   // coalesce_us: the own-set wait's coalescing window (bridge_wait.cc), 0 off;
-  // adaptive: only while the gate is open (coalesce_gate.h).
-  int start(bool in_libuv = false, int coalesce_us = 0, bool adaptive = false);
+  // adaptive: only while the gate is open (coalesce_gate.h); cork_writes:
+  // Loop::set_cork_writes.
+  int start(bool in_libuv = false, int coalesce_us = 0, bool adaptive = false, bool cork_writes = false);
   int stop();
   int close();
   int poll_once(int timeout_ms);

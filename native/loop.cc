@@ -120,12 +120,18 @@ void Loop::Impl::push(int32_t type, int32_t index, uint32_t gen, int32_t a, int3
   if (nrec == kMaxRecords) flush();
 }
 
+// Writes JS makes while a delivery runs are gathered and sent as the
+// outermost one ends (loop_cork.cc); a stream failing there is a record,
+// delivered by the next round.
 void Loop::Impl::flush() {
-  if (nrec == 0) return;
-  int n = nrec;
-  nrec = 0;
-  ++stats.deliveries;
-  sink->deliver(records, n);
+  while (nrec != 0) {
+    int n = nrec;
+    nrec = 0;
+    ++stats.deliveries;
+    ++delivering;
+    sink->deliver(records, n);
+    if (--delivering == 0) uncork_all();
+  }
 }
 
 uint8_t* Loop::Impl::slab_room(size_t need, size_t* room) {

@@ -91,6 +91,8 @@ struct LoopStats {
   uint64_t accepts = 0;         // connections accepted
   uint64_t accept_batches = 0;  // listener wake-ups that accepted at least one
   uint64_t deliveries = 0;      // crossings into the sink
+  uint64_t corked_writes = 0;   // writes gathered during a delivery (set_cork_writes)
+  uint64_t corked_sends = 0;    // sends that carried gathered writes
 };
 
 // A socket address as JS sees it: family 4, 6 or 0 (UNIX), host or path, port.
@@ -144,11 +146,17 @@ class Loop {
   int connect(const SockAddr& addr, const SockAddr* bind, int32_t* slot);
   int adopt_stream(int fd, int32_t* slot);  // an fd we now own (pipes, socketpair)
 
-  // Writes at once; buffers the remainder and arms writable interest.
-  // Returns bytes still buffered (0 = all sent) or -errno.
+  // Writes at once (during a delivery with set_cork_writes: when it ends);
+  // buffers what the kernel refused and arms writable interest.
+  // Returns bytes still buffered (0 = all sent or gathered) or -errno.
   int64_t write(int32_t slot, const uint8_t* data, size_t len);
   int64_t writev(int32_t slot, const uint8_t* const* bufs, const size_t* lens, int count);
-  int64_t buffered(int32_t slot) const;
+  // Bytes not yet taken by the kernel (gathered writes are sent first).
+  int64_t buffered(int32_t slot);
+  // While on, writes made during a delivery (from inside the sink's
+  // deliver()) are gathered and sent when it ends: one send per stream, all
+  // back to back (loop_cork.cc). Off by default; the bridge turns it on.
+  void set_cork_writes(bool on);
   int shutdown_write(int32_t slot);  // after the buffer drains
   // The usual end of a connection in one call (a peer's close, or
   // loseConnection with nothing buffered): a TLS stream sends close_notify

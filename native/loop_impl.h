@@ -23,6 +23,25 @@
 
 namespace ioreactor {
 
+// An iovec array for `count` pieces: on the stack up to kStack, else on
+// the heap (a writev of many buffers, a stream's many gathered writes).
+class IovArray {
+ public:
+  explicit IovArray(int count) : iov_(stack_) {
+    if (count > kStack) {
+      heap_.resize(static_cast<size_t>(count));
+      iov_ = heap_.data();
+    }
+  }
+  struct iovec* data() { return iov_; }
+
+ private:
+  static constexpr int kStack = 64;
+  struct iovec stack_[kStack];
+  std::vector<struct iovec> heap_;
+  struct iovec* iov_;
+};
+
 struct Loop::Impl {
   static constexpr int kMaxEvents = 1024;
   // The smallest slab tail worth reading into; below it the slab rolls over.
@@ -60,6 +79,24 @@ struct Loop::Impl {
   std::vector<std::pair<int32_t, uint32_t>> held_flights;
   // TLS streams written since the last flush_tls_all(), as (index, gen).
   std::vector<std::pair<int32_t, uint32_t>> tls_unflushed;
+  // Plaintext writes gathered while a delivery runs, sent when it ends
+  // (loop_cork.cc): the bytes, and per write the stream, where its bytes
+  // are and the stream's next gathered write (-1: none). A stream's first
+  // write (Slot::corked) keeps in `tail` where its last one is.
+  struct CorkedWrite {
+    int32_t index;
+    uint32_t gen;
+    uint32_t offset;
+    uint32_t len;
+    int32_t next;
+    int32_t tail;
+  };
+  static constexpr size_t kCorkMaxWrite = 16 * 1024;  // larger writes go at once
+  static constexpr size_t kCorkMaxBytes = 256 * 1024;  // beyond this, writes go at once
+  bool cork_writes = false;
+  int delivering = 0;  // deliveries running (deliver() may re-enter the loop)
+  std::vector<uint8_t> corked_bytes;
+  std::vector<CorkedWrite> corked;
 
   // Records and the slab (loop.cc).
   void push(int32_t type, int32_t index, uint32_t gen, int32_t a, int32_t b);
@@ -85,6 +122,13 @@ struct Loop::Impl {
   void flush_stream(int32_t index, uint32_t gen);
   void shutdown_if_drained(Slot& s);
   int64_t write_iov(int32_t index, const struct iovec* iov, int count);
+  int64_t send_or_keep(int32_t index, const struct iovec* iov, int count, size_t total);
+
+  // Writes gathered during a delivery (loop_cork.cc).
+  bool cork(int32_t index, const struct iovec* iov, int count, size_t total);
+  int uncork(int32_t index);  // sends that stream's gathered writes now: 0 or -errno
+  int64_t send_chain(int32_t index, const std::vector<CorkedWrite>& writes, const uint8_t* bytes, int32_t first);
+  void uncork_all();
   void stream_failed(int32_t index, uint32_t gen, int err);  // err: -errno
   void idle_hangup(int32_t index, uint32_t gen, uint32_t events);
   Slot* stream(int32_t index);

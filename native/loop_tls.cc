@@ -64,6 +64,9 @@ int Loop::start_tls(int32_t slot, std::shared_ptr<TlsContext> ctx, const std::st
   Slot* s = impl_->stream(slot);
   if (s == nullptr || ctx == nullptr || err == nullptr) return -EBADF;
   if (s->dead || s->tls || s->shut_pending || s->shut_done || !s->is_socket) return -EINVAL;
+  int sent = impl_->uncork(slot);  // plaintext written before STARTTLS goes out as plaintext
+  if (sent != 0) return sent;
+  s = impl_->stream(slot);
   auto t = TlsStream::create(std::move(ctx), host, err);
   if (!t) return -EPROTO;
   if (t->reuse_sessions(session_key) != 0) {

@@ -21,7 +21,6 @@ constexpr int kMaxIov = IOV_MAX;
 #else
 constexpr int kMaxIov = 1024;
 #endif
-constexpr int kStackIov = 64;
 
 // Copies what is left of iov after `sent` bytes into the buffer, in order.
 // Returns 0 or -ENOMEM.
@@ -46,6 +45,18 @@ int64_t Loop::Impl::write_iov(int32_t index, const struct iovec* iov, int count)
   size_t total = 0;
   for (int i = 0; i < count; ++i) total += iov[i].iov_len;
   if (total == 0) return static_cast<int64_t>(s->pending());
+  if (cork(index, iov, count, total)) return 0;
+  if (s->corked >= 0) {  // what it gathered goes first
+    int err = uncork(index);
+    if (err != 0) return err;
+  }
+  return send_or_keep(index, iov, count, total);
+}
+
+// Sends at once when nothing is queued; queues what the kernel refused (or
+// everything, while connecting or behind a queue) and arms writable interest.
+int64_t Loop::Impl::send_or_keep(int32_t index, const struct iovec* iov, int count, size_t total) {
+  Slot* s = slots.find(index);
   size_t sent = 0;
   if (!s->connecting && s->pending() == 0) {
     ssize_t n = count == 1
@@ -79,13 +90,8 @@ int64_t Loop::write(int32_t slot, const uint8_t* data, size_t len) {
 
 int64_t Loop::writev(int32_t slot, const uint8_t* const* bufs, const size_t* lens, int count) {
   if (count < 0 || (count > 0 && (bufs == nullptr || lens == nullptr))) return -EINVAL;
-  struct iovec stack_iov[kStackIov];
-  std::vector<struct iovec> heap_iov;
-  struct iovec* iov = stack_iov;
-  if (count > kStackIov) {
-    heap_iov.resize(static_cast<size_t>(count));
-    iov = heap_iov.data();
-  }
+  IovArray pieces(count);
+  struct iovec* iov = pieces.data();
   for (int i = 0; i < count; ++i) {
     if (bufs[i] == nullptr && lens[i] > 0) return -EINVAL;
     iov[i].iov_base = const_cast<uint8_t*>(bufs[i]);
@@ -94,9 +100,18 @@ int64_t Loop::writev(int32_t slot, const uint8_t* const* bufs, const size_t* len
   return impl_->write_iov(slot, iov, count);
 }
 
-int64_t Loop::buffered(int32_t slot) const {
+int64_t Loop::buffered(int32_t slot) {
   const Slot* s = impl_->slots.find(slot);
   if (s == nullptr || s->kind != Kind::kStream) return -EBADF;
+  if (s->corked >= 0) {  // asked from JS: what it gathered goes to the kernel first
+    uint32_t gen = s->gen;
+    int err = impl_->uncork(slot);
+    if (err != 0) {
+      impl_->stream_failed(slot, gen, err);
+      return err;
+    }
+    s = impl_->slots.find(slot);
+  }
   return static_cast<int64_t>(s->pending() + impl_->tls_held(*s));
 }
 
@@ -107,6 +122,9 @@ int Loop::shutdown_write(int32_t slot) {
   if (s->dead) return -ENOTCONN;
   if (s->shut_done || s->shut_pending) return 0;
   if (s->tls) return impl_->shutdown_tls(slot);
+  int err = impl_->uncork(slot);
+  if (err != 0) return err;
+  s = impl_->stream(slot);
   if (s->connecting || s->pending() != 0) {
     s->shut_pending = true;
     return 0;

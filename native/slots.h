@@ -47,6 +47,7 @@ struct Slot {
   bool hs_parked = false;      // ... and it is out of the poller's read interest until then
   uint8_t hs_turns = 0;        // 1: its hello was answered (its next step goes ahead), 2: that was used
   bool flight_held = false;    // its handshake's last flight waits for the end of the step (Loop::Impl::held_flights)
+  int32_t corked = -1;         // its first write gathered in Loop::Impl::corked (loop_cork.cc), or -1
   // Listener state.
   bool accept_paused = false;
   int accept_batch = 0;

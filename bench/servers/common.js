@@ -63,6 +63,7 @@ function parseArgs(argv) {
     if (argv[i] === '--backend') out.backend = argv[++i];
     else if (argv[i] === '--accept-batch') out.acceptBatch = Number(argv[++i]);
     else if (argv[i] === '--coalesce') out.coalesce = argv[++i] === 'auto' ? 'auto' : Number(argv[i]);
+    else if (argv[i] === '--no-cork') out.cork = false;
     else if (argv[i] === '--check') out.check = true;
     else if (argv[i] === '--tls') out.tls = true;
   }
@@ -110,7 +111,7 @@ function loadReactor() {
 /**
  * Creates the reactor and listens like every server here: 127.0.0.1,
  * port 0, backlog 1024 (over TLS with --tls); then announces the port (or exits 0 for --check).
- * @param {{backend?: string, acceptBatch?: number, coalesce?: number | 'auto', check: boolean}} opts
+ * @param {{backend?: string, acceptBatch?: number, coalesce?: number | 'auto', cork?: boolean, check: boolean}} opts
  * @param {any} io the package exports
  * @param {any} factory
  */
@@ -122,6 +123,7 @@ function listenReactor(opts, io, factory) {
     reactor = io.createReactor({
       ...(opts.backend ? { backend: opts.backend } : {}),
       ...(opts.coalesce !== undefined ? { coalesceMicros: opts.coalesce } : {}),
+      ...(opts.cork === false ? { corkWrites: false } : {}),
       exactLoopUtilization: false,
     });
   } catch (err) {

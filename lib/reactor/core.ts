@@ -82,12 +82,14 @@ export class ReactorCore {
 
   /**
    * `backend` is already checked (resolveBackend), or undefined for the
-   * default; `exactLoopUtilization` and `coalesceMicros`: ReactorOptions says.
+   * default; `exactLoopUtilization`, `coalesceMicros` and `corkWrites`:
+   * ReactorOptions says.
    */
   constructor(
     private readonly backendName: string | undefined,
     private readonly exactLoopUtilization = true,
     private readonly coalesceMicros: number | 'auto' = 'auto',
+    private readonly corkWrites = true,
   ) {}
 
   /** The backend in use; loads the addon when not loaded yet. */
@@ -134,7 +136,7 @@ export class ReactorCore {
       throw new ReactorLoopError(backend, errno, errnoName(errno));
     }
     const auto = this.coalesceMicros === 'auto';
-    const started = loop.start(this.exactLoopUtilization, auto ? AUTO_COALESCE_MICROS : this.coalesceMicros, auto);
+    const started = loop.start(this.exactLoopUtilization, auto ? AUTO_COALESCE_MICROS : this.coalesceMicros, auto, this.corkWrites);
     if (started < 0) {
       loop.close();
       throw new ReactorLoopError(backend, started, errnoName(started));
@@ -196,7 +198,7 @@ export class ReactorCore {
 
   /** Native counters plus batches and live handlers. */
   stats(): ReactorStats {
-    const n: NativeStats = this.loop !== null ? this.loop.stats() : { wakeups: 0, events: 0, accepts: 0, acceptBatches: 0, deliveries: 0, kernelWaits: 0, coalesceSleeps: 0, heapTrims: 0 };
+    const n: NativeStats = this.loop !== null ? this.loop.stats() : { wakeups: 0, events: 0, accepts: 0, acceptBatches: 0, deliveries: 0, kernelWaits: 0, coalesceSleeps: 0, corkedWrites: 0, corkedSends: 0, heapTrims: 0 };
     return { ...n, batches: this.batches, handlers: this.live };
   }
 

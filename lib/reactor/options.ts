@@ -21,6 +21,9 @@ export function checkReactorOptions(opts: ReactorOptions, who: string): ReactorO
     throw new TypeError(`${who}: exactLoopUtilization must be a boolean, got ${String(exact)}`);
   }
   const coalesceMicros = checkCoalesce(opts.coalesceMicros, exact, who);
+  if (opts.corkWrites !== undefined && typeof opts.corkWrites !== 'boolean') {
+    throw new TypeError(`${who}: corkWrites must be a boolean, got ${String(opts.corkWrites)}`);
+  }
   return { ...opts, backend, highWaterMark: hwm, shutdownTimeout: st, exactLoopUtilization: exact, coalesceMicros };
 }
 

@@ -28,7 +28,7 @@ export function reactorPerTest(
   backend: string,
   set: (r: Reactor) => void,
   get: () => Reactor,
-  opts: { exactLoopUtilization?: boolean; coalesceMicros?: number } = {},
+  opts: { exactLoopUtilization?: boolean; coalesceMicros?: number; corkWrites?: boolean } = {},
 ): void {
   let fdsBefore: number;
 

@@ -1,0 +1,187 @@
+// Writes gathered while a delivery runs (Loop::set_cork_writes,
+// loop_cork.cc), on every backend: nothing leaves during the delivery, all
+// of it leaves when it ends, one send per stream and in the order written;
+// whatever asks for the stream's state sends first; a write too large or
+// beyond the gathered bytes' bound keeps its order; a removed stream's bytes
+// go with it; a send that fails at the end is an error record.
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "backends.h"
+#include "check.h"
+#include "loop_env.h"
+
+using namespace loop_env;
+
+namespace {
+
+// Bytes the peer's socket holds unread, without taking them (a stream of the loop).
+std::string peek(Env& env, int32_t slot) {
+  char buf[4096];
+  ssize_t n = recv(env.loop->fd_of(slot), buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// A pair with corking on whose server runs `act` once, from inside the
+// delivery of the client's first bytes.
+bool corked_pair(Env& env, int32_t* c, int32_t* s, std::function<void()> act) {
+  env.loop->set_cork_writes(true);
+  int32_t l;
+  if (!tcp_pair(env, &l, c, s)) return false;
+  int32_t server = *s;
+  auto once = std::make_shared<std::function<void()>>(std::move(act));
+  env.sink.hook = [&env, server, once](const Record* recs, int count) {
+    for (int i = 0; i < count; ++i) {
+      if (recs[i].type != kRecData || recs[i].slot != server || !*once) continue;
+      auto f = std::move(*once);
+      *once = nullptr;
+      f();
+    }
+  };
+  return check::eq(env.loop->write(*c, bytes("go"), 2), 0, "the client's write (outside a delivery) sent at once");
+}
+
+void test_gathered(Backend b) {
+  Env env(b);
+  int32_t c, s;
+  std::string inside = "unset";
+  if (!corked_pair(env, &c, &s, [&] {
+        check::eq(env.loop->write(s, bytes("ab"), 2), 0, "a gathered write reports nothing left");
+        check::eq(env.loop->write(c, bytes("x"), 1), 0, "another stream's write");
+        check::eq(env.loop->write(s, bytes("cd"), 2), 0, "the first stream again");
+        inside = peek(env, c);
+      })) {
+    return;
+  }
+  check::that(env.pump([&] { return env.got(c) == "abcd" && env.got(s) == "gox"; }), "all of it arrived, in order");
+  check::eq(static_cast<long long>(inside.size()), 0, "nothing had left during the delivery");
+  check::eq(static_cast<long long>(env.loop->stats().corked_writes), 3, "three writes gathered");
+  check::eq(static_cast<long long>(env.loop->stats().corked_sends), 2, "one send per stream");
+}
+
+void test_off(Backend b) {
+  Env env(b);
+  int32_t c, s;
+  std::string inside;
+  if (!corked_pair(env, &c, &s, [&] {
+        env.loop->set_cork_writes(false);
+        env.loop->write(s, bytes("now"), 3);
+        inside = peek(env, c);
+      })) {
+    return;
+  }
+  check::that(env.pump([&] { return env.got(c) == "now"; }), "arrived");
+  check::that(inside == "now", "sent during the delivery");
+  check::eq(static_cast<long long>(env.loop->stats().corked_writes), 0, "nothing gathered");
+}
+
+void test_asked_first(Backend b) {
+  Env env(b);
+  int32_t c, s;
+  std::string inside;
+  long long left = -1;
+  if (!corked_pair(env, &c, &s, [&] {
+        env.loop->write(s, bytes("q"), 1);
+        left = env.loop->buffered(s);
+        inside = peek(env, c);
+      })) {
+    return;
+  }
+  check::that(env.pump([&] { return env.got(c) == "q"; }), "arrived once");
+  check::eq(left, 0, "buffered: nothing left once sent");
+  check::that(inside == "q", "buffered() sent it");
+}
+
+void test_finish_and_shutdown(Backend b) {
+  Env env(b);
+  int32_t c, s;
+  long long finished = -1;
+  if (!corked_pair(env, &c, &s, [&] {
+        env.loop->write(s, bytes("bye"), 3);
+        finished = env.loop->finish(s);
+      })) {
+    return;
+  }
+  check::that(env.pump([&] { return env.sink.count(kRecEof, c) == 1; }), "the peer sees EOF");
+  check::eq(finished, 0, "finish removed it");
+  check::that(env.got(c) == "bye", "after the bytes");
+  Env env2(b);
+  int32_t c2, s2;
+  if (!corked_pair(env2, &c2, &s2, [&] {
+        env2.loop->write(s2, bytes("half"), 4);
+        env2.loop->shutdown_write(s2);
+      })) {
+    return;
+  }
+  check::that(env2.pump([&] { return env2.sink.count(kRecEof, c2) == 1; }), "half-close: the peer sees EOF");
+  check::that(env2.got(c2) == "half", "after the bytes");
+}
+
+// A write over the per-write bound, and writes past the gathered bytes'
+// bound, go at once after what their stream gathered.
+void test_order_past_bounds(Backend b) {
+  Env env(b);
+  int32_t c, s;
+  std::string want = "small";
+  for (size_t i = 0; i < 20; ++i) want += pattern(15 * 1024, i);
+  want += pattern(40 * 1024, 99);
+  if (!corked_pair(env, &c, &s, [&] {
+        env.loop->write(s, bytes("small"), 5);
+        for (size_t i = 0, at = 5; i < 20; ++i, at += 15 * 1024) env.loop->write(s, bytes(want) + at, 15 * 1024);
+        env.loop->write(s, bytes(want) + want.size() - 40 * 1024, 40 * 1024);
+      })) {
+    return;
+  }
+  check::that(env.pump([&] { return env.got(c).size() >= want.size(); }, 20000), "everything arrived");
+  check::that(env.got(c) == want, "in the order written");
+}
+
+void test_removed(Backend b) {
+  Env env(b);
+  int32_t c, s;
+  if (!corked_pair(env, &c, &s, [&] {
+        env.loop->write(s, bytes("gone"), 4);
+        env.loop->remove(s);
+      })) {
+    return;
+  }
+  check::that(env.pump([&] { return env.sink.count(kRecEof, c) == 1; }), "the peer sees the close");
+  check::that(env.got(c).empty(), "an aborted stream's gathered bytes are dropped");
+}
+
+void test_failed_at_end(Backend b) {
+  Env env(b);
+  int32_t c, s;
+  if (!corked_pair(env, &c, &s, [&] {
+        linger lg{1, 0};  // the client resets now
+        setsockopt(env.loop->fd_of(c), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        env.loop->remove(c);
+        check::eq(env.loop->write(s, bytes("late"), 4), 0, "gathered: its failure is not known yet");
+      })) {
+    return;
+  }
+  check::that(env.pump([&] { return env.sink.count(kRecError, s) == 1; }), "the failed send is an error record");
+  check::eq(env.loop->write(s, bytes("x"), 1), -EPIPE, "the stream is dead");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  check::raise_fd_limit();
+  const int fds_before = check::open_fds();
+  std::vector<check::Case> cases;
+  check::add_backend_cases(&cases, {
+      {"gathered until the delivery ends", test_gathered},
+      {"off", test_off},
+      {"buffered sends first", test_asked_first},
+      {"finish and shutdown send first", test_finish_and_shutdown},
+      {"order past the bounds", test_order_past_bounds},
+      {"removed stream", test_removed},
+      {"failed at the end", test_failed_at_end},
+  });
+  cases.push_back({"no fd leak", [fds_before] { check::eq(check::open_fds(), fds_before, "open fds"); }});
+  return check::run_all(cases, argc, argv);
+}
