@@ -311,6 +311,23 @@ describe('LineReceiver.lineText', () => {
     expect(texts).toEqual(['a', 'len 3', 'b', 'clear', 'c', 'd', 'clear', 'f']);
   });
 
+  test('once a read is decoded, its lines end where its text says, with any delimiter, changed mid-read too', () => {
+    const seen: string[] = [];
+    class R extends LineReceiver {
+      override delimiter: Buffer | string = '\n';
+      override lineReceived(line: Buffer): void {
+        const text = this.lineText(line);
+        seen.push(`${text}=${line.toString('latin1')}`);
+        if (text === 'to-bars') this.delimiter = Buffer.from('||');
+      }
+    }
+    const r = new R();
+    r.makeConnection(new StringTransport());
+    r.dataReceived(b('a\r\n\xff\x80\nto-bars\nx\ny||stomp||z||tail'));
+    r.dataReceived(b('end||'));
+    expect(seen).toEqual(['a\r=a\r', '\xff\x80=\xff\x80', 'to-bars=to-bars', 'x\ny=x\ny', 'stomp=stomp', 'z=z', 'tailend=tailend']);
+  });
+
   test('keeps nothing of a read once it is parsed (a kept view would pin its memory)', () => {
     const r = new TextRecorder();
     feed(r, [b('a\r\nb\r\npartial')]);
