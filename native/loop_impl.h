@@ -91,7 +91,9 @@ struct Loop::Impl {
     int32_t next;
     int32_t tail;
   };
-  static constexpr size_t kCorkMaxWrite = 16 * 1024;  // larger writes go at once
+  // Larger writes go at once: gathering copies each byte once more, which
+  // the one wake-up saved no longer pays for (a 4 KiB memcpy ~0.2 µs here).
+  static constexpr size_t kCorkMaxWrite = 4 * 1024;
   static constexpr size_t kCorkMaxBytes = 256 * 1024;  // beyond this, writes go at once
   bool cork_writes = false;
   int delivering = 0;  // deliveries running (deliver() may re-enter the loop)

@@ -69,11 +69,13 @@ describe('Reactor time', () => {
     cancelled.cancel();
     expect(cancelled.active()).toBe(false);
     expect(() => cancelled.cancel()).toThrow(AlreadyCancelled);
+    // Margins of 100+ ms: under the sanitizers the lines between two calls
+    // have taken over 18 ms, which reordered deadlines 18 ms apart.
     const moved = r.callLater(0.001, () => order.push('moved'));
-    moved.reset(0.03);
+    moved.reset(0.3);
     const delayed = r.callLater(0.002, () => order.push('delayed'));
-    delayed.delay(0.01);
-    r.callLater(0.05, () => done.resolve());
+    delayed.delay(0.1);
+    r.callLater(0.5, () => done.resolve());
     await done.promise;
     expect(order).toEqual(['delayed', 'moved']);
     expect(r.getDelayedCalls()).toHaveLength(0);

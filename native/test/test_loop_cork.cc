@@ -125,18 +125,21 @@ void test_finish_and_shutdown(Backend b) {
 void test_order_past_bounds(Backend b) {
   Env env(b);
   int32_t c, s;
+  constexpr size_t kPiece = 3 * 1024, kPieces = 90;  // 270 KiB in all: past the gathered bytes' bound
   std::string want = "small";
-  for (size_t i = 0; i < 20; ++i) want += pattern(15 * 1024, i);
+  for (size_t i = 0; i < kPieces; ++i) want += pattern(kPiece, i);
   want += pattern(40 * 1024, 99);
   if (!corked_pair(env, &c, &s, [&] {
         env.loop->write(s, bytes("small"), 5);
-        for (size_t i = 0, at = 5; i < 20; ++i, at += 15 * 1024) env.loop->write(s, bytes(want) + at, 15 * 1024);
-        env.loop->write(s, bytes(want) + want.size() - 40 * 1024, 40 * 1024);
+        for (size_t i = 0, at = 5; i < kPieces; ++i, at += kPiece) env.loop->write(s, bytes(want) + at, kPiece);
+        env.loop->write(s, bytes(want) + want.size() - 40 * 1024, 40 * 1024);  // past the per-write bound
       })) {
     return;
   }
   check::that(env.pump([&] { return env.got(c).size() >= want.size(); }, 20000), "everything arrived");
   check::that(env.got(c) == want, "in the order written");
+  check::eq(static_cast<long long>(env.loop->stats().corked_writes), 1 + (256 * 1024 - 5) / kPiece,
+            "gathered until the bound, then sent at once");
 }
 
 void test_removed(Backend b) {
