@@ -128,9 +128,17 @@ void Loop::Impl::flush() {
     int n = nrec;
     nrec = 0;
     ++stats.deliveries;
-    ++delivering;
-    sink->deliver(records, n);
-    if (--delivering == 0) uncork_all();
+    {
+      // Counted down however deliver() ends (it may throw): writes after a
+      // delivery that never ended must not wait for one.
+      struct Delivering {
+        int& depth;
+        explicit Delivering(int& d) : depth(d) { ++depth; }
+        ~Delivering() { --depth; }
+      } in(delivering);
+      sink->deliver(records, n);
+    }
+    if (delivering == 0) uncork_all();
   }
 }
 
@@ -191,7 +199,11 @@ int Loop::Impl::set_interest(int32_t index, uint32_t want) {
 }
 
 int Loop::remove(int32_t slot) {
-  if (impl_->slots.find(slot) == nullptr) return -EBADF;
+  Slot* s = impl_->slots.find(slot);
+  if (s == nullptr) return -EBADF;
+  // What this delivery wrote goes to the kernel as it would have at once
+  // without corking (one try; what it refuses goes with the slot).
+  if (s->kind == Kind::kStream && s->corked >= 0) (void)impl_->uncork(slot);
   impl_->free_slot(slot);
   impl_->arm_waiting_head();  // it may have been the oldest waiting handshake
   return 0;

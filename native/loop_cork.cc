@@ -21,7 +21,8 @@
 // gathered bytes as sent (0 left): what is still in our hands for long is
 // only what the kernel refused. Whatever asks for the stream's state from
 // JS (buffered, finish, shutdown_write, start_tls) sends its gathered bytes
-// first, so closing, half-closing and STARTTLS see the stream as written.
+// first, so closing, half-closing and STARTTLS see the stream as written;
+// remove (an abort) tries one send of them, as they would have gone at once.
 #include <errno.h>
 #include <sys/uio.h>
 
@@ -52,14 +53,14 @@ bool Loop::Impl::cork(int32_t index, const struct iovec* iov, int count, size_t 
     corked.push_back(CorkedWrite{index, s->gen, offset, len, -1, at});
     return true;
   }
-  CorkedWrite& last = corked[static_cast<size_t>(corked[static_cast<size_t>(s->corked)].tail)];
-  if (last.offset + last.len == offset) {  // right after its last write: one piece
-    last.len += len;
+  auto tail = static_cast<size_t>(corked[static_cast<size_t>(s->corked)].tail);
+  if (corked[tail].offset + corked[tail].len == offset) {  // right after its last write: one piece
+    corked[tail].len += len;
     return true;
   }
-  last.next = at;
+  corked.push_back(CorkedWrite{index, s->gen, offset, len, -1, -1});  // first: it may throw
+  corked[tail].next = at;
   corked[static_cast<size_t>(s->corked)].tail = at;
-  corked.push_back(CorkedWrite{index, s->gen, offset, len, -1, -1});
   return true;
 }
 
@@ -83,6 +84,19 @@ int64_t Loop::Impl::send_chain(int32_t index, const std::vector<CorkedWrite>& wr
   return send_or_keep(index, iov, count, total);
 }
 
+// The streams whose first gathered write is in writes[from..] lose those
+// bytes: their byte stream has a hole, so they are dead (as a write that
+// finds no memory leaves its stream), and JS hears it at its next call.
+void Loop::Impl::forget_corked(const std::vector<CorkedWrite>& writes, size_t from) {
+  for (size_t i = from; i < writes.size(); ++i) {
+    Slot* s = slots.find(writes[i].index, writes[i].gen);
+    if (s == nullptr || s->corked != static_cast<int32_t>(i)) continue;
+    s->corked = -1;
+    s->dead = true;
+    set_interest(writes[i].index, 0);
+  }
+}
+
 int Loop::Impl::uncork(int32_t index) {
   Slot* s = slots.find(index);
   int32_t first = s->corked;
@@ -102,18 +116,24 @@ void Loop::Impl::uncork_all() {
   writes.swap(corked);
   bytes.swap(corked_bytes);
   std::vector<std::pair<std::pair<int32_t, uint32_t>, int>> failed;
-  for (size_t i = 0; i < writes.size(); ++i) {
-    const CorkedWrite& w = writes[i];
-    Slot* s = slots.find(w.index, w.gen);
-    // Not a stream's first write, or the stream was removed (its bytes go with it).
-    if (s == nullptr || s->corked != static_cast<int32_t>(i)) continue;
-    s->corked = -1;
-    if (s->dead) continue;
-    int64_t r = send_chain(w.index, writes, bytes.data(), static_cast<int32_t>(i));
-    if (r >= 0) continue;
-    slots.find(w.index, w.gen)->dead = true;
-    set_interest(w.index, 0);
-    failed.push_back({{w.index, w.gen}, static_cast<int>(r)});
+  size_t i = 0;
+  try {
+    for (; i < writes.size(); ++i) {
+      const CorkedWrite& w = writes[i];
+      Slot* s = slots.find(w.index, w.gen);
+      // Not a stream's first write, or the stream was removed (its bytes go with it).
+      if (s == nullptr || s->corked != static_cast<int32_t>(i)) continue;
+      s->corked = -1;
+      if (s->dead) continue;
+      int64_t r = send_chain(w.index, writes, bytes.data(), static_cast<int32_t>(i));
+      if (r >= 0) continue;
+      slots.find(w.index, w.gen)->dead = true;
+      set_interest(w.index, 0);
+      failed.push_back({{w.index, w.gen}, static_cast<int>(r)});
+    }
+  } catch (...) {  // out of memory: the streams not reached let go of lists that are gone
+    forget_corked(writes, i);
+    throw;
   }
   writes.clear();
   bytes.clear();

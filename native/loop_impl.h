@@ -131,6 +131,7 @@ struct Loop::Impl {
   int uncork(int32_t index);  // sends that stream's gathered writes now: 0 or -errno
   int64_t send_chain(int32_t index, const std::vector<CorkedWrite>& writes, const uint8_t* bytes, int32_t first);
   void uncork_all();
+  void forget_corked(const std::vector<CorkedWrite>& writes, size_t from);
   void stream_failed(int32_t index, uint32_t gen, int err);  // err: -errno
   void idle_hangup(int32_t index, uint32_t gen, uint32_t events);
   Slot* stream(int32_t index);

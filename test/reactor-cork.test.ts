@@ -8,6 +8,8 @@
  * false nothing is; a value that is not a boolean is a TypeError.
  */
 import * as net from 'net';
+import { ConnectionLost } from '../lib/errors';
+import type { Failure } from '../lib/failure';
 import { Factory, Protocol } from '../lib/protocol';
 import { createReactor } from '../lib/reactor';
 import type { Reactor } from '../lib/reactor';
@@ -27,6 +29,18 @@ class LastWords extends Protocol {
   override dataReceived(data: Buffer): void {
     this.transport!.write(`bye ${data.toString()}`);
     this.transport!.loseConnection();
+  }
+}
+
+/** Answers its read and closes in the same callback; says how the connection ended. */
+class ReplyThenClose extends Protocol {
+  static ended: ((reason: Failure) => void) | null = null;
+  override dataReceived(): void {
+    this.transport!.write('too late');
+    this.transport!.loseConnection();
+  }
+  override connectionLost(reason: Failure): void {
+    ReplyThenClose.ended?.(reason);
   }
 }
 
@@ -79,6 +93,19 @@ forEachBackend('corkWrites (default)', (backend) => {
     const port = r.listenTCP(0, Factory.forProtocol(LastWords), { interface: '127.0.0.1' }).getHost().port;
     const got = await exchange(port, 'now', 1 << 20);
     expect(got).toEqual({ text: 'bye now', ended: true });
+  });
+
+  it('a gathered send that fails at the close ends the connection with ConnectionLost, as the write would have', async () => {
+    const port = r.listenTCP(0, Factory.forProtocol(ReplyThenClose), { interface: '127.0.0.1' }).getHost().port;
+    const ended = new Promise<Failure>((resolve) => (ReplyThenClose.ended = resolve));
+    // The request and then a reset, both on the wire before the server reads: its reply's send fails.
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.write('x', () => s.resetAndDestroy());
+    });
+    s.on('error', () => {});
+    const reason = await ended;
+    ReplyThenClose.ended = null;
+    expect(reason.check(ConnectionLost)).toBe(ConnectionLost);
   });
 
   it('does not gather a write made outside a delivery (a timer)', async () => {

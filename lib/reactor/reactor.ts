@@ -114,7 +114,8 @@ export interface ReactorOptions {
    * of up to 4 KiB while less than 256 KiB is gathered; larger writes,
    * writes from timers and other callbacks outside a delivery, and TLS
    * (which gathers its records anyway) go as before. Closing, half-closing,
-   * `bufferedAmount()` and starting TLS send what was gathered first.
+   * aborting, `bufferedAmount()` and starting TLS send what was gathered
+   * first.
    * `stats().corkedWrites` and `corkedSends` count it.
    */
   corkWrites?: boolean;

@@ -36,6 +36,9 @@ import { Producer, StreamExtras } from './stream-extras';
 import { StreamState as S } from './stream-state';
 import { WRITE_CHUNK, WriteBacklog } from './write-backlog';
 
+/** -EBADF: native's answer for a slot that is gone (Linux and macOS agree on 9). */
+const EBADF = -9;
+
 /** Whoever made a transport: a listening port, a connector, a Process. */
 export interface TransportOwner {
   /** @internal Address family of the connection (for addresses that cannot be read). */
@@ -799,11 +802,13 @@ export class StreamTransport extends Handler implements ISSLTransport {
    * Sends close_notify under TLS, then closes with ConnectionDone if nothing
    * is left to send, in one native call. Returns the bytes still buffered
    * (close_notify waits behind them; the connection stays), else 0 (closed;
-   * a native error closes it too, as closeNow would have).
+   * a native error closes it too, as closeNow would have: a send of what
+   * this tick wrote that failed there is ConnectionLost, as the write's
+   * own failure would have been; a slot already gone is ConnectionDone).
    */
   private finish(): number {
     const r = this.native.finish(this.slot, this.gen);
-    if (r <= 0) this.closeNow(connectionDone(), r === 0);
+    if (r <= 0) this.closeNow(r < 0 && r !== EBADF ? lostReason(r) : connectionDone(), r === 0);
     return r > 0 ? r : 0;
   }
 
