@@ -58,7 +58,9 @@ static int send_all(int fd, const char *p, size_t n) {
   size_t done = w > 0 ? (size_t)w : 0;
   if (done == n) return 0;
   struct conn *c = &conns[fd];
-  c->pend = (struct cs_pend){malloc(n - done), n - done, 0};
+  char *rest = malloc(n - done);
+  if (rest == NULL) return -1; /* out of memory: this connection only */
+  c->pend = (struct cs_pend){rest, n - done, 0};
   memcpy(c->pend.p, p + done, n - done);
   set_events(fd, EPOLLOUT, EPOLL_CTL_MOD);
   return 0;
@@ -78,6 +80,7 @@ static size_t count_requests(struct conn *c, const char *p, size_t n) {
 static int answer_http(int fd, size_t reqs) {
   size_t rl = sizeof RESPONSE - 1, total = reqs * rl;
   char *p = total <= sizeof out ? out : malloc(total);
+  if (p == NULL) return -1; /* out of memory: this connection only */
   for (size_t i = 0; i < reqs; i++) memcpy(p + i * rl, RESPONSE, rl);
   int rc = total ? send_all(fd, p, total) : 0;
   if (p != out) free(p);
@@ -117,7 +120,7 @@ int main(int argc, char **argv) {
   kv = argc > 1 && strcmp(argv[1], "--kv") == 0;
   signal(SIGPIPE, SIG_IGN);
   max_fd = cs_raise_nofile();
-  conns = calloc((size_t)max_fd, sizeof *conns);
+  conns = cs_alloc((size_t)max_fd, sizeof *conns);
   if (kv) kv_init(max_fd);
   cs_serve("c-echo", &ep, max_fd, on_event);
 }

@@ -195,6 +195,6 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   ctx = make_ctx(argv[1], argv[2]);
   max_fd = cs_raise_nofile();
-  conns = calloc((size_t)max_fd, sizeof *conns);
+  conns = cs_alloc((size_t)max_fd, sizeof *conns);
   cs_serve("c-tls", &ep, max_fd, on_event);
 }

@@ -197,7 +197,7 @@ static void on_event(int fd, uint32_t events) {
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   max_fd = cs_raise_nofile();
-  conns = calloc((size_t)max_fd, sizeof *conns);
-  open_fds = calloc((size_t)max_fd, sizeof *open_fds);
+  conns = cs_alloc((size_t)max_fd, sizeof *conns);
+  open_fds = cs_alloc((size_t)max_fd, sizeof *open_fds);
   cs_serve("c-ws", &ep, max_fd, on_event);
 }

@@ -69,6 +69,15 @@ int cs_write_pend(int fd, struct cs_pend *o) {
   return 1;
 }
 
+void *cs_alloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (p == NULL) {
+    fprintf(stderr, "cserver: out of memory (%zu x %zu bytes)\n", n, size);
+    exit(1);
+  }
+  return p;
+}
+
 void cs_on_stdin(void) {
   char buf[256];
   ssize_t n = read(0, buf, sizeof buf);

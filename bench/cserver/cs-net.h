@@ -27,6 +27,11 @@ void cs_accept_all(int ep, int lfd, int max_fd);
 /* Writes what fd owes: 1 all of it (then freed), 0 some is left, -1 fd failed. */
 int cs_write_pend(int fd, struct cs_pend *o);
 
+/* calloc(n, size) that ends the server with a message when memory runs
+ * out: a ceiling that silently lost a connection's bytes would measure less
+ * work than it claims. */
+void *cs_alloc(size_t n, size_t size);
+
 /* Exits once stdin (the harness's pipe) reaches end of file. */
 void cs_on_stdin(void);
 

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs-net.h"
 #include "kv.h"
 
 struct entry {
@@ -54,7 +55,7 @@ static void grow(void) {
   struct entry *old = table;
   size_t old_cap = cap;
   cap = cap ? cap * 2 : 1024;
-  table = calloc(cap, sizeof *table);
+  table = cs_alloc(cap, sizeof *table);
   for (size_t i = 0; i < old_cap; i++) {
     if (!old[i].kv) continue;
     *find(old[i].kv, old[i].klen, old[i].hash) = old[i];
@@ -68,7 +69,7 @@ static void set(const char *k, size_t klen, const char *v, size_t vlen) {
   struct entry *e = find(k, klen, h);
   if (!e->kv) used++;
   free(e->kv);
-  e->kv = malloc(klen + vlen + 2);
+  e->kv = cs_alloc(1, klen + vlen + 2);
   memcpy(e->kv, k, klen);
   e->kv[klen] = 0;
   memcpy(e->kv + klen + 1, v, vlen);
@@ -115,7 +116,7 @@ static void answer(struct kv_out *o, const char *line, size_t n) {
 }
 
 void kv_init(int max_fd) {
-  tails = calloc((size_t)max_fd, sizeof *tails);
+  tails = cs_alloc((size_t)max_fd, sizeof *tails);
 }
 
 void kv_drop(int fd) {
@@ -150,7 +151,7 @@ void kv_feed(int fd, const char *p, size_t n, struct kv_out *o) {
     i = end + 1;
   }
   if (i < n) {
-    tails[fd].p = malloc(n - i);
+    tails[fd].p = cs_alloc(1, n - i);
     memcpy(tails[fd].p, p + i, n - i);
     tails[fd].n = n - i;
   }
