@@ -105,9 +105,9 @@ export interface NativeStats {
   kernelWaits: number;
   /** Sleeps of the coalescing window (ReactorOptions.coalesceMicros) taken before a wait: 0 while it never opened. */
   coalesceSleeps: number;
-  /** Writes gathered while a batch was dispatched (ReactorOptions.corkWrites), to be sent when it ended. */
+  /** Writes gathered while a batch was dispatched (ReactorOptions.corkWrites), to be sent when it ended or sooner. */
   corkedWrites: number;
-  /** Sends that carried gathered writes: one per stream written in a batch. */
+  /** Sends that carried gathered writes: at a delivery's end one per stream written in it, or earlier when a stream was closed, half-closed, aborted, asked for bufferedAmount, started TLS or got a larger write. */
   corkedSends: number;
   /**
    * Times this process gave the free pages TLS handshakes and closes left in

@@ -1,5 +1,6 @@
 // The write side of streams: write()/writev() send at once when nothing is
-// queued, copy only what the kernel refused, and arm writable interest only
+// queued (during a delivery they are gathered first: loop_cork.cc), copy
+// only what the kernel refused, and arm writable interest only
 // while something is queued; shutdown_write waits for the queue to drain;
 // finish is the end of a connection (close_notify, then remove when nothing
 // is left to send).

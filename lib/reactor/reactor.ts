@@ -111,7 +111,7 @@ export interface ReactorOptions {
    * that writes a message at a time (sendLine per line) makes one system
    * call per connection instead of one per message, as Node's
    * `socket.cork()` would. Applies to plaintext TCP, UNIX and pipe writes
-   * of up to 4 KiB while less than 256 KiB is gathered; larger writes,
+   * of up to 4 KiB while what is gathered, with the write, stays within 256 KiB; larger writes,
    * writes from timers and other callbacks outside a delivery, and TLS
    * (which gathers its records anyway) go as before. Closing, half-closing,
    * aborting, `bufferedAmount()` and starting TLS send what was gathered
