@@ -12,6 +12,12 @@
 // write, writev (1..16 chunks, empty ones included), pump the loop, read on
 // the peer, and, through the fault table, a send that takes nothing (EAGAIN)
 // or a write buffer that cannot grow (ENOMEM: the stream must be dead after).
+// With corking on (Loop::set_cork_writes, chosen by the input), one more
+// operation has the peer send a byte and pumps the loop, and from inside the
+// delivery of that read runs a few writes, writevs and buffered() checks:
+// those writes are gathered and sent when the delivery ends, and the same
+// model must hold. A gathered send that fails there reports the stream dead
+// by a kRecError record.
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +25,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -36,11 +43,20 @@ uint8_t pattern(uint64_t i) { return static_cast<uint8_t>((i * 131 + 7) % 251); 
 
 struct NullSink : LoopSink {
   std::vector<std::unique_ptr<uint8_t[]>> slabs;
+  std::function<void()> during;  // run from inside a delivery with a read in it
+  bool error = false;            // a kRecError came: the stream is dead
   uint8_t* new_slab(size_t size) override {
     slabs.emplace_back(new uint8_t[size]);
     return slabs.back().get();
   }
-  void deliver(const Record*, int) override {}
+  void deliver(const Record* recs, int count) override {
+    bool read = false;
+    for (int i = 0; i < count; ++i) {
+      if (recs[i].type == kRecError) error = true;
+      if (recs[i].type == kRecData) read = true;
+    }
+    if (read && during) during();
+  }
 };
 
 struct Harness {
@@ -112,6 +128,28 @@ struct Harness {
     check_result(loop->writev(slot, bufs, lens, count), total);
   }
 
+  // The peer sends a byte; the delivery of its read runs up to 8 writes,
+  // writevs and buffered() checks (gathered when corking is on).
+  void in_delivery(Input& in) {
+    int ops = 1 + in.byte() % 8;
+    sink.during = [this, &in, ops] {
+      for (int k = 0; k < ops && !in.empty() && !dead; ++k) {
+        switch (in.byte() % 3) {
+          case 0: write(in); break;
+          case 1: writev(in); break;
+          default: {
+            int64_t b = loop->buffered(slot);  // sends what was gathered: it may find no memory
+            if (b < 0) dead = true;
+            else require(static_cast<uint64_t>(b) <= written - received, "buffered more than in flight");
+          }
+        }
+      }
+    };
+    uint8_t one = 1;
+    if (::write(peer, &one, 1) == 1) loop->poll_once(0);
+    sink.during = nullptr;
+  }
+
   // Reads up to `limit` bytes on the peer and checks each against the pattern.
   size_t read_peer(size_t limit) {
     uint8_t buf[16384];
@@ -140,21 +178,25 @@ struct Harness {
 
 void run(Input& in) {
   Backend backend = (in.byte() & 1) != 0 ? Backend::kPoll : Backend::kEpoll;
-  int sndbuf = 1024 << (in.byte() % 6);
+  uint8_t setup = in.byte();
+  int sndbuf = 1024 << (setup % 6);
+  bool cork = (setup & 0x80) != 0;
   Harness h;
   if (!h.open(backend, sndbuf)) return;
-  while (!in.empty() && !h.dead) {
-    switch (in.byte() % 6) {
+  h.loop->set_cork_writes(cork);
+  while (!in.empty() && !h.dead && !h.sink.error) {
+    switch (in.byte() % 7) {
       case 0: h.write(in); break;
       case 1: h.writev(in); break;
       case 2: h.loop->poll_once(0); break;
       case 3: h.read_peer(static_cast<size_t>(in.u16())); break;
       case 4: fault::set(fault::Call::kSend, EAGAIN, 1 + in.byte() % 3); break;
+      case 5: h.in_delivery(in); break;
       default: fault::set(fault::Call::kWriteBuffer, ENOMEM, 1); break;
     }
   }
   fault::clear();
-  if (h.dead) {
+  if (h.dead || h.sink.error) {
     require(h.loop->write(h.slot, h.bytes_at(0, 1, 0), 1) == -EPIPE, "a dead stream takes writes");
     return;
   }
