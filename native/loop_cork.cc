@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <sys/uio.h>
 
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -41,9 +42,15 @@ bool Loop::Impl::cork(int32_t index, const struct iovec* iov, int count, size_t 
   Slot* s = slots.find(index);
   if (s->connecting || s->pending() != 0) return false;
   auto offset = static_cast<uint32_t>(corked_bytes.size());
-  for (int i = 0; i < count; ++i) {
-    const auto* base = static_cast<const uint8_t*>(iov[i].iov_base);
-    corked_bytes.insert(corked_bytes.end(), base, base + iov[i].iov_len);
+  try {  // the arena's first growths, and the list's, may find no memory: then the write goes at once
+    if (corked.size() == corked.capacity()) corked.reserve(corked.empty() ? 64 : 2 * corked.capacity());
+    for (int i = 0; i < count; ++i) {
+      const auto* base = static_cast<const uint8_t*>(iov[i].iov_base);
+      corked_bytes.insert(corked_bytes.end(), base, base + iov[i].iov_len);
+    }
+  } catch (const std::bad_alloc&) {
+    corked_bytes.resize(offset);
+    return false;
   }
   ++stats.corked_writes;
   auto len = static_cast<uint32_t>(total);
@@ -58,7 +65,7 @@ bool Loop::Impl::cork(int32_t index, const struct iovec* iov, int count, size_t 
     corked[tail].len += len;
     return true;
   }
-  corked.push_back(CorkedWrite{index, s->gen, offset, len, -1, -1});  // first: it may throw
+  corked.push_back(CorkedWrite{index, s->gen, offset, len, -1, -1});  // reserved above: does not throw
   corked[tail].next = at;
   corked[static_cast<size_t>(s->corked)].tail = at;
   return true;
