@@ -140,6 +140,27 @@ describe('the report says ratios in words', () => {
   });
 });
 
+describe('a ratio that two decimals would round onto its line', () => {
+  /* eslint-disable @typescript-eslint/no-var-requires */
+  const { summarise } = require('../bench/lib/runner') as { summarise: (runs: object[]) => Row };
+  const { targets } = require('../bench/lib/report') as { targets: (results: object[]) => { target: string; status: string; value: string }[] };
+  /* eslint-enable @typescript-eslint/no-var-requires */
+  const round = (opsPerS: number): object => ({
+    ok: true, ops: opsPerS, ops_per_s: opsPerS, lat_us: { p50: 100, p99: 1000, p999: 1000, max: 1000 },
+    server: { cpu_us_per_op: 1, user_us_per_op: 0.5, sys_us_per_op: 0.5 },
+  });
+  const kv = (ours: number): { status: string; value: string } => {
+    const sc = { name: 'kv-pipeline', metric: 'ops', baseline: 'net-kv', ceiling: 'c-kv', rows: { 'ioreactor-kv': summarise([round(ours)]), 'net-kv': summarise([round(1000)]) } };
+    return targets([sc]).find((x) => x.target.startsWith('key-value pipelined')) as { status: string; value: string };
+  };
+
+  test('shows a third decimal, so the verdict reads right', () => {
+    expect(kv(1498)).toMatchObject({ status: 'NOT met', value: expect.stringMatching(/^LineReceiver \(lineText\) 1\.498x /) });
+    expect(kv(1520)).toMatchObject({ status: 'met', value: expect.stringMatching(/^LineReceiver \(lineText\) 1\.52x /) });
+    expect(kv(1400)).toMatchObject({ status: 'NOT met', value: expect.stringMatching(/^LineReceiver \(lineText\) 1\.40x /) });
+  });
+});
+
 describe("issue 16's HTTP targets are read from the Site, not the raw responder", () => {
   /* eslint-disable @typescript-eslint/no-var-requires */
   const { summarise } = require('../bench/lib/runner') as { summarise: (runs: object[]) => Row };

@@ -379,7 +379,10 @@ function pair(R, name, a, b, key, ok) {
   if (v === null) return null;
   const lower = !['ops_per_s'].includes(key);
   const words = phrase(v, lower, b);
-  return { value: `${fmt(v, 'x')}${words ? ` (${words[0]})` : ''}${key === 'ops_per_s' ? perCpu(x, y) : ''}`, met: ok(v) };
+  // Two decimals can round a ratio onto its line (1.498 reads 1.50x, not met): then a third says why.
+  const shown = fmt(v, 'x');
+  const value = ok(Number.parseFloat(shown)) === ok(v) ? shown : `${v.toFixed(3)}x`;
+  return { value: `${value}${words ? ` (${words[0]})` : ''}${key === 'ops_per_s' ? perCpu(x, y) : ''}`, met: ok(v) };
 }
 
 /** Where we stand against each target (printed, never asserted). */
