@@ -36,10 +36,9 @@ namespace ioreactor {
 
 void Loop::set_cork_writes(bool on) { impl_->cork_writes = on; }
 
-bool Loop::Impl::cork(int32_t index, const struct iovec* iov, int count, size_t total) {
+bool Loop::Impl::cork(int32_t index, Slot* s, const struct iovec* iov, int count, size_t total) {
   if (!cork_writes || delivering == 0 || total > kCorkMaxWrite) return false;
   if (corked_bytes.size() + total > kCorkMaxBytes) return false;
-  Slot* s = slots.find(index);
   if (s->connecting || s->pending() != 0) return false;
   auto offset = static_cast<uint32_t>(corked_bytes.size());
   try {  // the arena's first growths, and the list's, may find no memory: then the write goes at once

@@ -127,7 +127,7 @@ struct Loop::Impl {
   int64_t send_or_keep(int32_t index, const struct iovec* iov, int count, size_t total);
 
   // Writes gathered during a delivery (loop_cork.cc).
-  bool cork(int32_t index, const struct iovec* iov, int count, size_t total);
+  bool cork(int32_t index, Slot* s, const struct iovec* iov, int count, size_t total);  // s: the stream at index
   int uncork(int32_t index);  // sends that stream's gathered writes now: 0 or -errno
   int64_t send_chain(int32_t index, const std::vector<CorkedWrite>& writes, const uint8_t* bytes, int32_t first);
   void uncork_all();

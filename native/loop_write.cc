@@ -46,7 +46,7 @@ int64_t Loop::Impl::write_iov(int32_t index, const struct iovec* iov, int count)
   size_t total = 0;
   for (int i = 0; i < count; ++i) total += iov[i].iov_len;
   if (total == 0) return static_cast<int64_t>(s->pending());
-  if (cork(index, iov, count, total)) return 0;
+  if (cork(index, s, iov, count, total)) return 0;
   if (s->corked >= 0) {  // what it gathered goes first
     int err = uncork(index);
     if (err != 0) return err;

@@ -24,8 +24,7 @@ const FILES = { key: path.join(DIR, 'key.pem'), cert: path.join(DIR, 'cert.pem')
  * @returns {{key: string, cert: string}} their paths
  */
 function ensureCert() {
-  const files = FILES;
-  if (fs.existsSync(files.cert)) return files;
+  if (fs.existsSync(FILES.cert)) return FILES;
   fs.mkdirSync(path.dirname(DIR), { recursive: true });
   const tmp = fs.mkdtempSync(`${DIR}.tmp-`);
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '3650',
@@ -35,9 +34,9 @@ function ensureCert() {
     fs.renameSync(tmp, DIR);
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true }); // another harness made it first
-    if (!fs.existsSync(files.cert)) throw err;
+    if (!fs.existsSync(FILES.cert)) throw err;
   }
-  return files;
+  return FILES;
 }
 
 /** The PEM texts, for servers that take them inline. */

@@ -21,6 +21,7 @@ import { ConnectionAborted, ConnectionLost } from '../errors';
 import { Failure } from '../failure';
 import type { IHalfCloseableProtocol, IPushProducer, ISSLTransport } from '../interfaces';
 import { log } from '../log';
+import { errnoName } from '../native';
 import type { NativeAddress, NativeLoop } from '../native';
 import type { AnyProtocol } from '../protocol';
 import type { ReactorCore } from '../reactor/core';
@@ -35,9 +36,6 @@ import { DEFAULT_HIGH_WATER } from './high-water';
 import { Producer, StreamExtras } from './stream-extras';
 import { StreamState as S } from './stream-state';
 import { WRITE_CHUNK, WriteBacklog } from './write-backlog';
-
-/** -EBADF: native's answer for a slot that is gone (Linux and macOS agree on 9). */
-const EBADF = -9;
 
 /** Whoever made a transport: a listening port, a connector, a Process. */
 export interface TransportOwner {
@@ -808,7 +806,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
    */
   private finish(): number {
     const r = this.native.finish(this.slot, this.gen);
-    if (r <= 0) this.closeNow(r < 0 && r !== EBADF ? lostReason(r) : connectionDone(), r === 0);
+    if (r <= 0) this.closeNow(r < 0 && errnoName(r) !== 'EBADF' ? lostReason(r) : connectionDone(), r === 0);
     return r > 0 ? r : 0;
   }
 
