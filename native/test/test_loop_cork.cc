@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <functional>
 #include <string>
 
 #include "backends.h"
@@ -96,29 +97,27 @@ void test_asked_first(Backend b) {
   check::that(inside == "q", "buffered() sent it");
 }
 
-void test_finish_and_shutdown(Backend b) {
+// Writes `sent` from inside the delivery, then ends the stream with `end`:
+// the peer must see the bytes, then EOF.
+void ends_after_write(Backend b, const std::string& sent, const std::function<void(Env&, int32_t)>& end,
+                      const std::string& what) {
   Env env(b);
   int32_t c, s;
-  long long finished = -1;
   if (!corked_pair(env, &c, &s, [&] {
-        env.loop->write(s, bytes("bye"), 3);
-        finished = env.loop->finish(s);
+        env.loop->write(s, bytes(sent), sent.size());
+        end(env, s);
       })) {
     return;
   }
-  check::that(env.pump([&] { return env.sink.count(kRecEof, c) == 1; }), "the peer sees EOF");
+  check::that(env.pump([&] { return env.sink.count(kRecEof, c) == 1; }), what + ": the peer sees EOF");
+  check::that(env.got(c) == sent, what + ": after the bytes");
+}
+
+void test_finish_and_shutdown(Backend b) {
+  long long finished = -1;
+  ends_after_write(b, "bye", [&](Env& env, int32_t s) { finished = env.loop->finish(s); }, "finish");
   check::eq(finished, 0, "finish removed it");
-  check::that(env.got(c) == "bye", "after the bytes");
-  Env env2(b);
-  int32_t c2, s2;
-  if (!corked_pair(env2, &c2, &s2, [&] {
-        env2.loop->write(s2, bytes("half"), 4);
-        env2.loop->shutdown_write(s2);
-      })) {
-    return;
-  }
-  check::that(env2.pump([&] { return env2.sink.count(kRecEof, c2) == 1; }), "half-close: the peer sees EOF");
-  check::that(env2.got(c2) == "half", "after the bytes");
+  ends_after_write(b, "half", [](Env& env, int32_t s) { env.loop->shutdown_write(s); }, "half-close");
 }
 
 // A write over the per-write bound, and writes past the gathered bytes'
@@ -167,16 +166,7 @@ void test_large_and_writev(Backend b) {
 // remove() (an abort) sends what the stream gathered, once, as the writes
 // would have gone at once without corking; then the close.
 void test_removed(Backend b) {
-  Env env(b);
-  int32_t c, s;
-  if (!corked_pair(env, &c, &s, [&] {
-        env.loop->write(s, bytes("gone"), 4);
-        env.loop->remove(s);
-      })) {
-    return;
-  }
-  check::that(env.pump([&] { return env.sink.count(kRecEof, c) == 1; }), "the peer sees the close");
-  check::that(env.got(c) == "gone", "after the bytes written before it");
+  ends_after_write(b, "gone", [](Env& env, int32_t s) { env.loop->remove(s); }, "remove");
 }
 
 void test_failed_at_end(Backend b) {
