@@ -89,6 +89,13 @@ export type RecordsCallback = (count: number, slab: Buffer, keep: Buffer, more?:
 /** Bytes per keep chunk (`kKeepSize` in native/bridge_loop.h): DataKept offsets at or past it are in a later chunk of the batch. */
 export const KEEP_CHUNK = 16 * 1024;
 
+/**
+ * The longest string, in UTF-16 units, that writeString() takes
+ * (`kStringAtOnce` in native/bridge_loop.h): its UTF-8 form, at most three
+ * bytes a unit, is encoded on the native stack.
+ */
+export const STRING_AT_ONCE = 4096;
+
 /** Counters kept by the native loop. */
 export interface NativeStats {
   /** Wake-ups that had at least one event. */
@@ -193,6 +200,12 @@ export interface NativeLoop {
    * writeArgs: [slot, gen, offset, length], set just before the call.
    */
   writeAt(memory: ArrayBuffer): number | undefined;
+  /**
+   * write() of `text`'s UTF-8 bytes (lone surrogates as U+FFFD, as
+   * Buffer.from), encoded by the call itself; at most STRING_AT_ONCE units
+   * (-EMSGSIZE past it). Named by writeArgs: [slot, gen].
+   */
+  writeString(text: string): number | undefined;
   /** write's and writeAt's other arguments (numbers through N-API cost more than the write's own work). */
   readonly writeArgs: Int32Array;
   writev(slot: number, gen: number, chunks: Uint8Array[]): number;

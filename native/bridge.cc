@@ -189,6 +189,31 @@ napi_value NativeLoop::FastWriteAt(napi_env env, napi_callback_info info) {
   return write_result(env, self->checked_write(slot, gen, static_cast<const uint8_t*>(memory) + at, static_cast<size_t>(len)));
 }
 
+// writeString(string), writeArgs = [slot, gen] -> as write(): the string's
+// UTF-8 bytes (lone surrogates as U+FFFD, as Buffer.from makes them) encoded
+// onto the stack and written from there. Made in JS first, they would cost a
+// Buffer: Node's byte-length call, a pooled typed array and its encoding
+// call, ~0.4 us a write (bench/PERFORMANCE.md, "A string written as it is").
+// A UTF-16 unit is at most 3 bytes, so up to kStringAtOnce units always fit;
+// JS sends a longer string through write() (a longer one is -EMSGSIZE here).
+napi_value NativeLoop::FastWriteString(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg = nullptr;
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, &arg, nullptr, &data) != napi_ok) return bridge::small_number(env, -EINVAL);
+  auto* self = static_cast<NativeLoop*>(data);
+  if (self->closed_ || self->write_args_ == nullptr) return bridge::small_number(env, -EBADF);
+  const int32_t slot = self->write_args_[0], gen = self->write_args_[1];
+  char text[kStringAtOnce * 3 + 1];
+  size_t units = 0, len = 0;
+  if (argc < 1 || slot < 0 || gen < 0 || napi_get_value_string_utf16(env, arg, nullptr, 0, &units) != napi_ok) {
+    return bridge::small_number(env, -EINVAL);
+  }
+  if (units > kStringAtOnce) return bridge::small_number(env, -EMSGSIZE);
+  if (napi_get_value_string_utf8(env, arg, text, sizeof text, &len) != napi_ok) return bridge::small_number(env, -EINVAL);
+  return write_result(env, self->checked_write(slot, gen, reinterpret_cast<const uint8_t*>(text), len));
+}
+
 // The fast writes' answer: nothing (undefined) when all was sent, else the number.
 napi_value NativeLoop::write_result(napi_env env, int64_t r) {
   return r == 0 ? nullptr : bridge::small_number(env, r);

@@ -135,6 +135,9 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // writeAt(arrayBuffer) with writeArgs = [slot, gen, offset, length]: the
   // same for a range of the buffer.
   static napi_value FastWriteAt(napi_env env, napi_callback_info info);
+  // writeString(string) with writeArgs = [slot, gen]: write() of the
+  // string's UTF-8 bytes, encoded in C++ rather than into a Buffer in JS.
+  static napi_value FastWriteString(napi_env env, napi_callback_info info);
   int64_t checked_write(int32_t slot, int32_t gen, const uint8_t* bytes, size_t len);
   // Undefined (nullptr) for 0, all sent; else the number.
   static napi_value write_result(napi_env env, int64_t r);
@@ -240,6 +243,9 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // write's two and writeAt's four arguments, in the records' ArrayBuffer
   // after them (JS: the `writeArgs` Int32Array); null once released, as records_.
   static constexpr size_t kWriteArgs = 4;
+  // The longest string writeString() takes, in UTF-16 units (lib/native.ts
+  // STRING_AT_ONCE): its UTF-8 form, at most 12 KiB, is encoded on the stack.
+  static constexpr size_t kStringAtOnce = 4096;
   int32_t* write_args_ = nullptr;
   static constexpr int kDrainRounds = Loop::kMaxDrainRounds;
   std::vector<PollEvent> events_ = std::vector<PollEvent>(Loop::kMaxRecords);

@@ -80,6 +80,7 @@ void NativeLoop::define_methods(Napi::Env env, Napi::Object self) {
   for (BoundMethod& b : bound_) ok = ok && bound_function(env, self, key, b.entry->name, CallBound, &b, &props);
   ok = ok && bound_function(env, self, key, "write", FastWrite, this, &props) &&
        bound_function(env, self, key, "writeAt", FastWriteAt, this, &props) &&
+       bound_function(env, self, key, "writeString", FastWriteString, this, &props) &&
        napi_define_properties(env, self, props.size(), props.data()) == napi_ok;
   if (!ok) throw Napi::Error::New(env, "cannot define the NativeLoop methods");
 }

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import { BackendUnavailableError, PollerError } from '../lib/errors';
 import { Events, Poller, resolveBackend } from '../lib/poller';
 import type { PollerEvent } from '../lib/poller';
-import { RECORD_INTS, Rec, loadNative } from '../lib/native';
+import { RECORD_INTS, Rec, STRING_AT_ONCE, loadNative } from '../lib/native';
 import type { NativeLoop } from '../lib/native';
 import { backendNames, forEachBackend } from './helpers/backends';
 import { ROOT, runNode } from './helpers/child';
@@ -814,6 +814,34 @@ forEachBackend('NativeLoop bridge', (backend) => {
     expect(l.write('text' as unknown as Uint8Array)).toBe(-22);
     expect(l.writev(slot, gen, [Buffer.from('a'), 'b' as unknown as Uint8Array])).toBe(-22);
     expect(l.write(new Uint16Array(2) as unknown as Uint8Array)).toBe(-22);
+  });
+
+  it('writeString sends a string\'s UTF-8 bytes as Buffer.from makes them, and refuses what it cannot take', () => {
+    const l = loop as NativeLoop;
+    const { r, w } = pipes.one();
+    const slot = l.adoptStream(w);
+    pipes.forget(w);
+    const gen = l.generation(slot);
+    const args = l.writeArgs;
+    args[0] = slot;
+    args[1] = gen;
+    // ASCII, two- and three-byte characters, an astral one (a surrogate pair), lone surrogates (U+FFFD each), nothing.
+    const texts = ['plain ', 'h\u00e9 \u20ac ', '\u{1d11e} ', '\ud800x\udfff', ''];
+    for (const t of texts) expect(l.writeString(t)).toBeUndefined();
+    const most = '\u20ac'.repeat(STRING_AT_ONCE); // the longest string taken, at its longest in UTF-8: 12 KiB
+    expect(l.writeString(most)).toBeUndefined();
+    const want = Buffer.concat([...texts, most].map((t) => Buffer.from(t)));
+    const got = Buffer.alloc(want.length + 16);
+    let n = 0;
+    while (n < want.length) n += fs.readSync(r, got, n, got.length - n, null);
+    expect(got.subarray(0, n)).toEqual(want);
+    expect(l.writeString('x'.repeat(STRING_AT_ONCE + 1))).toBe(-90); // EMSGSIZE: never cut short
+    expect(l.writeString(Buffer.from('bytes') as unknown as string)).toBe(-22);
+    expect(l.writeString(undefined as unknown as string)).toBe(-22);
+    args[1] = gen + 1;
+    expect(l.writeString('stale')).toBe(-9);
+    args[1] = -1;
+    expect(l.writeString('bad')).toBe(-22);
   });
 
   it('refuses pollOnce from inside a callback and defers close() until the batch is done', () => {

@@ -58,7 +58,7 @@ forEachBackend('StreamTransport subclass seams', (backend) => {
     return { port, number: (port.getHost() as IPv4Address).port };
   }
 
-  it('a subclass read and write path carry dataReceived, write() and writeSequence()', async () => {
+  it('a subclass read and write path carry dataReceived, write() of bytes and strings, and writeSequence()', async () => {
     const f = keeping(Echo);
     const { port, number } = listenMasked(f);
     const client = net.connect(number, '127.0.0.1');
@@ -66,17 +66,18 @@ forEachBackend('StreamTransport subclass seams', (backend) => {
     const enough = signal();
     client.on('data', (d) => {
       got.push(d);
-      if (Buffer.concat(got).length >= 10) enough.resolve();
+      if (Buffer.concat(got).length >= 12) enough.resolve();
     });
     client.write(mask(Buffer.from('hello')));
     const server = await f.nextProtocol();
     await server.waitForBytes(5);
     expect(server.bytes.toString()).toBe('hello');
     server.transport!.writeSequence(['ab', Buffer.from('cde')]);
+    server.transport!.write('fg'); // a string, which the base class would encode natively, still goes through sendBytes
     await enough.promise;
-    expect(Buffer.concat(got)).toEqual(mask(Buffer.from('helloabcde')));
+    expect(Buffer.concat(got)).toEqual(mask(Buffer.from('helloabcdefg')));
     expect(port.made).toHaveLength(1);
-    expect(port.made[0].sent).toBe(10);
+    expect(port.made[0].sent).toBe(12);
     client.destroy();
     await server.lost;
     await port.stopListening();

@@ -5,7 +5,8 @@
  * lineText (line.toString('latin1'), one decode per read); with --text a
  * TextLineReceiver, each read decoded once and each line a slice of that
  * string (as net-kv.js splits by hand). The replies to the lines of one
- * read are gathered and written once, as a pipelining server would.
+ * read are gathered and written once, as a string, as a pipelining server
+ * would.
  * Arguments: [--backend epoll|poll] [--check] [--text].
  */
 const { parseArgs, loadReactor, listenReactor } = require('./common');
@@ -24,7 +25,7 @@ class KV extends (text ? io.TextLineReceiver : io.LineReceiver) {
   dataReceived(data) {
     super.dataReceived(data);
     if (this.out.length > 0) {
-      this.transport.write(Buffer.from(this.out, 'latin1'));
+      this.transport.write(this.out);
       this.out = '';
     }
   }

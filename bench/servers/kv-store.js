@@ -6,6 +6,9 @@
  *   GET key        ->  VALUE value | NOT_FOUND
  *   anything else  ->  ERROR
  * `answer` takes a line without its CRLF and returns the reply line with it.
+ * The protocol is ASCII: both servers read lines as latin1 (a character a
+ * byte, the cheapest decode) and write the replies' string as it is (UTF-8),
+ * the same bytes for the ASCII the load generator sends.
  */
 const store = new Map();
 

@@ -1,7 +1,9 @@
 'use strict';
 /**
  * Node `net` key-value server: the same lines and replies (kv-store.js),
- * split on CRLF by hand as a `net` user would, one write per read.
+ * split on CRLF by hand as a `net` user would, one write of the replies'
+ * string per read (which Node hands to its stream handle as a string,
+ * with no Buffer made for it).
  */
 const net = require('net');
 const { announce } = require('./common');
@@ -19,7 +21,7 @@ const server = net.createServer({ noDelay: true }, (socket) => {
       start = nl + 2;
     }
     tail = text.slice(start);
-    if (out.length > 0) socket.write(Buffer.from(out, 'latin1'));
+    if (out.length > 0) socket.write(out);
   });
   socket.on('error', () => socket.destroy());
 });

@@ -21,7 +21,7 @@ import { ConnectionAborted, ConnectionLost } from '../errors';
 import { Failure } from '../failure';
 import type { IHalfCloseableProtocol, IPushProducer, ISSLTransport } from '../interfaces';
 import { log } from '../log';
-import { errnoName } from '../native';
+import { errnoName, STRING_AT_ONCE } from '../native';
 import type { NativeAddress, NativeLoop } from '../native';
 import type { AnyProtocol } from '../protocol';
 import type { ReactorCore } from '../reactor/core';
@@ -213,15 +213,19 @@ export class StreamTransport extends Handler implements ISSLTransport {
   /**
    * Writes bytes now; what the kernel does not take is buffered. Ignored once
    * closing, except while loseConnection waits for a registered producer to
-   * unregister: those bytes go out before the close. Beyond the first MiB, a larger Buffer is kept by reference until
-   * sent, as Node's streams do: do not change it meanwhile.
+   * unregister: those bytes go out before the close. Beyond the first MiB, a
+   * larger Buffer is kept by reference until sent, as Node's streams do: do
+   * not change it meanwhile. A string is written as UTF-8; one of up to
+   * STRING_AT_ONCE characters is encoded by the native write itself, with no
+   * Buffer made for it (as Node's `socket.write(string)` does).
    */
   write(data: Bytes): void {
     if ((this.state & S.WriteGuard) !== 0 && this.writesRefused()) return;
-    const bytes = toBytes(data, 'write');
     const x = this.extra;
-    if (bytes.length > WRITE_CHUNK || (x !== null && x.backlog !== null)) return this.queueWrite([bytes]);
-    const r = this.sendBytes(bytes);
+    const direct = typeof data === 'string' && data.length <= STRING_AT_ONCE && (x === null || x.backlog === null);
+    const bytes = direct ? null : toBytes(data, 'write');
+    if (bytes !== null && (bytes.length > WRITE_CHUNK || (x !== null && x.backlog !== null))) return this.queueWrite([bytes]);
+    const r = bytes === null ? this.sendString(data as string) : this.sendBytes(bytes);
     if (r !== 0 || (x !== null && x.producer !== null)) this.afterWrite(r);
   }
 
@@ -650,11 +654,30 @@ export class StreamTransport extends Handler implements ISSLTransport {
    * in one tick share records instead of making one each.
    */
   protected sendBytes(data: Uint8Array): number {
+    return this.wrote(this.aimWrite().write(data));
+  }
+
+  /**
+   * Writes `text` (at most STRING_AT_ONCE characters) as UTF-8: as
+   * sendBytes, encoded by the native call. A subclass that changes the bytes
+   * in sendBytes and not here gets the string there, as a Buffer.
+   */
+  protected sendString(text: string): number {
+    if (this.sendBytes !== StreamTransport.prototype.sendBytes) return this.sendBytes(Buffer.from(text));
+    return this.wrote(this.aimWrite().writeString(text));
+  }
+
+  /** The native loop, with this slot named in writeArgs for the write() or writeString() that follows. */
+  private aimWrite(): NativeLoop {
     const n = this.native;
     const a = n.writeArgs;
     a[0] = this.slot;
     a[1] = this.gen;
-    const r = n.write(data);
+    return n;
+  }
+
+  /** A native write's answer as sendBytes returns it (undefined is all sent); a TLS stream is flushed at the end of the step. */
+  private wrote(r: number | undefined): number {
     if (this.tls !== null) this.core.tlsWritten();
     return r ?? 0;
   }
