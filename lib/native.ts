@@ -202,8 +202,9 @@ export interface NativeLoop {
   writeAt(memory: ArrayBuffer): number | undefined;
   /**
    * write() of `text`'s UTF-8 bytes (lone surrogates as U+FFFD, as
-   * Buffer.from), encoded by the call itself; at most STRING_AT_ONCE units
-   * (-EMSGSIZE past it). Named by writeArgs: [slot, gen].
+   * Buffer.from), encoded by the call itself; any string of at most
+   * STRING_AT_ONCE units fits (-EMSGSIZE for one whose UTF-8 is longer than
+   * 3 * STRING_AT_ONCE bytes). Named by writeArgs: [slot, gen].
    */
   writeString(text: string): number | undefined;
   /** write's and writeAt's other arguments (numbers through N-API cost more than the write's own work). */

@@ -193,9 +193,11 @@ napi_value NativeLoop::FastWriteAt(napi_env env, napi_callback_info info) {
 // UTF-8 bytes (lone surrogates as U+FFFD, as Buffer.from makes them) encoded
 // onto the stack and written from there. Made in JS first, they would cost a
 // Buffer: Node's byte-length call, a pooled typed array and its encoding
-// call, ~0.4 us a write (bench/PERFORMANCE.md, "A string written as it is").
-// A UTF-16 unit is at most 3 bytes, so up to kStringAtOnce units always fit;
-// JS sends a longer string through write() (a longer one is -EMSGSIZE here).
+// call (bench/PERFORMANCE.md, "A string written as it is"). A UTF-16 unit is
+// at most 3 bytes, so the kStringAtOnce units JS sends at most always fit.
+// The encoder stops short at a whole character (at most 4 bytes) when the
+// room runs out, so with 4 bytes to spare a string that did not fit shows as
+// a longer result than any that did: it is refused (-EMSGSIZE), never cut.
 napi_value NativeLoop::FastWriteString(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value arg = nullptr;
@@ -204,13 +206,13 @@ napi_value NativeLoop::FastWriteString(napi_env env, napi_callback_info info) {
   auto* self = static_cast<NativeLoop*>(data);
   if (self->closed_ || self->write_args_ == nullptr) return bridge::small_number(env, -EBADF);
   const int32_t slot = self->write_args_[0], gen = self->write_args_[1];
-  char text[kStringAtOnce * 3 + 1];
-  size_t units = 0, len = 0;
-  if (argc < 1 || slot < 0 || gen < 0 || napi_get_value_string_utf16(env, arg, nullptr, 0, &units) != napi_ok) {
+  constexpr size_t kMost = kStringAtOnce * 3;
+  char text[kMost + 4 + 1];  // + the spare character, + napi's NUL
+  size_t len = 0;
+  if (argc < 1 || slot < 0 || gen < 0 || napi_get_value_string_utf8(env, arg, text, sizeof text, &len) != napi_ok) {
     return bridge::small_number(env, -EINVAL);
   }
-  if (units > kStringAtOnce) return bridge::small_number(env, -EMSGSIZE);
-  if (napi_get_value_string_utf8(env, arg, text, sizeof text, &len) != napi_ok) return bridge::small_number(env, -EINVAL);
+  if (len > kMost) return bridge::small_number(env, -EMSGSIZE);
   return write_result(env, self->checked_write(slot, gen, reinterpret_cast<const uint8_t*>(text), len));
 }
 

@@ -835,7 +835,14 @@ forEachBackend('NativeLoop bridge', (backend) => {
     let n = 0;
     while (n < want.length) n += fs.readSync(r, got, n, got.length - n, null);
     expect(got.subarray(0, n)).toEqual(want);
-    expect(l.writeString('x'.repeat(STRING_AT_ONCE + 1))).toBe(-90); // EMSGSIZE: never cut short
+    // Past 3 bytes a unit of STRING_AT_ONCE it is refused (EMSGSIZE), never cut short; one unit more in ASCII still fits.
+    expect(l.writeString('\u20ac'.repeat(STRING_AT_ONCE + 1))).toBe(-90);
+    expect(l.writeString('\u20ac'.repeat(STRING_AT_ONCE - 1) + '\u{1d11e}')).toBe(-90); // 3 bytes over, in a 4-byte character
+    expect(l.writeString('x'.repeat(STRING_AT_ONCE + 1))).toBeUndefined();
+    const more = Buffer.alloc(STRING_AT_ONCE + 1);
+    let m = 0;
+    while (m < more.length) m += fs.readSync(r, more, m, more.length - m, null);
+    expect(more.toString()).toBe('x'.repeat(STRING_AT_ONCE + 1));
     expect(l.writeString(Buffer.from('bytes') as unknown as string)).toBe(-22);
     expect(l.writeString(undefined as unknown as string)).toBe(-22);
     args[1] = gen + 1;
