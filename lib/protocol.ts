@@ -13,6 +13,11 @@ import { NoFactoryError, NotConnectedError } from './errors';
 import type { Failure } from './failure';
 import type { IConnector, IProtocol, IProtocolFactory, ITCPTransport, ITransport } from './interfaces';
 
+/** The error for a transport read before makeConnection(), built apart so the getter stays small enough to inline. */
+function notConnected(holder: object): NotConnectedError {
+  return new NotConnectedError(`${holder.constructor.name}.transport was read before makeConnection(): the protocol has no transport yet`);
+}
+
 /**
  * What every protocol shares, stream or process: the transport once
  * connected, `connected`, and makeConnection() calling connectionMade().
@@ -28,10 +33,9 @@ export class TransportHolder<T> {
    * throws NotConnectedError.
    */
   get transport(): T {
-    if (this.currentTransport === null) {
-      throw new NotConnectedError(`${this.constructor.name}.transport was read before makeConnection(): the protocol has no transport yet`);
-    }
-    return this.currentTransport;
+    const t = this.currentTransport;
+    if (t === null) throw notConnected(this);
+    return t;
   }
 
   /** Sets the transport (makeConnection does; tests may, with a fake one). */
@@ -42,6 +46,11 @@ export class TransportHolder<T> {
   /** True once makeConnection() (or an assignment) has given this protocol a transport. */
   get hasTransport(): boolean {
     return this.currentTransport !== null;
+  }
+
+  /** @internal The transport, or null before makeConnection(): what a parser checks per message without a throw path. */
+  transportOrNull(): T | null {
+    return this.currentTransport;
   }
 
   /** Called by the reactor (or spawnProcess): stores the transport, then calls connectionMade(). */

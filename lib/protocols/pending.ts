@@ -92,5 +92,6 @@ export function toBuffer(data: Buffer | Uint8Array | string): Buffer {
  * `self.transport and self.transport.disconnecting`): parsing stops there.
  */
 export function isDisconnecting(protocol: BaseProtocol<ITransport>): boolean {
-  return protocol.hasTransport && (protocol.transport as { disconnecting?: unknown }).disconnecting === true;
+  const t = protocol.transportOrNull() as { disconnecting?: unknown } | null;
+  return t !== null && t.disconnecting === true;
 }
