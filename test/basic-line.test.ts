@@ -292,6 +292,21 @@ describe('LineReceiver.lineText', () => {
     expect(seen).toEqual(['abc', 'abc', '\xe9t\xe9']);
   });
 
+  test('once a read is decoded, its later lines end where they did when it arrived, whatever is written into its memory', () => {
+    const seen: string[] = [];
+    class R extends LineReceiver {
+      override lineReceived(line: Buffer): void {
+        seen.push(`${this.lineText(line)}:${line.length}`);
+        // Reach past this line into the read's memory and turn the next line's "cd" into a delimiter.
+        if (seen.length === 1) new Uint8Array(line.buffer, line.byteOffset + 4, 2).set([13, 10]);
+      }
+    }
+    const r = new R();
+    r.makeConnection(new StringTransport());
+    r.dataReceived(b('a\r\nbcd\r\ne\r\n'));
+    expect(seen).toEqual(['a:1', 'bcd:3', 'e:1']);
+  });
+
   test('is right after a pause mid-read, a raw stretch, and a clearLineBuffer', () => {
     const r = new TextRecorder();
     feed(r, [b('one\r\npause\r\ntwo\r\nth'), b('ree\r\nfour\r\n')]);

@@ -37,11 +37,22 @@ const lineText = fc
   .array(fc.constantFrom('a', 'b', 'x', '\r', '\n', '\r\n', 'len 3\r\n', 'len 0\r\n', 'pause\r\n', 'aab', 'zzzzzzzz'), { maxLength: 60 })
   .map((parts) => Buffer.from(parts.join(''), 'latin1'));
 
+/** A LineRecorder whose lines are read with lineText first, so a read's later lines are found in its decoded text. */
+class TextLineRecorder extends LineRecorder {
+  override lineReceived(line: Buffer): void {
+    expect(this.lineText(line)).toBe(line.toString('latin1'));
+    super.lineReceived(line);
+  }
+}
+
 describe('parsers give the same events in any split', () => {
   test.each([
     ['LineReceiver', '\r\n', 16, LineRecorder],
     ['LineReceiver', '\n', 8, LineRecorder],
     ['LineReceiver', 'aab', 12, LineRecorder],
+    ['LineReceiver with lineText', '\r\n', 16, TextLineRecorder],
+    ['LineReceiver with lineText', 'aab', 12, TextLineRecorder],
+    ['LineReceiver with lineText', '\xff\r', 8, TextLineRecorder],
     ['LineOnlyReceiver', '\r\n', 16, LineOnlyRecorder],
     ['LineOnlyReceiver', 'aab', 5, LineOnlyRecorder],
   ] as const)('%s (delimiter %j, MAX_LENGTH %d)', (_name, delimiter, max, Recorder) => {
@@ -53,6 +64,21 @@ describe('parsers give the same events in any split', () => {
     };
     fc.assert(
       fc.property(fc.oneof(lineText, garbage), sizesArb, (stream, sizes) => checkSplits(make, stream, sizes, max + delimiter.length)),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('LineReceiver gives the same events whether its handler reads lines with lineText or not', () => {
+    const events = (R: typeof LineRecorder, stream: Buffer, sizes: number[]): unknown[] => {
+      const r = new R();
+      r.MAX_LENGTH = 16;
+      feed(r, chunk(stream, sizes));
+      return r.events;
+    };
+    fc.assert(
+      fc.property(fc.oneof(lineText, garbage), sizesArb, (stream, sizes) => {
+        expect(events(TextLineRecorder, stream, sizes)).toEqual(events(LineRecorder, stream, sizes));
+      }),
       { numRuns: RUNS },
     );
   });

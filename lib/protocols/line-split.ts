@@ -58,6 +58,22 @@ export function indexOfDelimiter(data: Buffer, delim: Buffer, from: number): num
   return i;
 }
 
+/**
+ * indexOfDelimiter over a read's latin1 text (one character a byte):
+ * `delim` in `text`, whose first character is byte `offset` of the read,
+ * from byte `from` on, as a byte index into the read. A one-character string
+ * search skips Buffer.indexOf's JS wrapper and its fast-API call, ~110
+ * instructions a line (bench/PERFORMANCE.md, "Key-value lines").
+ */
+export function indexOfDelimiterInText(text: string, offset: number, delim: Buffer, head: string, from: number): number {
+  for (let i = text.indexOf(head, from - offset); i >= 0; i = text.indexOf(head, i + 1)) {
+    let j = 1;
+    while (j < delim.length && text.charCodeAt(i + j) === delim[j]) j++;
+    if (j === delim.length) return i + offset;
+  }
+  return -1;
+}
+
 /** True if the delimiter starts at index p of the tail and ends inside data. */
 function straddles(tail: PendingBuffer, data: Buffer, delim: Buffer, p: number): boolean {
   const held = tail.length;
@@ -69,10 +85,12 @@ function straddles(tail: PendingBuffer, data: Buffer, delim: Buffer, p: number):
   return true;
 }
 
-/** Caches the Buffer form of a delimiter given as a string or a Buffer. */
+/** Caches the Buffer form of a delimiter given as a string or a Buffer, and its first byte as a latin1 character. */
 export class DelimiterCache {
   private source: Buffer | string | null = null;
   private value: Buffer = Buffer.alloc(0);
+  /** The first byte of the last delimiter get() returned, as a one-character latin1 string. */
+  head = '';
 
   /** The delimiter as a Buffer; throws TypeError for an empty delimiter. */
   get(source: Buffer | string): Buffer {
@@ -81,6 +99,7 @@ export class DelimiterCache {
       if (buf.length === 0) throw new TypeError('delimiter must not be empty');
       this.source = source;
       this.value = buf;
+      this.head = String.fromCharCode(buf[0]);
     }
     return this.value;
   }

@@ -6,7 +6,7 @@ import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces'
 import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
 import { PausableReceiver } from './pausable';
-import { completeLine, DelimiterCache, indexOfDelimiter, NEED_MORE, TOO_LONG } from './line-split';
+import { completeLine, DelimiterCache, indexOfDelimiter, indexOfDelimiterInText, NEED_MORE, TOO_LONG } from './line-split';
 import { viewOf } from '../reactor/received';
 
 /**
@@ -66,7 +66,11 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
    * `toString` is a native call per line. Any other Buffer (a line kept from
    * an earlier read, a line completed across reads) is decoded as it is.
    * The text is the bytes as they arrived: a line changed in place after an
-   * earlier line of its read was decoded still reads as it arrived.
+   * earlier line of its read was decoded still reads as it arrived, and the
+   * rest of that read is split on that text too (it is cheaper to search),
+   * so bytes changed in place ahead of the parser, through a line's memory,
+   * do not move where its later lines end (as in Twisted, whose lines are
+   * cut from immutable bytes).
    * Two costs to know: the first call decodes the whole rest of the read (a
    * protocol that goes raw after a short header line pays for decoding its
    * body once), and a line of 13 characters or more is a V8 sliced string
@@ -169,7 +173,8 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
         return this.rawDataReceived(pos === 0 ? data : data.subarray(pos));
       }
       const delim = this.delims.get(this.delimiter);
-      const idx = indexOfDelimiter(data, delim, pos);
+      // Once lineText has decoded the read, its text (the bytes as they arrived) is searched: cheaper than the bytes.
+      const idx = r.text === null ? indexOfDelimiter(data, delim, pos) : indexOfDelimiterInText(r.text, r.textAt, delim, this.delims.head, pos);
       if (idx < 0 || idx - pos > this.MAX_LENGTH) {
         if (idx < 0 && data.length - pos < this.MAX_LENGTH + delim.length) {
           this.tail.append(data, pos);
