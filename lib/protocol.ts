@@ -48,7 +48,12 @@ export class TransportHolder<T> {
     return this.currentTransport !== null;
   }
 
-  /** @internal The transport, or null before makeConnection(): what a parser checks per message without a throw path. */
+  /**
+   * @internal The transport, or null before makeConnection(): what a parser
+   * checks per message without a throw path. It is the stored transport: a
+   * subclass's override of the `transport` getter is not consulted (nor is
+   * it by `hasTransport`).
+   */
   transportOrNull(): T | null {
     return this.currentTransport;
   }

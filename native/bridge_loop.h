@@ -245,6 +245,9 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   static constexpr size_t kWriteArgs = 4;
   // The longest string writeString() takes, in UTF-16 units (lib/native.ts
   // STRING_AT_ONCE): its UTF-8 form, at most 12 KiB, is encoded on the stack.
+  // Were it below JS's figure, a write would come back -EMSGSIZE and close
+  // its connection: test/poller.test.ts writes a string of exactly that many
+  // three-byte characters to hold the two together.
   static constexpr size_t kStringAtOnce = 4096;
   int32_t* write_args_ = nullptr;
   static constexpr int kDrainRounds = Loop::kMaxDrainRounds;

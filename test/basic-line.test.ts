@@ -292,7 +292,7 @@ describe('LineReceiver.lineText', () => {
     expect(seen).toEqual(['abc', 'abc', '\xe9t\xe9']);
   });
 
-  test('once a read is decoded, its later lines end where they did when it arrived, whatever is written into its memory', () => {
+  test('once a read is decoded, its later lines end where they did then, whatever is written into its memory after', () => {
     const seen: string[] = [];
     class R extends LineReceiver {
       override lineReceived(line: Buffer): void {
@@ -341,6 +341,24 @@ describe('LineReceiver.lineText', () => {
     r.dataReceived(b('a\r\n\xff\x80\nto-bars\nx\ny||stomp||z||tail'));
     r.dataReceived(b('end||'));
     expect(seen).toEqual(['a\r=a\r', '\xff\x80=\xff\x80', 'to-bars=to-bars', 'x\ny=x\ny', 'stomp=stomp', 'z=z', 'tailend=tailend']);
+  });
+
+  test('a Buffer delimiter changed in place mid-read splits the rest of the read, decoded or not', () => {
+    for (const decode of [false, true]) {
+      const seen: string[] = [];
+      const delimiter = Buffer.from('\n');
+      class R extends LineReceiver {
+        override lineReceived(line: Buffer): void {
+          seen.push(decode ? this.lineText(line) : line.toString('latin1'));
+          if (seen.length === 1) delimiter[0] = 0x7c; // '|'
+        }
+      }
+      const r = new R();
+      r.delimiter = delimiter;
+      r.makeConnection(new StringTransport());
+      r.dataReceived(b('a\nb|c\nd|'));
+      expect(seen).toEqual(['a', 'b', 'c\nd']);
+    }
   });
 
   test('keeps nothing of a read once it is parsed (a kept view would pin its memory)', () => {

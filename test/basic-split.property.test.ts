@@ -34,7 +34,7 @@ const garbage = fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a));
 
 /** Text from a small alphabet rich in delimiter bytes and commands, so lines, raw runs and overflows all happen. */
 const lineText = fc
-  .array(fc.constantFrom('a', 'b', 'x', '\r', '\n', '\r\n', 'len 3\r\n', 'len 0\r\n', 'pause\r\n', 'aab', 'zzzzzzzz'), { maxLength: 60 })
+  .array(fc.constantFrom('a', 'b', 'x', '\r', '\n', '\r\n', '\xff', '\xff\r', 'len 3\r\n', 'len 0\r\n', 'pause\r\n', 'aab', 'zzzzzzzz'), { maxLength: 60 })
   .map((parts) => Buffer.from(parts.join(''), 'latin1'));
 
 /** A LineRecorder whose lines are read with lineText first, so a read's later lines are found in its decoded text. */
@@ -52,7 +52,7 @@ describe('parsers give the same events in any split', () => {
     ['LineReceiver', 'aab', 12, LineRecorder],
     ['LineReceiver with lineText', '\r\n', 16, TextLineRecorder],
     ['LineReceiver with lineText', 'aab', 12, TextLineRecorder],
-    ['LineReceiver with lineText', '\xff\r', 8, TextLineRecorder],
+    ['LineReceiver with lineText', Buffer.from([0xff, 0x0d]), 8, TextLineRecorder],
     ['LineOnlyReceiver', '\r\n', 16, LineOnlyRecorder],
     ['LineOnlyReceiver', 'aab', 5, LineOnlyRecorder],
   ] as const)('%s (delimiter %j, MAX_LENGTH %d)', (_name, delimiter, max, Recorder) => {

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import { BackendUnavailableError, PollerError } from '../lib/errors';
 import { Events, Poller, resolveBackend } from '../lib/poller';
 import type { PollerEvent } from '../lib/poller';
@@ -835,9 +836,14 @@ forEachBackend('NativeLoop bridge', (backend) => {
     let n = 0;
     while (n < want.length) n += fs.readSync(r, got, n, got.length - n, null);
     expect(got.subarray(0, n)).toEqual(want);
-    // Past 3 bytes a unit of STRING_AT_ONCE it is refused (EMSGSIZE), never cut short; one unit more in ASCII still fits.
-    expect(l.writeString('\u20ac'.repeat(STRING_AT_ONCE + 1))).toBe(-90);
-    expect(l.writeString('\u20ac'.repeat(STRING_AT_ONCE - 1) + '\u{1d11e}')).toBe(-90); // 3 bytes over, in a 4-byte character
+    // Past 3 bytes a unit of STRING_AT_ONCE a string is refused (EMSGSIZE), never cut short and nothing sent: one that
+    // still fits the native buffer's 4 spare bytes, and ones that do not (the encoder stops at a whole character).
+    const tooLong = -os.constants.errno.EMSGSIZE;
+    expect(l.writeString('\u20ac'.repeat(STRING_AT_ONCE - 1) + '\u{1d11e}')).toBe(tooLong); // 1 byte over, in a 4-byte character
+    expect(l.writeString('\u20ac'.repeat(STRING_AT_ONCE + 1))).toBe(tooLong); // 3 over
+    expect(l.writeString('\u20ac'.repeat(STRING_AT_ONCE + 2))).toBe(tooLong); // 6 over: past the spare bytes
+    expect(l.writeString('x'.repeat(3 * STRING_AT_ONCE + 5))).toBe(tooLong);
+    // A longer string of one-byte characters that fits is taken whole, and is the next thing the pipe holds.
     expect(l.writeString('x'.repeat(STRING_AT_ONCE + 1))).toBeUndefined();
     const more = Buffer.alloc(STRING_AT_ONCE + 1);
     let m = 0;

@@ -62,8 +62,9 @@ export function indexOfDelimiter(data: Buffer, delim: Buffer, from: number): num
  * indexOfDelimiter over a read's latin1 text (one character a byte):
  * `delim` in `text`, whose first character is byte `offset` of the read,
  * from byte `from` on, as a byte index into the read. A one-character string
- * search skips Buffer.indexOf's JS wrapper and its fast-API call, ~110
- * instructions a line (bench/PERFORMANCE.md, "Key-value lines").
+ * search skips Buffer.indexOf's JS wrapper and its fast-API call: ~50
+ * instructions a line less in all (bench/PERFORMANCE.md, "A string written
+ * as it is, and the line ends found in the text").
  */
 export function indexOfDelimiterInText(text: string, offset: number, delim: Buffer, head: string, from: number): number {
   for (let i = text.indexOf(head, from - offset); i >= 0; i = text.indexOf(head, i + 1)) {
@@ -85,12 +86,12 @@ function straddles(tail: PendingBuffer, data: Buffer, delim: Buffer, p: number):
   return true;
 }
 
-/** Caches the Buffer form of a delimiter given as a string or a Buffer, and its first byte as a latin1 character. */
+/** Caches the Buffer form of a delimiter given as a string or a Buffer. */
 export class DelimiterCache {
   private source: Buffer | string | null = null;
   private value: Buffer = Buffer.alloc(0);
-  /** The first byte of the last delimiter get() returned, as a one-character latin1 string. */
-  head = '';
+  private headByte = -1;
+  private headText = '';
 
   /** The delimiter as a Buffer; throws TypeError for an empty delimiter. */
   get(source: Buffer | string): Buffer {
@@ -99,8 +100,21 @@ export class DelimiterCache {
       if (buf.length === 0) throw new TypeError('delimiter must not be empty');
       this.source = source;
       this.value = buf;
-      this.head = String.fromCharCode(buf[0]);
     }
     return this.value;
   }
+  /**
+   * The first byte of the delimiter get() last returned, as a one-character
+   * latin1 string; read from the Buffer each time, since a Buffer delimiter
+   * may be changed in place.
+   */
+  head(): string {
+    const b = this.value[0];
+    if (b !== this.headByte) {
+      this.headByte = b;
+      this.headText = String.fromCharCode(b);
+    }
+    return this.headText;
+  }
+
 }

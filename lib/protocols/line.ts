@@ -65,12 +65,11 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
    * rest of that read once, and each line is a slice of that string, where
    * `toString` is a native call per line. Any other Buffer (a line kept from
    * an earlier read, a line completed across reads) is decoded as it is.
-   * The text is the bytes as they arrived: a line changed in place after an
-   * earlier line of its read was decoded still reads as it arrived, and the
-   * rest of that read is split on that text too (it is cheaper to search),
-   * so bytes changed in place ahead of the parser, through a line's memory,
-   * do not move where its later lines end (as in Twisted, whose lines are
-   * cut from immutable bytes).
+   * The text is the read as it was when this was first called for one of
+   * its lines: a line changed in place after that still reads as it was,
+   * and the rest of that read is split on that text too (it is cheaper to
+   * search), so bytes changed in place ahead of the parser from then on,
+   * through a line's memory, do not move where its later lines end.
    * Two costs to know: the first call decodes the whole rest of the read (a
    * protocol that goes raw after a short header line pays for decoding its
    * body once), and a line of 13 characters or more is a V8 sliced string
@@ -173,8 +172,8 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
         return this.rawDataReceived(pos === 0 ? data : data.subarray(pos));
       }
       const delim = this.delims.get(this.delimiter);
-      // Once lineText has decoded the read, its text (the bytes as they arrived) is searched: cheaper than the bytes.
-      const idx = r.text === null ? indexOfDelimiter(data, delim, pos) : indexOfDelimiterInText(r.text, r.textAt, delim, this.delims.head, pos);
+      // Once lineText has decoded the read, that text is searched: cheaper than the bytes (see lineText).
+      const idx = r.text === null ? indexOfDelimiter(data, delim, pos) : indexOfDelimiterInText(r.text, r.textAt, delim, this.delims.head(), pos);
       if (idx < 0 || idx - pos > this.MAX_LENGTH) {
         if (idx < 0 && data.length - pos < this.MAX_LENGTH + delim.length) {
           this.tail.append(data, pos);

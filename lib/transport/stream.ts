@@ -216,7 +216,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
    * unregister: those bytes go out before the close. Beyond the first MiB, a
    * larger Buffer is kept by reference until sent, as Node's streams do: do
    * not change it meanwhile. A string is written as UTF-8; one of up to
-   * STRING_AT_ONCE characters is encoded by the native write itself, with no
+   * 4,096 UTF-16 code units is encoded by the native write itself, with no
    * Buffer made for it (as Node's `socket.write(string)` does).
    */
   write(data: Bytes): void {
@@ -658,11 +658,12 @@ export class StreamTransport extends Handler implements ISSLTransport {
   }
 
   /**
-   * Writes `text` (at most STRING_AT_ONCE characters) as UTF-8: as
-   * sendBytes, encoded by the native call. A subclass that changes the bytes
-   * in sendBytes and not here gets the string there, as a Buffer.
+   * Writes `text` (at most STRING_AT_ONCE UTF-16 units) as UTF-8: as
+   * sendBytes, encoded by the native call. Private, so no subclass method of
+   * that name is called by write(); a subclass that changes the bytes in
+   * sendBytes gets the string there, as a Buffer.
    */
-  protected sendString(text: string): number {
+  private sendString(text: string): number {
     if (this.sendBytes !== StreamTransport.prototype.sendBytes) return this.sendBytes(Buffer.from(text));
     return this.wrote(this.aimWrite().writeString(text));
   }
