@@ -233,6 +233,34 @@ describe('a fixed-rate round in which the load generator fell behind', () => {
   });
 });
 
+describe('a ramp round in which some new connection was not served within the limit', () => {
+  /* eslint-disable @typescript-eslint/no-var-requires */
+  const { summarise } = require('../bench/lib/runner') as { summarise: (runs: object[]) => Row };
+  const { addRatios, scenarioTable, targets } = require('../bench/lib/report') as {
+    addRatios: <S>(sc: S) => S;
+    scenarioTable: (sc: object, labels: object) => string;
+    targets: (results: object[]) => { target: string; status: string; value: string }[];
+  };
+  /* eslint-enable @typescript-eslint/no-var-requires */
+  // What the load generator prints: hot_in_time of hot_total, and the limit as the all-served time when some were late.
+  const round = (inTime: number, served: number): object => ({
+    ok: true, ops: 1000, ops_per_s: 1000, bytes: 64000, hot_total: 1000, hot_in_time: inTime,
+    hot_all_served_s: inTime < 1000 ? 15 : served, hot_lat_ms: { p99: 5 }, server: { cpu_us_per_op: 10 },
+  });
+
+  test('is the server\'s result, not a failed run: the row is ok, says so, and counts those rounds as the limit', () => {
+    const sc = {
+      name: 'ramp', metric: 'ramp', baseline: 'net', ceiling: 'c',
+      rows: { ioreactor: summarise([round(1000, 0.18), round(955, 0), round(1000, 0.19)]), net: summarise([round(955, 0), round(990, 0), round(1000, 12.7)]) },
+    };
+    expect(sc.rows.net).toMatchObject({ ok: true, hot_late: 2, median: { hot_all_served_s: 15 } });
+    expect(sc.rows.ioreactor).toMatchObject({ ok: true, hot_late: 1, median: { hot_all_served_s: 0.19 } });
+    expect(scenarioTable(addRatios(sc), { ioreactor: 'ioreactor', net: 'node net' })).toMatch(/not every new connection served within 15 s in 2 of 3 rounds \(as few as 955 of 1,000\)/);
+    const late = { ...sc, rows: { ...sc.rows, ioreactor: summarise([round(955, 0), round(1000, 0.1)]) } };
+    expect(targets([addRatios(late)]).find((t) => t.target.startsWith('hot ramp: every'))).toMatchObject({ status: 'NOT met' });
+  });
+});
+
 describe('a fixed-rate round whose load generator lost its CPU', () => {
   /* eslint-disable @typescript-eslint/no-var-requires */
   const { summarise } = require('../bench/lib/runner') as { summarise: (runs: object[]) => Row & { loadgen_behind: number; rerun: number } };

@@ -128,6 +128,9 @@ function summarise(all) {
     errors: sum('errors'), verify_errors: sum('verify_errors'), stalled: sum('stalled'),
     bytes_checked: sum('bytes'), connect_retries: sum('connect_retries'),
     loadgen_behind: runs.filter((r) => r.loadgen_behind).length,
+    /* ramp: rounds in which some new connection was not served within the load generator's limit (its all-served time is then the limit) */
+    hot_late: runs.filter((r) => r.hot_total !== undefined && r.hot_in_time < r.hot_total).length,
+    hot_fewest: runs.reduce((a, r) => (r.hot_total !== undefined && r.hot_in_time < a.in_time ? { in_time: r.hot_in_time, total: r.hot_total } : a), { in_time: Infinity, total: 0 }),
     /* fixed rate: rounds run again after their load generator lost its CPU (placement.js) */
     rerun: all.length - runs.length,
     first_error: (runs.find((r) => r.first_error) || {}).first_error || '',

@@ -31,8 +31,6 @@
 #ifndef HOT_NICE
 #define HOT_NICE 5
 #endif
-/* How long after the burst we wait for the last hot connection. */
-#define HOT_LIMIT_NS 15000000000ull
 
 static _Atomic int phase = RAMP_STEADY;
 static struct stats hot_st;

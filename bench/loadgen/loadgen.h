@@ -194,6 +194,13 @@ uint64_t ws_bc_unfinished(void);
 int ws_bc_conns(void);
 const struct hist *ws_bc_totals(void);
 
+/* How long after the burst we wait for the last hot connection. One not
+ * served by then is the server's result, not an error of the run: the
+ * JSON gives hot_in_time of hot_total, and hot_all_served_s is the limit. */
+#ifndef HOT_LIMIT_NS
+#define HOT_LIMIT_NS 15000000000ull
+#endif
+
 /* hot.c: ramp mode's phases (0 steady, 1 flood, 2 after: every hot one
  * served), read by both threads; the burst on its own thread. */
 enum ramp_phase { RAMP_STEADY, RAMP_FLOOD, RAMP_AFTER };
