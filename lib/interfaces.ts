@@ -48,7 +48,7 @@ export interface IConsumer {
 
 /** A bidirectional byte stream: what a Protocol talks to. */
 export interface ITransport {
-  /** Writes bytes at once when the socket allows; the rest is buffered in order. */
+  /** Writes bytes at once when the socket allows; the rest is buffered in order. A string is UTF-8 encoded. */
   write(data: Buffer | Uint8Array | string): void;
   /** Writes several buffers in one system call where possible. */
   writeSequence(data: ReadonlyArray<Buffer | Uint8Array | string>): void;

@@ -214,6 +214,37 @@ describe('LineReceiver', () => {
     expect(t.writes.map((w) => w.toString())).toEqual(['hi\r\n', 'there\n']);
   });
 
+  test('sendLine of a string makes the bytes a Buffer line and the delimiter would, as one write, with any delimiter', () => {
+    for (const R of [LineReceiver, LineOnlyReceiver]) {
+      const r = new R();
+      const t = new StringTransport();
+      r.makeConnection(t);
+      const delimiter = Buffer.from('\r\n');
+      r.delimiter = delimiter;
+      // UTF-8 text, a lone surrogate at the end (an ASCII delimiter cannot complete it), then a non-ASCII
+      // delimiter (the line and it go as bytes), one changed in place back to ASCII, and a string one.
+      const lines = ['h\u00e9 \u20ac \u{1d11e}', 'lone \ud83d', 'x'];
+      const want: Buffer[] = [];
+      for (const line of lines) {
+        r.sendLine(line);
+        want.push(Buffer.concat([Buffer.from(line), delimiter]));
+      }
+      r.delimiter = Buffer.from([0xff, 0x0a]);
+      r.sendLine('\u00e9');
+      want.push(Buffer.from([0xc3, 0xa9, 0xff, 0x0a]));
+      (r.delimiter as Buffer)[0] = 0x7c; // '|': changed in place
+      r.sendLine('a');
+      want.push(Buffer.from('a|\n'));
+      (r.delimiter as Buffer)[1] = 0x80; // and in place to non-ASCII again
+      r.sendLine('c');
+      want.push(Buffer.from([0x63, 0x7c, 0x80]));
+      r.delimiter = '\u00e9';
+      r.sendLine('b');
+      want.push(Buffer.from('b\u00e9'));
+      expect(t.writes).toEqual(want);
+    }
+  });
+
   test('stops delivering lines once the protocol drops the connection', () => {
     const got: string[] = [];
     class R extends LineReceiver {

@@ -6,7 +6,7 @@ import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces'
 import { Protocol } from '../protocol';
 import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
-import { completeLine, DelimiterCache, indexOfDelimiter, NEED_MORE, TOO_LONG } from './line-split';
+import { completeLine, DelimiterCache, indexOfDelimiter, NEED_MORE, TOO_LONG, writeLine } from './line-split';
 import { CRLF } from './line';
 import { viewOf } from '../reactor/received';
 
@@ -34,8 +34,7 @@ export class LineOnlyReceiver<F extends IProtocolFactory = Factory<AnyProtocol>,
 
   /** Writes the line followed by the delimiter, as one write. */
   sendLine(line: Buffer | Uint8Array | string): void {
-    const delim = this.delims.get(this.delimiter);
-    this.transport.write(Buffer.concat([toBuffer(line), delim]));
+    writeLine(this.transport, line, this.delims, this.delimiter);
   }
 
   /** Bytes held and not yet delivered (a partial line). */

@@ -6,7 +6,7 @@ import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces'
 import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
 import { PausableReceiver } from './pausable';
-import { completeLine, DelimiterCache, indexOfDelimiter, indexOfDelimiterInText, NEED_MORE, TOO_LONG } from './line-split';
+import { completeLine, DelimiterCache, indexOfDelimiter, indexOfDelimiterInText, NEED_MORE, TOO_LONG, writeLine } from './line-split';
 import { viewOf } from '../reactor/received';
 
 /**
@@ -90,7 +90,7 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
 
   /** Writes the line followed by the delimiter, as one write. */
   sendLine(line: Buffer | Uint8Array | string): void {
-    this.transport.write(Buffer.concat([toBuffer(line), this.delims.get(this.delimiter)]));
+    writeLine(this.transport, line, this.delims, this.delimiter);
   }
 
   /** From now on bytes go to rawDataReceived (the rest of the current chunk too). */
