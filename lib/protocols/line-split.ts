@@ -121,6 +121,7 @@ export class DelimiterCache {
     }
     return this.value;
   }
+
   /**
    * The first byte of the delimiter get() last returned, as a one-character
    * latin1 string; read from the Buffer each time, since a Buffer delimiter
@@ -152,5 +153,4 @@ export class DelimiterCache {
     for (let i = 0; i < v.length; i++) if (v[i] >= 0x80) return (this.asciiText = null);
     return (this.asciiText = v.toString('latin1'));
   }
-
 }
