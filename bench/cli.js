@@ -160,7 +160,7 @@ function progressLine(total) {
     const fig = s.metric === 'rate' ? rateProgress(r)
       : s.metric === 'rss'
       ? `${Math.round((r.server && r.server.rss_per_conn_bytes) || 0)} B/conn`
-      : s.metric === 'ramp' ? `all served in ${(r.hot_all_served_s || 0).toFixed(3)} s`
+      : s.metric === 'ramp' ? `all served in ${(r.hot_all_served_s || 0).toFixed(3)} s${r.hot_in_time < r.hot_total ? ` (${r.hot_in_time} of ${r.hot_total} within the ${r.hot_limit_s} s limit)` : ''}`
       : s.metric === 'broadcast' ? `${r.ops || 0} broadcasts to ${r.bc_conns || 0}, all have it p50 ${((r.bc_all_us && r.bc_all_us.p50) / 1000 || 0).toFixed(2)} max ${((r.bc_all_us && r.bc_all_us.max) / 1000 || 0).toFixed(2)} ms`
         : `${Math.round(r.ops_per_s || 0).toLocaleString('en-US')} ops/s p99 ${((r.lat_us && r.lat_us.p99) / 1000 || 0).toFixed(2)} ms`;
     const again = swapped ? `; run again, ${swapped}` : '';

@@ -113,6 +113,14 @@ function figure(r, k, f) {
   return f(r);
 }
 
+/** A ramp row's late rounds: { hot_late, hot_fewest: {in_time, total}, hot_limit_s }, or nothing when none was late. */
+function hotLate(runs) {
+  const late = runs.filter((r) => r.hot_total !== undefined && r.hot_in_time < r.hot_total);
+  if (late.length === 0) return {};
+  const fewest = late.reduce((a, r) => (r.hot_in_time < a.hot_in_time ? r : a));
+  return { hot_late: late.length, hot_fewest: { in_time: fewest.hot_in_time, total: fewest.hot_total }, hot_limit_s: fewest.hot_limit_s };
+}
+
 /** Medians of every figure over a server's runs, and the error totals. A
  * fixed-rate run in which the load generator fell behind gives no latency:
  * the median is over the other runs, or none when every run fell behind. */
@@ -128,9 +136,8 @@ function summarise(all) {
     errors: sum('errors'), verify_errors: sum('verify_errors'), stalled: sum('stalled'),
     bytes_checked: sum('bytes'), connect_retries: sum('connect_retries'),
     loadgen_behind: runs.filter((r) => r.loadgen_behind).length,
-    /* ramp: rounds in which some new connection was not served within the load generator's limit (its all-served time is then the limit) */
-    hot_late: runs.filter((r) => r.hot_total !== undefined && r.hot_in_time < r.hot_total).length,
-    hot_fewest: runs.reduce((a, r) => (r.hot_total !== undefined && r.hot_in_time < a.in_time ? { in_time: r.hot_in_time, total: r.hot_total } : a), { in_time: Infinity, total: 0 }),
+    /* ramp: rounds in which some new connection was served only after the load generator's --hot-limit, and the fewest in time */
+    ...hotLate(runs),
     /* fixed rate: rounds run again after their load generator lost its CPU (placement.js) */
     rerun: all.length - runs.length,
     first_error: (runs.find((r) => r.first_error) || {}).first_error || '',

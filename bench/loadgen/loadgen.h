@@ -61,6 +61,7 @@ struct config {
   const char *ws_path; /* the upgrade request's path */
   double settle;      /* after the window: hold every connection this long, then sample RSS */
   double steady;      /* ramp: seconds of the window before the burst (0: a quarter of it) */
+  double hot_limit;   /* ramp: seconds after the burst within which every hot one should be served */
 };
 
 /* Log-linear histogram of nanosecond values: 64 exact buckets, then 32
@@ -112,7 +113,7 @@ struct stats {
   uint64_t idle_ns;    /* window time in passes of the loop that had nothing to do */
   /* Ramp: the busy connections' latency before the burst (steady) and
    * from the burst until the last hot connection is served (flood). */
-  uint64_t hot_in_time; /* hot connections served within 15 s of the burst */
+  uint64_t hot_in_time; /* hot connections served within --hot-limit of the burst */
   struct hist steady_lat, flood_lat;
   /* Ramp: how long each of our own dispatch batches took (steady, flood),
    * and the time spent on hot connections' events: our own share of the
@@ -194,13 +195,6 @@ uint64_t ws_bc_unfinished(void);
 int ws_bc_conns(void);
 const struct hist *ws_bc_totals(void);
 
-/* How long after the burst we wait for the last hot connection. One not
- * served by then is the server's result, not an error of the run: the
- * JSON gives hot_in_time of hot_total, and hot_all_served_s is the limit. */
-#ifndef HOT_LIMIT_NS
-#define HOT_LIMIT_NS 15000000000ull
-#endif
-
 /* hot.c: ramp mode's phases (0 steady, 1 flood, 2 after: every hot one
  * served), read by both threads; the burst on its own thread. */
 enum ramp_phase { RAMP_STEADY, RAMP_FLOOD, RAMP_AFTER };
@@ -209,6 +203,9 @@ void ramp_set_phase(enum ramp_phase p);
 struct loop;
 int ramp_burst_over(struct loop *l); /* a loop_run_until stop: every hot one served */
 void hot_start(const struct config *cfg, uint64_t burst_ns);
+/* Joins the burst's thread, which serves late hot connections for as long
+ * again as --hot-limit, and adds what it saw to st: one served late is the
+ * server's result (hot_in_time < hot), one never served an error. */
 void hot_finish(struct stats *st, uint64_t burst_ns);
 void hot_free(void); /* closes the burst's connections (before tls_free) */
 
