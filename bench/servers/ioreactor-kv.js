@@ -6,14 +6,16 @@
  * TextLineReceiver, each read decoded once and each line a slice of that
  * string (as net-kv.js splits by hand). The replies to the lines of one
  * read are gathered and written once, as a string, as a pipelining server
- * would.
- * Arguments: [--backend epoll|poll] [--check] [--text].
+ * would; with --sendline each line is answered at once with sendLine, as
+ * Twisted's examples do (bench/PERFORMANCE.md, "sendLine with a string").
+ * Arguments: [--backend epoll|poll] [--check] [--text | --sendline].
  */
 const { parseArgs, loadReactor, listenReactor } = require('./common');
 const { answer } = require('./kv-store');
 
 const opts = parseArgs(process.argv.slice(2));
 const text = process.argv.includes('--text');
+const eachLine = process.argv.includes('--sendline');
 const io = loadReactor();
 
 class KV extends (text ? io.TextLineReceiver : io.LineReceiver) {
@@ -31,7 +33,9 @@ class KV extends (text ? io.TextLineReceiver : io.LineReceiver) {
   }
 
   lineReceived(line) {
-    this.out += answer(text ? line : this.lineText(line));
+    const reply = answer(text ? line : this.lineText(line));
+    if (eachLine) this.sendLine(reply.slice(0, reply.length - 2));
+    else this.out += reply;
   }
 }
 
