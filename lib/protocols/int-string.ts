@@ -7,7 +7,7 @@ import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces'
 import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
 import { PausableReceiver } from './pausable';
-import { viewOf } from '../reactor/received';
+import { memoryOf, offsetOf, viewOf } from '../reactor/received';
 
 /** Reads a big-endian unsigned prefix of P bytes at pos (bounds already checked). */
 function readPrefix(data: Buffer, pos: number, P: number): number {
@@ -97,8 +97,8 @@ export abstract class IntNStringReceiver<F extends IProtocolFactory = Factory<An
   /** Delivers the whole frames in data from pos on; keeps a partial last frame. */
   private scan(data: Buffer, pos: number): void {
     const P = this.prefixLength;
-    const memory = data.buffer as ArrayBuffer;
-    const base = data.byteOffset;
+    const memory = memoryOf(data);
+    const base = offsetOf(data);
     while (pos < data.length && !this.broken) {
       if (this.paused) return this.stash(data, pos);
       if (isDisconnecting(this)) break;

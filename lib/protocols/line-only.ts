@@ -8,7 +8,7 @@ import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
 import { completeLine, DelimiterCache, indexOfDelimiter, NEED_MORE, TOO_LONG, writeLine } from './line-split';
 import { CRLF } from './line';
-import { viewOf } from '../reactor/received';
+import { memoryOf, offsetOf, viewOf } from '../reactor/received';
 
 /**
  * A protocol that receives lines and nothing else.
@@ -55,8 +55,8 @@ export class LineOnlyReceiver<F extends IProtocolFactory = Factory<AnyProtocol>,
       if (pos === TOO_LONG) return this.lineLengthExceeded(Buffer.concat([this.tail.detach(), data]));
       this.lineReceived(this.tail.detach());
     }
-    const memory = data.buffer as ArrayBuffer;
-    const base = data.byteOffset;
+    const memory = memoryOf(data);
+    const base = offsetOf(data);
     let idx: number;
     while ((idx = indexOfDelimiter(data, delim, pos)) >= 0) {
       if (isDisconnecting(this)) return;

@@ -7,7 +7,7 @@ import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
 import { PausableReceiver } from './pausable';
 import { completeLine, DelimiterCache, indexOfDelimiter, indexOfDelimiterInText, NEED_MORE, TOO_LONG, writeLine } from './line-split';
-import { viewOf } from '../reactor/received';
+import { memoryOf, offsetOf, viewOf } from '../reactor/received';
 
 /**
  * The read whose lines LineReceiver is delivering, the line being delivered
@@ -162,8 +162,8 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
     this.cur = data;
     const r: ReadText = { read: data, line: null, at: 0, text: null, textAt: 0 };
     this.reading = r;
-    const memory = data.buffer as ArrayBuffer;
-    const base = data.byteOffset;
+    const memory = memoryOf(data);
+    const base = offsetOf(data);
     while (this.cur === data && pos < data.length) {
       if (isDisconnecting(this)) break;
       if (this.paused) return this.stash(data, pos);

@@ -8,7 +8,7 @@ import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces'
 import { Protocol } from '../protocol';
 import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
-import { viewOf } from '../reactor/received';
+import { memoryOf, offsetOf, viewOf } from '../reactor/received';
 
 const COLON = 0x3a;
 const COMMA = 0x2c;
@@ -84,7 +84,7 @@ export class NetstringReceiver<F extends IProtocolFactory = Factory<AnyProtocol>
   private readData(data: Buffer, pos: number): number {
     const avail = data.length - pos;
     if (this.pending.length === 0 && avail >= this.length) {
-      this.payload = viewOf(data.buffer as ArrayBuffer, data.byteOffset, pos, pos + this.length);
+      this.payload = viewOf(memoryOf(data), offsetOf(data), pos, pos + this.length);
       this.state = State.Comma;
       return pos + this.length;
     }
