@@ -138,6 +138,10 @@ class NativeLoop : public Napi::ObjectWrap<NativeLoop>, public LoopSink {
   // writeString(string) with writeArgs = [slot, gen]: write() of the
   // string's UTF-8 bytes, encoded in C++ rather than into a Buffer in JS.
   static napi_value FastWriteString(napi_env env, napi_callback_info info);
+  // The fast writes' shared start: their one argument in *arg and their
+  // loop, open with writeArgs in place; null when the call cannot go on,
+  // with the answer to return in *fail (-EINVAL, or -EBADF once closed).
+  static NativeLoop* fast_write_call(napi_env env, napi_callback_info info, napi_value* arg, napi_value* fail);
   int64_t checked_write(int32_t slot, int32_t gen, const uint8_t* bytes, size_t len);
   // Undefined (nullptr) for 0, all sent; else the number.
   static napi_value write_result(napi_env env, int64_t r);
