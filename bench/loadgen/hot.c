@@ -57,7 +57,7 @@ static void *hot_main(void *arg) {
   loop_set_measuring(hot_loop, 1);
   loop_set_connect_cap(hot_loop, cfg->hot);
   loop_start_connecting(hot_loop, cfg->conns + cfg->idle, cfg->hot, ROLE_HOT);
-  uint64_t limit = (uint64_t)(cfg->hot_limit * 1e9);
+  uint64_t limit = secs(cfg->hot_limit);
   loop_run_until(hot_loop, burst + limit, ramp_burst_over);
   /* served after this were not served in time; they are still served, for
    * as long again, so a slow server's late ones are told from ones never

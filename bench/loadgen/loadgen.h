@@ -223,6 +223,7 @@ void loop_run_until(struct loop *l, uint64_t deadline_ns,
 void loop_set_measuring(struct loop *l, int on);
 uint64_t loop_check_stalls(struct loop *l, uint64_t older_than_ns);
 uint64_t now_ns(void);
+static inline uint64_t secs(double s) { return (uint64_t)(s * 1e9); } /* seconds as now_ns() counts them */
 void note_error(struct stats *st, const char *fmt, ...);
 
 #endif

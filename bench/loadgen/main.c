@@ -144,8 +144,6 @@ static int drained(struct loop *l) {
   return 1;
 }
 
-static uint64_t secs(double s) { return (uint64_t)(s * 1e9); }
-
 /* Setup: every connection open and verified once. Returns seconds taken. */
 static double phase_setup(struct loop *l, const struct config *cfg, struct stats *st) {
   uint64_t t0 = now_ns();
