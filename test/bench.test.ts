@@ -466,14 +466,9 @@ function badServer(mangle: (data: Buffer, count: number) => Buffer | null, secur
 /** Runs the load generator in HTTP mode against a server that answers every
  * request with `answer`; the run must fail with an error matching `why`. */
 async function expectHttpFailure(answer: string, why: RegExp): Promise<void> {
-  const server = await badServer(() => Buffer.from(answer));
-  try {
-    const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--mode', 'http']);
-    expect(code).toBe(2);
-    expect(String(json.first_error)).toMatch(why);
-  } finally {
-    server.close();
-  }
+  const { code, json } = await loadgenAgainst(await badServer(() => Buffer.from(answer)), ['--mode', 'http']);
+  expect(code).toBe(2);
+  expect(String(json.first_error)).toMatch(why);
 }
 
 /** A TCP relay in front of `target` (a TLS echo server): the client's bytes
@@ -510,6 +505,15 @@ function loadgen(port: number, extra: string[], env: NodeJS.ProcessEnv = {}): Pr
       resolve({ code, json: JSON.parse(stdout.trim()) as Record<string, unknown> });
     });
   });
+}
+
+/** loadgen() against `server`, which is closed once the run is over, however it went. */
+async function loadgenAgainst(server: net.Server, extra: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; json: Record<string, unknown> }> {
+  try {
+    return await loadgen((server.address() as net.AddressInfo).port, extra, env);
+  } finally {
+    server.close();
+  }
 }
 
 /** An echo server that sits on chunk `at` of its one connection for `ms`
@@ -565,36 +569,21 @@ describe('the load generator in ramp mode', () => {
   const ramp = ['--mode', 'ramp', '--conns', '4', '--hot', '4', '--hot-limit', '0.2', '--duration', '0.4'];
 
   test('reports new connections served after --hot-limit as the server\'s result, not an error', async () => {
-    const server = await slowToNewServer(4, 250);
-    try {
-      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ramp);
-      expect([code, json.ok, json.errors, json.hot_total, json.hot_served, json.hot_in_time, json.hot_limit_s]).toEqual([0, true, 0, 4, 4, 0, 0.2]);
-      expect(json.hot_all_served_s).toBeGreaterThan(0.2);
-    } finally {
-      server.close();
-    }
+    const { code, json } = await loadgenAgainst(await slowToNewServer(4, 250), ramp);
+    expect([code, json.ok, json.errors, json.hot_total, json.hot_served, json.hot_in_time, json.hot_limit_s]).toEqual([0, true, 0, 4, 4, 0, 0.2]);
+    expect(json.hot_all_served_s).toBeGreaterThan(0.2);
   }, 30000);
 
   test('fails a server that never serves them', async () => {
-    const server = await slowToNewServer(4, null);
-    try {
-      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ramp);
-      expect([code, json.ok, json.hot_served]).toEqual([2, false, 0]);
-      expect(String(json.first_error)).toMatch(/^4 of 4 hot connections never served \(0\.4 s after the burst\)/);
-    } finally {
-      server.close();
-    }
+    const { code, json } = await loadgenAgainst(await slowToNewServer(4, null), ramp);
+    expect([code, json.ok, json.hot_served]).toEqual([2, false, 0]);
+    expect(String(json.first_error)).toMatch(/^4 of 4 hot connections never served \(0\.4 s after the burst\)/);
   }, 30000);
 
   test('is clean when every one is served in time', async () => {
-    const server = await slowToNewServer(4, 0);
-    try {
-      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ramp);
-      expect([code, json.ok, json.hot_served, json.hot_in_time]).toEqual([0, true, 4, 4]);
-      expect(json.hot_all_served_s).toBeLessThan(0.2);
-    } finally {
-      server.close();
-    }
+    const { code, json } = await loadgenAgainst(await slowToNewServer(4, 0), ramp);
+    expect([code, json.ok, json.hot_served, json.hot_in_time]).toEqual([0, true, 4, 4]);
+    expect(json.hot_all_served_s).toBeLessThan(0.2);
   }, 30000);
 });
 
@@ -620,14 +609,9 @@ describe('the load generator fails a server that', () => {
   }, 30000);
 
   test('drops an echoed chunk', async () => {
-    const server = await badServer((d, n) => (n === 5 ? null : d));
-    try {
-      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, []);
-      expect(code).toBe(2);
-      expect(json.stalled).toBeGreaterThan(0);
-    } finally {
-      server.close();
-    }
+    const { code, json } = await loadgenAgainst(await badServer((d, n) => (n === 5 ? null : d)), []);
+    expect(code).toBe(2);
+    expect(json.stalled).toBeGreaterThan(0);
   }, 30000);
 
   test('answers HTTP with the wrong body', async () => {
@@ -705,29 +689,20 @@ describe('the load generator fails a server that', () => {
   }, 30000);
 
   test('gives a key-value GET the wrong value', async () => {
-    const server = await badServer((d) => Buffer.from(d.toString().split('\r\n').filter(Boolean)
+    const wrong = await badServer((d) => Buffer.from(d.toString().split('\r\n').filter(Boolean)
       .map((l) => (l.startsWith('SET') ? 'STORED' : 'VALUE v0-1')).join('\r\n') + '\r\n'));
-    try {
-      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--mode', 'kv']);
-      expect(code).toBe(2);
-      expect(String(json.first_error)).toMatch(/KV reply 'VALUE v0-1/);
-    } finally {
-      server.close();
-    }
+    const { code, json } = await loadgenAgainst(wrong, ['--mode', 'kv']);
+    expect(code).toBe(2);
+    expect(String(json.first_error)).toMatch(/KV reply 'VALUE v0-1/);
   }, 30000);
 
   test('stalls, at a fixed rate: every request due during the stall is timed from when it was due', async () => {
     // One connection at 1,000/s; the server sits on the 250th chunk for 200 ms.
     // Open loop, ~200 requests fall due in that time, so p99 carries the stall;
     // a closed loop would have timed just one request that long.
-    const server = await stallingServer(250, 200);
-    try {
-      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, rateArgs(0.6));
-      expect([code, json.ok, json.rate, json.stalled]).toEqual([0, true, 1000, 0]);
-      expect((json.lat_us as { p99: number }).p99).toBeGreaterThanOrEqual(100000);
-    } finally {
-      server.close();
-    }
+    const { code, json } = await loadgenAgainst(await stallingServer(250, 200), rateArgs(0.6));
+    expect([code, json.ok, json.rate, json.stalled]).toEqual([0, true, 1000, 0]);
+    expect((json.lat_us as { p99: number }).p99).toBeGreaterThanOrEqual(100000);
   }, 30000);
 
   test('stalls across the end of the window, at a fixed rate: every request due in the window is timed, however late', async () => {
@@ -737,18 +712,13 @@ describe('the load generator fails a server that', () => {
     // only in the drain. They must be timed (from when they were due), not
     // left out because their replies came late: counted by reply time, the
     // run would time only the fast half and its p99 would hide the stall.
-    const server = await stallingServer(300, 600);
-    try {
-      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, rateArgs(0.5));
-      expect([code, json.ok, json.stalled]).toEqual([0, true, 0]);
-      const lat = json.lat_us as { p99: number; count: number };
-      const due = 1000 * (json.duration_s as number); // requests due in the window
-      expect(Math.abs(lat.count - due)).toBeLessThanOrEqual(2);
-      expect(lat.p99).toBeGreaterThanOrEqual(300000);
-      expect(json.owed_at_end).toBeGreaterThan(0);
-    } finally {
-      server.close();
-    }
+    const { code, json } = await loadgenAgainst(await stallingServer(300, 600), rateArgs(0.5));
+    expect([code, json.ok, json.stalled]).toEqual([0, true, 0]);
+    const lat = json.lat_us as { p99: number; count: number };
+    const due = 1000 * (json.duration_s as number); // requests due in the window
+    expect(Math.abs(lat.count - due)).toBeLessThanOrEqual(2);
+    expect(lat.p99).toBeGreaterThanOrEqual(300000);
+    expect(json.owed_at_end).toBeGreaterThan(0);
   }, 30000);
 
   test('corrupts an echoed byte inside TLS records (--tls)', async () => {
@@ -778,33 +748,23 @@ describe('the load generator fails a server that', () => {
   }, 30000);
 
   test('is clean against a correct TLS server, and resumes with --tls-resume', async () => {
-    const server = await badServer((d) => d, true);
-    try {
-      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--tls-resume', '--mode', 'churn']);
-      expect([code, json.ok, json.errors, json.stalled]).toEqual([0, true, 0, 0]);
-      const t = json.tls as { full: number; resumed: number; tickets: number; record_cipher: string };
-      expect(t.record_cipher).toBe('openssl'); // OpenSSL must see the tickets to resume with them
-      // Node sends two tickets after a full handshake and none after a
-      // resumed one: each slot resumes with the ticket it kept, every time
-      expect([t.full, t.tickets]).toEqual([4, 8]);
-      expect(t.resumed).toBeGreaterThan(4);
-    } finally {
-      server.close();
-    }
+    const { code, json } = await loadgenAgainst(await badServer((d) => d, true), ['--tls-resume', '--mode', 'churn']);
+    expect([code, json.ok, json.errors, json.stalled]).toEqual([0, true, 0, 0]);
+    const t = json.tls as { full: number; resumed: number; tickets: number; record_cipher: string };
+    expect(t.record_cipher).toBe('openssl'); // OpenSSL must see the tickets to resume with them
+    // Node sends two tickets after a full handshake and none after a
+    // resumed one: each slot resumes with the ticket it kept, every time
+    expect([t.full, t.tickets]).toEqual([4, 8]);
+    expect(t.resumed).toBeGreaterThan(4);
   }, 30000);
 
   test('with --tls (no resumption), a slot\'s reused SSL object never offers its old session', async () => {
-    const server = await badServer((d) => d, true);
-    try {
-      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--tls', '--mode', 'churn']);
-      expect([code, json.ok, json.errors]).toEqual([0, true, 0]);
-      const t = json.tls as { full: number; resumed: number; tickets: number };
-      expect(t.resumed).toBe(0);
-      expect(t.full).toBeGreaterThan(4);
-      expect(t.tickets).toBe(2 * t.full);
-    } finally {
-      server.close();
-    }
+    const { code, json } = await loadgenAgainst(await badServer((d) => d, true), ['--tls', '--mode', 'churn']);
+    expect([code, json.ok, json.errors]).toEqual([0, true, 0]);
+    const t = json.tls as { full: number; resumed: number; tickets: number };
+    expect(t.resumed).toBe(0);
+    expect(t.full).toBeGreaterThan(4);
+    expect(t.tickets).toBe(2 * t.full);
   }, 30000);
 
   test.each(RECORD_CIPHERS)('--tls after the handshake, %s: records cut anywhere are put together, every byte checked, tickets counted', async (_how, env, cipher) => {
@@ -845,14 +805,9 @@ describe('the load generator fails a server that', () => {
   }, 30000);
 
   test('is clean against a correct server (the checks are not always failing)', async () => {
-    const server = await badServer((d) => d);
-    try {
-      const { code, json } = await loadgen((server.address() as net.AddressInfo).port, ['--inflight', '4', '--size', '1000']);
-      expect([code, json.ok, json.errors, json.stalled]).toEqual([0, true, 0, 0]);
-      expect(json.ops).toBeGreaterThan(0);
-    } finally {
-      server.close();
-    }
+    const { code, json } = await loadgenAgainst(await badServer((d) => d), ['--inflight', '4', '--size', '1000']);
+    expect([code, json.ok, json.errors, json.stalled]).toEqual([0, true, 0, 0]);
+    expect(json.ops).toBeGreaterThan(0);
   }, 30000);
 });
 

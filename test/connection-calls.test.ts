@@ -32,16 +32,19 @@ beforeAll(() => {
 });
 afterAll(() => certs.cleanup());
 
+/** The NativeLoop writes whose slot is in writeArgs rather than their first argument. */
+const FAST_WRITES = new Set(['write', 'writeAt', 'writeString']);
+
 /**
  * Records every NativeLoop method called with `slot` as its first argument
- * (or in writeArgs: write, writeAt), a stream's calls, while `run` runs; tlsFlushAll, which names no slot, is
+ * (or in writeArgs: write, writeAt, writeString), a stream's calls, while `run` runs; tlsFlushAll, which names no slot, is
  * left out. The wrappers are own properties, removed afterwards.
  */
 async function callsOn(r: Reactor, slotOf: () => number, run: () => Promise<void>): Promise<string[]> {
   const loop = (r as unknown as { core: ReactorCore }).core.native as unknown as Record<string, unknown>;
   const names = new Set<string>([...Object.getOwnPropertyNames(Object.getPrototypeOf(loop)), ...Object.getOwnPropertyNames(loop)]);
   const calls: [string, unknown][] = [];
-  const own = new Map<string, unknown>(); // own properties (write, writeAt) and what they were
+  const own = new Map<string, unknown>(); // own properties (the fast writes) and what they were
   const wrapped: string[] = [];
   for (const name of names) {
     const fn = loop[name];
@@ -49,8 +52,8 @@ async function callsOn(r: Reactor, slotOf: () => number, run: () => Promise<void
     if (Object.prototype.hasOwnProperty.call(loop, name)) own.set(name, fn);
     wrapped.push(name);
     loop[name] = function (this: NativeLoop, ...args: unknown[]) {
-      // write and writeAt name their slot in writeArgs, the others as their first argument
-      calls.push([name, name === 'write' || name === 'writeAt' ? (this as NativeLoop).writeArgs[0] : args[0]]);
+      // the fast writes name their slot in writeArgs, the others as their first argument
+      calls.push([name, FAST_WRITES.has(name) ? (this as NativeLoop).writeArgs[0] : args[0]]);
       return (fn as (...a: unknown[]) => unknown).apply(this, args);
     };
   }
