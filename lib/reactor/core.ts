@@ -10,6 +10,7 @@ import { errnoName, KEEP_CHUNK, loadNative, NativeLoop, NativeStats, Rec, RECORD
 import { resolveBackend } from '../poller';
 import type { Handler } from './handler';
 import { ReceivedCopier } from './received';
+import { TextCork } from './text-cork';
 import type { ReactorClock } from './time';
 
 /**
@@ -79,6 +80,8 @@ export class ReactorCore {
   private flushQueued = false;
   /** A TLS stream wrote since the last tlsFlushAll (its plaintext waits in native for the end of the step). */
   private tlsUnflushed = false;
+  /** @internal Strings written during a batch, gathered before their native call (text-cork.ts). */
+  readonly textCork = new TextCork();
 
   /**
    * `backend` is already checked (resolveBackend), or undefined for the
@@ -224,10 +227,23 @@ export class ReactorCore {
     const loop = this.loop;
     if (loop === null) return;
     this.loop = null;
+    this.textCork.drop();
     this.handlers.length = 0;
     this.handlers = [];
     this.live = 0;
     loop.close();
+  }
+
+  /** The batch ended: strings still held go to native, before the step's end (connectionLost, the TLS flush) and the delivery's. */
+  private releaseText(): void {
+    const cork = this.textCork;
+    cork.on = false;
+    try {
+      cork.release();
+    } catch (e) {
+      cork.drop();
+      log.failure('Unhandled error at the end of a reactor step', new Failure(e));
+    }
   }
 
   private readonly flushEndOfStep = (): void => {
@@ -282,6 +298,7 @@ export class ReactorCore {
     this.batches++;
     const wasDispatching = this.dispatching;
     this.dispatching = true;
+    if (!wasDispatching) this.textCork.on = this.corkWrites;
     let i = 0;
     while (i < count) {
       try {
@@ -298,6 +315,7 @@ export class ReactorCore {
       }
     }
     this.dispatching = wasDispatching;
+    if (!wasDispatching) this.releaseText();
     if (!wasDispatching && (this.endOfStep.length !== 0 || this.tlsUnflushed)) this.flushEndOfStep();
   }
 

@@ -217,11 +217,17 @@ export class StreamTransport extends Handler implements ISSLTransport {
    * larger Buffer is kept by reference until sent, as Node's streams do: do
    * not change it meanwhile. A string is written as UTF-8; one of up to
    * 4,096 UTF-16 code units is encoded by the native write itself, with no
-   * Buffer made for it (as Node's `socket.write(string)` does).
+   * Buffer made for it (as Node's `socket.write(string)` does). Strings
+   * written in a row while the reactor delivers a batch are joined before
+   * that native call (lib/reactor/text-cork.ts): the bytes and their order
+   * are the same.
    */
   write(data: Bytes): void {
     if ((this.state & S.WriteGuard) !== 0 && this.writesRefused()) return;
     const x = this.extra;
+    const cork = this.core.textCork;
+    if (typeof data === 'string' && x === null && this.sendBytes === StreamTransport.prototype.sendBytes && cork.hold(this, data)) return;
+    if (cork.owner === this) cork.release();
     const direct = typeof data === 'string' && data.length <= STRING_AT_ONCE && (x === null || x.backlog === null);
     const bytes = direct ? null : toBytes(data, 'write');
     if (bytes !== null && (bytes.length > WRITE_CHUNK || (x !== null && x.backlog !== null))) return this.queueWrite([bytes]);
@@ -236,6 +242,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
    */
   writeAt(memory: ArrayBuffer, offset: number, length: number): void {
     if ((this.state & S.WriteGuard) !== 0 && this.writesRefused()) return;
+    this.releaseText();
     const x = this.extra;
     if (length > WRITE_CHUNK || (x !== null && x.backlog !== null)) return this.queueWrite([new SlabView(memory, offset, length)]);
     const n = this.native;
@@ -264,6 +271,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
       throw new TypeError('writeSequence: data must be an array (or iterable) of Buffers or strings');
     }
     if ((this.state & S.WriteGuard) !== 0 && this.writesRefused()) return;
+    this.releaseText();
     const chunks = Array.from(data, (d) => toBytes(d, 'writeSequence'));
     if (chunks.length === 0) return;
     if (this.backlog !== null || chunks.reduce((n, c) => n + c.length, 0) > WRITE_CHUNK) return this.queueWrite(chunks);
@@ -279,6 +287,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
   /** Bytes written but not yet taken by the kernel. */
   bufferedAmount(): number {
     if ((this.state & S.Closed) !== 0) return 0;
+    this.releaseText();
     const n = this.pendingBytes();
     return (n > 0 ? n : 0) + (this.backlog !== null ? this.backlog.bytes : 0);
   }
@@ -290,6 +299,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
    */
   loseConnection(): void {
     if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;
+    this.releaseText();
     this.state |= S.Disconnecting;
     if (this.producer !== null && (this.state & (S.WriteShutAsked | S.WriteShut)) === 0) {
       this.state |= S.ProducerWait;
@@ -316,6 +326,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
   /** Half-close: flushes, then shuts down the write side; reading goes on. */
   loseWriteConnection(): void {
     if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0) return;
+    this.releaseText();
     this.state |= S.WriteShutAsked;
     if (this.backlog !== null) return; // shut down once the backlog is in native (feedBacklog)
     const r = this.shutdownWriteSide();
@@ -402,6 +413,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     if (this.tls !== null) throw new Error('startTLS: TLS is already started on this connection');
     if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0) throw new Error('startTLS: the connection is closing');
     const server = typeof this.owner.connectFinished !== 'function';
+    this.releaseText(); // what was written before goes in the clear
     this.extras().tls = TLSSession.start(this, this.native, contextFactory, server);
   }
 
@@ -458,6 +470,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
       throw new TypeError('registerProducer: producer must have resumeProducing and stopProducing');
     }
     if (this.producer !== null) throw new Error('registerProducer: a producer is already registered; unregister it first');
+    this.releaseText();
     if ((this.state & S.Closed) !== 0) {
       producer.stopProducing();
       return;
@@ -668,6 +681,20 @@ export class StreamTransport extends Handler implements ISSLTransport {
     return this.wrote(this.aimWrite().writeString(text));
   }
 
+  /** @internal The strings written in a row this batch (text-cork.ts), as one write. */
+  sendHeldText(text: string): void {
+    if ((this.state & S.Closed) !== 0) return;
+    // Held only without TLS and with this class's sendBytes (write), so straight to the native string write.
+    const r = this.aimWrite().writeString(text);
+    if (r !== undefined && r !== 0) this.afterWrite(r);
+  }
+
+  /** Strings this transport wrote and the text cork holds go to native now, ahead of whatever this transport does next. */
+  private releaseText(): void {
+    const cork = this.core.textCork;
+    if (cork.owner === this) cork.release();
+  }
+
   /** The native loop, with this slot named in writeArgs for the write() or writeString() that follows. */
   private aimWrite(): NativeLoop {
     const n = this.native;
@@ -848,6 +875,12 @@ export class StreamTransport extends Handler implements ISSLTransport {
   /** Closes the slot now (`removed`: native removed it already); connectionLost follows at the end of the current step. */
   protected closeNow(reason: unknown, removed = false): void {
     if ((this.state & S.Closed) !== 0) return;
+    const cork = this.core.textCork;
+    if (cork.owner === this) {
+      // Given one try, as native's remove gives what it gathered (loop_cork.cc); its result is not this close's reason.
+      const text = cork.take();
+      if (!removed) this.sendString(text);
+    }
     this.state |= S.Closed;
     this.backlog = null;
     this.core.unregister(this, removed);
