@@ -10,6 +10,13 @@
  * native as one write when that transport does anything else, when another
  * transport writes a string, or when the batch ends: still inside the
  * delivery, so native sends them exactly as it would have.
+ *
+ * One difference shows: a string written to a connection whose failure (a
+ * reset) is already in the batch, not yet delivered, does not fail at once
+ * with EPIPE; the connection closes with that failure (ECONNRESET) as its
+ * record is delivered, and `connected` reads true until then. A write's
+ * result reaches its own transport's afterWrite, guarded there, even when
+ * another transport's write or the batch's end sent it.
  */
 import { STRING_AT_ONCE } from '../native';
 
@@ -27,25 +34,34 @@ export interface TextWriter {
   sendHeldText(text: string): void;
 }
 
+/** A UTF-16 surrogate: joined strings with one are written one by one (see TextCork.release). */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 /** One reactor core's gathered strings: one writer's at a time. */
 export class TextCork {
   /** The writer whose strings are held, or null. */
   owner: TextWriter | null = null;
   /** True while the core dispatches a batch with corkWrites on: only then are strings held. */
   on = false;
+  /** The held strings joined. */
   private text = '';
+  /** How many strings `text` joins, and where each ends in it (a typed array: a store a string, no allocation). */
+  private count = 0;
+  private readonly ends = new Int32Array(HOLD_AT_MOST);
 
   /**
    * Holds `s` for `w` (appended to what `w` holds) and returns true, or
    * returns false when strings are not held now or `s` alone is longer
    * than HOLD_AT_MOST; `w` writes it itself then, after what it held has
-   * gone down (released here).
+   * gone down (released here). An empty string writes nothing: taken.
    */
   hold(w: TextWriter, s: string): boolean {
     if (!this.on) return false;
+    if (s.length === 0) return true;
     if (this.owner === w) {
       if (this.text.length + s.length <= HOLD_AT_MOST) {
         this.text += s;
+        this.ends[this.count++] = this.text.length;
         return true;
       }
       this.release();
@@ -54,25 +70,52 @@ export class TextCork {
     if (this.owner !== null) this.release();
     this.owner = w;
     this.text = s;
+    this.ends[0] = s.length;
+    this.count = 1;
     return true;
   }
 
-  /** Writes what the owner holds, now. */
+  /**
+   * Writes what the owner holds, now: joined, as one write, unless a
+   * string has a surrogate. Then each goes as its own write, as it would
+   * have: UTF-8 encodes a lone surrogate as U+FFFD, and one string ending
+   * in a high surrogate and the next starting with a low one would make
+   * one character joined (V8's regexp engine answers at once for a string
+   * of one-byte characters, the usual case, and it flattens the join,
+   * which the native write would do anyway).
+   */
   release(): void {
     const w = this.owner;
-    if (w !== null) w.sendHeldText(this.take());
+    if (w === null) return;
+    if (this.count === 1 || !SURROGATE.test(this.text)) {
+      const text = this.text;
+      this.clear();
+      return w.sendHeldText(text);
+    }
+    for (const t of this.take()) w.sendHeldText(t);
   }
 
-  /** What is held, given up: nothing is held after. */
-  take(): string {
+  /** What is held, as the writes release() would make; nothing is held after. */
+  take(): string[] {
     const text = this.text;
-    this.owner = null;
-    this.text = '';
-    return text;
+    const writes: string[] = [];
+    if (this.owner !== null && this.count > 1 && SURROGATE.test(text)) {
+      for (let i = 0, from = 0; i < this.count; from = this.ends[i++]) writes.push(text.slice(from, this.ends[i]));
+    } else if (this.owner !== null) {
+      writes.push(text);
+    }
+    this.clear();
+    return writes;
   }
 
   /** Forgets what is held (its loop is gone). */
   drop(): void {
-    this.take();
+    this.clear();
+  }
+
+  private clear(): void {
+    this.owner = null;
+    this.text = '';
+    this.count = 0;
   }
 }

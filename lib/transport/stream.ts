@@ -228,6 +228,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     const cork = this.core.textCork;
     if (typeof data === 'string' && x === null && this.sendBytes === StreamTransport.prototype.sendBytes && cork.hold(this, data)) return;
     if (cork.owner === this) cork.release();
+    if ((this.state & S.Closed) !== 0) return; // what it held failed to send: the connection is gone
     const direct = typeof data === 'string' && data.length <= STRING_AT_ONCE && (x === null || x.backlog === null);
     const bytes = direct ? null : toBytes(data, 'write');
     if (bytes !== null && (bytes.length > WRITE_CHUNK || (x !== null && x.backlog !== null))) return this.queueWrite([bytes]);
@@ -242,7 +243,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
    */
   writeAt(memory: ArrayBuffer, offset: number, length: number): void {
     if ((this.state & S.WriteGuard) !== 0 && this.writesRefused()) return;
-    this.releaseText();
+    if (!this.releaseText()) return;
     const x = this.extra;
     if (length > WRITE_CHUNK || (x !== null && x.backlog !== null)) return this.queueWrite([new SlabView(memory, offset, length)]);
     const n = this.native;
@@ -271,7 +272,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
       throw new TypeError('writeSequence: data must be an array (or iterable) of Buffers or strings');
     }
     if ((this.state & S.WriteGuard) !== 0 && this.writesRefused()) return;
-    this.releaseText();
+    if (!this.releaseText()) return;
     const chunks = Array.from(data, (d) => toBytes(d, 'writeSequence'));
     if (chunks.length === 0) return;
     if (this.backlog !== null || chunks.reduce((n, c) => n + c.length, 0) > WRITE_CHUNK) return this.queueWrite(chunks);
@@ -286,8 +287,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
 
   /** Bytes written but not yet taken by the kernel. */
   bufferedAmount(): number {
-    if ((this.state & S.Closed) !== 0) return 0;
-    this.releaseText();
+    if (!this.releaseText()) return 0;
     const n = this.pendingBytes();
     return (n > 0 ? n : 0) + (this.backlog !== null ? this.backlog.bytes : 0);
   }
@@ -298,8 +298,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
    * writes are still taken and the flush waits until it unregisters.
    */
   loseConnection(): void {
-    if ((this.state & (S.Closed | S.Disconnecting)) !== 0) return;
-    this.releaseText();
+    if ((this.state & (S.Closed | S.Disconnecting)) !== 0 || !this.releaseText()) return;
     this.state |= S.Disconnecting;
     if (this.producer !== null && (this.state & (S.WriteShutAsked | S.WriteShut)) === 0) {
       this.state |= S.ProducerWait;
@@ -325,8 +324,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
 
   /** Half-close: flushes, then shuts down the write side; reading goes on. */
   loseWriteConnection(): void {
-    if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0) return;
-    this.releaseText();
+    if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0 || !this.releaseText()) return;
     this.state |= S.WriteShutAsked;
     if (this.backlog !== null) return; // shut down once the backlog is in native (feedBacklog)
     const r = this.shutdownWriteSide();
@@ -410,10 +408,10 @@ export class StreamTransport extends Handler implements ISSLTransport {
    * TLSError when TLS cannot start, Error when already started or closing.
    */
   startTLS(contextFactory: IOpenSSLContextFactory): void {
+    this.releaseText(); // what was written before goes in the clear (and a failed send shows as closing, below)
     if (this.tls !== null) throw new Error('startTLS: TLS is already started on this connection');
     if ((this.state & (S.Closed | S.Disconnecting | S.WriteShutAsked)) !== 0) throw new Error('startTLS: the connection is closing');
     const server = typeof this.owner.connectFinished !== 'function';
-    this.releaseText(); // what was written before goes in the clear
     this.extras().tls = TLSSession.start(this, this.native, contextFactory, server);
   }
 
@@ -470,8 +468,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
       throw new TypeError('registerProducer: producer must have resumeProducing and stopProducing');
     }
     if (this.producer !== null) throw new Error('registerProducer: a producer is already registered; unregister it first');
-    this.releaseText();
-    if ((this.state & S.Closed) !== 0) {
+    if (!this.releaseText()) {
       producer.stopProducing();
       return;
     }
@@ -686,13 +683,19 @@ export class StreamTransport extends Handler implements ISSLTransport {
     if ((this.state & S.Closed) !== 0) return;
     // Held only without TLS and with this class's sendBytes (write), so straight to the native string write.
     const r = this.aimWrite().writeString(text);
-    if (r !== undefined && r !== 0) this.afterWrite(r);
+    // Maybe inside another connection's write or at the batch's end: what afterWrite calls (writeBufferFull) may throw only into this one.
+    if (r !== undefined && r !== 0) this.guarded(() => this.afterWrite(r));
   }
 
-  /** Strings this transport wrote and the text cork holds go to native now, ahead of whatever this transport does next. */
-  private releaseText(): void {
+  /**
+   * Strings this transport wrote and the text cork holds go to native now,
+   * ahead of whatever this transport does next. False when the connection
+   * is closed (before, or by that send failing).
+   */
+  private releaseText(): boolean {
     const cork = this.core.textCork;
     if (cork.owner === this) cork.release();
+    return (this.state & S.Closed) === 0;
   }
 
   /** The native loop, with this slot named in writeArgs for the write() or writeString() that follows. */
@@ -724,11 +727,13 @@ export class StreamTransport extends Handler implements ISSLTransport {
 
   /** Bytes written but not yet taken by the kernel (negative errno when the slot is gone). */
   protected pendingBytes(): number {
+    if (!this.releaseText()) return 0;
     return this.native.buffered(this.slot, this.gen);
   }
 
   /** Shuts down the write side once the buffer has drained: 0 or a negative errno. */
   protected shutdownWriteSide(): number {
+    if (!this.releaseText()) return 0;
     return this.native.shutdownWrite(this.slot, this.gen);
   }
 
@@ -856,6 +861,8 @@ export class StreamTransport extends Handler implements ISSLTransport {
    * own failure would have been; a slot already gone is ConnectionDone).
    */
   private finish(): number {
+    // Native's finish sends only what it has; an EOF in the batch after this connection was written to comes here.
+    if (!this.releaseText()) return 0;
     const r = this.native.finish(this.slot, this.gen);
     if (r <= 0) this.closeNow(r < 0 && errnoName(r) !== 'EBADF' ? lostReason(r) : connectionDone(), r === 0);
     return r > 0 ? r : 0;
@@ -878,8 +885,8 @@ export class StreamTransport extends Handler implements ISSLTransport {
     const cork = this.core.textCork;
     if (cork.owner === this) {
       // Given one try, as native's remove gives what it gathered (loop_cork.cc); its result is not this close's reason.
-      const text = cork.take();
-      if (!removed) this.sendString(text);
+      const writes = cork.take();
+      if (!removed) for (const text of writes) this.sendString(text);
     }
     this.state |= S.Closed;
     this.backlog = null;
