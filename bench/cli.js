@@ -53,7 +53,7 @@ Scenarios:
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(22)}${s.title}`).join('\n')}
 Groups: ${Object.entries(GROUPS).map(([g, l]) => `${g} (${l.join(' ')})`).join('; ')}
 Servers: ioreactor ioreactor-ab1 ioreactor-epoll ioreactor-poll net c
-         ioreactor-site ioreactor-http net-http node-http c-http ioreactor-kv ioreactor-kv-text net-kv
+         ioreactor-site ioreactor-http net-http node-http c-http ioreactor-kv ioreactor-kv-text ioreactor-kv-sendline net-kv
          ioreactor-tls node-tls ioreactor-https node-https (spoken to over TLS)
          ioreactor-ws ws ioreactor-wss wss (wss: over TLS)
          ioreactor-serve net-cluster (with --workers)

@@ -344,7 +344,7 @@ describe('ioreactor-bench fixed-rate and key-value, tiny', () => {
       }
     }
     expect(doc.scenarios[1].rows.c.median.sent_per_s).toBeGreaterThan(0);
-    expect(Object.keys(doc.scenarios[3].rows)).toEqual(['ioreactor-kv', 'ioreactor-kv-text', 'net-kv', 'c-kv']);
+    expect(Object.keys(doc.scenarios[3].rows)).toEqual(['ioreactor-kv', 'ioreactor-kv-text', 'ioreactor-kv-sendline', 'net-kv', 'c-kv']);
     expect(doc.scenarios[3].load.inflight).toBe(16);
   });
 

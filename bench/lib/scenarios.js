@@ -24,7 +24,7 @@ const HTTP = ['ioreactor-site', 'ioreactor-http', 'net-http', 'node-http', 'c-ht
 const IDLE_ACTIVE = ['ioreactor-epoll', 'ioreactor-poll', 'net', 'c'];
 /** LineReceiver (a Buffer a line, as Twisted) and TextLineReceiver (one
  * string a read, lines sliced from it) beside the same logic on `net`. */
-const KV = ['ioreactor-kv', 'ioreactor-kv-text', 'net-kv', 'c-kv'];
+const KV = ['ioreactor-kv', 'ioreactor-kv-text', 'ioreactor-kv-sendline', 'net-kv', 'c-kv'];
 /** WebSocket: ioreactor's Site + WebSocketResource against `ws` on Node http,
  * and the C ceiling (bench/cserver/c-ws.c; no C server speaks wss). */
 const WS = ['ioreactor-ws', 'ws', 'c-ws'];

@@ -51,6 +51,7 @@ function registry(bins, backend, workers) {
     'c-http': { label: 'C epoll HTTP (ceiling)', kind: 'http', cmd: [bins.cEcho, '--http'] },
     'ioreactor-kv': { label: `ioreactor key-value (LineReceiver, lineText)${beLabel}`, kind: 'kv', reactor: true, cmd: node('ioreactor-kv.js', ...be) },
     'ioreactor-kv-text': { label: `ioreactor kv (TextLineReceiver)${beLabel}`, kind: 'kv', reactor: true, cmd: node('ioreactor-kv.js', ...be, '--text') },
+    'ioreactor-kv-sendline': { label: `ioreactor kv (LineReceiver, sendLine a line)${beLabel}`, kind: 'kv', reactor: true, cmd: node('ioreactor-kv.js', ...be, '--sendline') },
     'net-kv': { label: 'node net key-value', kind: 'kv', cmd: node('net-kv.js') },
     'c-kv': { label: 'C epoll key-value (ceiling)', kind: 'kv', cmd: [bins.cEcho, '--kv'] },
     /* tls: the load generator speaks TLS to these (--tls) */
