@@ -22,7 +22,8 @@
 const ECHO = ['ioreactor', 'net', 'c'];
 const HTTP = ['ioreactor-site', 'ioreactor-http', 'net-http', 'node-http', 'c-http'];
 const IDLE_ACTIVE = ['ioreactor-epoll', 'ioreactor-poll', 'net', 'c'];
-/** LineReceiver (a Buffer a line, as Twisted) and TextLineReceiver (one
+/** LineReceiver (a Buffer a line, as Twisted; its replies gathered into a
+ * write a read, or each sent with sendLine) and TextLineReceiver (one
  * string a read, lines sliced from it) beside the same logic on `net`. */
 const KV = ['ioreactor-kv', 'ioreactor-kv-text', 'ioreactor-kv-sendline', 'net-kv', 'c-kv'];
 /** WebSocket: ioreactor's Site + WebSocketResource against `ws` on Node http,

@@ -314,8 +314,8 @@ export class ReactorCore {
         }
       }
     }
-    this.dispatching = wasDispatching;
     if (!wasDispatching) this.releaseText();
+    this.dispatching = wasDispatching;
     if (!wasDispatching && (this.endOfStep.length !== 0 || this.tlsUnflushed)) this.flushEndOfStep();
   }
 

@@ -11,12 +11,16 @@
  * transport writes a string, or when the batch ends: still inside the
  * delivery, so native sends them exactly as it would have.
  *
- * One difference shows: a string written to a connection whose failure (a
- * reset) is already in the batch, not yet delivered, does not fail at once
- * with EPIPE; the connection closes with that failure (ECONNRESET) as its
- * record is delivered, and `connected` reads true until then. A write's
+ * What differs: a string written to a connection that has already failed
+ * (a reset not yet delivered) is not refused at once; `connected` reads
+ * true until the first native call on it reports the failure, and the
+ * close's reason is that call's (EPIPE from the released write) or the
+ * failure's own record's (ECONNRESET), whichever comes first. A write's
  * result reaches its own transport's afterWrite, guarded there, even when
- * another transport's write or the batch's end sent it.
+ * another transport's write or the batch's end sent it. And at the end of
+ * a delivery native sends each stream's gathered bytes in the order the
+ * streams were first written to natively, which a held string can move
+ * later; no stream's own bytes change order.
  */
 import { STRING_AT_ONCE } from '../native';
 
@@ -64,10 +68,11 @@ export class TextCork {
         this.ends[this.count++] = this.text.length;
         return true;
       }
-      this.release();
     }
-    if (s.length > HOLD_AT_MOST) return false;
     if (this.owner !== null) this.release();
+    // A release runs the released writer's afterWrite, protocol code that may write (and so hold) again: then `s` goes
+    // as a write of its own, and what that code holds stays held.
+    if (this.owner !== null || s.length > HOLD_AT_MOST) return false;
     this.owner = w;
     this.text = s;
     this.ends[0] = s.length;

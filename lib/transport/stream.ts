@@ -224,11 +224,12 @@ export class StreamTransport extends Handler implements ISSLTransport {
    */
   write(data: Bytes): void {
     if ((this.state & S.WriteGuard) !== 0 && this.writesRefused()) return;
-    const x = this.extra;
     const cork = this.core.textCork;
-    if (typeof data === 'string' && x === null && this.sendBytes === StreamTransport.prototype.sendBytes && cork.hold(this, data)) return;
+    if (typeof data === 'string' && this.extra === null && this.sendBytes === StreamTransport.prototype.sendBytes && cork.hold(this, data)) return;
     if (cork.owner === this) cork.release();
     if ((this.state & S.Closed) !== 0) return; // what it held failed to send: the connection is gone
+    // Read after the release: its afterWrite runs protocol code, which may have started a backlog or TLS.
+    const x = this.extra;
     const direct = typeof data === 'string' && data.length <= STRING_AT_ONCE && (x === null || x.backlog === null);
     const bytes = direct ? null : toBytes(data, 'write');
     if (bytes !== null && (bytes.length > WRITE_CHUNK || (x !== null && x.backlog !== null))) return this.queueWrite([bytes]);
@@ -681,10 +682,13 @@ export class StreamTransport extends Handler implements ISSLTransport {
   /** @internal The strings written in a row this batch (text-cork.ts), as one write. */
   sendHeldText(text: string): void {
     if ((this.state & S.Closed) !== 0) return;
-    // Held only without TLS and with this class's sendBytes (write), so straight to the native string write.
-    const r = this.aimWrite().writeString(text);
+    const x = this.extra;
+    // Held only with this class's sendBytes (write), none of extras' state, and released ahead of anything that makes
+    // it; only protocol code run by another transport's release, inside this one's write(), could have started one since.
+    if (x !== null && x.backlog !== null) return this.queueWrite([Buffer.from(text)]);
+    const r = this.wrote(this.aimWrite().writeString(text));
     // Maybe inside another connection's write or at the batch's end: what afterWrite calls (writeBufferFull) may throw only into this one.
-    if (r !== undefined && r !== 0) this.guarded(() => this.afterWrite(r));
+    if (r !== 0 || (x !== null && x.producer !== null)) this.guarded(() => this.afterWrite(r));
   }
 
   /**
