@@ -237,7 +237,6 @@ export class ReactorCore {
   /** The batch ended: strings still held go to native, before the step's end (connectionLost, the TLS flush) and the delivery's. */
   private releaseText(): void {
     const cork = this.textCork;
-    cork.on = false;
     try {
       cork.release();
     } catch (e) {
@@ -314,7 +313,10 @@ export class ReactorCore {
         }
       }
     }
-    if (!wasDispatching) this.releaseText();
+    if (!wasDispatching) {
+      this.textCork.on = false;
+      if (this.textCork.owner !== null) this.releaseText();
+    }
     this.dispatching = wasDispatching;
     if (!wasDispatching && (this.endOfStep.length !== 0 || this.tlsUnflushed)) this.flushEndOfStep();
   }

@@ -37,6 +37,8 @@ export const enum StreamState {
    * Twisted's FileDescriptor, which refuses writes only once not connected).
    */
   ProducerWait = 0x2000,
+  /** The reactor's text cork holds strings this transport wrote (lib/reactor/text-cork.ts): one bit to test, not the cork. */
+  TextHeld = 0x4000,
   /** Any of these set: write() looks closer (writesRefused) before taking bytes. */
   WriteGuard = 0x23,
   /** Either stops reading. */

@@ -224,10 +224,8 @@ export class StreamTransport extends Handler implements ISSLTransport {
    */
   write(data: Bytes): void {
     if ((this.state & S.WriteGuard) !== 0 && this.writesRefused()) return;
-    const cork = this.core.textCork;
-    if (typeof data === 'string' && this.extra === null && this.sendBytes === StreamTransport.prototype.sendBytes && cork.hold(this, data)) return;
-    if (cork.owner === this) cork.release();
-    if ((this.state & S.Closed) !== 0) return; // what it held failed to send: the connection is gone
+    if (typeof data === 'string' && this.extra === null && this.holdText(data)) return;
+    if ((this.state & S.TextHeld) !== 0 && !this.releaseText()) return; // what it held failed to send: the connection is gone
     // Read after the release: its afterWrite runs protocol code, which may have started a backlog or TLS.
     const x = this.extra;
     const direct = typeof data === 'string' && data.length <= STRING_AT_ONCE && (x === null || x.backlog === null);
@@ -681,6 +679,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
 
   /** @internal The strings written in a row this batch (text-cork.ts), as one write. */
   sendHeldText(text: string): void {
+    this.state &= ~S.TextHeld;
     if ((this.state & S.Closed) !== 0) return;
     const x = this.extra;
     // Held only with this class's sendBytes (write), none of extras' state, and released ahead of anything that makes
@@ -691,14 +690,23 @@ export class StreamTransport extends Handler implements ISSLTransport {
     if (r !== 0 || (x !== null && x.producer !== null)) this.guarded(() => this.afterWrite(r));
   }
 
+  /** Gives `text` to the reactor's text cork, if it takes strings now; true if it did. */
+  private holdText(text: string): boolean {
+    if (this.sendBytes !== StreamTransport.prototype.sendBytes || !this.core.textCork.hold(this, text)) return false;
+    this.state |= S.TextHeld;
+    return true;
+  }
+
   /**
    * Strings this transport wrote and the text cork holds go to native now,
    * ahead of whatever this transport does next. False when the connection
    * is closed (before, or by that send failing).
    */
   private releaseText(): boolean {
+    if ((this.state & S.TextHeld) === 0) return (this.state & S.Closed) === 0;
     const cork = this.core.textCork;
     if (cork.owner === this) cork.release();
+    else this.state &= ~S.TextHeld; // the cork dropped it (its loop closed)
     return (this.state & S.Closed) === 0;
   }
 
@@ -886,10 +894,11 @@ export class StreamTransport extends Handler implements ISSLTransport {
   /** Closes the slot now (`removed`: native removed it already); connectionLost follows at the end of the current step. */
   protected closeNow(reason: unknown, removed = false): void {
     if ((this.state & S.Closed) !== 0) return;
-    const cork = this.core.textCork;
-    if (cork.owner === this) {
+    if ((this.state & S.TextHeld) !== 0) {
+      this.state &= ~S.TextHeld;
+      const cork = this.core.textCork;
       // Given one try, as native's remove gives what it gathered (loop_cork.cc); its result is not this close's reason.
-      const writes = cork.take();
+      const writes = cork.owner === this ? cork.take() : [];
       if (!removed) for (const text of writes) this.sendString(text);
     }
     this.state |= S.Closed;
