@@ -91,11 +91,27 @@ describe("createReactor coalesceMicros 'auto'", () => {
   });
 });
 
+/**
+ * serve() with the crowd first, up to three times on epoll until the crowd's
+ * phase slept more than 100 times: on a machine busy with other work the
+ * server finds requests already waiting at most wake-ups and has no reason
+ * to sleep (a CI run saw 32 sleeps once, against thousands alone). A gate
+ * that never opens sleeps not once in any of the three.
+ */
+async function serveCrowd(backend: string, coalesce: number | 'auto' | undefined, after: [string[], number][]): Promise<Phase[]> {
+  let seen: Phase[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    seen = await serve(backend, coalesce, [[crowd(), 64], ...after]);
+    if (backend !== 'epoll' || seen[0].sleeps > 100) break;
+  }
+  return seen;
+}
+
 forEachBackend('the adaptive coalescing window', (backend) => {
   const LONE = 1500;
 
   it('a crowd at a fixed rate is served with the window open (epoll)', async () => {
-    const [auto] = await serve(backend, undefined, [[crowd(), 64]]);
+    const [auto] = await serveCrowd(backend, undefined, []);
     expect(auto.trips).toBeGreaterThan(10000);
     // ~1 sleep per 2.7 round trips on a quiet machine (fewer where the
     // server finds work waiting); a gate that never opened sleeps not once.
@@ -117,7 +133,7 @@ forEachBackend('the adaptive coalescing window', (backend) => {
   });
 
   it('the window closes again when the crowd goes quiet and one client stays', async () => {
-    const [busy, lone] = await serve(backend, 'auto', [[crowd(), 64], [pingPong(LONE), 1]]);
+    const [busy, lone] = await serveCrowd(backend, 'auto', [[pingPong(LONE), 1]]);
     expect(busy.trips).toBeGreaterThan(10000);
     expect(lone.trips).toBe(LONE);
     // Open for at most two epochs (the one the crowd stopped in may still count as busy) of the lone client's round trips.
