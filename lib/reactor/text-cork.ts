@@ -92,35 +92,39 @@ export class TextCork {
   release(): void {
     const w = this.owner;
     if (w === null) return;
-    if (this.count === 1 || !SURROGATE.test(this.text)) {
+    if (this.joinable()) {
       const text = this.text;
-      this.clear();
+      this.drop();
       return w.sendHeldText(text);
     }
-    for (const t of this.take()) w.sendHeldText(t);
+    const pieces = this.pieces();
+    this.drop();
+    for (const t of pieces) w.sendHeldText(t);
   }
 
   /** What is held, as the writes release() would make; nothing is held after. */
   take(): string[] {
-    const text = this.text;
-    const writes: string[] = [];
-    if (this.owner !== null && this.count > 1 && SURROGATE.test(text)) {
-      for (let i = 0, from = 0; i < this.count; from = this.ends[i++]) writes.push(text.slice(from, this.ends[i]));
-    } else if (this.owner !== null) {
-      writes.push(text);
-    }
-    this.clear();
+    const writes = this.owner === null ? [] : this.joinable() ? [this.text] : this.pieces();
+    this.drop();
     return writes;
   }
 
   /** Forgets what is held (its loop is gone). */
   drop(): void {
-    this.clear();
-  }
-
-  private clear(): void {
     this.owner = null;
     this.text = '';
     this.count = 0;
+  }
+
+  /** The held strings go as one write: there is one, or none has a surrogate. */
+  private joinable(): boolean {
+    return this.count === 1 || !SURROGATE.test(this.text);
+  }
+
+  /** The held strings one by one, as they were written. */
+  private pieces(): string[] {
+    const out: string[] = [];
+    for (let i = 0, from = 0; i < this.count; from = this.ends[i++]) out.push(this.text.slice(from, this.ends[i]));
+    return out;
   }
 }

@@ -685,7 +685,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
     // Held only with this class's sendBytes (write), none of extras' state, and released ahead of anything that makes
     // it; only protocol code run by another transport's release, inside this one's write(), could have started one since.
     if (x !== null && x.backlog !== null) return this.queueWrite([Buffer.from(text)]);
-    const r = this.wrote(this.aimWrite().writeString(text));
+    const r = this.sendString(text);
     // Maybe inside another connection's write or at the batch's end: what afterWrite calls (writeBufferFull) may throw only into this one.
     if (r !== 0 || (x !== null && x.producer !== null)) this.guarded(() => this.afterWrite(r));
   }
