@@ -42,7 +42,7 @@ export abstract class IntNStringReceiver<F extends IProtocolFactory = Factory<An
 
   /** Writes the length prefix and the string as one write; StringTooLongError if the prefix cannot hold the length. */
   sendString(s: Buffer | Uint8Array | string): void {
-    const body = toBuffer(s);
+    const body = toBuffer(s, 'sendString');
     const P = this.prefixLength;
     if (body.length >= 2 ** (8 * P)) {
       throw new StringTooLongError(`Try to send ${body.length} bytes whereas maximum is ${2 ** (8 * P) - 1}`);

@@ -5,7 +5,7 @@
 import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces';
 import { Protocol } from '../protocol';
 import type { AnyProtocol, Factory } from '../protocol';
-import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
+import { isDisconnecting, PendingBuffer } from './pending';
 import { completeLine, DelimiterCache, indexOfDelimiter, NEED_MORE, TOO_LONG, writeLine } from './line-split';
 import { CRLF } from './line';
 import { memoryOf, offsetOf, viewOf } from '../reactor/received';

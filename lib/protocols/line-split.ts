@@ -100,7 +100,7 @@ export function writeLine(transport: ITransport, line: Buffer | Uint8Array | str
   const delim = delims.get(source);
   const text = typeof line === 'string' ? delims.ascii() : null;
   if (text !== null) transport.write((line as string) + text);
-  else transport.write(Buffer.concat([toBuffer(line), delim]));
+  else transport.write(Buffer.concat([toBuffer(line, 'sendLine'), delim]));
 }
 
 /** Caches the Buffer form of a delimiter given as a string or a Buffer. */
@@ -114,7 +114,7 @@ export class DelimiterCache {
   /** The delimiter as a Buffer; throws TypeError for an empty delimiter. */
   get(source: Buffer | string): Buffer {
     if (source !== this.source) {
-      const buf = toBuffer(source);
+      const buf = toBuffer(source, 'delimiter');
       if (buf.length === 0) throw new TypeError('delimiter must not be empty');
       this.source = source;
       this.value = buf;

@@ -102,7 +102,7 @@ export class LineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T e
   /** From now on bytes are split into lines; `extra` is parsed at once. */
   setLineMode(extra?: Buffer | Uint8Array | string): void {
     this.rawMode = false;
-    if (extra !== undefined && extra.length > 0) this.dataReceived(toBuffer(extra));
+    if (extra !== undefined && extra.length > 0) this.dataReceived(toBuffer(extra, 'setLineMode'));
   }
 
   /** True in line mode, false in raw mode. */

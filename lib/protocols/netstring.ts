@@ -41,7 +41,7 @@ export class NetstringReceiver<F extends IProtocolFactory = Factory<AnyProtocol>
 
   /** Writes `<length>:<s>,` as one write. */
   sendString(s: Buffer | Uint8Array | string): void {
-    const body = toBuffer(s);
+    const body = toBuffer(s, 'sendString');
     this.transport.write(Buffer.concat([Buffer.from(`${body.length}:`), body, Buffer.from(',')]));
   }
 

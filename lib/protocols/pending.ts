@@ -6,6 +6,7 @@
  */
 import type { ITransport } from '../interfaces';
 import type { BaseProtocol } from '../protocol';
+export { toBuffer } from '../transport/bytes';
 
 /** A shared empty Buffer (zero bytes cannot alias anything). */
 export const EMPTY: Buffer = Buffer.alloc(0);
@@ -80,12 +81,6 @@ export class PendingBuffer {
   }
 }
 
-/** Normalises a delimiter given as a Buffer, Uint8Array or string to a Buffer. */
-export function toBuffer(data: Buffer | Uint8Array | string): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
 
 /**
  * True when the protocol has a transport and it is disconnecting (Twisted's

@@ -12,3 +12,14 @@ export function toBytes(data: unknown, what: string): Uint8Array {
   if (data instanceof Uint8Array) return data;
   throw new TypeError(`${what}: data must be a Buffer, Uint8Array or string, got ${data === null ? 'null' : typeof data}`);
 }
+
+/**
+ * `data` as a Buffer: a Buffer as it is, a string as UTF-8, a Uint8Array as
+ * a Buffer over the same memory (no copy); a TypeError naming `what` for
+ * anything else (sendLine(42) says so, not Buffer.from's "Received undefined").
+ */
+export function toBuffer(data: unknown, what: string): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  const bytes = toBytes(data, what);
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

@@ -10,6 +10,7 @@ import { Buffer } from 'buffer';
 import type { IAddress } from '../address';
 import { Deferred } from '../defer';
 import { Failure } from '../failure';
+import { toBuffer } from '../transport/bytes';
 import { dateLine } from './date';
 import type { RequestHead } from './head';
 import { Headers, lower } from './headers';
@@ -194,7 +195,7 @@ export class Request {
   /** Writes part of the body (a string as UTF-8); the head goes out first. Error after finish(). */
   write(data: Buffer | Uint8Array | string): void {
     if (this.finished) throw new Error('Request.write called after finish()');
-    const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const bytes = toBuffer(data, 'Request.write');
     if (!this.startedWriting) this.startWriting(-1);
     if (bytes.length === 0 || this.noBody || this.lostReason !== null) return;
     if (this.chunked) {
