@@ -4,6 +4,7 @@
  * non-null assertion and no cast (test/types.test.ts checks both).
  */
 import {
+  CertificateOptions,
   ClientFactory,
   Deferred,
   Factory,
@@ -28,7 +29,7 @@ import {
   reactor,
   serverFromString,
 } from 'ioreactor';
-import type { IConnector, IListeningPort, ITCPTransport, RenderResult, Request } from 'ioreactor';
+import type { IConnector, IListeningPort, ISSLTransport, ITCPTransport, RenderResult, Request } from 'ioreactor';
 
 // The README's first server: the transport is there, the port has a number.
 class Echo extends Protocol {
@@ -131,6 +132,19 @@ class Tuned extends Protocol {
     tune(this.transport);
   }
 }
+
+// STARTTLS: a protocol that starts TLS or reads the peer's certificate names
+// the TLS transport type (every TCP and UNIX transport is one), as the README says.
+class Smtp extends LineReceiver<Factory<Smtp>, ISSLTransport> {
+  override lineReceived(line: Buffer): void {
+    if (line.toString() !== 'STARTTLS') return;
+    this.transport.startTLS(new CertificateOptions({}));
+    const reused: boolean = this.transport.isSessionReused();
+    const subject: string | undefined = this.transport.getPeerCertificate()?.subject;
+    this.sendLine(`${String(reused)} ${subject ?? ''}`);
+  }
+}
+void reactor.listenTCP(0, Factory.forProtocol(Smtp));
 
 // A child's protocol writes to it and closes its stdin in connectionMade,
 // as a stream protocol uses its transport: no `!` (examples/wc-process.js).
