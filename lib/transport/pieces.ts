@@ -1,12 +1,13 @@
 /**
  * A message kept as the pieces it arrived in (an HTTP body's chunks, a
- * WebSocket message's fragments): each piece is a view of a read, an object
- * of ~100 bytes that pins the read it came in. A peer that cuts its message
- * into 1-byte pieces would make that ~150 bytes kept per byte sent, so every
- * MERGE_PIECES pieces, each run of small ones becomes one Buffer. Large
- * pieces are left as they are (merging would copy them again for nothing),
- * and a window once looked at is not looked at again, so each byte is
- * copied here at most once and the work stays linear.
+ * WebSocket message's fragments, a WebSocket frame's reads): each piece is
+ * a view of a read, an object of ~100 bytes that pins the read it came in.
+ * A peer that cuts its message into 1-byte pieces would make that ~150
+ * bytes kept per byte sent, so every MERGE_PIECES pieces, each run of small
+ * ones becomes one Buffer. Large pieces are left as they are (merging
+ * would copy them again for nothing), and a window once looked at is not
+ * looked at again, so each byte is copied here at most once and the work
+ * stays linear.
  */
 
 /** How many pieces mergeSmallPieces looks at at a time. */

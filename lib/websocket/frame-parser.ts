@@ -5,8 +5,12 @@
  * a loop over bytes. A frame whole in one read is handed on as a view of
  * that read, unmasked in place (no copy); a frame spread over reads keeps
  * its pieces (views) and joins them once, when its last byte arrives, so a
- * peer announcing a huge frame holds only what it really sent. Only a header
- * cut by a read boundary is copied (at most 13 bytes).
+ * peer announcing a huge frame holds only what it really sent. Kept alone,
+ * each view costs ~100 bytes and pins the read it came in, so a peer
+ * trickling such a frame a byte a read would make the server keep tens of
+ * bytes per byte sent: small pieces are merged as they come, as a
+ * fragmented message's are (lib/transport/pieces.ts). Only a header cut by
+ * a read boundary is copied (at most 13 bytes).
  *
  * What is checked here: reserved bits, opcodes, the mask bit required of one
  * side and forbidden to the other, control frames (at most 125 bytes, never
@@ -20,6 +24,7 @@
  * WebSockets then hold no parser at all (see WebSocketProtocol.framesIn).
  */
 import { applyMask } from '../reactor/mask';
+import { MERGE_PIECES, mergeSmallPieces } from '../transport/pieces';
 
 /** Where the parser delivers frames and errors. */
 export interface FrameSink {
@@ -48,6 +53,8 @@ const EMPTY = Buffer.alloc(0);
 /** A frame whose payload is still arriving (kept apart: an idle connection has none). */
 interface PartialFrame {
   pieces: Buffer[];
+  /** pieces[0, merged) were looked at by mergeSmallPieces. */
+  merged: number;
   got: number;
   want: number;
   fin: boolean;
@@ -141,7 +148,7 @@ export class FrameParser {
       return start + len;
     }
     const key = masked ? Buffer.from(data.subarray(keyAt, keyAt + 4)) : null;
-    this.partial = { pieces: end === start ? [] : [data.subarray(start, end)], got: end - start, want: len, fin, rsv1, opcode, key };
+    this.partial = { pieces: end === start ? [] : [data.subarray(start, end)], merged: 0, got: end - start, want: len, fin, rsv1, opcode, key };
     return -1;
   }
 
@@ -166,7 +173,7 @@ export class FrameParser {
   /** More of the payload in progress; returns where the data goes on after it, or -1 when it is all used. */
   private continuePayload(f: PartialFrame, data: Buffer): number {
     const take = Math.min(f.want - f.got, data.length);
-    if (take > 0) f.pieces.push(take === data.length ? data : data.subarray(0, take));
+    if (take > 0 && f.pieces.push(take === data.length ? data : data.subarray(0, take)) - f.merged >= MERGE_PIECES) f.merged = mergeSmallPieces(f.pieces, f.merged);
     f.got += take;
     if (f.got < f.want) return -1;
     this.partial = null;
