@@ -16,22 +16,12 @@ import type { ITCPTransport } from '../lib/interfaces';
 import { STRING_AT_ONCE } from '../lib/native';
 import { HOLD_AT_MOST } from '../lib/reactor/text-cork';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
+import { rng } from './helpers/rng';
 import { captureLog, signal, until } from './helpers/tcp';
 
 jest.setTimeout(15000);
 
 type Op = string | Buffer | { seq: (string | Buffer)[] } | { at: Buffer };
-
-/** A small deterministic generator (xorshift), so a failing mix can be run again. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
 // With a string ending in a high surrogate and one starting with a low one: two writes in a row that must not pair up.
 const PIECES = ['GET k\r\n', 'é', '€uro', '\u{1F600}', '\uD800', 'x\uDC00y', '', 'VALUE 42\r\n', 'y\uD83D', '\uDE00z'];
