@@ -2,6 +2,7 @@
 import { TextLineReceiver } from '../lib/protocols/line-text';
 import type { Recorder } from './helpers/recorders';
 import { chunk, feed } from './helpers/recorders';
+import { rng } from './helpers/rng';
 import { StringTransport } from './helpers/string-transport';
 
 const b = (s: string, enc: BufferEncoding = 'latin1'): Buffer => Buffer.from(s, enc);
@@ -18,6 +19,44 @@ class TextRecorder extends TextLineReceiver implements Recorder {
     this.events.push(`exceeded:${line.toString(this.encoding)}`);
     super.lineLengthExceeded(line);
   }
+}
+
+/** A TextRecorder decoding UTF-8, with an optional delimiter and MAX_LENGTH. */
+function utf8Recorder(delimiter = '\r\n', max = 16384): TextRecorder {
+  const r = new TextRecorder();
+  r.encoding = 'utf8';
+  r.delimiter = delimiter;
+  r.MAX_LENGTH = max;
+  return r;
+}
+
+/**
+ * Byte sequences to mix: valid characters of every length, invalid and
+ * overlong sequences, truncated ones, encoded surrogates, the UTF-8 of
+ * U+FFFD itself, and delimiters right after a lead byte.
+ */
+const UTF8_PIECES: number[][] = [
+  [0x61], [0x62, 0x63], [0x0d, 0x0a], [0x0d], [0x0a], [0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x98, 0x80],
+  [0xff], [0xfe], [0x80], [0xbf, 0xbf], [0xc0, 0x80], [0xc1, 0xbf], [0xe0, 0x80, 0x80], [0xf0, 0x80, 0x80, 0x80],
+  [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xef, 0xbf, 0xbd], [0xc3, 0x0d, 0x0a], [0xe2, 0xe2, 0x82, 0xac],
+];
+
+/** About n bytes of UTF8_PIECES, valid and invalid mixed. */
+function utf8Mix(rand: () => number, n: number): Buffer {
+  const bytes: number[] = [];
+  while (bytes.length < n) bytes.push(...UTF8_PIECES[Math.floor(rand() * UTF8_PIECES.length)]);
+  return Buffer.from(bytes);
+}
+
+/** The oracle: each range of input ended by delim, decoded on its own, and how many bytes follow the last. */
+function utf8Lines(input: Buffer, delim: Buffer): { lines: string[]; rest: number } {
+  const lines: string[] = [];
+  let at = 0;
+  for (let idx = input.indexOf(delim); idx >= 0; idx = input.indexOf(delim, at)) {
+    lines.push(`line:${input.toString('utf8', at, idx)}`);
+    at = idx + delim.length;
+  }
+  return { lines, rest: input.length - at };
 }
 
 describe('TextLineReceiver', () => {
@@ -92,6 +131,44 @@ describe('TextLineReceiver', () => {
     const t = feed(r, [b('\u20ac\u20ac\u20ac\r\n\u20ac\u20ac\u20acx\r\nafter\r\n', 'utf8')]);
     expect(r.events).toEqual(['line:\u20ac\u20ac\u20ac', 'exceeded:\u20ac\u20ac\u20acx\r\nafter\r\n']);
     expect(t.disconnecting).toBe(true);
+  });
+
+  test('utf8 finds line ends in the bytes: invalid bytes before a delimiter lose nothing after it', () => {
+    const r = utf8Recorder();
+    feed(r, [b('\xff\r\nABCDEF'), b('GH\r\n')]);
+    expect(r.events).toEqual(['line:\ufffd', 'line:ABCDEFGH']);
+
+    const overlong = utf8Recorder();
+    feed(overlong, [b('\xc0\x80\xc0\x80\r\nKEEPME'), b('\r\n')]);
+    expect(overlong.events).toEqual([`line:${b('\xc0\x80\xc0\x80').toString('utf8')}`, 'line:KEEPME']);
+    expect(overlong.bufferedSize).toBe(0);
+  });
+
+  test('utf8 MAX_LENGTH counts the bytes received, not those of the decoded text', () => {
+    const r = utf8Recorder('\r\n', 30);
+    const t = feed(r, [b(`${'\xff'.repeat(20)}\r\nnext\r\n`)]);
+    expect(r.events).toEqual([`line:${'\ufffd'.repeat(20)}`, 'line:next']);
+    expect(t.disconnecting).toBe(false);
+
+    const exact = utf8Recorder('\r\n', 20);
+    feed(exact, [b(`${'\xff'.repeat(20)}\r\n`)]);
+    expect(exact.events).toEqual([`line:${'\ufffd'.repeat(20)}`]);
+
+    const over = utf8Recorder('\r\n', 20);
+    expect(feed(over, [b(`${'\xff'.repeat(21)}\r\n`)]).disconnecting).toBe(true);
+    expect(over.events).toEqual([expect.stringMatching(/^exceeded:/)]);
+  });
+
+  test('utf8 lines are the delimited byte ranges decoded, for any mix of valid and invalid UTF-8 in two reads', () => {
+    for (const [seed, delimiter] of [[1, '\r\n'], [2, '\n'], [3, '\u20ac'], [4, '\r\n'], [5, '\u00e9']] as const) {
+      const input = utf8Mix(rng(seed), 160);
+      const want = utf8Lines(input, Buffer.from(delimiter, 'utf8'));
+      for (let cut = 0; cut <= input.length; cut++) {
+        const r = utf8Recorder(delimiter);
+        feed(r, [input.subarray(0, cut), input.subarray(cut)]);
+        expect([seed, cut, r.events, r.bufferedSize]).toEqual([seed, cut, want.lines, want.rest]);
+      }
+    }
   });
 
   test('an endless line without delimiter is cut off at MAX_LENGTH + delimiter length, whatever the reads', () => {

@@ -1,15 +1,18 @@
 /**
- * TextLineReceiver: lines as strings, for text protocols. Each read is
- * decoded once (every complete line in it together) and each line is a
- * slice of that one string, so a line costs neither a Buffer nor a native
- * call of its own: what a `net` user splitting `data.toString()` by hand
- * pays, with LineOnlyReceiver's limits and partial-line handling.
+ * TextLineReceiver: lines as strings, for text protocols. In latin1 each
+ * read is decoded once (every complete line in it together) and each line
+ * is a slice of that one string, so a line costs neither a Buffer nor a
+ * native call of its own: what a `net` user splitting `data.toString()` by
+ * hand pays, with LineOnlyReceiver's limits and partial-line handling. In
+ * UTF-8 the lines are found in the bytes and each is decoded from its own
+ * range: decoded text maps back to bytes only when the bytes were valid
+ * UTF-8 (an invalid byte decodes to U+FFFD, three bytes when encoded again).
  */
 import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces';
 import { Protocol } from '../protocol';
 import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer } from './pending';
-import { completeLine, NEED_MORE, TOO_LONG } from './line-split';
+import { completeLine, indexOfDelimiter, NEED_MORE, TOO_LONG } from './line-split';
 
 /** How a TextLineReceiver decodes lines: one character a byte, or UTF-8. */
 export type LineEncoding = 'latin1' | 'utf8';
@@ -17,10 +20,12 @@ export type LineEncoding = 'latin1' | 'utf8';
 /**
  * A protocol that receives lines as strings and nothing else (no raw mode,
  * no pausing). The bytes of a line are decoded with `encoding`; a line of
- * ASCII reads the same either way. Each read is decoded once and a line is
- * a slice of it: a line of 13 characters or more kept for long (a map key,
- * a cache) keeps that read's whole text alive in V8. Where that matters,
- * LineReceiver with `line.toString()` gives each line a string of its own.
+ * ASCII reads the same either way, and in UTF-8 a line is what
+ * `Buffer.toString('utf8')` makes of its bytes (invalid ones as U+FFFD).
+ * In latin1 each read is decoded once and a line is a slice of it: a line
+ * of 13 characters or more kept for long (a map key, a cache) keeps that
+ * read's whole text alive in V8. Where that matters, LineReceiver with
+ * `line.toString('latin1')` gives each line a string of its own.
  */
 export class TextLineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T extends ITransport = ITCPTransport> extends Protocol<F, T> {
   /** What ends a line; read each time a read is parsed. */
@@ -67,43 +72,53 @@ export class TextLineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>,
       this.lineReceived(this.tail.detach().toString(this.encoding));
       if (isDisconnecting(this)) return;
     }
-    const rest = this.deliver(data, pos);
+    const rest = this.encoding === 'utf8' ? this.deliverBytes(data, pos, delim) : this.deliverText(data, pos);
     if (rest >= 0) this.keep(data, rest, delim);
   }
 
   /**
-   * Delivers the complete lines in data[pos..], left to right, from one
-   * decoded string; returns where the partial last line starts, or -1 if
+   * Delivers the complete latin1 lines in data[pos..], left to right, from
+   * one decoded string (one character a byte, so a character index is a
+   * byte count); returns where the partial last line starts, or -1 if
    * delivery stopped (a line too long, or the connection dropped).
    */
-  private deliver(data: Buffer, pos: number): number {
-    const enc = this.encoding;
-    const text = data.toString(enc, pos);
+  private deliverText(data: Buffer, pos: number): number {
+    const text = data.toString('latin1', pos);
     const sep = this.delimiter;
-    // a UTF-16 unit is at most 3 bytes of UTF-8: shorter lines need no byte count
-    const safe = enc === 'utf8' ? Math.floor(this.MAX_LENGTH / 3) : this.MAX_LENGTH;
+    const max = this.MAX_LENGTH;
     let at = 0;
     let idx: number;
     while ((idx = text.indexOf(sep, at)) >= 0) {
-      if (idx - at > safe && this.tooLong(text, at, idx)) {
-        this.lineLengthExceeded(data.subarray(pos + this.bytesOf(text, at)));
+      if (idx - at > max) {
+        this.lineLengthExceeded(data.subarray(pos + at));
         return -1;
       }
       this.lineReceived(text.slice(at, idx));
       if (isDisconnecting(this)) return -1;
       at = idx + sep.length;
     }
-    return pos + this.bytesOf(text, at);
+    return pos + at;
   }
 
-  /** Bytes that text[0, at) was decoded from (at ends a line, so no character is split). */
-  private bytesOf(text: string, at: number): number {
-    return this.encoding === 'latin1' || at === 0 ? at : Buffer.byteLength(text.slice(0, at), 'utf8');
-  }
-
-  /** Is text[at, stop) longer than MAX_LENGTH bytes once encoded? */
-  private tooLong(text: string, at: number, stop: number): boolean {
-    return this.encoding === 'latin1' ? stop - at > this.MAX_LENGTH : Buffer.byteLength(text.slice(at, stop), 'utf8') > this.MAX_LENGTH;
+  /**
+   * deliverText for UTF-8: the delimiter is found in the bytes and each line
+   * decoded from its own byte range, so invalid or overlong sequences change
+   * neither where a line ends nor its length; returns as deliverText does.
+   */
+  private deliverBytes(data: Buffer, pos: number, delim: Buffer): number {
+    const max = this.MAX_LENGTH;
+    let at = pos;
+    let idx: number;
+    while ((idx = indexOfDelimiter(data, delim, at)) >= 0) {
+      if (idx - at > max) {
+        this.lineLengthExceeded(data.subarray(at));
+        return -1;
+      }
+      this.lineReceived(data.toString('utf8', at, idx));
+      if (isDisconnecting(this)) return -1;
+      at = idx + delim.length;
+    }
+    return at;
   }
 
   /** Holds data[from..] as the partial next line, unless it is already too long. */
