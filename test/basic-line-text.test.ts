@@ -206,4 +206,14 @@ describe('TextLineReceiver', () => {
     r.sendLine('\u20ac');
     expect(t.writes).toEqual([b('hi \u00e9\r\n'), b('\u20ac\n', 'utf8')]);
   });
+
+  test('sendLine refuses anything but a string with a TypeError, and writes nothing', () => {
+    const r = new TextLineReceiver();
+    const t = new StringTransport();
+    r.makeConnection(t);
+    expect(() => r.sendLine(42 as unknown as string)).toThrow(new TypeError('sendLine: line must be a string, got number'));
+    expect(() => r.sendLine(null as unknown as string)).toThrow(new TypeError('sendLine: line must be a string, got null'));
+    expect(() => r.sendLine(Buffer.from('x') as unknown as string)).toThrow(TypeError);
+    expect(t.writes).toEqual([]);
+  });
 });

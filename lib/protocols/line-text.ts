@@ -49,8 +49,13 @@ export class TextLineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>,
     this.transport.loseConnection();
   }
 
-  /** Writes the line followed by the delimiter, encoded, as one write. */
+  /**
+   * Writes the line followed by the delimiter, encoded, as one write.
+   * Throws TypeError for anything but a string (a number or null would
+   * otherwise go out as its text).
+   */
   sendLine(line: string): void {
+    if (typeof line !== 'string') throw new TypeError(`sendLine: line must be a string, got ${line === null ? 'null' : typeof line}`);
     this.transport.write(Buffer.from(line + this.delimiter, this.encoding));
   }
 
