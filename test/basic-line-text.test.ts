@@ -109,6 +109,16 @@ describe('TextLineReceiver', () => {
     expect(() => r.dataReceived(b('f'))).toThrow(TypeError);
   });
 
+  test('a latin1 delimiter with a character latin1 cannot encode is refused; in utf8 it is a delimiter like any', () => {
+    const r = new TextRecorder();
+    r.delimiter = '\u20ac';
+    expect(() => r.dataReceived(b('a\xacb'))).toThrow(/latin1 cannot encode/);
+    expect(r.events).toEqual([]);
+    const u = utf8Recorder('\u20ac');
+    feed(u, [b('a\u20acb', 'utf8'), b('\u20ac', 'utf8')]);
+    expect(u.events).toEqual(['line:a', 'line:b']);
+  });
+
   test('a line of exactly MAX_LENGTH bytes is delivered; one byte more drops the connection', () => {
     const ok = new TextRecorder();
     ok.MAX_LENGTH = 8;

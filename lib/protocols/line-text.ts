@@ -28,7 +28,7 @@ export type LineEncoding = 'latin1' | 'utf8';
  * `line.toString('latin1')` gives each line a string of its own.
  */
 export class TextLineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>, T extends ITransport = ITCPTransport> extends Protocol<F, T> {
-  /** What ends a line; read each time a read is parsed. */
+  /** What ends a line; read each time a read is parsed. In latin1 every character must be U+00FF or below (a TypeError otherwise). */
   delimiter = '\r\n';
   /** How lines are decoded and sendLine encodes; read each time a read is parsed. */
   encoding: LineEncoding = 'latin1';
@@ -138,6 +138,10 @@ export class TextLineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>,
   private delimiterBytes(): Buffer {
     if (this.delimBytes === null || this.delimiter !== this.delimOf || this.encoding !== this.delimEnc) {
       if (this.delimiter.length === 0) throw new TypeError('delimiter must not be empty');
+      // latin1 keeps a character's low byte only: '\u20ac' would be searched as text but found as byte 0xAC across reads
+      if (this.encoding === 'latin1' && /[^\u0000-\u00ff]/.test(this.delimiter)) {
+        throw new TypeError(`delimiter ${JSON.stringify(this.delimiter)} has a character latin1 cannot encode: use encoding 'utf8'`);
+      }
       this.delimBytes = Buffer.from(this.delimiter, this.encoding);
       this.delimOf = this.delimiter;
       this.delimEnc = this.encoding;
