@@ -508,6 +508,30 @@ describe('TLS options', () => {
     expect(() => optionsForClientTLS('example.com').tlsContext(true)).toThrow(TypeError);
   });
 
+  it('a file name given for PEM text is refused with a hint; so is text that is not PEM at all', () => {
+    const hint = (init: ConstructorParameters<typeof CertificateOptions>[0], code: string, message: RegExp) => {
+      const build = () => new CertificateOptions(init);
+      expect(build).toThrow(expect.objectContaining({ code }));
+      expect(build).toThrow(message);
+    };
+    hint({ privateKey: 'key.pem', certificate: certs.server.cert }, 'BAD_PRIVATE_KEY', /privateKey is not PEM text; it looks like a file name: pass fs\.readFileSync\("key\.pem"\)/);
+    hint({ privateKey: certs.server.key, certificate: '/etc/ssl/cert.pem' }, 'BAD_CERTIFICATE', /certificate is not PEM text; it looks like a file name/);
+    hint({ verify: true, trustRoot: ['ca.crt'] }, 'BAD_TRUST_ROOT', /trustRoot is not PEM text; it looks like a file name/);
+    hint({ privateKey: 'not a key', certificate: certs.server.cert }, 'BAD_PRIVATE_KEY', /privateKey is not PEM text\)$/);
+  });
+
+  it('listenSSL and a server startTLS refuse options without a certificate, and nothing listens', () => {
+    const r = createReactor();
+    try {
+      const none = new CertificateOptions({});
+      expect(() => r.listenSSL(0, new Factory(), none)).toThrow(expect.objectContaining({ code: 'NO_CERTIFICATE' }));
+      expect(() => none.tlsContext(true)).toThrow(CertificateError);
+      expect(r.core.liveHandlers()).toHaveLength(0);
+    } finally {
+      r.close();
+    }
+  });
+
   it('listenSSL refuses a client-only context factory', () => {
     const r = createReactor();
     try {

@@ -89,8 +89,20 @@ function pemText(v: unknown, what: string): string {
   throw new TypeError(`CertificateOptions: ${what} must be PEM text (a string or Buffer), got ${v === null ? 'null' : typeof v}`);
 }
 
-function pemList(v: unknown, what: string): string {
-  return (Array.isArray(v) ? v : [v]).map((p) => pemText(p, what)).join('\n');
+function pemList(v: unknown, what: string, code: string): string {
+  return (Array.isArray(v) ? v : [v]).map((p) => pemOnly(p, what, code)).join('\n');
+}
+
+/**
+ * pemText of something that must hold a PEM block: without a `-----BEGIN`
+ * line it is refused here with `code`, and a hint when it looks like a file
+ * name (OpenSSL's own reason, UNSUPPORTED, says neither).
+ */
+function pemOnly(v: unknown, what: string, code: string): string {
+  const text = pemText(v, what);
+  if (text.includes('-----BEGIN')) return text;
+  const path = !/[\r\n]/.test(text) && /[/\\.]/.test(text) && text.length < 4096;
+  throw new CertificateError(code, `${what} is not PEM text${path ? `; it looks like a file name: pass fs.readFileSync(${JSON.stringify(text)})` : ''}`);
 }
 
 /** ALPN protocol names in the wire format (length-prefixed), as latin1. */
@@ -117,16 +129,16 @@ function checkTimeout(v: unknown): number {
 /** The native config for `init` on one side, checked and converted. */
 function nativeConfig(init: CertificateOptionsInit, server: boolean): NativeTLSConfig {
   const cfg: NativeTLSConfig = { server };
-  if (init.privateKey !== undefined) cfg.key = pemText(init.privateKey, 'privateKey');
-  if (init.certificate !== undefined) cfg.cert = pemText(init.certificate, 'certificate');
+  if (init.privateKey !== undefined) cfg.key = pemOnly(init.privateKey, 'privateKey', 'BAD_PRIVATE_KEY');
+  if (init.certificate !== undefined) cfg.cert = pemOnly(init.certificate, 'certificate', 'BAD_CERTIFICATE');
   if ((cfg.key === undefined) !== (cfg.cert === undefined)) {
     throw new CertificateError(cfg.key === undefined ? 'BAD_PRIVATE_KEY' : 'BAD_CERTIFICATE', 'privateKey and certificate go together');
   }
-  if (init.extraCertChain !== undefined) cfg.chain = pemList(init.extraCertChain, 'extraCertChain');
+  if (init.extraCertChain !== undefined) cfg.chain = pemList(init.extraCertChain, 'extraCertChain', 'BAD_CERTIFICATE');
   cfg.verify = init.verify === true || init.requireCertificate === true;
   cfg.requireCert = init.requireCertificate === true;
   const roots = init.trustRoot ?? 'platform';
-  if (cfg.verify) cfg.ca = roots === 'platform' ? tls.rootCertificates.join('\n') : pemList(roots, 'trustRoot');
+  if (cfg.verify) cfg.ca = roots === 'platform' ? tls.rootCertificates.join('\n') : pemList(roots, 'trustRoot', 'BAD_TRUST_ROOT');
   if (init.acceptableProtocols !== undefined) cfg.alpn = alpnWire(init.acceptableProtocols);
   const floor = init.raiseMinimumTo ?? TLSVersion.TLSv1_2;
   if (!(floor in VERSION_CODES)) throw new TypeError(`CertificateOptions: raiseMinimumTo must be 'TLSv1.2' or 'TLSv1.3', got ${String(floor)}`);
@@ -186,6 +198,10 @@ export class CertificateOptions implements IOpenSSLContextFactory {
     const have = server ? this.server : this.client;
     if (have !== null) return have;
     const cfg = nativeConfig(this.init, server);
+    // Refused here (listenSSL, a server's startTLS) rather than as a failed handshake on every connection.
+    if (server && cfg.key === undefined && this.init.hostnames === undefined) {
+      throw new CertificateError('NO_CERTIFICATE', 'a TLS server needs privateKey and certificate');
+    }
     if (server && this.init.hostnames !== undefined) cfg.sni = sniList(this.init.hostnames);
     const made = buildContext(cfg);
     if (server) this.server = made;
