@@ -213,7 +213,9 @@ export class StreamTransport extends Handler implements ISSLTransport {
   /**
    * Writes bytes now; what the kernel does not take is buffered. Ignored once
    * closing, except while loseConnection waits for a registered producer to
-   * unregister: those bytes go out before the close. Beyond the first MiB, a
+   * unregister: those bytes go out before the close. A registered producer
+   * hears stopProducing inside the write that fails, or the first one made
+   * after the connection closed, before connectionLost. Beyond the first MiB, a
    * larger Buffer is kept by reference until sent, as Node's streams do: do
    * not change it meanwhile. A string is written as UTF-8; one of up to
    * 4,096 UTF-16 code units is encoded by the native write itself, with no
@@ -278,10 +280,31 @@ export class StreamTransport extends Handler implements ISSLTransport {
     this.afterWrite(this.sendChunks(chunks));
   }
 
-  /** Closed, write side shut, or closing with no producer to wait for: a write is dropped. */
+  /**
+   * Closed, write side shut, or closing with no producer to wait for: a write
+   * is dropped. A producer still writing to a closed connection is stopped
+   * here (stopLostProducer).
+   */
   private writesRefused(): boolean {
     const state = this.state;
-    return (state & (S.Closed | S.WriteShutAsked)) !== 0 || (state & S.ProducerWait) === 0;
+    if ((state & S.Closed) !== 0) {
+      this.stopLostProducer();
+      return true;
+    }
+    return (state & S.WriteShutAsked) !== 0 || (state & S.ProducerWait) === 0;
+  }
+
+  /**
+   * The connection is gone while a producer is registered: it is stopped now,
+   * inside the write that failed or the first one refused, not when
+   * connectionLost comes at the end of the step. A producer that writes until
+   * it is told (Twisted's buffer would have paused it) otherwise loops on
+   * dropped writes and that step never ends. Stopped, not paused: the consumer
+   * is gone for good, as Twisted's FileDescriptor.connectionLost tells it;
+   * connectionLost then finds no producer and does not tell it again.
+   */
+  private stopLostProducer(): void {
+    if (this.producer !== null) this.stopProducer();
   }
 
   /** Bytes written but not yet taken by the kernel. */
@@ -779,7 +802,8 @@ export class StreamTransport extends Handler implements ISSLTransport {
   }
 
   /**
-   * After a send: a negative `r` drops the connection; else the producer is
+   * After a send: a negative `r` drops the connection (and stops a registered
+   * producer at once: stopLostProducer); else the producer is
    * paused or asked for more, or, with none, a protocol that listens hears
    * that the buffer passed the high-water mark and may stop reading until
    * it drains (WriteFullListener).
@@ -787,6 +811,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
   protected afterWrite(r: number): void {
     if (r < 0) {
       this.closeNow(lostReason(r));
+      this.stopLostProducer();
       return;
     }
     const p = this.producer;
