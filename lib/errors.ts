@@ -217,7 +217,8 @@ export class CannotListenError extends IOReactorError {
   /** The OS error code, such as `EADDRINUSE`. */
   readonly code?: string;
   constructor(iface: string, port: number | string, reason: string, code?: string) {
-    super(`Couldn't listen on ${iface || 'any'}:${port}: ${reason}`);
+    // A UNIX path comes as both: named once, not `path:path`.
+    super(`Couldn't listen on ${iface !== '' && iface === port ? iface : `${iface || 'any'}:${port}`}: ${reason}`);
     this.interface = iface;
     this.port = port;
     this.code = code;

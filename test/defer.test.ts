@@ -65,6 +65,19 @@ describe('Deferred firing', () => {
 });
 
 describe('errors along the chain', () => {
+  test('errback() with no reason fails with an Error that says so; errback(undefined) keeps the value', () => {
+    const seen: Failure[] = [];
+    const d = new Deferred<number>();
+    d.addErrback((f: Failure) => void seen.push(f));
+    d.errback();
+    expect(seen[0].value).toBeInstanceOf(Error);
+    expect(seen[0].getErrorMessage()).toBe('Deferred.errback() was called without a reason');
+    const e = new Deferred<number>();
+    e.addErrback((f: Failure) => void seen.push(f));
+    e.errback(undefined);
+    expect(seen[1].value).toBeUndefined();
+  });
+
   test('errbacks get a Failure; a thrown error becomes a Failure with the same value', () => {
     const d = new Deferred<number>();
     const err = new MyError('bad');

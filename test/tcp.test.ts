@@ -178,6 +178,7 @@ forEachBackend('TCP', (backend) => {
     expect(() => r.listenTCP(-1, f)).toThrow(/port/);
     expect(() => r.listenTCP(70000, f)).toThrow(RangeError);
     expect(() => r.listenTCP('80' as unknown as number, f)).toThrow(TypeError);
+    expect(() => r.listenTCP('0' as unknown as number, f)).toThrow('port must be an integer, got the string "0"');
     expect(() => r.listenTCP(0, {} as Factory)).toThrow(/factory/);
     expect(() => r.listenTCP(0, f, { interface: 'not an address' })).toThrow(CannotListenError);
     expect(() => r.listenTCP(0, f, { interface: '256.1.1.1' })).toThrow(CannotListenError);

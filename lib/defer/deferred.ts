@@ -118,8 +118,13 @@ export class Deferred<out T = unknown> implements PromiseLike<T> {
     this._start(result);
   }
 
-  /** Fires the error chain; `err` may be an Error, a Failure or any value. */
+  /**
+   * Fires the error chain; `err` may be an Error, a Failure or any value.
+   * With none (Twisted's errback() takes the exception being handled, which
+   * JavaScript has no notion of), the Failure is an Error that says so.
+   */
   errback(err?: unknown): void {
+    if (arguments.length === 0) err = new Error('Deferred.errback() was called without a reason');
     this._start(err instanceof Failure ? err : new Failure(err));
   }
 

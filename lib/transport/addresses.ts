@@ -74,7 +74,7 @@ export function unknownAddress(family: Family): IAddress {
 
 /** Throws a TypeError/RangeError unless `port` is an integer in 0..65535. */
 export function checkPort(port: unknown, what: string): number {
-  if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError(`${what}: port must be an integer, got ${String(port)}`);
+  if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError(`${what}: port must be an integer, got ${typeof port === 'string' ? `the string ${JSON.stringify(port)}` : String(port)}`);
   if (port < 0 || port > 65535) throw new RangeError(`${what}: port must be in 0..65535, got ${port}`);
   return port;
 }
