@@ -171,6 +171,23 @@ forEachBackend('websocket: client', (backend) => {
     expect(Recorder.last!.closed).toEqual([true, 1005, '']);
   });
 
+  it('wss:// refused by certificate verification: onClose and wasNotCleanReason name the TLS failure', async () => {
+    const root = new Resource();
+    root.putChild('ws', new WebSocketResource(echoFactory(r)));
+    const options = new CertificateOptions({ privateKey: certs.server.key, certificate: certs.server.cert });
+    const port = (r.listenSSL(0, new Site(root, { reactor: r }), options, { interface: '127.0.0.1' }).getHost() as IPv4Address).port;
+    const f = clientFactory(r, `wss://localhost:${port}/ws`);
+    const build = f.buildProtocol.bind(f);
+    let made: Recorder | null = null;
+    f.buildProtocol = (addr) => (made = build(addr) as Recorder);
+    connectWS(f, optionsForClientTLS('localhost')); // the platform roots: the test CA is not among them
+    await until(() => made?.closed != null);
+    const [clean, code, reason] = made!.closed!;
+    expect([clean, code]).toEqual([false, 1006]);
+    expect(reason).toMatch(/^connection was closed uncleanly \(TLS error: CERTIFICATE_VERIFY_FAILED/);
+    expect(made!.wasNotCleanReason).toBe(reason);
+  });
+
   it('wss:// to listenWS with a wss:// URL (the factory answering the handshake itself over TLS)', async () => {
     const factory = echoFactory(r, 'wss://127.0.0.1:0');
     const options = new CertificateOptions({ privateKey: certs.server.key, certificate: certs.server.cert });

@@ -16,6 +16,7 @@
  */
 import { Buffer, isUtf8 } from 'buffer';
 import type { IDelayedCall, IGracefulShutdown, ITCPTransport, ITransport } from '../interfaces';
+import { TLSError } from '../errors';
 import type { Failure } from '../failure';
 import { Protocol } from '../protocol';
 import type { IProtocolFactory } from '../interfaces';
@@ -68,6 +69,17 @@ function toBuffer(payload: Sendable, what: string): Buffer {
   if (Buffer.isBuffer(payload)) return payload;
   if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   throw new TypeError(`${what}: payload must be a Buffer, Uint8Array or string`);
+}
+
+/**
+ * Why a connection lost without the close handshake was not clean: a TLS
+ * failure (a wss:// certificate refused, say) names what failed, which
+ * otherwise reached only the factory's clientConnectionLost.
+ */
+function uncleanReason(reason: Failure): string {
+  const v = reason.value;
+  const what = v instanceof TLSError ? v.message : 'peer dropped the TCP connection without previous WebSocket closing handshake';
+  return `connection was closed uncleanly (${what})`;
 }
 
 /** A fragmented message being reassembled. */
@@ -456,7 +468,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
   }
 
   /** @internal The connection is gone: onClose, once. */
-  override connectionLost(_reason: Failure): void {
+  override connectionLost(reason: Failure): void {
     const wasOpen = this.state;
     this.state = WebSocketState.Closed;
     this.cancelTimer();
@@ -466,7 +478,11 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     if (wasOpen === WebSocketState.Closed) return;
     const c = this.closeInfo;
     if (c !== null && c.sent && c.received && c.notClean === null) this.onClose(true, c.remoteCode!, c.remoteReason!);
-    else this.onClose(false, CloseCode.ABNORMAL, c?.notClean ?? 'connection was closed uncleanly (peer dropped the TCP connection without previous WebSocket closing handshake)');
+    else {
+      const why = c?.notClean ?? uncleanReason(reason);
+      this.closeState.notClean = why; // wasNotCleanReason says it too
+      this.onClose(false, CloseCode.ABNORMAL, why);
+    }
   }
 
   /** @internal Called once the handshake is done: frames flow, onOpen runs. */
