@@ -2,8 +2,8 @@
  * Site, Resource and Request over real sockets on every backend: the
  * resource tree, keep-alive and pipelining, chunked bodies both ways,
  * 100-continue, HTTP/1.0, HEAD, errors that close only their own
- * connection, notifyFinish, the timeouts (on a task.Clock) and the
- * pipelining bound.
+ * connection, notifyFinish, an Upgrade request answered later as plain
+ * HTTP, the timeouts (on a task.Clock) and the pipelining bound.
  */
 import * as net from 'net';
 import type { IPv4Address } from '../lib/address';
@@ -264,6 +264,110 @@ forEachBackend('web: Site', (backend) => {
     expect(got).toBeGreaterThan(N * BIG.length);
   });
 
+  describe('an Upgrade request answered later with a plain response', () => {
+    const UPGRADE = 'GET /slow/up HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n';
+
+    interface Client {
+      sock: net.Socket;
+      got: () => string;
+      closed: () => boolean;
+    }
+
+    /** A client that has written `text` (its socket is destroyed by the caller). */
+    function client(port: number, text: string): Client {
+      const sock = net.connect(port, '127.0.0.1');
+      let data = '';
+      let closed = false;
+      sock.on('data', (d: Buffer) => (data += d.toString('latin1')));
+      sock.on('error', () => undefined);
+      sock.on('close', () => (closed = true));
+      sock.write(text);
+      return { sock, got: () => data, closed: () => closed };
+    }
+
+    /** A client that has sent UPGRADE, once the server holds it unanswered. */
+    async function upgradeWaiting(port: number): Promise<Client> {
+      // The head alone in its write: the server's read ends exactly where it does.
+      const c = client(port, UPGRADE);
+      await until(() => slow.waiting.length === 1, 5000, 'the Upgrade request');
+      return c;
+    }
+
+    /** A whole request and answer on another connection: the server's reactor polled (and read what it would) meanwhile. */
+    async function roundTrip(port: number): Promise<void> {
+      const res = await raw(port, 'GET /echo HTTP/1.1\r\nConnection: close\r\n\r\n');
+      expect(responses(res.data).map((x) => x.status)).toEqual([200]);
+    }
+
+    it('answers the request pipelined behind it in a later read, after it and in order', async () => {
+      const port = serve();
+      const c = await upgradeWaiting(port);
+      try {
+        c.sock.write('GET /echo/2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
+        await roundTrip(port);
+        slow.waiting[0].write('first');
+        slow.waiting[0].finish();
+        await until(c.closed, 5000, 'both answers and the close');
+        const [first, second] = responses(c.got());
+        expect([first.status, first.body]).toEqual([200, 'first']);
+        expect(JSON.parse(second.body).postpath).toEqual(['2']);
+      } finally {
+        c.sock.destroy();
+      }
+    });
+
+    it('stops reading meanwhile: what the client keeps sending waits in the kernel, not in the channel, then is parsed', async () => {
+      const port = serve();
+      const c = await upgradeWaiting(port);
+      try {
+        const ch = channels[0];
+        expect(ch['paused']).toBe(true);
+        let read = 0;
+        const dataReceived = ch.dataReceived.bind(ch);
+        ch.dataReceived = (data: Buffer) => {
+          read += data.length;
+          dataReceived(data);
+        };
+        const N = 200;
+        for (let i = 0; i < N; i++) c.sock.write(`GET /echo/${i} HTTP/1.1\r\nHost: h\r\nX-Pad: ${'p'.repeat(200)}\r\n\r\n`);
+        c.sock.write('GET /echo/last HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
+        await roundTrip(port);
+        await roundTrip(port);
+        expect(read).toBe(0);
+        expect(ch['held']).toBeNull();
+        expect(ch['paused']).toBe(true);
+        slow.waiting[0].finish();
+        await until(c.closed, 5000, 'every answer and the close');
+        const all = responses(c.got());
+        expect(all).toHaveLength(N + 2);
+        expect(all.slice(1).map((x) => JSON.parse(x.body).postpath[0])).toEqual([...Array.from({ length: N }, (_, i) => String(i)), 'last']);
+      } finally {
+        c.sock.destroy();
+      }
+    });
+
+    it('still holds what follows it once the responses before it are done', async () => {
+      const port = serve();
+      const c = client(port, 'GET /slow/before HTTP/1.1\r\nHost: h\r\n\r\n' + UPGRADE);
+      try {
+        await until(() => slow.waiting.length === 2, 5000, 'both requests');
+        slow.waiting[0].finish();
+        await until(() => c.got().startsWith('HTTP/1.1 200 '), 5000, 'the first answer');
+        const before = echoed;
+        c.sock.write('GET /echo/after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
+        await roundTrip(port);
+        expect(echoed).toBe(before + 1); // the round trip's only
+        slow.waiting[1].finish();
+        await until(c.closed, 5000, 'the last answer and the close');
+        const all = responses(c.got());
+        expect(all.map((x) => x.status)).toEqual([200, 200, 200]);
+        expect(JSON.parse(all[2].body).postpath).toEqual(['after']);
+      } finally {
+        c.sock.destroy();
+      }
+    });
+  });
+
   describe('timeouts on a task.Clock', () => {
     let clock: Clock;
     beforeEach(() => (clock = new Clock()));
@@ -330,6 +434,19 @@ forEachBackend('web: Site', (backend) => {
       await closed;
       expect(data).toMatch(/^HTTP\/1\.1 408 /);
       sock.destroy();
+    });
+
+    it('closes a connection whose Upgrade request is still unanswered at the timeout', async () => {
+      const port = serve({ reactor: clock, timeout: 5 });
+      const got = raw(port, 'GET /slow/up HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n');
+      await until(() => slow.waiting.length === 1, 5000, 'the Upgrade request');
+      const lost = expect(slow.waiting[0].notifyFinish().asPromise()).rejects.toThrow(/Connection/);
+      clock.advance(4.9);
+      expect(channels[0].connected).toBe(true);
+      clock.advance(0.2);
+      const res = await got;
+      expect(res).toEqual({ data: '', closed: true });
+      await lost;
     });
 
     it('answers 408 to a head still trickling in at the timeout, however recently a byte came', async () => {

@@ -20,10 +20,13 @@
  * touches another connection.
  *
  * An Upgrade request (WebSocket) stops the parsing after its head: nothing
- * behind it is HTTP until it is answered. upgrade() then hands the
- * transport, and the bytes already read past the head, to another protocol
- * (a pause that protocol sets in connectionMade, as a WebSocket's onOpen
- * may, holds those bytes too); a normal answer resumes parsing.
+ * behind it is HTTP until it is answered. Until then the transport is
+ * paused, so what is held is at most the rest of the read that brought the
+ * head, and the wait is bounded by `timeout` (reading is stopped, so a
+ * client that leaves would not be noticed). upgrade() then hands the
+ * transport, and the bytes held, to another protocol (a pause that protocol
+ * sets in connectionMade, as a WebSocket's onOpen may, holds those bytes
+ * too); a normal answer parses them as the next requests and reads on.
  *
  * As in Twisted, the channel is not half-closeable: a client's EOF ends the
  * connection (after what is already written is flushed), and requests still
@@ -143,16 +146,23 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   }
 
   override dataReceived(data: Buffer): void {
-    if (this.upgrading) {
-      this.held = this.held === null ? data : Buffer.concat([this.held, data]);
-      return;
-    }
+    if (this.upgrading) return this.holdForUpgrade(data);
     if (this.closing) return;
     this.feed(data);
   }
 
   override connectionLost(reason: Failure): void {
     this.endRequests(reason);
+  }
+
+  /**
+   * Bytes that came while an Upgrade request is unanswered (only from a
+   * transport that delivered them before its pause took hold, or cannot
+   * pause): kept for the protocol that follows, and reading stops.
+   */
+  private holdForUpgrade(data: Buffer): void {
+    this.held = this.held === null ? data : Buffer.concat([this.held, data]);
+    this.pause();
   }
 
   /** No request is taken or answered from here on: the ones still being answered see notifyFinish fail. */
@@ -190,9 +200,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   /** `request`'s response is complete: send the next ones in line, or close, or wait for more. */
   requestDone(request: Request): void {
     if (this.queue[0] !== request) return; // finished early: it is sent when it reaches the front
-    this.queue.shift();
-    request.responseSent();
-    this.upgrading = false;
+    this.sent();
     if (!request.persistent) return this.close();
     for (;;) {
       const next = this.queue[0];
@@ -202,8 +210,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
         next.pendingOut = null;
       }
       if (!next.finished) return;
-      this.queue.shift();
-      next.responseSent();
+      this.sent();
       if (!next.persistent) return this.close();
     }
     if (this.failStatus !== 0) return this.sendError(this.failStatus);
@@ -218,6 +225,16 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
       else this.arm();
     }
     if (this.paused && !this.feeding && !this.writeBlocked) this.resume();
+  }
+
+  /**
+   * The response first in line is all handed on. An Upgrade request is the
+   * last queued while it waits (nothing behind it is parsed), so an empty
+   * queue means none is pending any more: what it held is HTTP again.
+   */
+  private sent(): void {
+    this.queue.shift()!.responseSent();
+    if (this.queue.length === 0) this.upgrading = false;
   }
 
   /**
@@ -275,7 +292,8 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   /** The transport's write buffer drained: take requests again. */
   resumeProducing(): void {
     this.writeBlocked = false;
-    if (this.paused && !this.feeding && !this.closing && this.queue.length < this.site.maxPipelined) this.resume();
+    // (an unanswered Upgrade keeps reading stopped: requestDone or upgrade ends that pause)
+    if (this.paused && !this.feeding && !this.closing && !this.upgrading && this.queue.length < this.site.maxPipelined) this.resume();
   }
 
   /**
@@ -353,8 +371,22 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     // An Upgrade request: hold what follows until it is answered (upgrade() or a plain response).
     this.upgrading = request.persistent && request.asksUpgrade;
     this.render(request);
-    if (this.upgrading && !request.finished) return false;
+    if (this.upgrading) {
+      if (!request.finished) return this.awaitUpgrade();
+      this.upgrading = false; // answered at once, behind slower responses: a plain answer
+    }
     return !this.closing && !this.writeBlocked && request.persistent && this.queue.length < this.site.maxPipelined;
+  }
+
+  /**
+   * An Upgrade request is being answered later: the parsing stops here and
+   * so does reading (what the client sends meanwhile waits in the kernel,
+   * not here), and the answer has `timeout` seconds.
+   */
+  private awaitUpgrade(): false {
+    this.pause();
+    this.arm();
+    return false;
   }
 
   /** @internal */
