@@ -13,6 +13,9 @@ describe('web: argument checks', () => {
     expect(() => new Site(new Resource(), { maxHeaderBytes: 1.5 })).toThrow(/maxHeaderBytes must be a positive integer/);
     expect(() => new Site(new Resource(), { maxHeaders: 0 })).toThrow(/maxHeaders must be a positive integer/);
     expect(() => new Site(new Resource(), { requestTimeout: 0 })).toThrow(/requestTimeout must be a positive number/);
+    expect(() => new Site(new Resource(), { abortTimeout: 0 })).toThrow(/abortTimeout must be a positive number/);
+    expect(new Site(new Resource()).abortTimeout).toBe(15);
+    expect(new Site(new Resource(), { abortTimeout: null }).abortTimeout).toBeNull();
     expect(() => new Site(new Resource(), { reactor: {} as never })).toThrow(/reactor must provide callLater/);
   });
 

@@ -3,10 +3,13 @@
  * resource tree, keep-alive and pipelining, chunked bodies both ways,
  * 100-continue, HTTP/1.0, HEAD, errors that close only their own
  * connection, notifyFinish, an Upgrade request answered later as plain
- * HTTP, the timeouts (on a task.Clock) and the pipelining bound.
+ * HTTP, the timeouts (on a task.Clock), the abort of a closing connection
+ * whose client never reads, and the pipelining bound.
  */
 import * as net from 'net';
 import type { IPv4Address } from '../lib/address';
+import { ConnectionAborted } from '../lib/errors';
+import type { Failure } from '../lib/failure';
 import type { Reactor } from '../lib/reactor';
 import { Clock } from '../lib/task';
 import { FunctionResource, HTTPChannel, Request, Resource, Site, SiteOptions } from '../lib/web';
@@ -42,6 +45,18 @@ class Big extends Resource {
   }
 }
 
+/** More than the kernel's socket buffers hold for a client that does not read. */
+const HUGE = Buffer.alloc(16 << 20, 0x68);
+let hugeRendered = 0;
+
+class Huge extends Resource {
+  override isLeaf = true;
+  render_GET(): Buffer {
+    hugeRendered++;
+    return HUGE;
+  }
+}
+
 forEachBackend('web: Site', (backend) => {
   let r: Reactor;
   reactorPerTest(backend, (reactor) => (r = reactor), () => r);
@@ -54,6 +69,7 @@ forEachBackend('web: Site', (backend) => {
     slow = new Slow();
     root.putChild('slow', slow);
     root.putChild('big', new Big());
+    root.putChild('huge', new Huge());
     root.putChild('fn', new FunctionResource((req) => (req.method === 'DELETE' ? Promise.reject(new Error('nope')) : Promise.resolve(`fn:${req.path}`))));
     const site = new Site(root, { reactor: r, ...opts });
     channels = [];
@@ -365,6 +381,108 @@ forEachBackend('web: Site', (backend) => {
       } finally {
         c.sock.destroy();
       }
+    });
+  });
+
+  describe('a client that never reads', () => {
+    const sockets: net.Socket[] = [];
+    afterEach(() => {
+      for (const s of sockets.splice(0)) s.destroy();
+    });
+
+    /**
+     * A client that sends `request` (then its EOF, if `end`) and reads
+     * nothing, once the server has written its answer (more than the kernel
+     * takes); with the reason its connection is lost for, once it is.
+     */
+    async function deaf(port: number, request: string, end = false): Promise<{ sock: net.Socket; channel: HTTPChannel; lost: () => Failure | null }> {
+      const sock = net.connect(port, '127.0.0.1');
+      sockets.push(sock);
+      sock.pause();
+      sock.on('error', () => undefined);
+      const before = hugeRendered;
+      if (end) sock.end(request);
+      else sock.write(request);
+      // (the answer is written in the render's call)
+      await until(() => hugeRendered === before + 1, 5000, 'the answer');
+      const channel = channels[0];
+      let reason: Failure | null = null;
+      const connectionLost = channel.connectionLost.bind(channel);
+      channel.connectionLost = (why: Failure) => {
+        reason = why;
+        connectionLost(why);
+      };
+      return { sock, channel, lost: () => reason };
+    }
+
+    /** Resolves once `c`'s connection is aborted (rejects if it is not within 5 s, or is lost otherwise). */
+    async function aborted(c: { lost: () => Failure | null }): Promise<void> {
+      await until(() => c.lost() !== null, 5000, 'the abort');
+      expect(c.lost()!.check(ConnectionAborted)).toBe(ConnectionAborted);
+    }
+
+    /** What the transport still holds for the client. */
+    function unsent(channel: HTTPChannel): number {
+      return (channel.transport as unknown as { bufferedAmount(): number }).bufferedAmount();
+    }
+
+    it('is aborted abortTimeout after the timeout closed its connection, its answer unsent', async () => {
+      const port = serve({ timeout: 0.2, abortTimeout: 0.3 });
+      const started = r.seconds();
+      const c = await deaf(port, 'GET /huge HTTP/1.1\r\n\r\n');
+      expect(unsent(c.channel)).toBeGreaterThan(0);
+      await aborted(c);
+      // 0.2 s to the close, 0.3 s more to the abort (less a millisecond's rounding); well before a flush that never comes.
+      expect(r.seconds() - started).toBeGreaterThan(0.49);
+      expect(r.seconds() - started).toBeLessThan(3);
+      let got = 0;
+      let closed = false;
+      c.sock.on('data', (d: Buffer) => (got += d.length));
+      c.sock.on('close', () => (closed = true));
+      c.sock.resume();
+      await until(() => closed, 5000, "the client's close");
+      expect(got).toBeLessThan(HUGE.length);
+    });
+
+    describe('on a task.Clock', () => {
+      let clock: Clock;
+      beforeEach(() => (clock = new Clock()));
+
+      it('closes at the timeout, and aborts abortTimeout later', async () => {
+        const port = serve({ reactor: clock, timeout: 5, abortTimeout: 3 });
+        const c = await deaf(port, 'GET /huge HTTP/1.1\r\n\r\n');
+        clock.advance(5.1);
+        expect(c.channel['closing']).toBe(true);
+        clock.advance(2.8);
+        expect(unsent(c.channel)).toBeGreaterThan(0);
+        expect(c.lost()).toBeNull();
+        clock.advance(0.2);
+        await aborted(c);
+      });
+
+      it.each([
+        ['a Connection: close answer', 'GET /huge HTTP/1.1\r\nConnection: close\r\n\r\n', false],
+        ["a client's EOF", 'GET /huge HTTP/1.1\r\n\r\n', true],
+      ])('aborts a connection closed at %s once the timeout and abortTimeout have passed', async (_after, request, end) => {
+        const port = serve({ reactor: clock, timeout: 5, abortTimeout: 3 });
+        const c = await deaf(port, request, end);
+        await until(() => c.channel['closing'], 5000, 'the close');
+        clock.advance(7.9);
+        expect(c.lost()).toBeNull();
+        clock.advance(0.2);
+        await aborted(c);
+      });
+
+      it('with abortTimeout null, waits for the flush however long it takes', async () => {
+        const port = serve({ reactor: clock, timeout: 5, abortTimeout: null });
+        const c = await deaf(port, 'GET /huge HTTP/1.1\r\n\r\n');
+        clock.advance(5.1);
+        expect(c.channel['closing']).toBe(true);
+        clock.advance(3600);
+        expect(clock.getDelayedCalls()).toHaveLength(0);
+        expect(c.lost()).toBeNull();
+        expect(c.channel.connected).toBe(true);
+      });
     });
   });
 

@@ -16,8 +16,12 @@
  * all arrived, `timeout` seconds after it started waiting (bytes arriving do
  * not extend a head's time: that is the slowloris defence), a body that
  * stalls for `timeout` seconds, and one still arriving `requestTimeout`
- * seconds after its head, however steadily it trickles. Nothing here
- * touches another connection.
+ * seconds after its head, however steadily it trickles. Closing waits for
+ * what was written to be flushed, but not for ever: a connection still open
+ * `abortTimeout` seconds after a close its timer caused (or `timeout` plus
+ * `abortTimeout` after one with another cause) is aborted, as Twisted's
+ * HTTPChannel does after a timeout, so a client that never reads holds its
+ * buffered answer only that long. Nothing here touches another connection.
  *
  * An Upgrade request (WebSocket) stops the parsing after its head: nothing
  * behind it is HTTP until it is answered. Until then the transport is
@@ -57,6 +61,10 @@ type ChannelTransport = ITransport &
     readonly connected?: boolean;
     setTcpNoDelay?(on: boolean): void;
     setReadLowWater?(bytes: number): boolean;
+    /** Closes now, dropping what is unsent (see abortLater). */
+    abortConnection?(): void;
+    /** Bytes written and not yet taken by the kernel. */
+    bufferedAmount?(): number;
     /** After an upgrade: who the transport delivers to, and bytes to deliver before any it holds. */
     protocol?: IProtocol;
     deliverFirst?(data: Buffer): void;
@@ -107,6 +115,10 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   private failStatus = 0;
   private closing = false;
   private timer: IDelayedCall | null = null;
+  /** The timer ran out (the close that follows gives abortTimeout from now, not timeout more). */
+  private timedOut = false;
+  /** The abort of a connection closing too slowly (see abortLater); cancelled when it is lost. */
+  private abortCall: IDelayedCall | null = null;
   /** An Upgrade request is being answered: bytes read meanwhile are held, not parsed. */
   private upgrading = false;
   /** The protocol taking the connection over (see upgrade), once the current read is parsed. */
@@ -153,6 +165,10 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
 
   override connectionLost(reason: Failure): void {
     this.endRequests(reason);
+    if (this.abortCall !== null) {
+      if (this.abortCall.active()) this.abortCall.cancel();
+      this.abortCall = null;
+    }
   }
 
   /**
@@ -307,6 +323,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     // At a close connectionLost follows with the real reason (a reset, a timeout): the requests hear that one.
     if (this.tx.connected === false) return;
     this.endRequests(new Failure(connectionDone()));
+    this.abortLater();
   }
 
   /** The client's address. */
@@ -560,6 +577,31 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     const t = this.tx;
     if (typeof t.unregisterProducer === 'function') t.unregisterProducer(); // else loseConnection waits for us
     t.loseConnection();
+    this.abortLater();
+  }
+
+  /**
+   * The connection is closing, what was written still flushing: if it is
+   * still open abortTimeout seconds from now (after a timeout: the client
+   * had its time), or timeout plus abortTimeout (any other close: the
+   * client's time to read the last answer), it is aborted. Else a client
+   * that never reads would hold it, and its buffer, for ever.
+   */
+  private abortLater(): void {
+    const after = this.site.abortTimeout;
+    const t = this.tx;
+    if (after === null || this.abortCall !== null || t.connected === false) return;
+    // (the usual close: nothing left to send, so it does not wait on the client)
+    if (typeof t.bufferedAmount === 'function' && t.bufferedAmount() === 0) return;
+    const wait = this.timedOut ? after : this.site.timeout + after;
+    this.abortCall = this.site.reactor.callLater(wait, () => this.abortNow());
+  }
+
+  /** The close took too long (see abortLater): drop the connection and what it still had to send. */
+  private abortNow(): void {
+    this.abortCall = null;
+    const t = this.tx;
+    if (t.connected !== false && typeof t.abortConnection === 'function') t.abortConnection();
   }
 
   // ---- the timer ----
@@ -589,6 +631,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
       this.timer = clock.callLater(left, () => this.timerFired());
       return;
     }
+    this.timedOut = true;
     if (this.current === null && this.parser.betweenMessages) return this.close(); // idle keep-alive
     // A head or body that stalled (or a body past requestTimeout): 408, after the answers still owed to the requests before it.
     this.current = null;

@@ -22,6 +22,18 @@ export interface SiteOptions {
    * which its bytes do not extend.)
    */
   requestTimeout?: number;
+  /**
+   * Seconds a connection the server is closing may still take to flush what
+   * it was sent before it is aborted, its unsent bytes dropped (default 15,
+   * as Twisted's HTTPChannel.abortTimeout; null: never). They count from the
+   * close when a timeout caused it (idle, or a 408), and from `timeout`
+   * after it when the connection closed for another reason (a
+   * `Connection: close` answer, an error status, the client's EOF), the
+   * client's time to read the last answer. So a client that never reads
+   * holds a connection, and the response buffered for it, that long and no
+   * longer.
+   */
+  abortTimeout?: number | null;
   /** Most bytes of request line plus headers (default 16384): 431 beyond. */
   maxHeaderBytes?: number;
   /** Most bytes of a request line (default 8192): 400 beyond. */
@@ -60,6 +72,8 @@ export class Site extends Factory<HTTPChannel> {
   readonly timeout: number;
   /** See SiteOptions.requestTimeout. */
   readonly requestTimeout: number;
+  /** See SiteOptions.abortTimeout (null: never abort). */
+  readonly abortTimeout: number | null;
   /** The parser's size limits. */
   readonly limits: ParserLimits;
   /** See SiteOptions.maxPipelined. */
@@ -77,6 +91,7 @@ export class Site extends Factory<HTTPChannel> {
     this.resource = resource;
     this.timeout = positive(opts, 'timeout', 60, false);
     this.requestTimeout = positive(opts, 'requestTimeout', 300, false);
+    this.abortTimeout = opts.abortTimeout === null ? null : positive(opts, 'abortTimeout', 15, false);
     this.limits = {
       maxHeaderBytes: positive(opts, 'maxHeaderBytes', 16384, true),
       maxRequestLine: positive(opts, 'maxRequestLine', 8192, true),
