@@ -473,6 +473,29 @@ forEachBackend('web: Site', (backend) => {
         await aborted(c);
       });
 
+      it('a client still reading gets abortTimeout more each time it took bytes; once it stops, it is aborted', async () => {
+        const port = serve({ reactor: clock, timeout: 5, abortTimeout: 3 });
+        const c = await deaf(port, 'GET /huge HTTP/1.1\r\n\r\n');
+        clock.advance(5.1);
+        expect(c.channel['closing']).toBe(true);
+        for (let round = 0; round < 3; round++) {
+          // the client reads a little, then stops again, within each window
+          const before = unsent(c.channel);
+          let got = 0;
+          const take = (d: Buffer): void => void (got += d.length);
+          c.sock.on('data', take);
+          c.sock.resume();
+          await until(() => got > 1 << 20 && unsent(c.channel) < before, 5000, 'the client reading some');
+          c.sock.pause();
+          c.sock.off('data', take);
+          clock.advance(3.1);
+          expect(c.lost()).toBeNull();
+        }
+        expect(unsent(c.channel)).toBeGreaterThan(0);
+        clock.advance(3.1); // it took nothing in this window
+        await aborted(c);
+      });
+
       it('with abortTimeout null, waits for the flush however long it takes', async () => {
         const port = serve({ reactor: clock, timeout: 5, abortTimeout: null });
         const c = await deaf(port, 'GET /huge HTTP/1.1\r\n\r\n');

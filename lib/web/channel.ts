@@ -19,9 +19,11 @@
  * seconds after its head, however steadily it trickles. Closing waits for
  * what was written to be flushed, but not for ever: a connection still open
  * `abortTimeout` seconds after a close its timer caused (or `timeout` plus
- * `abortTimeout` after one with another cause) is aborted, as Twisted's
- * HTTPChannel does after a timeout, so a client that never reads holds its
- * buffered answer only that long. Nothing here touches another connection.
+ * `abortTimeout` after one with another cause), whose client took nothing
+ * in that time, is aborted, as Twisted's HTTPChannel does after a timeout;
+ * one still reading gets `abortTimeout` more each time. So a client that
+ * never reads holds its buffered answer only that long, and a slow one
+ * still gets all of it. Nothing here touches another connection.
  *
  * An Upgrade request (WebSocket) stops the parsing after its head: nothing
  * behind it is HTTP until it is answered. Until then the transport is
@@ -584,24 +586,35 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
    * The connection is closing, what was written still flushing: if it is
    * still open abortTimeout seconds from now (after a timeout: the client
    * had its time), or timeout plus abortTimeout (any other close: the
-   * client's time to read the last answer), it is aborted. Else a client
-   * that never reads would hold it, and its buffer, for ever.
+   * client's time to read the last answer), and the client took nothing
+   * since, it is aborted. Else a client that never reads would hold it, and
+   * its buffer, for ever.
    */
   private abortLater(): void {
     const after = this.site.abortTimeout;
     const t = this.tx;
     if (after === null || this.abortCall !== null || t.connected === false) return;
     // (the usual close: nothing left to send, so it does not wait on the client)
-    if (typeof t.bufferedAmount === 'function' && t.bufferedAmount() === 0) return;
-    const wait = this.timedOut ? after : this.site.timeout + after;
-    this.abortCall = this.site.reactor.callLater(wait, () => this.abortNow());
+    const unsent = unsentOf(t);
+    if (unsent === 0) return;
+    this.abortIfStalled(this.timedOut ? after : this.site.timeout + after, unsent);
   }
 
-  /** The close took too long (see abortLater): drop the connection and what it still had to send. */
-  private abortNow(): void {
-    this.abortCall = null;
-    const t = this.tx;
-    if (t.connected !== false && typeof t.abortConnection === 'function') t.abortConnection();
+  /**
+   * In `wait` seconds, the connection is aborted (what it still had to send
+   * dropped) unless the client took some of the `unsent` bytes meanwhile: a
+   * client still reading a long answer, slowly, gets abortTimeout more each
+   * time, so only one that stopped reading is cut off.
+   */
+  private abortIfStalled(wait: number, unsent: number): void {
+    this.abortCall = this.site.reactor.callLater(wait, () => {
+      this.abortCall = null;
+      const t = this.tx;
+      if (t.connected === false || typeof t.abortConnection !== 'function') return;
+      const left = unsentOf(t);
+      if (left > 0 && left < unsent && this.site.abortTimeout !== null) return this.abortIfStalled(this.site.abortTimeout, left);
+      t.abortConnection();
+    });
   }
 
   // ---- the timer ----
@@ -647,4 +660,9 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     if (this.timer !== null && this.timer.active()) this.timer.cancel();
     this.timer = null;
   }
+}
+
+/** Bytes `t` was given and the kernel has not taken; Infinity for a transport that cannot say (a close never waits on it). */
+function unsentOf(t: ChannelTransport): number {
+  return typeof t.bufferedAmount === 'function' ? t.bufferedAmount() : Infinity;
 }

@@ -29,9 +29,10 @@ export interface SiteOptions {
    * close when a timeout caused it (idle, or a 408), and from `timeout`
    * after it when the connection closed for another reason (a
    * `Connection: close` answer, an error status, the client's EOF), the
-   * client's time to read the last answer. So a client that never reads
-   * holds a connection, and the response buffered for it, that long and no
-   * longer.
+   * client's time to read the last answer. A client that took some of
+   * the bytes in that time gets abortTimeout more, and so on: a client that
+   * never reads holds a connection, and the response buffered for it, that
+   * long and no longer, while a slow one still gets all of it.
    */
   abortTimeout?: number | null;
   /** Most bytes of request line plus headers (default 16384): 431 beyond. */
