@@ -2,10 +2,11 @@
  * Int32/Int16/Int8StringReceiver, as `twisted.protocols.basic`: each string
  * is sent after its length as a big-endian unsigned integer.
  */
+import { toBuffer } from '../transport/bytes';
 import { StringTooLongError } from '../errors';
 import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces';
 import type { AnyProtocol, Factory } from '../protocol';
-import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
+import { isDisconnecting, PendingBuffer } from './pending';
 import { PausableReceiver } from './pausable';
 import { memoryOf, offsetOf, viewOf } from '../reactor/received';
 

@@ -4,9 +4,9 @@
  * can straddle two chunks), finding it in bytes or in a decoded read, and
  * writing a line with it.
  */
+import { toBuffer } from '../transport/bytes';
 import type { ITransport } from '../interfaces';
 import type { PendingBuffer } from './pending';
-import { toBuffer } from './pending';
 
 /** completeLine(): no delimiter yet; the data was appended to the tail. */
 export const NEED_MORE = -1;

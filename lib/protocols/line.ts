@@ -2,9 +2,10 @@
  * LineReceiver, as `twisted.protocols.basic.LineReceiver`: lines split on a
  * delimiter, a raw mode, a length limit, and pausing between lines.
  */
+import { toBuffer } from '../transport/bytes';
 import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces';
 import type { AnyProtocol, Factory } from '../protocol';
-import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
+import { isDisconnecting, PendingBuffer } from './pending';
 import { PausableReceiver } from './pausable';
 import { completeLine, DelimiterCache, indexOfDelimiter, indexOfDelimiterInText, NEED_MORE, TOO_LONG, writeLine } from './line-split';
 import { memoryOf, offsetOf, viewOf } from '../reactor/received';

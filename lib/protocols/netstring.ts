@@ -2,12 +2,13 @@
  * NetstringReceiver, as `twisted.protocols.basic.NetstringReceiver`:
  * strings framed as `<decimal length>:<bytes>,` (D. J. Bernstein's netstrings).
  */
+import { toBuffer } from '../transport/bytes';
 import { NetstringParseError } from '../errors';
 import { log } from '../log';
 import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces';
 import { Protocol } from '../protocol';
 import type { AnyProtocol, Factory } from '../protocol';
-import { isDisconnecting, PendingBuffer, toBuffer } from './pending';
+import { isDisconnecting, PendingBuffer } from './pending';
 import { memoryOf, offsetOf, viewOf } from '../reactor/received';
 
 const COLON = 0x3a;

@@ -6,7 +6,6 @@
  */
 import type { ITransport } from '../interfaces';
 import type { BaseProtocol } from '../protocol';
-export { toBuffer } from '../transport/bytes';
 
 /** A shared empty Buffer (zero bytes cannot alias anything). */
 export const EMPTY: Buffer = Buffer.alloc(0);

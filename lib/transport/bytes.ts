@@ -1,6 +1,11 @@
 /**
  * What a transport's write() accepts, and its one conversion to bytes
- * (shared by stream transports, UDP and process pipes).
+ * (shared by stream transports, UDP and process pipes). Import these from
+ * here, not through a re-export: TypeScript's CommonJS output re-exports
+ * with an accessor on the re-exporting module's exports, and loads from
+ * that module then went through V8's generic LoadIC (lib/protocols/
+ * pending.ts re-exporting toBuffer cost LineReceiver ~80 instructions a
+ * line: its per-line isDisconnecting is loaded from pending's exports).
  */
 
 /** Bytes as write() takes them: a string is UTF-8 encoded. */
