@@ -218,6 +218,10 @@ Napi::Value UnmaskFrames(MethodCall& c) {
 // buffered(slot, gen) -> bytes waiting to be written
 Napi::Value Buffered(MethodCall& c) { return c.num(static_cast<double>(c.loop->buffered(c.slot))); }
 
+// unsentToPeer(slot, gen) -> bytes the peer has yet to get: buffered here
+// and in the kernel's send queue (Loop::unsent_to_peer)
+Napi::Value UnsentToPeer(MethodCall& c) { return c.num(static_cast<double>(c.loop->unsent_to_peer(c.slot))); }
+
 // finish(slot, gen) -> 0 | bytes still waiting | -errno: Loop::finish, the
 // usual end of a connection in one call instead of shutdownWrite, buffered
 // and remove.
@@ -263,6 +267,7 @@ const LoopMethods socket_methods({
     {"adoptSocket", Takes::kLoop, &AdoptSocket},
     {"writev", Takes::kSlot, &Writev},
     {"buffered", Takes::kSlot, &Buffered},
+    {"unsentToPeer", Takes::kSlot, &UnsentToPeer},
     {"finish", Takes::kSlot, &Finish},
     {"unmaskFrames", Takes::kSlot, &UnmaskFrames},
     {"shutdownWrite", Takes::kSlot, &SlotOp<&Loop::shutdown_write>},

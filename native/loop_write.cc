@@ -6,6 +6,10 @@
 // is left to send).
 #include <errno.h>
 #include <limits.h>
+#include <sys/ioctl.h>
+#if defined(__linux__)
+#include <linux/sockios.h>  // SIOCOUTQ
+#endif
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -114,6 +118,29 @@ int64_t Loop::buffered(int32_t slot) {
     s = impl_->slots.find(slot);
   }
   return static_cast<int64_t>(s->pending() + impl_->tls_held(*s));
+}
+
+// What the kernel still holds to send on `fd`: Linux's SIOCOUTQ, macOS's
+// SO_NWRITE; 0 where neither exists (the caller then sees only buffered()).
+static int64_t kernel_send_queue(int fd) {
+#if defined(SIOCOUTQ)
+  int n = 0;
+  if (ioctl(fd, SIOCOUTQ, &n) == 0 && n > 0) return n;
+#elif defined(SO_NWRITE)
+  int n = 0;
+  socklen_t len = sizeof n;
+  if (getsockopt(fd, SOL_SOCKET, SO_NWRITE, &n, &len) == 0 && n > 0) return n;
+#else
+  (void)fd;
+#endif
+  return 0;
+}
+
+int64_t Loop::unsent_to_peer(int32_t slot) {
+  int64_t held = buffered(slot);
+  if (held < 0) return held;
+  const Slot* s = impl_->slots.find(slot);
+  return s == nullptr ? held : held + kernel_send_queue(s->fd);
 }
 
 int Loop::shutdown_write(int32_t slot) {

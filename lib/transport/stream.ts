@@ -315,6 +315,21 @@ export class StreamTransport extends Handler implements ISSLTransport {
   }
 
   /**
+   * Bytes the peer has yet to get: bufferedAmount() plus what the kernel
+   * still holds in the socket's send queue (Linux SIOCOUTQ, macOS
+   * SO_NWRITE). It falls as the peer reads, ACK by ACK, where
+   * bufferedAmount() falls only when the kernel takes another large step
+   * (a megabyte or more on loopback), so a slow reader can look stalled
+   * for many seconds by bufferedAmount alone: what a server that drops
+   * clients who stopped reading should watch (the Site's abortTimeout).
+   */
+  unsentToPeer(): number {
+    if (!this.releaseText() || (this.state & S.Closed) !== 0) return 0;
+    const n = this.native.unsentToPeer(this.slot, this.gen);
+    return (n > 0 ? n : 0) + (this.backlog !== null ? this.backlog.bytes : 0);
+  }
+
+  /**
    * Stops reading, flushes the buffer (then close_notify under TLS), then
    * closes; connectionLost gets ConnectionDone. With a producer registered,
    * writes are still taken and the flush waits until it unregisters.

@@ -28,8 +28,10 @@
  * An Upgrade request (WebSocket) stops the parsing after its head: nothing
  * behind it is HTTP until it is answered. Until then the transport is
  * paused, so what is held is at most the rest of the read that brought the
- * head, and the wait is bounded by `timeout` (reading is stopped, so a
- * client that leaves would not be noticed). upgrade() then hands the
+ * head. The answer may take as long as any other (no timer runs: clients
+ * send `Upgrade: h2c` on ordinary requests, a long poll or an event stream
+ * among them), and while reading is stopped a client that leaves is noticed
+ * only when the answer is written. upgrade() then hands the
  * transport, and the bytes held, to another protocol (a pause that protocol
  * sets in connectionMade, as a WebSocket's onOpen may, holds those bytes
  * too); a normal answer parses them as the next requests and reads on.
@@ -67,6 +69,8 @@ type ChannelTransport = ITransport &
     abortConnection?(): void;
     /** Bytes written and not yet taken by the kernel. */
     bufferedAmount?(): number;
+    /** Bytes the peer has yet to get, the kernel's send queue included (see abortIfStalled). */
+    unsentToPeer?(): number;
     /** After an upgrade: who the transport delivers to, and bytes to deliver before any it holds. */
     protocol?: IProtocol;
     deliverFirst?(data: Buffer): void;
@@ -400,11 +404,11 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   /**
    * An Upgrade request is being answered later: the parsing stops here and
    * so does reading (what the client sends meanwhile waits in the kernel,
-   * not here), and the answer has `timeout` seconds.
+   * not here). No timer: the answer may be a plain one that takes long, as
+   * any request's may.
    */
   private awaitUpgrade(): false {
     this.pause();
-    this.arm();
     return false;
   }
 
@@ -594,10 +598,9 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     const after = this.site.abortTimeout;
     const t = this.tx;
     if (after === null || this.abortCall !== null || t.connected === false) return;
-    // (the usual close: nothing left to send, so it does not wait on the client)
-    const unsent = unsentOf(t);
-    if (unsent === 0) return;
-    this.abortIfStalled(this.timedOut ? after : this.site.timeout + after, unsent);
+    // (the usual close: nothing left above the kernel, so the close does not wait on the client)
+    if (!closeWaits(t)) return;
+    this.abortIfStalled(this.timedOut ? after : this.site.timeout + after, unsentOf(t));
   }
 
   /**
@@ -610,9 +613,9 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     this.abortCall = this.site.reactor.callLater(wait, () => {
       this.abortCall = null;
       const t = this.tx;
-      if (t.connected === false || typeof t.abortConnection !== 'function') return;
+      if (t.connected === false || typeof t.abortConnection !== 'function' || !closeWaits(t)) return;
       const left = unsentOf(t);
-      if (left > 0 && left < unsent && this.site.abortTimeout !== null) return this.abortIfStalled(this.site.abortTimeout, left);
+      if (left < unsent && this.site.abortTimeout !== null) return this.abortIfStalled(this.site.abortTimeout, left);
       t.abortConnection();
     });
   }
@@ -662,7 +665,18 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   }
 }
 
-/** Bytes `t` was given and the kernel has not taken; Infinity for a transport that cannot say (a close never waits on it). */
+/** Whether `t`'s close still waits for bytes above the kernel (a transport that cannot say: yes). */
+function closeWaits(t: ChannelTransport): boolean {
+  return typeof t.bufferedAmount !== 'function' || t.bufferedAmount() > 0;
+}
+
+/**
+ * Bytes the client has yet to get from `t`: with the kernel's send queue
+ * where the transport can say (it falls as the client reads; what is
+ * buffered above the kernel falls only in large steps), else what the
+ * kernel has not taken; Infinity for a transport that cannot say at all.
+ */
 function unsentOf(t: ChannelTransport): number {
+  if (typeof t.unsentToPeer === 'function') return t.unsentToPeer();
   return typeof t.bufferedAmount === 'function' ? t.bufferedAmount() : Infinity;
 }
