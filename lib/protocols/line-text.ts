@@ -4,15 +4,20 @@
  * is a slice of that one string, so a line costs neither a Buffer nor a
  * native call of its own: what a `net` user splitting `data.toString()` by
  * hand pays, with LineOnlyReceiver's limits and partial-line handling. In
- * UTF-8 the lines are found in the bytes and each is decoded from its own
- * range: decoded text maps back to bytes only when the bytes were valid
- * UTF-8 (an invalid byte decodes to U+FFFD, three bytes when encoded again).
+ * UTF-8 a read of ASCII goes the same way (it decodes alike); any other is
+ * split in its bytes and each line decoded from its own range: decoded text
+ * maps back to bytes only when the bytes were valid UTF-8 (an invalid byte
+ * decodes to U+FFFD, three bytes when encoded again).
  */
+import * as buffer from 'buffer';
 import type { IProtocolFactory, ITCPTransport, ITransport } from '../interfaces';
 import { Protocol } from '../protocol';
 import type { AnyProtocol, Factory } from '../protocol';
 import { isDisconnecting, PendingBuffer } from './pending';
 import { completeLine, indexOfDelimiter, NEED_MORE, TOO_LONG } from './line-split';
+
+/** buffer.isAscii (Node 18.15 and 19.6 on); before them every UTF-8 read is split in its bytes. */
+const isAscii: (data: Uint8Array) => boolean = typeof buffer.isAscii === 'function' ? buffer.isAscii : () => false;
 
 /** How a TextLineReceiver decodes lines: one character a byte, or UTF-8. */
 export type LineEncoding = 'latin1' | 'utf8';
@@ -77,7 +82,8 @@ export class TextLineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>,
       this.lineReceived(this.tail.detach().toString(this.encoding));
       if (isDisconnecting(this)) return;
     }
-    const rest = this.encoding === 'utf8' ? this.deliverBytes(data, pos, delim) : this.deliverText(data, pos);
+    // A read of ASCII decodes the same either way: one decode for it, as latin1's (4x cheaper a line than one each).
+    const rest = this.encoding === 'utf8' && !isAscii(pos === 0 ? data : data.subarray(pos)) ? this.deliverBytes(data, pos, delim) : this.deliverText(data, pos);
     if (rest >= 0) this.keep(data, rest, delim);
   }
 
