@@ -34,3 +34,13 @@ export function mergeSmallPieces(pieces: Buffer[], from: number): number {
   pieces.length = out;
   return out;
 }
+
+/**
+ * Appends `piece` (unless it is empty) to `pieces`, whose [0, merged) were
+ * looked at already, merging small ones once MERGE_PIECES wait; returns the
+ * new `merged`, for the caller to keep beside its pieces.
+ */
+export function keepPiece(pieces: Buffer[], piece: Buffer, merged: number): number {
+  if (piece.length === 0 || pieces.push(piece) - merged < MERGE_PIECES) return merged;
+  return mergeSmallPieces(pieces, merged);
+}

@@ -48,7 +48,7 @@ import { Failure } from '../failure';
 import { connectionDone } from '../transport/end-reasons';
 import { log } from '../log';
 import { Protocol } from '../protocol';
-import { MERGE_PIECES, mergeSmallPieces } from '../transport/pieces';
+import { keepPiece } from '../transport/pieces';
 import type { RequestHead } from './head';
 import { KNOWN_METHODS } from './methods';
 import { RequestParser } from './parser';
@@ -374,7 +374,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
 
   /** @internal */
   bodyReceived(data: Buffer): void {
-    if (data.length > 0 && this.body.push(data) - this.bodyMerged >= MERGE_PIECES) this.bodyMerged = mergeSmallPieces(this.body, this.bodyMerged);
+    this.bodyMerged = keepPiece(this.body, data, this.bodyMerged);
     this.arm();
   }
 

@@ -24,7 +24,7 @@
  * WebSockets then hold no parser at all (see WebSocketProtocol.framesIn).
  */
 import { applyMask } from '../reactor/mask';
-import { MERGE_PIECES, mergeSmallPieces } from '../transport/pieces';
+import { keepPiece } from '../transport/pieces';
 
 /** Where the parser delivers frames and errors. */
 export interface FrameSink {
@@ -173,7 +173,7 @@ export class FrameParser {
   /** More of the payload in progress; returns where the data goes on after it, or -1 when it is all used. */
   private continuePayload(f: PartialFrame, data: Buffer): number {
     const take = Math.min(f.want - f.got, data.length);
-    if (take > 0 && f.pieces.push(take === data.length ? data : data.subarray(0, take)) - f.merged >= MERGE_PIECES) f.merged = mergeSmallPieces(f.pieces, f.merged);
+    if (take > 0) f.merged = keepPiece(f.pieces, take === data.length ? data : data.subarray(0, take), f.merged);
     f.got += take;
     if (f.got < f.want) return -1;
     this.partial = null;

@@ -28,7 +28,7 @@ import { borrowParser, FrameParser, FrameParserOptions, returnParser } from './f
 import type { WebSocketSettings } from './options';
 import { Utf8Validator } from './utf8';
 import { remaskFrame } from '../reactor/frame-kept';
-import { MERGE_PIECES, mergeSmallPieces } from '../transport/pieces';
+import { keepPiece } from '../transport/pieces';
 import { SlabView } from '../reactor/received';
 import { binaryFrameIn, endLend, keptFrameHeadIn, lend, openWholeFrame, openWholeFrameIn, reply, replyInPlace, wholeFrameHead, wholeFrameHeadIn } from './whole-frame';
 
@@ -516,7 +516,7 @@ export abstract class WebSocketProtocol<F extends WebSocketFactoryLike = WebSock
     if (rsv1) return this.failConnection(CloseCode.PROTOCOL_ERROR, 'RSV1 set on a continuation frame');
     m.bytes += payload.length;
     if (m.bytes > this.settings.maxMessage) return this.failConnection(CloseCode.MESSAGE_TOO_BIG, `message over ${this.settings.maxMessage} bytes`);
-    if (payload.length !== 0 && m.pieces.push(payload) - m.merged >= MERGE_PIECES) m.merged = mergeSmallPieces(m.pieces, m.merged);
+    m.merged = keepPiece(m.pieces, payload, m.merged);
     if (m.validator !== null && !m.validator.feed(payload, fin)) return this.failConnection(CloseCode.INVALID_PAYLOAD, 'invalid UTF-8 in a text message');
     if (!fin) return;
     this.reassembly = null;
