@@ -11,6 +11,7 @@ import { NetstringReceiver } from '../lib/protocols/netstring';
 import type { IPv4Address } from '../lib/address';
 import type { Reactor } from '../lib/reactor';
 import { FunctionResource, Site } from '../lib/web';
+import { PreparedMessage, WebSocketServerProtocol } from '../lib/websocket';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { StringTransport } from './helpers/string-transport';
 import { raw, responses } from './web-raw';
@@ -52,6 +53,16 @@ describe('senders refuse what is not bytes', () => {
     const [p] = connected(new LineReceiver());
     p.delimiter = 7 as unknown as string;
     expect(() => p.sendLine('x')).toThrow(new TypeError('delimiter: data must be a Buffer, Uint8Array or string, got number'));
+  });
+
+  it.each(notBytes)('WebSocket sendMessage, sendPing, sendPong and PreparedMessage(%s)', (what, value) => {
+    class Ws extends WebSocketServerProtocol {}
+    const ws = new Ws();
+    // (sendPing() and sendPong() with undefined send an empty payload: their default)
+    for (const m of value === undefined ? (['sendMessage'] as const) : (['sendMessage', 'sendPing', 'sendPong'] as const)) {
+      expect(() => ws[m](value as string)).toThrow(new TypeError(`${m}: data must be a Buffer, Uint8Array or string, got ${what}`));
+    }
+    expect(() => new PreparedMessage(value as string)).toThrow(new TypeError(`prepareMessage: data must be a Buffer, Uint8Array or string, got ${what}`));
   });
 
   it('bytes of every kind still go out as before', () => {

@@ -80,7 +80,6 @@ export class PendingBuffer {
   }
 }
 
-
 /**
  * True when the protocol has a transport and it is disconnecting (Twisted's
  * `self.transport and self.transport.disconnecting`): parsing stops there.

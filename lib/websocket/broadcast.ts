@@ -7,6 +7,7 @@
  * frames are masked with a fresh key each, so cannot be shared.
  */
 import { encodeFrame, firstByte, Opcode } from './frame-encoder';
+import { toBuffer } from '../transport/bytes';
 
 /** A message framed once, for sendPreparedMessage. */
 export class PreparedMessage {
@@ -17,10 +18,7 @@ export class PreparedMessage {
 
   /** Frames `payload` (a string as UTF-8 text unless `isBinary`). */
   constructor(payload: Buffer | Uint8Array | string, isBinary = false) {
-    let data: Buffer;
-    if (typeof payload === 'string') data = Buffer.from(payload, 'utf8');
-    else if (payload instanceof Uint8Array) data = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    else throw new TypeError('prepareMessage: payload must be a Buffer, Uint8Array or string');
+    const data = toBuffer(payload, 'prepareMessage');
     this.length = data.length;
     this.frame = encodeFrame(firstByte(true, false, isBinary ? Opcode.Binary : Opcode.Text), data);
   }

@@ -28,6 +28,7 @@ import { borrowParser, FrameParser, FrameParserOptions, returnParser } from './f
 import type { WebSocketSettings } from './options';
 import { Utf8Validator } from './utf8';
 import { remaskFrame } from '../reactor/frame-kept';
+import { toBuffer } from '../transport/bytes';
 import { keepPiece } from '../transport/pieces';
 import { SlabView } from '../reactor/received';
 import { binaryFrameIn, endLend, keptFrameHeadIn, lend, openWholeFrame, openWholeFrameIn, reply, replyInPlace, wholeFrameHead, wholeFrameHeadIn } from './whole-frame';
@@ -62,14 +63,6 @@ interface FrameSource {
 
 /** What sendMessage takes: bytes, or a string sent as UTF-8. */
 export type Sendable = Buffer | Uint8Array | string;
-
-/** Bytes of a message payload given as Buffer, Uint8Array or string (UTF-8). */
-function toBuffer(payload: Sendable, what: string): Buffer {
-  if (typeof payload === 'string') return Buffer.from(payload, 'utf8');
-  if (Buffer.isBuffer(payload)) return payload;
-  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  throw new TypeError(`${what}: payload must be a Buffer, Uint8Array or string`);
-}
 
 /**
  * Why a connection lost without the close handshake was not clean: a TLS
