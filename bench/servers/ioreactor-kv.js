@@ -7,8 +7,9 @@
  * string (as net-kv.js splits by hand). The replies to the lines of one
  * read are gathered and written once, as a string, as a pipelining server
  * would; with --sendline each line is answered at once with sendLine, as
- * Twisted's examples do (bench/PERFORMANCE.md, "sendLine with a string").
- * Arguments: [--backend epoll|poll] [--check] [--text | --sendline].
+ * Twisted's examples do (bench/PERFORMANCE.md, "sendLine with a string"),
+ * and with --write with `transport.write(reply)` (the reply has its CRLF).
+ * Arguments: [--backend epoll|poll] [--check] [--text | --sendline | --write].
  */
 const { parseArgs, loadReactor, listenReactor } = require('./common');
 const { answer } = require('./kv-store');
@@ -16,6 +17,7 @@ const { answer } = require('./kv-store');
 const opts = parseArgs(process.argv.slice(2));
 const text = process.argv.includes('--text');
 const eachLine = process.argv.includes('--sendline');
+const eachWrite = process.argv.includes('--write');
 const io = loadReactor();
 
 class KV extends (text ? io.TextLineReceiver : io.LineReceiver) {
@@ -35,6 +37,7 @@ class KV extends (text ? io.TextLineReceiver : io.LineReceiver) {
   lineReceived(line) {
     const reply = answer(text ? line : this.lineText(line));
     if (eachLine) this.sendLine(reply.slice(0, reply.length - 2));
+    else if (eachWrite) this.transport.write(reply);
     else this.out += reply;
   }
 }

@@ -41,6 +41,20 @@ export interface TextWriter {
 /** A UTF-16 surrogate: joined strings with one are written one by one (see TextCork.release). */
 const SURROGATE = /[\uD800-\uDFFF]/;
 
+/**
+ * The joined strings of one run of holds: a new object each time a writer
+ * starts holding, so it is young while strings are appended to it, and
+ * storing the joined string in it skips the write barrier's slow path. Kept
+ * in the cork itself, an old object, that store cost ~70 instructions a
+ * string written (bench/PERFORMANCE.md, "A line written at a time").
+ */
+class Held {
+  constructor(public text: string) {}
+}
+
+/** What a cork holds when no writer holds anything. */
+const NOTHING = new Held('');
+
 /** One reactor core's gathered strings: one writer's at a time. */
 export class TextCork {
   /** The writer whose strings are held, or null. */
@@ -48,7 +62,7 @@ export class TextCork {
   /** True while the core dispatches a batch with corkWrites on: only then are strings held. */
   on = false;
   /** The held strings joined. */
-  private text = '';
+  private held = NOTHING;
   /** How many strings `text` joins, and where each ends in it (a typed array: a store a string, no allocation). */
   private count = 0;
   private readonly ends = new Int32Array(HOLD_AT_MOST);
@@ -63,9 +77,10 @@ export class TextCork {
     if (!this.on) return false;
     if (s.length === 0) return true;
     if (this.owner === w) {
-      if (this.text.length + s.length <= HOLD_AT_MOST) {
-        this.text += s;
-        this.ends[this.count++] = this.text.length;
+      const held = this.held;
+      if (held.text.length + s.length <= HOLD_AT_MOST) {
+        held.text += s;
+        this.ends[this.count++] = held.text.length;
         return true;
       }
     }
@@ -74,7 +89,7 @@ export class TextCork {
     // as a write of its own, and what that code holds stays held.
     if (this.owner !== null || s.length > HOLD_AT_MOST) return false;
     this.owner = w;
-    this.text = s;
+    this.held = new Held(s);
     this.ends[0] = s.length;
     this.count = 1;
     return true;
@@ -93,7 +108,7 @@ export class TextCork {
     const w = this.owner;
     if (w === null) return;
     if (this.joinable()) {
-      const text = this.text;
+      const text = this.held.text;
       this.drop();
       return w.sendHeldText(text);
     }
@@ -104,7 +119,7 @@ export class TextCork {
 
   /** What is held, as the writes release() would make; nothing is held after. */
   take(): string[] {
-    const writes = this.owner === null ? [] : this.joinable() ? [this.text] : this.pieces();
+    const writes = this.owner === null ? [] : this.joinable() ? [this.held.text] : this.pieces();
     this.drop();
     return writes;
   }
@@ -112,19 +127,20 @@ export class TextCork {
   /** Forgets what is held (its loop is gone). */
   drop(): void {
     this.owner = null;
-    this.text = '';
+    this.held = NOTHING;
     this.count = 0;
   }
 
   /** The held strings go as one write: there is one, or none has a surrogate. */
   private joinable(): boolean {
-    return this.count === 1 || !SURROGATE.test(this.text);
+    return this.count === 1 || !SURROGATE.test(this.held.text);
   }
 
   /** The held strings one by one, as they were written. */
   private pieces(): string[] {
     const out: string[] = [];
-    for (let i = 0, from = 0; i < this.count; from = this.ends[i++]) out.push(this.text.slice(from, this.ends[i]));
+    const text = this.held.text;
+    for (let i = 0, from = 0; i < this.count; from = this.ends[i++]) out.push(text.slice(from, this.ends[i]));
     return out;
   }
 }
