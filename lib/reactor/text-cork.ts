@@ -46,7 +46,8 @@ const SURROGATE = /[\uD800-\uDFFF]/;
  * starts holding, so it is young while strings are appended to it, and
  * storing the joined string in it skips the write barrier's slow path. Kept
  * in the cork itself, an old object, that store cost ~70 instructions a
- * string written (bench/PERFORMANCE.md, "A line written at a time").
+ * string written (bench/PERFORMANCE.md, "Where the key-value server's CPU
+ * goes, and a line written at a time").
  */
 class Held {
   constructor(public text: string) {}
