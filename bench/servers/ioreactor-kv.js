@@ -9,7 +9,7 @@
  * would; with --sendline each line is answered at once with sendLine, as
  * Twisted's examples do (bench/PERFORMANCE.md, "sendLine with a string"),
  * and with --write with `transport.write(reply)` (the reply has its CRLF).
- * Arguments: [--backend epoll|poll] [--check] [--text | --sendline | --write].
+ * Arguments: [--backend epoll|poll] [--check] [--text] [--sendline | --write].
  */
 const { parseArgs, loadReactor, listenReactor } = require('./common');
 const { answer } = require('./kv-store');

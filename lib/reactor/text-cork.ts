@@ -44,8 +44,8 @@ const SURROGATE = /[\uD800-\uDFFF]/;
 /**
  * The joined strings of one run of holds: a new object each time a writer
  * starts holding, so it is young while strings are appended to it, and
- * storing the joined string in it skips the write barrier's slow path. Kept
- * in the cork itself, an old object, that store cost ~70 instructions a
+ * storing the joined string in it skips the write barrier's slow path. When
+ * it was kept on the cork, an old object, the store cost ~70 instructions a
  * string written (bench/PERFORMANCE.md, "Where the key-value server's CPU
  * goes, and a line written at a time").
  */
@@ -64,7 +64,7 @@ export class TextCork {
   on = false;
   /** The held strings joined. */
   private held = NOTHING;
-  /** How many strings `text` joins, and where each ends in it (a typed array: a store a string, no allocation). */
+  /** How many strings `held.text` joins, and where each ends in it (a typed array: a store a string, no allocation). */
   private count = 0;
   private readonly ends = new Int32Array(HOLD_AT_MOST);
 

@@ -233,9 +233,9 @@ export class StreamTransport extends Handler implements ISSLTransport {
   /**
    * write() past the text cork. A method of its own so that write() stays
    * small: optimized code that writes a string a line at a time inlines
-   * write() and the cork's hold into the line loop, where the whole of this
-   * used up the loop's inlining budget (~150 instructions a line more, the
-   * hold and the delimiter search then called out of line).
+   * write() into the line loop, where the whole of this used up the loop's
+   * inlining budget (LineReceiver's delimiter search then went out of line,
+   * ~35 instructions a line more).
    */
   private writeNow(data: Bytes): void {
     if ((this.state & S.TextHeld) !== 0 && !this.releaseText()) return; // what it held failed to send: the connection is gone
@@ -976,7 +976,7 @@ export class StreamTransport extends Handler implements ISSLTransport {
 }
 
 /**
- * StreamTransport's own sendBytes, read once: write() and sendString() compare
+ * StreamTransport's own sendBytes, read once: holdText() and sendString() compare
  * against it to tell a subclass that changes the bytes. Read from the class
  * inside them, `StreamTransport.prototype` is a generic LoadIC call in
  * optimized code (~60 instructions a write: a string written a line at a
