@@ -217,6 +217,26 @@ describe('TextLineReceiver', () => {
     expect(t.writes).toEqual([b('hi \u00e9\r\n'), b('\u20ac\n', 'utf8')]);
   });
 
+  test('sendLine hands the transport a string where its UTF-8 is the encoded line, bytes otherwise', () => {
+    const written: (string | Uint8Array)[] = [];
+    class Recording extends StringTransport {
+      override write(data: Buffer | Uint8Array | string): void {
+        written.push(data);
+        super.write(data);
+      }
+    }
+    const r = new TextLineReceiver();
+    const t = new Recording();
+    r.makeConnection(t);
+    r.sendLine('GET a'); // latin1, ASCII: the same bytes as UTF-8
+    r.sendLine('caf\u00e9'); // latin1, not ASCII: one byte for the e-acute, two in UTF-8
+    r.encoding = 'utf8';
+    r.sendLine('caf\u00e9 \u20ac \ud83d\ude00 \ud800'); // UTF-8: a lone surrogate is U+FFFD either way
+    expect(written.map((w) => typeof w)).toEqual(['string', 'object', 'string']);
+    expect(t.writes).toEqual([b('GET a\r\n'), b('caf\u00e9\r\n'), Buffer.from('caf\u00e9 \u20ac \ud83d\ude00 \ud800\r\n', 'utf8')]);
+    expect(t.writes[1]).toEqual(Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0d, 0x0a]));
+  });
+
   test('sendLine refuses anything but a string with a TypeError, and writes nothing', () => {
     const r = new TextLineReceiver();
     const t = new StringTransport();

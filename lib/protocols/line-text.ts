@@ -61,7 +61,12 @@ export class TextLineReceiver<F extends IProtocolFactory = Factory<AnyProtocol>,
    */
   sendLine(line: string): void {
     if (typeof line !== 'string') throw new TypeError(`sendLine: line must be a string, got ${line === null ? 'null' : typeof line}`);
-    this.transport.write(Buffer.from(line + this.delimiter, this.encoding));
+    const text = line + this.delimiter;
+    // A string is written as UTF-8 with no Buffer made for it, and joined with the strings written after it in the
+    // batch (lib/reactor/text-cork.ts): the same bytes in UTF-8, and in latin1 when every character is ASCII (its
+    // UTF-8 length is then its length; any other character takes two bytes or more).
+    if (this.encoding === 'utf8' || Buffer.byteLength(text, 'utf8') === text.length) this.transport.write(text);
+    else this.transport.write(Buffer.from(text, this.encoding));
   }
 
   /** Bytes held and not yet delivered (a partial line). */
