@@ -213,8 +213,8 @@ export interface NativeLoop {
   /** While `on`, short reads that are one whole masked WebSocket frame arrive unmasked as Rec.FrameKept. 0 or -errno. */
   unmaskFrames(slot: number, gen: number, on: boolean): number;
   buffered(slot: number, gen: number): number;
-  /** buffered() plus the kernel's send queue (SIOCOUTQ / SO_NWRITE): falls as the peer reads. -errno on a closed slot. */
-  unsentToPeer(slot: number, gen: number): number;
+  /** Bytes in the socket's send queue in the kernel (SIOCOUTQ / SO_NWRITE): falls as the peer reads. -errno on a closed slot. */
+  kernelSendQueue(slot: number, gen: number): number;
   /**
    * The usual end of a connection in one call: sends close_notify on a TLS
    * stream (as shutdownWrite), then, when nothing is left to send, removes

@@ -218,9 +218,9 @@ Napi::Value UnmaskFrames(MethodCall& c) {
 // buffered(slot, gen) -> bytes waiting to be written
 Napi::Value Buffered(MethodCall& c) { return c.num(static_cast<double>(c.loop->buffered(c.slot))); }
 
-// unsentToPeer(slot, gen) -> bytes the peer has yet to get: buffered here
-// and in the kernel's send queue (Loop::unsent_to_peer)
-Napi::Value UnsentToPeer(MethodCall& c) { return c.num(static_cast<double>(c.loop->unsent_to_peer(c.slot))); }
+// kernelSendQueue(slot, gen) -> bytes in the socket's send queue in the
+// kernel (Loop::kernel_send_queue), or -errno
+Napi::Value KernelSendQueue(MethodCall& c) { return c.num(static_cast<double>(c.loop->kernel_send_queue(c.slot))); }
 
 // finish(slot, gen) -> 0 | bytes still waiting | -errno: Loop::finish, the
 // usual end of a connection in one call instead of shutdownWrite, buffered
@@ -267,7 +267,7 @@ const LoopMethods socket_methods({
     {"adoptSocket", Takes::kLoop, &AdoptSocket},
     {"writev", Takes::kSlot, &Writev},
     {"buffered", Takes::kSlot, &Buffered},
-    {"unsentToPeer", Takes::kSlot, &UnsentToPeer},
+    {"kernelSendQueue", Takes::kSlot, &KernelSendQueue},
     {"finish", Takes::kSlot, &Finish},
     {"unmaskFrames", Takes::kSlot, &UnmaskFrames},
     {"shutdownWrite", Takes::kSlot, &SlotOp<&Loop::shutdown_write>},

@@ -153,10 +153,11 @@ class Loop {
   int64_t writev(int32_t slot, const uint8_t* const* bufs, const size_t* lens, int count);
   // Bytes not yet taken by the kernel (gathered writes are sent first).
   int64_t buffered(int32_t slot);
-  // buffered() plus what the kernel holds in the socket's send queue (sent
-  // but not acknowledged, or not sent): it falls as the peer reads, byte by
-  // byte, where buffered() falls only when the kernel takes a big step.
-  int64_t unsent_to_peer(int32_t slot);
+  // What the kernel holds in the socket's send queue (sent but not
+  // acknowledged, or not sent): it falls as the peer reads, byte by byte,
+  // where buffered() falls only when the kernel takes a big step. -EBADF
+  // for a slot that is gone.
+  int64_t kernel_send_queue(int32_t slot);
   // While on, writes made during a delivery (from inside the sink's
   // deliver()) are gathered and sent when it ends: one send per stream, all
   // back to back (loop_cork.cc). Off by default; the bridge turns it on.

@@ -122,7 +122,7 @@ int64_t Loop::buffered(int32_t slot) {
 
 // What the kernel still holds to send on `fd`: Linux's SIOCOUTQ, macOS's
 // SO_NWRITE; 0 where neither exists (the caller then sees only buffered()).
-static int64_t kernel_send_queue(int fd) {
+static int64_t send_queue_of(int fd) {
 #if defined(SIOCOUTQ)
   int n = 0;
   if (ioctl(fd, SIOCOUTQ, &n) == 0 && n > 0) return n;
@@ -136,11 +136,9 @@ static int64_t kernel_send_queue(int fd) {
   return 0;
 }
 
-int64_t Loop::unsent_to_peer(int32_t slot) {
-  int64_t held = buffered(slot);
-  if (held < 0) return held;
+int64_t Loop::kernel_send_queue(int32_t slot) {
   const Slot* s = impl_->slots.find(slot);
-  return s == nullptr ? held : held + kernel_send_queue(s->fd);
+  return s == nullptr ? -EBADF : send_queue_of(s->fd);
 }
 
 int Loop::shutdown_write(int32_t slot) {

@@ -335,9 +335,10 @@ export class StreamTransport extends Handler implements ISSLTransport {
    * clients who stopped reading should watch (the Site's abortTimeout).
    */
   unsentToPeer(): number {
-    if (!this.releaseText() || (this.state & S.Closed) !== 0) return 0;
-    const n = this.native.unsentToPeer(this.slot, this.gen);
-    return (n > 0 ? n : 0) + (this.backlog !== null ? this.backlog.bytes : 0);
+    // bufferedAmount() first: it sends what was gathered (and releases held text) before the kernel's queue is read.
+    const above = this.bufferedAmount();
+    const n = (this.state & S.Closed) !== 0 ? 0 : this.native.kernelSendQueue(this.slot, this.gen);
+    return above + (n > 0 ? n : 0);
   }
 
   /**
