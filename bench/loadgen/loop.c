@@ -92,13 +92,17 @@ int loop_ready(const struct loop *l, enum conn_role role) { return l->ready[role
 void loop_set_connect_cap(struct loop *l, int cap) { l->connect_cap = cap; }
 
 /* Opening the window notes when it began; closing it, when it ended: a
- * fixed-rate message is timed by whether it was due in between. */
+ * fixed-rate message is timed by whether it was due in between. Closing it
+ * first sends (or owes) everything due by then: the last wait may have
+ * overslept the window's end, and what fell due in that nap was due inside
+ * the window, so it must be timed too. */
 void loop_set_measuring(struct loop *l, int on) {
   uint64_t t = now_ns();
   if (on && !l->measuring) {
     l->win_t0 = t;
     l->win_t1 = UINT64_MAX;
   } else if (!on && l->measuring) {
+    rate_tick(l, t);
     l->win_t1 = t;
   }
   l->measuring = on;

@@ -185,7 +185,10 @@ static double phase_window(struct loop *l, const struct config *cfg, uint64_t *b
     loop_run_until(l, end, NULL);
   }
   loop_set_measuring(l, 0);
-  return (double)(now_ns() - t0) / 1e9;
+  /* the clock readings that decided which fixed-rate messages were due in
+   * it: a preemption between here and there must not widen one and not the
+   * other */
+  return (double)(l->win_t1 - l->win_t0) / 1e9;
 }
 
 static void json_str(const char *s) {

@@ -78,7 +78,7 @@ void rate_send_owed(struct loop *l, struct conn *c) {
 
 /* Was a message due at `due` inside the measured window? */
 int rate_in_window(const struct loop *l, uint64_t due) {
-  return l->win_t0 > 0 && due >= l->win_t0 && due < l->win_t1;
+  return l->win_t0 > 0 && due >= l->win_t0 && due <= l->win_t1;
 }
 
 /* Requests due but never written, over every connection. */
