@@ -127,8 +127,11 @@ forEachBackend('the adaptive coalescing window', (backend) => {
     expect(lone.sleeps).toBe(0);
     if (backend === 'epoll') {
       expect(lone.waits).toBeLessThan(LONE * 1.1);
-      // What an open window costs it: a look before the sleep and one after (1.5-2.1 measured).
-      expect(fixed.waits).toBeGreaterThan(LONE * 1.2);
+      // The counter does see an open window: a fixed one sleeps once a round
+      // trip (1,502 of 1,500 measured). (Its cost in waits, a look before the
+      // sleep and one after, is 2.0 a trip alone but fell to 1.18 in a busy CI
+      // run, where the byte is often there by the second look: not asserted.)
+      expect(fixed.sleeps).toBeGreaterThan(LONE / 2);
     }
   });
 
