@@ -23,7 +23,14 @@
  * in that time, is aborted, as Twisted's HTTPChannel does after a timeout;
  * one still reading gets `abortTimeout` more each time. So a client that
  * never reads holds its buffered answer only that long, and a slow one
- * still gets all of it. Nothing here touches another connection.
+ * still gets all of it. A body written by a producer (request.registerProducer)
+ * follows the write buffer: the producer of the response first in line is
+ * paused while the buffer is over its high-water mark and resumed when it
+ * has drained, and one behind it waits paused. While one waits, a client
+ * that takes none of the bytes it was sent for `timeout` seconds is closed
+ * on (then aborted after `abortTimeout`, as after any timeout); one still
+ * reading, however slowly, gets `timeout` more each time.
+ * Nothing here touches another connection.
  *
  * An Upgrade request (WebSocket) stops the parsing after its head: nothing
  * behind it is HTTP until it is answered. Until then the transport is
@@ -43,7 +50,7 @@
 // (imported: the global Buffer is a getter on globalThis, called at every use in a hot path)
 import { Buffer } from 'buffer';
 import type { IAddress } from '../address';
-import type { IConsumer, IDelayedCall, IGracefulShutdown, IProtocol, IPushProducer, ITransport } from '../interfaces';
+import type { IConsumer, IDelayedCall, IGracefulShutdown, IProtocol, IPullProducer, IPushProducer, ITransport } from '../interfaces';
 import { Failure } from '../failure';
 import { connectionDone } from '../transport/end-reasons';
 import { log } from '../log';
@@ -137,6 +144,14 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   private lowWater = 1;
   /** The current request asked for 100 Continue and has not had it: it is sent when the responses before it are done. */
   private continueOwed = false;
+  /** A pull producer's next chunk is asked for here, a turn after it wrote its last (see pullSoon). */
+  private pullQueued: NodeJS.Immediate | null = null;
+  /** The timer on a producer waiting for the client to read (see waitOnClient); its own, apart from the idle, head and body timer. */
+  private stallCall: IDelayedCall | null = null;
+  /** When that wait began, or when the client last took some bytes in it (reactor seconds); -1 while no producer waits. */
+  private stallSince = -1;
+  /** Bytes the client had yet to take at stallSince. */
+  private stallUnsent = 0;
 
   /** A channel for `site`. */
   constructor(
@@ -192,6 +207,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     this.closing = true;
     this.parser.halt();
     this.stopTimer();
+    this.cancelPull();
     this.held = null;
     const pending = this.current === null ? this.queue.slice() : [...this.queue, this.current];
     this.current = null;
@@ -219,6 +235,112 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     }
   }
 
+  /**
+   * `request` registered a body producer: it runs now if its response is
+   * first in line and the buffer has room, else it waits (paused). On a
+   * closing connection it never runs: what it wrote would be dropped.
+   */
+  producerRegistered(request: Request): void {
+    if (this.queue[0] === request && !this.closing) return this.startProducer(request);
+    if (request.streaming) (request.producer as IPushProducer).pauseProducing();
+  }
+
+  /** `request`'s pull producer wrote a chunk: the next is asked for a turn later, if the buffer still has room then. */
+  producerWrote(request: Request): void {
+    if (this.queue[0] === request && !this.writeBlocked) this.pullSoon();
+  }
+
+  /**
+   * The producer of the response first in line may write: a push producer
+   * is resumed (one registered just now is producing already), a pull
+   * producer asked for a chunk. With the buffer full it stays paused, and
+   * waits on the client (waitOnClient).
+   */
+  private startProducer(request: Request, resume = false): void {
+    if (this.writeBlocked) {
+      if (request.streaming) this.guarded(request, () => (request.producer as IPushProducer).pauseProducing());
+      return this.waitOnClient();
+    }
+    if (!request.streaming) this.pullSoon();
+    else if (resume) this.guarded(request, () => request.producer!.resumeProducing());
+  }
+
+  /**
+   * Asks the first response's pull producer for a chunk on the next turn
+   * (as the transport asks its own pull producer; not now: a producer that
+   * writes from inside resumeProducing would recurse).
+   */
+  private pullSoon(): void {
+    if (this.pullQueued !== null || this.closing) return;
+    this.pullQueued = setImmediate(() => {
+      this.pullQueued = null;
+      const request = this.queue[0];
+      if (request === undefined || this.writeBlocked || this.closing) return;
+      const producer = request.producer;
+      if (producer !== null && !request.streaming) this.guarded(request, () => (producer as IPullProducer).resumeProducing());
+    });
+  }
+
+  private cancelPull(): void {
+    if (this.pullQueued !== null) clearImmediate(this.pullQueued);
+    this.pullQueued = null;
+  }
+
+  /**
+   * The producer first in line waits for the client to read what fills the
+   * buffer. If the client takes none of it for `timeout` seconds, the
+   * connection is closed as a timed-out one is (abortLater then drops it
+   * if it still takes nothing); each time it has taken some, it gets
+   * `timeout` more. The timer is left running when the wait ends (a drain
+   * every few chunks would otherwise set and cancel one each time) and
+   * does nothing if no producer waits when it fires.
+   */
+  private waitOnClient(): void {
+    if (this.stallSince >= 0 || this.closing) return;
+    const clock = this.site.reactor;
+    this.stallSince = clock.seconds();
+    this.stallUnsent = unsentOf(this.tx);
+    if (this.stallCall === null) this.stallCall = clock.callLater(this.site.timeout, () => this.stallFired());
+  }
+
+  private stallFired(): void {
+    this.stallCall = null;
+    const first = this.queue[0];
+    if (this.stallSince < 0 || this.closing || !this.writeBlocked || first === undefined || first.producer === null) {
+      this.stallSince = -1;
+      return;
+    }
+    const clock = this.site.reactor;
+    const unsent = unsentOf(this.tx);
+    if (unsent < this.stallUnsent) {
+      this.stallSince = clock.seconds();
+      this.stallUnsent = unsent;
+    }
+    const left = this.stallSince + this.site.timeout - clock.seconds();
+    if (left > 0) {
+      this.stallCall = clock.callLater(left, () => this.stallFired());
+      return;
+    }
+    this.timedOut = true;
+    this.close();
+  }
+
+  private stopStallTimer(): void {
+    this.stallSince = -1;
+    if (this.stallCall !== null && this.stallCall.active()) this.stallCall.cancel();
+    this.stallCall = null;
+  }
+
+  /** Runs a call into `request`'s producer: one that throws fails the response as a render that throws does (a 500, or a cut-off body and a close). */
+  private guarded(request: Request, call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      request.unregisterProducer();
+      this.renderFailed(request, new Failure(err));
+    }
+  }
+
   /** `request`'s response is complete: send the next ones in line, or close, or wait for more. */
   requestDone(request: Request): void {
     if (this.queue[0] !== request) return; // finished early: it is sent when it reaches the front
@@ -231,7 +353,7 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
         for (const d of next.pendingOut) this.send(d);
         next.pendingOut = null;
       }
-      if (!next.finished) return;
+      if (!next.finished) return next.producer === null ? undefined : this.startProducer(next, true);
       this.sent();
       if (!next.persistent) return this.close();
     }
@@ -306,14 +428,22 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
 
   // ---- IPushProducer: the transport's write buffer is full, or has drained ----
 
-  /** The transport's write buffer is full (the responses are not being read): stop taking requests. */
+  /** The transport's write buffer is full (the responses are not being read): stop taking requests, and pause the body's producer. */
   pauseProducing(): void {
     this.writeBlocked = true;
+    const first = this.queue[0];
+    if (first !== undefined && first.producer !== null && !this.closing) this.startProducer(first);
   }
 
-  /** The transport's write buffer drained: take requests again. */
+  /** The transport's write buffer drained: take requests again, and resume the body's producer. */
   resumeProducing(): void {
     this.writeBlocked = false;
+    const first = this.queue[0];
+    this.stallSince = -1;
+    if (first !== undefined && first.producer !== null && !this.closing) {
+      this.startProducer(first, true);
+      if (this.writeBlocked) return; // (it filled the buffer again)
+    }
     // (an unanswered Upgrade keeps reading stopped: requestDone or upgrade ends that pause)
     if (this.paused && !this.feeding && !this.closing && !this.upgrading && this.queue.length < this.site.maxPipelined) this.resume();
   }
@@ -578,6 +708,8 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     this.closing = true;
     this.parser.halt();
     this.disarm();
+    this.cancelPull();
+    this.stopStallTimer();
     this.held = null;
     this.flush();
     const t = this.tx;
@@ -657,8 +789,9 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
     else this.failStatus = 408;
   }
 
-  /** @internal Cancels the timer (the site stops). */
+  /** @internal Cancels the timers (the site stops). */
   stopTimer(): void {
+    this.stopStallTimer();
     this.disarm();
     if (this.timer !== null && this.timer.active()) this.timer.cancel();
     this.timer = null;

@@ -10,6 +10,8 @@ import { Buffer } from 'buffer';
 import type { IAddress } from '../address';
 import { Deferred } from '../defer';
 import { Failure } from '../failure';
+import type { IPullProducer, IPushProducer } from '../interfaces';
+import { log } from '../log';
 import { toBuffer } from '../transport/bytes';
 import { dateLine } from './date';
 import type { RequestHead } from './head';
@@ -37,6 +39,10 @@ export interface RequestChannel {
   getHost(): IAddress;
   /** True on a TLS connection. */
   readonly secure: boolean;
+  /** `request` registered a body producer: the channel starts it, or pauses it, as its place in line and the write buffer allow. */
+  producerRegistered(request: Request): void;
+  /** `request`'s pull producer wrote: it is asked for more once the transport has room. */
+  producerWrote(request: Request): void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -73,6 +79,10 @@ export class Request {
   private sent = false;
   /** @internal The connection was lost before the response finished. */
   lostReason: Failure | null = null;
+  /** @internal The producer of the body (registerProducer), or null. */
+  producer: IPushProducer | IPullProducer | null = null;
+  /** @internal `producer` is a push producer (it writes until paused); else it writes a chunk when asked. */
+  streaming = false;
   private chunked = false;
   private noBody: boolean;
   private finishWaiters: Deferred<void>[] | null = null;
@@ -197,6 +207,8 @@ export class Request {
     if (this.finished) throw new Error('Request.write called after finish()');
     const bytes = toBuffer(data, 'Request.write');
     if (!this.startedWriting) this.startWriting(-1);
+    // (before the returns: a pull producer of a HEAD answer, whose bytes go nowhere, is asked on to its end)
+    if (this.producer !== null && !this.streaming) this.channel.producerWrote(this);
     if (bytes.length === 0 || this.noBody || this.lostReason !== null) return;
     if (this.chunked) {
       this.channel.writeFor(this, Buffer.concat([Buffer.from(bytes.length.toString(16) + '\r\n'), bytes, Buffer.from('\r\n')]));
@@ -205,9 +217,52 @@ export class Request {
     }
   }
 
-  /** Ends the response. Error when called twice. */
+  /**
+   * Registers the producer of the body, as Twisted's Request (an IConsumer)
+   * takes one, so a long body is written as the client reads it rather than
+   * held in memory whole. A push producer (`streaming` true) writes until
+   * it is paused: while the connection's write buffer is over its
+   * high-water mark, and while responses ahead of this one in a pipeline
+   * are still going out; it is resumed when they are done. A pull producer
+   * is asked for a chunk (`resumeProducing`) when it is first in line and
+   * again a reactor turn after each chunk it writes, while the buffer has
+   * room. Either is stopped (`stopProducing`) if the connection is lost
+   * first (a client's EOF included: the connection takes no more writes),
+   * or if the response is finished while it is still registered; and a
+   * client that takes none of the body for the Site's `timeout` has its
+   * connection closed. The producer unregisters, then finishes the
+   * response, when the body is done. Error when one is registered already
+   * or the response is finished; TypeError when `producer` is not a
+   * producer.
+   */
+  registerProducer(producer: IPushProducer | IPullProducer, streaming: boolean): void {
+    if (producer === null || typeof producer !== 'object' || typeof producer.resumeProducing !== 'function' || typeof producer.stopProducing !== 'function') {
+      throw new TypeError('Request.registerProducer: producer must have resumeProducing and stopProducing');
+    }
+    if (streaming && typeof (producer as Partial<IPushProducer>).pauseProducing !== 'function') {
+      throw new TypeError('Request.registerProducer: a streaming producer must have pauseProducing');
+    }
+    if (this.finished) throw new Error('Request.registerProducer called after finish()');
+    if (this.producer !== null) throw new Error('Request.registerProducer: a producer is already registered; unregister it first');
+    if (this.lostReason !== null) return producer.stopProducing();
+    this.producer = producer;
+    this.streaming = streaming === true;
+    this.channel.producerRegistered(this);
+  }
+
+  /** Unregisters the body's producer; nothing when none is registered. */
+  unregisterProducer(): void {
+    this.producer = null;
+  }
+
+  /** Ends the response (a producer still registered is stopped). Error when called twice. */
   finish(): void {
     if (this.finished) throw new Error('Request.finish called twice');
+    const producer = this.producer;
+    if (producer !== null) {
+      this.producer = null;
+      stopProducer(producer, this);
+    }
     if (!this.startedWriting) this.startWriting(0);
     else if (this.chunked && this.lostReason === null) this.channel.writeFor(this, LAST_CHUNK);
     this.finished = true;
@@ -299,6 +354,9 @@ export class Request {
   connectionLost(reason: Failure): void {
     if (this.sent || this.lostReason !== null) return;
     this.lostReason = reason;
+    const producer = this.producer;
+    this.producer = null;
+    if (producer !== null) stopProducer(producer, this);
     const waiters = this.finishWaiters;
     this.finishWaiters = null;
     if (waiters !== null) for (const d of waiters) d.errback(reason);
@@ -342,6 +400,15 @@ export class Request {
     if (!this.persistent) extra += 'Connection: close\r\n';
     else if (this.clientproto === 'HTTP/1.0') extra += 'Connection: keep-alive\r\n';
     return responseHead(this.code, this.codeMessage, h, extra);
+  }
+}
+
+/** Stops `producer` (its connection is gone, or its response finished): one that throws is logged, not let past the caller (the requests still to be told, finish). */
+function stopProducer(producer: IPushProducer | IPullProducer, request: Request): void {
+  try {
+    producer.stopProducing();
+  } catch (err) {
+    log.failure(`Error stopping the producer of ${request.method} ${request.uri}`, new Failure(err));
   }
 }
 

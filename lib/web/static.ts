@@ -12,21 +12,28 @@
  * path (symlinks resolved) must still lie under the root's real path, so a
  * link pointing out of the tree is a 404 like a missing file.
  *
- * Files are read with blocking calls (as Twisted opens them), whole or the
- * asked range at once: meant for the modest static assets of an
- * application, not for multi-gigabyte downloads. Each response in flight
- * holds its bytes in memory until the client has read them (150 clients
- * that never read a 4 MiB file hold ~600 MB), for at most the Site's
- * `timeout` plus `abortTimeout` once they stop reading: serve large files
- * from a proxy or a CDN in front.
+ * Files are read with blocking calls, as Twisted reads them. One of up
+ * to 64 KiB (or a range that short) is read whole and sent as one answer.
+ * A larger one is streamed by a FileProducer (file-producer.ts), a chunk
+ * at a time as the client reads: a response in flight holds about the
+ * kernel's send buffer and the transport's high-water mark, not the file,
+ * and a client that stops reading stops the reading of the file, and is
+ * closed on after the Site's `timeout` (then `abortTimeout`). As in
+ * Twisted, a client that shuts its side of the connection after its
+ * request (an EOF) gets what was sent by then, not the rest of a large
+ * file: the connection takes no more writes from that point.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { httpDate } from './date';
 import type { Request } from './request';
-import { NoResource, RenderResult, Resource } from './resource';
+import { NoResource, NOT_DONE_YET, RenderResult, Resource } from './resource';
 import { contentTypeOf } from './content-types';
 import { byteRange } from './range';
+import { FileProducer } from './file-producer';
+
+/** A file (or range) up to this long is read whole into one answer; a longer one is streamed. */
+const READ_WHOLE_UP_TO = 64 * 1024;
 
 /** Options of a File. */
 export interface FileOptions {
@@ -123,7 +130,10 @@ export class File extends Resource {
       request.setHeader('Content-Length', end - start);
       return '';
     }
-    return readRange(this.path, start, end);
+    if (end - start <= READ_WHOLE_UP_TO) return readRange(this.path, start, end);
+    request.setHeader('Content-Length', end - start);
+    new FileProducer(request, this.path, start, end).start();
+    return NOT_DONE_YET;
   }
 
   private renderDirectory(request: Request): RenderResult {
