@@ -127,11 +127,12 @@ forEachBackend('the adaptive coalescing window', (backend) => {
     expect(lone.sleeps).toBe(0);
     if (backend === 'epoll') {
       expect(lone.waits).toBeLessThan(LONE * 1.1);
-      // The counter does see an open window: a fixed one sleeps once a round
-      // trip (1,502 of 1,500 measured). (Its cost in waits, a look before the
-      // sleep and one after, is 2.0 a trip alone but fell to 1.18 in a busy CI
-      // run, where the byte is often there by the second look: not asserted.)
-      expect(fixed.sleeps).toBeGreaterThan(LONE / 2);
+      // The counter does see an open window: a fixed one sleeps whenever its
+      // first look finds nothing, once a round trip alone (1,502 of 1,500,
+      // 3,036 waits). On a busy machine the byte is mostly there at the first
+      // look (a CI run: 1,767 waits, so at most 267 sleeps), so how many is
+      // not asserted, only that there were some.
+      expect(fixed.sleeps).toBeGreaterThan(0);
     }
   });
 
