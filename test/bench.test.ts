@@ -565,13 +565,123 @@ function slowToNewServer(busy: number, delayMs: number | null): Promise<net.Serv
   });
 }
 
+/**
+ * One round of 'a server that cannot keep up' (see there): the load
+ * generator's JSON, and how long its 20 ms stop really lasted.
+ */
+async function cannotKeepUpRound(): Promise<{ json: Record<string, unknown>; stopMs: number }> {
+  const { loadgen: bin } = ensureBuilt();
+  let stopMs = Infinity;
+  const script = [
+    "const net = require('net'); let n = 0;",
+    'net.createServer((s) => { s.on("error", () => s.destroy()); s.on("data", (d) => {',
+    '  if (++n === 150) { process.stdout.write("stall\\n"); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 900); }',
+    '  s.write(d); }); }).listen(0, "127.0.0.1", function () { process.stdout.write(this.address().port + "\\n"); });',
+    'process.stdin.on("end", () => process.exit(0)); process.stdin.resume();',
+  ].join('\n');
+  const server = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let onLine: (line: string) => void = () => undefined;
+  let child: ReturnType<typeof spawn> | undefined;
+  let buf = '';
+  server.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      lines.push(buf.slice(0, i));
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  try {
+    const port = await new Promise<string>((resolve) => {
+      onLine = resolve;
+      if (lines.length) resolve(lines[0]);
+    });
+    const args = ['--port', port, '--conns', '40', '--rate', '1000', '--inflight', '32', '--duration', '1', '--warmup', '0.05'];
+    const lg = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    child = lg;
+    let out = '';
+    lg.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => lg.on('exit', (code) => resolve(code)));
+    onLine = (line) => {
+      if (line !== 'stall') return;
+      setTimeout(() => {
+        const t0 = Date.now();
+        lg.kill('SIGSTOP');
+        setTimeout(() => {
+          lg.kill('SIGCONT');
+          stopMs = Date.now() - t0;
+        }, 20);
+      }, 200);
+    };
+    expect(await exited).toBe(0);
+    return { json: JSON.parse(out.trim()) as Record<string, unknown>, stopMs };
+  } finally {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    server.stdin.end();
+    server.kill();
+  }
+}
+
+/**
+ * One round of 'a reply is timed when it reached our socket' (see there):
+ * the load generator's JSON, whether it was stopped, and whether requests
+ * came after the stop (it was stopped inside the window, not after it).
+ */
+async function rxLagRound(): Promise<{ json: Record<string, unknown>; stopped: boolean; sentAfterStop: boolean }> {
+  const { loadgen: bin } = ensureBuilt();
+  let lg: ReturnType<typeof spawn> | undefined;
+  let quiet: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let resumed = false;
+  let sentAfterStop = false;
+  let chunks = 0;
+  const stopOnce = (): void => {
+    if (stopped || lg === undefined) return;
+    stopped = true;
+    lg.kill('SIGSTOP');
+    setTimeout(() => {
+      resumed = true;
+      lg!.kill('SIGCONT');
+    }, 300);
+  };
+  const server = net.createServer((s) => {
+    s.on('error', () => s.destroy());
+    s.setNoDelay(true);
+    s.on('data', (d: Buffer) => {
+      if (resumed) sentAfterStop = true;
+      setTimeout(() => { if (!s.destroyed) s.write(d); }, 100);
+      if (quiet !== undefined) clearTimeout(quiet);
+      if (++chunks > 500) quiet = setTimeout(stopOnce, 30); // (inside the window: not a pause of the set-up)
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = String((server.address() as net.AddressInfo).port);
+  const args = ['--port', port, '--conns', '20', '--rate', '2000', '--inflight', '32', '--duration', '0.5', '--warmup', '0.05'];
+  lg = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    let out = '';
+    lg.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => lg!.on('exit', (code) => resolve(code)));
+    expect(await exited).toBe(0);
+    return { json: JSON.parse(out.trim()) as Record<string, unknown>, stopped, sentAfterStop };
+  } finally {
+    if (quiet !== undefined) clearTimeout(quiet);
+    if (lg.exitCode === null) lg.kill('SIGKILL');
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
 describe('the load generator in ramp mode', () => {
   const ramp = ['--mode', 'ramp', '--conns', '4', '--hot', '4', '--hot-limit', '0.2', '--duration', '0.4'];
 
   test('reports new connections served after --hot-limit as the server\'s result, not an error', async () => {
-    const { code, json } = await loadgenAgainst(await slowToNewServer(4, 250), ramp);
-    expect([code, json.ok, json.errors, json.hot_total, json.hot_served, json.hot_in_time, json.hot_limit_s]).toEqual([0, true, 0, 4, 4, 0, 0.2]);
-    expect(json.hot_all_served_s).toBeGreaterThan(0.2);
+    // Served 0.6 s after their first request, past a 0.5 s limit: they count
+    // until twice the limit, which leaves 0.4 s for this busy jest worker's
+    // timer to be late.
+    const { code, json } = await loadgenAgainst(await slowToNewServer(4, 600), [...ramp, '--hot-limit', '0.5']);
+    expect([code, json.ok, json.errors, json.hot_total, json.hot_served, json.hot_in_time, json.hot_limit_s]).toEqual([0, true, 0, 4, 4, 0, 0.5]);
+    expect(json.hot_all_served_s).toBeGreaterThan(0.5);
   }, 30000);
 
   test('fails a server that never serves them', async () => {
@@ -862,58 +972,19 @@ describe('the load generator at a fixed rate, about itself', () => {
     // lateness is a small share of what the server held, so the round
     // counts now. (The stall of the load generator against a server that
     // keeps up, above, is still behind.)
-    const { loadgen: bin } = ensureBuilt();
-    const script = [
-      "const net = require('net'); let n = 0;",
-      'net.createServer((s) => { s.on("error", () => s.destroy()); s.on("data", (d) => {',
-      '  if (++n === 150) { process.stdout.write("stall\\n"); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 900); }',
-      '  s.write(d); }); }).listen(0, "127.0.0.1", function () { process.stdout.write(this.address().port + "\\n"); });',
-      'process.stdin.on("end", () => process.exit(0)); process.stdin.resume();',
-    ].join('\n');
-    const server = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const lines: string[] = [];
-    let onLine: (line: string) => void = () => undefined;
-    let child: ReturnType<typeof spawn> | undefined;
-    let buf = '';
-    server.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        lines.push(buf.slice(0, i));
-        onLine(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    });
-    try {
-      const port = await new Promise<string>((resolve) => {
-        onLine = resolve;
-        if (lines.length) resolve(lines[0]);
-      });
-      const args = ['--port', port, '--conns', '40', '--rate', '1000', '--inflight', '32', '--duration', '1', '--warmup', '0.05'];
-      const lg = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-      child = lg;
-      let out = '';
-      lg.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-      const exited = new Promise<number | null>((resolve) => lg.on('exit', (code) => resolve(code)));
-      onLine = (line) => {
-        if (line !== 'stall') return;
-        setTimeout(() => {
-          lg.kill('SIGSTOP');
-          setTimeout(() => lg.kill('SIGCONT'), 20);
-        }, 200);
-      };
-      expect(await exited).toBe(0);
-      const json = JSON.parse(out.trim()) as Record<string, unknown>;
-      const lag = json.send_lag_us as { p50: number; p99: number };
-      const lat = json.lat_us as { p50: number; p99: number };
-      expect([json.ok, json.stalled, json.owed_at_end]).toEqual([true, 0, 0]);
-      expect(lag.p99).toBeGreaterThan(1000); // over the old rule's 1 ms
-      expect(lat.p50).toBeGreaterThan(4 * lag.p99);
-      expect(json.loadgen_behind).toBe(false);
-    } finally {
-      if (child && child.exitCode === null) child.kill('SIGKILL');
-      server.stdin.end();
-      server.kill();
-    }
+    // The stop is made by a timer of this (busy) jest worker: a round whose
+    // stop ran over 60 ms (late to end) measured another load generator's
+    // lag, and is run again, up to three times.
+    let round = await cannotKeepUpRound();
+    for (let i = 1; i < 3 && round.stopMs > 60; i++) round = await cannotKeepUpRound();
+    expect(round.stopMs).toBeLessThanOrEqual(60);
+    const json = round.json;
+    const lag = json.send_lag_us as { p50: number; p99: number };
+    const lat = json.lat_us as { p50: number; p99: number };
+    expect([json.ok, json.stalled, json.owed_at_end]).toEqual([true, 0, 0]);
+    expect(lag.p99).toBeGreaterThan(1000); // over the old rule's 1 ms
+    expect(lat.p50).toBeGreaterThan(4 * lag.p99);
+    expect(json.loadgen_behind).toBe(false);
   }, 30000);
 
   test('a reply is timed when it reached our socket, not when we read it (rx_lag_us holds the difference)', async () => {
@@ -925,50 +996,20 @@ describe('the load generator at a fixed rate, about itself', () => {
     // requests arrive while it is stopped and sit in its sockets. Timed by
     // the kernel's arrival stamp they take ~100 ms, and the wait shows as
     // our own receive lag; timed when read (the old code) they took up to
-    // ~370 ms.
-    const { loadgen: bin } = ensureBuilt();
-    let lg: ReturnType<typeof spawn> | undefined;
-    let quiet: NodeJS.Timeout | undefined;
-    let stopped = false;
-    let chunks = 0;
-    const stopOnce = (): void => {
-      if (stopped || lg === undefined) return;
-      stopped = true;
-      lg.kill('SIGSTOP');
-      setTimeout(() => lg!.kill('SIGCONT'), 300);
-    };
-    const server = net.createServer((s) => {
-      s.on('error', () => s.destroy());
-      s.setNoDelay(true);
-      s.on('data', (d: Buffer) => {
-        setTimeout(() => { if (!s.destroyed) s.write(d); }, 100);
-        if (quiet !== undefined) clearTimeout(quiet);
-        if (++chunks > 500) quiet = setTimeout(stopOnce, 30); // (inside the window: not a pause of the set-up)
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = String((server.address() as net.AddressInfo).port);
-    const args = ['--port', port, '--conns', '20', '--rate', '2000', '--inflight', '32', '--duration', '0.5', '--warmup', '0.05'];
-    lg = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    try {
-      let out = '';
-      lg.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-      const exited = new Promise<number | null>((resolve) => lg!.on('exit', (code) => resolve(code)));
-      expect(await exited).toBe(0);
-      expect(stopped).toBe(true);
-      const json = JSON.parse(out.trim()) as Record<string, unknown>;
-      const rx = json.rx_lag_us as { max: number; count: number } | undefined;
-      const lat = json.lat_us as { p50: number; max: number };
-      expect(json.ok).toBe(true);
-      expect(rx).toBeDefined();
-      expect(rx!.max).toBeGreaterThan(150000); // replies that waited out the stop in our sockets
-      expect(lat.p50).toBeGreaterThan(90000); // the server's 100 ms, measured (histogram buckets round down)
-      expect(lat.max).toBeLessThan(250000); // and not our 300 ms stop on top of it
-    } finally {
-      if (quiet !== undefined) clearTimeout(quiet);
-      if (lg.exitCode === null) lg.kill('SIGKILL');
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    // ~370 ms. A load generator descheduled for 30 ms inside the window (a
+    // busy machine) is stopped there instead, and requests come after it
+    // resumes: that round is run again, up to three times.
+    let round = await rxLagRound();
+    for (let i = 1; i < 3 && round.sentAfterStop; i++) round = await rxLagRound();
+    expect([round.stopped, round.sentAfterStop]).toEqual([true, false]);
+    const json = round.json;
+    const rx = json.rx_lag_us as { max: number; count: number } | undefined;
+    const lat = json.lat_us as { p50: number; max: number };
+    expect(json.ok).toBe(true);
+    expect(rx).toBeDefined();
+    expect(rx!.max).toBeGreaterThan(150000); // replies that waited out the stop in our sockets
+    expect(lat.p50).toBeGreaterThan(90000); // the server's 100 ms, measured (histogram buckets round down)
+    expect(lat.max).toBeLessThan(250000); // and not our 300 ms stop on top of it
   }, 30000);
 });
 
