@@ -148,10 +148,6 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   private pullQueued: NodeJS.Immediate | null = null;
   /** The timer on a producer waiting for the client to read (see waitOnClient); its own, apart from the idle, head and body timer. */
   private stallCall: IDelayedCall | null = null;
-  /** When that wait began, or when the client last took some bytes in it (reactor seconds); -1 while no producer waits. */
-  private stallSince = -1;
-  /** Bytes the client had yet to take at stallSince. */
-  private stallUnsent = 0;
 
   /** A channel for `site`. */
   constructor(
@@ -288,45 +284,29 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
 
   /**
    * The producer first in line waits for the client to read what fills the
-   * buffer. If the client takes none of it for `timeout` seconds, the
-   * connection is closed as a timed-out one is (abortLater then drops it
-   * if it still takes nothing); each time it has taken some, it gets
-   * `timeout` more. The timer is left running when the wait ends (a drain
-   * every few chunks would otherwise set and cancel one each time) and
-   * does nothing if no producer waits when it fires.
+   * buffer (until the buffer drains: resumeProducing stops the timer). If
+   * the client takes none of it for `timeout` seconds, the connection is
+   * closed as a timed-out one is (abortLater then drops it if it still
+   * takes nothing); each time it has taken some, it gets `timeout` more,
+   * as abortIfStalled gives a closing one `abortTimeout`.
    */
   private waitOnClient(): void {
-    if (this.stallSince >= 0 || this.closing) return;
-    const clock = this.site.reactor;
-    this.stallSince = clock.seconds();
-    this.stallUnsent = unsentOf(this.tx);
-    if (this.stallCall === null) this.stallCall = clock.callLater(this.site.timeout, () => this.stallFired());
+    if (this.stallCall === null && !this.closing) this.closeIfStalled(unsentOf(this.tx));
   }
 
-  private stallFired(): void {
-    this.stallCall = null;
-    const first = this.queue[0];
-    if (this.stallSince < 0 || this.closing || !this.writeBlocked || first === undefined || first.producer === null) {
-      this.stallSince = -1;
-      return;
-    }
-    const clock = this.site.reactor;
-    const unsent = unsentOf(this.tx);
-    if (unsent < this.stallUnsent) {
-      this.stallSince = clock.seconds();
-      this.stallUnsent = unsent;
-    }
-    const left = this.stallSince + this.site.timeout - clock.seconds();
-    if (left > 0) {
-      this.stallCall = clock.callLater(left, () => this.stallFired());
-      return;
-    }
-    this.timedOut = true;
-    this.close();
+  private closeIfStalled(unsent: number): void {
+    this.stallCall = this.site.reactor.callLater(this.site.timeout, () => {
+      this.stallCall = null;
+      const first = this.queue[0];
+      if (this.closing || first === undefined || first.producer === null) return; // (the one that waited is done, and none waits now)
+      const left = unsentOf(this.tx);
+      if (left < unsent) return this.closeIfStalled(left);
+      this.timedOut = true;
+      this.close();
+    });
   }
 
   private stopStallTimer(): void {
-    this.stallSince = -1;
     if (this.stallCall !== null && this.stallCall.active()) this.stallCall.cancel();
     this.stallCall = null;
   }
@@ -438,8 +418,8 @@ export class HTTPChannel extends Protocol implements RequestChannel, IPushProduc
   /** The transport's write buffer drained: take requests again, and resume the body's producer. */
   resumeProducing(): void {
     this.writeBlocked = false;
+    this.stopStallTimer();
     const first = this.queue[0];
-    this.stallSince = -1;
     if (first !== undefined && first.producer !== null && !this.closing) {
       this.startProducer(first, true);
       if (this.writeBlocked) return; // (it filled the buffer again)
