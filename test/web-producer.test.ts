@@ -26,6 +26,7 @@ import type { Reactor } from '../lib/reactor';
 import { File, NOT_DONE_YET, Request, Resource, Site, SiteOptions } from '../lib/web';
 import { forEachBackend, reactorPerTest } from './helpers/backends';
 import { until } from './helpers/tcp';
+import { raw, responses } from './web-raw';
 
 jest.setTimeout(20000);
 
@@ -57,29 +58,10 @@ function nodeGet(port: number, target: string, headers: http.OutgoingHttpHeaders
   });
 }
 
-/** Responses read off `raw` (Content-Length framed): status and body of each. */
-function splitResponses(raw: Buffer): { status: number; body: Buffer }[] {
-  const out: { status: number; body: Buffer }[] = [];
-  let at = 0;
-  while (at < raw.length) {
-    const end = raw.indexOf('\r\n\r\n', at);
-    if (end < 0) throw new Error(`a partial head at ${at}`);
-    const head = raw.subarray(at, end).toString('latin1');
-    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)![1]);
-    out.push({ status: Number(head.split(' ')[1]), body: raw.subarray(end + 4, end + 4 + length) });
-    at = end + 4 + length;
-  }
-  return out;
-}
-
-/** Every byte `sock` gets until it closes. */
-function readAll(sock: net.Socket): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  sock.on('data', (d: Buffer) => parts.push(d));
-  return new Promise((resolve, reject) => {
-    sock.on('close', () => resolve(Buffer.concat(parts)));
-    sock.on('error', reject);
-  });
+/** The responses to `requests`, written at once on one connection that the last of them closes, with their bodies as bytes. */
+async function pipelined(port: number, requests: string): Promise<{ status: number; body: Buffer }[]> {
+  const { data } = await raw(port, requests, undefined, 15000);
+  return responses(data).map((r) => ({ status: r.status, body: Buffer.from(r.body, 'latin1') }));
 }
 
 // The fs module object itself (not `import * as`'s wrapper of it): the one lib/web/file-producer.ts calls through.
@@ -164,11 +146,8 @@ forEachBackend('web: a producer writes the body', (backend) => {
 
   it('File: pipelined requests for large and small files come back whole and in order on one connection', async () => {
     const port = serve(new File(dir));
-    const sock = net.connect(port, '127.0.0.1');
-    const all = readAll(sock);
     const get = (p: string, last = false): string => `GET ${p} HTTP/1.1\r\nHost: x\r\n${last ? 'Connection: close\r\n' : ''}\r\n`;
-    sock.write(get('/big.bin') + get('/small.txt') + get('/big.bin') + get('/small.txt', true));
-    const res = splitResponses(await all);
+    const res = await pipelined(port, get('/big.bin') + get('/small.txt') + get('/big.bin') + get('/small.txt', true));
     expect(res.map((x) => [x.status, x.body.length])).toEqual([[200, BIG], [200, 6], [200, BIG], [200, 6]]);
     expect([sha(res[0].body), sha(res[2].body), res[1].body.toString()]).toEqual([sha(big), sha(big), 'small\n']);
   });
@@ -267,7 +246,6 @@ forEachBackend('web: a producer writes the body', (backend) => {
     expect([res.status, res.headers['transfer-encoding']]).toEqual([200, 'chunked']);
     expect(sha(res.body)).toBe(sha(Buffer.concat(chunks)));
     expect(asked).toBe(301);
-    // HEAD: the chunks go nowhere, and the producer is still asked on to its end.
     // HEAD, on a connection the client keeps: the chunks go nowhere, and the producer is still asked on to its end.
     asked = 0;
     const sock = net.connect(port, '127.0.0.1', () => sock.write('HEAD / HTTP/1.1\r\nHost: x\r\n\r\n'));
@@ -318,10 +296,7 @@ forEachBackend('web: a producer writes the body', (backend) => {
       request.setHeader('Content-Length', 40 * 50000);
       request.registerProducer(producer, true);
     }));
-    const sock = net.connect(port, '127.0.0.1');
-    const all = readAll(sock);
-    sock.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /push HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-    const res = splitResponses(await all);
+    const res = await pipelined(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /push HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(first).not.toBeNull();
     expect(res.map((x) => [x.status, x.body.length])).toEqual([[200, 5], [200, 2000000]]);
     const want = Buffer.concat(Array.from({ length: 40 }, (_, i) => Buffer.alloc(50000, 40 - i)));
@@ -356,10 +331,7 @@ forEachBackend('web: a producer writes the body', (backend) => {
       request.registerProducer(producer, true);
       pump();
     }), { timeout: 0.3 });
-    const sock = net.connect(port, '127.0.0.1');
-    const all = readAll(sock);
-    sock.write('GET /push HTTP/1.1\r\nHost: x\r\n\r\nGET /poll HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-    const res = splitResponses(await all);
+    const res = await pipelined(port, 'GET /push HTTP/1.1\r\nHost: x\r\n\r\nGET /poll HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(res.map((x) => [x.status, x.body.length])).toEqual([[200, 4000000], [200, 5]]);
     expect(res[1].body.toString()).toBe('poll\n');
   });
